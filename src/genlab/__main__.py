@@ -1,0 +1,3 @@
+from genlab.cli import entry_point
+
+entry_point()

@@ -1,0 +1,223 @@
+"""Configs: dataclasses, YAML/JSON files and dotted command-line overrides.
+
+A run is described by one :class:`RunConfig` with four parts::
+
+    family: gan                      # which model family
+    model:  {name: dcgan, ...}       # the family's model config (architecture + objective)
+    data:   {path: ..., ...}         # the family's data config
+    train:  {steps: ..., ...}        # the trainer's config, the same for every family
+
+Every part is a dataclass, so the constructor signature *is* the schema: unknown keys are
+errors that list the valid ones, and values are checked against the annotated types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genlab.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """How a run is driven; the same for every family."""
+
+    steps: int = 2000
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    out: str | None = None  # run directory; default runs/<model name>
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    preview_count: int = 64  # samples in each progress grid
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every",
+                     "keep_checkpoints", "preview_count"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--train.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.seed < 0:
+            raise ConfigError(f"--train.seed must be a non-negative integer (got {self.seed}).")
+
+
+@dataclass
+class RunConfig:
+    family: str
+    model_name: str
+    model: Any
+    data: Any
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form saved as a run's ``config.json``; ``build_run_config`` reads it back."""
+        import torch
+
+        from genlab import __version__
+
+        return {
+            "family": self.family,
+            "model": {"name": self.model_name, **to_dict(self.model)},
+            "data": to_dict(self.data),
+            "train": to_dict(self.train),
+            "versions": {"genlab": __version__, "torch": torch.__version__},
+        }
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A dataclass config as plain JSON-ready values (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from ``values``, refusing unknown keys and wrong types.
+
+    ``where`` names the section for error messages, e.g. ``"model"`` gives ``--model.foo``.
+    """
+    if not isinstance(values, dict):
+        raise ConfigError(f"The '{where}' section must be a mapping of keys to values, "
+                          f"not {type(values).__name__}.")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"Unknown option --{where}.{unknown[0]}; valid options of '{where}' are: "
+                          f"{', '.join(sorted(fields))}.")
+    hints = typing.get_type_hints(cls)
+    kwargs = {name: coerce(value, hints[name], f"--{where}.{name}") for name, value in values.items()}
+    config = cls(**kwargs)
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        validate()
+    return config
+
+
+def coerce(value: Any, annotation: Any, option: str) -> Any:
+    """Check ``value`` against a type annotation, converting where it is lossless."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return coerce(value, arg, option)
+            except ConfigError as e:
+                errors.append(e)
+        raise errors[0]
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{option} must be one of {', '.join(map(str, args))} (got {value!r}).")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{option} must be a list such as [0.5, 0.999] (got {value!r}).")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{option} needs {len(args)} values (got {len(value)}).")
+            return tuple(coerce(v, a, option) for v, a in zip(value, args))
+        item = args[0] if args else Any
+        return origin(coerce(v, item, option) for v in value)
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{option} must be true or false (got {value!r}).")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{option} must be an integer (got {value!r}).")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{option} must be a number (got {value!r}).")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{option} must be a string (got {value!r}).")
+    if dataclasses.is_dataclass(annotation):
+        return from_dict(annotation, value, option.lstrip("-"))
+    raise ConfigError(f"{option} has an unsupported type {annotation!r}.")
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a dict (YAML is a superset of JSON)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist; check the --config path.")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"Config file {path} is not valid YAML or JSON ({str(e).splitlines()[0]}); "
+                          "fix the syntax.") from e
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping with sections such as "
+                          "'model', 'data' and 'train'.")
+    return values
+
+
+def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
+    """Parse ``--section.key value`` (or ``--section.key=value``) pairs into nested dicts.
+
+    Values are read as YAML scalars, so ``128`` is an int, ``2e-4`` a float, ``true`` a bool and
+    ``[0.5, 0.999]`` a list.
+    """
+    overrides: dict[str, dict[str, Any]] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or "." not in arg.split("=", 1)[0]:
+            raise ConfigError(f"Unrecognised argument {arg!r}; options look like --train.steps 100 "
+                              "or --model.latent_dim 128.")
+        if "=" in arg:
+            key, raw = arg[2:].split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(args):
+                raise ConfigError(f"Option {arg} needs a value, e.g. {arg} 10.")
+            key, raw = arg[2:], args[i + 1]
+            i += 2
+        section, name = key.split(".", 1)
+        overrides.setdefault(section, {})[name] = parse_value(raw)
+    return overrides
+
+
+def parse_value(raw: str) -> Any:
+    # Scientific notation without a dot ("2e-4") is a string to YAML 1.1; read it as a number.
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge ``update`` into a copy of ``base``."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,59 @@
+"""Image training data held in memory as one uint8 tensor, batched by index.
+
+Keeping the whole set as uint8 (N, C, H, W) and gathering batches by index avoids DataLoader
+workers entirely: on a CPU this is faster than any worker pipeline for datasets that fit in
+memory (MNIST 60k: 47 MB; CIFAR-10 50k: 154 MB), and the batch order is a pure function of
+(seed, step), which is what makes resume exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from genlab.errors import ConfigError
+
+
+@dataclass
+class ImageDataConfig:
+    path: str | None = None  # .npz, image folder, CIFAR-10 python folder, MNIST IDX; None: embedded digits
+    resolution: int | None = None  # None: the model's resolution, else the data's own
+    channels: int | None = None  # None: the model's channels, else the data's own
+    hflip: bool = False  # random horizontal flips (never for digits)
+    skip_corrupt: bool = False  # skip unreadable images (counted) instead of stopping
+
+    def validate(self) -> None:
+        if self.resolution is not None and self.resolution < 1:
+            raise ConfigError(f"--data.resolution must be a positive integer (got {self.resolution}).")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"--data.channels must be 1 or 3 (got {self.channels}).")
+
+
+class ImageTensorDataset:
+    """Images as uint8 (N, C, H, W) with optional int64 labels; batches are float in [-1, 1]."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None = None, hflip: bool = False,
+                 description: str = "") -> None:
+        self.images = images
+        self.labels = labels
+        self.hflip = hflip
+        self.description = description
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])
+
+    def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, Any]:
+        """Gather ``indices`` → {"images": float (B, C, H, W) in [-1, 1], "labels": (B,) or None}."""
+        images = self.images[indices].to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        if self.hflip:
+            # Draw on the CPU generator whatever the device, so the flips are the same everywhere.
+            flip = torch.rand(len(indices)) < 0.5
+            images[flip.to(device)] = images[flip.to(device)].flip(-1)
+        labels = self.labels[indices].to(device) if self.labels is not None else None
+        return {"images": images, "labels": labels}

@@ -1,0 +1,30 @@
+"""Errors a user can act on.
+
+Every ``GenlabError`` carries one sentence that names the file or option at fault and says how to
+fix it. The CLI prints that sentence alone (no traceback unless ``--debug``) and exits with
+status 2.
+"""
+
+from __future__ import annotations
+
+
+class GenlabError(Exception):
+    """Base class: the message is a complete, actionable sentence."""
+
+    exit_code = 2
+
+
+class ConfigError(GenlabError):
+    """An option, a config file or an override is wrong."""
+
+
+class DataError(GenlabError):
+    """A data path is missing, empty, corrupt or of the wrong shape."""
+
+
+class CheckpointError(GenlabError):
+    """A checkpoint or exported model folder is missing, incomplete or of another model."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A file would need unsafe (code-running) deserialisation; it is refused, never run."""

@@ -1,0 +1,39 @@
+"""Image grids with numpy + PIL (no torchvision)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from genlab.fileio import atomic_write
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Map images in [-1, 1], shape (N, C, H, W), to uint8 (N, H, W, C) with rounding."""
+    x = images.detach().float().cpu().clamp(-1, 1)
+    x = ((x + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def make_grid(images: np.ndarray, ncol: int | None = None, padding: int = 2, pad_value: int = 0) -> np.ndarray:
+    """Tile uint8 images (N, H, W, C) into one (rows*H', cols*W', C) array, row-major."""
+    n, h, w, c = images.shape
+    ncol = ncol or math.ceil(math.sqrt(n))
+    nrow = math.ceil(n / ncol)
+    grid = np.full((nrow * (h + padding) + padding, ncol * (w + padding) + padding, c), pad_value, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top:top + h, left:left + w] = images[i]
+    return grid
+
+
+def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = None) -> Path:
+    """Save images in [-1, 1], shape (N, C, H, W), as one PNG grid (written atomically)."""
+    grid = make_grid(to_uint8(images), ncol)
+    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

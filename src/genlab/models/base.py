@@ -1,0 +1,169 @@
+"""The contract every generative model in genlab follows.
+
+A family owns its networks, its losses and how one training step is taken; the trainer owns the
+loop, devices, logging, checkpoints and seeding. The contract between them is small:
+
+- ``configure_optimizers()``: the optimizers, by name (``{"generator": ..., "discriminator": ...}``).
+- ``training_step(batch, optimizers)``: take one step (any number of optimizer updates) and
+  return the losses to log as detached scalar tensors (no host sync: the trainer decides when
+  to read them).
+- ``write_preview(path, count, seed)``: write a progress artefact (a PNG grid, a text sample).
+- ``sample(n, generator)``: draw samples.
+
+Models whose samples come from a latent code also implement ``sample_latent`` and ``decode``,
+which gives latent interpolation for free.
+
+Export format (``save_pretrained`` / ``from_pretrained``): a plain folder with ``config.json``
+(family, model name, config, versions) and ``model.safetensors``. Loading it never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from genlab.config import from_dict, to_dict
+from genlab.errors import CheckpointError
+from genlab.fileio import atomic_write, atomic_write_json
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class GenerativeModel(nn.Module):
+    family: ClassVar[str]
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    # --- training contract -------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def write_preview(self, path: Path, count: int, seed: int) -> Path:
+        """Write a progress artefact for ``count`` fixed samples; return the file written."""
+        raise NotImplementedError
+
+    # --- sampling ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.decode(self.sample_latent(n, generator))
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError(f"{self.name} has no latent space")
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{self.name} has no latent space")
+
+    @property
+    def has_latent(self) -> bool:
+        return type(self).sample_latent is not GenerativeModel.sample_latent
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # --- export ------------------------------------------------------------------------------
+    def export_config(self) -> dict[str, Any]:
+        from genlab import __version__
+
+        return {
+            "family": self.family,
+            "model": {"name": self.name, **to_dict(self.config)},
+            "versions": {"genlab": __version__, "torch": torch.__version__},
+        }
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` to ``directory`` (each atomically)."""
+        directory = Path(directory)
+        save_weights(self, directory / WEIGHTS_FILE)
+        atomic_write_json(directory / CONFIG_FILE, self.export_config())
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModel:
+        """Rebuild a model from an exported folder; works on the base class or a subclass."""
+        from genlab.models.registry import get_model_class
+
+        directory = Path(directory)
+        exported = read_json(directory / CONFIG_FILE)
+        model_section = dict(exported.get("model") or {})
+        family, name = exported.get("family"), model_section.pop("name", None)
+        model_cls = get_model_class(family, name, source=directory / CONFIG_FILE)
+        if cls is not GenerativeModel and not issubclass(model_cls, cls):
+            raise CheckpointError(f"{directory} holds a {family}/{name} model, not a {cls.name}; "
+                                  "point at a folder exported from that model.")
+        config = from_dict(model_cls.config_class, model_section, "model")
+        model = model_cls(config)
+        load_weights(model, directory / WEIGHTS_FILE)
+        return model.to(map_location)
+
+
+def save_weights(module: nn.Module, path: Path) -> None:
+    """Write a module's state dict as safetensors (shared tensors are stored once)."""
+    # safetensors refuses tensors that share memory (tied weights): store each storage once;
+    # load_weights accepts a key that is missing because its tied twin is present.
+    unique: dict[str, torch.Tensor] = {}
+    seen: set[tuple] = set()
+    for key, tensor in module.state_dict().items():
+        ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if ident not in seen:
+            seen.add(ident)
+            unique[key] = tensor.detach().contiguous().cpu()
+    atomic_write(path, lambda tmp: save_file(unique, str(tmp), metadata={"format": "pt"}))
+
+
+def load_weights(module: nn.Module, path: Path) -> None:
+    """Load safetensors weights into ``module``, strictly; a mismatch is a clear error."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist; the model folder is incomplete — re-export it "
+                              "or point at a complete checkpoint.")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({e}); it is truncated or "
+                              "corrupt — use an earlier checkpoint.") from e
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state and not _is_tied_duplicate(module, k, state)]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(f"{path} holds weights of another model (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}); load it with the config it was saved with.")
+    for key, tensor in expected.items():
+        if key in state and state[key].shape != tensor.shape:
+            raise CheckpointError(f"{path} holds weights of another model ({key} has shape "
+                                  f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
+                                  "load it with the config it was saved with.")
+    module.load_state_dict(state, strict=False)
+
+
+def _is_tied_duplicate(module: nn.Module, key: str, state: dict[str, torch.Tensor]) -> bool:
+    """Whether ``key`` shares storage with another key that *is* in ``state``."""
+    params = module.state_dict()
+    ptr = params[key].data_ptr()
+    return any(k in state and k != key and v.data_ptr() == ptr for k, v in params.items())
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist; point at a run directory or an exported model folder.")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e}); the file is truncated or corrupt — "
+                              "restore it or use an earlier checkpoint.") from e
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} must hold a JSON object; the file is corrupt.")
+    return value

@@ -1,0 +1,55 @@
+"""Load a trained model from a run or an exported folder, and draw sample grids from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genlab.errors import CheckpointError
+from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
+from genlab.train.checkpoint import latest_checkpoint
+
+
+def find_model_folder(path: str | Path) -> Path:
+    """The folder holding config.json + model.safetensors for ``path``.
+
+    ``path`` may be an exported model folder, a checkpoint folder, or a run directory (its
+    ``model/`` export, else its newest complete checkpoint).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist; pass a run directory or an exported model folder.")
+    if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+        return path
+    if (path / "model" / WEIGHTS_FILE).is_file():
+        return path / "model"
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
+                              "train one with 'genlab train' first.")
+    return latest
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> GenerativeModel:
+    model = GenerativeModel.from_pretrained(find_model_folder(path), map_location=device)
+    return model.eval()
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents a, b (D,) at fractions t (T,) → (T, D).
+
+    Gaussian latents concentrate near a sphere, so the straight line between two of them passes
+    through unlikely, low-norm codes; the great-circle path stays where the prior has mass.
+    """
+    omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    t = t[:, None]
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+def interpolation_latents(model: GenerativeModel, rows: int, steps: int, generator: torch.Generator) -> torch.Tensor:
+    """``rows`` interpolations of ``steps`` latents each, row-major → (rows * steps, D)."""
+    ends = model.sample_latent(2 * rows, generator).cpu()
+    t = torch.linspace(0, 1, steps)
+    return torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])

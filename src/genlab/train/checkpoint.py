@@ -1,0 +1,168 @@
+"""Checkpoints: safetensors weights + a weights-only training state, written atomically.
+
+Layout of one checkpoint::
+
+    checkpoints/step-000500/
+        model.safetensors     the model's state dict
+        training_state.pt     optimizer states, step, RNG states (tensors and plain values only)
+        config.json           the resolved run config
+        COMPLETE              written last: a folder without it never counts
+
+The folder is assembled under a hidden temporary name, every file fsynced, the marker written,
+and only then renamed into place, so a process killed at any moment leaves either the previous
+set of checkpoints or the previous set plus one complete new one.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab.errors import CheckpointError, UnsafeCheckpointError
+from genlab.fileio import atomic_write, atomic_write_json, atomic_write_text, fsync_dir
+from genlab.models.base import WEIGHTS_FILE, load_weights, read_json, save_weights
+from genlab.train.rng import capture_rng, restore_rng
+
+MARKER = "COMPLETE"
+STATE_FILE = "training_state.pt"
+CONFIG_FILE = "config.json"
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def checkpoints_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                    run_config: dict[str, Any], log_sums: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write the checkpoint of ``step`` and return its folder.
+
+    ``log_sums`` are the loss sums of the current logging window, so a resumed run logs the same
+    window means as an uninterrupted one.
+    """
+    parent = checkpoints_dir(run_dir)
+    parent.mkdir(parents=True, exist_ok=True)
+    final = parent / f"step-{step:06d}"
+    staging = parent / f".step-{step:06d}.partial"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+
+    save_weights(model, staging / WEIGHTS_FILE)
+    state = {
+        "step": step,
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "rng": capture_rng(),
+        "log_sums": {name: value.detach().cpu() for name, value in (log_sums or {}).items()},
+    }
+    atomic_write(staging / STATE_FILE, lambda tmp: torch.save(state, tmp))
+    atomic_write_json(staging / CONFIG_FILE, run_config)
+    atomic_write_text(staging / MARKER, f"step {step}\nwritten {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+
+    if final.exists():  # re-running a step after resuming from an older checkpoint
+        stale = parent / f".step-{step:06d}.stale"
+        shutil.rmtree(stale, ignore_errors=True)
+        final.rename(stale)
+        staging.rename(final)
+        shutil.rmtree(stale)
+    else:
+        staging.rename(final)
+    fsync_dir(parent)
+    return final
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints of a run as (step, folder), oldest first."""
+    parent = checkpoints_dir(run_dir)
+    if not parent.is_dir():
+        return []
+    found = []
+    for child in parent.iterdir():
+        match = _NAME.match(child.name)
+        if match and (child / MARKER).is_file():
+            found.append((int(match.group(1)), child))
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1][1] if found else None
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` complete checkpoints, and any leftover partial folders."""
+    for _, folder in list_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(folder, ignore_errors=True)
+    remove_partial(run_dir)
+
+
+def remove_partial(run_dir: Path) -> None:
+    parent = checkpoints_dir(run_dir)
+    if parent.is_dir():
+        for child in parent.glob(".step-*"):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint folder from itself or from a run directory (its newest complete checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"--resume {path} does not exist; pass a run directory, a checkpoint folder "
+                              "or 'auto'.")
+    if (path / MARKER).is_file():
+        return path
+    if _NAME.match(path.name):
+        raise CheckpointError(f"Checkpoint {path} is incomplete (no {MARKER} marker: its write was "
+                              "interrupted); resume from the run directory to use the newest complete one.")
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise CheckpointError(f"{path} holds no complete checkpoint; start a new run without --resume.")
+    return latest
+
+
+def read_checkpoint_config(folder: Path) -> dict[str, Any]:
+    return read_json(Path(folder) / CONFIG_FILE)
+
+
+def load_checkpoint(folder: Path, model: torch.nn.Module,
+                    optimizers: dict[str, torch.optim.Optimizer]) -> tuple[int, dict[str, torch.Tensor]]:
+    """Restore weights, optimizer states and RNG from ``folder``; return (step, log sums)."""
+    folder = Path(folder)
+    load_weights(model, folder / WEIGHTS_FILE)
+    state = load_training_state(folder / STATE_FILE)
+    try:
+        if set(state["optimizers"]) != set(optimizers):
+            raise KeyError("optimizers")
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        restore_rng(state["rng"])
+        return int(state["step"]), dict(state["log_sums"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
+                              "resume it with the config it was saved with.") from e
+
+
+def load_training_state(path: Path) -> dict[str, Any]:
+    """``torch.load`` with ``weights_only=True`` only: a file that needs more is refused, never run."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist; the checkpoint is incomplete — use an earlier one.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "weights_only" in str(e) or "Unsupported global" in str(e):
+            raise UnsafeCheckpointError(f"{path} asks to run code when loaded (it is not a genlab training "
+                                        "state); it was refused — delete it and use a checkpoint you trust.") from e
+        raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0]}); "
+                              "use an earlier checkpoint.") from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0]}); "
+                              "use an earlier checkpoint.") from e
+    if not isinstance(state, dict) or "step" not in state:
+        raise CheckpointError(f"{path} is not a genlab training state; use an earlier checkpoint.")
+    return state

@@ -1,0 +1,94 @@
+"""From a family name, a config file and overrides to a finished run directory.
+
+``train()`` is the Python entry point behind ``genlab train``::
+
+    from genlab.train.run import build_run_config, train
+    config = build_run_config("gan", overrides={"train": {"steps": 500}})
+    run_dir = train(config)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genlab.config import RunConfig, TrainConfig, from_dict, load_config_file, merge
+from genlab.errors import ConfigError
+from genlab.models.registry import get_family, get_model_class
+from genlab.train.checkpoint import latest_checkpoint, read_checkpoint_config, remove_partial, resolve_checkpoint
+from genlab.train.trainer import Trainer
+
+SECTIONS = ("family", "model", "data", "train", "versions")
+
+
+def build_run_config(family: str | None = None, values: dict[str, Any] | None = None,
+                     overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Resolve a :class:`RunConfig` from a family, file values and command-line overrides.
+
+    Later sources win: family defaults < ``values`` (a config file) < ``overrides``.
+    """
+    merged = merge(values or {}, overrides or {})
+    unknown = sorted(set(merged) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.")
+    file_family = merged.get("family")
+    if family and file_family and family != file_family:
+        raise ConfigError(f"The config is for family {file_family!r} but the command asks for {family!r}; "
+                          "drop one of them.")
+    fam = get_family(family or file_family)
+    model_values = dict(merged.get("model") or {})
+    name = model_values.pop("name", fam.default_model)
+    model_cls = get_model_class(fam.name, name)
+    return RunConfig(
+        family=fam.name,
+        model_name=name,
+        model=from_dict(model_cls.config_class, model_values, "model"),
+        data=from_dict(fam.data_config, merged.get("data") or {}, "data"),
+        train=from_dict(TrainConfig, merged.get("train") or {}, "train"),
+    )
+
+
+def run_directory(config: RunConfig) -> Path:
+    return Path(config.train.out or f"runs/{config.model_name}")
+
+
+def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str, Any],
+                resume: str | None) -> tuple[RunConfig, Path | None]:
+    """The run config and the checkpoint to resume from (None for a fresh run).
+
+    ``resume`` is None, ``"auto"`` (the newest complete checkpoint of the run directory, if any)
+    or a run directory / checkpoint folder. A resumed run starts from the config it was saved
+    with; command-line overrides (e.g. more ``--steps``) still apply on top.
+    """
+    if resume is None:
+        return build_run_config(family, values, overrides), None
+    if resume == "auto":
+        config = build_run_config(family, values, overrides)
+        checkpoint = latest_checkpoint(run_directory(config))
+        if checkpoint is None:
+            return config, None
+    else:
+        checkpoint = resolve_checkpoint(Path(resume))
+        overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
+    return build_run_config(family, read_checkpoint_config(checkpoint), overrides), checkpoint
+
+
+def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool = False,
+          progress: bool | None = None) -> Path:
+    """Train the run described by ``config`` (from ``resume_from`` if given); return the run directory.
+
+    A run directory that already holds a run is refused unless resuming, or ``restart_ok``
+    (``--resume auto`` on a run that died before its first checkpoint).
+    """
+    run_dir = run_directory(config)
+    if resume_from is None and not restart_ok and (run_dir / "config.json").exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume auto to continue it, or --out NEW_DIR "
+                          "to start another.")
+    family = get_family(config.family)
+    dataset, config.model = family.build_data(config.data, config.model)
+    model = family.models[config.model_name](config.model)
+    remove_partial(run_dir)
+    resuming = f" (resuming from {resume_from.name})" if resume_from else ""
+    print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
+    Trainer(config.train, run_dir, progress=progress).fit(model, dataset, config, resume_from=resume_from)
+    return run_dir

@@ -1,0 +1,46 @@
+"""Which examples make up each step's batch: a pure function of (seed, step).
+
+Each epoch is a fresh permutation drawn from its own generator seeded by (seed, epoch), and the
+last incomplete batch of an epoch is dropped. Because nothing depends on history, a resumed run
+needs only the step number to continue the data order exactly. Under data parallelism the global
+batch is split into equal contiguous slices, one per rank, so the union over ranks is the same
+batch a single process would see.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.errors import ConfigError
+
+
+class BatchSchedule:
+    def __init__(self, num_examples: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        if num_examples < batch_size:
+            raise ConfigError(f"The data holds {num_examples} examples, fewer than --train.batch_size "
+                              f"{batch_size}; lower the batch size or add data.")
+        if batch_size % world_size:
+            raise ConfigError(f"--train.batch_size {batch_size} must be divisible by the number of "
+                              f"processes ({world_size}).")
+        self.num_examples = num_examples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.steps_per_epoch = num_examples // batch_size
+        self._epoch = -1
+        self._permutation = torch.empty(0, dtype=torch.long)
+
+    def epoch_of(self, step: int) -> int:
+        return step // self.steps_per_epoch
+
+    def indices(self, step: int) -> torch.Tensor:
+        """Indices (batch_size // world_size,) of this rank's share of step ``step``'s batch."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 2**32 + epoch)
+            self._permutation = torch.randperm(self.num_examples, generator=generator)
+            self._epoch = epoch
+        batch = self._permutation[position * self.batch_size:(position + 1) * self.batch_size]
+        share = self.batch_size // self.world_size
+        return batch[self.rank * share:(self.rank + 1) * share]

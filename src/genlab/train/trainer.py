@@ -1,0 +1,146 @@
+"""The one training loop every family shares.
+
+The trainer owns the loop, the device, seeding, the data order, logging, progress grids and
+checkpoints; the model owns its networks, optimizers and how one step is taken
+(:class:`genlab.models.base.GenerativeModel`). Losses come back as device tensors and are summed
+on the device; the host reads them once per ``log_every`` steps, so the loop has no other syncs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from genlab.config import RunConfig, TrainConfig
+from genlab.fileio import atomic_write_json, atomic_write_text
+from genlab.models.base import GenerativeModel
+from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
+from genlab.train.distributed import ProcessContext
+from genlab.train.rng import seed_everything
+from genlab.train.schedule import BatchSchedule
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from genlab.errors import ConfigError
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--train.device {name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--train.device {name} asks for CUDA, which this machine lacks; use --device cpu.")
+    return device
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, run_dir: Path, process: ProcessContext | None = None,
+                 progress: bool | None = None) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.process = process or ProcessContext.from_env()
+        self.progress = progress
+        self.device = resolve_device(config.device)
+        self._writer = None
+
+    def fit(self, model: GenerativeModel, dataset: Any, run_config: RunConfig,
+            resume_from: Path | None = None) -> dict[str, float]:
+        """Train ``model`` on ``dataset`` until ``config.steps``; return the last logged values."""
+        cfg = self.config
+        seed_everything(cfg.seed + self.process.rank)
+        model.to(self.device).train()
+        optimizers = model.configure_optimizers()
+        schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, self.process.rank, self.process.world_size)
+        saved_config = run_config.to_dict()
+
+        step, sums = 0, {}
+        if resume_from is not None:
+            step, sums = load_checkpoint(resume_from, model, optimizers)
+            sums = {k: v.to(self.device) for k, v in sums.items()}
+        if self.process.is_main:
+            self._truncate_metrics(step)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.run_dir / "config.json", saved_config)
+
+        last: dict[str, float] = {}
+        window_start, window_steps = time.perf_counter(), 0
+        bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
+                   dynamic_ncols=True)
+        while step < cfg.steps:
+            batch = dataset.get_batch(schedule.indices(step), self.device)
+            losses = model.training_step(batch, optimizers)
+            step += 1
+            window_steps += 1
+            for name, value in losses.items():
+                sums[name] = sums[name] + value if name in sums else value.clone()
+            bar.update(1)
+
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                elapsed = time.perf_counter() - window_start
+                last = self._log(step, sums, elapsed, window_steps)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
+                sums, window_start, window_steps = {}, time.perf_counter(), 0
+            if self.process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
+                model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
+            if self.process.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+                save_checkpoint(self.run_dir, step, model, optimizers, saved_config, sums)
+                prune_checkpoints(self.run_dir, cfg.keep_checkpoints)
+        bar.close()
+        if self.process.is_main:
+            model.save_pretrained(self.run_dir / "model")
+        if self._writer:
+            self._writer.close()
+        return last
+
+    def _quiet(self) -> bool | None:
+        if not self.process.is_main or self.progress is False:
+            return True
+        return None if self.progress is None else False  # None: tqdm hides itself when not a terminal
+
+    def _log(self, step: int, sums: dict[str, torch.Tensor], elapsed: float, steps: int) -> dict[str, float]:
+        names = sorted(sums)
+        means = (torch.stack([sums[n] for n in names]).float() / steps).tolist() if names else []
+        values = dict(zip(names, means))
+        record = {"step": step, **values,
+                  "examples_per_s": self.config.batch_size * steps / elapsed if elapsed > 0 else math.nan,
+                  "time": time.time()}
+        if self.process.is_main:
+            with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+            self._tensorboard(step, values)
+        return values
+
+    def _tensorboard(self, step: int, values: dict[str, float]) -> None:
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is an optional extra
+                self._writer = False
+                return
+            self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        if self._writer:
+            for name, value in values.items():
+                self._writer.add_scalar(name, value, step)
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Drop log lines written after the checkpoint we resume from (the killed run's tail)."""
+        path = self.run_dir / METRICS_FILE
+        if not self.process.is_main or not path.is_file():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a line cut short by the kill
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
