@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--interpolation-steps", type=int, default=10, help="images per interpolation row")
     sample.add_argument("--device", default="cpu")
 
+    evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
+                                   description="Evaluate a model; what is measured depends on its family, and the "
+                                               "protocol is printed beside every number.")
+    evaluate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
+    evaluate.add_argument("--data", help="evaluation data path (default: the family's embedded held-out data)")
+    evaluate.add_argument("--nll", action="store_true", help="also estimate the test negative log-likelihood")
+    evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--max-examples", type=int, help="evaluate on the first N examples only")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--json", help="also write the result to this JSON file")
+
     commands.add_parser("list", help="list families, models and datasets")
 
     data = commands.add_parser("data", help="inspect or download datasets")
@@ -123,6 +136,22 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+    from genlab.fileio import atomic_write_json
+    from genlab.models.base import EvalOptions
+    from genlab.sampling import load_model
+
+    options = EvalOptions(data=args.data, nll=args.nll, k=args.k, batch_size=args.batch_size,
+                          max_examples=args.max_examples, seed=args.seed)
+    options.validate()
+    result = load_model(args.model, device=args.device).evaluate(options)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        atomic_write_json(args.json, result)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
@@ -149,7 +178,7 @@ def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "data": cmd_data}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list, "data": cmd_data}
 
 
 def entry_point() -> None:

@@ -20,6 +20,7 @@ Export format (``save_pretrained`` / ``from_pretrained``): a plain folder with `
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,11 +30,30 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from genlab.config import from_dict, to_dict
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, ConfigError
 from genlab.fileio import atomic_write, atomic_write_json
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass
+class EvalOptions:
+    """What ``genlab eval`` asks of a model; each family reads the options that apply to it."""
+
+    data: str | None = None  # held-out data path; None: the family's embedded held-out data
+    nll: bool = False  # estimate the negative log-likelihood (latent-variable models)
+    k: int = 5000  # importance samples per example for the NLL estimate
+    batch_size: int = 256
+    max_examples: int | None = None
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("k", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
+        if self.max_examples is not None and self.max_examples < 1:
+            raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
 
 
 class GenerativeModel(nn.Module):
@@ -55,6 +75,10 @@ class GenerativeModel(nn.Module):
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         """Write a progress artefact for ``count`` fixed samples; return the file written."""
         raise NotImplementedError
+
+    def evaluate(self, options: EvalOptions) -> dict[str, Any]:
+        """Measure the model on held-out data; every number comes with its protocol."""
+        raise ConfigError(f"'genlab eval' has no evaluation for {self.family}/{self.name} yet.")
 
     # --- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
