@@ -9,6 +9,7 @@ batch a single process would see.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from genlab.errors import ConfigError
@@ -38,7 +39,9 @@ class BatchSchedule:
         """Indices (batch_size // world_size,) of this rank's share of step ``step``'s batch."""
         epoch, position = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed * 2**32 + epoch)
+            # torch's CPU generator keeps only 32 bits of a seed: mix (seed, epoch) into 32 well-spread bits.
+            mixed = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
+            generator = torch.Generator().manual_seed(mixed)
             self._permutation = torch.randperm(self.num_examples, generator=generator)
             self._epoch = epoch
         batch = self._permutation[position * self.batch_size:(position + 1) * self.batch_size]

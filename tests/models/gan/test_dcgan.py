@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from genlab.errors import ConfigError
+from genlab.models.gan.dcgan import DCGAN, DCGANConfig
+from genlab.models.gan.losses import discriminator_loss, generator_loss
+
+
+@pytest.mark.parametrize("resolution", [28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shapes_at_every_resolution(resolution, channels):
+    model = DCGAN(DCGANConfig(resolution=resolution, channels=channels, generator_width=4, discriminator_width=4))
+    images = model.sample(3, torch.Generator().manual_seed(0))
+    assert images.shape == (3, channels, resolution, resolution)
+    assert images.abs().max() <= 1
+    assert model.discriminator(images).shape == (3,)
+
+
+def test_classic_64px_architecture():
+    model = DCGAN(DCGANConfig(resolution=64, channels=3))
+    g_convs = [m for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    d_convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels) for m in g_convs] == [(100, 512), (512, 256), (256, 128), (128, 64), (64, 3)]
+    assert [(m.in_channels, m.out_channels) for m in d_convs] == [(3, 64), (64, 128), (128, 256), (256, 512), (512, 1)]
+    # N(0, 0.02) initialisation
+    assert abs(g_convs[1].weight.std().item() - 0.02) < 0.002
+
+
+def test_losses_match_binary_cross_entropy():
+    real, fake = torch.randn(5), torch.randn(5)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    expected_d = bce(real, torch.ones(5)) + bce(fake, torch.zeros(5))
+    assert torch.allclose(discriminator_loss("nonsaturating", real, fake), expected_d)
+    assert torch.allclose(generator_loss("nonsaturating", fake), bce(fake, torch.ones(5)))
+    assert torch.allclose(discriminator_loss("hinge", real, fake), (1 - real).clamp(min=0).mean() + (1 + fake).clamp(min=0).mean())
+
+
+def test_training_step_updates_both_players_and_leaves_discriminator_trainable():
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(resolution=28, channels=1, generator_width=4, discriminator_width=4))
+    optimizers = model.configure_optimizers()
+    g_before = [p.clone() for p in model.generator.parameters()]
+    d_before = [p.clone() for p in model.discriminator.parameters()]
+    losses = model.training_step({"images": torch.rand(8, 1, 28, 28) * 2 - 1}, optimizers)
+    assert set(losses) == {"loss_discriminator", "loss_generator", "d_real", "d_fake"}
+    assert all(v.dim() == 0 and not v.requires_grad for v in losses.values())
+    assert all(not torch.equal(a, b) for a, b in zip(g_before, model.generator.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(d_before, model.discriminator.parameters()))
+    assert all(p.requires_grad for p in model.discriminator.parameters())
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="--model.resolution must be one of 28, 32, 64"):
+        DCGANConfig(resolution=48).validate()
+    with pytest.raises(ConfigError, match="--model.channels must be 1 or 3"):
+        DCGANConfig(channels=2).validate()

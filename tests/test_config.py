@@ -1,0 +1,85 @@
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from genlab.config import TrainConfig, from_dict, load_config_file, parse_overrides
+from genlab.errors import ConfigError
+from genlab.train.run import build_run_config
+
+
+@dataclass
+class Example:
+    width: int = 4
+    rate: float = 0.1
+    kind: Literal["a", "b"] = "a"
+    betas: tuple[float, float] = (0.5, 0.9)
+    path: str | None = None
+    flag: bool = False
+
+
+def test_from_dict_converts_and_checks_types():
+    config = from_dict(Example, {"width": 8, "rate": 1, "betas": [0.1, 0.2], "flag": True}, "model")
+    assert config == Example(width=8, rate=1.0, betas=(0.1, 0.2), flag=True)
+    assert isinstance(config.rate, float)
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"widht": 8}, "Unknown option --model.widht; valid options of 'model' are: betas, flag, kind, path, rate, width"),
+    ({"width": "big"}, "--model.width must be an integer"),
+    ({"width": 2.5}, "--model.width must be an integer"),
+    ({"kind": "c"}, "--model.kind must be one of a, b"),
+    ({"betas": [0.1]}, "--model.betas needs 2 values"),
+    ({"flag": "yes"}, "--model.flag must be true or false"),
+])
+def test_from_dict_rejects_bad_values(values, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
+        from_dict(Example, values, "model")
+
+
+def test_parse_overrides_reads_yaml_scalars():
+    overrides = parse_overrides(["--model.latent_dim", "128", "--train.lr=2e-4", "--data.hflip", "true",
+                                 "--model.betas", "[0.0, 0.99]", "--data.path", "x.npz"])
+    assert overrides == {"model": {"latent_dim": 128, "betas": [0.0, 0.99]}, "train": {"lr": 2e-4},
+                         "data": {"hflip": True, "path": "x.npz"}}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["steps"], "Unrecognised argument 'steps'"),
+    (["--steps"], "Unrecognised argument '--steps'"),
+    (["--train.steps"], "needs a value"),
+])
+def test_parse_overrides_rejects_malformed(args, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        parse_overrides(args)
+
+
+def test_train_config_validation_names_the_option():
+    with pytest.raises(ConfigError, match="--train.batch_size must be at least 1"):
+        from_dict(TrainConfig, {"batch_size": 0}, "train")
+
+
+def test_run_config_round_trips_through_its_json_form():
+    config = build_run_config("gan", overrides={"model": {"latent_dim": 7}, "train": {"steps": 3}})
+    rebuilt = build_run_config(None, config.to_dict())
+    assert rebuilt == config
+    assert config.to_dict()["model"]["name"] == "dcgan"
+
+
+def test_run_config_refuses_unknown_family_and_section():
+    with pytest.raises(ConfigError, match="Unknown model family 'gam'"):
+        build_run_config("gam")
+    with pytest.raises(ConfigError, match="Unknown config section 'trian'"):
+        build_run_config("gan", {"trian": {}})
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config_file(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML or JSON"):
+        load_config_file(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("family: gan\ntrain:\n  steps: 5\n")
+    assert build_run_config(None, load_config_file(good)).train.steps == 5

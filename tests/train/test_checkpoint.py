@@ -1,0 +1,109 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from genlab.errors import CheckpointError, UnsafeCheckpointError
+from genlab.models.base import GenerativeModel
+from genlab.models.gan.dcgan import DCGAN, DCGANConfig
+from genlab.train.checkpoint import (MARKER, STATE_FILE, latest_checkpoint, list_checkpoints, load_checkpoint,
+                                     prune_checkpoints, resolve_checkpoint, save_checkpoint)
+
+
+def tiny_model(**overrides):
+    config = DCGANConfig(resolution=28, channels=1, latent_dim=4, generator_width=4, discriminator_width=4)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return DCGAN(config)
+
+
+def test_round_trip_restores_weights_optimizers_and_rng(tmp_path):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    batch = {"images": torch.rand(4, 1, 28, 28) * 2 - 1}
+    model.training_step(batch, optimizers)
+    folder = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"}, {"loss": torch.tensor(2.0)})
+    expected_noise = torch.randn(3)
+
+    other = tiny_model()
+    other_optimizers = other.configure_optimizers()
+    step, sums = load_checkpoint(folder, other, other_optimizers)
+    assert step == 1 and sums["loss"].item() == 2.0
+    for (k, a), b in zip(model.state_dict().items(), other.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert torch.equal(torch.randn(3), expected_noise)  # RNG continues where the checkpoint left it
+    state = other_optimizers["generator"].state_dict()["state"]
+    assert torch.equal(state[0]["exp_avg"], optimizers["generator"].state_dict()["state"][0]["exp_avg"])
+
+
+def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, step, model, optimizers, {})
+    (latest_checkpoint(tmp_path) / MARKER).unlink()  # as if step 3 died before its marker
+    assert [s for s, _ in list_checkpoints(tmp_path)] == [1, 2]
+    prune_checkpoints(tmp_path, keep=1)
+    assert [s for s, _ in list_checkpoints(tmp_path)] == [2]
+    with pytest.raises(CheckpointError, match="is incomplete"):
+        resolve_checkpoint(tmp_path / "checkpoints" / "step-000003")
+    assert resolve_checkpoint(tmp_path).name == "step-000002"
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    bigger = tiny_model(generator_width=8)
+    with pytest.raises(CheckpointError, match="holds weights of another model"):
+        load_checkpoint(folder, bigger, bigger.configure_optimizers())
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage", None])
+def test_truncated_or_garbage_files_are_named(tmp_path, content):
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100] if content is None else content)
+    with pytest.raises(CheckpointError, match="model.safetensors is not a readable safetensors file"):
+        load_checkpoint(folder, model, model.configure_optimizers())
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_pickle_payload_in_training_state_is_refused_and_never_run(tmp_path):
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    with open(folder / STATE_FILE, "wb") as f:
+        pickle.dump({"step": 1, "payload": Payload()}, f, protocol=2)
+    # In a child process with the override that makes torch.load unsafe by default.
+    code = (f"import sys; from genlab.train.checkpoint import load_training_state\n"
+            f"from genlab.errors import UnsafeCheckpointError\n"
+            f"try: load_training_state(__import__('pathlib').Path({str(folder / STATE_FILE)!r}))\n"
+            f"except UnsafeCheckpointError as e: print('REFUSED', e); sys.exit(0)\n"
+            f"sys.exit(1)\n")
+    env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "asks to run code when loaded" in result.stdout
+    assert not (tmp_path / "PWNED").exists()
+    with pytest.raises(UnsafeCheckpointError):
+        load_checkpoint(folder, model, model.configure_optimizers())
+
+
+def test_export_round_trip_and_wrong_class(tmp_path):
+    model = tiny_model()
+    model.save_pretrained(tmp_path / "export")
+    loaded = GenerativeModel.from_pretrained(tmp_path / "export")
+    assert isinstance(loaded, DCGAN) and loaded.config == model.config
+    z = torch.randn(2, 4)
+    model.eval(), loaded.eval()
+    assert torch.equal(model.decode(z), loaded.decode(z))
+    (tmp_path / "export" / "config.json").write_text('{"family": "gan", "model": {"name": "nope"}}')
+    with pytest.raises(CheckpointError, match="names an unknown gan model 'nope'"):
+        GenerativeModel.from_pretrained(tmp_path / "export")

@@ -1,0 +1,26 @@
+import pytest
+import torch
+
+from genlab.errors import ConfigError
+from genlab.train.schedule import BatchSchedule
+
+
+def test_each_epoch_is_a_permutation_and_depends_only_on_seed_and_step():
+    schedule = BatchSchedule(10, 3, seed=1)
+    epoch0 = torch.cat([schedule.indices(s) for s in range(3)])
+    assert len(set(epoch0.tolist())) == 9  # 3 full batches, last example of the permutation dropped
+    fresh = BatchSchedule(10, 3, seed=1)
+    assert torch.equal(fresh.indices(4), schedule.indices(4))  # no history needed
+    assert not torch.equal(BatchSchedule(10, 3, seed=2).indices(0), schedule.indices(0))
+    assert not torch.equal(schedule.indices(0), schedule.indices(3))  # a new order each epoch
+
+
+def test_ranks_split_the_global_batch():
+    single = BatchSchedule(20, 4, seed=0).indices(2)
+    shares = [BatchSchedule(20, 4, seed=0, rank=r, world_size=2).indices(2) for r in range(2)]
+    assert torch.equal(torch.cat(shares), single)
+
+
+def test_too_little_data_is_a_clear_error():
+    with pytest.raises(ConfigError, match="fewer than --train.batch_size 64"):
+        BatchSchedule(10, 64, seed=0)
