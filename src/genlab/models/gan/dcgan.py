@@ -35,6 +35,8 @@ class DCGANConfig:
     lr_generator: float = 2e-4
     lr_discriminator: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    # NHWC activations: about 10% faster convolutions on CPU (measured: benchmarks/dcgan_speed.py).
+    channels_last: bool = True
 
     def validate(self) -> None:
         if self.resolution is not None and self.resolution not in RESOLUTIONS:
@@ -108,6 +110,8 @@ class DCGAN(GenerativeModel):
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
         self.apply(dcgan_init)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -125,6 +129,8 @@ class DCGAN(GenerativeModel):
         require gradients, so no weight gradients are computed for them.
         """
         real = batch["images"]
+        if self.config.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         z = torch.randn(real.shape[0], self.config.latent_dim, device=real.device)
         fake = self.generator(z)
 
