@@ -11,8 +11,13 @@ from genlab.cli import main
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# A DCGAN small enough that a training step takes milliseconds.
 TINY_DCGAN = ["--model.generator_width", "8", "--model.discriminator_width", "8", "--model.latent_dim", "16"]
+
+
+@pytest.fixture
+def tiny_dcgan() -> list[str]:
+    """Command-line options for a DCGAN whose training step takes milliseconds."""
+    return list(TINY_DCGAN)
 
 
 @pytest.fixture

@@ -72,23 +72,28 @@ class Trainer:
             atomic_write_json(self.run_dir / "config.json", saved_config)
 
         last: dict[str, float] = {}
-        window_start, window_steps = time.perf_counter(), 0
+        window_start, timed_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
                    dynamic_ncols=True)
         while step < cfg.steps:
             batch = dataset.get_batch(schedule.indices(step), self.device)
             losses = model.training_step(batch, optimizers)
             step += 1
-            window_steps += 1
+            timed_steps += 1
             for name, value in losses.items():
                 sums[name] = sums[name] + value if name in sums else value.clone()
             bar.update(1)
 
             if step % cfg.log_every == 0 or step == cfg.steps:
-                elapsed = time.perf_counter() - window_start
-                last = self._log(step, sums, elapsed, window_steps)
+                # Windows are aligned to multiples of log_every, so the mean over a window is the
+                # same whether or not the run was stopped and resumed inside it. The last step is
+                # logged too, but its window stays open: a resumed run completes it.
+                window = step - (step - 1) // cfg.log_every * cfg.log_every
+                last = self._log(step, sums, window, time.perf_counter() - window_start, timed_steps)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
-                sums, window_start, window_steps = {}, time.perf_counter(), 0
+                window_start, timed_steps = time.perf_counter(), 0
+                if step % cfg.log_every == 0:
+                    sums = {}
             if self.process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
                 model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
             if self.process.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
@@ -106,12 +111,14 @@ class Trainer:
             return True
         return None if self.progress is None else False  # None: tqdm hides itself when not a terminal
 
-    def _log(self, step: int, sums: dict[str, torch.Tensor], elapsed: float, steps: int) -> dict[str, float]:
+    def _log(self, step: int, sums: dict[str, torch.Tensor], window: int, elapsed: float,
+             timed_steps: int) -> dict[str, float]:
+        """Append the window means of ``sums`` (over ``window`` steps) to metrics.jsonl."""
         names = sorted(sums)
-        means = (torch.stack([sums[n] for n in names]).float() / steps).tolist() if names else []
+        means = (torch.stack([sums[n] for n in names]).float() / window).tolist() if names else []
         values = dict(zip(names, means))
-        record = {"step": step, **values,
-                  "examples_per_s": self.config.batch_size * steps / elapsed if elapsed > 0 else math.nan,
+        throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
+        record = {"step": step, **values, "examples_per_s": throughput,
                   "time": time.time()}
         if self.process.is_main:
             with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
@@ -132,14 +139,19 @@ class Trainer:
                 self._writer.add_scalar(name, value, step)
 
     def _truncate_metrics(self, step: int) -> None:
-        """Drop log lines written after the checkpoint we resume from (the killed run's tail)."""
+        """Drop log lines of steps the resumed run will log again.
+
+        Those are the lines after the checkpoint (a killed run's tail) and the line of an open
+        window at the checkpoint's own step (a run that ended there).
+        """
         path = self.run_dir / METRICS_FILE
         if not self.process.is_main or not path.is_file():
             return
         kept = []
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                if json.loads(line)["step"] <= step:
+                logged = json.loads(line)["step"]
+                if logged < step or (logged == step and step % self.config.log_every == 0):
                     kept.append(line)
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a line cut short by the kill

@@ -1,0 +1,95 @@
+"""The command line end to end: train, sample, list, data info, and one assertion per bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "4", "--batch-size", "16",
+                             "--out", run, "--train.sample_every", "2", "--quiet", *tiny_dcgan)
+    assert code == 0, err
+    assert "256 images 28×28×1" in out
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["model"]["resolution"] == 28 and saved["model"]["channels"] == 1  # filled from the data
+    assert saved["versions"]["torch"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000002.png", "step-000004.png"]
+
+    grid = tmp_path / "grid.png"
+    assert run_cli("sample", run, "--n", "6", "--out", grid, "--seed", "3")[0] == 0
+    assert Image.open(grid).size == (3 * 30 + 2, 2 * 30 + 2)  # 3 columns x 2 rows of 28 px, 2 px padding
+    again = tmp_path / "again.png"
+    run_cli("sample", run / "model", "--n", "6", "--out", again, "--seed", "3")
+    assert np.array_equal(np.asarray(Image.open(grid)), np.asarray(Image.open(again)))  # seeded
+
+    walk = tmp_path / "walk.png"
+    assert run_cli("sample", run, "--interpolate", "--n", "2", "--interpolation-steps", "5", "--out", walk)[0] == 0
+    assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)
+
+
+def test_rerunning_into_an_existing_run_is_refused_and_leaves_it_intact(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    before = (run / "model" / "model.safetensors").read_bytes()
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--out", run, *tiny_dcgan)
+    assert code == 2 and "already holds a run; pass --resume auto" in err
+    assert (run / "model" / "model.safetensors").read_bytes() == before
+
+
+def test_list_and_data_info(run_cli, digits_npz):
+    code, out, _ = run_cli("list")
+    assert code == 0 and "dcgan" in out and "mnist" in out
+    code, out, _ = run_cli("data", "info", digits_npz)
+    assert code == 0 and "256" in out
+
+
+def bad_npz(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, x=np.zeros((4, 28, 28), np.float32))
+    return path
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda t: ["train", "gan", "--data", t / "nope.npz"], "does not exist"),
+    (lambda t: ["train", "gan", "--data", t / "empty"], "empty"),
+    (lambda t: ["train", "gan", "--data", bad_npz(t)], "uint8"),
+    (lambda t: ["train", "gan", "--model.latent_dimm", "3"], "Unknown option --model.latent_dimm"),
+    (lambda t: ["train", "gan", "--steps", "0"], "--train.steps must be at least 1"),
+    (lambda t: ["train", "gan", "--model.resolution", "48"], "--model.resolution must be one of 28, 32, 64"),
+    (lambda t: ["train", "gan", "--device", "cuda:7"], "--train.device"),
+    (lambda t: ["train", "gan", "--resume", t / "nothing"], "does not exist"),
+    (lambda t: ["train", "gan", "--resume", t], "holds no complete checkpoint"),
+    (lambda t: ["train", "gan", "--config", t / "missing.yaml"], "does not exist"),
+    (lambda t: ["sample", t], "holds no model"),
+    (lambda t: ["sample", t / "nothing"], "does not exist"),
+    (lambda t: ["train"], "Name a model family"),
+    (lambda t: ["train", "gam"], "Unknown model family 'gam'"),
+])
+def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli(*make_args(tmp_path))
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err and err.startswith("genlab: error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path, run_cli):
+    from genlab.errors import DataError
+
+    with pytest.raises(DataError):
+        run_cli("--debug", "train", "gan", "--data", tmp_path / "nope.npz")
+
+
+def test_checkpoint_of_another_model_is_refused_on_sample(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    config = json.loads((run / "model" / "config.json").read_text())
+    config["model"]["generator_width"] = 16
+    (run / "model" / "config.json").write_text(json.dumps(config))
+    code, _, err = run_cli("sample", run, "--out", tmp_path / "x.png")
+    assert code == 2 and "holds weights of another model" in err

@@ -1,0 +1,90 @@
+"""Exact resume: a run stopped at step k and resumed equals the uninterrupted run, bit for bit."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from safetensors.torch import load_file
+
+import pytest
+
+
+@pytest.fixture
+def common(tiny_dcgan):
+    return ["--train.log_every", "2", "--train.checkpoint_every", "3", "--train.sample_every", "3",
+            "--batch-size", "16", "--quiet", *tiny_dcgan]
+
+
+def weights(run_dir):
+    return load_file(str(run_dir / "model" / "model.safetensors"))
+
+
+def logged(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def losses(records):
+    return [{k: v for k, v in r.items() if k not in ("time", "examples_per_s")} for r in records]
+
+
+def assert_same_run(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert wa[key].equal(wb[key]), key
+    assert losses(logged(a)) == losses(logged(b))
+
+
+def test_resumed_run_is_bit_identical(tmp_path, digits_npz, run_cli, common):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", full, *common)[0] == 0
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "5", "--out", part, *common)[0] == 0
+    # The stopped run ends at step 5 with a checkpoint; continue it to 9 with the same command line.
+    code, out, _ = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", part, "--resume", "auto",
+                           *common)
+    assert code == 0 and "resuming from step-000005" in out
+    assert_same_run(full, part)
+    assert [r["step"] for r in logged(part)] == [2, 4, 6, 8, 9]
+
+
+KILL_DURING_WRITE = textwrap.dedent("""
+    import sys, time
+    import genlab.train.checkpoint as checkpoint
+    from genlab.cli import main
+
+    original, calls = checkpoint.save_weights, []
+    def slow_second_write(*args, **kwargs):
+        calls.append(1)
+        original(*args, **kwargs)
+        if len(calls) == 2:           # inside the second checkpoint, after its weights are on disk
+            print("WRITING", flush=True)
+            time.sleep(60)
+    checkpoint.save_weights = slow_second_write
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def test_sigkill_inside_checkpoint_write_resumes_from_previous_complete_one(tmp_path, digits_npz, run_cli, common):
+    killed, full = tmp_path / "killed", tmp_path / "full"
+    args = ["train", "gan", "--data", str(digits_npz), "--steps", "9", *map(str, common)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", KILL_DURING_WRITE, *args, "--out", str(killed)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        for line in child.stdout:
+            if "WRITING" in line:
+                break
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    checkpoints = sorted(p.name for p in (killed / "checkpoints").iterdir())
+    assert checkpoints == [".step-000006.partial", "step-000003"]  # step 6 died half-written
+
+    code, out, _ = run_cli(*args, "--out", killed, "--resume", "auto")
+    assert code == 0 and "resuming from step-000003" in out
+    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["step-000003", "step-000006", "step-000009"]
+    assert run_cli(*args, "--out", full)[0] == 0
+    assert_same_run(full, killed)
