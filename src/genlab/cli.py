@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int, default=10, help="images per interpolation row")
+    sample.add_argument("--class", dest="label", type=int, help="class index for a conditional model")
     sample.add_argument("--device", default="cpu")
 
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
@@ -123,15 +124,25 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
     model = load_model(args.model, device=args.device)
     generator = torch.Generator().manual_seed(args.seed)
+    conditional = hasattr(model, "class_labels")
+    if args.label is not None and not conditional:
+        raise ConfigError(f"--class needs a class-conditional model; {model.name} takes no classes.")
     if args.interpolate:
         if not model.has_latent:
             raise ConfigError(f"--interpolate needs a model with a latent space; {model.name} has none.")
         if args.interpolation_steps < 2:
             raise ConfigError(f"--interpolation-steps must be at least 2 (got {args.interpolation_steps}).")
-        images = model.decode(interpolation_latents(model, args.n, args.interpolation_steps, generator))
+        latents = interpolation_latents(model, args.n, args.interpolation_steps, generator)
+        if conditional:  # one class per row: the given one, or cycling through the classes
+            rows = model.class_labels(args.n, args.label)
+            labels = None if rows is None else rows.repeat_interleave(args.interpolation_steps)
+            images = model.decode(latents, labels)
+        else:
+            images = model.decode(latents)
         save_image_grid(images, args.out, ncol=args.interpolation_steps)
     else:
-        save_image_grid(model.sample(args.n, generator), args.out)
+        kwargs = {"label": args.label} if conditional else {}
+        save_image_grid(model.sample(args.n, generator, **kwargs), args.out)
     print(f"genlab: wrote {args.out}")
     return 0
 

@@ -8,7 +8,7 @@ import torch
 
 from genlab.errors import CheckpointError, UnsafeCheckpointError
 from genlab.models.base import GenerativeModel
-from genlab.models.gan.dcgan import DCGAN, DCGANConfig
+from genlab.models.gan import DCGAN, DCGANConfig
 from genlab.train.checkpoint import (MARKER, STATE_FILE, latest_checkpoint, list_checkpoints, load_checkpoint,
                                      prune_checkpoints, resolve_checkpoint, save_checkpoint)
 

@@ -8,9 +8,11 @@ memory (MNIST 60k: 47 MB; CIFAR-10 50k: 154 MB), and the batch order is a pure f
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.errors import ConfigError
@@ -57,3 +59,39 @@ class ImageTensorDataset:
             images[flip.to(device)] = images[flip.to(device)].flip(-1)
         labels = self.labels[indices].to(device) if self.labels is not None else None
         return {"images": images, "labels": labels}
+
+
+def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[int, ...]):
+    """Load images for a model config; fill the config fields it left to the data.
+
+    ``model`` is any dataclass config with ``resolution`` and ``channels`` (None: from the data)
+    and optionally ``conditional`` / ``num_classes`` (None: one more than the largest label).
+    Returns (ImageTensorDataset, completed model config).
+    """
+    from genlab.data.images import load_images
+
+    images = load_images(data.path, resolution=data.resolution or model.resolution,
+                         channels=data.channels or model.channels, skip_corrupt=data.skip_corrupt)
+    n, height, width, channels = images.images.shape
+    if height != width:
+        raise ConfigError(f"Images in {images.source} are {height}×{width}; pass --data.resolution N "
+                          "to resize and centre-crop them to N×N.")
+    if model.resolution is None and height not in resolutions:
+        raise ConfigError(f"Images in {images.source} are {height}×{width}, which this model does not support; "
+                          f"pass --model.resolution with one of {', '.join(map(str, resolutions))}.")
+    filled = {"resolution": model.resolution or height, "channels": model.channels or channels}
+    if getattr(model, "conditional", False):
+        if images.labels is None:
+            raise ConfigError(f"The model is conditional but {images.source} has no labels; use labelled data "
+                              "(class subfolders, or y in the .npz) or set --model.conditional false.")
+        found = int(images.labels.max()) + 1
+        if model.num_classes is not None and found > model.num_classes:
+            raise ConfigError(f"{images.source} has labels up to {found - 1}, more than --model.num_classes "
+                              f"{model.num_classes}; raise it or leave it unset.")
+        filled["num_classes"] = model.num_classes or found
+    tensor = torch.from_numpy(np.ascontiguousarray(images.images.transpose(0, 3, 1, 2)))  # (N, C, H, W) uint8
+    labels = torch.from_numpy(images.labels) if images.labels is not None else None
+    skipped = f", {images.skipped} unreadable files skipped" if images.skipped else ""
+    description = f"{n} images {height}×{width}×{channels} from {images.source}{skipped}"
+    dataset = ImageTensorDataset(tensor, labels, hflip=data.hflip, description=description)
+    return dataset, dataclasses.replace(model, **filled)

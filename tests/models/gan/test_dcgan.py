@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from genlab.errors import ConfigError
-from genlab.models.gan.dcgan import DCGAN, DCGANConfig
+from genlab.models.gan import DCGAN, DCGANConfig
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 
 
@@ -13,7 +13,8 @@ def test_shapes_at_every_resolution(resolution, channels):
     images = model.sample(3, torch.Generator().manual_seed(0))
     assert images.shape == (3, channels, resolution, resolution)
     assert images.abs().max() <= 1
-    assert model.discriminator(images).shape == (3,)
+    logits, classes = model.discriminator(images)
+    assert logits.shape == (3,) and classes is None
 
 
 def test_classic_64px_architecture():
@@ -21,7 +22,8 @@ def test_classic_64px_architecture():
     g_convs = [m for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     d_convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [(m.in_channels, m.out_channels) for m in g_convs] == [(100, 512), (512, 256), (256, 128), (128, 64), (64, 3)]
-    assert [(m.in_channels, m.out_channels) for m in d_convs] == [(3, 64), (64, 128), (128, 256), (256, 512), (512, 1)]
+    assert [(m.in_channels, m.out_channels) for m in d_convs] == [(3, 64), (64, 128), (128, 256), (256, 512)]
+    assert model.discriminator.head.linear.in_features == 512 * 4 * 4  # one logit from the whole 4×4 map
     # N(0, 0.02) initialisation
     assert abs(g_convs[1].weight.std().item() - 0.02) < 0.002
 
@@ -42,7 +44,7 @@ def test_training_step_updates_both_players_and_leaves_discriminator_trainable()
     g_before = [p.clone() for p in model.generator.parameters()]
     d_before = [p.clone() for p in model.discriminator.parameters()]
     losses = model.training_step({"images": torch.rand(8, 1, 28, 28) * 2 - 1}, optimizers)
-    assert set(losses) == {"loss_discriminator", "loss_generator", "d_real", "d_fake"}
+    assert set(losses) == {"loss_discriminator", "loss_generator", "d_real_logit", "d_fake_logit"}
     assert all(v.dim() == 0 and not v.requires_grad for v in losses.values())
     assert all(not torch.equal(a, b) for a, b in zip(g_before, model.generator.parameters()))
     assert all(not torch.equal(a, b) for a, b in zip(d_before, model.discriminator.parameters()))
@@ -52,5 +54,7 @@ def test_training_step_updates_both_players_and_leaves_discriminator_trainable()
 def test_config_validation():
     with pytest.raises(ConfigError, match="--model.resolution must be one of 28, 32, 64"):
         DCGANConfig(resolution=48).validate()
+    with pytest.raises(ConfigError, match="one of 32, 64 for the resnet backbone"):
+        DCGANConfig(resolution=28, backbone="resnet").validate()
     with pytest.raises(ConfigError, match="--model.channels must be 1 or 3"):
         DCGANConfig(channels=2).validate()

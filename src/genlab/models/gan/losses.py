@@ -11,17 +11,21 @@ Hinge (Lim & Ye 2017; SAGAN, BigGAN):
 
 Least squares (Mao et al. 2017, a = 0, b = c = 1):
     L_D = ½ (D(x) - 1)² + ½ D(G(z))²;  L_G = ½ (D(G(z)) - 1)²
-All are averaged over the batch.
+
+Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017):
+    L_D = D(G(z)) - D(x) + λ (‖∇D(x̂)‖ - 1)²,  x̂ = εx + (1-ε)G(z), ε ~ U(0, 1);  L_G = -D(G(z))
+All are averaged over the batch; the penalties below are added by the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-LossName = Literal["nonsaturating", "hinge", "least_squares"]
+LossName = Literal["nonsaturating", "hinge", "least_squares", "wasserstein_gp"]
 
 
 def discriminator_loss(kind: LossName, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -31,14 +35,35 @@ def discriminator_loss(kind: LossName, real_logits: torch.Tensor, fake_logits: t
         return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
     if kind == "least_squares":
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits ** 2).mean()
+    if kind == "wasserstein_gp":
+        return fake_logits.mean() - real_logits.mean()
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
 def generator_loss(kind: LossName, fake_logits: torch.Tensor) -> torch.Tensor:
     if kind == "nonsaturating":
         return F.softplus(-fake_logits).mean()
-    if kind == "hinge":
+    if kind in ("hinge", "wasserstein_gp"):
         return -fake_logits.mean()
     if kind == "least_squares":
         return 0.5 * ((fake_logits - 1) ** 2).mean()
     raise ValueError(f"unknown GAN loss {kind!r}")
+
+
+def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
+    """‖∇ₓ critic(x)‖₂ per example (B,), kept in the graph so a penalty on it can be trained."""
+    inputs = inputs.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
+    return grad.flatten(1).norm(dim=1)
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at random points x̂ on lines between real and fake images."""
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    mixed = eps * real.detach() + (1 - eps) * fake.detach()
+    return ((input_gradient_norms(critic, mixed) - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[‖∇D(x)‖²] on real images; the model scales it by γ/2."""
+    return (input_gradient_norms(critic, real) ** 2).mean()

@@ -1,0 +1,109 @@
+"""The GAN family's config: one dataclass for every backbone, loss and trick.
+
+Named models are presets of it (``dcgan``, ``sngan``, ``sagan``): the same options, different
+defaults, so any preset can be pushed toward another from the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genlab.errors import ConfigError
+from genlab.models.gan.losses import LossName
+
+RESOLUTIONS = {"dcgan": (28, 32, 64), "resnet": (32, 64)}
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+@dataclass
+class GANConfig:
+    resolution: int | None = None  # None: taken from the data
+    channels: int | None = None  # 1 or 3; None: taken from the data
+    latent_dim: int = 100
+    backbone: Literal["dcgan", "resnet"] = "dcgan"
+    generator_width: int = 64  # channels of the generator's last hidden stage
+    discriminator_width: int = 64  # channels of the discriminator's first stage
+    attention_resolutions: tuple[int, ...] = ()  # SAGAN: self-attention at these feature-map sizes
+    # Class conditioning: G gets class-conditional BatchNorm; D a projection (Miyato & Koyama 2018)
+    # or an auxiliary classifier head (AC-GAN, Odena et al. 2017).
+    conditional: bool = False
+    num_classes: int | None = None  # None: taken from the data's labels
+    discriminator_conditioning: Literal["projection", "auxiliary"] = "projection"
+    auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
+    loss: LossName = "nonsaturating"
+    gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
+    r1_gamma: float = 0.0  # R1 penalty γ/2·‖∇D(x)‖² on real data; 0: off
+    spectral_norm: Literal["none", "discriminator", "both"] = "none"
+    discriminator_steps: int = 1  # discriminator updates per generator update
+    lr_generator: float = 2e-4
+    lr_discriminator: float = 2e-4  # differs from lr_generator for TTUR
+    betas: tuple[float, float] = (0.5, 0.999)
+    ema_decay: float = 0.0  # EMA of the generator's weights, used for sampling; 0: off
+    diffaugment: tuple[str, ...] = ()  # any of color, translation, cutout (Zhao et al. 2020)
+    pack: int = 1  # PacGAN: the discriminator judges `pack` samples at once
+    truncation: float = 0.0  # sample z from N(0, I) truncated to |z| ≤ truncation; 0: off
+    # NHWC activations: about 10% faster convolutions on CPU (measured: benchmarks/dcgan_speed.py).
+    channels_last: bool = True
+
+    def validate(self) -> None:
+        allowed = RESOLUTIONS[self.backbone]
+        if self.resolution is not None and self.resolution not in allowed:
+            raise ConfigError(f"--model.resolution must be one of {', '.join(map(str, allowed))} for the "
+                              f"{self.backbone} backbone (got {self.resolution}); set --data.resolution to "
+                              "resize the data.")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
+        for name in ("latent_dim", "generator_width", "discriminator_width"):
+            value = getattr(self, name)
+            if not 1 <= value <= 4096:
+                raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {value}).")
+        for name in ("discriminator_steps", "pack"):
+            if not 1 <= getattr(self, name) <= 64:
+                raise ConfigError(f"--model.{name} must be between 1 and 64 (got {getattr(self, name)}).")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"--model.ema_decay must be in [0, 1) (got {self.ema_decay}).")
+        if self.num_classes is not None and not 1 <= self.num_classes <= 100_000:
+            raise ConfigError(f"--model.num_classes must be between 1 and 100000 (got {self.num_classes}).")
+        unknown = [a for a in self.diffaugment if a not in AUGMENTATIONS]
+        if unknown:
+            raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "
+                              f"{', '.join(AUGMENTATIONS)}.")
+        for name in ("gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+
+
+@dataclass
+class DCGANConfig(GANConfig):
+    """DCGAN as Radford et al. (2016) train it: BCE loss, Adam(2e-4, 0.5, 0.999)."""
+
+
+@dataclass
+class SNGANConfig(GANConfig):
+    """SNGAN (Miyato et al. 2018): ResNet backbone, spectral norm in D, hinge loss, 5 D steps."""
+
+    latent_dim: int = 128
+    backbone: Literal["dcgan", "resnet"] = "resnet"
+    generator_width: int = 128
+    discriminator_width: int = 128
+    loss: LossName = "hinge"
+    spectral_norm: Literal["none", "discriminator", "both"] = "discriminator"
+    discriminator_steps: int = 5
+    betas: tuple[float, float] = (0.0, 0.9)
+
+
+@dataclass
+class SAGANConfig(GANConfig):
+    """SAGAN (Zhang et al. 2019): ResNet + self-attention, SN in both players, hinge, TTUR."""
+
+    latent_dim: int = 128
+    backbone: Literal["dcgan", "resnet"] = "resnet"
+    generator_width: int = 64
+    discriminator_width: int = 64
+    attention_resolutions: tuple[int, ...] = (16,)
+    loss: LossName = "hinge"
+    spectral_norm: Literal["none", "discriminator", "both"] = "both"
+    lr_generator: float = 1e-4
+    lr_discriminator: float = 4e-4
+    betas: tuple[float, float] = (0.0, 0.9)

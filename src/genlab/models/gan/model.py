@@ -1,0 +1,206 @@
+"""The GAN model: two players, one config, every loss and trick of the family.
+
+One training step is ``discriminator_steps`` discriminator updates followed by one generator
+update. The step's batch is split evenly between the discriminator updates, so SNGAN's five
+updates of 64 images each are ``--train.batch_size 320``. The generator's last batch of fakes is
+made with gradients on and reused for its own update, so with one discriminator step the
+generator runs forward once per step. During the generator's update the discriminator's
+parameters do not require gradients, so no weight gradients are computed for them.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from genlab.errors import ConfigError
+from genlab.imaging import save_image_grid
+from genlab.models.base import GenerativeModel
+from genlab.models.gan import dcgan, resnet
+from genlab.models.gan.augment import diff_augment
+from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
+from genlab.models.gan.ema import ema_update
+from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+
+BACKBONES = {"dcgan": dcgan, "resnet": resnet}
+
+
+class GAN(GenerativeModel):
+    family = "gan"
+    name = "gan"
+    config_class = GANConfig
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config)
+        if config.resolution is None or config.channels is None:
+            raise ConfigError("A GAN needs --model.resolution and --model.channels (or data to take them from).")
+        if config.conditional and config.num_classes is None:
+            raise ConfigError("A conditional GAN needs --model.num_classes (or labelled data to take it from).")
+        if config.conditional and config.pack > 1:
+            raise ConfigError("--model.pack > 1 cannot be combined with --model.conditional: a pack mixes classes.")
+        classes = config.num_classes if config.conditional else None
+        backbone = BACKBONES[config.backbone]
+        self.generator = backbone.Generator(config, classes)
+        self.discriminator = backbone.Discriminator(config, classes)
+        if config.backbone == "dcgan":
+            self.apply(dcgan.dcgan_init)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema_decay > 0 else None
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.config.num_classes if self.config.conditional else None
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        return {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
+        }
+
+    # --- training ------------------------------------------------------------------------------
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        c = self.config
+        real = batch["images"]
+        if c.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        labels = batch.get("labels") if self.num_classes else None
+        if self.num_classes and labels is None:
+            raise ConfigError("This GAN is conditional but its data has no labels; use labelled data "
+                              "(class subfolders, or y in the .npz) or set --model.conditional false.")
+        size = real.shape[0] // c.discriminator_steps
+        if size * c.discriminator_steps != real.shape[0] or size % c.pack:
+            raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps "
+                              f"{c.discriminator_steps} equal parts, each a multiple of --model.pack {c.pack}.")
+
+        for i in range(c.discriminator_steps):
+            real_part = real[i * size:(i + 1) * size]
+            real_labels = labels[i * size:(i + 1) * size] if labels is not None else None
+            z, fake_labels = self._noise(size, real.device)
+            with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
+                fake = self.generator(z, fake_labels)
+            d_loss, real_logits, fake_logits = self._discriminator_update(
+                real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"])
+        g_loss = self._generator_update(fake, fake_labels, optimizers["generator"])
+        return {
+            "loss_discriminator": d_loss.detach(),
+            "loss_generator": g_loss.detach(),
+            "d_real_logit": real_logits.detach().mean(),
+            "d_fake_logit": fake_logits.detach().mean(),
+        }
+
+    def _noise(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.config.latent_dim, device=device)
+        labels = torch.randint(0, self.num_classes, (n,), device=device) if self.num_classes else None
+        return z, labels
+
+    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None):
+        """Augment, pack and score images → (logits (B/pack,), class logits or None)."""
+        images = diff_augment(images, self.config.diffaugment)
+        return self.discriminator(pack(images, self.config.pack), labels)
+
+    def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer):
+        c = self.config
+        optimizer.zero_grad(set_to_none=True)
+        real_logits, real_classes = self._judge(real, real_labels)
+        fake_logits, fake_classes = self._judge(fake, fake_labels)
+        loss = discriminator_loss(c.loss, real_logits, fake_logits)
+        if c.loss == "wasserstein_gp":
+            loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake)
+        if c.r1_gamma > 0:
+            loss = loss + 0.5 * c.r1_gamma * r1_penalty(lambda x: self._judge(x, real_labels)[0], real)
+        if real_classes is not None:
+            loss = loss + c.auxiliary_weight * (F.cross_entropy(real_classes, real_labels)
+                                                + F.cross_entropy(fake_classes, fake_labels))
+        loss.backward()
+        optimizer.step()
+        return loss, real_logits, fake_logits
+
+    def _generator_update(self, fake, fake_labels, optimizer):
+        c = self.config
+        optimizer.zero_grad(set_to_none=True)
+        self.discriminator.requires_grad_(False)
+        try:
+            fake_logits, fake_classes = self._judge(fake, fake_labels)
+            loss = generator_loss(c.loss, fake_logits)
+            if fake_classes is not None:
+                loss = loss + c.auxiliary_weight * F.cross_entropy(fake_classes, fake_labels)
+            loss.backward()
+        finally:
+            self.discriminator.requires_grad_(True)
+        optimizer.step()
+        if self.generator_ema is not None:
+            ema_update(self.generator_ema, self.generator, c.ema_decay)
+        return loss
+
+    # --- sampling ------------------------------------------------------------------------------
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ N(0, I), or truncated to |z| ≤ truncation by resampling; drawn on the CPU so a seed
+        gives the same noise on every device."""
+        z = torch.randn(n, self.config.latent_dim, generator=generator)
+        if self.config.truncation > 0:
+            outside = z.abs() > self.config.truncation
+            while outside.any():
+                z[outside] = torch.randn(int(outside.sum()), generator=generator)
+                outside = z.abs() > self.config.truncation
+        return z.to(self.device)
+
+    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
+        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
+        if not self.num_classes:
+            if label is not None:
+                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+            return None
+        if label is not None and not 0 <= label < self.num_classes:
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
+        labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
+        return labels.to(self.device)
+
+    @torch.no_grad()
+    def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (N, C, H, W) in [-1, 1] from the EMA generator if there is one, in eval mode."""
+        net = self.generator_ema if self.generator_ema is not None else self.generator
+        if labels is None:
+            labels = self.class_labels(latent.shape[0])
+        was_training = net.training
+        net.eval()
+        try:
+            return net(latent.to(self.device), labels)
+        finally:
+            net.train(was_training)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
+        return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
+
+    def write_preview(self, path: Path, count: int, seed: int) -> Path:
+        images = self.sample(count, torch.Generator().manual_seed(seed))
+        columns = self.num_classes if self.num_classes and self.num_classes <= 20 else None
+        return save_image_grid(images, path.with_suffix(".png"), ncol=columns)
+
+
+def pack(images: torch.Tensor, size: int) -> torch.Tensor:
+    """PacGAN: (B, C, H, W) → (B/size, size·C, H, W); consecutive samples share one input."""
+    if size == 1:
+        return images
+    b, c, h, w = images.shape
+    return images.reshape(b // size, size * c, h, w)
+
+
+class DCGAN(GAN):
+    name = "dcgan"
+    config_class = DCGANConfig
+
+
+class SNGAN(GAN):
+    name = "sngan"
+    config_class = SNGANConfig
+
+
+class SAGAN(GAN):
+    name = "sagan"
+    config_class = SAGANConfig

@@ -1,0 +1,152 @@
+"""Conditional GANs, SNGAN/SAGAN backbones, losses, regularisers and tricks."""
+
+import pytest
+import torch
+
+from genlab.errors import ConfigError
+from genlab.models.base import GenerativeModel
+from genlab.models.gan import DCGAN, GAN, SAGAN, SNGAN, GANConfig, SAGANConfig, SNGANConfig
+from genlab.models.gan.augment import diff_augment
+from genlab.models.gan.ema import ema_update
+from genlab.models.gan.losses import gradient_penalty, r1_penalty
+from genlab.models.gan.model import pack
+from genlab.nn.attention2d import SelfAttention2d
+
+TINY = dict(latent_dim=8, generator_width=8, discriminator_width=8)
+
+
+def batch(n=8, channels=1, size=28, classes=None):
+    images = torch.rand(n, channels, size, size) * 2 - 1
+    labels = torch.arange(n) % classes if classes else None
+    return {"images": images, "labels": labels}
+
+
+def test_gradient_penalty_matches_a_hand_computation():
+    w = torch.tensor([3.0, 4.0])  # critic(x) = x · w has gradient w everywhere: ‖∇‖ = 5
+
+    def critic(x):
+        return x.flatten(1) @ w
+
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    assert torch.allclose(gradient_penalty(critic, real, fake), torch.tensor((5.0 - 1) ** 2))
+    assert torch.allclose(r1_penalty(critic, real), torch.tensor(25.0))
+
+
+def test_spectral_norm_bounds_the_largest_singular_value():
+    model = GAN(GANConfig(resolution=32, channels=3, spectral_norm="discriminator", backbone="resnet", **TINY))
+    conv = model.discriminator.trunk[1].conv1
+    for _ in range(30):  # power iterations run on each training-mode forward
+        model.discriminator(torch.randn(2, 3, 32, 32))
+    sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+    assert abs(sigma.item() - 1) < 0.05
+
+
+def test_attention_block_is_identity_at_initialisation_and_learns_its_gate():
+    block = SelfAttention2d(16)
+    x = torch.randn(2, 16, 8, 8)
+    assert block.gate.item() == 0 and torch.equal(block(x), x)
+    block(x).square().sum().backward()
+    assert block.gate.grad is not None and block.gate.grad.abs() > 0
+
+
+def test_ema_update_arithmetic():
+    average, current = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    before = average.weight.detach().clone()
+    ema_update(average, current, decay=0.9)
+    assert torch.allclose(average.weight, 0.9 * before + 0.1 * current.weight)
+
+
+@pytest.mark.parametrize("policy", [("color",), ("translation",), ("cutout",), ("color", "translation", "cutout")])
+def test_diffaugment_keeps_shapes_and_passes_gradients(policy):
+    x = torch.randn(4, 3, 16, 16, requires_grad=True)
+    y = diff_augment(x, policy)
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_translation_moves_content_and_cutout_zeroes_a_square():
+    torch.manual_seed(0)
+    x = torch.ones(64, 1, 8, 8)
+    cut = diff_augment(x, ("cutout",))
+    assert ((cut == 0).flatten(1).sum(1) <= 16).all() and (cut == 0).any()  # at most a 4×4 square
+    shifted = diff_augment(x, ("translation",))
+    assert (shifted.flatten(1).sum(1) < 64).any()  # some images moved, letting zeros in
+
+
+def test_packing_groups_consecutive_samples_on_channels():
+    images = torch.arange(4.0)[:, None, None, None].expand(4, 1, 2, 2)
+    packed = pack(images, 2)
+    assert packed.shape == (2, 2, 2, 2)
+    assert packed[0, :, 0, 0].tolist() == [0.0, 1.0] and packed[1, :, 0, 0].tolist() == [2.0, 3.0]
+
+
+CONFIGS = {
+    "dcgan-conditional-projection": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, **TINY),
+    "dcgan-conditional-auxiliary": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10,
+                                             discriminator_conditioning="auxiliary", **TINY),
+    "dcgan-wgan-gp-2-steps": GANConfig(resolution=28, channels=1, loss="wasserstein_gp", discriminator_steps=2, **TINY),
+    "dcgan-r1-ema-diffaugment-pack": GANConfig(resolution=32, channels=3, r1_gamma=1.0, ema_decay=0.9,
+                                               diffaugment=("color", "translation", "cutout"), pack=2, **TINY),
+    "dcgan-attention-sn-both": GANConfig(resolution=32, channels=3, attention_resolutions=(8,), spectral_norm="both",
+                                         loss="hinge", **TINY),
+    "sngan": SNGANConfig(resolution=32, channels=3, discriminator_steps=2, **TINY),
+    "sagan-conditional": SAGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
+                                     attention_resolutions=(8, 16), **TINY),
+    "sngan-64": SNGANConfig(resolution=64, channels=3, discriminator_steps=1, **TINY),
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_configuration_trains_samples_and_round_trips(name, tmp_path):
+    torch.manual_seed(0)
+    config = CONFIGS[name]
+    model = {"sngan": SNGAN, "sagan": SAGAN}.get(name.split("-")[0], DCGAN)(config)
+    optimizers = model.configure_optimizers()
+    data = batch(8, config.channels, config.resolution, config.num_classes if config.conditional else None)
+    before = [p.detach().clone() for p in model.generator.parameters()]
+    for _ in range(2):
+        losses = model.training_step(data, optimizers)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.generator.parameters()))
+    images = model.sample(4, torch.Generator().manual_seed(1))
+    assert images.shape == (4, config.channels, config.resolution, config.resolution)
+    model.save_pretrained(tmp_path)
+    loaded = GenerativeModel.from_pretrained(tmp_path)
+    assert torch.equal(loaded.sample(4, torch.Generator().manual_seed(1)), images)
+
+
+def test_ema_generator_is_what_samples():
+    model = GAN(GANConfig(resolution=28, channels=1, ema_decay=0.5, **TINY))
+    optimizers = model.configure_optimizers()
+    model.training_step(batch(), optimizers)
+    z = model.sample_latent(2, torch.Generator().manual_seed(0))
+    model.generator_ema.eval()
+    assert torch.equal(model.decode(z), model.generator_ema(z))
+    assert not torch.equal(model.generator_ema.stem.weight, model.generator.stem.weight)
+
+
+def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
+    assert model.class_labels(5).tolist() == [0, 1, 2, 0, 1]
+    assert model.class_labels(2, 2).tolist() == [2, 2]
+    with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
+        model.sample(2, label=3)
+
+
+def test_truncation_bounds_the_latent():
+    model = GAN(GANConfig(resolution=28, channels=1, truncation=0.5, **TINY))
+    assert model.sample_latent(100, torch.Generator().manual_seed(0)).abs().max() <= 0.5
+
+
+def test_bad_combinations_are_refused():
+    with pytest.raises(ConfigError, match="needs --model.num_classes"):
+        GAN(GANConfig(resolution=28, channels=1, conditional=True, **TINY))
+    with pytest.raises(ConfigError, match="cannot be combined with --model.conditional"):
+        GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, pack=2, **TINY))
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, **TINY))
+    with pytest.raises(ConfigError, match="its data has no labels"):
+        model.training_step(batch(), model.configure_optimizers())
+    model = GAN(GANConfig(resolution=28, channels=1, discriminator_steps=3, **TINY))
+    with pytest.raises(ConfigError, match="must split into --model.discriminator_steps 3"):
+        model.training_step(batch(8), model.configure_optimizers())
