@@ -37,3 +37,14 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
     grid = make_grid(to_uint8(images), ncol)
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+
+
+def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
+    """Save 2-D points (N, 2) as a PNG scatter plot on a white square, y up."""
+    xy = points.detach().float().cpu()
+    extent = extent or float(xy.abs().max().clamp(min=1e-6)) * 1.1
+    pixels = ((xy / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
+    canvas = np.full((size, size), 255, np.uint8)
+    canvas[size - 1 - pixels[:, 1].numpy(), pixels[:, 0].numpy()] = 0
+    picture = Image.fromarray(canvas)
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

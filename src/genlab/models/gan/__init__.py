@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from genlab.data.image_dataset import ImageDataConfig, build_image_dataset
+from genlab.data.toy import PointDataset, get_mixture
+from genlab.errors import ConfigError
 from genlab.models.gan.config import RESOLUTIONS, DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.model import DCGAN, GAN, SAGAN, SNGAN
 from genlab.models.registry import Family
@@ -11,13 +15,21 @@ __all__ = ["DCGAN", "DCGANConfig", "FAMILY", "GAN", "GANConfig", "SAGAN", "SAGAN
 
 
 def build_gan_data(data: ImageDataConfig, model: GANConfig):
+    """Images for the convolutional backbones; ``--data toy:ring`` / ``toy:grid`` points for mlp."""
+    is_toy = data.path is not None and data.path.startswith("toy:")
+    if is_toy != (model.backbone == "mlp"):
+        raise ConfigError("The 2-D toy data (--data toy:ring, toy:grid) goes with --model.backbone mlp, and "
+                          "the mlp backbone only with toy data.")
+    if is_toy:
+        return PointDataset(get_mixture(data.path[4:]), seed=0), dataclasses.replace(model, channels=2)
     return build_image_dataset(data, model, RESOLUTIONS[model.backbone])
 
 
 FAMILY = Family(
     name="gan",
-    description="adversarial image generators: DCGAN, SNGAN (ResNet + spectral norm), SAGAN (self-attention)",
-    models={"dcgan": DCGAN, "sngan": SNGAN, "sagan": SAGAN},
+    description="adversarial generators: gan (every option open), presets dcgan, sngan (ResNet + spectral "
+                "norm), sagan (self-attention)",
+    models={"gan": GAN, "dcgan": DCGAN, "sngan": SNGAN, "sagan": SAGAN},
     default_model="dcgan",
     data_config=ImageDataConfig,
     build_data=build_gan_data,

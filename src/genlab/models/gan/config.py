@@ -12,16 +12,17 @@ from typing import Literal
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
-RESOLUTIONS = {"dcgan": (28, 32, 64), "resnet": (32, 64)}
+RESOLUTIONS = {"dcgan": (28, 32, 64), "resnet": (32, 64), "mlp": ()}  # mlp: vectors, no resolution
 AUGMENTATIONS = ("color", "translation", "cutout")
 
 
 @dataclass
 class GANConfig:
-    resolution: int | None = None  # None: taken from the data
-    channels: int | None = None  # 1 or 3; None: taken from the data
+    resolution: int | None = None  # None: taken from the data (unused by the mlp backbone)
+    channels: int | None = None  # 1 or 3 (mlp: coordinates per point); None: taken from the data
     latent_dim: int = 100
-    backbone: Literal["dcgan", "resnet"] = "dcgan"
+    backbone: Literal["dcgan", "resnet", "mlp"] = "dcgan"
+    mlp_depth: int = 3  # hidden layers of each mlp player
     generator_width: int = 64  # channels of the generator's last hidden stage
     discriminator_width: int = 64  # channels of the discriminator's first stage
     attention_resolutions: tuple[int, ...] = ()  # SAGAN: self-attention at these feature-map sizes
@@ -52,9 +53,12 @@ class GANConfig:
             raise ConfigError(f"--model.resolution must be one of {', '.join(map(str, allowed))} for the "
                               f"{self.backbone} backbone (got {self.resolution}); set --data.resolution to "
                               "resize the data.")
-        if self.channels not in (None, 1, 3):
+        if self.backbone != "mlp" and self.channels not in (None, 1, 3):
             raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
-        for name in ("latent_dim", "generator_width", "discriminator_width"):
+        if self.backbone == "mlp" and (self.conditional or self.diffaugment or self.attention_resolutions):
+            raise ConfigError("The mlp backbone takes no --model.conditional, --model.diffaugment or "
+                              "--model.attention_resolutions; use the dcgan or resnet backbone for images.")
+        for name in ("latent_dim", "generator_width", "discriminator_width", "mlp_depth"):
             value = getattr(self, name)
             if not 1 <= value <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {value}).")
@@ -84,7 +88,7 @@ class SNGANConfig(GANConfig):
     """SNGAN (Miyato et al. 2018): ResNet backbone, spectral norm in D, hinge loss, 5 D steps."""
 
     latent_dim: int = 128
-    backbone: Literal["dcgan", "resnet"] = "resnet"
+    backbone: Literal["dcgan", "resnet", "mlp"] = "resnet"
     generator_width: int = 128
     discriminator_width: int = 128
     loss: LossName = "hinge"
@@ -98,7 +102,7 @@ class SAGANConfig(GANConfig):
     """SAGAN (Zhang et al. 2019): ResNet + self-attention, SN in both players, hinge, TTUR."""
 
     latent_dim: int = 128
-    backbone: Literal["dcgan", "resnet"] = "resnet"
+    backbone: Literal["dcgan", "resnet", "mlp"] = "resnet"
     generator_width: int = 64
     discriminator_width: int = 64
     attention_resolutions: tuple[int, ...] = (16,)

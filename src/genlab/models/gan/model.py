@@ -17,15 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import ConfigError
-from genlab.imaging import save_image_grid
+from genlab.imaging import save_image_grid, save_scatter
 from genlab.models.base import GenerativeModel
-from genlab.models.gan import dcgan, resnet
+from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 
-BACKBONES = {"dcgan": dcgan, "resnet": resnet}
+BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
 
 
 class GAN(GenerativeModel):
@@ -35,7 +35,8 @@ class GAN(GenerativeModel):
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config)
-        if config.resolution is None or config.channels is None:
+        self.is_image = config.backbone != "mlp"
+        if config.channels is None or (self.is_image and config.resolution is None):
             raise ConfigError("A GAN needs --model.resolution and --model.channels (or data to take them from).")
         if config.conditional and config.num_classes is None:
             raise ConfigError("A conditional GAN needs --model.num_classes (or labelled data to take it from).")
@@ -48,7 +49,8 @@ class GAN(GenerativeModel):
         if config.backbone == "dcgan":
             self.apply(dcgan.dcgan_init)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema_decay > 0 else None
-        if config.channels_last:
+        self.channels_last = config.channels_last and self.is_image
+        if self.channels_last:
             self.to(memory_format=torch.channels_last)
 
     @property
@@ -65,8 +67,8 @@ class GAN(GenerativeModel):
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         c = self.config
-        real = batch["images"]
-        if c.channels_last:
+        real = batch["images"] if self.is_image else batch["points"]
+        if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         labels = batch.get("labels") if self.num_classes else None
         if self.num_classes and labels is None:
@@ -178,17 +180,20 @@ class GAN(GenerativeModel):
         return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
+        if not self.is_image:  # points: a scatter plot of many more samples than a grid holds
+            return save_scatter(self.sample(max(count, 2500), torch.Generator().manual_seed(seed)),
+                                path.with_suffix(".png"))
         images = self.sample(count, torch.Generator().manual_seed(seed))
         columns = self.num_classes if self.num_classes and self.num_classes <= 20 else None
         return save_image_grid(images, path.with_suffix(".png"), ncol=columns)
 
 
 def pack(images: torch.Tensor, size: int) -> torch.Tensor:
-    """PacGAN: (B, C, H, W) → (B/size, size·C, H, W); consecutive samples share one input."""
+    """PacGAN: (B, C, ...) → (B/size, size·C, ...); consecutive samples share one input."""
     if size == 1:
         return images
-    b, c, h, w = images.shape
-    return images.reshape(b // size, size * c, h, w)
+    b, c, *rest = images.shape
+    return images.reshape(b // size, size * c, *rest)
 
 
 class DCGAN(GAN):
