@@ -50,7 +50,7 @@ def get_mixture(name: str) -> Mixture:
     return MIXTURES[name]()
 
 
-def mode_statistics(samples: torch.Tensor, mixture: Mixture) -> dict[str, float]:
+def mode_statistics(samples: torch.Tensor, mixture: Mixture) -> dict[str, float | int | None]:
     """Modes captured, share of high-quality samples and reverse KL(samples ‖ uniform) over modes."""
     distances = torch.cdist(samples.double(), mixture.centres.double())  # (N, M)
     nearest_distance, nearest = distances.min(dim=1)
@@ -59,7 +59,8 @@ def mode_statistics(samples: torch.Tensor, mixture: Mixture) -> dict[str, float]
     counts = torch.bincount(nearest[good], minlength=modes).double()
     share = counts / counts.sum().clamp(min=1)
     present = share > 0
-    reverse_kl = (share[present] * (share[present] * modes).log()).sum().item()
+    # With no high-quality sample there is no histogram to compare: reported as None.
+    reverse_kl = (share[present] * (share[present] * modes).log()).sum().item() if good.any() else None
     return {
         "modes_captured": int((counts > 0).sum()),
         "modes_total": modes,
