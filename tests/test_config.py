@@ -83,3 +83,13 @@ def test_config_file_errors(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("family: gan\ntrain:\n  steps: 5\n")
     assert build_run_config(None, load_config_file(good)).train.steps == 5
+
+
+def test_every_packaged_config_resolves():
+    from genlab.config import packaged_configs
+
+    names = packaged_configs()
+    assert {"mnist-dcgan", "mnist-conditional", "cifar10-sngan", "cifar10-sagan", "toy-ring", "toy-grid"} <= set(names)
+    for name in names:
+        config = build_run_config(None, load_config_file(name))
+        assert config.family and config.train.steps > 0

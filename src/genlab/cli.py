@@ -171,6 +171,10 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     for name in list_families():
         family = get_family(name)
         print(f"  {name:<12} {', '.join(family.models):<24} {family.description}")
+    from genlab.config import packaged_configs
+
+    print("packaged configs (genlab train --config NAME):")
+    print("  " + ", ".join(packaged_configs()))
     print("downloadable datasets (genlab data download NAME DIR):")
     print("  " + ", ".join(DATASETS))
     return 0

@@ -152,11 +152,23 @@ def coerce(value: Any, annotation: Any, option: str) -> Any:
     raise ConfigError(f"{option} has an unsupported type {annotation!r}.")
 
 
+def packaged_configs() -> dict[str, Path]:
+    """The configs shipped with genlab, by name (``mnist-dcgan`` → .../configs/mnist-dcgan.yaml)."""
+    folder = Path(__file__).parent / "configs"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON config file into a dict (YAML is a superset of JSON)."""
+    """Read a YAML or JSON config file into a dict (YAML is a superset of JSON).
+
+    A name without a file of that name, such as ``mnist-dcgan``, selects a packaged config.
+    """
     path = Path(path)
+    if not path.is_file() and str(path) in packaged_configs():
+        path = packaged_configs()[str(path)]
     if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist; check the --config path.")
+        raise ConfigError(f"Config file {path} does not exist; check the --config path or use a packaged "
+                          f"config ({', '.join(packaged_configs())}).")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
