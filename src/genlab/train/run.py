@@ -16,6 +16,7 @@ from genlab.config import RunConfig, TrainConfig, from_dict, load_config_file, m
 from genlab.errors import ConfigError
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import latest_checkpoint, read_checkpoint_config, remove_partial, resolve_checkpoint
+from genlab.train.rng import seed_everything
 from genlab.train.trainer import Trainer
 
 SECTIONS = ("family", "model", "data", "train", "versions")
@@ -86,6 +87,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                           "to start another.")
     family = get_family(config.family)
     dataset, config.model = family.build_data(config.data, config.model)
+    seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
     model = family.models[config.model_name](config.model)
     remove_partial(run_dir)
     resuming = f" (resuming from {resume_from.name})" if resume_from else ""

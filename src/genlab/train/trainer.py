@@ -56,6 +56,8 @@ class Trainer:
             resume_from: Path | None = None) -> dict[str, float]:
         """Train ``model`` on ``dataset`` until ``config.steps``; return the last logged values."""
         cfg = self.config
+        # The randomness of training (noise, dropout, augmentation) differs between ranks; the
+        # initial weights are seeded by the caller before the model is built.
         seed_everything(cfg.seed + self.process.rank)
         model.to(self.device).train()
         optimizers = model.configure_optimizers()
