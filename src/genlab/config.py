@@ -40,12 +40,16 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     preview_count: int = 64  # samples in each progress grid
+    check_finite: bool = True  # stop a step whose gradients hold NaN/inf before it is applied
+    skip_nonfinite: int = 0  # how many such steps may be skipped before the run stops
 
     def validate(self) -> None:
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every",
                      "keep_checkpoints", "preview_count"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--train.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.skip_nonfinite < 0:
+            raise ConfigError(f"--train.skip_nonfinite must be non-negative (got {self.skip_nonfinite}).")
         if self.seed < 0:
             raise ConfigError(f"--train.seed must be a non-negative integer (got {self.seed}).")
 

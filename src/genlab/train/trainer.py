@@ -18,10 +18,12 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.config import RunConfig, TrainConfig
+from genlab.errors import GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
 from genlab.train.distributed import ProcessContext
+from genlab.train.guards import NonFiniteGradients, install_finite_guards
 from genlab.train.rng import seed_everything
 from genlab.train.schedule import BatchSchedule
 
@@ -77,9 +79,20 @@ class Trainer:
         window_start, timed_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
                    dynamic_ncols=True)
+        if cfg.check_finite:
+            install_finite_guards(optimizers)
+        skipped = 0
         while step < cfg.steps:
             batch = dataset.get_batch(schedule.indices(step), self.device)
-            losses = model.training_step(batch, optimizers)
+            try:
+                losses = model.training_step(batch, optimizers)
+            except NonFiniteGradients as e:
+                skipped += 1
+                if skipped > cfg.skip_nonfinite:
+                    raise self._nonfinite_error(step + 1, e.optimizer_name) from None
+                bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
+                          f"({skipped} of at most {cfg.skip_nonfinite})")
+                losses = {}
             step += 1
             timed_steps += 1
             for name, value in losses.items():
@@ -107,6 +120,15 @@ class Trainer:
         if self._writer:
             self._writer.close()
         return last
+
+    def _nonfinite_error(self, step: int, optimizer_name: str) -> GenlabError:
+        from genlab.train.checkpoint import latest_checkpoint
+
+        latest = latest_checkpoint(self.run_dir)
+        kept = f"the newest checkpoint ({latest.name}) is intact; " if latest else "no checkpoint was written; "
+        return GenlabError(f"Step {step}: the {optimizer_name} gradients are not finite (NaN or infinity), so the "
+                           f"step was not applied; {kept}lower the learning rate, or pass "
+                           "--train.skip_nonfinite K to skip up to K such steps.")
 
     def _quiet(self) -> bool | None:
         if not self.process.is_main or self.progress is False:

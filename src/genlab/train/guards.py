@@ -1,0 +1,36 @@
+"""Stop a step whose gradients are not finite before its optimizer applies them.
+
+Each optimizer gets a step pre-hook that checks the norms of its gradients (one host sync per
+optimizer step); a NaN or infinity raises :class:`NonFiniteGradients` before any parameter
+moves, so weights — and therefore checkpoints — are never poisoned. The trainer turns that into
+a clear error naming the step, or skips the step when the user allowed it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class NonFiniteGradients(Exception):
+    def __init__(self, optimizer_name: str) -> None:
+        super().__init__(optimizer_name)
+        self.optimizer_name = optimizer_name
+
+
+def install_finite_guards(optimizers: dict[str, torch.optim.Optimizer]) -> list:
+    """Add the check to every optimizer; returns the hook handles (``handle.remove()`` undoes it)."""
+    return [optimizer.register_step_pre_hook(_guard(name)) for name, optimizer in optimizers.items()]
+
+
+def _guard(name: str):
+    def check(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
+            optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteGradients(name)
+
+    return check
+
+
+def all_finite(module: torch.nn.Module) -> bool:
+    return all(torch.isfinite(p).all() for p in module.parameters())

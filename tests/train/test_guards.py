@@ -1,0 +1,85 @@
+"""Non-finite gradients stop the step before the optimizer applies it."""
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from genlab.config import RunConfig, TrainConfig
+from genlab.data.image_dataset import ImageDataConfig
+from genlab.errors import GenlabError
+from genlab.models.base import GenerativeModel
+from genlab.train.checkpoint import latest_checkpoint
+from genlab.train.trainer import Trainer
+
+
+@dataclass
+class LineConfig:
+    pass
+
+
+class Line(GenerativeModel):
+    """loss = (w·x)²; the data decides when the gradient becomes NaN."""
+
+    family, name, config_class = "test", "line", LineConfig
+
+    def __init__(self):
+        super().__init__(LineConfig())
+        self.w = torch.nn.Parameter(torch.ones(2))
+
+    def configure_optimizers(self):
+        return {"line": torch.optim.SGD([self.w], lr=0.1)}
+
+    def training_step(self, batch, optimizers):
+        optimizers["line"].zero_grad(set_to_none=True)
+        loss = (batch @ self.w).square().mean()
+        loss.backward()
+        optimizers["line"].step()
+        return {"loss": loss.detach()}
+
+    def write_preview(self, path, count, seed):
+        return path
+
+    def save_pretrained(self, directory):
+        return directory
+
+
+class Rows:
+    """Row i of the data is finite unless i is in ``poisoned``."""
+
+    description = "rows"
+
+    def __init__(self, poisoned):
+        self.data = torch.ones(8, 2)
+        self.data[list(poisoned)] = float("nan")
+
+    def __len__(self):
+        return 8
+
+    def get_batch(self, indices, device):
+        return self.data[indices]
+
+
+def fit(tmp_path, model, poisoned, **train):
+    config = TrainConfig(steps=8, batch_size=1, log_every=1, checkpoint_every=2, sample_every=100, **train)
+    run = RunConfig("test", "line", LineConfig(), ImageDataConfig(), config)
+    return Trainer(config, tmp_path, progress=False).fit(model, Rows(poisoned), run)
+
+
+def test_nan_gradient_stops_the_run_with_the_step_and_leaves_weights_finite(tmp_path):
+    model = Line()
+    with pytest.raises(GenlabError, match=r"Step 1: the line gradients are not finite .* --train.skip_nonfinite"):
+        fit(tmp_path, model, poisoned=range(8))
+    assert torch.equal(model.w.detach(), torch.ones(2))  # the poisoned step was never applied
+    assert latest_checkpoint(tmp_path) is None
+
+
+def test_skipping_allows_the_run_to_finish_with_finite_weights(tmp_path):
+    model = Line()
+    fit(tmp_path, model, poisoned=[0, 1], skip_nonfinite=2)
+    assert torch.isfinite(model.w).all() and not torch.equal(model.w.detach(), torch.ones(2))
+
+
+def test_a_third_poisoned_step_exceeds_the_allowance(tmp_path):
+    with pytest.raises(GenlabError, match="not finite"):
+        fit(tmp_path, Line(), poisoned=[0, 1, 2], skip_nonfinite=2)
