@@ -60,6 +60,9 @@ class GenerativeModel(nn.Module):
     family: ClassVar[str]
     name: ClassVar[str]
     config_class: ClassVar[type]
+    # Submodules that train, each wrapped in its own DistributedDataParallel under torchrun;
+    # training_step must call them as attributes (self.generator(...)). Empty: single process only.
+    ddp_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any) -> None:
         super().__init__()

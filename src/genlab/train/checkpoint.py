@@ -27,7 +27,7 @@ import torch
 from genlab.errors import CheckpointError, UnsafeCheckpointError
 from genlab.fileio import atomic_write, atomic_write_json, atomic_write_text, fsync_dir
 from genlab.models.base import WEIGHTS_FILE, load_weights, read_json, save_weights
-from genlab.train.rng import capture_rng, restore_rng
+from genlab.train.rng import capture_rng, restore_rng, seed_everything
 
 MARKER = "COMPLETE"
 STATE_FILE = "training_state.pt"
@@ -40,11 +40,13 @@ def checkpoints_dir(run_dir: Path) -> Path:
 
 
 def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    run_config: dict[str, Any], log_sums: dict[str, torch.Tensor] | None = None) -> Path:
+                    run_config: dict[str, Any], log_sums: dict[str, torch.Tensor] | None = None,
+                    rng_states: list[dict[str, Any]] | None = None) -> Path:
     """Write the checkpoint of ``step`` and return its folder.
 
     ``log_sums`` are the loss sums of the current logging window, so a resumed run logs the same
-    window means as an uninterrupted one.
+    window means as an uninterrupted one. ``rng_states`` holds one RNG state per rank (default:
+    this process's).
     """
     parent = checkpoints_dir(run_dir)
     parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,7 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
     state = {
         "step": step,
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
-        "rng": capture_rng(),
+        "rng": rng_states if rng_states is not None else [capture_rng()],
         "log_sums": {name: value.detach().cpu() for name, value in (log_sums or {}).items()},
     }
     atomic_write(staging / STATE_FILE, lambda tmp: torch.save(state, tmp))
@@ -130,9 +132,14 @@ def read_checkpoint_config(folder: Path) -> dict[str, Any]:
     return read_json(Path(folder) / CONFIG_FILE)
 
 
-def load_checkpoint(folder: Path, model: torch.nn.Module,
-                    optimizers: dict[str, torch.optim.Optimizer]) -> tuple[int, dict[str, torch.Tensor]]:
-    """Restore weights, optimizer states and RNG from ``folder``; return (step, log sums)."""
+def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                    rank: int = 0, world_size: int = 1) -> tuple[int, dict[str, torch.Tensor]]:
+    """Restore weights, optimizer states and this rank's RNG from ``folder``; return (step, log sums).
+
+    A checkpoint written by a different number of processes restores weights and optimizers
+    exactly but cannot restore each rank's random stream: ranks are then reseeded from
+    (seed of the checkpoint's stream, step, rank) and the run continues, no longer bit-exact.
+    """
     folder = Path(folder)
     load_weights(model, folder / WEIGHTS_FILE)
     state = load_training_state(folder / STATE_FILE)
@@ -141,8 +148,14 @@ def load_checkpoint(folder: Path, model: torch.nn.Module,
             raise KeyError("optimizers")
         for name, optimizer in optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
-        restore_rng(state["rng"])
-        return int(state["step"]), dict(state["log_sums"])
+        step = int(state["step"])
+        if len(state["rng"]) == world_size:
+            restore_rng(state["rng"][rank])
+        else:
+            print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
+                  f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
+            seed_everything(step * 1_000_003 + rank)
+        return step, dict(state["log_sums"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e

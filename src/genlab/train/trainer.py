@@ -22,9 +22,10 @@ from genlab.errors import GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
-from genlab.train.distributed import ProcessContext
-from genlab.train.guards import NonFiniteGradients, install_finite_guards
-from genlab.train.rng import seed_everything
+from genlab.train.distributed import (ProcessContext, gather_to_main, init_process_group, mean_across_ranks, unwrap,
+                                     unwrapped, wrap)
+from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
+from genlab.train.rng import capture_rng, seed_everything
 from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
@@ -52,6 +53,9 @@ class Trainer:
         self.process = process or ProcessContext.from_env()
         self.progress = progress
         self.device = resolve_device(config.device)
+        if self.device.type == "cuda" and self.process.distributed:
+            self.device = torch.device("cuda", self.process.local_rank)
+            torch.cuda.set_device(self.device)
         self._writer = None
 
     def fit(self, model: GenerativeModel, dataset: Any, run_config: RunConfig,
@@ -61,15 +65,20 @@ class Trainer:
         # The randomness of training (noise, dropout, augmentation) differs between ranks; the
         # initial weights are seeded by the caller before the model is built.
         seed_everything(cfg.seed + self.process.rank)
+        process = self.process
+        created_group = init_process_group(process, self.device)
         model.to(self.device).train()
         optimizers = model.configure_optimizers()
-        schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, self.process.rank, self.process.world_size)
+        schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, process.rank, process.world_size)
         saved_config = run_config.to_dict()
 
         step, sums = 0, {}
         if resume_from is not None:
-            step, sums = load_checkpoint(resume_from, model, optimizers)
+            step, sums = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size)
             sums = {k: v.to(self.device) for k, v in sums.items()}
+        wrapped = model.ddp_modules if process.distributed else ()
+        if wrapped:
+            wrap(model, wrapped, self.device)
         if self.process.is_main:
             self._truncate_metrics(step)
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -109,17 +118,31 @@ class Trainer:
                 window_start, timed_steps = time.perf_counter(), 0
                 if step % cfg.log_every == 0:
                     sums = {}
-            if self.process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
-                model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
-            if self.process.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
-                save_checkpoint(self.run_dir, step, model, optimizers, saved_config, sums)
-                prune_checkpoints(self.run_dir, cfg.keep_checkpoints)
+            if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
+                with unwrapped(model, wrapped):
+                    model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
+                if process.is_main:
+                    with unwrapped(model, wrapped):
+                        self._checkpoint(step, model, optimizers, saved_config, sums, rng_states)
         bar.close()
-        if self.process.is_main:
-            model.save_pretrained(self.run_dir / "model")
+        if process.is_main:
+            with unwrapped(model, wrapped):
+                model.save_pretrained(self.run_dir / "model")
         if self._writer:
             self._writer.close()
+        if wrapped:
+            unwrap(model, wrapped)
+        if created_group:
+            torch.distributed.destroy_process_group()
         return last
+
+    def _checkpoint(self, step, model, optimizers, saved_config, sums, rng_states) -> None:
+        if not all_finite(model):  # the guards make this unreachable; a checkpoint must never hold NaNs
+            raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
+        save_checkpoint(self.run_dir, step, model, optimizers, saved_config, sums, rng_states)
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 
     def _nonfinite_error(self, step: int, optimizer_name: str) -> GenlabError:
         from genlab.train.checkpoint import latest_checkpoint
@@ -139,7 +162,8 @@ class Trainer:
              timed_steps: int) -> dict[str, float]:
         """Append the window means of ``sums`` (over ``window`` steps) to metrics.jsonl."""
         names = sorted(sums)
-        means = (torch.stack([sums[n] for n in names]).float() / window).tolist() if names else []
+        stacked = torch.stack([sums[n] for n in names]).float() / window if names else torch.zeros(0)
+        means = mean_across_ranks(stacked.to(self.device), self.process).tolist()
         values = dict(zip(names, means))
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
         record = {"step": step, **values, "examples_per_s": throughput,

@@ -24,6 +24,7 @@ from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from genlab.train.distributed import plain
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
 
@@ -32,6 +33,7 @@ class GAN(GenerativeModel):
     family = "gan"
     name = "gan"
     config_class = GANConfig
+    ddp_modules = ("generator", "discriminator")
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config)
@@ -100,10 +102,11 @@ class GAN(GenerativeModel):
         labels = torch.randint(0, self.num_classes, (n,), device=device) if self.num_classes else None
         return z, labels
 
-    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None):
+    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None):
         """Augment, pack and score images → (logits (B/pack,), class logits or None)."""
         images = diff_augment(images, self.config.diffaugment)
-        return self.discriminator(pack(images, self.config.pack), labels)
+        discriminator = self.discriminator if discriminator is None else discriminator
+        return discriminator(pack(images, self.config.pack), labels)
 
     def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer):
         c = self.config
@@ -127,7 +130,9 @@ class GAN(GenerativeModel):
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
         try:
-            fake_logits, fake_classes = self._judge(fake, fake_labels)
+            # The plain module: D's weights need no gradient here, and a DDP wrapper must not
+            # wait for one.
+            fake_logits, fake_classes = self._judge(fake, fake_labels, plain(self.discriminator))
             loss = generator_loss(c.loss, fake_logits)
             if fake_classes is not None:
                 loss = loss + c.auxiliary_weight * F.cross_entropy(fake_classes, fake_labels)
