@@ -7,60 +7,79 @@ import threading
 
 import pytest
 
-from genlab.data import download as downloader
+from genlab.data.download import DATASETS, RemoteFile, download
 from genlab.errors import DataError
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 @pytest.fixture
 def server(tmp_path):
+    """(folder it serves, its base URL) for a throwaway HTTP server on 127.0.0.1."""
     served = tmp_path / "served"
     served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=served))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+    httpd.server_close()
 
 
-def publish(monkeypatch, served, content: bytes, digest: str | None = None):
-    (served / "tiny.bin").write_bytes(content)
-    remote = downloader.RemoteFile("http://example.invalid/tiny.bin", "tiny.bin",
-                                   digest or hashlib.sha256(content).hexdigest(), len(content))
-    monkeypatch.setitem(downloader.DATASETS, "tiny", [remote])
+def publish(monkeypatch, served, files: dict[str, bytes], digests: dict[str, str] | None = None):
+    """Serve ``files`` and register them as dataset "tiny" with their real sha256 (or ``digests``)."""
+    remotes = []
+    for name, content in files.items():
+        (served / name).write_bytes(content)
+        digest = (digests or {}).get(name) or hashlib.sha256(content).hexdigest()
+        remotes.append(RemoteFile(f"http://unused.invalid/data/{name}", name, digest, len(content)))
+    monkeypatch.setitem(DATASETS, "tiny", remotes)
 
 
 def test_download_verifies_and_does_not_fetch_twice(tmp_path, server, monkeypatch):
     served, url = server
-    publish(monkeypatch, served, b"genlab" * 1000)
+    files = {"a.bin": b"genlab" * 1000, "b.gz": bytes(range(256))}
+    publish(monkeypatch, served, files)
     dest = tmp_path / "dest"
-    (path,) = downloader.download("tiny", dest, base_url=url, progress=False)
-    assert path.read_bytes() == b"genlab" * 1000
-    (served / "tiny.bin").unlink()  # a second call must not need the server
-    assert downloader.download("tiny", dest, base_url=url, progress=False) == [path]
+    paths = download("tiny", dest, base_url=url, progress=False)
+    assert [p.read_bytes() for p in paths] == list(files.values())
+    for name in files:
+        (served / name).unlink()  # a second call must not need the server
+    assert download("tiny", dest, base_url=url + "/", progress=False) == paths
+    assert sorted(p.name for p in dest.iterdir()) == ["a.bin", "b.gz"]  # no temporary files left
 
 
 def test_hash_mismatch_keeps_nothing(tmp_path, server, monkeypatch):
     served, url = server
-    publish(monkeypatch, served, b"tampered", digest="0" * 64)
+    publish(monkeypatch, served, {"tiny.bin": b"tampered"}, digests={"tiny.bin": "0" * 64})
     dest = tmp_path / "dest"
-    with pytest.raises(DataError, match="tiny.bin from .* has sha256 .*, expected 0000"):
-        downloader.download("tiny", dest, base_url=url, progress=False)
+    actual = hashlib.sha256(b"tampered").hexdigest()
+    with pytest.raises(DataError, match=f"tiny.bin from .* has sha256 {actual} .*, expected 0{{64}}"):
+        download("tiny", dest, base_url=url, progress=False)
     assert list(dest.iterdir()) == []
 
 
-def test_unreachable_server_and_unknown_name(tmp_path, server, monkeypatch):
+def test_unreachable_file_names_the_url_and_the_folder(tmp_path, server, monkeypatch):
     served, url = server
-    publish(monkeypatch, served, b"x")
+    publish(monkeypatch, served, {"tiny.bin": b"x"})
     (served / "tiny.bin").unlink()
-    with pytest.raises(DataError, match="Downloading .*tiny.bin failed"):
-        downloader.download("tiny", tmp_path / "dest", base_url=url, progress=False)
+    dest = tmp_path / "dest"
+    with pytest.raises(DataError, match=f"Downloading {url}/tiny.bin failed .* by hand into {dest}"):
+        download("tiny", dest, base_url=url, progress=False)
+    assert list(dest.iterdir()) == []
+
+
+def test_unknown_dataset_lists_the_names(tmp_path):
     with pytest.raises(DataError, match="Unknown dataset 'imagenet'; choose one of: mnist, fashion-mnist, cifar10"):
-        downloader.download("imagenet", tmp_path)
+        download("imagenet", tmp_path)
 
 
-def test_published_hashes_are_well_formed():
-    for files in downloader.DATASETS.values():
+def test_registry_is_well_formed():
+    for name, files in DATASETS.items():
+        assert files, name
         for remote in files:
+            assert remote.url.endswith("/" + remote.filename) and remote.url.startswith(("http://", "https://"))
             assert len(remote.sha256) == 64 and int(remote.sha256, 16) >= 0 and remote.size > 0

@@ -1,16 +1,17 @@
-"""Fetch the canonical dataset files and check each one's sha256 before it is kept.
+"""Fetch the canonical dataset files and check each one's size and sha256 before it is kept.
 
     genlab data download mnist ~/data/mnist
 
-Each file is streamed to a temporary file beside its destination, its size and sha256 checked,
-and only then renamed into place; a file already present with the right hash is not fetched
-again. The hashes are the published ones (the same values torchvision, TensorFlow Datasets and
-Keras pin).
+Each file is streamed to a temporary file beside its destination, checked, and only then renamed
+into place; a file already present with the right hash is not fetched again. Sizes and hashes
+are the published ones: TensorFlow Datasets' url_checksums for MNIST and Fashion-MNIST, and
+torchvision's pinned sha256 for the CIFAR-10 python archive.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -22,21 +23,23 @@ from tqdm.auto import tqdm
 from genlab.errors import DataError
 from genlab.fileio import atomic_write
 
+CHUNK = 1 << 20  # bytes per read while streaming and hashing
+
 
 @dataclass(frozen=True)
 class RemoteFile:
     url: str
     filename: str
     sha256: str
-    size: int
+    size: int  # bytes
 
 
-def _files(base: str, entries: list[tuple[str, str, int]]) -> list[RemoteFile]:
-    return [RemoteFile(f"{base}/{name}", name, digest, size) for name, digest, size in entries]
+def _files(folder: str, entries: list[tuple[str, str, int]]) -> list[RemoteFile]:
+    return [RemoteFile(f"{folder}/{name}", name, digest, size) for name, digest, size in entries]
 
 
 DATASETS: dict[str, list[RemoteFile]] = {
-    "mnist": _files("https://ossci-datasets.s3.amazonaws.com/mnist", [
+    "mnist": _files("https://storage.googleapis.com/cvdf-datasets/mnist", [
         ("train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
         ("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
         ("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
@@ -54,19 +57,12 @@ DATASETS: dict[str, list[RemoteFile]] = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download(name: str, dest_dir: str | os.PathLike, *, base_url: str | None = None,
-             progress: bool | None = None) -> list[Path]:
-    """Fetch dataset ``name`` into ``dest_dir``; return the verified files.
+             progress: bool = True) -> list[Path]:
+    """Fetch dataset ``name`` into ``dest_dir`` and return its verified files.
 
     ``base_url`` replaces the folder of every URL (a mirror, or a local server in tests).
+    ``progress`` shows a bar per file when stderr is a terminal.
     """
     if name not in DATASETS:
         raise DataError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.")
@@ -75,28 +71,40 @@ def download(name: str, dest_dir: str | os.PathLike, *, base_url: str | None = N
     return [_fetch(remote, dest, base_url, progress) for remote in DATASETS[name]]
 
 
-def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool | None) -> Path:
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool) -> Path:
     target = dest / remote.filename
-    if target.is_file() and sha256_of(target) == remote.sha256:
+    if target.is_file() and target.stat().st_size == remote.size and sha256_of(target) == remote.sha256:
         return target
     url = f"{base_url.rstrip('/')}/{remote.filename}" if base_url else remote.url
+    # atomic_write removes the temporary file if _stream raises: a bad download leaves nothing behind.
     atomic_write(target, lambda tmp: _stream(url, tmp, remote, progress))
     return target
 
 
-def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool | None) -> None:
-    digest = hashlib.sha256()
+def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
+    """Copy ``url`` into ``tmp``, hashing on the way; raise unless size and sha256 match."""
+    digest, size = hashlib.sha256(), 0
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out, tqdm(
                 total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
-                disable=None if progress is None else not progress, leave=False) as bar:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
+                disable=None if progress else True, leave=False) as bar:
+            for chunk in iter(lambda: response.read(CHUNK), b""):
                 out.write(chunk)
                 digest.update(chunk)
+                size += len(chunk)
                 bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise DataError(f"Downloading {url} failed ({getattr(e, 'reason', e)}); check the connection, or fetch "
-                        f"the file by hand into {tmp.parent} and run the command again to verify it.") from e
-    if digest.hexdigest() != remote.sha256:
-        raise DataError(f"{remote.filename} from {url} has sha256 {digest.hexdigest()}, expected {remote.sha256}; "
-                        "the download is corrupt or the mirror changed it — it was not kept.")
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        raise DataError(f"Downloading {url} failed ({getattr(e, 'reason', e)}); check the connection, or download "
+                        f"{remote.filename} by hand into {tmp.parent} and run the command again to verify it.") from e
+    if digest.hexdigest() != remote.sha256 or size != remote.size:
+        raise DataError(f"{remote.filename} from {url} has sha256 {digest.hexdigest()} ({size} bytes), expected "
+                        f"{remote.sha256} ({remote.size} bytes); the download is corrupt or the server changed the "
+                        "file, so it was not kept.")

@@ -4,13 +4,16 @@ Every loader returns an :class:`ImageSet` of uint8 (N, H, W, C) pixels; resizing
 conversion happen once, here, so training batches are plain tensor gathers.
 
 Formats, detected from the path:
-- ``.npz`` with ``x`` (or ``images``): uint8 (N, H, W) or (N, H, W, C), C ∈ {1, 3, 4}; optional
+- ``.npz`` with ``x`` (or ``images``): uint8 (N, H, W) or (N, H, W, C), C in {1, 3, 4}; optional
   ``y`` (or ``labels``) of length N;
 - a folder of images (png, jpg, jpeg, bmp, gif, webp); class subfolders become labels;
-- a CIFAR-10 "python version" folder or its ``cifar-10-python.tar.gz`` (the 50,000 training
-  images); the batches are pickles, read with an unpickler that can only rebuild numpy arrays;
-- MNIST / Fashion-MNIST IDX files, raw or ``.gz``: an ``*-images-idx3-ubyte`` file (labels are
-  taken from the matching ``*-labels-idx1-ubyte`` beside it) or a folder holding the train split.
+- CIFAR-10 "python version": the ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``
+  give the 50,000 training images (data_batch_1..5); a path to one batch file (``test_batch``,
+  ``data_batch_3``) gives that batch. The batches are pickles, read with an unpickler that can
+  only rebuild numpy arrays;
+- MNIST / Fashion-MNIST IDX files, raw or ``.gz``: an ``*-images-idx3-ubyte`` file (labels come
+  from the matching ``*-labels-idx1-ubyte`` beside it) or a folder holding the train split. IDX
+  files do not say which of the two datasets they hold, so their class names are left None.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import gzip
 import io
 import os
 import pickle
-import struct
+import re
 import tarfile
 from dataclasses import dataclass
 from importlib import resources
@@ -31,55 +34,68 @@ from tqdm.auto import tqdm
 
 from genlab.errors import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-FORMATS = ("an .npz file (x uint8, optional y), an image folder, a CIFAR-10 python folder or archive, "
-           "or MNIST IDX files")
+DIGIT_CLASSES = [str(d) for d in range(10)]
+FORMATS = "an .npz file, an image folder, a CIFAR-10 python folder or MNIST IDX files"
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+# Pictures that cannot be decoded: bad headers, truncated data, absurd sizes.
+UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
 @dataclass
 class ImageSet:
     images: np.ndarray  # uint8 (N, H, W, C), C in {1, 3}
     labels: np.ndarray | None  # int64 (N,)
-    class_names: list[str] | None
-    source: str
-    skipped: int = 0
+    class_names: list[str] | None  # folder: sorted subfolder names; CIFAR-10 / embedded MNIST: the 10 classes
+    source: str  # e.g. "npz file /x/y.npz"
+    skipped: int = 0  # unreadable files skipped (skip_corrupt=True)
 
 
 def embedded_digits_path() -> Path:
-    """The MNIST test split shipped inside genlab (10,000 digits, 28×28, with labels)."""
+    """The MNIST test split shipped inside genlab: x uint8 (10000, 28, 28), y int64 (10000,)."""
     return Path(str(resources.files("genlab.data") / "assets" / "mnist_test.npz"))
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,
                 skip_corrupt: bool = False) -> ImageSet:
-    """Load images from ``path`` (None: the embedded digits) at ``resolution`` and ``channels``."""
-    images = _read(path, resolution, skip_corrupt)
-    images.images = convert_channels(resize_square(images.images, resolution, images.source), channels)
-    return images
+    """Load uint8 (N, H, W, C) images from ``path`` (None: the embedded MNIST test split).
 
-
-def _read(path: str | os.PathLike | None, resolution: int | None, skip_corrupt: bool) -> ImageSet:
+    ``resolution``: resize so the shorter side is this many pixels, then centre-crop to a square.
+    ``channels``: 1 or 3 (None: as stored). ``skip_corrupt``: skip and count unreadable pictures
+    in image folders instead of stopping.
+    """
     if path is None:
         found = _read_npz(embedded_digits_path())
-        found.source = "the embedded MNIST test split"
-        return found
-    path = Path(path).expanduser()
+        found.class_names, found.source = list(DIGIT_CLASSES), "embedded MNIST test split"
+    else:
+        path = Path(path).expanduser()
+        kind = _detect_format(path)
+        if kind == "image folder":
+            found = _read_folder(path, resolution, channels, skip_corrupt)
+        else:
+            found = _READERS[kind](path)
+    found.images = convert_channels(resize_square(found.images, resolution), channels)
+    return found
+
+
+def _detect_format(path: Path) -> str:
+    """The format of a data path: a key of ``_READERS``, or "image folder"."""
     if not path.exists():
         raise DataError(f"{path} does not exist; pass {FORMATS}.")
-    name = path.name.lower()
-    if path.is_file() and name.endswith(".npz"):
-        return _read_npz(path)
-    if path.is_file() and name.endswith((".tar.gz", ".tgz")):
-        return _read_cifar_archive(path)
-    if path.is_file() and "idx3-ubyte" in name:
-        return _read_idx_pair(path)
-    if _is_image_folder(path):
-        return _read_folder(path, resolution, skip_corrupt)
-    if path.is_dir() and (path / "data_batch_1").is_file():
-        return _read_cifar_folder(path)
     if path.is_dir():
-        return _read_idx_pair(sorted(path.glob("train-images*idx3-ubyte*"))[0])
+        if (path / "data_batch_1").is_file():
+            return "CIFAR-10 folder"
+        return "IDX folder" if _idx_train_images(path) else "image folder"
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith((".tar.gz", ".tgz")):
+        return "CIFAR-10 archive"
+    if re.fullmatch(r"data_batch_\d|test_batch", name):
+        return "CIFAR-10 batch"
+    if "idx3-ubyte" in name:
+        return "IDX"
     raise DataError(f"{path} is not a supported data file; pass {FORMATS}.")
 
 
@@ -87,247 +103,326 @@ def _read(path: str | os.PathLike | None, resolution: int | None, skip_corrupt: 
 def _read_npz(path: Path) -> ImageSet:
     try:
         with np.load(path, allow_pickle=False) as data:
-            key = "x" if "x" in data else "images" if "images" in data else None
+            key = _first_key(data.files, ("x", "images"))
             if key is None:
-                raise DataError(f"{path} has no 'x' (or 'images') array (keys: {', '.join(data.files)}); "
-                                "save the images as x=uint8 array of shape (N, H, W) or (N, H, W, C).")
-            x = data[key]
-            label_key = "y" if "y" in data else "labels" if "labels" in data else None
-            y = data[label_key] if label_key else None
+                raise DataError(f"{path} has no 'x' (or 'images') array, only {', '.join(data.files) or 'nothing'}; "
+                                "save the images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
+            label_key = _first_key(data.files, ("y", "labels"))
+            x, y = data[key], (data[label_key] if label_key else None)
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path} is not a readable .npz file ({e}); re-save it with numpy.savez.") from e
+    return ImageSet(_checked_npz_images(x, path, key), _checked_npz_labels(y, len(x), path, label_key), None,
+                    f"npz file {path}")
+
+
+def _first_key(files: list[str], keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if k in files), None)
+
+
+def _checked_npz_images(x: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) uint8 → (N, H, W, C) with C in {1, 3}, viewing the array (no copy)."""
     if x.dtype != np.uint8:
-        raise DataError(f"{path}: '{key}' has dtype {x.dtype}, but images must be uint8 in 0..255; "
-                        "convert with (x * 255).round().astype(np.uint8) if they are floats in [0, 1].")
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or x.shape[0] == 0:
+        raise DataError(f"{path}: '{key}' has dtype {x.dtype}, but images must be uint8 in 0..255; convert it, e.g. "
+                        "(x * 255).round().astype(numpy.uint8) for floats in [0, 1].")
+    images = x[..., None] if x.ndim == 3 else x
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or len(images) == 0:
         raise DataError(f"{path}: '{key}' has shape {x.shape}, but images must be (N, H, W) or (N, H, W, C) "
-                        "with C 1, 3 or 4 and N > 0.")
-    if x.shape[-1] == 4:
-        x = x[..., :3]  # RGBA → RGB: alpha is dropped
-    if y is not None:
-        if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
-            raise DataError(f"{path}: '{label_key}' has shape {y.shape} and dtype {y.dtype}, but labels must be "
-                            f"{len(x)} non-negative integers, one per image.")
-        y = y.astype(np.int64)
-    return ImageSet(x, y, None, f"npz file {path}")
+                        "with N > 0 and C 1, 3 or 4.")
+    return images[..., :3] if images.shape[-1] == 4 else images  # RGBA → RGB: alpha is dropped
+
+
+def _checked_npz_labels(y: np.ndarray | None, n: int, path: Path, key: str | None) -> np.ndarray | None:
+    if y is None:
+        return None
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+        raise DataError(f"{path}: '{key}' has shape {y.shape} and dtype {y.dtype}, but labels must be "
+                        f"{n} non-negative integers, one per image.")
+    return y.astype(np.int64, copy=False)
 
 
 # --- image folders -----------------------------------------------------------------------------
-def _is_image_folder(path: Path) -> bool:
-    return path.is_dir() and not (path / "data_batch_1").is_file() and not any(path.glob("train-images*idx3-ubyte*"))
-
-
 def _folder_files(path: Path) -> tuple[list[tuple[Path, int | None]], list[str] | None]:
-    """(image file, label) pairs of a folder, and the class names when it has class subfolders."""
+    """(picture file, label) pairs of a folder, and the class names when it has class subfolders."""
     subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if subfolders:
-        files = [(f, label) for label, folder in enumerate(subfolders) for f in _image_files(folder)]
+        files = [(f, label) for label, folder in enumerate(subfolders) for f in _picture_files(folder)]
         class_names = [p.name for p in subfolders]
     else:
-        files, class_names = [(f, None) for f in _image_files(path)], None
+        files, class_names = [(f, None) for f in _picture_files(path)], None
     if not files:
-        raise DataError(f"{path} is empty: it holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}) and no "
-                        "class subfolders with images; point --data at a folder of images.")
+        raise DataError(f"{path} is empty: it holds no pictures ({', '.join(IMAGE_SUFFIXES)}), directly or in "
+                        f"class subfolders; point --data.path at such a folder or pass {FORMATS}.")
     return files, class_names
 
 
-def _read_folder(path: Path, resolution: int | None, skip_corrupt: bool) -> ImageSet:
+def _picture_files(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_corrupt: bool) -> ImageSet:
+    """Decode every picture (resized one by one, so memory holds only the output size)."""
     files, class_names = _folder_files(path)
-    images, labels, skipped, sizes = [], [], 0, set()
-    for file, label in tqdm(files, desc="reading images", disable=None, leave=False):
+    images, labels, skipped = [], [], 0
+    for file, label in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
             with Image.open(file) as picture:
-                picture.load()
-                array = _to_array(picture)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+                array = _picture_array(picture, channels)
+        except UNREADABLE as e:
             if not skip_corrupt:
-                raise DataError(f"{file} is not a readable image ({type(e).__name__}); delete or replace it, or "
-                                "pass --data.skip_corrupt true to skip such files.") from e
+                raise DataError(f"{file} is not a readable image ({type(e).__name__}: {e}); replace or delete it, "
+                                "or pass --data.skip_corrupt true to skip such files.") from e
             skipped += 1
             continue
-        if resolution is not None:
-            array = resize_square(array[None], resolution, str(file))[0]
-        sizes.add(array.shape[:2])
-        images.append(array)
+        images.append(array if resolution is None else _resize_one(array, resolution))
         labels.append(label)
     if not images:
-        raise DataError(f"{path}: none of its {len(files)} images could be read; check the files.")
+        raise DataError(f"{path}: none of its {len(files)} pictures could be read; replace them with readable images.")
+    sizes = sorted({a.shape[:2] for a in images})
     if len(sizes) > 1:
-        raise DataError(f"{path} holds images of different sizes ({', '.join(f'{h}×{w}' for h, w in sorted(sizes)[:3])}"
-                        "); pass --data.resolution N to resize them all to N×N.")
-    channels = max(a.shape[-1] for a in images)
-    stacked = np.stack([convert_channels(a[None], channels)[0] for a in images])
+        listed = ", ".join(f"{h}×{w}" for h, w in sizes[:3]) + (", ..." if len(sizes) > 3 else "")
+        raise DataError(f"{path} holds pictures of different sizes ({listed}); pass --data.resolution N "
+                        "to resize and centre-crop them all to N×N.")
+    target = channels or max(a.shape[-1] for a in images)  # mixed grey and colour: all colour
+    stacked = np.stack([convert_channels(a, target) for a in images])
     y = np.asarray(labels, np.int64) if class_names else None
     return ImageSet(stacked, y, class_names, f"image folder {path}", skipped)
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+def _native_channels(picture: Image.Image) -> int:
+    """1 for grey pictures (grey palettes included), else 3; read from the header alone."""
+    if picture.mode == "P":
+        palette = np.asarray(picture.getpalette() or [0], np.uint8)
+        return 1 if (palette.reshape(-1, 3) == palette.reshape(-1, 3)[:, :1]).all() else 3
+    return 1 if picture.mode in GREY_MODES else 3
 
 
-def _to_array(picture: Image.Image) -> np.ndarray:
-    """A PIL image as uint8 (H, W, 1) for grey pictures or (H, W, 3) for everything else."""
-    if picture.mode in ("L", "1", "I", "I;16", "F") or (picture.mode == "P" and _palette_is_grey(picture)):
-        return np.asarray(picture.convert("L"))[..., None]
-    if picture.mode in ("LA",):
-        return np.asarray(picture.convert("L"))[..., None]
-    return np.asarray(picture.convert("RGB"))
-
-
-def _palette_is_grey(picture: Image.Image) -> bool:
-    palette = np.asarray(picture.getpalette() or [], np.uint8).reshape(-1, 3)
-    return bool(len(palette)) and bool((palette == palette[:, :1]).all())
+def _picture_array(picture: Image.Image, channels: int | None) -> np.ndarray:
+    """Decode to uint8 (H, W, C), C = ``channels`` or the picture's own (RGBA and palettes → RGB)."""
+    channels = channels or _native_channels(picture)
+    array = np.asarray(picture.convert("L" if channels == 1 else "RGB"))
+    return array.reshape(*array.shape[:2], channels)
 
 
 # --- CIFAR-10 ----------------------------------------------------------------------------------
+_RECONSTRUCT = np.empty(0).__reduce__()[0]  # numpy's array-rebuilding function, wherever numpy keeps it
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     """Rebuilds dicts of numpy arrays and nothing else: any other global is refused, never run."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+               ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+               ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+
+    def __init__(self, data: bytes, source: str) -> None:
+        # The batches were pickled by Python 2: its str keys arrive as bytes (b"data").
+        super().__init__(io.BytesIO(data), encoding="bytes")
+        self.source = source
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refused global {module}.{name}")
-        return super().find_class(module, name)
+            raise DataError(f"{self.source} asks to run {module}.{name}, which no CIFAR-10 batch does, so it was "
+                            "refused unread; use the original files from 'genlab data download cifar10'.")
+        return self.ALLOWED[module, name]
 
 
 def _unpickle_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 batch → (images uint8 (n, 32, 32, 3), labels int64 (n,))."""
     try:
-        batch = _ArrayUnpickler(io.BytesIO(data), encoding="bytes").load()
-        x = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-        y = np.asarray(batch[b"labels"], np.int64)
-    except pickle.UnpicklingError as e:
-        raise DataError(f"{source} is not a CIFAR-10 batch ({e}); it was refused unread — use the files from "
-                        "'genlab data download cifar10'.") from e
-    except (KeyError, ValueError, TypeError, EOFError) as e:
-        raise DataError(f"{source} is not a CIFAR-10 batch or is truncated ({type(e).__name__}); "
-                        "download it again.") from e
+        batch = _ArrayUnpickler(data, source).load()
+        x = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # CHW rows → HWC
+        y = np.asarray(batch[b"labels"], np.int64).reshape(-1)
+        if len(x) != len(y):
+            raise ValueError(f"{len(x)} images but {len(y)} labels")
+    except (pickle.UnpicklingError, KeyError, IndexError, ValueError, TypeError, EOFError) as e:
+        raise DataError(f"{source} is not a CIFAR-10 python batch or is truncated ({type(e).__name__}: {e}); "
+                        "download cifar-10-python.tar.gz again with 'genlab data download cifar10'.") from e
     return x, y
 
 
+def _cifar_set(parts: list[tuple[np.ndarray, np.ndarray]], source: str) -> ImageSet:
+    images = np.concatenate([x for x, _ in parts])  # also makes the transposed batches contiguous
+    return ImageSet(images, np.concatenate([y for _, y in parts]), list(CIFAR10_CLASSES), source)
+
+
+def _require_train_batches(names: set[str], path: Path) -> None:
+    missing = [f"data_batch_{i}" for i in range(1, 6) if f"data_batch_{i}" not in names]
+    if missing:
+        raise DataError(f"{path} lacks {', '.join(missing)} of the CIFAR-10 training set; download it again "
+                        "with 'genlab data download cifar10'.")
+
+
 def _read_cifar_folder(path: Path) -> ImageSet:
-    parts = [_unpickle_batch((path / f"data_batch_{i}").read_bytes(), str(path / f"data_batch_{i}"))
-             for i in range(1, 6) if (path / f"data_batch_{i}").is_file()]
-    return ImageSet(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                    list(CIFAR10_CLASSES), f"CIFAR-10 training batches in {path}")
+    """The 50,000 training images: data_batch_1..5 in order."""
+    _require_train_batches({p.name for p in path.iterdir()}, path)
+    files = [path / f"data_batch_{i}" for i in range(1, 6)]
+    return _cifar_set([_unpickle_batch(f.read_bytes(), str(f)) for f in files], f"CIFAR-10 training batches in {path}")
+
+
+def _read_cifar_batch(path: Path) -> ImageSet:
+    return _cifar_set([_unpickle_batch(path.read_bytes(), str(path))], f"CIFAR-10 batch {path}")
 
 
 def _read_cifar_archive(path: Path) -> ImageSet:
+    """The 50,000 training images, read from the archive's members (nothing is extracted to disk)."""
     try:
         with tarfile.open(path, "r:gz") as archive:
-            members = sorted((m for m in archive.getmembers() if Path(m.name).name.startswith("data_batch_")),
-                             key=lambda m: m.name)
-            parts = [_unpickle_batch(archive.extractfile(m).read(), f"{path}:{m.name}") for m in members]
+            # One pass in archive order: seeking back in a gzip stream means decompressing it again.
+            batches = {Path(m.name).name: (m.name, archive.extractfile(m).read()) for m in archive
+                       if m.isfile() and re.fullmatch(r"data_batch_[1-5]", Path(m.name).name)}
     except (tarfile.TarError, OSError, EOFError) as e:
-        raise DataError(f"{path} is not a readable .tar.gz archive ({e}); download it again.") from e
-    if not parts:
-        raise DataError(f"{path} holds no CIFAR-10 data_batch_* files; pass cifar-10-python.tar.gz.")
-    return ImageSet(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                    list(CIFAR10_CLASSES), f"CIFAR-10 archive {path}")
+        raise DataError(f"{path} is not a readable .tar.gz archive ({e}); download it again with "
+                        "'genlab data download cifar10'.") from e
+    _require_train_batches(set(batches), path)
+    parts = [_unpickle_batch(data, f"{path}:{member}") for member, data in
+             (batches[f"data_batch_{i}"] for i in range(1, 6))]
+    return _cifar_set(parts, f"CIFAR-10 archive {path}")
 
 
 # --- MNIST IDX ---------------------------------------------------------------------------------
+def _idx_train_images(folder: Path) -> Path | None:
+    """The train images file of an IDX folder (raw preferred over .gz), or None."""
+    return min(folder.glob("train-images[-.]idx3-ubyte*"), default=None)
+
+
 def _read_idx(path: Path, dims: int) -> np.ndarray:
-    """An IDX file of unsigned bytes with ``dims`` dimensions (3: images, 1: labels)."""
-    raw = gzip.open(path).read() if path.name.endswith(".gz") else path.read_bytes()
+    """An IDX file of unsigned bytes → uint8 array: (N, rows, cols) for dims=3, (N,) for dims=1."""
+    header_size = 4 + 4 * dims
     try:
-        magic, = struct.unpack(">I", raw[:4])
-        if magic != 0x0800 + dims:
-            raise DataError(f"{path} is not an IDX file of {dims}-d unsigned bytes (magic {magic:#x}); "
-                            "pass the *-images-idx3-ubyte file.")
-        shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    except struct.error as e:
-        raise DataError(f"{path} is truncated (its header is incomplete); download it again.") from e
-    body = raw[4 + 4 * dims:]
-    if len(body) != int(np.prod(shape)):
-        raise DataError(f"{path} is truncated: its header promises {int(np.prod(shape))} bytes of data but it holds "
-                        f"{len(body)}; download it again.")
-    return np.frombuffer(body, np.uint8).reshape(shape)
+        with gzip.open(path) if path.name.lower().endswith(".gz") else open(path, "rb") as f:
+            header = f.read(header_size)
+            if len(header) < header_size:
+                raise DataError(f"{path} is truncated: its {header_size}-byte IDX header is incomplete; "
+                                "download it again.")
+            magic, *shape = np.frombuffer(header, ">u4").tolist()
+            if magic != 0x0800 + dims:
+                raise DataError(f"{path} is not an IDX file of {dims}-d unsigned bytes (magic number {magic:#x}, "
+                                f"expected {0x0800 + dims:#x}); pass the matching *-idx{dims}-ubyte file.")
+            array = np.empty(shape, np.uint8)
+            # Read straight into the array: one copy of the pixels, and the array is writable.
+            got = f.readinto(memoryview(array.reshape(-1)))
+            extra = f.read(1)
+    except (OSError, EOFError) as e:  # not gzip, or a gzip stream cut short
+        raise DataError(f"{path} is not a readable IDX file ({e}); download it again.") from e
+    if got != array.size or extra:
+        found = f"only {got}" if got != array.size else "more"
+        raise DataError(f"{path} is truncated or damaged: its header promises {array.size} bytes of data but it "
+                        f"holds {found}; download it again.")
+    return array
 
 
-def _read_idx_pair(images_path: Path) -> ImageSet:
-    try:
-        x = _read_idx(images_path, 3)[..., None]
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{images_path} is not a readable IDX file ({e}); download it again.") from e
-    labels_path = images_path.with_name(images_path.name.replace("images", "labels").replace("idx3", "idx1"))
+def _read_idx_images(path: Path) -> ImageSet:
+    x = _read_idx(path, 3)[..., None]
+    labels_path = _idx_labels_file(path)
     y = None
-    if labels_path.is_file():
+    if labels_path is not None:
         y = _read_idx(labels_path, 1).astype(np.int64)
         if len(y) != len(x):
-            raise DataError(f"{labels_path} holds {len(y)} labels for {len(x)} images in {images_path}; "
-                            "use the matching labels file.")
-    return ImageSet(x, y, None, f"IDX file {images_path}")
+            raise DataError(f"{labels_path} holds {len(y)} labels for the {len(x)} images of {path}; "
+                            "put the matching labels file beside the images.")
+    return ImageSet(x, y, None, f"IDX file {path}")
+
+
+def _idx_labels_file(images: Path) -> Path | None:
+    """``train-labels-idx1-ubyte[.gz]`` for ``train-images-idx3-ubyte[.gz]``, if it exists."""
+    stem = images.name.replace("images", "labels").replace("idx3", "idx1").removesuffix(".gz")
+    return next((p for p in (images.with_name(stem), images.with_name(stem + ".gz")) if p.is_file()), None)
+
+
+def _read_idx_folder(path: Path) -> ImageSet:
+    return _read_idx_images(_idx_train_images(path))
+
+
+_READERS = {"npz": _read_npz, "CIFAR-10 folder": _read_cifar_folder, "CIFAR-10 archive": _read_cifar_archive,
+           "CIFAR-10 batch": _read_cifar_batch, "IDX": _read_idx_images, "IDX folder": _read_idx_folder}
 
 
 # --- resizing and channels ---------------------------------------------------------------------
-def resize_square(images: np.ndarray, resolution: int | None, source: str) -> np.ndarray:
-    """Resize (N, H, W, C) so the shorter side is ``resolution``, then centre-crop to a square.
+def resize_square(images: np.ndarray, resolution: int | None) -> np.ndarray:
+    """(N, H, W, C) → (N, resolution, resolution, C): shorter side to ``resolution``, centre crop.
 
-    Arrays already at that size are returned as they are (no copy). LANCZOS when shrinking,
-    BICUBIC when enlarging.
+    Arrays already at that size are returned as they are (no copy, no PIL).
     """
     n, h, w, c = images.shape
-    if resolution is None or (h == w == resolution):
+    if resolution is None or h == w == resolution:
         return images
-    scale = resolution / min(h, w)
-    new_h, new_w = max(resolution, round(h * scale)), max(resolution, round(w * scale))
-    method = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
-    top, left = (new_h - resolution) // 2, (new_w - resolution) // 2
     out = np.empty((n, resolution, resolution, c), np.uint8)
-    for i in tqdm(range(n), desc=f"resizing to {resolution}", disable=None if n > 1000 else True, leave=False):
-        picture = Image.fromarray(images[i, ..., 0] if c == 1 else images[i]).resize((new_w, new_h), method)
-        array = np.asarray(picture)
-        out[i] = (array[..., None] if c == 1 else array)[top:top + resolution, left:left + resolution]
+    for i in tqdm(range(n), desc=f"resizing to {resolution}×{resolution}", unit="img", disable=None, leave=False):
+        out[i] = _resize_one(images[i], resolution)
     return out
 
 
+def _resize_one(image: np.ndarray, resolution: int) -> np.ndarray:
+    """(H, W, C) → (resolution, resolution, C); LANCZOS when shrinking, BICUBIC when enlarging."""
+    h, w, c = image.shape
+    if h == w == resolution:
+        return image
+    scale = resolution / min(h, w)
+    new_h, new_w = max(resolution, round(h * scale)), max(resolution, round(w * scale))
+    method = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
+    resized = np.asarray(Image.fromarray(image[..., 0] if c == 1 else image).resize((new_w, new_h), method))
+    top, left = (new_h - resolution) // 2, (new_w - resolution) // 2
+    return resized.reshape(new_h, new_w, c)[top:top + resolution, left:left + resolution]
+
+
 def convert_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
-    """(N, H, W, C) to ``channels``: 1 → 3 repeats grey; 3 → 1 uses ITU-R 601 luma as PIL does."""
+    """(..., C) → (..., channels): 1 → 3 repeats grey; 3 → 1 is PIL's convert("L") luma, exactly."""
     c = images.shape[-1]
     if channels is None or channels == c:
         return images
     if c == 1 and channels == 3:
         return np.repeat(images, 3, axis=-1)
     if c == 3 and channels == 1:
-        luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        return np.clip(np.rint(luma), 0, 255).astype(np.uint8)[..., None]
-    raise DataError(f"Cannot convert {c}-channel images to {channels} channels; use 1 or 3.")
+        return _luma(images)
+    raise DataError(f"cannot convert {c}-channel images to {channels} channels; pass --data.channels 1 or 3.")
 
 
+def _luma(rgb: np.ndarray, step: int = 1 << 20) -> np.ndarray:
+    """(..., 3) → (..., 1) with Pillow's fixed-point ITU-R 601-2 weights, ``step`` pixels at a time."""
+    flat = rgb.reshape(-1, 3)
+    out = np.empty(len(flat), np.uint8)
+    weights = np.array([19595, 38470, 7471], np.uint32)  # 0.299, 0.587, 0.114 in 1/65536ths, as Pillow
+    for start in range(0, len(flat), step):
+        out[start:start + step] = (flat[start:start + step] @ weights + 0x8000) >> 16
+    return out.reshape(*rgb.shape[:-1], 1)
+
+
+# --- genlab data info --------------------------------------------------------------------------
 def describe_images(path: str | os.PathLike | None) -> dict:
-    """What a data path holds, for ``genlab data info``: format, count, shape, classes."""
-    if path is not None and _is_image_folder(Path(path).expanduser()):
+    """What a data path holds: format, source, count, shape [H, W, C], dtype, classes {name: count}.
+
+    Image folders are described from their file headers, without decoding a pixel; ``shape`` is
+    None there when the pictures differ in size (``sizes`` lists them).
+    """
+    kind = "npz" if path is None else _detect_format(Path(path).expanduser())
+    if kind == "image folder":
         return _describe_folder(Path(path).expanduser())
     found = load_images(path)
     n, h, w, c = found.images.shape
-    info = {"source": found.source, "count": n, "shape": [h, w, c], "dtype": "uint8",
-            "mean_pixel": round(float(found.images.mean()), 2)}
-    if found.labels is not None:
-        counts = np.bincount(found.labels)
-        names = found.class_names or [str(i) for i in range(len(counts))]
-        info["classes"] = {names[i]: int(k) for i, k in enumerate(counts)}
-    if found.skipped:
-        info["skipped_unreadable"] = found.skipped
-    return info
+    return {"format": kind, "source": found.source, "count": n, "shape": [h, w, c],
+            "dtype": str(found.images.dtype), "classes": _class_counts(found.labels, found.class_names)}
+
+
+def _class_counts(labels: np.ndarray | None, class_names: list[str] | None) -> dict[str, int] | None:
+    if labels is None:
+        return None
+    counts = np.bincount(labels, minlength=len(class_names or []))
+    names = class_names or [str(i) for i in range(len(counts))]
+    return {name: int(k) for name, k in zip(names, counts)}
 
 
 def _describe_folder(path: Path) -> dict:
-    """Count and sizes of a folder's images from their headers, without decoding the pixels."""
     files, class_names = _folder_files(path)
     sizes: dict[str, int] = {}
     for file, _ in files:
         try:
             with Image.open(file) as picture:
-                key = f"{picture.height}x{picture.width} {picture.mode}"
-        except (UnidentifiedImageError, OSError):
+                key = f"{picture.height}x{picture.width}x{_native_channels(picture)}"
+        except UNREADABLE:
             key = "unreadable"
         sizes[key] = sizes.get(key, 0) + 1
-    info = {"source": f"image folder {path}", "count": len(files), "sizes": sizes}
-    if class_names:
-        counts = np.bincount([label for _, label in files], minlength=len(class_names))
-        info["classes"] = {name: int(k) for name, k in zip(class_names, counts)}
-    return info
+    readable = [s for s in sizes if s != "unreadable"]
+    shape = [int(d) for d in readable[0].split("x")] if len(readable) == 1 else None
+    labels = np.array([label for _, label in files], np.int64) if class_names else None
+    return {"format": "image folder", "source": f"image folder {path}", "count": len(files), "shape": shape,
+            "dtype": "uint8", "classes": _class_counts(labels, class_names), "sizes": sizes}
