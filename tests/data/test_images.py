@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genlab.data import describe_images, embedded_digits_path, load_images
+from genlab.data.images import describe_images, embedded_digits_path, load_images
 from genlab.errors import DataError
 
 SHARED_IMAGES = Path(__file__).parents[2].parent / "shared/data/images"
