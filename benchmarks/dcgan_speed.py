@@ -21,7 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from genlab.models.gan.dcgan import DCGAN, DCGANConfig
+from genlab.models.gan import DCGAN, DCGANConfig
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -36,17 +36,20 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
 def reference_style_step(model: DCGAN, real: torch.Tensor, optimizers: dict) -> None:
     """One step as the PyTorch example writes it (kept here only to compare against)."""
     net_g, net_d = model.generator, model.discriminator
+
+    def score(images):
+        return net_d(images)[0]  # (logits, class logits) → logits
     b = real.shape[0]
     ones, zeros = torch.full((b,), 1.0), torch.full((b,), 0.0)
     net_d.zero_grad()
-    err_real = F.binary_cross_entropy(torch.sigmoid(net_d(real)), ones)
+    err_real = F.binary_cross_entropy(torch.sigmoid(score(real)), ones)
     err_real.backward()
     fake = net_g(torch.randn(b, model.config.latent_dim))
-    err_fake = F.binary_cross_entropy(torch.sigmoid(net_d(fake.detach())), zeros)
+    err_fake = F.binary_cross_entropy(torch.sigmoid(score(fake.detach())), zeros)
     err_fake.backward()
     optimizers["discriminator"].step()
     net_g.zero_grad()
-    err_g = F.binary_cross_entropy(torch.sigmoid(net_d(fake)), ones)
+    err_g = F.binary_cross_entropy(torch.sigmoid(score(fake)), ones)
     err_g.backward()
     optimizers["generator"].step()
     (err_real + err_fake).item(), err_g.item()  # the example prints these every step
