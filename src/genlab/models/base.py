@@ -79,6 +79,10 @@ class GenerativeModel(nn.Module):
         """Write a progress artefact for ``count`` fixed samples; return the file written."""
         raise NotImplementedError
 
+    def monitor(self, logged: dict[str, float]) -> list[str]:
+        """Warnings about training health from one logged window of means (none by default)."""
+        return []
+
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         """Measure the model on held-out data; every number comes with its protocol."""
         raise ConfigError(f"'genlab eval' has no evaluation for {self.family}/{self.name} yet.")

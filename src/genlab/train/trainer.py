@@ -66,6 +66,7 @@ class Trainer:
         # initial weights are seeded by the caller before the model is built.
         seed_everything(cfg.seed + self.process.rank)
         process = self.process
+        self._model, self._previous = model, {}
         created_group = init_process_group(process, self.device)
         model.to(self.device).train()
         optimizers = model.configure_optimizers()
@@ -80,7 +81,7 @@ class Trainer:
         if wrapped:
             wrap(model, wrapped, self.device)
         if self.process.is_main:
-            self._truncate_metrics(step)
+            self._previous = self._truncate_metrics(step)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.run_dir / "config.json", saved_config)
 
@@ -166,13 +167,27 @@ class Trainer:
         means = mean_across_ranks(stacked.to(self.device), self.process).tolist()
         values = dict(zip(names, means))
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
-        record = {"step": step, **values, "examples_per_s": throughput,
-                  "time": time.time()}
+        warnings = self._health(values)
+        record = {"step": step, **values, "examples_per_s": throughput, "time": time.time()}
+        if warnings:
+            record["warnings"] = warnings
         if self.process.is_main:
+            for warning in warnings:
+                tqdm.write(f"genlab: step {step}: warning: {warning}")
             with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
             self._tensorboard(step, values)
         return values
+
+    def _health(self, values: dict[str, float]) -> list[str]:
+        """The model's own warnings, plus any loss that jumped tenfold since the last window."""
+        warnings = self._model.monitor(values)
+        for name, value in values.items():
+            previous = self._previous.get(name)
+            if name.startswith("loss") and previous is not None and abs(value) > 10 * max(abs(previous), 0.1):
+                warnings.append(f"{name} spiked from {previous:.3g} to {value:.3g}")
+        self._previous = values
+        return warnings
 
     def _tensorboard(self, step: int, values: dict[str, float]) -> None:
         if self._writer is None:
@@ -186,21 +201,25 @@ class Trainer:
             for name, value in values.items():
                 self._writer.add_scalar(name, value, step)
 
-    def _truncate_metrics(self, step: int) -> None:
+    def _truncate_metrics(self, step: int) -> dict[str, float]:
         """Drop log lines of steps the resumed run will log again.
 
         Those are the lines after the checkpoint (a killed run's tail) and the line of an open
-        window at the checkpoint's own step (a run that ended there).
+        window at the checkpoint's own step (a run that ended there). Returns the losses of the
+        last line kept.
         """
         path = self.run_dir / METRICS_FILE
-        if not self.process.is_main or not path.is_file():
-            return
-        kept = []
+        if not path.is_file():
+            return {}
+        kept, last = [], {}
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                logged = json.loads(line)["step"]
-                if logged < step or (logged == step and step % self.config.log_every == 0):
+                record = json.loads(line)
+                if record["step"] < step or (record["step"] == step and step % self.config.log_every == 0):
                     kept.append(line)
+                    last = record
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a line cut short by the kill
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+        # The last kept window is what the loss-spike check compares the next one with.
+        return {k: v for k, v in last.items() if k.startswith("loss")}

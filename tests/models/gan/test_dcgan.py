@@ -44,7 +44,8 @@ def test_training_step_updates_both_players_and_leaves_discriminator_trainable()
     g_before = [p.clone() for p in model.generator.parameters()]
     d_before = [p.clone() for p in model.discriminator.parameters()]
     losses = model.training_step({"images": torch.rand(8, 1, 28, 28) * 2 - 1}, optimizers)
-    assert set(losses) == {"loss_discriminator", "loss_generator", "d_real_logit", "d_fake_logit"}
+    assert set(losses) == {"loss_discriminator", "loss_generator", "d_real_logit", "d_fake_logit", "fake_spread",
+                           "real_spread"}
     assert all(v.dim() == 0 and not v.requires_grad for v in losses.values())
     assert all(not torch.equal(a, b) for a, b in zip(g_before, model.generator.parameters()))
     assert all(not torch.equal(a, b) for a, b in zip(d_before, model.discriminator.parameters()))

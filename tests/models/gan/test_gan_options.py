@@ -150,3 +150,13 @@ def test_bad_combinations_are_refused():
     model = GAN(GANConfig(resolution=28, channels=1, discriminator_steps=3, **TINY))
     with pytest.raises(ConfigError, match="must split into --model.discriminator_steps 3"):
         model.training_step(batch(8), model.configure_optimizers())
+
+
+def test_monitor_warns_about_saturation_and_collapse_only():
+    model = GAN(GANConfig(resolution=28, channels=1, **TINY))
+    healthy = {"d_real_logit": 1.0, "d_fake_logit": -1.0, "fake_spread": 0.4, "real_spread": 0.5}
+    assert model.monitor(healthy) == []
+    saturated = {**healthy, "d_real_logit": 9.0, "d_fake_logit": -9.0}
+    assert ["saturated" in w for w in model.monitor(saturated)] == [True]
+    collapsed = {**healthy, "fake_spread": 0.01}
+    assert ["mode collapse" in w for w in model.monitor(collapsed)] == [True]

@@ -95,7 +95,23 @@ class GAN(GenerativeModel):
             "loss_generator": g_loss.detach(),
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
+            # Spread across the batch, averaged over coordinates: a collapsing G drives it to 0.
+            "fake_spread": fake.detach().float().std(dim=0).mean(),
+            "real_spread": real_part.float().std(dim=0).mean(),
         }
+
+    def monitor(self, logged: dict[str, float]) -> list[str]:
+        """Warn about a saturated discriminator and about collapsing sample diversity."""
+        warnings = []
+        gap = logged.get("d_real_logit", 0.0) - logged.get("d_fake_logit", 0.0)
+        if self.config.loss == "nonsaturating" and gap > 12:
+            warnings.append(f"the discriminator is saturated (logit gap {gap:.1f}): the generator learns little; "
+                            "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
+        real, fake = logged.get("real_spread"), logged.get("fake_spread")
+        if real and fake is not None and fake < 0.2 * real:
+            warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
+                            "the data): mode collapse; try --model.pack 2 or a lower learning rate")
+        return warnings
 
     def _noise(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.config.latent_dim, device=device)

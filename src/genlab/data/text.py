@@ -1,0 +1,101 @@
+"""Text data: any UTF-8 file or folder of ``.txt`` files, split into train and validation text.
+
+The split is by characters: the first ``1 - validation_fraction`` of the text trains, the rest
+validates — for tiny Shakespeare that is the first 90% / last 10% split of the reference
+char-level models. Training examples are random windows: example ``i`` is the ``context + 1``
+tokens starting at token ``i``, so an epoch visits every window once and a batch is one gather.
+
+The embedded corpus is tiny Shakespeare (public domain), shipped gzip-compressed in the package.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.errors import ConfigError, DataError
+
+EMBEDDED_NAME = "tiny Shakespeare (embedded)"
+
+
+@dataclass
+class TextDataConfig:
+    path: str | None = None  # UTF-8 text file or folder of .txt files; None: embedded tiny Shakespeare
+    validation_fraction: float = 0.1  # the last fraction of the characters, held out for evaluation
+
+    def validate(self) -> None:
+        if not 0 < self.validation_fraction < 1:
+            raise ConfigError(f"--data.validation_fraction must lie strictly between 0 and 1 "
+                              f"(got {self.validation_fraction}).")
+
+
+def embedded_corpus_path() -> Path:
+    """Tiny Shakespeare shipped inside genlab: 1,115,394 characters, gzip-compressed."""
+    return Path(str(resources.files("genlab.data") / "assets" / "tinyshakespeare.txt.gz"))
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """Bytes → text; invalid UTF-8 is an error naming ``source`` and the byte offset."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{source} is not UTF-8 text (invalid byte 0x{data[e.start]:02x} at byte offset {e.start}); "
+                        "convert it to UTF-8, e.g. with 'iconv -f LATIN1 -t UTF-8'.") from None
+    return text.removeprefix("\ufeff")  # a byte-order mark is not text
+
+
+def read_text(path: str | os.PathLike | None) -> tuple[str, str]:
+    """Read a text file, a folder of ``.txt`` files (sorted, joined by newlines) or, for None,
+    the embedded corpus → (text, description of the source)."""
+    if path is None:
+        return decode_utf8(gzip.decompress(embedded_corpus_path().read_bytes()), EMBEDDED_NAME), EMBEDDED_NAME
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not files:
+            raise DataError(f"{path} holds no .txt files; point --data at a UTF-8 text file or a folder of .txt files.")
+        text = "\n".join(decode_utf8(f.read_bytes(), str(f)) for f in files)
+        source = f"{len(files)} text files in {path}"
+    elif path.is_file():
+        text, source = decode_utf8(path.read_bytes(), str(path)), str(path)
+    else:
+        raise DataError(f"{path} does not exist; point --data at a UTF-8 text file or a folder of .txt files.")
+    if not text:
+        raise DataError(f"{path} holds no text; point --data at a non-empty UTF-8 text file.")
+    return text, source
+
+
+def split_text(text: str, validation_fraction: float) -> tuple[str, str]:
+    """(train, validation): the first and last parts of ``text``, cut at a character."""
+    cut = int(len(text) * (1 - validation_fraction))
+    return text[:cut], text[cut:]
+
+
+class TokenWindows:
+    """Every window of ``context + 1`` consecutive tokens of one token stream."""
+
+    def __init__(self, tokens: torch.Tensor, context: int, description: str = "") -> None:
+        if tokens.numel() <= context:
+            raise DataError(f"The training text of {description or 'the data'} has {tokens.numel()} tokens, too few "
+                            f"for one window of --model.context {context} + 1; use more text or a shorter context.")
+        self.tokens = tokens
+        self.context = context
+        self.description = description
+        self._offsets = torch.arange(context + 1)
+
+    def __len__(self) -> int:
+        return self.tokens.numel() - self.context
+
+    def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+        """Window starts (B,) → {"tokens": int64 (B, context + 1)}: inputs [:, :-1], targets [:, 1:]."""
+        return {"tokens": self.tokens[indices[:, None] + self._offsets].to(device, non_blocking=True)}
+
+
+def as_token_tensor(ids: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))

@@ -1,0 +1,140 @@
+"""Tokenizers for any UTF-8 text: byte-level, character-level and word-level.
+
+- ``byte``: the 256 byte values; every text encodes, nothing is ever unknown, and a non-Latin
+  character costs several tokens (a Chinese character 3, most emoji 4).
+- ``char``: one token per Unicode code point seen in the training text (sorted by code point,
+  as the reference char-level models build it). A character it never saw cannot be encoded:
+  that is an error naming the character, never a silent substitution.
+- ``word``: runs of word characters, runs of whitespace and single punctuation marks, so
+  ``decode(encode(text)) == text`` for known words; the ``max_words`` most frequent pieces are
+  kept and any other piece becomes ``<unk>`` (id 0) — the documented fallback for captions-style
+  corpora whose vocabulary is open.
+
+A tokenizer is fully described by ``(kind, vocab)``, which the transformer keeps in its config,
+so it is saved as JSON with every checkpoint and exported model.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import Counter
+
+import numpy as np
+
+from genlab.errors import DataError
+
+KINDS = ("char", "byte", "word")
+UNKNOWN = "<unk>"
+_WORD_PIECES = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+class Tokenizer:
+    kind: str
+
+    def __init__(self, vocab: list[str]) -> None:
+        self.vocab = vocab
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        """Text → token ids (N,) int64; ``source`` names the text in error messages."""
+        raise NotImplementedError
+
+    def decode(self, ids) -> str:
+        return "".join(self.vocab[i] for i in ids)
+
+    def stream_decoder(self):
+        """A function id → text that may be printed as soon as that token is produced."""
+        return lambda token: self.vocab[token]
+
+
+class ByteTokenizer(Tokenizer):
+    kind = "byte"
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def vocab_size(self) -> int:
+        return 256
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64)
+
+    def decode(self, ids) -> str:
+        # A sampled sequence may cut a character in half or hold invalid UTF-8: show U+FFFD there.
+        return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+
+    def stream_decoder(self):
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return lambda token: decoder.decode(bytes([int(token)]))
+
+
+class CharTokenizer(Tokenizer):
+    kind = "char"
+
+    def __init__(self, vocab: list[str]) -> None:
+        super().__init__(vocab)
+        if not vocab or any(len(symbol) != 1 for symbol in vocab) or len(set(vocab)) != len(vocab):
+            raise DataError("A character vocabulary must hold distinct single characters; the model config's "
+                            "vocab is corrupt — re-export the model.")
+        self._codepoints = np.array([ord(c) for c in vocab], dtype=np.uint32)
+        self._order = np.argsort(self._codepoints)
+        self._sorted = self._codepoints[self._order]
+
+    @classmethod
+    def from_text(cls, text: str) -> CharTokenizer:
+        return cls(sorted(set(text)))
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        slots = np.minimum(np.searchsorted(self._sorted, codepoints), len(self._sorted) - 1)
+        unknown = self._sorted[slots] != codepoints
+        if unknown.any():
+            first = int(np.argmax(unknown))
+            char = text[first]
+            raise DataError(f"{source} holds the character {char!r} (U+{ord(char):04X}, position {first}), which "
+                            f"this model's {self.vocab_size}-character vocabulary lacks; remove it, or train "
+                            "with --model.tokenizer byte, which encodes any text.")
+        return self._order[slots].astype(np.int64)
+
+
+class WordTokenizer(Tokenizer):
+    kind = "word"
+
+    def __init__(self, vocab: list[str]) -> None:
+        super().__init__(vocab)
+        if not vocab or vocab[0] != UNKNOWN:
+            raise DataError(f"A word vocabulary must start with {UNKNOWN}; the model config's vocab is corrupt — "
+                            "re-export the model.")
+        self._ids = {word: i for i, word in enumerate(vocab)}
+
+    @classmethod
+    def from_text(cls, text: str, max_words: int) -> WordTokenizer:
+        counts = Counter(_WORD_PIECES.findall(text))
+        # Most frequent first; ties in first-seen order, so the vocabulary is deterministic.
+        return cls([UNKNOWN, *(word for word, _ in counts.most_common(max_words - 1))])
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        return np.array([self._ids.get(piece, 0) for piece in _WORD_PIECES.findall(text)], dtype=np.int64)
+
+
+def build_tokenizer(kind: str, text: str, max_words: int = 20000) -> Tokenizer:
+    """A tokenizer of ``kind`` whose vocabulary is learned from ``text``."""
+    if kind == "byte":
+        return ByteTokenizer()
+    if kind == "char":
+        return CharTokenizer.from_text(text)
+    if kind == "word":
+        return WordTokenizer.from_text(text, max_words)
+    raise DataError(f"Unknown tokenizer {kind!r}; choose one of: {', '.join(KINDS)}.")
+
+
+def load_tokenizer(kind: str, vocab: list[str]) -> Tokenizer:
+    """The tokenizer saved as ``(kind, vocab)`` in a model config."""
+    if kind == "byte":
+        return ByteTokenizer()
+    return {"char": CharTokenizer, "word": WordTokenizer}[kind](vocab)
