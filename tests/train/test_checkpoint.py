@@ -107,3 +107,24 @@ def test_export_round_trip_and_wrong_class(tmp_path):
     (tmp_path / "export" / "config.json").write_text('{"family": "gan", "model": {"name": "nope"}}')
     with pytest.raises(CheckpointError, match="names an unknown gan model 'nope'"):
         GenerativeModel.from_pretrained(tmp_path / "export")
+
+
+def test_config_asking_for_an_absurd_model_is_refused_before_allocation(tmp_path):
+    import json
+
+    tiny_model().save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["model"].update(generator_width=4096, discriminator_width=4096, resolution=64)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="describes a model of [0-9,]+ parameters, more than genlab loads"):
+        GenerativeModel.from_pretrained(tmp_path)
+
+
+def test_garbage_config_json_is_named(tmp_path):
+    tiny_model().save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"family": "gan", "model": ')
+    with pytest.raises(CheckpointError, match="config.json is not valid JSON"):
+        GenerativeModel.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"family": "evil.module", "model": {"name": "X"}}')
+    with pytest.raises(CheckpointError, match="names an unknown model family 'evil.module'"):
+        GenerativeModel.from_pretrained(tmp_path)

@@ -137,9 +137,25 @@ class GenerativeModel(nn.Module):
             raise CheckpointError(f"{directory} holds a {family}/{name} model, not a {cls.name}; "
                                   "point at a folder exported from that model.")
         config = from_dict(model_cls.config_class, model_section, "model")
+        refuse_oversized(model_cls, config, directory / CONFIG_FILE)
         model = model_cls(config)
         load_weights(model, directory / WEIGHTS_FILE)
         return model.to(map_location)
+
+
+MAX_PARAMETERS = 2_000_000_000
+
+
+def refuse_oversized(model_cls: type, config: Any, source: Path) -> None:
+    """Build the model on the meta device (no memory) and refuse configs of absurd size.
+
+    A hostile or corrupt config.json could otherwise ask for terabytes before any weight is read.
+    """
+    with torch.device("meta"):
+        count = sum(p.numel() for p in model_cls(config).parameters())
+    if count > MAX_PARAMETERS:
+        raise CheckpointError(f"{source} describes a model of {count:,} parameters, more than genlab loads "
+                              f"({MAX_PARAMETERS:,}); the file is corrupt or not meant for genlab.")
 
 
 def save_weights(module: nn.Module, path: Path) -> None:
