@@ -234,8 +234,10 @@ def _unpickle_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
         y = np.asarray(batch[b"labels"], np.int64).reshape(-1)
         if len(x) != len(y):
             raise ValueError(f"{len(x)} images but {len(y)} labels")
-    except (pickle.UnpicklingError, KeyError, IndexError, ValueError, TypeError, EOFError) as e:
-        raise DataError(f"{source} is not a CIFAR-10 python batch or is truncated ({type(e).__name__}: {e}); "
+    except (pickle.UnpicklingError, KeyError, IndexError, ValueError, TypeError, EOFError, OverflowError,
+            AttributeError) as e:
+        reason = (str(e).splitlines() or [""])[0]
+        raise DataError(f"{source} is not a CIFAR-10 python batch or is truncated ({type(e).__name__}: {reason}); "
                         "download cifar-10-python.tar.gz again with 'genlab data download cifar10'.") from e
     return x, y
 
