@@ -100,6 +100,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
     """Delete all but the newest ``keep`` complete checkpoints, and any leftover partial folders."""
     for _, folder in list_checkpoints(run_dir)[:-keep]:
+        (folder / MARKER).unlink()  # first, so a kill mid-deletion leaves an incomplete folder, not a broken one
         shutil.rmtree(folder, ignore_errors=True)
     remove_partial(run_dir)
 
@@ -109,6 +110,9 @@ def remove_partial(run_dir: Path) -> None:
     if parent.is_dir():
         for child in parent.glob(".step-*"):
             shutil.rmtree(child, ignore_errors=True)
+        for child in parent.glob("step-*"):  # left by a kill while pruning
+            if not (child / MARKER).is_file():
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def resolve_checkpoint(path: Path) -> Path:
