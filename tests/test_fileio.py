@@ -25,3 +25,12 @@ def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
         atomic_write(path, explode)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_written_files_get_the_permissions_open_would_give(tmp_path):
+    import stat
+
+    (tmp_path / "plain.txt").write_text("x")
+    atomic_write_json(tmp_path / "atomic.json", {})
+    mode = stat.S_IMODE((tmp_path / "atomic.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) and mode & 0o044  # not mkstemp's 0600

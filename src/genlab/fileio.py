@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import Any
 
 
+def _default_file_mode() -> int:
+    """0o666 less the process umask: what ``open(path, "w")`` would give (mkstemp gives 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _default_file_mode()
+
+
 def fsync_dir(path: str | os.PathLike) -> None:
     """Flush a folder's entries (renames, new files) to disk; a no-op where unsupported."""
     try:
@@ -44,6 +54,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.fileio import atomic_write
+from genlab.fileio import atomic_write, atomic_write_bytes
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -32,11 +33,17 @@ def make_grid(images: np.ndarray, ncol: int | None = None, padding: int = 2, pad
     return grid
 
 
+def grid_png(images: torch.Tensor, ncol: int | None = None) -> bytes:
+    """Images in [-1, 1], shape (N, C, H, W), as the bytes of one PNG grid."""
+    grid = make_grid(to_uint8(images), ncol)
+    buffer = io.BytesIO()
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = None) -> Path:
     """Save images in [-1, 1], shape (N, C, H, W), as one PNG grid (written atomically)."""
-    grid = make_grid(to_uint8(images), ncol)
-    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+    return atomic_write_bytes(path, grid_png(images, ncol))
 
 
 def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
