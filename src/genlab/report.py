@@ -1,0 +1,190 @@
+"""One self-contained HTML page per run: samples, curves, metrics with protocols, config.
+
+``genlab report RUN`` writes ``RUN/report.html``; every image is embedded as a data URI and the
+loss curves are inline SVG, so the file can be mailed or archived on its own.
+``genlab compare RUN...`` prints one table row per run.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from genlab.errors import CheckpointError
+from genlab.fileio import atomic_write_text
+from genlab.train.trainer import METRICS_FILE
+
+EVAL_FILE = "eval.json"
+CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """Config, logged records and evaluation results of a run directory."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass the --out folder of "
+                              "'genlab train'.")
+    records = []
+    metrics = run_dir / METRICS_FILE
+    if metrics.is_file():
+        for line in metrics.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+    evaluation = run_dir / EVAL_FILE
+    return {
+        "name": run_dir.name,
+        "config": json.loads(config_path.read_text(encoding="utf-8")),
+        "records": records,
+        "eval": json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else None,
+    }
+
+
+def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640, height: int = 260) -> str:
+    """Inline SVG line chart of ``names`` against step."""
+    series = {n: [(r["step"], r[n]) for r in records if isinstance(r.get(n), (int, float))] for n in names}
+    series = {n: points for n, points in series.items() if points}
+    if not series:
+        return "<p>No logged values yet.</p>"
+    xs = [x for points in series.values() for x, _ in points]
+    ys = [y for points in series.values() for _, y in points]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+    pad = 40
+
+    def to_px(x: float, y: float) -> str:
+        px = pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
+        py = height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
+        return f"{px:.1f},{py:.1f}"
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+             f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
+             f'<text x="{pad}" y="{height - 10}" font-size="11">step {x0} … {x1}</text>',
+             f'<text x="4" y="{pad - 10}" font-size="11">{y1:.3g}</text>',
+             f'<text x="4" y="{height - pad}" font-size="11">{y0:.3g}</text>']
+    for i, (name, points) in enumerate(series.items()):
+        colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+        path = " ".join(to_px(x, y) for x, y in points)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{path}"/>')
+        parts.append(f'<text x="{width - pad - 150}" y="{pad + 14 * i}" font-size="11" fill="{colour}">'
+                     f'{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def png_data_uri(path_or_bytes: Path | bytes) -> str:
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def interpolation_png(run_dir: Path) -> bytes | None:
+    """An 8-row latent interpolation grid from the run's model, or None if it has no latent images."""
+    import torch
+
+    from genlab.imaging import grid_png
+    from genlab.sampling import interpolation_latents, load_model
+
+    try:
+        model = load_model(run_dir)
+    except CheckpointError:
+        return None
+    if not model.has_latent or not getattr(model, "is_image", True):
+        return None
+    images = model.decode(interpolation_latents(model, 8, 10, torch.Generator().manual_seed(0)))
+    return grid_png(images, ncol=10) if images.dim() == 4 else None
+
+
+def render(run_dir: Path) -> str:
+    run = read_run(run_dir)
+    config, records = run["config"], run["records"]
+    last = records[-1] if records else {}
+    losses = sorted({k for r in records for k in r if k.startswith("loss")})
+    samples = sorted((Path(run_dir) / "samples").glob("step-*.png"))
+    texts = sorted((Path(run_dir) / "samples").glob("step-*.txt"))
+    sections = [f"<h1>genlab run {html.escape(run['name'])}</h1>",
+                f"<p>{html.escape(config.get('family', '?'))}/{html.escape(config.get('model', {}).get('name', '?'))}"
+                f" · {last.get('step', 0)} of {config.get('train', {}).get('steps', '?')} steps · genlab "
+                f"{html.escape(str(config.get('versions', {}).get('genlab', '?')))}, torch "
+                f"{html.escape(str(config.get('versions', {}).get('torch', '?')))}</p>"]
+    sections.append("<h2>Losses</h2>" + svg_curves(records, losses))
+    if samples:
+        sections.append(f"<h2>Samples at step {samples[-1].stem[5:].lstrip('0') or 0}</h2>"
+                        f'<img alt="samples" src="{png_data_uri(samples[-1])}">')
+        if len(samples) > 1:
+            sections.append("<h3>Progress</h3>" + "".join(
+                f'<figure><img alt="{p.stem}" width="160" src="{png_data_uri(p)}"><figcaption>{p.stem}</figcaption>'
+                "</figure>" for p in samples[-6:]))
+    if texts:
+        sections.append(f"<h2>Text sample ({texts[-1].stem})</h2><pre>"
+                        f"{html.escape(texts[-1].read_text(encoding='utf-8', errors='replace'))}</pre>")
+    walk = interpolation_png(Path(run_dir))
+    if walk is not None:
+        sections.append(f'<h2>Latent interpolation</h2><img alt="interpolation" src="{png_data_uri(walk)}">')
+    sections.append("<h2>Metrics</h2>" + metrics_table(run["eval"], last))
+    sections.append(f"<h2>Config</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+             "figure{display:inline-block;margin:0 .5em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}pre{background:#f6f6f6;padding:1em}")
+    # The footer counts the images the browser actually decoded (a broken embed shows as missing).
+    footer = ("<footer id='loaded'></footer><script>window.addEventListener('load',()=>{const all=[...document."
+              "images];const ok=all.filter(i=>i.complete&&i.naturalWidth>0).length;document.getElementById('loaded')"
+              ".dataset.images=ok+'/'+all.length;document.getElementById('loaded').textContent=ok+' of '+all.length+"
+              "' images shown';});</script>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>genlab {html.escape(run['name'])}</title>"
+            f"<style>{style}</style></head><body>{''.join(sections)}{footer}</body></html>")
+
+
+def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:
+    rows = []
+    if evaluation:
+        for name, value in evaluation.items():
+            if isinstance(value, dict):
+                shown = value.get("value", value.get("mean", ""))
+                protocol = value.get("protocol", "")
+            else:
+                shown, protocol = value, ""
+            rows.append((name, shown, protocol))
+    rows += [(k, v, "training, mean of the last logged window") for k, v in last.items()
+             if k not in ("step", "time", "warnings") and isinstance(v, (int, float))]
+    if not rows:
+        return "<p>No metrics yet: run 'genlab eval RUN'.</p>"
+    body = "".join(f"<tr><td>{html.escape(str(n))}</td><td>{html.escape(_fmt(v))}</td><td>{html.escape(str(p))}</td>"
+                   "</tr>" for n, v, p in rows)
+    return f"<table><tr><th>metric</th><th>value</th><th>protocol</th></tr>{body}</table>"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def write_report(run_dir: Path) -> Path:
+    path = Path(run_dir) / "report.html"
+    atomic_write_text(path, render(Path(run_dir)))
+    return path
+
+
+def compare(run_dirs: list[Path]) -> str:
+    """A plain-text table: one row per run, the last logged losses and the evaluation values."""
+    runs = [read_run(Path(d)) for d in run_dirs]
+    columns: list[str] = []
+    rows = []
+    for run in runs:
+        last = run["records"][-1] if run["records"] else {}
+        row = {"run": run["name"], "model": run["config"].get("model", {}).get("name", "?"), "step": last.get("step", 0)}
+        row.update({k: v for k, v in last.items() if k.startswith("loss")})
+        for name, value in (run["eval"] or {}).items():
+            if isinstance(value, dict) and "value" in value:
+                row[name] = value["value"]
+            elif isinstance(value, (int, float)):
+                row[name] = value
+        rows.append(row)
+        columns += [c for c in row if c not in columns]
+    widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(_fmt(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,51 @@
+"""The run report: self-contained HTML that a real browser renders with every image decoded."""
+
+import html
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from genlab.report import compare, svg_curves, write_report
+
+
+@pytest.fixture
+def trained_run(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "4", "--batch-size", "16", "--out", run,
+                           "--train.log_every", "1", "--train.sample_every", "2", "--quiet", *tiny_dcgan)
+    assert code == 0, err
+    return run
+
+
+def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
+    page = write_report(trained_run).read_text()
+    assert page.count("data:image/png;base64,") == 4  # latest grid, two progress grids, interpolation
+    assert "<polyline" in page and "loss_discriminator" in page
+    assert "\"latent_dim\": 16" in html.unescape(page) and "file://" not in page and "src=\"samples" not in page
+
+
+def test_svg_curves_without_values():
+    assert "No logged values" in svg_curves([], ["loss"])
+
+
+def test_compare_lists_one_row_per_run(trained_run, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    lines = compare([trained_run, other]).splitlines()
+    assert lines[0].split()[:3] == ["run", "model", "step"] and len(lines) == 3
+    assert lines[1].split()[:3] == ["run", "dcgan", "4"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium_with_all_images(trained_run, tmp_path):
+    page = write_report(trained_run)
+    result = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=5000", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    loaded = re.search(r'data-images="(\d+)/(\d+)"', result.stdout)
+    assert loaded, result.stderr[-2000:]
+    assert loaded.group(1) == loaded.group(2) == "4"
