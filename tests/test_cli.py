@@ -93,3 +93,21 @@ def test_checkpoint_of_another_model_is_refused_on_sample(tmp_path, digits_npz, 
     (run / "model" / "config.json").write_text(json.dumps(config))
     code, _, err = run_cli("sample", run, "--out", tmp_path / "x.png")
     assert code == 2 and "holds weights of another model" in err
+
+
+def test_dotted_options_after_a_config_are_options_not_the_family(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "--config", "mnist-dcgan", "--train.steps", "2", "--data", digits_npz,
+                             "--batch-size", "16", "--out", run, "--quiet", *tiny_dcgan)
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data.resolution", "32", "--model.resolution", "64"], "--data.resolution 32 differs from --model.resolution 64"),
+    (["--model.lr_generator", "-1"], "--model.lr_generator must be a learning rate"),
+])
+def test_conflicting_or_invalid_options_fail_before_the_run_starts(tmp_path, run_cli, digits_npz, args, message):
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--out", tmp_path / "run", *args)
+    assert code == 2 and message in err
+    assert not (tmp_path / "run").exists()  # nothing written, so the same --out can be used again

@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
+    generate = commands.add_parser("generate", help="continue a prompt with a trained text model",
+                                   description="Generate text with a trained text model; a single sample streams to "
+                                               "stdout token by token.")
+    generate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
+    generate.add_argument("--prompt", default="", help="text to continue (default: start from a newline)")
+    generate.add_argument("--max-new-tokens", type=int, default=500)
+    generate.add_argument("--temperature", type=float, default=1.0, help="0: greedy decoding")
+    generate.add_argument("--top-k", type=int, help="sample among the K most likely tokens only")
+    generate.add_argument("--top-p", type=float, help="sample among the most likely tokens holding probability P")
+    generate.add_argument("--num-samples", type=int, default=1, help="continuations, generated as one batch")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--no-cache", action="store_true", help="re-run the whole window for every token (slow)")
+    generate.add_argument("--device", default="cpu")
+
     commands.add_parser("list", help="list families, models and datasets")
 
     data = commands.add_parser("data", help="inspect or download datasets")
@@ -78,13 +92,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_dotted(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Separate ``--section.key [value]`` options from the rest, before argparse sees them.
+
+    argparse would otherwise hand a dotted option's value to an optional positional argument
+    (``genlab train --config x --train.steps 5`` would read ``5`` as the family).
+    """
+    plain, dotted = [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--") and "." in arg.split("=", 1)[0]:
+            takes_value = "=" not in arg and i + 1 < len(argv)
+            dotted += argv[i:i + 2] if takes_value else [arg]
+            i += 2 if takes_value else 1
+        else:
+            plain.append(arg)
+            i += 1
+    return plain, dotted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    plain, dotted = split_dotted(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(plain)
     try:
-        if rest and args.command != "train":
-            raise ConfigError(f"Unrecognised argument {rest[0]!r}; see 'genlab {args.command} --help'.")
-        return COMMANDS[args.command](args, rest)
+        if dotted and args.command != "train":
+            raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
+        return COMMANDS[args.command](args, dotted)
     except GenlabError as e:
         if args.debug:
             raise
@@ -163,6 +198,38 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
+    import torch
+
+    from genlab.sampling import load_model
+
+    for option, value, low in (("--max-new-tokens", args.max_new_tokens, 1), ("--num-samples", args.num_samples, 1),
+                               ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
+        if value is not None and value < low:
+            raise ConfigError(f"{option} must be at least {low} (got {value}).")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
+    model = load_model(args.model, device=args.device)
+    if not hasattr(model, "tokenizer"):
+        raise ConfigError(f"'genlab generate' needs a text model; {args.model} holds a {model.family}/{model.name} "
+                          "model — use 'genlab sample' for it.")
+    steps = model.generate(args.prompt, args.num_samples, args.max_new_tokens, temperature=args.temperature,
+                           top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
+                           use_cache=not args.no_cache)
+    if args.num_samples == 1:
+        decode = model.tokenizer.stream_decoder()
+        sys.stdout.write(args.prompt)
+        for token in steps:
+            sys.stdout.write(decode(int(token[0])))
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+    else:
+        rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, max_new_tokens)
+        for i, row in enumerate(rows):
+            sys.stdout.write(f"--- sample {i + 1} ---\n{args.prompt}{model.tokenizer.decode(row)}\n")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
@@ -193,7 +260,8 @@ def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list, "data": cmd_data}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "generate": cmd_generate, "list": cmd_list,
+            "data": cmd_data}
 
 
 def entry_point() -> None:

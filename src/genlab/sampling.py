@@ -22,7 +22,7 @@ def find_model_folder(path: str | Path) -> Path:
         raise CheckpointError(f"{path} does not exist; pass a run directory or an exported model folder.")
     if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
         return path
-    if (path / "model" / WEIGHTS_FILE).is_file():
+    if (path / "model" / WEIGHTS_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
         return path / "model"
     latest = latest_checkpoint(path)
     if latest is None:

@@ -46,11 +46,11 @@ def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
         save_checkpoint(tmp_path, step, model, optimizers, {})
     (latest_checkpoint(tmp_path) / MARKER).unlink()  # as if step 3 died before its marker
     assert [s for s, _ in list_checkpoints(tmp_path)] == [1, 2]
-    prune_checkpoints(tmp_path, keep=1)
-    assert [s for s, _ in list_checkpoints(tmp_path)] == [2]
     with pytest.raises(CheckpointError, match="is incomplete"):
         resolve_checkpoint(tmp_path / "checkpoints" / "step-000003")
     assert resolve_checkpoint(tmp_path).name == "step-000002"
+    prune_checkpoints(tmp_path, keep=1)
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-000002"]  # incomplete one cleared
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):
@@ -128,3 +128,14 @@ def test_garbage_config_json_is_named(tmp_path):
     (tmp_path / "config.json").write_text('{"family": "evil.module", "model": {"name": "X"}}')
     with pytest.raises(CheckpointError, match="names an unknown model family 'evil.module'"):
         GenerativeModel.from_pretrained(tmp_path)
+
+
+def test_resuming_from_an_older_checkpoint_abandons_the_newer_ones(tmp_path):
+    from genlab.train.checkpoint import discard_after
+
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    for step in (3, 6, 9):
+        save_checkpoint(tmp_path, step, model, optimizers, {})
+    discard_after(tmp_path, 3)
+    assert [s for s, _ in list_checkpoints(tmp_path)] == [3]

@@ -70,6 +70,11 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
     """
     from genlab.data.images import load_images
 
+    for name in ("resolution", "channels"):
+        asked, wanted = getattr(data, name), getattr(model, name)
+        if asked is not None and wanted is not None and asked != wanted:
+            raise ConfigError(f"--data.{name} {asked} differs from --model.{name} {wanted}; set one of them, "
+                              "or both to the same value.")
     images = load_images(data.path, resolution=data.resolution or model.resolution,
                          channels=data.channels or model.channels, skip_corrupt=data.skip_corrupt)
     n, height, width, channels = images.images.shape

@@ -72,6 +72,13 @@ class GenerativeModel(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
+    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Called by the trainer before each training step with the number of steps already taken.
+
+        Step-based schedules (learning-rate warmup and decay) set themselves here: a pure function
+        of ``step`` resumes exactly without state of its own.
+        """
+
     def training_step(self, batch: Any, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -136,7 +143,11 @@ class GenerativeModel(nn.Module):
         if cls is not GenerativeModel and not issubclass(model_cls, cls):
             raise CheckpointError(f"{directory} holds a {family}/{name} model, not a {cls.name}; "
                                   "point at a folder exported from that model.")
-        config = from_dict(model_cls.config_class, model_section, "model")
+        try:
+            config = from_dict(model_cls.config_class, model_section, "model")
+        except ConfigError as e:
+            raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
+                                  f"{e}") from None
         refuse_oversized(model_cls, config, directory / CONFIG_FILE)
         model = model_cls(config)
         load_weights(model, directory / WEIGHTS_FILE)

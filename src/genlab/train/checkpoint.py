@@ -105,6 +105,14 @@ def prune_checkpoints(run_dir: Path, keep: int) -> None:
     remove_partial(run_dir)
 
 
+def discard_after(run_dir: Path, step: int) -> None:
+    """Delete complete checkpoints newer than ``step``: resuming from an older one abandons them."""
+    for later, folder in list_checkpoints(run_dir):
+        if later > step:
+            (folder / MARKER).unlink()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_partial(run_dir: Path) -> None:
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():

@@ -33,4 +33,6 @@ def _guard(name: str):
 
 
 def all_finite(module: torch.nn.Module) -> bool:
-    return all(torch.isfinite(p).all() for p in module.parameters())
+    """Whether every parameter and floating-point buffer (e.g. BatchNorm statistics) is finite."""
+    tensors = [*module.parameters(), *(b for b in module.buffers() if b.is_floating_point())]
+    return all(torch.isfinite(t).all() for t in tensors)

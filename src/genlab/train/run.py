@@ -15,7 +15,9 @@ from typing import Any
 from genlab.config import RunConfig, TrainConfig, from_dict, load_config_file, merge
 from genlab.errors import ConfigError
 from genlab.models.registry import get_family, get_model_class
-from genlab.train.checkpoint import latest_checkpoint, read_checkpoint_config, remove_partial, resolve_checkpoint
+from genlab.train.checkpoint import (discard_after, latest_checkpoint, read_checkpoint_config, remove_partial,
+                                    resolve_checkpoint)
+from genlab.train.distributed import ProcessContext
 from genlab.train.rng import seed_everything
 from genlab.train.trainer import Trainer
 
@@ -37,8 +39,13 @@ def build_run_config(family: str | None = None, values: dict[str, Any] | None = 
         raise ConfigError(f"The config is for family {file_family!r} but the command asks for {family!r}; "
                           "drop one of them.")
     fam = get_family(family or file_family)
+    if not isinstance(merged.get("model") or {}, dict):
+        raise ConfigError(f"The 'model' section must be a mapping such as {{name: {fam.default_model}}}, not "
+                          f"{merged['model']!r}.")
     model_values = dict(merged.get("model") or {})
     name = model_values.pop("name", fam.default_model)
+    if not isinstance(name, str):
+        raise ConfigError(f"model.name must be a model name such as {fam.default_model!r} (got {name!r}).")
     model_cls = get_model_class(fam.name, name)
     return RunConfig(
         family=fam.name,
@@ -89,8 +96,11 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     dataset, config.model = family.build_data(config.data, config.model)
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
     model = family.models[config.model_name](config.model)
-    remove_partial(run_dir)
-    resuming = f" (resuming from {resume_from.name})" if resume_from else ""
-    print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
+    if ProcessContext.from_env().is_main:
+        remove_partial(run_dir)
+        if resume_from is not None:  # a newer checkpoint would belong to the timeline being abandoned
+            discard_after(run_dir, int(resume_from.name.split("-")[1]))
+        resuming = f" (resuming from {resume_from.name})" if resume_from else ""
+        print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
     Trainer(config.train, run_dir, progress=progress).fit(model, dataset, config, resume_from=resume_from)
     return run_dir

@@ -94,6 +94,7 @@ class Trainer:
         skipped = 0
         while step < cfg.steps:
             batch = dataset.get_batch(schedule.indices(step), self.device)
+            model.on_train_step(step, optimizers)
             try:
                 losses = model.training_step(batch, optimizers)
             except NonFiniteGradients as e:

@@ -160,3 +160,39 @@ def test_monitor_warns_about_saturation_and_collapse_only():
     assert ["saturated" in w for w in model.monitor(saturated)] == [True]
     collapsed = {**healthy, "fake_spread": 0.01}
     assert ["mode collapse" in w for w in model.monitor(collapsed)] == [True]
+
+
+def test_truncated_latent_matches_the_truncated_normal():
+    model = GAN(GANConfig(resolution=28, channels=1, truncation=1e-6, **TINY))
+    assert model.sample_latent(10).abs().max() <= 1e-6  # tiny bounds no longer loop
+    wide = GAN(GANConfig(resolution=28, channels=1, latent_dim=4000, truncation=1.0))
+    z = wide.sample_latent(10, torch.Generator().manual_seed(0))
+    # Var of N(0,1) truncated to [-1, 1]: 1 − 2φ(1)/(Φ(1) − Φ(−1)) ≈ 0.2911
+    assert abs(z.var().item() - 0.2911) < 0.01
+
+
+def test_gradient_penalty_norms_are_taken_per_pack():
+    w = torch.tensor([3.0, 4.0])
+
+    def critic(x):  # a packed critic: it scores pairs of points
+        return (x @ w).reshape(-1, 2).sum(1)
+
+    points = torch.randn(6, 2)
+    # each pack of two points has gradient (w, w): norm √2·5
+    assert torch.allclose(gradient_penalty(critic, points, points, group=2), torch.tensor((5 * 2**0.5 - 1) ** 2))
+
+
+def test_penalised_dcgan_discriminator_has_no_batchnorm():
+    model = GAN(GANConfig(resolution=32, channels=3, loss="wasserstein_gp", **TINY))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in GAN(GANConfig(resolution=32, channels=3, **TINY))
+               .discriminator.modules())
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("lr_generator", -1.0, "--model.lr_generator must be a learning rate between 0 and 1"),
+    ("betas", (2.0, 0.5), r"--model.betas must be two numbers in \[0, 1\)"),
+])
+def test_optimizer_options_are_validated(option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        GANConfig(**{option: value}).validate()

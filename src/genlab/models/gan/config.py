@@ -47,6 +47,11 @@ class GANConfig:
     # NHWC activations: about 10% faster convolutions on CPU (measured: benchmarks/dcgan_speed.py).
     channels_last: bool = True
 
+    @property
+    def gradient_penalised(self) -> bool:
+        """Whether a per-sample input-gradient penalty (WGAN-GP or R1) is part of D's loss."""
+        return self.loss == "wasserstein_gp" or self.r1_gamma > 0
+
     def validate(self) -> None:
         allowed = RESOLUTIONS[self.backbone]
         if self.resolution is not None and self.resolution not in allowed:
@@ -73,6 +78,12 @@ class GANConfig:
         if unknown:
             raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "
                               f"{', '.join(AUGMENTATIONS)}.")
+        for name in ("lr_generator", "lr_discriminator"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise ConfigError(f"--model.betas must be two numbers in [0, 1), e.g. [0.5, 0.999] (got {list(self.betas)}).")
         for name in ("gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
@@ -85,11 +96,12 @@ class DCGANConfig(GANConfig):
 
 @dataclass
 class SNGANConfig(GANConfig):
-    """SNGAN (Miyato et al. 2018): ResNet backbone, spectral norm in D, hinge loss, 5 D steps."""
+    """SNGAN (Miyato et al. 2018): ResNet backbone (G 256, D 128 channels, as in the paper's CIFAR-10
+    networks), spectral norm in D, hinge loss, 5 D steps."""
 
     latent_dim: int = 128
     backbone: Literal["dcgan", "resnet", "mlp"] = "resnet"
-    generator_width: int = 128
+    generator_width: int = 256
     discriminator_width: int = 128
     loss: LossName = "hinge"
     spectral_norm: Literal["none", "discriminator", "both"] = "discriminator"

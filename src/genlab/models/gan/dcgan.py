@@ -66,7 +66,9 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
             layers.append(spectral(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), sn))
-            if i > 0 and not sn:  # BatchNorm fights the Lipschitz constraint: off under spectral norm
+            # No BatchNorm under spectral norm (it undoes the Lipschitz bound) or a gradient penalty
+            # (a per-sample gradient is ill-defined when BatchNorm couples the batch; Gulrajani et al. §4).
+            if i > 0 and not sn and not config.gradient_penalised:
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if sizes[i] in config.attention_resolutions:

@@ -50,20 +50,27 @@ def generator_loss(kind: LossName, fake_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
-def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
-    """‖∇ₓ critic(x)‖₂ per example (B,), kept in the graph so a penalty on it can be trained."""
+def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
+                         group: int = 1) -> torch.Tensor:
+    """‖∇ₓ critic(x)‖₂ per critic input (B/group,), kept in the graph so a penalty on it can train.
+
+    ``group`` consecutive examples form one critic input (PacGAN packing): the norm is taken over
+    the whole group, since that is what the critic sees as one point.
+    """
     inputs = inputs.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
-    return grad.flatten(1).norm(dim=1)
+    return grad.reshape(inputs.shape[0] // group, -1).norm(dim=1)
 
 
-def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at random points x̂ on lines between real and fake images."""
-    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
+                     group: int = 1) -> torch.Tensor:
+    """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at random points x̂ on lines between real and fake inputs."""
+    eps = torch.rand(real.shape[0] // group, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    eps = eps.repeat_interleave(group, dim=0)  # one interpolation point per critic input
     mixed = eps * real.detach() + (1 - eps) * fake.detach()
-    return ((input_gradient_norms(critic, mixed) - 1) ** 2).mean()
+    return ((input_gradient_norms(critic, mixed, group) - 1) ** 2).mean()
 
 
-def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): E[‖∇D(x)‖²] on real images; the model scales it by γ/2."""
-    return (input_gradient_norms(critic, real) ** 2).mean()
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, group: int = 1) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[‖∇D(x)‖²] on real inputs; the model scales it by γ/2."""
+    return (input_gradient_norms(critic, real, group) ** 2).mean()

@@ -96,8 +96,8 @@ class GAN(GenerativeModel):
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
             # Spread across the batch, averaged over coordinates: a collapsing G drives it to 0.
-            "fake_spread": fake.detach().float().std(dim=0).mean(),
-            "real_spread": real_part.float().std(dim=0).mean(),
+            "fake_spread": fake.detach().float().std(dim=0, correction=0).mean(),
+            "real_spread": real_part.float().std(dim=0, correction=0).mean(),
         }
 
     def monitor(self, logged: dict[str, float]) -> list[str]:
@@ -108,7 +108,7 @@ class GAN(GenerativeModel):
             warnings.append(f"the discriminator is saturated (logit gap {gap:.1f}): the generator learns little; "
                             "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
-        if real and fake is not None and fake < 0.2 * real:
+        if real and fake is not None and fake < 0.1 * real:
             warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
                             "the data): mode collapse; try --model.pack 2 or a lower learning rate")
         return warnings
@@ -131,9 +131,10 @@ class GAN(GenerativeModel):
         fake_logits, fake_classes = self._judge(fake, fake_labels)
         loss = discriminator_loss(c.loss, real_logits, fake_logits)
         if c.loss == "wasserstein_gp":
-            loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake)
+            loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake,
+                                                                c.pack)
         if c.r1_gamma > 0:
-            loss = loss + 0.5 * c.r1_gamma * r1_penalty(lambda x: self._judge(x, real_labels)[0], real)
+            loss = loss + 0.5 * c.r1_gamma * r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
         if real_classes is not None:
             loss = loss + c.auxiliary_weight * (F.cross_entropy(real_classes, real_labels)
                                                 + F.cross_entropy(fake_classes, fake_labels))
@@ -162,14 +163,15 @@ class GAN(GenerativeModel):
 
     # --- sampling ------------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ N(0, I), or truncated to |z| ≤ truncation by resampling; drawn on the CPU so a seed
-        gives the same noise on every device."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator)
-        if self.config.truncation > 0:
-            outside = z.abs() > self.config.truncation
-            while outside.any():
-                z[outside] = torch.randn(int(outside.sum()), generator=generator)
-                outside = z.abs() > self.config.truncation
+        """z ~ N(0, I), or N(0, I) truncated to |z| ≤ truncation; drawn on the CPU so a seed gives
+        the same noise on every device."""
+        t = self.config.truncation
+        if t > 0:  # inverse CDF of N(0, 1) restricted to [-t, t]: exact, and no rejection loop
+            low = torch.special.ndtr(torch.tensor(-t, dtype=torch.float64))
+            u = torch.rand(n, self.config.latent_dim, generator=generator, dtype=torch.float64)
+            z = torch.special.ndtri(low + u * (1 - 2 * low)).clamp(-t, t).float()
+        else:
+            z = torch.randn(n, self.config.latent_dim, generator=generator)
         return z.to(self.device)
 
     def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
