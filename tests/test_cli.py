@@ -111,3 +111,24 @@ def test_conflicting_or_invalid_options_fail_before_the_run_starts(tmp_path, run
     code, _, err = run_cli("train", "gan", "--data", digits_npz, "--out", tmp_path / "run", *args)
     assert code == 2 and message in err
     assert not (tmp_path / "run").exists()  # nothing written, so the same --out can be used again
+
+
+def test_toy_model_samples_as_a_scatter_plot_and_refuses_interpolation(tmp_path, run_cli):
+    run = tmp_path / "ring"
+    code, _, err = run_cli("train", "--config", "toy-ring", "--steps", "2", "--out", run, "--quiet")
+    assert code == 0, err
+    assert run_cli("sample", run, "--n", "100", "--out", tmp_path / "points.png")[0] == 0
+    assert Image.open(tmp_path / "points.png").size == (512, 512)
+    code, _, err = run_cli("sample", run, "--interpolate", "--out", tmp_path / "walk.png")
+    assert code == 2 and "--interpolate needs an image model" in err
+    code, _, err = run_cli("sample", run, "--device", "cuda:3", "--out", tmp_path / "x.png")
+    assert code == 2 and "--device cuda:3 asks for CUDA" in err
+
+
+def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
+    assert code == 0, err
+    assert "resuming from step-000002" in out

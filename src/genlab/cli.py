@@ -56,7 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
                                    description="Evaluate a model; what is measured depends on its family, and the "
                                                "protocol is printed beside every number.")
-    evaluate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
+    evaluate.add_argument("model", help="run directory, checkpoint folder or exported model folder; with --metrics "
+                                        "also a folder or .npz of generated images")
+    evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes (writes eval.json "
+                                            "into a run directory)")
+    evaluate.add_argument("--ref", default="mnist-test", help="reference images for --metrics: a folder, an .npz or "
+                                                              "'mnist-test' (the embedded MNIST test split)")
+    evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics")
+    evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
+                                              "evaluators, FD-<name>) or inception (FID)")
+    evaluate.add_argument("--inception-weights", help="path of pt_inception-2015-12-05-6726825d.pth for "
+                                                      "--extractor inception")
+    evaluate.add_argument("--no-cache", action="store_true", help="recompute the reference features")
     evaluate.add_argument("--data", help="evaluation data path (default: the family's embedded held-out data)")
     evaluate.add_argument("--nll", action="store_true", help="also estimate the test negative log-likelihood")
     evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll")
@@ -140,8 +151,6 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
         value = getattr(args, option)
         if value is not None:
             overrides = merge(overrides, {section: {key: value}})
-    if args.family is None and "family" not in values and args.resume in (None, "auto"):
-        raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE.")
     config, checkpoint = resolve_run(args.family, values, overrides, args.resume)
     run_dir = train(config, resume_from=checkpoint, restart_ok=args.resume == "auto",
                     progress=False if args.quiet else None)
@@ -152,19 +161,19 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     import torch
 
-    from genlab.imaging import save_image_grid
     from genlab.sampling import interpolation_latents, load_model
+    from genlab.train.trainer import resolve_device
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=resolve_device(args.device, "--device"))
     generator = torch.Generator().manual_seed(args.seed)
     conditional = hasattr(model, "class_labels")
     if args.label is not None and not conditional:
         raise ConfigError(f"--class needs a class-conditional model; {model.name} takes no classes.")
     if args.interpolate:
-        if not model.has_latent:
-            raise ConfigError(f"--interpolate needs a model with a latent space; {model.name} has none.")
+        if not model.has_latent or not getattr(model, "is_image", True):
+            raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
         if args.interpolation_steps < 2:
             raise ConfigError(f"--interpolation-steps must be at least 2 (got {args.interpolation_steps}).")
         latents = interpolation_latents(model, args.n, args.interpolation_steps, generator)
@@ -174,10 +183,10 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             images = model.decode(latents, labels)
         else:
             images = model.decode(latents)
-        save_image_grid(images, args.out, ncol=args.interpolation_steps)
+        model.save_samples(images, Path(args.out), columns=args.interpolation_steps)
     else:
         kwargs = {"label": args.label} if conditional else {}
-        save_image_grid(model.sample(args.n, generator, **kwargs), args.out)
+        model.save_samples(model.sample(args.n, generator, **kwargs), Path(args.out))
     print(f"genlab: wrote {args.out}")
     return 0
 
@@ -187,10 +196,21 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.models.base import EvalOptions
     from genlab.sampling import load_model
 
-    options = EvalOptions(data=args.data, nll=args.nll, k=args.k, batch_size=args.batch_size,
-                          max_examples=args.max_examples, seed=args.seed)
-    options.validate()
-    result = load_model(args.model, device=args.device).evaluate(options)
+    if args.metrics:
+        from genlab.metrics.images import evaluate_images, parse_metrics
+
+        result = evaluate_images(args.model, args.ref, metrics=parse_metrics(args.metrics), n=args.n,
+                                 extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
+                                 batch_size=args.batch_size, device=args.device, use_cache=not args.no_cache)
+        if (Path(args.model) / "config.json").is_file():
+            atomic_write_json(Path(args.model) / "eval.json", result)
+    else:
+        options = EvalOptions(data=args.data, nll=args.nll, k=args.k, batch_size=args.batch_size,
+                              max_examples=args.max_examples, seed=args.seed)
+        options.validate()
+        from genlab.train.trainer import resolve_device
+
+    result = load_model(args.model, device=resolve_device(args.device, "--device")).evaluate(options)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
@@ -209,7 +229,9 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
             raise ConfigError(f"{option} must be at least {low} (got {value}).")
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
-    model = load_model(args.model, device=args.device)
+    from genlab.train.trainer import resolve_device
+
+    model = load_model(args.model, device=resolve_device(args.device, "--device"))
     if not hasattr(model, "tokenizer"):
         raise ConfigError(f"'genlab generate' needs a text model; {args.model} holds a {model.family}/{model.name} "
                           "model — use 'genlab sample' for it.")

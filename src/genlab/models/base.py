@@ -99,6 +99,12 @@ class GenerativeModel(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator))
 
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
+        """Write samples from :meth:`sample` or :meth:`decode` to a file (default: a PNG image grid)."""
+        from genlab.imaging import save_image_grid
+
+        return save_image_grid(samples, path, ncol=columns)
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError(f"{self.name} has no latent space")
 

@@ -37,6 +37,8 @@ def list_families() -> list[str]:
 
 
 def get_family(name: str | None) -> Family:
+    if name is None:
+        raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE.")
     if name not in FAMILY_MODULES:
         raise ConfigError(f"Unknown model family {name!r}; choose one of: {', '.join(FAMILY_MODULES)}.")
     return importlib.import_module(FAMILY_MODULES[name]).FAMILY

@@ -71,6 +71,9 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
     if resume is None:
         return build_run_config(family, values, overrides), None
     if resume == "auto":
+        out = (overrides.get("train") or {}).get("out")
+        if family is None and "family" not in values and out and (Path(out) / "config.json").is_file():
+            values = read_checkpoint_config(Path(out))  # the run's own config names its family
         config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
         if checkpoint is None:

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.config import RunConfig, TrainConfig
-from genlab.errors import GenlabError
+from genlab.errors import ConfigError, GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
@@ -31,17 +31,18 @@ from genlab.train.schedule import BatchSchedule
 METRICS_FILE = "metrics.jsonl"
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, option: str = "--train.device") -> torch.device:
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; ``option`` names it in errors."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from genlab.errors import ConfigError
-
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"--train.device {name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
+        raise ConfigError(f"{option} {name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--train.device {name} asks for CUDA, which this machine lacks; use --device cpu.")
+        raise ConfigError(f"{option} {name} asks for CUDA, which this machine lacks; use cpu.")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"{option} {name!r} is not supported; use auto, cpu, cuda or cuda:N.")
     return device
 
 

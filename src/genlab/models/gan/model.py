@@ -202,13 +202,17 @@ class GAN(GenerativeModel):
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
 
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
+        """Images as a PNG grid; 2-D points as a PNG scatter plot."""
+        if not self.is_image:
+            return save_scatter(samples, path)
+        return save_image_grid(samples, path, ncol=columns)
+
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
-        if not self.is_image:  # points: a scatter plot of many more samples than a grid holds
-            return save_scatter(self.sample(max(count, 2500), torch.Generator().manual_seed(seed)),
-                                path.with_suffix(".png"))
-        images = self.sample(count, torch.Generator().manual_seed(seed))
+        count = count if self.is_image else max(count, 2500)  # a scatter plot needs many points
         columns = self.num_classes if self.num_classes and self.num_classes <= 20 else None
-        return save_image_grid(images, path.with_suffix(".png"), ncol=columns)
+        return self.save_samples(self.sample(count, torch.Generator().manual_seed(seed)), path.with_suffix(".png"),
+                                 columns)
 
 
 def pack(images: torch.Tensor, size: int) -> torch.Tensor:
