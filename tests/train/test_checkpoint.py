@@ -25,13 +25,14 @@ def test_round_trip_restores_weights_optimizers_and_rng(tmp_path):
     optimizers = model.configure_optimizers()
     batch = {"images": torch.rand(4, 1, 28, 28) * 2 - 1}
     model.training_step(batch, optimizers)
-    folder = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"}, {"loss": torch.tensor(2.0)})
+    folder = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"},
+                             {"log_sums": {"loss": torch.tensor(2.0)}, "skipped": 1})
     expected_noise = torch.randn(3)
 
     other = tiny_model()
     other_optimizers = other.configure_optimizers()
-    step, sums = load_checkpoint(folder, other, other_optimizers)
-    assert step == 1 and sums["loss"].item() == 2.0
+    step, loop = load_checkpoint(folder, other, other_optimizers)
+    assert step == 1 and loop["log_sums"]["loss"].item() == 2.0 and loop["skipped"] == 1
     for (k, a), b in zip(model.state_dict().items(), other.state_dict().values()):
         assert torch.equal(a, b), k
     assert torch.equal(torch.randn(3), expected_noise)  # RNG continues where the checkpoint left it

@@ -40,12 +40,13 @@ def checkpoints_dir(run_dir: Path) -> Path:
 
 
 def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    run_config: dict[str, Any], log_sums: dict[str, torch.Tensor] | None = None,
+                    run_config: dict[str, Any], loop_state: dict[str, Any] | None = None,
                     rng_states: list[dict[str, Any]] | None = None) -> Path:
     """Write the checkpoint of ``step`` and return its folder.
 
-    ``log_sums`` are the loss sums of the current logging window, so a resumed run logs the same
-    window means as an uninterrupted one. ``rng_states`` holds one RNG state per rank (default:
+    ``loop_state`` is the trainer's own state (tensors and plain values: the loss sums of the
+    open logging window, the count of skipped steps), so a resumed loop behaves like an
+    uninterrupted one. ``rng_states`` holds one RNG state per rank (default:
     this process's).
     """
     parent = checkpoints_dir(run_dir)
@@ -61,7 +62,7 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
         "step": step,
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
         "rng": rng_states if rng_states is not None else [capture_rng()],
-        "log_sums": {name: value.detach().cpu() for name, value in (log_sums or {}).items()},
+        "loop": loop_state or {},
     }
     atomic_write(staging / STATE_FILE, lambda tmp: torch.save(state, tmp))
     atomic_write_json(staging / CONFIG_FILE, run_config)
@@ -145,8 +146,8 @@ def read_checkpoint_config(folder: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    rank: int = 0, world_size: int = 1) -> tuple[int, dict[str, torch.Tensor]]:
-    """Restore weights, optimizer states and this rank's RNG from ``folder``; return (step, log sums).
+                    rank: int = 0, world_size: int = 1) -> tuple[int, dict[str, Any]]:
+    """Restore weights, optimizer states and this rank's RNG from ``folder``; return (step, loop state).
 
     A checkpoint written by a different number of processes restores weights and optimizers
     exactly but cannot restore each rank's random stream: ranks are then reseeded from
@@ -167,7 +168,7 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
                   f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
             seed_everything(step * 1_000_003 + rank)
-        return step, dict(state["log_sums"])
+        return step, dict(state["loop"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e

@@ -74,10 +74,11 @@ class Trainer:
         schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, process.rank, process.world_size)
         saved_config = run_config.to_dict()
 
-        step, sums = 0, {}
+        step, loop = 0, {}
         if resume_from is not None:
-            step, sums = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size)
-            sums = {k: v.to(self.device) for k, v in sums.items()}
+            step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size)
+        sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
+        skipped = loop.get("skipped", 0)
         wrapped = model.ddp_modules if process.distributed else ()
         if wrapped:
             wrap(model, wrapped, self.device)
@@ -92,7 +93,6 @@ class Trainer:
                    dynamic_ncols=True)
         if cfg.check_finite:
             install_finite_guards(optimizers)
-        skipped = 0
         while step < cfg.steps:
             batch = dataset.get_batch(schedule.indices(step), self.device)
             model.on_train_step(step, optimizers)
@@ -128,7 +128,8 @@ class Trainer:
                 rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
                 if process.is_main:
                     with unwrapped(model, wrapped):
-                        self._checkpoint(step, model, optimizers, saved_config, sums, rng_states)
+                        loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "skipped": skipped}
+                        self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
         bar.close()
         if process.is_main:
             with unwrapped(model, wrapped):
@@ -141,10 +142,10 @@ class Trainer:
             torch.distributed.destroy_process_group()
         return last
 
-    def _checkpoint(self, step, model, optimizers, saved_config, sums, rng_states) -> None:
+    def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
         if not all_finite(model):  # the guards make this unreachable; a checkpoint must never hold NaNs
             raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
-        save_checkpoint(self.run_dir, step, model, optimizers, saved_config, sums, rng_states)
+        save_checkpoint(self.run_dir, step, model, optimizers, saved_config, loop, rng_states)
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 
     def _nonfinite_error(self, step: int, optimizer_name: str) -> GenlabError:
