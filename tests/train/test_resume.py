@@ -10,6 +10,7 @@ import textwrap
 from safetensors.torch import load_file
 
 import pytest
+import torch
 
 
 @pytest.fixture
@@ -38,16 +39,27 @@ def assert_same_run(a, b):
     assert losses(logged(a)) == losses(logged(b))
 
 
-def test_resumed_run_is_bit_identical(tmp_path, digits_npz, run_cli, common):
+# Every random draw a GAN step can make: flips, augmentation, fake labels, R1, EMA.
+RANDOM_EVERYWHERE = ["--model.conditional", "true", "--model.ema_decay", "0.9", "--data.hflip", "true",
+                     "--model.diffaugment", "[color, translation, cutout]", "--model.r1_gamma", "1.0"]
+
+
+@pytest.mark.parametrize("extra", [[], RANDOM_EVERYWHERE], ids=["dcgan", "every-random-draw"])
+def test_resumed_run_is_bit_identical(tmp_path, digits_npz, run_cli, common, extra):
     full, part = tmp_path / "full", tmp_path / "part"
-    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", full, *common)[0] == 0
-    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "5", "--out", part, *common)[0] == 0
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", full, *common, *extra)[0] == 0
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "5", "--out", part, *common, *extra)[0] == 0
     # The stopped run ends at step 5 with a checkpoint; continue it to 9 with the same command line.
     code, out, _ = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", part, "--resume", "auto",
-                           *common)
+                           *common, *extra)
     assert code == 0 and "resuming from step-000005" in out
     assert_same_run(full, part)
     assert [r["step"] for r in logged(part)] == [2, 4, 6, 8, 9]
+    states = [torch.load(run / "checkpoints" / "step-000009" / "training_state.pt", weights_only=True)
+              for run in (full, part)]
+    for name in ("generator", "discriminator"):
+        for a, b in zip(states[0]["optimizers"][name]["state"].values(), states[1]["optimizers"][name]["state"].values()):
+            assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 KILL_DURING_WRITE = textwrap.dedent("""
