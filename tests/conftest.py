@@ -9,8 +9,6 @@ import pytest
 
 from genlab.cli import main
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 TINY_DCGAN = ["--model.generator_width", "8", "--model.discriminator_width", "8", "--model.latent_dim", "16"]
 
 

@@ -93,3 +93,10 @@ def test_every_packaged_config_resolves():
     for name in names:
         config = build_run_config(None, load_config_file(name))
         assert config.family and config.train.steps > 0
+
+
+def test_string_lists_and_model_names_given_as_families():
+    config = build_run_config("gan", overrides={"model": {"diffaugment": "color, cutout"}})
+    assert config.model.diffaugment == ("color", "cutout")
+    with pytest.raises(ConfigError, match="genlab train gan --model.name sngan"):
+        build_run_config("sngan")

@@ -123,8 +123,10 @@ def coerce(value: Any, annotation: Any, option: str) -> Any:
             raise ConfigError(f"{option} must be one of {', '.join(map(str, args))} (got {value!r}).")
         return value
     if origin in (tuple, list):
+        if isinstance(value, str) and args and args[-1] is Ellipsis and args[0] is str:
+            value = [v.strip() for v in value.split(",") if v.strip()]  # "color,cutout" → ["color", "cutout"]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{option} must be a list such as [0.5, 0.999] (got {value!r}).")
+            raise ConfigError(f"{option} must be a list in brackets, e.g. [0.5, 0.999] (got {value!r}).")
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise ConfigError(f"{option} needs {len(args)} values (got {len(value)}).")

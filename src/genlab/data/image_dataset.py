@@ -46,10 +46,6 @@ class ImageTensorDataset:
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])
-
     def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, Any]:
         """Gather ``indices`` → {"images": float (B, C, H, W) in [-1, 1], "labels": (B,) or None}."""
         images = self.images[indices].to(device, non_blocking=True).float().div_(127.5).sub_(1.0)

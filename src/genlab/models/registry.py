@@ -40,7 +40,10 @@ def get_family(name: str | None) -> Family:
     if name is None:
         raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE.")
     if name not in FAMILY_MODULES:
-        raise ConfigError(f"Unknown model family {name!r}; choose one of: {', '.join(FAMILY_MODULES)}.")
+        owner = next((f for f in FAMILY_MODULES if name in importlib.import_module(FAMILY_MODULES[f]).FAMILY.models),
+                     None)
+        hint = f" ('{name}' is a model of the {owner} family: genlab train {owner} --model.name {name})" if owner else ""
+        raise ConfigError(f"Unknown model family {name!r}; choose one of: {', '.join(FAMILY_MODULES)}{hint}.")
     return importlib.import_module(FAMILY_MODULES[name]).FAMILY
 
 

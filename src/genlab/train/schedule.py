@@ -32,9 +32,6 @@ class BatchSchedule:
         self._epoch = -1
         self._permutation = torch.empty(0, dtype=torch.long)
 
-    def epoch_of(self, step: int) -> int:
-        return step // self.steps_per_epoch
-
     def indices(self, step: int) -> torch.Tensor:
         """Indices (batch_size // world_size,) of this rank's share of step ``step``'s batch."""
         epoch, position = divmod(step, self.steps_per_epoch)

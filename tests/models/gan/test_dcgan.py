@@ -12,7 +12,6 @@ def test_shapes_at_every_resolution(resolution, channels):
     model = DCGAN(DCGANConfig(resolution=resolution, channels=channels, generator_width=4, discriminator_width=4))
     images = model.sample(3, torch.Generator().manual_seed(0))
     assert images.shape == (3, channels, resolution, resolution)
-    assert images.abs().max() <= 1
     logits, classes = model.discriminator(images)
     assert logits.shape == (3,) and classes is None
 

@@ -65,13 +65,27 @@ def test_diffaugment_keeps_shapes_and_passes_gradients(policy):
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
-def test_translation_moves_content_and_cutout_zeroes_a_square():
+def test_cutout_zeroes_one_square_and_translation_shifts_whole_images():
     torch.manual_seed(0)
-    x = torch.ones(64, 1, 8, 8)
-    cut = diff_augment(x, ("cutout",))
-    assert ((cut == 0).flatten(1).sum(1) <= 16).all() and (cut == 0).any()  # at most a 4×4 square
-    shifted = diff_augment(x, ("translation",))
-    assert (shifted.flatten(1).sum(1) < 64).any()  # some images moved, letting zeros in
+    x = torch.ones(32, 1, 8, 8)
+    for image in diff_augment(x, ("cutout",))[:, 0]:
+        rows, cols = (image == 0).nonzero(as_tuple=True)
+        if len(rows):  # a square of side 4, clipped at the border: a full rectangle of zeros
+            height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+            assert len(rows) == height * width and height <= 4 and width <= 4
+    ramp = torch.arange(64.0).reshape(1, 1, 8, 8).repeat(16, 1, 1, 1) + 1
+    for image in diff_augment(ramp, ("translation",))[:, 0]:
+        found = [(dy, dx) for dy in range(-1, 2) for dx in range(-1, 2)
+                 if torch.equal(image, shifted(ramp[0, 0], dy, dx))]
+        assert found, "each image is the input moved by at most 1/8 of its size, zeros filling in"
+
+
+def shifted(image, dy, dx):
+    out = torch.zeros_like(image)
+    h, w = image.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = image[max(-dy, 0):h - max(dy, 0),
+                                                                     max(-dx, 0):w - max(dx, 0)]
+    return out
 
 
 def test_packing_groups_consecutive_samples_on_channels():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from genlab.config import load_config_file, packaged_configs
+from genlab.models.gan import FAMILY
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config, train
 
@@ -22,7 +23,8 @@ def colour_npz(tmp_path):
 def test_packaged_config_trains_and_samples(name, tmp_path, digits_npz, colour_npz):
     values = load_config_file(name)
     data = values.get("data", {}).get("path") or (colour_npz if "cifar" in name else digits_npz)
-    steps = values["model"].get("discriminator_steps", 5 if values["model"]["name"] == "sngan" else 1)
+    preset = FAMILY.models[values["model"]["name"]].config_class
+    steps = values["model"].get("discriminator_steps", preset.discriminator_steps)
     overrides = {
         "data": {"path": str(data)},
         "model": {"generator_width": 8, "discriminator_width": 8},
