@@ -49,3 +49,12 @@ def test_report_renders_in_headless_chromium_with_all_images(trained_run, tmp_pa
     loaded = re.search(r'data-images="(\d+)/(\d+)"', result.stdout)
     assert loaded, result.stderr[-2000:]
     assert loaded.group(1) == loaded.group(2) == "4"
+
+
+def test_report_and_compare_commands(trained_run, run_cli, tmp_path):
+    code, out, _ = run_cli("report", trained_run)
+    assert code == 0 and (trained_run / "report.html").is_file()
+    code, out, _ = run_cli("compare", trained_run, trained_run)
+    assert code == 0 and len(out.strip().splitlines()) == 3
+    code, _, err = run_cli("report", tmp_path)
+    assert code == 2 and "is not a run directory" in err

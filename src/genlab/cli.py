@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-cache", action="store_true", help="re-run the whole window for every token (slow)")
     generate.add_argument("--device", default="cpu")
 
+    report = commands.add_parser("report", help="write RUN/report.html: samples, curves, metrics, config")
+    report.add_argument("run", help="run directory")
+    compare = commands.add_parser("compare", help="one table row per run: last losses and evaluation values")
+    compare.add_argument("runs", nargs="+", help="run directories")
+
     commands.add_parser("list", help="list families, models and datasets")
 
     data = commands.add_parser("data", help="inspect or download datasets")
@@ -195,22 +200,22 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import load_model
+    from genlab.train.trainer import resolve_device
 
+    device = resolve_device(args.device, "--device")
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
         result = evaluate_images(args.model, args.ref, metrics=parse_metrics(args.metrics), n=args.n,
                                  extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
-                                 batch_size=args.batch_size, device=args.device, use_cache=not args.no_cache)
+                                 batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
         if (Path(args.model) / "config.json").is_file():
             atomic_write_json(Path(args.model) / "eval.json", result)
     else:
         options = EvalOptions(data=args.data, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed)
         options.validate()
-        from genlab.train.trainer import resolve_device
-
-    result = load_model(args.model, device=resolve_device(args.device, "--device")).evaluate(options)
+        result = load_model(args.model, device=device).evaluate(options)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
@@ -252,6 +257,20 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, rest: list[str]) -> int:
+    from genlab.report import write_report
+
+    print(f"genlab: wrote {write_report(Path(args.run))}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
+    from genlab.report import compare
+
+    print(compare([Path(run) for run in args.runs]))
+    return 0
+
+
 def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
@@ -282,8 +301,8 @@ def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "generate": cmd_generate, "list": cmd_list,
-            "data": cmd_data}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "generate": cmd_generate,
+            "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "data": cmd_data}
 
 
 def entry_point() -> None:
