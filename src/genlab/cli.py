@@ -283,6 +283,8 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
 
     print("packaged configs (genlab train --config NAME):")
     print("  " + ", ".join(packaged_configs()))
+    print("built-in data (--data): none = the embedded MNIST test split (10,000 digits); toy:ring, toy:grid "
+          "(2-D mixtures, backbone mlp)")
     print("downloadable datasets (genlab data download NAME DIR):")
     print("  " + ", ".join(DATASETS))
     return 0
