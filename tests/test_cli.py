@@ -132,3 +132,9 @@ def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli,
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
     assert code == 0, err
     assert "resuming from step-000002" in out
+
+
+def test_bf16_is_refused_on_the_cpu(tmp_path, run_cli, digits_npz):
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--device", "cpu", "--train.precision", "bf16",
+                           "--out", tmp_path / "run")
+    assert code == 2 and "--train.precision bf16 needs a CUDA device" in err

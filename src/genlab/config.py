@@ -19,7 +19,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -40,6 +40,8 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     preview_count: int = 64  # samples in each progress grid
+    # bf16 autocast is for CUDA only: CPUs without bf16 units run it hundreds of times slower.
+    precision: Literal["fp32", "bf16"] = "fp32"
     check_finite: bool = True  # stop a step whose gradients hold NaN/inf before it is applied
     skip_nonfinite: int = 0  # how many such steps may be skipped before the run stops
 

@@ -54,6 +54,9 @@ class Trainer:
         self.process = process or ProcessContext.from_env()
         self.progress = progress
         self.device = resolve_device(config.device)
+        if config.precision == "bf16" and self.device.type != "cuda":
+            raise ConfigError("--train.precision bf16 needs a CUDA device: on this CPU bf16 is far slower than "
+                              "fp32; use --train.precision fp32.")
         if self.device.type == "cuda" and self.process.distributed:
             self.device = torch.device("cuda", self.process.local_rank)
             torch.cuda.set_device(self.device)
@@ -97,7 +100,8 @@ class Trainer:
             batch = dataset.get_batch(schedule.indices(step), self.device)
             model.on_train_step(step, optimizers)
             try:
-                losses = model.training_step(batch, optimizers)
+                with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    losses = model.training_step(batch, optimizers)
             except NonFiniteGradients as e:
                 skipped += 1
                 if skipped > cfg.skip_nonfinite:
