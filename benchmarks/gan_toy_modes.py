@@ -12,8 +12,10 @@ Prints per-seed values, their means, and the CPU wall time of each run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +36,8 @@ def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path
         overrides["train"]["steps"] = steps
     config = build_run_config(None, load_config_file(f"toy-{mixture}"), overrides)
     start = time.perf_counter()
-    run_dir = train(config, progress=False)
+    with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the JSON
+        run_dir = train(config, progress=False)
     seconds = time.perf_counter() - start
     samples = load_model(run_dir).sample(SAMPLES, torch.Generator().manual_seed(seed))
     return {"seed": seed, "train_seconds": round(seconds, 1), **mode_statistics(samples, get_mixture(mixture))}
