@@ -1,0 +1,75 @@
+"""Train genlab's shipped evaluators from ../shared/data/images and write them into the package.
+
+    flock /tmp/genlab-cpu.lock .venv/bin/python benchmarks/train_evaluators.py mnist --epochs 3
+
+Writes ``src/genlab/metrics/weights/<name>.safetensors`` and ``<name>.json`` (config, test accuracy
+on the full test split, training protocol, sha256 of the weights) and prints the record as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab import __version__
+from genlab.data.images import load_images
+from genlab.fileio import atomic_write_json
+from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
+from genlab.models.base import save_weights
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
+# name -> (train files, test file, channels, resolution, horizontal flips)
+DATASETS = {
+    "mnist": (["mnist_train.npz"], "mnist_test.npz", 1, 28, False),
+    "fashion-mnist": (["fashion_mnist_train.npz"], "fashion_mnist_test.npz", 1, 28, True),
+    "cifar10": (["cifar10_train_part1.npz", "cifar10_train_part2.npz"], "cifar10_test.npz", 3, 32, True),
+}
+
+
+def read(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    sets = [load_images(DATA / f) for f in files]
+    return np.concatenate([s.images for s in sets]), np.concatenate([s.labels for s in sets])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=sorted(DATASETS))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--max-train", type=int, help="train on the first N images only (smoke runs)")
+    parser.add_argument("--out", type=Path, default=weights_dir())
+    args = parser.parse_args()
+    train_files, test_file, channels, resolution, flip = DATASETS[args.dataset]
+    x, y = read(train_files)
+    if args.max_train:
+        x, y = x[:args.max_train], y[:args.max_train]
+    x_test, y_test = read([test_file])
+    config = EvaluatorConfig(channels=channels, resolution=resolution, width=args.width)
+    start = time.perf_counter()
+    model, protocol = train_evaluator(x, y, config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                      flip=flip)
+    seconds = time.perf_counter() - start
+    weights = args.out / f"{args.dataset}.safetensors"
+    save_weights(model, weights)
+    record = {
+        "name": args.dataset, "config": protocol.pop("config"),
+        "test_accuracy": accuracy(model, x_test, y_test), "test_examples": len(x_test),
+        "test_data": f"{test_file} (full test split)", "train_data": ", ".join(train_files),
+        "training": protocol, "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+        "parameters": parameter_count(model), "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "genlab": __version__, "torch": torch.__version__,
+    }
+    atomic_write_json(args.out / f"{args.dataset}.json", record)
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()

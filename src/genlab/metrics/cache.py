@@ -1,0 +1,52 @@
+"""Cached reference features, one file per (dataset, split, extractor, resolution).
+
+The cache folder is ``$GENLAB_CACHE`` or ``~/.cache/genlab``; each entry is a safetensors file
+of the reference features (and class probabilities) whose metadata records its protocol.
+Deleting the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from genlab.fileio import atomic_write
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser()
+
+
+def reference_key(dataset: str, split: str, extractor: str, resolution: int) -> dict[str, str | int]:
+    return {"dataset": dataset, "split": split, "extractor": extractor, "resolution": resolution}
+
+
+def _entry_path(key: dict[str, str | int]) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_dir() / "reference" / f"{key['extractor']}-{digest}.safetensors"
+
+
+def load_reference(key: dict[str, str | int]) -> dict[str, torch.Tensor] | None:
+    """The cached tensors for ``key``, or None when absent or unreadable (it is then recomputed)."""
+    path = _entry_path(key)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            if json.loads(f.metadata().get("key", "null")) != key:
+                return None
+            return {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError):
+        return None
+
+
+def save_reference(key: dict[str, str | int], tensors: dict[str, torch.Tensor]) -> Path:
+    path = _entry_path(key)
+    contiguous = {name: t.contiguous() for name, t in tensors.items()}
+    return atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata={"key": json.dumps(key)}))

@@ -1,0 +1,197 @@
+"""Score generated images against a reference set: ``evaluate_images``.
+
+Generated images come from a trained model (a run directory, checkpoint or exported folder:
+``n`` samples drawn with a fixed seed and rounded to uint8 like saved PNGs) or from any folder or
+``.npz`` of images, so samples of other libraries can be scored the same way. Reference
+features are cached per (dataset, split, extractor, resolution) (see ``cache.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab import __version__
+from genlab.data.images import load_images
+from genlab.errors import ConfigError, DataError
+from genlab.metrics.cache import load_reference, reference_key, save_reference
+from genlab.metrics.checks import require_samples
+from genlab.metrics.evaluators import mode_count
+from genlab.metrics.extractors import Extractor, get_extractor
+from genlab.metrics.frechet import frechet_distance_features
+from genlab.metrics.inception_score import inception_score
+from genlab.metrics.kid import kernel_distance
+from genlab.metrics.precision_recall import knn_radii, manifold_metrics
+
+# Each metric and the fewest generated samples it is defined for (checked before any feature is computed).
+MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": 4, "is": 10, "acc": 1, "modes": 1}
+METRICS = tuple(MIN_SAMPLES)
+K = 3  # neighbours of the precision/recall/density/coverage manifolds
+RADII = f"radii_k{K}"
+# Reference names genlab can resolve without a path: name -> (dataset, split, default extractor).
+NAMED_REFERENCES = {"mnist-test": ("mnist", "test", "mnist")}
+
+
+def parse_metrics(text: str) -> list[str]:
+    """``"fd,kid"`` → ``["fd", "kid"]`` (checked by ``evaluate_images``)."""
+    return [m.strip().lower() for m in text.split(",") if m.strip()]
+
+
+def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, str | None]:
+    """uint8 reference images (N, H, W, C), dataset name, split, and the extractor it implies (or None)."""
+    if str(reference) in NAMED_REFERENCES:
+        dataset, split, extractor = NAMED_REFERENCES[str(reference)]
+        return load_images(None).images, dataset, split, extractor
+    path = Path(reference).expanduser()
+    if not path.exists():
+        raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
+                          "pass a folder or .npz of reference images.")
+    stat = path.stat()
+    split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
+    # The file's size and modification time are part of its identity, so an edited file is re-read.
+    return load_images(path).images, f"{path.resolve()}@{stat.st_size}:{stat.st_mtime_ns}", split, None
+
+
+def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int
+                     ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Up to ``n`` uint8 images (N, H, W, C), their class labels if known, and where they came from."""
+    path = Path(source)
+    if path.is_dir() and any((path / marker).exists() for marker in ("config.json", "model", "checkpoints")):
+        return _model_samples(path, n, seed, device, batch_size)
+    found = load_images(path)
+    count = min(n, len(found.images))
+    labels = None if found.labels is None else found.labels[:count]
+    return found.images[:count], labels, f"the first {count} of {len(found.images)} images of {found.source}"
+
+
+@torch.no_grad()
+def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
+                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    from genlab.imaging import to_uint8
+    from genlab.sampling import load_model
+
+    model = load_model(path, device=device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    conditional = getattr(model, "class_labels", None)
+    images, labels = [], []
+    for start in range(0, n, batch_size):
+        count = min(batch_size, n - start)
+        batch = model.sample(count, generator)
+        if batch.dim() != 4:
+            raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; "
+                              "image metrics (--metrics) need an image model.")
+        images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
+        if conditional is not None and conditional(count) is not None:
+            labels.append(conditional(count).cpu().numpy())  # sample() cycles through the classes this way
+    return (np.concatenate(images), np.concatenate(labels) if labels else None,
+            f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})")
+
+
+def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: Extractor, use_cache: bool,
+                       need_radii: bool) -> dict[str, torch.Tensor]:
+    """Reference features (M, D), class probabilities (M, C) and, if needed, k-NN radii (M,); cached."""
+    key = reference_key(dataset, split, extractor.name, int(images.shape[1]))
+    outputs = load_reference(key) if use_cache else None
+    changed = outputs is None or len(outputs["features"]) != len(images)
+    if changed:
+        features, probs = extractor.outputs(images)
+        outputs = {"features": features, "probs": probs}
+    if need_radii and RADII not in outputs:
+        outputs[RADII] = knn_radii(outputs["features"], K)
+        changed = True
+    if use_cache and changed:
+        save_reference(key, outputs)
+    return outputs
+
+
+def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test", *,
+                    metrics: tuple[str, ...] | list[str] = ("fd", "kid", "pr", "is"), n: int = 10000,
+                    extractor: str | None = None, inception_weights: str | Path | None = None, seed: int = 0,
+                    batch_size: int = 250, device: str = "cpu", use_cache: bool = True,
+                    progress: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Score ``generated`` (a model/run, a folder or an .npz) against ``reference`` (a path or a name).
+
+    Returns ``{metric name: {"value", ["std"], protocol fields}}``: FD/FID, KID, IS, precision,
+    recall, density, coverage, class accuracy, mode count, as asked by ``metrics``.
+    """
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise ConfigError(f"--metrics names unknown metrics {unknown}; choose from {','.join(METRICS)}.")
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1 (got {n}).")
+    ref_images, dataset, split, implied = load_reference_images(reference)
+    name = extractor or implied
+    if name is None:
+        raise ConfigError(f"--ref {reference} does not say which feature extractor fits it; pass --extractor "
+                          "(mnist, fashion-mnist, cifar10 or inception).")
+    images, labels, source = generated_images(generated, n, seed, device, batch_size)
+    for metric in metrics:
+        require_samples(len(images), MIN_SAMPLES[metric], f"--metrics {metric}")
+    if images.shape[1:] != ref_images.shape[1:]:
+        raise DataError(f"The generated images are {'x'.join(map(str, images.shape[1:]))} (HxWxC) but the reference "
+                        f"images are {'x'.join(map(str, ref_images.shape[1:]))}; compare images of the same "
+                        "resolution and channels.")
+    chosen = get_extractor(name, inception_weights=inception_weights, device=device, progress=progress)
+    fake, fake_probs = chosen.outputs(images)
+    reference_outputs = _reference_outputs(ref_images, dataset, split, chosen, use_cache, need_radii="pr" in metrics)
+    real, real_probs = reference_outputs["features"], reference_outputs["probs"]
+    protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
+                "reference": len(ref_images), "reference_data": str(reference), "reference_split": split,
+                "genlab": __version__}
+    if str(reference) == "mnist-test" and _trained_on_embedded_digits(Path(generated)):
+        protocol["warning"] = ("the model was trained on the embedded MNIST test split, the reference itself: these "
+                               "numbers measure fit to the training data, not generalisation")
+    results: dict[str, dict[str, Any]] = {}
+
+    def add(metric: str, values: dict[str, Any], how: str) -> None:
+        results[metric] = {**values, "protocol": f"{how}; {chosen.description}; {len(images)} generated vs "
+                                                  f"{len(ref_images)} reference ({reference}, {split})", **protocol}
+
+    for metric in metrics:
+        if metric == "fd":
+            add(("FID" if not chosen.label else f"FD{chosen.label}"),
+                {"value": frechet_distance_features(fake, real)}, "Fréchet distance of fitted Gaussians")
+        elif metric == "kid":
+            kid = kernel_distance(fake, real, seed=seed)
+            add(f"KID{chosen.label}", kid, f"unbiased MMD², cubic kernel, {kid['subsets']} subsets of "
+                                           f"{kid['subset_size']}, ± std over subsets")
+        elif metric == "pr":
+            pr = manifold_metrics(fake, real, k=K, reference_radii=reference_outputs[RADII])
+            for key, value in pr.items():
+                add(key, {"value": value, "k": K}, f"k-NN manifolds, k = {K} ({key})")
+        elif metric == "is":
+            add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits")
+        else:
+            add(*_class_metric(metric, chosen, fake_probs, labels, real_probs))
+    return results
+
+
+def _trained_on_embedded_digits(run: Path) -> bool:
+    """Whether ``run`` is a run directory whose training data was the embedded digits (no data path)."""
+    config = run / "config.json"
+    if not run.is_dir() or not config.is_file():
+        return False
+    data = json.loads(config.read_text(encoding="utf-8")).get("data")
+    return isinstance(data, dict) and data.get("path") is None
+
+
+def _class_metric(metric: str, chosen: Extractor, probs: torch.Tensor, labels: np.ndarray | None,
+                  real_probs: torch.Tensor) -> tuple[str, dict[str, Any], str]:
+    """Class-aware metrics of genlab's evaluators: accuracy on conditional samples, mode count."""
+    if not chosen.dataset_classes:
+        raise ConfigError(f"--metrics {metric} needs a genlab evaluator (--extractor mnist, fashion-mnist or "
+                          "cifar10), whose classes are the dataset's.")
+    if metric == "modes":
+        return ("modes", {"value": mode_count(probs), "of": mode_count(real_probs)},
+                "classes predicted for at least one sample")
+    if labels is None:
+        raise ConfigError("--metrics acc needs class labels with the generated images: a class-conditional model "
+                          "or an .npz with a 'y' array.")
+    correct = probs.argmax(-1).numpy() == labels
+    return ("class_accuracy", {"value": float(correct.mean())},
+            "fraction of samples the evaluator assigns to the class they were drawn for")

@@ -1,0 +1,28 @@
+"""Inception Score (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))), mean and std over splits.
+
+The standard protocol splits the samples into 10 consecutive parts and computes the score on
+each, with the marginal p(y) of that part.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.errors import DataError
+from genlab.metrics.checks import require_samples
+
+
+def inception_score(probs: torch.Tensor, splits: int = 10) -> dict[str, float | int]:
+    """IS of class probabilities ``probs`` (N, C) → ``{"value": mean, "std", "splits"}``."""
+    p = torch.as_tensor(probs).double()
+    if p.dim() != 2 or (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise DataError(f"Inception Score needs class probabilities of shape (N, C) whose rows sum to 1, got shape "
+                        f"{tuple(p.shape)}; pass softmax outputs.")
+    require_samples(len(p), splits, f"Inception Score with {splits} splits")
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)  # (1, C)
+        kl = torch.where(part > 0, part * (part.log() - marginal.log()), 0.0).sum(1)  # (n,)
+        scores.append(kl.mean().exp())
+    scores = torch.stack(scores)
+    return {"value": float(scores.mean()), "std": float(scores.std(unbiased=False)), "splits": splits}

@@ -1,0 +1,66 @@
+"""genlab's shipped evaluators: accuracy on real test data, weights within size, class-aware metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.metrics.evaluators import (FEATURE_DIM, accuracy, evaluator_record, load_evaluator,
+                                       mode_count, shipped_evaluators, weights_dir)
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
+# evaluator -> (test file, accuracy required on the full test split)
+REQUIRED = {"mnist": ("mnist_test.npz", 0.992), "fashion-mnist": ("fashion_mnist_test.npz", 0.91),
+            "cifar10": ("cifar10_test.npz", 0.77)}
+
+
+def test_mnist_and_fashion_evaluators_are_shipped_small_and_documented():
+    assert {"mnist", "fashion-mnist"} <= set(shipped_evaluators())
+    for name in shipped_evaluators():
+        assert (weights_dir() / f"{name}.safetensors").stat().st_size < 2_000_000
+        record = evaluator_record(name)
+        assert record["test_examples"] == 10000 and record["training"]["epochs"] >= 1
+
+
+@pytest.mark.slow  # three full test splits: about 10 s each on two cores
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_accuracy_on_the_real_test_split(name):
+    test_file, required = REQUIRED[name]
+    if name not in shipped_evaluators() or not (SHARED / test_file).is_file():
+        pytest.skip(f"needs the shipped {name} evaluator and ../shared/data/images/{test_file}")
+    with np.load(SHARED / test_file) as data:
+        x, y = data["x"], data["y"]
+    images = x[..., None] if x.ndim == 3 else x
+    assert accuracy(load_evaluator(name), images, y) >= required
+
+
+def test_embedded_digits_give_features_of_the_documented_size():
+    from genlab.data.images import load_images
+
+    digits = load_images(None)
+    model = load_evaluator("mnist")
+    with torch.no_grad():
+        features = model.features(torch.as_tensor(digits.images[:8]).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    assert features.shape == (8, FEATURE_DIM)
+
+
+def test_mode_count():
+    assert mode_count(torch.eye(10)[torch.tensor([0, 1, 1, 2, 2, 2])]) == 3  # three classes predicted
+    assert mode_count(torch.full((4, 10), 0.1) + torch.eye(10)[7][None]) == 1
+
+
+def test_altered_weights_are_refused(tmp_path, monkeypatch):
+    from genlab.errors import CheckpointError
+    from genlab.metrics import evaluators
+
+    for suffix in (".json", ".safetensors"):
+        (tmp_path / f"mnist{suffix}").write_bytes((weights_dir() / f"mnist{suffix}").read_bytes())
+    with open(tmp_path / "mnist.safetensors", "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x00\x80\x7f")  # the last float becomes +inf
+    monkeypatch.setattr(evaluators, "weights_dir", lambda: tmp_path)
+    with pytest.raises(CheckpointError, match="reinstall genlab"):
+        load_evaluator("mnist")

@@ -1,0 +1,103 @@
+"""evaluate_images and 'genlab eval --metrics' on real digits, trained runs and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from genlab.errors import ConfigError, DataError
+from genlab.metrics.images import evaluate_images
+
+
+@pytest.fixture
+def noisy_npz(tmp_path, digits_npz):
+    """The same 256 digits with strong Gaussian pixel noise."""
+    with np.load(digits_npz) as data:
+        x, y = data["x"].astype(np.float64), data["y"]
+    noisy = np.clip(x + np.random.default_rng(0).normal(0, 80, x.shape), 0, 255).round().astype(np.uint8)
+    path = tmp_path / "noisy.npz"
+    np.savez(path, x=noisy, y=y)
+    return path
+
+
+def test_real_digits_score_well_and_noise_scores_worse(digits_npz, noisy_npz, private_cache):
+    metrics = ["fd", "kid", "pr", "is", "acc", "modes"]
+    clean = evaluate_images(digits_npz, "mnist-test", metrics=metrics, n=200)
+    noisy = evaluate_images(noisy_npz, "mnist-test", metrics=metrics, n=200)
+    assert set(clean) == {"FD-mnist", "KID-mnist", "precision", "recall", "density", "coverage", "IS-mnist",
+                          "class_accuracy", "modes"}
+    assert clean["FD-mnist"]["value"] < noisy["FD-mnist"]["value"]
+    assert clean["KID-mnist"]["value"] < noisy["KID-mnist"]["value"]
+    assert clean["precision"]["value"] > noisy["precision"]["value"]
+    assert clean["class_accuracy"]["value"] > 0.97  # the digits carry their true labels
+    assert clean["modes"]["value"] == 10 and clean["modes"]["of"] == 10
+    assert clean["IS-mnist"]["splits"] == 10 and clean["IS-mnist"]["value"] > 3  # 10 splits of only 20
+    entry = clean["FD-mnist"]
+    assert entry["generated"] == 200 and entry["reference"] == 10000 and entry["reference_split"] == "test"
+    assert "genlab evaluator 'mnist'" in entry["extractor"] and entry["genlab"]
+    assert list(private_cache.rglob("mnist-*.safetensors"))  # reference features were cached ...
+    again = evaluate_images(digits_npz, "mnist-test", metrics=["fd"], n=200)
+    assert again["FD-mnist"]["value"] == clean["FD-mnist"]["value"]  # ... and reused to the same value
+
+
+def test_cli_scores_a_trained_run_and_writes_eval_json(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run,
+                   "--quiet", *tiny_dcgan)[0] == 0
+    code, out, err = run_cli("eval", run, "--metrics", "fd,kid,modes", "--n", "64", "--ref", "mnist-test")
+    assert code == 0, err
+    written = json.loads((run / "eval.json").read_text())
+    assert written == json.loads(out)
+    assert written["FD-mnist"]["generated"] == 64 and "samples of gan/" in written["FD-mnist"]["generated_source"]
+    assert written["KID-mnist"]["std"] >= 0 and written["KID-mnist"]["subset_size"] == 64
+
+
+def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cli):
+    out_json = tmp_path / "scores.json"
+    code, _, err = run_cli("eval", digits_npz, "--metrics", "fd,pr", "--ref", digits_npz, "--extractor", "mnist",
+                           "--n", "100", "--json", out_json)
+    assert code == 0, err
+    scores = json.loads(out_json.read_text())
+    assert scores["FD-mnist"]["generated"] == 100 and scores["FD-mnist"]["reference"] == 256
+    assert scores["precision"]["value"] == 1.0  # the generated images are part of the reference
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metrics", "fd,xyz"], "unknown metrics"),
+    (["--metrics", "fd", "--ref", "{tmp}/nothing.npz"], "no such file or folder"),
+    (["--metrics", "fd", "--ref", "{digits}"], "pass --extractor"),
+    (["--metrics", "fd", "--extractor", "svhn"], "not a shipped evaluator"),
+    (["--metrics", "fd", "--extractor", "inception"], "https://github.com/mseitzer"),
+    (["--metrics", "fd", "--n", "1"], "fd needs at least 2 samples"),
+    (["--metrics", "is", "--n", "5"], "is needs at least 10 samples"),
+])
+def test_bad_input_is_one_clear_sentence(tmp_path, digits_npz, run_cli, monkeypatch, args, message):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Inception weights in any cache
+    args = [a.format(tmp=tmp_path, digits=digits_npz) for a in args]
+    code, _, err = run_cli("eval", digits_npz, *args)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_mismatched_resolution_or_channels_are_refused(tmp_path, digits_npz):
+    rgb = tmp_path / "rgb.npz"
+    np.savez(rgb, x=np.zeros((20, 32, 32, 3), np.uint8))
+    with pytest.raises(DataError, match="same resolution and channels"):
+        evaluate_images(rgb, "mnist-test", metrics=["fd"])
+    with pytest.raises(DataError, match="this evaluator takes 28x28 with 1"):
+        evaluate_images(rgb, rgb, metrics=["fd"], extractor="mnist")
+    unlabelled = tmp_path / "unlabelled.npz"
+    np.savez(unlabelled, x=np.zeros((20, 28, 28), np.uint8))
+    with pytest.raises(ConfigError, match="class labels"):
+        evaluate_images(unlabelled, "mnist-test", metrics=["acc"])
+
+
+def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    embedded, own = tmp_path / "embedded", tmp_path / "own"
+    for run, data in ((embedded, []), (own, ["--data", digits_npz])):
+        assert run_cli("train", "gan", *data, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                       *tiny_dcgan)[0] == 0
+    flagged = evaluate_images(embedded, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
+    assert "trained on the embedded MNIST test split" in flagged["warning"]
+    assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]

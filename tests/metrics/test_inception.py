@@ -1,0 +1,83 @@
+"""The FID Inception-v3: names and shapes against the published weight file, the TF1 resize, weight checks."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab.errors import CheckpointError
+from genlab.metrics import inception
+from genlab.metrics.inception import FIDInceptionV3, load_inception, tf1_resize_bilinear
+
+KEYS = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference" / "fid_inception_v3_keys.txt"
+
+
+def published_keys() -> dict[str, tuple[int, ...]]:
+    entries = {}
+    for line in KEYS.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, shape, _ = line.split("\t")
+        entries[name] = tuple(int(d) for d in shape.strip("()").split(",") if d.strip())
+    return entries
+
+
+@pytest.mark.skipif(not KEYS.is_file(), reason="needs ../shared/data/reference/fid_inception_v3_keys.txt")
+def test_parameter_names_shapes_and_counts_match_the_published_file():
+    ours = {k: tuple(v.shape) for k, v in FIDInceptionV3().state_dict().items()}
+    published = published_keys()
+    assert list(ours) == list(published)  # same names, same order, layer by layer
+    assert ours == published
+    count = sum(p.numel() for p in FIDInceptionV3().parameters())
+    assert count == sum(torch.Size(s).numel() for k, s in published.items()
+                        if k.endswith(("weight", "bias")))
+
+
+def test_tf1_resize_matches_hand_computed_values():
+    x = torch.tensor([[0.0, 10.0], [20.0, 30.0]])[None, None]
+    # Upscale 2 → 4: source coordinate i * 2/4 = 0, .5, 1, 1.5; the last row/column repeats (clamped).
+    expected = torch.tensor([[0.0, 5.0, 10.0, 10.0],
+                             [10.0, 15.0, 20.0, 20.0],
+                             [20.0, 25.0, 30.0, 30.0],
+                             [20.0, 25.0, 30.0, 30.0]])
+    assert torch.equal(tf1_resize_bilinear(x, 4)[0, 0], expected)
+    # Downscale 4 → 3: source coordinates 0, 4/3, 8/3 (anchored at the corner, no half-pixel shift).
+    row = torch.tensor([0.0, 3.0, 6.0, 9.0])[None, None, None].expand(1, 1, 4, 4)
+    assert torch.allclose(tf1_resize_bilinear(row, 3)[0, 0, 0], torch.tensor([0.0, 4.0, 8.0]))
+    # torch's own bilinear (half-pixel centres) differs: the resize must not be F.interpolate.
+    torch_way = torch.nn.functional.interpolate(x, size=4, mode="bilinear", align_corners=False)
+    assert not torch.equal(torch_way[0, 0], expected)
+
+
+def test_forward_gives_pool3_features_and_1008_logits():
+    torch.manual_seed(0)
+    network = FIDInceptionV3().eval()
+    with torch.no_grad():
+        features, logits = network(torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8))
+    assert features.shape == (1, 2048) and logits.shape == (1, 1008)
+    assert (features >= 0).all()  # the mean of ReLU outputs
+
+
+def test_missing_weights_say_where_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(CheckpointError, match=r"pt_inception-2015-12-05-6726825d\.pth.*https://github\.com/mseitzer"):
+        load_inception()
+    with pytest.raises(CheckpointError, match="--inception-weights"):
+        load_inception(tmp_path / "nowhere.pth")
+
+
+def test_wrong_hash_is_refused_and_the_right_one_loads(tmp_path, monkeypatch):
+    path = tmp_path / "weights.pth"
+    torch.save(FIDInceptionV3().state_dict(), path)
+    with pytest.raises(CheckpointError, match="not the FID Inception weights"):
+        load_inception(path)
+    monkeypatch.setattr(inception, "SHA256_PREFIX", hashlib.sha256(path.read_bytes()).hexdigest()[:8])
+    assert isinstance(load_inception(path), FIDInceptionV3)
+    torch.save({"fc.weight": torch.zeros(3)}, path)
+    monkeypatch.setattr(inception, "SHA256_PREFIX", hashlib.sha256(path.read_bytes()).hexdigest()[:8])
+    with pytest.raises(CheckpointError, match="does not hold the FID Inception-v3"):
+        load_inception(path)
