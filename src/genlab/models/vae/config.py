@@ -1,0 +1,86 @@
+"""The VAE family's config: one dataclass for the networks, the likelihood and the objective.
+
+Named models are presets of it (``vae``, ``beta_vae``, ``cvae``, ``iwae``): the same options,
+different defaults, so any preset can be pushed toward another from the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genlab.errors import ConfigError
+
+RESOLUTIONS = (28, 32, 64)
+LikelihoodName = Literal["bernoulli", "gaussian", "logistic", "categorical"]
+
+
+@dataclass
+class VAEConfig:
+    resolution: int | None = None  # None: taken from the data
+    channels: int | None = None  # 1 or 3; None: taken from the data
+    latent_dim: int = 32
+    width: int = 32  # channels of the encoder's first stage (doubled at each ×½ stage)
+    hidden_dim: int = 512  # the fully connected layer between the convolutions and the latent code
+    decoder_attention: bool = False  # SAGAN self-attention on the decoder's first upsampled feature map
+    # p(x|z): bernoulli (binarised pixels), gaussian (on [0, 1] pixels), logistic (discretised
+    # logistic over the 256 levels) or categorical (256-way softmax per sub-pixel).
+    likelihood: LikelihoodName = "bernoulli"
+    binarize: Literal["dynamic", "threshold"] = "dynamic"  # bernoulli: resample each step, or pixel > 127
+    gaussian_variance: Literal["learned", "fixed"] = "learned"  # learned: one log σ² per pixel
+    gaussian_sigma: float = 0.1  # σ of the fixed-variance Gaussian, in [0, 1] pixel units
+    # The objective: the ELBO (averaged over `samples` draws of z) or the IWAE bound with k = `samples`.
+    objective: Literal["elbo", "iwae"] = "elbo"
+    samples: int = 1
+    beta: float = 1.0  # weight of the KL term (β-VAE, Higgins et al. 2017); ELBO only
+    kl_warmup_steps: int = 0  # β rises linearly from 0 over this many steps; 0: off
+    free_bits: float = 0.0  # nats per latent unit below which the KL is not penalised (Kingma et al. 2016)
+    conditional: bool = False  # labels, one-hot, into encoder and decoder (Sohn et al. 2015)
+    num_classes: int | None = None  # None: taken from the data's labels
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    def validate(self) -> None:
+        if self.resolution is not None and self.resolution not in RESOLUTIONS:
+            raise ConfigError(f"--model.resolution must be one of {', '.join(map(str, RESOLUTIONS))} (got "
+                              f"{self.resolution}); set --data.resolution to resize the data.")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
+        for name in ("latent_dim", "width", "hidden_dim"):
+            if not 1 <= getattr(self, name) <= 4096:
+                raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
+        if not 1 <= self.samples <= 5000:
+            raise ConfigError(f"--model.samples must be between 1 and 5000 (got {self.samples}).")
+        for name in ("beta", "free_bits", "kl_warmup_steps", "lr"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if not self.gaussian_sigma > 0:
+            raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
+        if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
+            raise ConfigError("--model.objective iwae is a bound on log p(x) with no separate KL term; drop "
+                              "--model.beta, --model.kl_warmup_steps and --model.free_bits, or use the elbo.")
+        if self.num_classes is not None and not 1 <= self.num_classes <= 100_000:
+            raise ConfigError(f"--model.num_classes must be between 1 and 100000 (got {self.num_classes}).")
+
+
+@dataclass
+class BetaVAEConfig(VAEConfig):
+    """β-VAE (Higgins et al. 2017): a heavier KL term, reached by a linear warm-up."""
+
+    beta: float = 4.0
+    kl_warmup_steps: int = 5000
+
+
+@dataclass
+class CVAEConfig(VAEConfig):
+    """Conditional VAE (Sohn et al. 2015): p(x|z, y) and q(z|x, y) for class labels y."""
+
+    conditional: bool = True
+
+
+@dataclass
+class IWAEConfig(VAEConfig):
+    """IWAE (Burda et al. 2016): the k-sample importance-weighted bound, k = 5 by default."""
+
+    objective: Literal["elbo", "iwae"] = "iwae"
+    samples: int = 5

@@ -1,0 +1,123 @@
+"""The VAE model: shapes for every likelihood and resolution, the training step, presets, save/load."""
+
+import pytest
+import torch
+
+from genlab.errors import ConfigError
+from genlab.models.base import GenerativeModel
+from genlab.models.vae import CVAE, IWAE, VAE, BetaVAE, CVAEConfig, IWAEConfig, VAEConfig
+from genlab.models.vae.pictures import interpolation, reconstructions, traversal
+
+TINY = dict(width=4, hidden_dim=16, latent_dim=4)
+
+
+def images(n=6, channels=1, resolution=28):
+    return torch.randint(0, 256, (n, channels, resolution, resolution)).float() / 127.5 - 1
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian", "logistic", "categorical"])
+@pytest.mark.parametrize("resolution,channels", [(28, 1), (32, 3), (64, 3)])
+def test_every_likelihood_decodes_images_and_scores_each_example(likelihood, resolution, channels):
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=resolution, channels=channels, likelihood=likelihood, **TINY))
+    x = model.likelihood.observe(images(3, channels, resolution))
+    mean, log_var = model.posterior(x, None)
+    assert mean.shape == log_var.shape == (3, 4)
+    log_px, log_ratio = model.importance_terms(x, None, mean, log_var, samples=2)
+    assert log_px.shape == log_ratio.shape == (2, 3) and torch.isfinite(log_px).all()
+    if model.likelihood.discrete:
+        assert (log_px <= 0).all()  # a probability of the data
+    samples = model.sample(5, torch.Generator().manual_seed(0))
+    assert samples.shape == (5, channels, resolution, resolution) and samples.abs().max() <= 1
+
+
+def test_training_step_minimises_the_negative_elbo_and_logs_detached_scalars():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=28, channels=1, **TINY))
+    optimizers = model.configure_optimizers()
+    before = [p.clone() for p in model.parameters()]
+    terms = model.training_step({"images": images(), "labels": None}, optimizers)
+    assert set(terms) == {"loss", "reconstruction", "kl", "elbo"}
+    assert all(v.dim() == 0 and not v.requires_grad for v in terms.values())
+    assert torch.allclose(terms["loss"], terms["reconstruction"] + terms["kl"])  # β = 1, no warm-up
+    assert torch.allclose(terms["elbo"], -terms["loss"])
+    assert terms["kl"] >= 0
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_kl_warmup_ramps_beta_linearly():
+    model = BetaVAE(BetaVAE.config_class(resolution=28, channels=1, beta=4.0, kl_warmup_steps=100, **TINY))
+    weights = []
+    for step in (0, 25, 100, 1000):
+        model.on_train_step(step, {})
+        weights.append(model.kl_weight)
+    assert weights == [0.0, 1.0, 4.0, 4.0]
+    torch.manual_seed(0)
+    model.on_train_step(0, {})
+    terms = model.objective(model.likelihood.observe(images()), None)
+    assert torch.allclose(terms["loss"], terms["reconstruction"])  # β = 0 at the start
+
+
+def test_iwae_objective_logs_a_bound_above_the_elbo():
+    torch.manual_seed(0)
+    model = IWAE(IWAEConfig(resolution=28, channels=1, samples=50, **TINY))
+    terms = model.objective(model.likelihood.observe(images()), None)
+    assert torch.allclose(terms["loss"], -terms["iwae_bound"])
+    assert terms["iwae_bound"] > terms["elbo"]
+
+
+def test_conditional_vae_needs_labels_and_samples_by_class():
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(resolution=28, channels=1, num_classes=3, **TINY))
+    optimizers = model.configure_optimizers()
+    with pytest.raises(ConfigError, match="conditional but its data has no labels"):
+        model.training_step({"images": images(), "labels": None}, optimizers)
+    model.training_step({"images": images(), "labels": torch.tensor([0, 1, 2, 0, 1, 2])}, optimizers)
+    assert model.class_labels(4).tolist() == [0, 1, 2, 0]
+    one = model.sample(4, torch.Generator().manual_seed(0), label=1)
+    other = model.sample(4, torch.Generator().manual_seed(0), label=2)
+    assert not torch.equal(one, other)  # the same latents, decoded for another class
+    with pytest.raises(ConfigError, match="--class 3 needs"):
+        model.class_labels(2, 3)
+    with pytest.raises(ConfigError, match="--class 0 needs"):
+        VAE(VAEConfig(resolution=28, channels=1, **TINY)).class_labels(2, 0)
+
+
+def test_pictures_have_the_grid_layout():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=28, channels=1, decoder_attention=True, **TINY))
+    assert model.decoder.attention is not None
+    x = model.likelihood.observe(images(16))
+    recon = reconstructions(model, x, None, columns=8)
+    assert recon.shape == (32, 1, 28, 28)
+    assert torch.equal(recon[:8], 2 * x[:8] - 1) and torch.equal(recon[16:24], 2 * x[8:16] - 1)  # inputs, then outputs
+    assert traversal(model, x, None, units=3, steps=5).shape == (15, 1, 28, 28)
+    walk = interpolation(model, x[:4], None, steps=5)
+    assert walk.shape == (10, 1, 28, 28)
+    ends = model.decode(model.posterior(x[:4], None)[0])
+    assert torch.allclose(walk[0], ends[0], atol=1e-6) and torch.allclose(walk[4], ends[1], atol=1e-6)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig(resolution=32, channels=3, num_classes=4, likelihood="logistic", **TINY))
+    model.save_pretrained(tmp_path)
+    loaded = GenerativeModel.from_pretrained(tmp_path)
+    assert type(loaded) is CVAE and loaded.config == model.config
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    assert torch.equal(model.sample(3, torch.Generator().manual_seed(1)),
+                       loaded.sample(3, torch.Generator().manual_seed(1)))
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(resolution=48), "--model.resolution must be one of 28, 32, 64"),
+    (dict(channels=2), "--model.channels must be 1 or 3"),
+    (dict(samples=0), "--model.samples must be between 1 and 5000"),
+    (dict(free_bits=-1.0), "--model.free_bits must be non-negative"),
+    (dict(objective="iwae", beta=2.0), "iwae is a bound on log p"),
+    (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
+])
+def test_config_validation_names_the_option(options, message):
+    with pytest.raises(ConfigError, match=message):
+        VAEConfig(**options).validate()
