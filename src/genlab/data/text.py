@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from genlab.errors import ConfigError, DataError
@@ -95,7 +94,3 @@ class TokenWindows:
     def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
         """Window starts (B,) → {"tokens": int64 (B, context + 1)}: inputs [:, :-1], targets [:, 1:]."""
         return {"tokens": self.tokens[indices[:, None] + self._offsets].to(device, non_blocking=True)}
-
-
-def as_token_tensor(ids: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))

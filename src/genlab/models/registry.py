@@ -16,6 +16,8 @@ from genlab.errors import CheckpointError, ConfigError
 
 FAMILY_MODULES = {
     "gan": "genlab.models.gan",
+    "transformer": "genlab.models.transformer",
+    "vae": "genlab.models.vae",
 }
 
 

@@ -1,0 +1,39 @@
+"""Transformer family: a decoder-only self-attention text generator with KV-cache decoding."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from genlab.data.text import TextDataConfig, TokenWindows, read_text, split_text
+from genlab.models.registry import Family
+from genlab.models.transformer.config import TransformerConfig
+from genlab.models.transformer.model import Transformer
+from genlab.tokenizers import build_tokenizer, load_tokenizer
+
+__all__ = ["FAMILY", "Transformer", "TransformerConfig"]
+
+
+def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[TokenWindows, TransformerConfig]:
+    """Windows of the training split; the vocabulary is built from the whole text unless the config
+    already holds one (a resumed run), so the validation text never meets an unknown symbol."""
+    text, source = read_text(data.path)
+    if model.vocab is None and model.tokenizer != "byte":
+        model = dataclasses.replace(model, vocab=build_tokenizer(model.tokenizer, text, model.max_words).vocab)
+    tokenizer = load_tokenizer(model.tokenizer, model.vocab or [])
+    train_text, _ = split_text(text, data.validation_fraction)
+    ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
+    description = (f"{source}: {ids.numel():,} training tokens ({model.tokenizer}-level, "
+                   f"{tokenizer.vocab_size} symbols), first {1 - data.validation_fraction:.0%} of the text")
+    return TokenWindows(ids, model.context, description), model
+
+
+FAMILY = Family(
+    name="transformer",
+    description="decoder-only self-attention text generator (char, byte or word tokens; KV-cache decoding)",
+    models={"transformer": Transformer},
+    default_model="transformer",
+    data_config=TextDataConfig,
+    build_data=build_text_data,
+)

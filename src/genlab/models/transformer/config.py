@@ -1,0 +1,54 @@
+"""The transformer's config: architecture, tokenizer and optimisation in one dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genlab.errors import ConfigError
+
+
+@dataclass
+class TransformerConfig:
+    tokenizer: Literal["char", "byte", "word"] = "char"
+    vocab: list[str] | None = None  # char/word symbols in id order; None: built from the training text
+    max_words: int = 20000  # word tokenizer: vocabulary size, <unk> included
+    context: int = 64  # tokens the model attends over (its trained window)
+    layers: int = 4
+    heads: int = 4
+    width: int = 128  # embedding size; the MLP is 4× wider
+    dropout: float = 0.0
+    # Rotary: the setting measured in benchmarks/transformer_shakespeare.py.
+    positions: Literal["learned", "rotary"] = "rotary"
+    bias: bool = True  # biases in the linear layers and LayerNorms
+    tie_weights: bool = True  # the output layer reuses the token embedding
+    # AdamW with decoupled weight decay on the weight matrices only (not on norms, biases, embeddings).
+    lr: float = 3e-3
+    min_lr: float = 3e-4  # the cosine schedule decays lr to this
+    warmup_steps: int = 100  # linear warmup from 0
+    decay_steps: int = 2000  # cosine decay ends here (set it to --train.steps); constant min_lr after
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0  # clip the global gradient norm to this; 0: off
+    grad_accumulation: int = 1  # micro-batches per optimizer step; the batch is split evenly
+    preview_tokens: int = 300  # length of the text samples written during training
+
+    def validate(self) -> None:
+        for name in ("max_words", "context", "layers", "heads", "width", "decay_steps", "grad_accumulation",
+                     "preview_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--model.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.width % self.heads:
+            raise ConfigError(f"--model.width {self.width} must be divisible by --model.heads {self.heads}.")
+        if self.positions == "rotary" and (self.width // self.heads) % 2:
+            raise ConfigError(f"Rotary positions need an even head size; width/heads is {self.width // self.heads}.")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--model.dropout must lie in [0, 1) (got {self.dropout}).")
+        if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
+            raise ConfigError(f"--model.lr must be positive and --model.min_lr between 0 and lr "
+                              f"(got lr {self.lr}, min_lr {self.min_lr}).")
+        for name in ("warmup_steps", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.tokenizer == "byte" and self.vocab is not None:
+            raise ConfigError("--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it.")

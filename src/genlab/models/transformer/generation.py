@@ -1,0 +1,86 @@
+"""Autoregressive decoding: temperature, top-k and top-p (nucleus) sampling, a KV cache, and a
+sliding window for sequences longer than the trained context.
+
+Sliding window: the model sees at most ``context`` tokens. When the sequence outgrows its window,
+the window jumps forward so that it holds the newest ``context - stride`` tokens (at least one), and the cache is
+refilled from them in one pass; until the next jump every token costs one cached step. The
+recompute path (``use_cache=False``) follows exactly the same windows, re-running the whole window
+for every token, so the two give the same tokens — the cache only changes the speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from genlab.models.transformer.network import TransformerNet
+
+
+def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Logits (B, V) with every token outside the top ``top_k`` and outside the smallest set whose
+    probability reaches ``top_p`` set to -inf (the most likely token always stays)."""
+    logits = logits.clone()
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits[logits < kth] = float("-inf")
+    if top_p is not None and top_p < 1:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        before = probs.cumsum(dim=-1) - probs  # probability mass of the tokens ranked above each one
+        drop = before >= top_p
+        logits.scatter_(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
+    return logits
+
+
+def next_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pick one token per row of logits (B, V) → (B,); temperature 0 is greedy (argmax).
+
+    Sampling draws on the CPU from ``generator``, so a seed gives the same text on every device.
+    """
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(dim=-1).cpu()
+    return torch.multinomial(probs, 1, generator=generator)[:, 0].to(logits.device)
+
+
+def window_start(start: int, length: int, context: int, stride: int) -> int:
+    """Where the window of a ``length``-token sequence begins, given where it began before."""
+    if length - start <= context:
+        return start
+    return length - max(1, context - stride)
+
+
+@torch.no_grad()
+def generate(net: TransformerNet, prompt: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
+             use_cache: bool = True, stride: int | None = None) -> Iterator[torch.Tensor]:
+    """Yield ``max_new_tokens`` tokens (B,) one step at a time, continuing prompt ids (B, P), P ≥ 1.
+
+    ``stride`` (default context/4) is how far the window jumps once the sequence outgrows it.
+    """
+    context = net.context
+    stride = max(1, context // 4) if stride is None else stride
+    batch, length = prompt.shape
+    tokens = torch.empty(batch, length + max_new_tokens, dtype=torch.long, device=prompt.device)
+    tokens[:, :length] = prompt
+    start = window_start(0, length, context, stride)
+    caches = net.new_caches(batch) if use_cache else None
+    logits = net(tokens[:, start:length], caches)[:, -1]  # (B, V)
+    for _ in range(max_new_tokens):
+        token = next_token(logits, temperature, top_k, top_p, generator)
+        yield token
+        tokens[:, length] = token
+        length += 1
+        if length == tokens.shape[1]:
+            return
+        moved = window_start(start, length, context, stride)
+        if not use_cache:
+            start = moved
+            logits = net(tokens[:, start:length])[:, -1]
+        elif moved != start:  # refill the cache from the new window
+            start, caches = moved, net.new_caches(batch)
+            logits = net(tokens[:, start:length], caches)[:, -1]
+        else:
+            logits = net(tokens[:, length - 1:length], caches)[:, -1]

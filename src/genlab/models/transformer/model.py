@@ -1,0 +1,119 @@
+"""The transformer text generator: next-token prediction with AdamW, warmup + cosine decay,
+gradient clipping and gradient accumulation; text samples as previews."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genlab.errors import ConfigError, DataError
+from genlab.fileio import atomic_write_text
+from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.transformer.config import TransformerConfig
+from genlab.models.transformer.evaluation import evaluate_text
+from genlab.models.transformer.generation import generate
+from genlab.models.transformer.network import TransformerNet
+from genlab.tokenizers import Tokenizer, load_tokenizer
+
+
+def learning_rate(c: TransformerConfig, step: int) -> float:
+    """Linear warmup to ``lr`` over ``warmup_steps``, then cosine decay to ``min_lr`` at ``decay_steps``."""
+    if step < c.warmup_steps:
+        return c.lr * (step + 1) / c.warmup_steps
+    if step >= c.decay_steps:
+        return c.min_lr
+    progress = (step - c.warmup_steps) / max(1, c.decay_steps - c.warmup_steps)
+    return c.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (c.lr - c.min_lr)
+
+
+class Transformer(GenerativeModel):
+    family = "transformer"
+    name = "transformer"
+    config_class = TransformerConfig
+    ddp_modules = ("net",)
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__(config)
+        if config.tokenizer != "byte" and config.vocab is None:
+            raise ConfigError(f"A {config.tokenizer}-level transformer needs --model.vocab (or training text to "
+                              "build it from).")
+        self.tokenizer: Tokenizer = load_tokenizer(config.tokenizer, config.vocab or [])
+        self.net = TransformerNet(config, self.tokenizer.vocab_size)
+
+    # --- training ------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        # Decay only the weight matrices of linear layers: decaying norms, biases and embeddings
+        # pulls them toward 0 for no regularising benefit.
+        embeddings = {id(m.weight) for m in self.net.modules() if isinstance(m, torch.nn.Embedding)}
+        params = list(self.net.parameters())
+        decay = [p for p in params if p.dim() == 2 and id(p) not in embeddings]
+        rest = [p for p in params if p.dim() != 2 or id(p) in embeddings]
+        groups = [{"params": decay, "weight_decay": c.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        return {"adamw": torch.optim.AdamW(groups, lr=learning_rate(c, 0), betas=c.betas, fused=True)}
+
+    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        for group in optimizers["adamw"].param_groups:
+            group["lr"] = learning_rate(self.config, step)
+
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        c = self.config
+        tokens = batch["tokens"]  # (B, context + 1)
+        if tokens.shape[0] % c.grad_accumulation:
+            raise ConfigError(f"--train.batch_size {tokens.shape[0]} must be divisible by "
+                              f"--model.grad_accumulation {c.grad_accumulation}.")
+        optimizer = optimizers["adamw"]
+        optimizer.zero_grad(set_to_none=True)
+        total = torch.zeros((), device=tokens.device)
+        for part in tokens.chunk(c.grad_accumulation):
+            logits = self.net(part[:, :-1])  # (b, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1), part[:, 1:].flatten())
+            (loss / c.grad_accumulation).backward()
+            total += loss.detach()
+        if c.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), c.grad_clip, foreach=True)
+        optimizer.step()
+        return {"loss": total / c.grad_accumulation}
+
+    # --- generation ----------------------------------------------------------------------------
+    def encode_prompt(self, prompt: str, batch: int = 1) -> torch.Tensor:
+        """Prompt text → ids (batch, P); an empty prompt starts from a newline (or token 0)."""
+        ids = self.tokenizer.encode(prompt, source="--prompt")
+        if len(ids) == 0:
+            try:
+                ids = self.tokenizer.encode("\n")[:1]
+            except DataError:  # a vocabulary without a newline
+                ids = [0]
+        return torch.as_tensor(ids, device=self.device).repeat(batch, 1)
+
+    def generate(self, prompt: str, n: int = 1, max_new_tokens: int = 256, **decoding: Any):
+        """Yield the next token of each of ``n`` continuations of ``prompt``, (n,) per step; takes
+        the options of :func:`genlab.models.transformer.generation.generate`."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield from generate(self.net, self.encode_prompt(prompt, n), max_new_tokens, **decoding)
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, prompt: str = "",
+               max_new_tokens: int | None = None, **decoding: Any) -> list[str]:
+        """``n`` texts of ``max_new_tokens`` (default ``preview_tokens``) tokens continuing ``prompt``."""
+        steps = list(self.generate(prompt, n, max_new_tokens or self.config.preview_tokens, generator=generator,
+                                   **decoding))
+        ids = torch.stack(steps, dim=1).tolist()  # (n, max_new_tokens)
+        return [prompt + self.tokenizer.decode(row) for row in ids]
+
+    def write_preview(self, path: Path, count: int, seed: int) -> Path:
+        texts = self.sample(min(count, 4), torch.Generator().manual_seed(seed))
+        body = "".join(f"--- sample {i + 1} ---\n{text}\n\n" for i, text in enumerate(texts))
+        return atomic_write_text(path.with_suffix(".txt"), body)
+
+    def evaluate(self, options: EvalOptions) -> dict[str, Any]:
+        """Validation loss, perplexity and bits per character (see ``evaluation.py`` for the protocol)."""
+        return evaluate_text(self, options)

@@ -1,0 +1,90 @@
+"""End to end through the command line: train, resume exactly, generate, evaluate, bad input."""
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+TINY = ["--model.context", "16", "--model.layers", "1", "--model.width", "16", "--model.heads", "2",
+        "--model.warmup_steps", "2", "--model.decay_steps", "8", "--batch-size", "8", "--quiet",
+        "--train.log_every", "2", "--train.checkpoint_every", "3", "--train.sample_every", "4"]
+
+
+def records(run_dir):
+    return [{k: v for k, v in json.loads(line).items() if k not in ("time", "examples_per_s")}
+            for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_generate_eval_on_the_embedded_corpus(tmp_path, run_cli):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "transformer", "--steps", "6", "--out", run, *TINY)
+    assert code == 0, err
+    assert "tiny Shakespeare (embedded): 1,003,854 training tokens (char-level, 65 symbols)" in out
+    assert (run / "samples" / "step-000004.txt").read_text(encoding="utf-8").startswith("--- sample 1 ---")
+    config = json.loads((run / "model" / "config.json").read_text())
+    assert config["family"] == "transformer" and len(config["model"]["vocab"]) == 65
+
+    code, out, err = run_cli("generate", run, "--prompt", "ROMEO:", "--max-new-tokens", "25", "--top-k", "5",
+                             "--seed", "1")
+    assert code == 0, err
+    assert out.startswith("ROMEO:") and len(out) == len("ROMEO:") + 25 + 1
+    again = run_cli("generate", run, "--prompt", "ROMEO:", "--max-new-tokens", "25", "--top-k", "5", "--seed", "1",
+                    "--no-cache")[1]
+    assert again == out
+    code, out, _ = run_cli("generate", run, "--num-samples", "3", "--max-new-tokens", "10", "--top-p", "0.9")
+    assert code == 0 and out.count("--- sample") == 3
+
+    code, out, err = run_cli("eval", run, "--max-examples", "20", "--json", tmp_path / "eval.json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["protocol"]["predicted_tokens"] == 20 * 16 and result["protocol"]["characters"] == 320
+    assert result["perplexity"] == pytest.approx(2.718281828 ** result["loss"])
+    assert result["bits_per_character"] == pytest.approx(result["loss"] / 0.693147181)
+    assert json.loads((tmp_path / "eval.json").read_text()) == result
+
+
+def test_resumed_run_is_bit_identical(tmp_path, run_cli):
+    text = tmp_path / "poem.txt"
+    text.write_text("床前明月光，疑是地上霜。举头望明月，低头思故乡。🌙\n" * 40, encoding="utf-8")
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = ["--data", text, *TINY, "--model.dropout", "0.1", "--model.grad_accumulation", "2"]
+    assert run_cli("train", "transformer", "--steps", "8", "--out", full, *common)[0] == 0
+    assert run_cli("train", "transformer", "--steps", "5", "--out", part, *common)[0] == 0
+    code, out, _ = run_cli("train", "transformer", "--steps", "8", "--out", part, "--resume", "auto", *common)
+    assert code == 0 and "resuming from step-000005" in out
+    a, b = load_file(str(full / "model" / "model.safetensors")), load_file(str(part / "model" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+    assert records(full) == records(part)
+
+    code, out, err = run_cli("generate", full, "--prompt", "床前", "--max-new-tokens", "5")
+    assert code == 0 and out.startswith("床前") and len(out) == 2 + 5 + 1, err
+    code, out, err = run_cli("eval", full, "--data", text)
+    assert code == 0 and json.loads(out)["protocol"]["data"] == str(text), err
+
+
+def test_byte_level_model_takes_any_prompt(tmp_path, run_cli):
+    run = tmp_path / "bytes"
+    text = tmp_path / "t.txt"
+    text.write_text("hello world, 你好世界 " * 30, encoding="utf-8")
+    assert run_cli("train", "transformer", "--data", text, "--steps", "2", "--out", run, *TINY,
+                   "--model.tokenizer", "byte")[0] == 0
+    code, out, err = run_cli("generate", run, "--prompt", "ünïcödé 🎭", "--max-new-tokens", "8")
+    assert code == 0 and out.startswith("ünïcödé 🎭"), err
+
+
+def test_bad_input_is_one_clear_sentence(tmp_path, run_cli):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("naïve text ".encode("latin-1") * 50)
+    code, _, err = run_cli("train", "transformer", "--data", latin, "--steps", "2", "--out", tmp_path / "x", *TINY)
+    assert code == 2 and "latin.txt is not UTF-8 text (invalid byte 0xef at byte offset 2)" in err
+    assert "Traceback" not in err
+
+    run = tmp_path / "run"
+    assert run_cli("train", "transformer", "--steps", "1", "--out", run, *TINY)[0] == 0
+    code, _, err = run_cli("generate", run, "--prompt", "Zoë", "--max-new-tokens", "5")
+    assert code == 2 and "--prompt holds the character 'ë'" in err
+    code, _, err = run_cli("generate", run, "--top-p", "1.5")
+    assert code == 2 and "--top-p must lie in (0, 1]" in err
+    code, _, err = run_cli("train", "transformer", "--steps", "1", "--out", tmp_path / "y", *TINY,
+                           "--model.context", "4000", "--data", latin.with_name("short.txt"))
+    assert code == 2 and "does not exist" in err

@@ -1,0 +1,120 @@
+import math
+
+import pytest
+import torch
+
+from genlab.errors import ConfigError, DataError
+from genlab.models.base import GenerativeModel
+from genlab.models.transformer import Transformer, TransformerConfig
+from genlab.models.transformer.model import learning_rate
+
+
+def test_output_at_t_ignores_later_tokens(tiny_model):
+    for positions in ("learned", "rotary"):
+        net = tiny_model(positions=positions).net
+        tokens = torch.tensor([[1, 5, 9, 2, 7, 3, 3, 8]])
+        changed = tokens.clone()
+        changed[0, 5:] = torch.tensor([20, 21, 22])
+        a, b = net(tokens), net(changed)
+        assert torch.equal(a[:, :5], b[:, :5])
+        assert not torch.allclose(a[:, 5:], b[:, 5:])
+
+
+def test_weight_decay_skips_norms_biases_and_embeddings(tiny_model):
+    model = tiny_model(positions="learned")
+    decayed, plain = model.configure_optimizers()["adamw"].param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    assert all(n.endswith(".weight") and "norm" not in n and "embedding" not in n
+               for n in map(names.get, map(id, decayed["params"])))
+    plain_names = {names[id(p)] for p in plain["params"]}
+    assert {"net.token_embedding.weight", "net.position_embedding.weight", "net.norm.weight",
+            "net.blocks.0.attention.qkv.bias"} <= plain_names
+    assert len(decayed["params"]) + len(plain["params"]) == len(list(model.parameters()))
+
+
+def test_warmup_then_cosine_schedule():
+    c = TransformerConfig(lr=1e-3, min_lr=1e-4, warmup_steps=10, decay_steps=110)
+    assert learning_rate(c, 0) == pytest.approx(1e-4)  # step 1 of 10 of the warmup
+    assert learning_rate(c, 9) == pytest.approx(1e-3)
+    assert learning_rate(c, 10) == pytest.approx(1e-3)
+    assert learning_rate(c, 60) == pytest.approx(1e-4 + 0.5 * 9e-4)  # halfway: cos(π/2) = 0
+    assert learning_rate(c, 110) == pytest.approx(1e-4)
+    assert learning_rate(c, 500) == pytest.approx(1e-4)
+
+
+def test_schedule_is_applied_to_the_optimizer(tiny_model):
+    model = tiny_model(lr=1e-3, min_lr=1e-4, warmup_steps=10, decay_steps=110)
+    optimizers = model.configure_optimizers()
+    model.on_train_step(60, optimizers)
+    assert all(g["lr"] == pytest.approx(5.5e-4) for g in optimizers["adamw"].param_groups)
+
+
+def one_step(tiny_model, tokens, **options):
+    model = tiny_model(**options).float().train()
+    losses = model.training_step({"tokens": tokens}, model.configure_optimizers())
+    return model, losses["loss"]
+
+
+def test_gradient_accumulation_equals_one_big_batch(tiny_model):
+    tokens = torch.randint(0, 28, (8, 9), generator=torch.Generator().manual_seed(0))
+    whole, loss_whole = one_step(tiny_model, tokens, grad_accumulation=1)
+    parts, loss_parts = one_step(tiny_model, tokens, grad_accumulation=4)
+    assert loss_whole.dim() == 0 and not loss_whole.requires_grad
+    assert torch.allclose(loss_whole, loss_parts, atol=1e-6)
+    for a, b in zip(whole.parameters(), parts.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    with pytest.raises(ConfigError, match="divisible by --model.grad_accumulation 3"):
+        one_step(tiny_model, tokens, grad_accumulation=3)
+
+
+def test_gradient_clipping_bounds_the_update(tiny_model):
+    tokens = torch.randint(0, 28, (4, 9), generator=torch.Generator().manual_seed(0))
+    model = tiny_model(grad_clip=1e-3).float().train()
+    optimizer = model.configure_optimizers()["adamw"]
+    captured = []
+    optimizer.register_step_pre_hook(lambda opt, *_: captured.append(
+        torch.stack([p.grad.norm() for p in model.parameters()]).norm()))
+    model.training_step({"tokens": tokens}, {"adamw": optimizer})
+    assert captured[0] == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_initial_loss_is_near_uniform(tiny_model):
+    tokens = torch.randint(0, 28, (4, 9), generator=torch.Generator().manual_seed(0))
+    _, loss = one_step(tiny_model, tokens)
+    assert abs(loss.item() - math.log(28)) < 0.2
+
+
+def test_save_and_load_round_trip(tiny_model, tmp_path):
+    model = tiny_model(positions="rotary").float()
+    model.save_pretrained(tmp_path / "export")
+    loaded = GenerativeModel.from_pretrained(tmp_path / "export")
+    assert isinstance(loaded, Transformer) and loaded.tokenizer.vocab == model.tokenizer.vocab
+    tokens = torch.tensor([[1, 2, 3, 4]])
+    assert torch.equal(loaded.net(tokens), model.net(tokens))
+    assert loaded.net.head.weight is loaded.net.token_embedding.weight  # still tied after loading
+
+
+def test_preview_is_text_and_leaves_global_rng_alone(tiny_model, tmp_path):
+    model = tiny_model(preview_tokens=20).float()
+    state = torch.get_rng_state()
+    path = model.write_preview(tmp_path / "step-000010", count=64, seed=3)
+    assert torch.equal(state, torch.get_rng_state())
+    assert path.suffix == ".txt" and path.read_text(encoding="utf-8").count("--- sample") == 4
+    assert model.write_preview(tmp_path / "again", count=2, seed=3).read_text().count("--- sample") == 2
+
+
+def test_sample_continues_the_prompt_and_rejects_unknown_characters(tiny_model):
+    model = tiny_model().float()
+    texts = model.sample(2, torch.Generator().manual_seed(0), prompt="to be", max_new_tokens=12)
+    assert all(t.startswith("to be") and len(t) == 5 + 12 for t in texts)
+    with pytest.raises(DataError, match="--prompt holds the character 'Z'"):
+        model.sample(1, prompt="Zebra")
+
+
+def test_config_errors_name_the_option():
+    with pytest.raises(ConfigError, match="--model.width 30 must be divisible by --model.heads 4"):
+        TransformerConfig(width=30).validate()
+    with pytest.raises(ConfigError, match="needs --model.vocab"):
+        Transformer(TransformerConfig())
+    assert Transformer(TransformerConfig(tokenizer="byte", layers=1, width=8, heads=2)).tokenizer.vocab_size == 256

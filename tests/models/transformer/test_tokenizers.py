@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from genlab.errors import DataError
+from genlab.tokenizers import UNKNOWN, ByteTokenizer, CharTokenizer, WordTokenizer, build_tokenizer, load_tokenizer
+
+MIXED = "To be, or not to be 🎭 — 生存还是毁灭，这是一个问题。👩‍👩‍👧 café\n"
+
+
+@pytest.mark.parametrize("kind", ["char", "byte", "word"])
+def test_round_trip_of_mixed_script_text(kind):
+    tokenizer = build_tokenizer(kind, MIXED)
+    ids = tokenizer.encode(MIXED)
+    assert ids.dtype == np.int64 and ids.min() >= 0 and ids.max() < tokenizer.vocab_size
+    assert tokenizer.decode(ids.tolist()) == MIXED
+    rebuilt = load_tokenizer(kind, tokenizer.vocab)  # what a saved model config restores
+    assert rebuilt.encode(MIXED).tolist() == ids.tolist()
+
+
+def test_char_level_is_one_token_per_code_point_sorted():
+    tokenizer = CharTokenizer.from_text("床前明月光 ab")
+    assert tokenizer.vocab == sorted(set("床前明月光 ab"))
+    assert tokenizer.encode("ab 光").tolist() == [1, 2, 0, tokenizer.vocab.index("光")]
+
+
+def test_byte_level_encodes_anything_and_counts_utf8_bytes():
+    tokenizer = ByteTokenizer()
+    assert tokenizer.vocab_size == 256
+    assert tokenizer.encode("中").tolist() == [0xE4, 0xB8, 0xAD]
+    assert len(tokenizer.encode("🎭")) == 4
+
+
+def test_byte_stream_decoder_holds_partial_characters_back():
+    decode = ByteTokenizer().stream_decoder()
+    pieces = [decode(b) for b in "a中🎭".encode("utf-8")]
+    assert pieces == ["a", "", "", "中", "", "", "", "🎭"]
+
+
+def test_byte_decode_of_invalid_utf8_shows_replacement_character():
+    assert ByteTokenizer().decode([0x61, 0xE4, 0x62]) == "a\ufffdb"
+
+
+def test_unknown_character_is_a_clear_error():
+    tokenizer = CharTokenizer.from_text("hello")
+    with pytest.raises(DataError, match=r"--prompt holds the character 'z' \(U\+007A, position 2\).*--model.tokenizer byte"):
+        tokenizer.encode("hez", source="--prompt")
+
+
+def test_word_level_pieces_unknown_fallback_and_vocabulary_limit():
+    tokenizer = WordTokenizer.from_text("a man sits on a bench . a dog", max_words=4)
+    assert tokenizer.vocab == [UNKNOWN, " ", "a", "man"]  # most frequent first, ties in first-seen order
+    ids = tokenizer.encode("a cat")
+    assert ids.tolist() == [2, 1, 0]
+    assert tokenizer.decode(ids.tolist()) == f"a {UNKNOWN}"
+
+
+def test_corrupt_vocabularies_are_refused():
+    with pytest.raises(DataError, match="distinct single characters"):
+        CharTokenizer(["ab", "c"])
+    with pytest.raises(DataError, match="must start with <unk>"):
+        WordTokenizer(["a", "b"])

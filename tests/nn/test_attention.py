@@ -1,0 +1,74 @@
+import math
+
+import pytest
+import torch
+
+from genlab.nn.attention import SelfAttention, rotate
+
+
+def reference_attention(layer: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """Causal attention written out with explicit loops over heads and positions (learned positions)."""
+    b, t, dim = x.shape
+    q, k, v = layer.qkv(x).split(dim, dim=-1)
+    hd = layer.head_dim
+    out = torch.zeros(b, t, dim, dtype=x.dtype)
+    for h in range(layer.heads):
+        cols = slice(h * hd, (h + 1) * hd)
+        for i in range(t):
+            scores = torch.stack([(q[:, i, cols] * k[:, j, cols]).sum(-1) for j in range(i + 1)], -1) / math.sqrt(hd)
+            weights = scores.softmax(-1)  # (B, i + 1)
+            out[:, i, cols] = sum(weights[:, j, None] * v[:, j, cols] for j in range(i + 1))
+    return layer.out(out)
+
+
+def test_matches_explicit_causal_attention():
+    torch.manual_seed(0)
+    layer = SelfAttention(8, 2).double()
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    assert torch.allclose(layer(x), reference_attention(layer, x), atol=1e-10)
+
+
+@pytest.mark.parametrize("rotary", [False, True])
+def test_output_at_t_ignores_later_positions(rotary):
+    torch.manual_seed(0)
+    layer = SelfAttention(16, 4, rotary=rotary, max_positions=12).double()
+    x = torch.randn(1, 12, 16, dtype=torch.float64)
+    changed = x.clone()
+    changed[:, 7:] = torch.randn(1, 5, 16, dtype=torch.float64)
+    a, b = layer(x), layer(changed)
+    assert torch.equal(a[:, :7], b[:, :7])
+    assert not torch.allclose(a[:, 7:], b[:, 7:])
+
+
+@pytest.mark.parametrize("rotary", [False, True])
+def test_cached_steps_equal_one_full_pass(rotary):
+    torch.manual_seed(0)
+    layer = SelfAttention(16, 4, rotary=rotary, max_positions=10).double()
+    x = torch.randn(3, 10, 16, dtype=torch.float64)
+    cache = layer.new_cache(3, 10, x.device, x.dtype)
+    pieces = [layer(x[:, :4], cache), layer(x[:, 4:7], cache)]  # a prefill, then a chunk against the cache
+    pieces += [layer(x[:, i:i + 1], cache) for i in range(7, 10)]  # then one token at a time
+    assert cache.length == 10
+    assert torch.allclose(torch.cat(pieces, dim=1), layer(x), atol=1e-12)
+    with pytest.raises(ValueError, match="overflow|beyond max_positions"):
+        layer(x[:, :1], cache)
+
+
+def test_rotary_scores_depend_on_relative_position_only():
+    torch.manual_seed(0)
+    layer = SelfAttention(8, 1, rotary=True, max_positions=20).double()
+    q, k = torch.randn(1, 1, 1, 8, dtype=torch.float64), torch.randn(1, 1, 1, 8, dtype=torch.float64)
+    def score(i, j):
+        return (rotate(q, layer.cos[i:i + 1], layer.sin[i:i + 1]) * rotate(k, layer.cos[j:j + 1], layer.sin[j:j + 1])).sum()
+
+    assert torch.allclose(score(5, 2), score(15, 12))
+    assert not torch.allclose(score(5, 2), score(5, 4))
+
+
+def test_non_causal_attends_everywhere():
+    torch.manual_seed(0)
+    layer = SelfAttention(8, 2, causal=False).double()
+    x = torch.randn(1, 6, 8, dtype=torch.float64)
+    changed = x.clone()
+    changed[:, -1] += 1
+    assert not torch.allclose(layer(x)[:, 0], layer(changed)[:, 0])
