@@ -1,13 +1,19 @@
-"""Shared test helpers: tiny image data, tiny run configs and an in-process CLI runner."""
+"""Shared test helpers: tiny image data, tiny run configs, an in-process CLI runner, the team's real data."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from genlab.cli import main
+
+# The team's real datasets (MNIST, CIFAR-10, tiny Shakespeare, TimeGAN series, ...): $GENLAB_SHARED_DATA,
+# else shared/data beside the repository, else the team machine's copy. Tests that need them skip without.
+SHARED_DATA_CANDIDATES = [Path(p) for p in [os.environ.get("GENLAB_SHARED_DATA")] if p] + [
+    Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data")]
 
 TINY_DCGAN = ["--model.generator_width", "8", "--model.discriminator_width", "8", "--model.latent_dim", "16"]
 
@@ -40,3 +46,21 @@ def run_cli(capsys):
         return code, out, err
 
     return run
+
+
+def shared_data_path(relative: str) -> Path | None:
+    """The file ``relative`` (e.g. ``images/mnist_test.npz``) in the first place holding it, else None."""
+    return next((root / relative for root in SHARED_DATA_CANDIDATES if (root / relative).is_file()), None)
+
+
+@pytest.fixture
+def shared_file():
+    """``shared_file("images/mnist_test.npz")`` → its path; the test is skipped where the data is absent."""
+
+    def find(relative: str) -> Path:
+        path = shared_data_path(relative)
+        if path is None:
+            pytest.skip(f"needs the shared dataset file {relative} (set GENLAB_SHARED_DATA to its data folder)")
+        return path
+
+    return find

@@ -5,7 +5,6 @@ import os
 import pickle
 import struct
 import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from PIL import Image
 from genlab.data.images import describe_images, embedded_digits_path, load_images
 from genlab.errors import DataError
 
-SHARED_IMAGES = Path(__file__).parents[2].parent / "shared/data/images"
 
 
 def random_pixels(*shape, seed=0):
@@ -267,9 +265,8 @@ def test_embedded_default_is_the_mnist_test_split():
     assert found.class_names == [str(d) for d in range(10)] and embedded_digits_path().is_file()
 
 
-@pytest.mark.skipif(not (SHARED_IMAGES / "mnist_test.npz").is_file(), reason="shared MNIST data not present")
-def test_real_mnist_test_file_equals_the_embedded_split():
-    found = load_images(SHARED_IMAGES / "mnist_test.npz")
+def test_real_mnist_test_file_equals_the_embedded_split(shared_file):
+    found = load_images(shared_file("images/mnist_test.npz"))
     embedded = load_images(None)
     assert np.array_equal(found.images, embedded.images) and np.array_equal(found.labels, embedded.labels)
     assert np.bincount(found.labels)[:3].tolist() == [980, 1135, 1032]  # per PROVENANCE.txt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ import torch
 from genlab.metrics.evaluators import (FEATURE_DIM, accuracy, evaluator_record, load_evaluator,
                                        mode_count, shipped_evaluators, weights_dir)
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
 # evaluator -> (test file, accuracy required on the full test split)
 REQUIRED = {"mnist": ("mnist_test.npz", 0.992), "fashion-mnist": ("fashion_mnist_test.npz", 0.91),
             "cifar10": ("cifar10_test.npz", 0.77)}
@@ -27,11 +25,11 @@ def test_mnist_and_fashion_evaluators_are_shipped_small_and_documented():
 
 @pytest.mark.slow  # three full test splits: about 10 s each on two cores
 @pytest.mark.parametrize("name", sorted(REQUIRED))
-def test_accuracy_on_the_real_test_split(name):
+def test_accuracy_on_the_real_test_split(name, shared_file):
     test_file, required = REQUIRED[name]
-    if name not in shipped_evaluators() or not (SHARED / test_file).is_file():
-        pytest.skip(f"needs the shipped {name} evaluator and ../shared/data/images/{test_file}")
-    with np.load(SHARED / test_file) as data:
+    if name not in shipped_evaluators():
+        pytest.skip(f"the {name} evaluator is not shipped in this installation")
+    with np.load(shared_file(f"images/{test_file}")) as data:
         x, y = data["x"], data["y"]
     images = x[..., None] if x.ndim == 3 else x
     assert accuracy(load_evaluator(name), images, y) >= required

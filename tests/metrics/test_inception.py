@@ -12,12 +12,9 @@ from genlab.errors import CheckpointError
 from genlab.metrics import inception
 from genlab.metrics.inception import FIDInceptionV3, load_inception, tf1_resize_bilinear
 
-KEYS = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference" / "fid_inception_v3_keys.txt"
-
-
-def published_keys() -> dict[str, tuple[int, ...]]:
+def published_keys(path: Path) -> dict[str, tuple[int, ...]]:
     entries = {}
-    for line in KEYS.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
         name, shape, _ = line.split("\t")
@@ -25,10 +22,9 @@ def published_keys() -> dict[str, tuple[int, ...]]:
     return entries
 
 
-@pytest.mark.skipif(not KEYS.is_file(), reason="needs ../shared/data/reference/fid_inception_v3_keys.txt")
-def test_parameter_names_shapes_and_counts_match_the_published_file():
+def test_parameter_names_shapes_and_counts_match_the_published_file(shared_file):
     ours = {k: tuple(v.shape) for k, v in FIDInceptionV3().state_dict().items()}
-    published = published_keys()
+    published = published_keys(shared_file("reference/fid_inception_v3_keys.txt"))
     assert list(ours) == list(published)  # same names, same order, layer by layer
     assert ours == published
     count = sum(p.numel() for p in FIDInceptionV3().parameters())
