@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "also a folder or .npz of generated images")
     evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes (writes eval.json "
                                             "into a run directory)")
-    evaluate.add_argument("--ref", default="mnist-test", help="reference images for --metrics: a folder, an .npz or "
-                                                              "'mnist-test' (the embedded MNIST test split)")
+    evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
+                                        "default: the embedded MNIST test split); for sequence models a CSV or .npz")
     evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
                                               "evaluators, FD-<name>) or inception (FID)")
@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--max-examples", type=int, help="evaluate on the first N examples only")
+    evaluate.add_argument("--repeats", type=int, default=10, help="repetitions of each sequence score (mean ± std)")
+    evaluate.add_argument("--discriminative-iterations", type=int, default=2000,
+                          help="training iterations of the discriminative score's classifier")
+    evaluate.add_argument("--predictive-iterations", type=int, default=5000,
+                          help="training iterations of the predictive score's predictor")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
@@ -206,14 +211,16 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
-        result = evaluate_images(args.model, args.ref, metrics=parse_metrics(args.metrics), n=args.n,
+        result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics), n=args.n,
                                  extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
                                  batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
         if (Path(args.model) / "config.json").is_file():
             atomic_write_json(Path(args.model) / "eval.json", result)
     else:
-        options = EvalOptions(data=args.data, nll=args.nll, k=args.k, batch_size=args.batch_size,
-                              max_examples=args.max_examples, seed=args.seed)
+        options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
+                              max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
+                              discriminative_iterations=args.discriminative_iterations,
+                              predictive_iterations=args.predictive_iterations)
         options.validate()
         result = load_model(args.model, device=device).evaluate(options)
     text = json.dumps(result, indent=2)

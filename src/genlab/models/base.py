@@ -47,9 +47,12 @@ class EvalOptions:
     batch_size: int = 256
     max_examples: int | None = None
     seed: int = 0
+    repeats: int = 10  # independent repetitions of each sequence score (mean ± std)
+    discriminative_iterations: int = 2000  # training iterations of the post-hoc classifier (TimeGAN: 2,000)
+    predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
 
     def validate(self) -> None:
-        for name in ("k", "batch_size"):
+        for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
         if self.max_examples is not None and self.max_examples < 1:

@@ -16,6 +16,7 @@ from genlab.errors import CheckpointError, ConfigError
 
 FAMILY_MODULES = {
     "gan": "genlab.models.gan",
+    "rgan": "genlab.models.rgan",
     "transformer": "genlab.models.transformer",
     "vae": "genlab.models.vae",
 }

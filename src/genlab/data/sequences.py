@@ -1,0 +1,305 @@
+"""Sequence data: CSV or ``.npz`` time series (or the TimeGAN 'sines'), min-max scaled and windowed.
+
+A series of ``rows`` time steps and ``F`` numeric features becomes every stride-1 window of
+``window`` steps: ``rows - window + 1`` sequences of shape (window, F). Each feature is scaled
+to [0, 1] with the min and max of the whole series, as the TimeGAN reference code does:
+
+    scaled = (x - min) / (max - min + 1e-7),    x = scaled · (max - min + 1e-7) + min
+
+The min and max are stored in the model config, so samples come back in the original units.
+
+Inputs:
+- CSV with a header row: a date/time column is excluded (named by ``--data.time_column``, or
+  found by its name or by values such as ``2016-01-11 17:00``); every other cell must be a
+  number. Missing cells (empty, NaN, NA) are an error unless ``--data.fill`` is ``ffill`` (the
+  previous row's value) or ``zero``.
+- ``.npz`` with ``x`` of shape (rows, F) (a series, windowed like a CSV) or (N, T, F) (sequences
+  used as they are; ``y``, one integer label per sequence, is read for conditional models).
+- None: the TimeGAN 'sines' (``sine_data_generation`` of the reference code): for each
+  sequence and feature, freq and phase ~ U(0, 0.1) and x_t = (sin(freq·t + phase) + 1) / 2 for
+  t = 0..T-1. They are not rescaled (min 0, max 1), as in the reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from genlab.errors import ConfigError, DataError
+
+DEFAULT_WINDOW = 24
+SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
+MISSING = {"", "nan", "na", "n/a", "null", "none"}
+TIME_NAMES = {"date", "time", "datetime", "timestamp"}
+TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+@dataclass
+class SequenceDataConfig:
+    path: str | None = None  # CSV or .npz; None: the TimeGAN 'sines' drawn with `seed`
+    window: int | None = None  # steps per sequence; None: 24, or T of an (N, T, F) .npz
+    time_column: str | None = None  # CSV column to exclude; None: detect one by name or value
+    fill: Literal["none", "ffill", "zero"] = "none"  # how missing CSV cells are filled; none: an error
+    reverse: bool = False  # reverse the rows (the TimeGAN code trains on its stock series reversed)
+    sines: int = 10000  # sequences of the 'sines' data
+    sines_features: int = 5
+    seed: int = 0  # seed of the 'sines' data
+
+    def validate(self) -> None:
+        for name in ("sines", "sines_features"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--data.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.window is not None and self.window < 2:
+            raise ConfigError(f"--data.window must be at least 2 (got {self.window}).")
+
+
+@dataclass
+class Scaling:
+    """Per-feature min-max scaling to [0, 1] and back; ``minimum``/``maximum`` have one value per feature."""
+
+    minimum: list[float]
+    maximum: list[float]
+
+    @classmethod
+    def fit(cls, series: np.ndarray) -> Scaling:
+        """The min and max of each feature of ``series`` (rows, F)."""
+        return cls(series.min(0).tolist(), series.max(0).tolist())
+
+    def _bounds(self, like: Any) -> tuple[Any, Any]:
+        low = np.asarray(self.minimum, np.float64)
+        span = np.asarray(self.maximum, np.float64) - low + SCALE_EPSILON
+        if isinstance(like, torch.Tensor):
+            return (torch.as_tensor(low, dtype=like.dtype, device=like.device),
+                    torch.as_tensor(span, dtype=like.dtype, device=like.device))
+        return low, span
+
+    def scale(self, x: Any) -> Any:
+        """Original units (..., F) → [0, 1] (numpy arrays or tensors)."""
+        low, span = self._bounds(x)
+        return (x - low) / span
+
+    def unscale(self, x: Any) -> Any:
+        """[0, 1] (..., F) → original units (numpy arrays or tensors)."""
+        low, span = self._bounds(x)
+        return x * span + low
+
+
+@dataclass
+class SequenceSource:
+    """What a data path holds: a series (rows, F) or sequences (N, T, F), in original units."""
+
+    values: np.ndarray  # float64
+    columns: list[str]
+    labels: np.ndarray | None  # (N,) int64 for sequences, else None
+    source: str
+
+    @property
+    def is_series(self) -> bool:
+        return self.values.ndim == 2
+
+
+def sines(count: int, length: int = DEFAULT_WINDOW, features: int = 5, seed: int = 0) -> np.ndarray:
+    """The TimeGAN 'sines': (count, length, features) in [0, 1], from a generator seeded with ``seed``."""
+    rng = np.random.default_rng(seed)
+    freq = rng.uniform(0, 0.1, (count, 1, features))
+    phase = rng.uniform(0, 0.1, (count, 1, features))
+    t = np.arange(length)[None, :, None]
+    return (np.sin(freq * t + phase) + 1) / 2
+
+
+def read_sources(config: SequenceDataConfig) -> SequenceSource:
+    """Read ``config.path`` (CSV, .npz or None for the sines) in original units."""
+    if config.path is None:
+        length = config.window or DEFAULT_WINDOW
+        values = sines(config.sines, length, config.sines_features, config.seed)
+        return SequenceSource(values, [f"sine_{i}" for i in range(config.sines_features)], None,
+                              f"'sines' ({config.sines} × {length} × {config.sines_features}, seed {config.seed})")
+    path = Path(config.path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; point --data at a CSV file or an .npz with x of shape (rows, F) "
+                        "or (N, T, F).")
+    found = read_npz(path) if path.suffix == ".npz" else read_csv(path, config.time_column, config.fill)
+    if config.reverse:
+        if not found.is_series:
+            raise ConfigError(f"--data.reverse applies to a series, but {path} holds sequences (N, T, F); drop it.")
+        found.values = found.values[::-1].copy()
+    return found
+
+
+def read_csv(path: Path, time_column: str | None = None, fill: str = "none") -> SequenceSource:
+    """A CSV with a header → its numeric columns as a series (rows, F); see the module docstring."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise DataError(f"{path} needs a header row and at least one row of values; it has {len(rows)} lines.")
+    header = [name.strip() for name in rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path} row {number} has {len(row)} cells but the header has {len(header)}; every "
+                            "row needs one value per column.")
+    excluded = find_time_column(path, header, rows[1], time_column)
+    kept = [i for i in range(len(header)) if i != excluded]
+    if not kept:
+        raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
+    values = np.empty((len(rows) - 1, len(kept)))
+    for r, row in enumerate(rows[1:]):
+        for c, i in enumerate(kept):
+            values[r, c] = parse_cell(row[i], path, header[i], r + 2)
+    missing = np.isnan(values)
+    if missing.any():
+        values = fill_missing(values, missing, fill, path, [header[i] for i in kept])
+    return SequenceSource(values, [header[i] for i in kept], None, str(path))
+
+
+def find_time_column(path: Path, header: list[str], first_row: list[str], name: str | None) -> int | None:
+    """Index of the column to exclude: the named one, else one named like a time or holding dates."""
+    if name is not None:
+        if name not in header:
+            raise DataError(f"{path} has no column {name!r} (--data.time_column); its columns are "
+                            f"{', '.join(header)}.")
+        return header.index(name)
+    for i, (column, value) in enumerate(zip(header, first_row)):
+        if column.lower() in TIME_NAMES or TIME_PATTERN.match(value.strip()) or is_iso_time(value.strip()):
+            return i
+    return None
+
+
+def is_iso_time(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 date or time that is not also a plain number."""
+    try:
+        float(value)
+        return False
+    except ValueError:
+        pass
+    try:
+        datetime.fromisoformat(value)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
+    """One CSV cell → a float (NaN when missing); text is an error naming the row and column."""
+    text = cell.strip()
+    if text.lower() in MISSING:
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
+                        "remove or encode that column (a date column is excluded with --data.time_column).") from None
+    if math.isinf(value):
+        raise DataError(f"{path} row {row}, column {column!r} is infinite; replace it with a finite number.")
+    return value
+
+
+def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path, columns: list[str]) -> np.ndarray:
+    """Apply the fill policy to the NaNs of ``values`` (rows, F), or raise naming the first one."""
+    row, column = (int(i) for i in np.argwhere(missing)[0])
+    if fill == "none":
+        raise DataError(f"{path} row {row + 2}, column {columns[column]!r} is missing ({int(missing.sum())} missing "
+                        "cells in all); fill them in, or pass --data.fill ffill (previous value) or zero.")
+    if fill == "zero":
+        return np.where(missing, 0.0, values)
+    if missing[0].any():
+        first = int(np.argmax(missing[0]))
+        raise DataError(f"{path} row 2, column {columns[first]!r} is missing and has no earlier value to carry "
+                        "forward; fill it in or pass --data.fill zero.")
+    filled = values.copy()
+    for r in range(1, len(filled)):  # rows in order, so a run of missing cells takes the last value seen
+        filled[r] = np.where(missing[r], filled[r - 1], filled[r])
+    return filled
+
+
+def read_npz(path: Path) -> SequenceSource:
+    """An .npz with x (rows, F) or (N, T, F) and optional integer y (N,) → a SequenceSource."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path} is not a readable .npz file ({e}); re-save it with numpy.savez.") from None
+    if "x" not in arrays:
+        raise DataError(f"{path} holds {', '.join(arrays) or 'nothing'} but no 'x'; save the data as x.")
+    x = arrays["x"]
+    if x.ndim not in (2, 3) or x.size == 0 or not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; it must be numbers of shape (rows, F) "
+                        "or (N, T, F).")
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise DataError(f"{path}: x holds {int((~np.isfinite(x)).sum())} NaN or infinite values; replace them.")
+    labels = arrays.get("y")
+    if labels is not None:
+        if x.ndim != 3 or labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{path}: y has shape {labels.shape} and dtype {labels.dtype}; it must hold one integer "
+                            "label per sequence of an x of shape (N, T, F).")
+        if labels.min() < 0:
+            raise DataError(f"{path}: y holds negative labels; use class indices 0, 1, 2, ...")
+        labels = labels.astype(np.int64)
+    return SequenceSource(x, [f"feature_{i}" for i in range(x.shape[-1])], labels, str(path))
+
+
+def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> tuple[torch.Tensor, int]:
+    """Scaled sequences (N, T, F) as float32 and T: every stride-1 window of a series, or the
+    sequences of an (N, T, F) source (whose T a given ``window`` must match)."""
+    scaled = torch.from_numpy(scaling.scale(found.values)).float()
+    if not found.is_series:
+        if window is not None and window != scaled.shape[1]:
+            raise ConfigError(f"{found.source} holds sequences of {scaled.shape[1]} steps but the window is {window}; "
+                              "drop --data.window or make them match.")
+        return scaled, scaled.shape[1]
+    window = window or DEFAULT_WINDOW
+    if scaled.shape[0] < window:
+        raise DataError(f"{found.source} has {scaled.shape[0]} rows, too few for one window of {window} steps; "
+                        "use a longer series or a smaller --data.window.")
+    return scaled.unfold(0, window, 1).transpose(1, 2), window  # a view: (rows - window + 1, window, F)
+
+
+class SequenceDataset:
+    """Scaled sequences (N, T, F) in [0, 1] with optional int64 labels (N,); batched by index."""
+
+    def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str) -> None:
+        self.sequences = sequences
+        self.labels = labels
+        self.description = description
+
+    def __len__(self) -> int:
+        return self.sequences.shape[0]
+
+    def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, Any]:
+        """{"sequences": float (B, T, F), "labels": int64 (B,) or None}."""
+        labels = self.labels[indices].to(device) if self.labels is not None else None
+        return {"sequences": self.sequences[indices].to(device, non_blocking=True), "labels": labels}
+
+
+def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
+                   ) -> tuple[SequenceDataset, Scaling, list[str], int]:
+    """Read, scale and window the data → (dataset, scaling, column names, window).
+
+    ``scaling`` None fits it to the data (the sines keep min 0, max 1); a given one (a trained
+    model's) is applied as it is, so held-out data is measured in the training data's scale.
+    """
+    found = read_sources(config)
+    if scaling is None:
+        features = found.values.shape[-1]
+        scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None
+                   else Scaling.fit(found.values.reshape(-1, features)))
+    elif len(scaling.minimum) != found.values.shape[-1]:
+        raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
+                        f"{len(scaling.minimum)}; use data with the training columns.")
+    sequences, window = to_windows(found, scaling, config.window)
+    labels = torch.from_numpy(found.labels) if found.labels is not None else None
+    kind = "windows" if found.is_series else "sequences"
+    description = f"{found.source}: {len(sequences):,} {kind} of {window} steps × {sequences.shape[-1]} features"
+    return SequenceDataset(sequences, labels, description), scaling, found.columns, window

@@ -1,0 +1,210 @@
+"""The TimeGAN scores of synthetic sequences, computed as the TimeGAN reference code computes them.
+
+All take real and synthetic sequences (N, T, F) on the same min-max scaled [0, 1] axis.
+
+- Discriminative score (``metrics/discriminative_metrics.py`` of jsyoon0823/TimeGAN): a post-hoc
+  1-layer GRU classifier (hidden size ⌊F/2⌋, its last state → one logit) learns real (1) vs
+  synthetic (0) on 80% of each, for 2,000 Adam iterations (lr 1e-3) of 128 real + 128 synthetic
+  sequences drawn without replacement from the training parts; the score is |accuracy − 0.5| on
+  the held-out 20% of each (threshold σ(logit) > 0.5). 0 is best.
+- Predictive score (``metrics/predictive_metrics.py``): train on synthetic, test on real. A
+  1-layer GRU (hidden ⌊F/2⌋, a sigmoid read-out per step) reads the first F−1 features of steps
+  0..T−2 and predicts the last feature at steps 1..T−1; 5,000 Adam iterations on batches of 128
+  synthetic sequences with the mean absolute error as loss; the score is the MAE on all the real
+  sequences. Lower is better; the same network trained on real data is the reference point.
+- Correlational score (``Utils/cross_correlation.py`` of Diffusion-TS, which the later papers
+  report): each feature is standardised over all sequences and steps, the lag-0 cross-correlations
+  E_t[x_i x_j] of the pairs i ≤ j are averaged over sequences, and the score is
+  Σ_{i≤j} |C_synthetic − C_real| / 10, on N/5 sequences drawn with replacement from each.
+
+Each score is repeated (10 times by default) with independent seeds and reported as mean ± std.
+Deviations from the TensorFlow code, forced by the framework: the weights are initialised as
+Keras does (Glorot-uniform input weights, orthogonal recurrent weights, zero biases; the predictor's
+gate biases start at 1 like TF1's GRUCell), but PyTorch's GRU applies the reset gate after the
+recurrent product (as Keras's GRU does, but not TF1's GRUCell used by the predictor). Hidden sizes
+are at least 1, so one-feature data can still be classified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from genlab.errors import DataError
+
+TRAIN_FRACTION = 0.8
+BATCH_SIZE = 128
+DISCRIMINATIVE_ITERATIONS = 2000
+PREDICTIVE_ITERATIONS = 5000
+CORRELATION_SUBSETS = 5  # Diffusion-TS scores N / 5 sequences per repeat
+
+
+class PostHocGRU(nn.Module):
+    """A 1-layer GRU and a linear read-out: (B, T, inputs) → per-step (B, T, 1) or last-state (B, 1) outputs."""
+
+    def __init__(self, inputs: int, hidden: int, gate_bias: float = 0.0) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(inputs, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, 1)
+        nn.init.xavier_uniform_(self.rnn.weight_ih_l0)
+        nn.init.orthogonal_(self.rnn.weight_hh_l0)
+        nn.init.zeros_(self.rnn.bias_hh_l0)
+        nn.init.zeros_(self.rnn.bias_ih_l0)
+        with torch.no_grad():
+            self.rnn.bias_ih_l0[:2 * hidden] = gate_bias  # PyTorch's gate order: reset, update, new
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, per_step: bool) -> torch.Tensor:
+        outputs, last = self.rnn(x)  # (B, T, H), (1, B, H)
+        return self.out(outputs if per_step else last[0])
+
+
+def _batch(pool: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """``size`` distinct rows of ``pool``: the first of a fresh permutation, as the reference draws them."""
+    return pool[torch.randperm(pool.shape[0], generator=generator)[:size]]
+
+
+def _split(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    order = torch.randperm(x.shape[0], generator=generator)
+    cut = int(x.shape[0] * TRAIN_FRACTION)
+    return x[order[:cut]], x[order[cut:]]
+
+
+def _check(real: torch.Tensor, synthetic: torch.Tensor) -> None:
+    if real.dim() != 3 or synthetic.dim() != 3 or real.shape[1:] != synthetic.shape[1:]:
+        raise DataError(f"Real sequences {tuple(real.shape)} and synthetic ones {tuple(synthetic.shape)} must both be "
+                        "(N, T, F) with the same T and F.")
+
+
+def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = DISCRIMINATIVE_ITERATIONS,
+                         batch_size: int = BATCH_SIZE, seed: int = 0) -> float:
+    """|accuracy − 0.5| of a post-hoc GRU classifier on held-out real and synthetic sequences."""
+    _check(real, synthetic)
+    real, synthetic = real.float().cpu(), synthetic.float().cpu()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        classifier = PostHocGRU(real.shape[-1], max(1, real.shape[-1] // 2))
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
+    real_train, real_test = _split(real, generator)
+    fake_train, fake_test = _split(synthetic, generator)
+    if min(len(real_test), len(fake_test), len(real_train), len(fake_train)) == 0:
+        raise DataError(f"The discriminative score needs at least 5 real and 5 synthetic sequences (got {len(real)} "
+                        f"and {len(synthetic)}).")
+    for _ in range(iterations):
+        real_batch, fake_batch = _batch(real_train, batch_size, generator), _batch(fake_train, batch_size, generator)
+        # One pass over both batches; the loss keeps the reference's separate real and fake means.
+        real_logits, fake_logits = classifier(torch.cat([real_batch, fake_batch]), per_step=False).split(
+            [len(real_batch), len(fake_batch)])
+        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        correct = (classifier(real_test, per_step=False) > 0).sum() + (classifier(fake_test, per_step=False) <= 0).sum()
+    accuracy = correct.item() / (len(real_test) + len(fake_test))
+    return abs(accuracy - 0.5)
+
+
+def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = PREDICTIVE_ITERATIONS,
+                     batch_size: int = BATCH_SIZE, seed: int = 0) -> float:
+    """MAE on real data of a GRU trained on synthetic data to predict the last feature one step ahead."""
+    _check(real, synthetic)
+    features = real.shape[-1]
+    if features < 2:
+        raise DataError("The predictive score predicts the last feature from the others, so it needs at least 2 "
+                        f"features (the data has {features}).")
+    real, synthetic = real.float().cpu(), synthetic.float().cpu()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        predictor = PostHocGRU(features - 1, max(1, features // 2), gate_bias=1.0)
+    optimizer = torch.optim.Adam(predictor.parameters(), lr=1e-3)
+
+    def predict(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(σ(prediction), target), each (B, T-1, 1): the other features of steps 0..T-2 → the last of 1..T-1."""
+        return torch.sigmoid(predictor(x[:, :-1, :-1], per_step=True)), x[:, 1:, -1:]
+
+    for _ in range(iterations):
+        prediction, target = predict(_batch(synthetic, batch_size, generator))
+        loss = (prediction - target).abs().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        prediction, target = predict(real)
+    # The reference averages each sequence's MAE; with sequences of equal length that is the overall mean.
+    return (prediction - target).abs().mean().item()
+
+
+def cross_correlations(x: torch.Tensor) -> torch.Tensor:
+    """Lag-0 cross-correlations of the feature pairs i ≤ j: (N, T, F) → (F(F+1)/2,), averaged over sequences."""
+    x = x.double()
+    std = x.std(dim=(0, 1), keepdim=True)
+    x = (x - x.mean(dim=(0, 1), keepdim=True)) / torch.where(std == 0, 1.0, std)  # constant features give 0, not NaN
+    left, right = torch.tril_indices(x.shape[-1], x.shape[-1])
+    return (x[..., left] * x[..., right]).mean(dim=1).mean(dim=0)
+
+
+def correlational_score(real: torch.Tensor, synthetic: torch.Tensor, seed: int = 0) -> float:
+    """Σ |C_synthetic − C_real| / 10 over the lag-0 cross-correlations, on N / 5 sequences of each
+    drawn with replacement (N the number of real sequences)."""
+    _check(real, synthetic)
+    generator = torch.Generator().manual_seed(seed)
+    size = max(2, real.shape[0] // CORRELATION_SUBSETS)
+    real_part = real[torch.randint(0, real.shape[0], (size,), generator=generator)]
+    fake_part = synthetic[torch.randint(0, synthetic.shape[0], (size,), generator=generator)]
+    return ((cross_correlations(fake_part) - cross_correlations(real_part)).abs().sum() / 10).item()
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation (ddof 1; 0 for one value) of repeated scores."""
+    mean = float(np.mean(values))
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": mean, "std": std, "values": values, "text": f"{mean:.4f} +/- {std:.4f}"}
+
+
+def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int = 10,
+                      discriminative_iterations: int = DISCRIMINATIVE_ITERATIONS,
+                      predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
+                      seed: int = 0) -> dict[str, Any]:
+    """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol."""
+    _check(real, synthetic)
+    scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "correlational": []}
+    predictive = real.shape[-1] >= 2
+    for r in tqdm(range(repeats), desc="TimeGAN scores", leave=False):
+        scores["discriminative"].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size,
+                                                             seed + r))
+        if predictive:
+            scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, seed + r))
+        scores["correlational"].append(correlational_score(real, synthetic, seed + r))
+    result: dict[str, Any] = {name: summary(values) if values else None for name, values in scores.items()}
+    steps, features = real.shape[1:]
+    result["protocol"] = {
+        "real_sequences": real.shape[0],
+        "synthetic_sequences": synthetic.shape[0],
+        "sequence_shape": [steps, features],
+        "scale": "per-feature min-max to [0, 1] with the training data's min and max",
+        "repeats": repeats,
+        "spread": "mean ± sample standard deviation (ddof 1) over the repeats; repeat r uses seed seed + r",
+        "seed": seed,
+        "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {max(1, features // 2)}, last state) trained "
+                           f"{discriminative_iterations} Adam iterations (lr 1e-3) on batches of {batch_size} real + "
+                           f"{batch_size} synthetic from an {TRAIN_FRACTION:.0%} split of each, tested on the rest"),
+        "predictive": (f"MAE on all real sequences of a 1-layer GRU (hidden {max(1, features // 2)}) trained on "
+                       f"synthetic data for {predictive_iterations} Adam iterations (lr 1e-3, batch {batch_size}) to "
+                       "predict the last feature one step ahead from the others" if predictive
+                       else "not defined for one feature"),
+        "correlational": (f"sum over feature pairs i <= j of |lag-0 cross-correlation difference| / 10, on "
+                          f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
+        "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",
+    }
+    return result
+

@@ -1,0 +1,54 @@
+"""Recurrent GAN family: C-RNN-GAN, RCGAN and TimeGAN for time series (CSV, .npz or the 'sines')."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
+from genlab.errors import ConfigError
+from genlab.models.registry import Family
+from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
+from genlab.models.rgan.model import RCGAN, RecurrentGAN
+from genlab.models.rgan.timegan import TimeGAN
+
+__all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
+
+
+def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[SequenceDataset, RGANConfig]:
+    """Scaled windows of the data; features, seq_len, columns, scale and classes default to the data's.
+
+    A config that already holds a scale (a resumed run) keeps it, so the data is scaled as before.
+    """
+    if model.seq_len is not None and data.window is not None and model.seq_len != data.window:
+        raise ConfigError(f"--data.window {data.window} differs from --model.seq_len {model.seq_len}; set one of "
+                          "them, or both to the same value.")
+    window = data.window or model.seq_len
+    given = Scaling(model.feature_min, model.feature_max) if model.feature_min is not None else None
+    dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given)
+    features = dataset.sequences.shape[-1]
+    if model.features is not None and model.features != features:
+        raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "
+                          "drop --model.features.")
+    filled = {"features": features, "seq_len": window, "feature_min": scaling.minimum,
+              "feature_max": scaling.maximum, "columns": model.columns or columns}
+    if model.conditional:
+        if dataset.labels is None:
+            raise ConfigError("A conditional model needs labelled data: an .npz with x (N, T, F) and y (one integer "
+                              "label per sequence); or set --model.conditional false.")
+        classes = int(dataset.labels.max()) + 1
+        if model.num_classes is not None and model.num_classes < classes:
+            raise ConfigError(f"The data has labels up to {classes - 1} but --model.num_classes is "
+                              f"{model.num_classes}; raise it or drop it.")
+        filled["num_classes"] = model.num_classes or classes
+    return dataset, dataclasses.replace(model, **filled)
+
+
+FAMILY = Family(
+    name="rgan",
+    description="recurrent GANs for time series: crnngan (C-RNN-GAN), rcgan (label-conditional), timegan; "
+                "TimeGAN scores with 'genlab eval RUN --ref DATA'",
+    models={"crnngan": RecurrentGAN, "rcgan": RCGAN, "timegan": TimeGAN},
+    default_model="crnngan",
+    data_config=SequenceDataConfig,
+    build_data=build_sequence_data,
+)

@@ -1,0 +1,115 @@
+"""The recurrent GAN family's config: one dataclass for both players, their losses and the data's scale.
+
+Named models are presets of it: ``crnngan`` (C-RNN-GAN, Mogren 2016), ``rcgan`` (RCGAN, Esteban
+et al. 2017: the same players, conditioned on a label) and ``timegan`` (Yoon et al. 2019, with
+the extra options of :class:`TimeGANConfig`). ``features``, ``seq_len``, ``columns`` and the
+min-max scale are filled from the training data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genlab.errors import ConfigError
+from genlab.models.gan.losses import LossName
+
+
+@dataclass
+class RGANConfig:
+    features: int | None = None  # F; None: taken from the data
+    seq_len: int | None = None  # T; None: taken from the data
+    columns: list[str] | None = None  # feature names, the header of CSV samples
+    feature_min: list[float] | None = None  # per-feature min of the training data (original units)
+    feature_max: list[float] | None = None  # per-feature max of the training data
+    cell: Literal["gru", "lstm"] = "gru"
+    hidden_dim: int = 32
+    layers: int = 2  # recurrent layers of each player
+    noise_dim: int = 8  # fresh noise per step, beside the previous output
+    bidirectional: bool = False  # a bidirectional recurrent discriminator
+    # per_step: a logit per step, averaged (C-RNN-GAN); sequence: one logit from the final states
+    logits: Literal["per_step", "sequence"] = "per_step"
+    attention_layers: int = 0  # residual self-attention blocks after each player's recurrence
+    attention_heads: int = 4  # must divide hidden_dim (and 2·hidden_dim with a bidirectional D)
+    loss: LossName = "nonsaturating"
+    gradient_penalty: float = 10.0  # λ of WGAN-GP (loss wasserstein_gp only)
+    discriminator_steps: int = 1  # D updates per G update; the batch is split between them
+    conditional: bool = False  # labels (y of an .npz) into both players (RCGAN)
+    num_classes: int | None = None  # None: taken from the data's labels
+    label_dim: int = 8  # size of the learned label embedding concatenated to each step's input
+    lr_generator: float = 1e-3
+    lr_discriminator: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    def validate(self) -> None:
+        for name in ("hidden_dim", "layers", "noise_dim", "attention_heads", "discriminator_steps", "label_dim"):
+            if not 1 <= getattr(self, name) <= 4096:
+                raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
+        if self.attention_layers < 0:
+            raise ConfigError(f"--model.attention_layers must be non-negative (got {self.attention_layers}).")
+        if self.attention_layers and self.hidden_dim % self.attention_heads:
+            raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
+                              f"{self.attention_heads}.")
+        for name in ("lr_generator", "lr_discriminator", "gradient_penalty"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if (self.feature_min is None) != (self.feature_max is None) or (
+                self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
+            raise ConfigError("--model.feature_min and --model.feature_max must be given together, one value per "
+                              "feature.")
+        if self.features is not None and self.feature_min is not None and len(self.feature_min) != self.features:
+            raise ConfigError(f"--model.feature_min has {len(self.feature_min)} values for {self.features} features.")
+        if self.num_classes is not None and not 1 <= self.num_classes <= 100_000:
+            raise ConfigError(f"--model.num_classes must be between 1 and 100000 (got {self.num_classes}).")
+
+
+@dataclass
+class CRNNGANConfig(RGANConfig):
+    """C-RNN-GAN (Mogren 2016): recurrent players, per-step discriminator logits averaged."""
+
+
+@dataclass
+class RCGANConfig(RGANConfig):
+    """RCGAN (Esteban et al. 2017): both players see the sequence's label at every step."""
+
+    conditional: bool = True
+
+
+@dataclass
+class TimeGANConfig(RGANConfig):
+    """TimeGAN (Yoon et al. 2019) in the reference code's three phases, chosen by step count.
+
+    Steps [0, autoencoder_steps) train embedder + recovery on reconstruction; the next
+    ``supervised_steps`` train the supervisor on next-step latent prediction; every later step is
+    joint training. The loss weights are the reference's; ``noise_dim``, ``bidirectional``,
+    ``logits``, ``loss`` and the attention options do not apply (the noise is U(0, 1) of F dims).
+    """
+
+    hidden_dim: int = 24
+    layers: int = 3
+    autoencoder_steps: int = 1000
+    supervised_steps: int = 1000
+    gamma: float = 1.0  # weight of the discriminator's verdict on the un-supervised latents E_hat
+    supervised_weight: float = 100.0  # η: weight of sqrt(L_S) in the generator loss
+    moment_weight: float = 100.0  # weight of the mean/std matching terms in the generator loss
+    reconstruction_weight: float = 10.0  # weight of sqrt(L_R) in the embedder loss
+    embedder_supervised_weight: float = 0.1  # weight of L_S in the joint embedder loss
+    generator_updates: int = 2  # generator + embedder updates per joint step (then one D update)
+    discriminator_threshold: float = 0.15  # D is updated only while its loss exceeds this
+
+    def validate(self) -> None:
+        super().validate()
+        unused = {"conditional": False, "bidirectional": False, "attention_layers": 0, "logits": "per_step",
+                  "loss": "nonsaturating", "discriminator_steps": 1}
+        for name, default in unused.items():
+            if getattr(self, name) != default:
+                raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")
+        if self.layers < 2:
+            raise ConfigError(f"timegan needs --model.layers of at least 2 (its supervisor has layers - 1); got "
+                              f"{self.layers}.")
+        for name in ("autoencoder_steps", "supervised_steps", "gamma", "supervised_weight", "moment_weight",
+                     "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.generator_updates < 1:
+            raise ConfigError(f"--model.generator_updates must be at least 1 (got {self.generator_updates}).")

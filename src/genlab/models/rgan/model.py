@@ -1,0 +1,213 @@
+"""C-RNN-GAN and RCGAN: recurrent generator and discriminator trained adversarially.
+
+One training step is ``discriminator_steps`` discriminator updates followed by one generator
+update, on the losses of :mod:`genlab.models.gan.losses` (non-saturating by default). The step's
+batch is split evenly between the discriminator updates; the generator's last fakes are reused
+for its own update. A conditional model (RCGAN) generates its fakes with the labels of the real
+batch, so both players see the data's label distribution.
+
+The model works on data min-max scaled to [0, 1]; ``sample`` returns sequences in the original
+units through the scale stored in the config, ``generate`` the scaled ones.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.data.sequences import Scaling
+from genlab.errors import ConfigError
+from genlab.fileio import atomic_write, atomic_write_text
+from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty
+from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
+from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
+from genlab.models.rgan.plots import save_sequence_plot
+from genlab.train.distributed import plain
+
+PREVIEW_REAL = 8  # real training sequences kept for the preview plot
+
+
+class RecurrentGAN(GenerativeModel):
+    family = "rgan"
+    name = "crnngan"
+    config_class = CRNNGANConfig
+    ddp_modules = ("generator", "discriminator")
+
+    def __init__(self, config: RGANConfig) -> None:
+        super().__init__(config)
+        if config.features is None or config.seq_len is None:
+            raise ConfigError(f"A {self.name} model needs --model.features and --model.seq_len (or data to take "
+                              "them from).")
+        if config.conditional and config.num_classes is None:
+            raise ConfigError(f"A conditional {self.name} needs --model.num_classes (or labelled data, y in an .npz, "
+                              "to take it from).")
+        self.build_networks(config)
+        self.preview_real: torch.Tensor | None = None
+
+    def build_networks(self, config: RGANConfig) -> None:
+        self.generator = RecurrentGenerator(config, self.num_classes or 0)
+        self.discriminator = RecurrentDiscriminator(config, self.num_classes or 0)
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.config.num_classes if self.config.conditional else None
+
+    @property
+    def scaling(self) -> Scaling:
+        """The training data's per-feature scale (identity when the config holds none)."""
+        c = self.config
+        if c.feature_min is None:
+            return Scaling([0.0] * c.features, [1.0] * c.features)
+        return Scaling(c.feature_min, c.feature_max)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        return {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
+        }
+
+    # --- training ------------------------------------------------------------------------------
+    def batch_labels(self, batch: dict) -> torch.Tensor | None:
+        if not self.num_classes:
+            return None
+        if batch.get("labels") is None:
+            raise ConfigError(f"This {self.name} is conditional but its data has no labels; use an .npz with y (one "
+                              "label per sequence) or set --model.conditional false.")
+        return batch["labels"]
+
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        c = self.config
+        real, labels = batch["sequences"], self.batch_labels(batch)
+        size = real.shape[0] // c.discriminator_steps
+        if size * c.discriminator_steps != real.shape[0]:
+            raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps "
+                              f"{c.discriminator_steps} equal parts.")
+        for i in range(c.discriminator_steps):
+            part = slice(i * size, (i + 1) * size)
+            real_part, part_labels = real[part], labels[part] if labels is not None else None
+            noise = noise_like(size, c.seq_len, c.noise_dim, real.device)
+            with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
+                fake = self.generator(noise, part_labels)
+            d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
+                                                                          optimizers["discriminator"])
+        g_loss = self._generator_update(fake, part_labels, optimizers["generator"])
+        self.preview_real = real[:PREVIEW_REAL].detach()
+        return {
+            "loss_discriminator": d_loss.detach(),
+            "loss_generator": g_loss.detach(),
+            "d_real_logit": real_logits.detach().mean(),
+            "d_fake_logit": fake_logits.detach().mean(),
+            # Spread across the batch, averaged over steps and features: a collapsing G drives it to 0.
+            "fake_spread": fake.detach().std(dim=0, correction=0).mean(),
+            "real_spread": real_part.std(dim=0, correction=0).mean(),
+        }
+
+    def _discriminator_update(self, real, fake, labels, optimizer):
+        c = self.config
+        optimizer.zero_grad(set_to_none=True)
+        real_logits = self.discriminator(real, labels)
+        fake_logits = self.discriminator(fake, labels)
+        loss = discriminator_loss(c.loss, real_logits, fake_logits)
+        if c.loss == "wasserstein_gp":
+            # The penalty's double backward through an RNN needs the non-cuDNN path on CUDA.
+            with torch.backends.cudnn.flags(enabled=False):
+                loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self.discriminator(x, labels), real,
+                                                                    fake)
+        loss.backward()
+        optimizer.step()
+        return loss, real_logits, fake_logits
+
+    def _generator_update(self, fake, labels, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        self.discriminator.requires_grad_(False)
+        try:
+            # The plain module: D's weights need no gradient here, and a DDP wrapper must not wait for one.
+            loss = generator_loss(self.config.loss, plain(self.discriminator)(fake, labels))
+            loss.backward()
+        finally:
+            self.discriminator.requires_grad_(True)
+        optimizer.step()
+        return loss
+
+    def monitor(self, logged: dict[str, float]) -> list[str]:
+        real, fake = logged.get("real_spread"), logged.get("fake_spread")
+        if real and fake is not None and fake < 0.1 * real:
+            return [f"generated sequences barely differ from each other (spread {fake:.3f} vs {real:.3f} in the "
+                    "data): mode collapse; try a lower learning rate or --model.logits sequence"]
+        return []
+
+    # --- sampling ------------------------------------------------------------------------------
+    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
+        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
+        if not self.num_classes:
+            if label is not None:
+                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+            return None
+        if label is not None and not 0 <= label < self.num_classes:
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
+        labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
+        return labels.to(self.device)
+
+    @torch.no_grad()
+    def generate(self, n: int, generator: torch.Generator | None = None,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator in eval mode."""
+        if labels is None:
+            labels = self.class_labels(n)
+        c, net = self.config, self.generator
+        was_training = net.training
+        net.eval()
+        try:
+            return net(noise_like(n, c.seq_len, c.noise_dim, self.device, generator), labels)
+        finally:
+            net.train(was_training)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) in the original units of the training data."""
+        return self.scaling.unscale(self.generate(n, generator, self.class_labels(n, label)).double()).float()
+
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
+        """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per step, with
+        ``sequence`` and ``step`` columns), ``.npz`` (x of shape (N, T, F)) or ``.png`` (a plot)."""
+        path = Path(path)
+        values = samples.detach().double().cpu().numpy()
+        if path.suffix == ".csv":
+            names = self.config.columns or [f"feature_{i}" for i in range(values.shape[-1])]
+            n, steps, _ = values.shape
+            index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1).reshape(-1, 2)
+            table = np.concatenate([index, values.reshape(n * steps, -1)], axis=1)
+            buffer = io.StringIO()
+            np.savetxt(buffer, table, delimiter=",", fmt=["%d", "%d"] + ["%.10g"] * values.shape[-1],
+                       header=",".join(["sequence", "step", *names]), comments="")
+            return atomic_write_text(path, buffer.getvalue())
+        if path.suffix == ".npz":
+            def write(tmp: Path) -> None:
+                with open(tmp, "wb") as f:
+                    np.savez(f, x=values)
+            return atomic_write(path, write)
+        if path.suffix == ".png":
+            return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
+        raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
+
+    def write_preview(self, path: Path, count: int, seed: int) -> Path:
+        """A PNG of the last training batch's first sequences above ``count`` (at most 16) fixed samples."""
+        synthetic = self.generate(min(count, 16), torch.Generator().manual_seed(seed))
+        return save_sequence_plot(synthetic, path.with_suffix(".png"), real=self.preview_real)
+
+    def evaluate(self, options: EvalOptions) -> dict[str, Any]:
+        """The TimeGAN scores against held-out data (see ``evaluation.py`` for the protocol)."""
+        from genlab.models.rgan.evaluation import evaluate_sequences
+
+        return evaluate_sequences(self, options)
+
+
+class RCGAN(RecurrentGAN):
+    name = "rcgan"
+    config_class = RCGANConfig

@@ -1,0 +1,133 @@
+"""The recurrent players: a generator fed its own previous output, and a recurrent discriminator.
+
+Generator (C-RNN-GAN): at step t the recurrent stack reads [z_t, x_{t-1}, e(y)] — fresh noise
+z_t ~ N(0, I), its own previous output (zeros at t = 0) and, when conditional, a learned label
+embedding — and emits x_t = σ(W h_t), in [0, 1] like the scaled data. With attention layers, the
+hidden states of the whole sequence then pass through causal self-attention blocks (step t sees
+steps ≤ t) before the same read-out gives the final outputs; the step-by-step feedback stays the
+recurrent read-out, so generation remains one pass.
+
+Discriminator: a (optionally bidirectional) recurrent stack over [x_t, e(y)], optional
+non-causal self-attention blocks, and a linear head giving a logit per step (B, T) — the losses
+average over steps, as C-RNN-GAN does — or one logit per sequence (B, 1) from the last forward
+and first backward states.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genlab.models.rgan.config import RGANConfig
+from genlab.nn.attention import SelfAttention
+
+CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class AttentionBlocks(nn.Module):
+    """``layers`` pre-norm residual blocks x ← x + SelfAttention(LayerNorm(x)): (B, T, dim) → (B, T, dim)."""
+
+    def __init__(self, dim: int, layers: int, heads: int, causal: bool) -> None:
+        super().__init__()
+        self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
+        self.attentions = nn.ModuleList([SelfAttention(dim, heads, causal=causal) for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for norm, attention in zip(self.norms, self.attentions):
+            x = x + attention(norm(x))
+        return x
+
+
+class LabelEmbedding(nn.Module):
+    """Labels (B,) → embeddings repeated over ``steps``, (B, steps, label_dim); nothing when unconditional."""
+
+    def __init__(self, num_classes: int, label_dim: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_classes, label_dim) if num_classes else None
+        self.dim = label_dim if num_classes else 0
+
+    def forward(self, labels: torch.Tensor | None, steps: int) -> torch.Tensor | None:
+        if self.embedding is None:
+            return None
+        return self.embedding(labels)[:, None].expand(-1, steps, -1)
+
+
+class RecurrentGenerator(nn.Module):
+    def __init__(self, config: RGANConfig, num_classes: int) -> None:
+        super().__init__()
+        c = config
+        self.label = LabelEmbedding(num_classes, c.label_dim)
+        self.rnn = CELLS[c.cell](c.noise_dim + c.features + self.label.dim, c.hidden_dim, c.layers, batch_first=True)
+        self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
+        self.out = nn.Linear(c.hidden_dim, c.features)
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Noise (B, T, noise_dim) → sequences (B, T, F) in [0, 1]."""
+        batch, steps, _ = noise.shape
+        condition = self.label(labels, 1)  # (B, 1, label_dim) or None
+        previous = noise.new_zeros(batch, 1, self.out.out_features)
+        state, hidden, outputs = None, [], []
+        for t in range(steps):
+            parts = [noise[:, t:t + 1], previous] + ([condition] if condition is not None else [])
+            h, state = self.rnn(torch.cat(parts, dim=-1), state)  # (B, 1, H)
+            previous = torch.sigmoid(self.out(h))  # (B, 1, F), the next step's input
+            hidden.append(h)
+            outputs.append(previous)
+        if not self.attention.attentions:
+            return torch.cat(outputs, dim=1)
+        return torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
+
+
+class RecurrentDiscriminator(nn.Module):
+    def __init__(self, config: RGANConfig, num_classes: int) -> None:
+        super().__init__()
+        c = config
+        self.per_step = c.logits == "per_step"
+        self.label = LabelEmbedding(num_classes, c.label_dim)
+        self.rnn = CELLS[c.cell](c.features + self.label.dim, c.hidden_dim, c.layers, batch_first=True,
+                                 bidirectional=c.bidirectional)
+        self.hidden_dim = c.hidden_dim
+        width = c.hidden_dim * (2 if c.bidirectional else 1)
+        self.attention = AttentionBlocks(width, c.attention_layers, c.attention_heads, causal=False)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Sequences (B, T, F) → logits (B, T) per step, or (B, 1) per sequence."""
+        condition = self.label(labels, x.shape[1])
+        h, _ = self.rnn(x if condition is None else torch.cat([x, condition], dim=-1))  # (B, T, H·directions)
+        h = self.attention(h)
+        if self.per_step:
+            return self.head(h).squeeze(-1)
+        # The forward direction has read the whole sequence at the last step, the backward one at the first.
+        final = h[:, -1] if not self.rnn.bidirectional else torch.cat(
+            [h[:, -1, :self.hidden_dim], h[:, 0, self.hidden_dim:]], dim=-1)
+        return self.head(final)
+
+
+class RecurrentMap(nn.Module):
+    """A recurrent stack and a per-step read-out: (B, T, inputs) → activation(W h_t), (B, T, outputs).
+
+    The building block of TimeGAN's five networks (embedder, recovery, generator, supervisor,
+    discriminator), which differ only in their sizes and read-out activation.
+    """
+
+    def __init__(self, inputs: int, outputs: int, hidden: int, layers: int, cell: str,
+                 activation: str | None = "sigmoid") -> None:
+        super().__init__()
+        self.rnn = CELLS[cell](inputs, hidden, layers, batch_first=True)
+        self.out = nn.Linear(hidden, outputs)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.out(self.rnn(x)[0])
+        return torch.sigmoid(y) if self.activation == "sigmoid" else y
+
+
+def noise_like(batch: int, steps: int, dim: int, device: torch.device,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """N(0, I) noise (batch, steps, dim); with a (CPU) generator it is drawn on the CPU, so a seed
+    gives the same noise on every device."""
+    if generator is None:
+        return torch.randn(batch, steps, dim, device=device)
+    return torch.randn(batch, steps, dim, generator=generator).to(device)
+

@@ -1,0 +1,51 @@
+"""Line plots of sequences with Pillow: a row of real sequences above rows of synthetic ones.
+
+Each panel is one sequence; every feature is a polyline in its own colour, on the scaled [0, 1]
+axis (y up), so panels of real and synthetic data compare directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from genlab.fileio import atomic_write
+
+COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+PANEL = (160, 96)  # width, height in pixels
+MARGIN = 4
+LABEL_HEIGHT = 14
+
+
+def save_sequence_plot(synthetic: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,
+                       columns: int = 8) -> Path:
+    """Plot sequences (N, T, F) in [0, 1] as a PNG grid: ``real`` (if given) first, labelled rows."""
+    rows = [("real", real)] if real is not None and len(real) else []
+    rows += [("synthetic", synthetic[i:i + columns]) for i in range(0, len(synthetic), columns)]
+    width = columns * (PANEL[0] + MARGIN) + MARGIN
+    height = len(rows) * (PANEL[1] + MARGIN + LABEL_HEIGHT) + MARGIN
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+    for r, (name, sequences) in enumerate(rows):
+        top = MARGIN + r * (PANEL[1] + MARGIN + LABEL_HEIGHT)
+        if r == 0 or name != rows[r - 1][0]:
+            draw.text((MARGIN, top), name, fill="black")
+        for i, sequence in enumerate(sequences[:columns].detach().float().cpu().clamp(0, 1)):
+            left = MARGIN + i * (PANEL[0] + MARGIN)
+            box = (left, top + LABEL_HEIGHT, left + PANEL[0] - 1, top + LABEL_HEIGHT + PANEL[1] - 1)
+            draw.rectangle(box, outline=(200, 200, 200))
+            draw_panel(draw, sequence, box)
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+
+
+def draw_panel(draw: ImageDraw.ImageDraw, sequence: torch.Tensor, box: tuple[int, int, int, int]) -> None:
+    """One sequence (T, F) in [0, 1] as F polylines inside ``box`` (left, top, right, bottom)."""
+    left, top, right, bottom = box
+    steps = sequence.shape[0]
+    xs = [left + 2 + (right - left - 4) * t / max(1, steps - 1) for t in range(steps)]
+    for f in range(sequence.shape[1]):
+        ys = (bottom - 2 - (bottom - top - 4) * sequence[:, f]).tolist()
+        draw.line(list(zip(xs, ys)), fill=COLOURS[f % len(COLOURS)], width=1)

@@ -1,0 +1,171 @@
+"""TimeGAN (Yoon, Jarrett & van der Schaar, NeurIPS 2019), following the reference code's losses.
+
+Five recurrent networks (each a :class:`RecurrentMap` with a sigmoid read-out but D):
+embedder h = E(x), recovery x̃ = R(h), generator ê = G(z) with z ~ U(0, 1)^(T×F), supervisor
+ĥ = S(·) (one layer fewer) predicting the next latent step, and a discriminator D giving a logit
+per step. With BCE(logits, label) averaged over batch and steps:
+
+- autoencoder phase: L_R = MSE(x, x̃);  E, R minimise w_R·√L_R
+- supervised phase:  L_S = MSE(h_{2..T}, S(h)_{1..T-1});  S (and G, as in the reference) minimise L_S
+- joint phase, each step: ``generator_updates`` times
+      G, S minimise  BCE(D(ĥ), 1) + γ·BCE(D(ê), 1) + η·√L_S + w_M·(L_V1 + L_V2)
+        with ĥ = S(ê), x̂ = R(ĥ), L_V1 = mean|√(Var x̂ + 1e-6) − √(Var x + 1e-6)|,
+        L_V2 = mean|mean x̂ − mean x| (moments over the batch)
+      E, R minimise  w_R·√L_R + w_ES·L_S
+  then D minimises BCE(D(h), 1) + BCE(D(ĥ), 0) + γ·BCE(D(ê), 0), only while that loss > 0.15.
+
+Each phase has its own Adam optimizers, as in the reference. Unlike the reference, the data is
+min-max scaled once (by the data loader), not twice. Sampling: x̂ = R(S(G(z))).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+
+from genlab.models.rgan.config import TimeGANConfig
+from genlab.models.rgan.model import RecurrentGAN
+from genlab.models.rgan.networks import RecurrentMap
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+class TimeGAN(RecurrentGAN):
+    name = "timegan"
+    config_class = TimeGANConfig
+    ddp_modules = ()  # five networks and phase-dependent updates: single process only
+
+    def build_networks(self, config: TimeGANConfig) -> None:
+        c = config
+        self.embedder = RecurrentMap(c.features, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
+        self.recovery = RecurrentMap(c.hidden_dim, c.features, c.hidden_dim, c.layers, c.cell)
+        self.generator = RecurrentMap(c.features, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
+        self.supervisor = RecurrentMap(c.hidden_dim, c.hidden_dim, c.hidden_dim, c.layers - 1, c.cell)
+        self.discriminator = RecurrentMap(c.hidden_dim, 1, c.hidden_dim, c.layers, c.cell, activation=None)
+        self.step = 0  # set by the trainer: the phase is a pure function of it
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        def adam(*modules):
+            params = [p for m in modules for p in m.parameters()]
+            return torch.optim.Adam(params, lr=self.config.lr_generator, betas=self.config.betas)
+
+        return {
+            "autoencoder": adam(self.embedder, self.recovery),  # phase 1
+            "supervised": adam(self.generator, self.supervisor),  # phase 2
+            "generator": adam(self.generator, self.supervisor),  # joint phase
+            "embedder": adam(self.embedder, self.recovery),  # joint phase
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_discriminator,
+                                              betas=self.config.betas),
+        }
+
+    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        self.step = step
+
+    @property
+    def phase(self) -> str:
+        c = self.config
+        if self.step < c.autoencoder_steps:
+            return "autoencoder"
+        return "supervised" if self.step < c.autoencoder_steps + c.supervised_steps else "joint"
+
+    # --- the losses ----------------------------------------------------------------------------
+    def reconstruction_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L_R, L_S) for real sequences (B, T, F)."""
+        h = self.embedder(x)
+        return F.mse_loss(self.recovery(h), x), self.supervised_loss(h)
+
+    def supervised_loss(self, h: torch.Tensor) -> torch.Tensor:
+        """L_S: the supervisor's one-step-ahead error on real latents h (B, T, H)."""
+        return F.mse_loss(self.supervisor(h)[:, :-1], h[:, 1:])
+
+    def fake_latents(self, batch: int, device: torch.device,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1)."""
+        c = self.config
+        shape = (batch, c.seq_len, c.features)
+        z = torch.rand(shape, device=device) if generator is None else torch.rand(shape, generator=generator).to(device)
+        e_hat = self.generator(z)
+        return e_hat, self.supervisor(e_hat)
+
+    def discriminator_loss(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            h = self.embedder(x)
+            e_hat, h_hat = self.fake_latents(x.shape[0], x.device)
+        return (bce(self.discriminator(h), 1.0) + bce(self.discriminator(h_hat), 0.0)
+                + self.config.gamma * bce(self.discriminator(e_hat), 0.0))
+
+    def generator_loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        c = self.config
+        e_hat, h_hat = self.fake_latents(x.shape[0], x.device)
+        x_hat = self.recovery(h_hat)
+        adversarial = bce(self.discriminator(h_hat), 1.0) + c.gamma * bce(self.discriminator(e_hat), 1.0)
+        supervised = self.supervised_loss(self.embedder(x))
+        std = (x_hat.var(0, correction=0) + 1e-6).sqrt() - (x.var(0, correction=0) + 1e-6).sqrt()
+        moments = std.abs().mean() + (x_hat.mean(0) - x.mean(0)).abs().mean()
+        loss = adversarial + c.supervised_weight * supervised.sqrt() + c.moment_weight * moments
+        return {"loss": loss, "adversarial": adversarial, "supervised": supervised, "moments": moments}
+
+    # --- training ------------------------------------------------------------------------------
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        x = batch["sequences"]
+        self.preview_real = x[:8].detach()
+        c = self.config
+        if self.phase == "autoencoder":
+            reconstruction = F.mse_loss(self.recovery(self.embedder(x)), x)
+            minimise(optimizers["autoencoder"], c.reconstruction_weight * reconstruction.sqrt())
+            return {"loss_reconstruction": reconstruction.detach()}
+        if self.phase == "supervised":
+            with torch.no_grad():
+                h = self.embedder(x)
+            supervised = self.supervised_loss(h)
+            minimise(optimizers["supervised"], supervised)
+            return {"loss_supervised": supervised.detach()}
+        for _ in range(c.generator_updates):
+            with frozen(self.discriminator, self.embedder, self.recovery):
+                terms = self.generator_loss(x)
+                minimise(optimizers["generator"], terms["loss"])
+            with frozen(self.supervisor):
+                reconstruction, supervised = self.reconstruction_loss(x)
+                minimise(optimizers["embedder"],
+                         c.reconstruction_weight * reconstruction.sqrt() + c.embedder_supervised_weight * supervised)
+        d_loss = self.discriminator_loss(x)
+        # The reference's check: train D only while it is not already winning, a host sync per step.
+        if d_loss.item() > c.discriminator_threshold:
+            minimise(optimizers["discriminator"], d_loss)
+        return {"loss_generator": terms["loss"].detach(), "loss_adversarial": terms["adversarial"].detach(),
+                "loss_supervised": supervised.detach(), "loss_moments": terms["moments"].detach(),
+                "loss_reconstruction": reconstruction.detach(), "loss_discriminator": d_loss.detach()}
+
+    @torch.no_grad()
+    def generate(self, n: int, generator: torch.Generator | None = None,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z)))."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.recovery(self.fake_latents(n, self.device, generator)[1])
+        finally:
+            self.train(was_training)
+
+
+def minimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+@contextmanager
+def frozen(*modules: torch.nn.Module) -> Iterator[None]:
+    """No weight gradients for ``modules`` inside the block: the update in it trains the other players."""
+    for module in modules:
+        module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.requires_grad_(True)

@@ -1,0 +1,111 @@
+"""Sequence data: CSV and .npz reading, bad input, min-max scaling, windows and the 'sines'."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, read_csv, sines
+from genlab.errors import DataError
+
+STOCKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "timeseries" / "stock_data.csv"
+
+
+def write(tmp_path, text, name="series.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_scaling_round_trip_returns_the_original_units():
+    series = np.array([[1.0, -5.0, 7.0], [3.0, 5.0, 7.0], [2.0, 0.0, 7.0]])  # the last feature is constant
+    scaling = Scaling.fit(series)
+    scaled = scaling.scale(series)
+    assert scaled.min() >= 0 and scaled.max() <= 1
+    assert scaled[:, 0].tolist() == pytest.approx([0.0, 1.0, 0.5], abs=1e-6)
+    assert np.allclose(scaling.unscale(scaled), series, atol=1e-12)
+    assert torch.allclose(scaling.unscale(scaling.scale(torch.from_numpy(series))), torch.from_numpy(series))
+
+
+@pytest.mark.skipif(not STOCKS.is_file(), reason="needs ../shared/data/timeseries/stock_data.csv")
+def test_stock_prices_are_windowed_and_scaled_per_column():
+    dataset, scaling, columns, window = load_sequences(SequenceDataConfig(path=str(STOCKS)))
+    assert columns == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
+    assert window == 24 and dataset.sequences.shape == (3685 - 24 + 1, 24, 6)  # every stride-1 window
+    table = np.loadtxt(STOCKS, delimiter=",", skiprows=1)
+    assert scaling.minimum == pytest.approx(table.min(0).tolist()) and scaling.maximum == pytest.approx(table.max(0))
+    assert scaling.minimum[0] == pytest.approx(49.274517)  # the low of the split-adjusted 2004 prices
+    assert np.allclose(scaling.unscale(dataset.sequences[1].double().numpy()), table[1:25], rtol=1e-6)
+    assert dataset.sequences.min() >= 0 and dataset.sequences.max() <= 1
+    batch = dataset.get_batch(torch.tensor([0, 5]), torch.device("cpu"))
+    assert batch["sequences"].shape == (2, 24, 6) and batch["labels"] is None
+
+
+def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
+    found = read_csv(write(tmp_path, "when,a,b\n2016-01-11 17:00,1,2\n2016-01-11 17:10,3,4\n"))
+    assert found.columns == ["a", "b"] and found.values.tolist() == [[1, 2], [3, 4]]
+    found = read_csv(write(tmp_path, "Date,a\n01/02/2020,1\n01/03/2020,2\n"))
+    assert found.columns == ["a"]
+    found = read_csv(write(tmp_path, "a,stamp\n1,7\n2,8\n"), time_column="stamp")
+    assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b\n1,2\n3,up\n", "row 3, column 'b' holds 'up', which is not a number"),
+    ("a,b\n1,2\n3,NaN\n", "row 3, column 'b' is missing"),
+    ("a,b\n1,2\n3,\n", "row 3, column 'b' is missing"),
+    ("a,b\n1,2\n3,4,5\n", "row 3 has 3 cells but the header has 2"),
+    ("a,b\n1,2\n3\n", "row 3 has 1 cells but the header has 2"),
+])
+def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError, match=message) as error:
+        load_sequences(SequenceDataConfig(path=str(path), window=2))
+    assert str(path) in str(error.value)
+
+
+def test_too_few_rows_for_one_window_is_an_error(tmp_path):
+    path = write(tmp_path, "a,b\n" + "".join(f"{i},{i}\n" for i in range(5)))
+    with pytest.raises(DataError, match=r"has 5 rows, too few for one window of 24 steps") as error:
+        load_sequences(SequenceDataConfig(path=str(path)))
+    assert str(path) in str(error.value)
+    dataset, *_ = load_sequences(SequenceDataConfig(path=str(path), window=5))
+    assert dataset.sequences.shape == (1, 5, 2)
+
+
+def test_missing_values_are_filled_only_by_an_explicit_policy(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n,4\nNA,6\n7,8\n")
+    found = read_csv(path, fill="ffill")
+    assert found.values[:, 0].tolist() == [1, 1, 1, 7]
+    assert read_csv(path, fill="zero").values[:, 0].tolist() == [1, 0, 0, 7]
+    with pytest.raises(DataError, match="row 2, column 'a' is missing and has no earlier value"):
+        read_csv(write(tmp_path, "a,b\nNaN,1\n2,3\n"), fill="ffill")
+
+
+def test_npz_sequences_with_labels_and_series(tmp_path):
+    x = np.random.default_rng(0).normal(size=(10, 6, 3))
+    np.savez(tmp_path / "seq.npz", x=x, y=np.arange(10) % 3)
+    dataset, scaling, _, window = load_sequences(SequenceDataConfig(path=str(tmp_path / "seq.npz")))
+    assert window == 6 and dataset.sequences.shape == (10, 6, 3) and dataset.labels.tolist() == [0, 1, 2, 0, 1, 2,
+                                                                                                   0, 1, 2, 0]
+    assert np.allclose(scaling.unscale(dataset.sequences.double().numpy()), x, atol=1e-5)
+    np.savez(tmp_path / "series.npz", x=x.reshape(60, 3))
+    dataset, *_ = load_sequences(SequenceDataConfig(path=str(tmp_path / "series.npz"), window=10))
+    assert dataset.sequences.shape == (51, 10, 3)
+    np.savez(tmp_path / "bad.npz", x=np.full((4, 3), np.nan))
+    with pytest.raises(DataError, match="bad.npz: x holds 12 NaN"):
+        load_sequences(SequenceDataConfig(path=str(tmp_path / "bad.npz"), window=2))
+
+
+def test_sines_follow_the_reference_generator():
+    x = sines(200, 24, 5, seed=3)
+    assert x.shape == (200, 24, 5)
+    # (sin(f·t + p) + 1) / 2 with f, p in [0, 0.1]: starts in [0.5, 0.55] and never falls below 0.5 over 24 steps.
+    assert 0.5 <= x[:, 0].min() and x[:, 0].max() <= (np.sin(0.1) + 1) / 2
+    assert x.min() >= 0.5 and x.max() <= 1.0
+    phase = np.arcsin(2 * x[:, 0] - 1)  # t = 0 gives the phase, t = 1 then gives the frequency
+    freq = np.arcsin(2 * x[:, 1] - 1) - phase
+    assert 0 <= phase.min() and phase.max() <= 0.1 and 0 <= freq.min() and freq.max() <= 0.1
+    assert np.allclose(x[:, 10], (np.sin(10 * freq + phase) + 1) / 2)
+    assert np.array_equal(x, sines(200, 24, 5, seed=3)) and not np.array_equal(x, sines(200, 24, 5, seed=4))

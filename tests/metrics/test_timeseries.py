@@ -1,0 +1,84 @@
+"""The TimeGAN scores: sanity on data whose answer is known, and the repeat/protocol wrapper."""
+
+import pytest
+import torch
+
+from genlab.data.sequences import sines
+from genlab.errors import DataError
+from genlab.metrics.timeseries import (correlational_score, cross_correlations, discriminative_score,
+                                       predictive_score, timeseries_scores)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the post-hoc GRUs are tiny: a second thread only adds overhead
+    yield
+    torch.set_num_threads(threads)
+
+
+def sine_set(count, features=10, seed=0):
+    return torch.from_numpy(sines(count, 24, features, seed)).float()
+
+
+def shuffled_in_time(x, seed=0):
+    """Each sequence's steps in a random order: the same values, no temporal structure."""
+    order = torch.argsort(torch.rand(x.shape[:2], generator=torch.Generator().manual_seed(seed)), dim=1)
+    return torch.gather(x, 1, order[..., None].expand_as(x))
+
+
+def test_discriminative_score_is_near_zero_for_real_data_and_large_for_shuffled_data():
+    real, other_real = sine_set(600, seed=1), sine_set(600, seed=2)
+    # Ten features give the classifier 5 hidden units; 300 iterations (the protocol runs 2,000)
+    # suffice to see that shuffled steps are not sines, while two draws of sines stay indistinguishable.
+    same = [discriminative_score(real, other_real, iterations=300, seed=s) for s in range(2)]
+    shuffled = [discriminative_score(real, shuffled_in_time(other_real), iterations=300, seed=s) for s in range(2)]
+    assert max(same) < 0.1
+    assert min(shuffled) > 0.2
+    assert all(0 <= v <= 0.5 for v in same + shuffled)
+
+
+def test_predictive_score_is_better_when_trained_on_real_than_on_shuffled_data():
+    real, other_real = sine_set(400, features=4, seed=1), sine_set(400, features=4, seed=2)
+    trained_on_real = predictive_score(real, other_real, iterations=300)
+    trained_on_shuffled = predictive_score(real, shuffled_in_time(other_real), iterations=300)
+    assert 0 <= trained_on_real < trained_on_shuffled
+    with pytest.raises(DataError, match="at least 2 features"):
+        predictive_score(real[..., :1], other_real[..., :1], iterations=1)
+
+
+def test_cross_correlations_match_a_direct_computation():
+    x = torch.randn(50, 24, 3, generator=torch.Generator().manual_seed(0)).double()
+    x[..., 2] = 2 * x[..., 0] + 1  # perfectly correlated with feature 0
+    flat = x.reshape(-1, 3)
+    z = (flat - flat.mean(0)) / flat.std(0)
+    expected = torch.stack([(z[:, i] * z[:, j]).mean() for i in range(3) for j in range(i + 1)])
+    assert torch.allclose(cross_correlations(x), expected.to(torch.float64))
+    assert cross_correlations(x)[3] == pytest.approx(1.0, abs=0.05)  # the pair (2, 0) in tril order
+    # Features 0 and 2 move together in the real data; the synthetic data has the same values with
+    # that pairing broken. Two subsets of the real data itself differ far less.
+    real = sine_set(500, features=3)
+    real[..., 2] = real[..., 0]
+    unpaired = real.clone()
+    unpaired[..., 2] = real[torch.randperm(500, generator=torch.Generator().manual_seed(0)), :, 0]
+    same = correlational_score(real, real, seed=0)
+    assert same < 0.02 and correlational_score(real, unpaired, seed=0) > 4 * same
+
+
+def test_timeseries_scores_repeat_and_state_their_protocol():
+    real, synthetic = sine_set(60, features=3), sine_set(60, features=3, seed=5)
+    result = timeseries_scores(real, synthetic, repeats=3, discriminative_iterations=2, predictive_iterations=2,
+                               seed=7)
+    for name in ("discriminative", "predictive", "correlational"):
+        values = result[name]["values"]
+        assert len(values) == 3
+        assert result[name]["mean"] == pytest.approx(sum(values) / 3)
+        assert result[name]["std"] == pytest.approx(torch.tensor(values).std().item())
+    assert result["protocol"]["repeats"] == 3 and result["protocol"]["real_sequences"] == 60
+    assert "2 Adam iterations" in result["protocol"]["discriminative"]
+    assert "hidden 1" in result["protocol"]["predictive"]  # ⌊3 / 2⌋
+    again = timeseries_scores(real, synthetic, repeats=3, discriminative_iterations=2, predictive_iterations=2,
+                              seed=7)
+    assert again["discriminative"]["values"] == result["discriminative"]["values"]  # seeded: reproducible
+    with pytest.raises(DataError, match="same T and F"):
+        timeseries_scores(real, synthetic[:, :10], repeats=1)

@@ -1,0 +1,115 @@
+"""The recurrent GANs through the command line: train, resume exactly, sample, evaluate, bad input."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+STOCKS = Path(__file__).resolve().parents[4] / "shared" / "data" / "timeseries" / "stock_data.csv"
+TINY = ["--model.hidden_dim", "8", "--model.layers", "1", "--model.noise_dim", "2"]
+
+
+@pytest.mark.skipif(not STOCKS.is_file(), reason="needs ../shared/data/timeseries/stock_data.csv")
+def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "rgan", "--data", STOCKS, "--data.window", "8", "--steps", "3", "--batch-size",
+                             "16", "--out", run, "--train.sample_every", "3", "--quiet", *TINY)
+    assert code == 0, err
+    assert "rgan/crnngan on" in out and "3,678 windows of 8 steps × 6 features" in out
+    assert Image.open(run / "samples" / "step-000003.png").size[0] > 0
+    saved = json.loads((run / "config.json").read_text())["model"]
+    assert saved["columns"] == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"] and saved["seq_len"] == 8
+    table = np.loadtxt(STOCKS, delimiter=",", skiprows=1)
+    assert saved["feature_min"] == pytest.approx(table.min(0).tolist())
+
+    out_csv = tmp_path / "synth.csv"
+    assert run_cli("sample", run, "--n", "5", "--out", out_csv)[0] == 0
+    rows = list(csv.reader(out_csv.open()))
+    assert rows[0] == ["sequence", "step", "Open", "High", "Low", "Close", "Adj_Close", "Volume"]
+    assert len(rows) == 1 + 5 * 8 and rows[-1][:2] == ["4", "7"]
+    values = np.array([[float(v) for v in row[2:]] for row in rows[1:]])
+    assert (values >= table.min(0) - 1e-3).all() and (values <= table.max(0) + 1e-3).all()  # price units
+    assert values[:, 5].max() > 1000  # volumes, not [0, 1]
+    assert run_cli("sample", run, "--n", "3", "--out", tmp_path / "synth.npz")[0] == 0
+    with np.load(tmp_path / "synth.npz") as data:
+        assert data["x"].shape == (3, 8, 6)
+    assert run_cli("sample", run, "--n", "3", "--out", tmp_path / "synth.png")[0] == 0
+
+    result_file = tmp_path / "eval.json"
+    code, out, err = run_cli("eval", run, "--ref", STOCKS, "--repeats", "2", "--discriminative-iterations", "3",
+                             "--predictive-iterations", "3", "--max-examples", "200", "--json", result_file)
+    assert code == 0, err
+    result = json.loads(result_file.read_text())
+    assert result["protocol"]["real_sequences"] == 200 and result["protocol"]["synthetic_sequences"] == 200
+    assert result["protocol"]["repeats"] == 2 and "stock_data.csv" in result["protocol"]["reference_data"]
+    assert 0 <= result["discriminative"]["mean"] <= 0.5 and len(result["predictive"]["values"]) == 2
+    assert result["correlational"]["mean"] >= 0
+
+
+@pytest.mark.parametrize("model", [
+    ["--model.name", "crnngan", "--model.attention_layers", "1", "--model.attention_heads", "2"],
+    # Stopped inside the supervised phase; resumed through the joint phase and its five optimizers.
+    ["--model.name", "timegan", "--model.layers", "2", "--model.autoencoder_steps", "2", "--model.supervised_steps",
+     "2"],
+], ids=["crnngan-attention", "timegan"])
+def test_resumed_run_is_bit_identical(tmp_path, run_cli, tiny_rgan, model):
+    common = ["--batch-size", "16", "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_rgan,
+              *model]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli("train", "rgan", "--steps", "7", "--out", full, *common)[0] == 0
+    assert run_cli("train", "rgan", "--steps", "3", "--out", part, *common)[0] == 0
+    code, out, _ = run_cli("train", "rgan", "--steps", "7", "--out", part, "--resume", "auto", *common)
+    assert code == 0 and "resuming from step-000003" in out
+    a, b = (load_file(str(r / "model" / "model.safetensors")) for r in (full, part))
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+
+    def losses(run):
+        return [{k: v for k, v in json.loads(line).items() if k not in ("time", "examples_per_s")}
+                for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert losses(full) == losses(part)
+
+
+def test_rcgan_trains_on_labelled_npz_and_samples_a_class(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "labelled.npz"
+    np.savez(path, x=rng.normal(size=(40, 5, 2)), y=np.arange(40) % 4)
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--model.name", "rcgan", "--data", path, "--steps", "2", "--batch-size",
+                           "8", "--out", run, "--quiet", *TINY)
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["model"]["num_classes"] == 4
+    assert run_cli("sample", run, "--n", "4", "--class", "3", "--out", tmp_path / "threes.npz")[0] == 0
+    code, _, err = run_cli("eval", run, "--ref", path, "--repeats", "1", "--discriminative-iterations", "1",
+                           "--predictive-iterations", "1")
+    assert code == 0, err
+
+
+def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan):
+    text = tmp_path / "text.csv"
+    text.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(30)) + "31,oops\n")
+    code, _, err = run_cli("train", "rgan", "--data", text, "--out", tmp_path / "a", "--steps", "1")
+    assert code == 2 and str(text) in err and "column 'b' holds 'oops'" in err and "Traceback" not in err
+    assert not (tmp_path / "a").exists()
+    code, _, err = run_cli("train", "rgan", "--model.name", "rcgan", "--out", tmp_path / "b", *tiny_rgan)
+    assert code == 2 and "needs labelled data" in err
+
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "16", "--out", run, "--quiet", *tiny_rgan)[0] == 0
+    code, _, err = run_cli("sample", run, "--out", tmp_path / "samples.txt")
+    assert code == 2 and "sequences are written as .csv, .npz or .png" in err
+    code, _, err = run_cli("eval", run, "--repeats", "0")
+    assert code == 2 and "--repeats must be at least 1" in err
+    code, _, err = run_cli("eval", run, "--ref", text)
+    assert code == 2 and "column 'b' holds 'oops'" in err
+    numeric = tmp_path / "numeric.csv"
+    numeric.write_text("a,b,c\n" + "".join(f"{i},{i},{i}\n" for i in range(30)))
+    on_csv = tmp_path / "on_csv"
+    assert run_cli("train", "rgan", "--data", numeric, "--data.window", "6", "--steps", "1", "--batch-size", "8",
+                   "--out", on_csv, "--quiet", *TINY)[0] == 0
+    code, _, err = run_cli("eval", on_csv)
+    assert code == 2 and "pass --ref" in err

@@ -1,0 +1,130 @@
+"""The recurrent GANs: shapes, options, conditioning, export round trip."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from genlab.data.sequences import Scaling
+from genlab.errors import ConfigError
+from genlab.models.base import GenerativeModel
+from genlab.models.rgan import RCGAN, RecurrentGAN
+from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig
+from genlab.models.rgan.networks import RecurrentGenerator
+
+BASE = dict(features=3, seq_len=6, hidden_dim=8, layers=1, noise_dim=2, feature_min=[0.0, -1.0, 10.0],
+            feature_max=[1.0, 1.0, 20.0])
+
+
+def train_steps(model, steps=3, labels=None):
+    optimizers = model.configure_optimizers()
+    real = torch.rand(8, 6, 3, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for _ in range(steps):
+        losses = model.training_step({"sequences": real, "labels": labels}, optimizers)
+    assert all(torch.isfinite(v) for v in losses.values())
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert any(k.startswith("generator.") for k in changed) and any(k.startswith("discriminator.") for k in changed)
+    return losses
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
+    {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
+    {"loss": "wasserstein_gp", "discriminator_steps": 2},
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp"])
+def test_each_variant_trains_and_samples_in_original_units(options):
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
+    train_steps(model)
+    samples = model.sample(5, torch.Generator().manual_seed(1))
+    assert samples.shape == (5, 6, 3)
+    # Generated on [0, 1] and mapped back: each feature within its training min and max.
+    low, high = torch.tensor(BASE["feature_min"]), torch.tensor(BASE["feature_max"])
+    assert ((samples >= low - 1e-5) & (samples <= high + 1e-5)).all()
+    assert torch.allclose(Scaling(BASE["feature_min"], BASE["feature_max"]).scale(samples),
+                          model.generate(5, torch.Generator().manual_seed(1)), atol=1e-5)
+    expected_logits = (8, 1) if options.get("logits") == "sequence" else (8, 6)
+    assert model.discriminator(torch.rand(8, 6, 3)).shape == expected_logits
+
+
+def test_generator_feeds_back_its_previous_output_and_attention_is_causal():
+    config = CRNNGANConfig(**BASE, attention_layers=1, attention_heads=2)
+    torch.manual_seed(0)
+    generator = RecurrentGenerator(config, 0).eval()
+    noise = torch.randn(2, 6, 2)
+    changed = noise.clone()
+    changed[:, 3] += 1.0  # new noise at step 3 changes steps 3.. only
+    a, b = generator(noise), generator(changed)
+    assert torch.equal(a[:, :3], b[:, :3]) and not torch.allclose(a[:, 3:], b[:, 3:])
+    # The first recurrent input holds the noise and zeros in place of a previous output.
+    assert generator.rnn.input_size == config.noise_dim + config.features
+
+
+def test_rcgan_conditions_both_players_on_labels():
+    torch.manual_seed(0)
+    model = RCGAN(RCGANConfig(**BASE, num_classes=3))
+    train_steps(model, labels=torch.arange(8) % 3)
+    noise = torch.randn(4, 6, 2)
+    assert not torch.allclose(model.generator(noise, torch.zeros(4, dtype=torch.long)),
+                              model.generator(noise, torch.ones(4, dtype=torch.long)))
+    x = torch.rand(4, 6, 3)
+    assert not torch.allclose(model.discriminator(x, torch.zeros(4, dtype=torch.long)),
+                              model.discriminator(x, torch.full((4,), 2)))
+    assert model.class_labels(5).tolist() == [0, 1, 2, 0, 1]
+    assert model.sample(4, label=2).shape == (4, 6, 3)
+    with pytest.raises(ConfigError, match="--class 3 is out of range"):
+        model.sample(1, label=3)
+    with pytest.raises(ConfigError, match="conditional but its data has no labels"):
+        model.training_step({"sequences": torch.rand(8, 6, 3), "labels": None}, model.configure_optimizers())
+    with pytest.raises(ConfigError, match="needs --model.num_classes"):
+        RCGAN(RCGANConfig(**BASE))
+
+
+def test_export_round_trip_keeps_weights_and_scale(tmp_path):
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**BASE, columns=["a", "b", "c"]))
+    train_steps(model, steps=1)
+    loaded = GenerativeModel.from_pretrained(model.save_pretrained(tmp_path / "export"))
+    assert type(loaded) is RecurrentGAN and loaded.config == model.config
+    generator = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    assert torch.equal(loaded.sample(4, generator()), model.eval().sample(4, generator()))
+
+
+def test_config_errors_name_the_option():
+    with pytest.raises(ConfigError, match="--model.hidden_dim 10 must be divisible by --model.attention_heads 4"):
+        CRNNGANConfig(**{**BASE, "hidden_dim": 10}, attention_layers=1).validate()
+    with pytest.raises(ConfigError, match="feature_min has 3 values for 4 features"):
+        dataclasses.replace(CRNNGANConfig(**BASE), features=4).validate()
+    with pytest.raises(ConfigError, match="needs --model.features and --model.seq_len"):
+        RecurrentGAN(CRNNGANConfig())
+
+
+def test_timegan_trains_through_its_three_phases_by_step_count():
+    from genlab.models.rgan import TimeGAN, TimeGANConfig
+
+    torch.manual_seed(0)
+    model = TimeGAN(TimeGANConfig(features=3, seq_len=6, hidden_dim=6, layers=2, autoencoder_steps=2,
+                                  supervised_steps=1))
+    optimizers = model.configure_optimizers()
+    real = {"sequences": torch.rand(8, 6, 3, generator=torch.Generator().manual_seed(0)), "labels": None}
+    logged, phases = [], []
+    for step in range(5):
+        model.on_train_step(step, optimizers)
+        phases.append(model.phase)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        logged.append(set(model.training_step(real, optimizers)))
+        changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+        if phases[-1] == "autoencoder":
+            assert changed == {"embedder", "recovery"}
+        elif phases[-1] == "supervised":
+            assert changed == {"supervisor"}  # G gets no gradient from L_S, as in the reference
+        else:
+            assert {"generator", "supervisor", "embedder", "recovery"} <= changed
+    assert phases == ["autoencoder", "autoencoder", "supervised", "joint", "joint"]
+    assert logged[0] == {"loss_reconstruction"} and logged[2] == {"loss_supervised"}
+    assert {"loss_generator", "loss_discriminator", "loss_moments"} <= logged[4]
+    assert model.sample(4).shape == (4, 6, 3)
+    with pytest.raises(ConfigError, match="--model.bidirectional does not apply to timegan"):
+        TimeGANConfig(bidirectional=True).validate()
