@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from genlab.cli import main
 
@@ -22,6 +23,15 @@ TINY_DCGAN = ["--model.generator_width", "8", "--model.discriminator_width", "8"
 def tiny_dcgan() -> list[str]:
     """Command-line options for a DCGAN whose training step takes milliseconds."""
     return list(TINY_DCGAN)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a test module with one torch thread: tiny models only pay a second thread's overhead."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

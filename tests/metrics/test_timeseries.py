@@ -10,11 +10,8 @@ from genlab.metrics.timeseries import (correlational_score, cross_correlations, 
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the post-hoc GRUs are tiny: a second thread only adds overhead
-    yield
-    torch.set_num_threads(threads)
+def tiny_networks_one_thread(one_thread):
+    """The post-hoc GRUs are tiny: a second thread only adds overhead."""
 
 
 def sine_set(count, features=10, seed=0):

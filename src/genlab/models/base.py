@@ -122,6 +122,23 @@ class GenerativeModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def num_classes(self) -> int | None:
+        """Classes of a class-conditional model (``conditional`` and ``num_classes`` in its config), else None."""
+        conditional = getattr(self.config, "conditional", False)
+        return getattr(self.config, "num_classes", None) if conditional else None
+
+    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
+        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
+        if not self.num_classes:
+            if label is not None:
+                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+            return None
+        if label is not None and not 0 <= label < self.num_classes:
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
+        labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
+        return labels.to(self.device)
+
     # --- export ------------------------------------------------------------------------------
     def export_config(self) -> dict[str, Any]:
         from genlab import __version__

@@ -1,18 +1,14 @@
 """Recurrent GAN test helpers: tiny models on small 'sines', run single-threaded."""
 
 import pytest
-import torch
 
 TINY_RGAN = ["--model.hidden_dim", "8", "--model.layers", "1", "--model.noise_dim", "2", "--data.sines", "64",
              "--data.window", "6", "--data.sines_features", "3"]
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def tiny_models_one_thread(one_thread):
+    """Every test here uses the root conftest's one-thread setting."""
 
 
 @pytest.fixture

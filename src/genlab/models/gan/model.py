@@ -55,10 +55,6 @@ class GAN(GenerativeModel):
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 
-    @property
-    def num_classes(self) -> int | None:
-        return self.config.num_classes if self.config.conditional else None
-
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
         return {
@@ -173,17 +169,6 @@ class GAN(GenerativeModel):
         else:
             z = torch.randn(n, self.config.latent_dim, generator=generator)
         return z.to(self.device)
-
-    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
-        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
-        if not self.num_classes:
-            if label is not None:
-                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
-            return None
-        if label is not None and not 0 <= label < self.num_classes:
-            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
-        labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
-        return labels.to(self.device)
 
     @torch.no_grad()
     def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -54,10 +54,6 @@ class RecurrentGAN(GenerativeModel):
         self.discriminator = RecurrentDiscriminator(config, self.num_classes or 0)
 
     @property
-    def num_classes(self) -> int | None:
-        return self.config.num_classes if self.config.conditional else None
-
-    @property
     def scaling(self) -> Scaling:
         """The training data's per-feature scale (identity when the config holds none)."""
         c = self.config
@@ -143,17 +139,6 @@ class RecurrentGAN(GenerativeModel):
         return []
 
     # --- sampling ------------------------------------------------------------------------------
-    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
-        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
-        if not self.num_classes:
-            if label is not None:
-                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
-            return None
-        if label is not None and not 0 <= label < self.num_classes:
-            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
-        labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
-        return labels.to(self.device)
-
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None,
                  labels: torch.Tensor | None = None) -> torch.Tensor:
