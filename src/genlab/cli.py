@@ -24,6 +24,13 @@ TRAIN_SHORTCUTS = {
 }
 
 
+BUILT_IN_DATA = (
+    "gan, vae: the embedded MNIST test split (10,000 digits); toy:ring, toy:grid (2-D mixtures, gan backbone mlp)",
+    "transformer: tiny Shakespeare (1,115,394 characters; last 10% held out)",
+    "rgan: the TimeGAN 'sines' (synthetic, drawn from the seed; --data.sines N sequences)",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and evaluate deep generative models.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -279,19 +286,23 @@ def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
+    import textwrap
+
+    from genlab.config import packaged_configs
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
 
-    print("families and models:")
+    print("families (genlab train FAMILY [--model.name MODEL]):")
     for name in list_families():
         family = get_family(name)
-        print(f"  {name:<12} {', '.join(family.models):<24} {family.description}")
-    from genlab.config import packaged_configs
-
+        print(f"  {name:<12} models: {', '.join(family.models)}")
+        print(textwrap.fill(family.description, width=100, initial_indent=" " * 15, subsequent_indent=" " * 15,
+                            break_on_hyphens=False))
     print("packaged configs (genlab train --config NAME):")
     print("  " + ", ".join(packaged_configs()))
-    print("built-in data (--data): none = the embedded MNIST test split (10,000 digits); toy:ring, toy:grid "
-          "(2-D mixtures, backbone mlp)")
+    print("built-in data (what --data defaults to, or names it takes):")
+    for line in BUILT_IN_DATA:
+        print("  " + line)
     print("downloadable datasets (genlab data download NAME DIR):")
     print("  " + ", ".join(DATASETS))
     return 0
