@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from genlab.nn.attention import SelfAttention, rotate
+from genlab.nn.attention import SelfAttention, rotary_tables, rotate
 
 
 def reference_attention(layer: SelfAttention, x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +52,16 @@ def test_cached_steps_equal_one_full_pass(rotary):
     assert torch.allclose(torch.cat(pieces, dim=1), layer(x), atol=1e-12)
     with pytest.raises(ValueError, match="overflow|beyond max_positions"):
         layer(x[:, :1], cache)
+
+
+def test_rotate_multiplies_each_head_by_unit_complex_numbers():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 8, dtype=torch.float64)  # (B, H, T, hd)
+    cos, sin = rotary_tables(5, 8)
+    theta = torch.arange(5.0, dtype=torch.float64)[:, None] * torch.tensor([1, 1e-1, 1e-2, 1e-3],
+                                                                          dtype=torch.float64)  # 10000^(-2i/8)
+    z = torch.complex(x[..., :4], x[..., 4:]) * torch.polar(torch.ones_like(theta), theta)
+    assert torch.allclose(rotate(x, cos.double(), sin.double()), torch.cat((z.real, z.imag), dim=-1), atol=1e-6)
 
 
 def test_rotary_scores_depend_on_relative_position_only():

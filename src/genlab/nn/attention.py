@@ -40,11 +40,22 @@ class KVCache:
         return self.keys[:, :, :end], self.values[:, :, :end]
 
 
+def rotary_tables(positions: int, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (positions, hd) tables of :func:`rotate`: [cos θ, cos θ] and [-sin θ, sin θ], with
+    θ = position · 10000^(-2i/hd) for i < hd/2."""
+    frequencies = 10000.0 ** (-torch.arange(0, head_dim, 2).float() / head_dim)
+    angles = torch.arange(positions).float()[:, None] * frequencies  # (P, hd/2)
+    return angles.cos().repeat(1, 2), torch.cat((-angles.sin(), angles.sin()), dim=-1)
+
+
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary embedding of (..., T, hd) by per-position angles cos, sin (T, hd/2): the two halves
-    of each head are the real and imaginary parts of hd/2 complex numbers."""
-    a, b = x.chunk(2, dim=-1)
-    return torch.cat((a * cos - b * sin, a * sin + b * cos), dim=-1)
+    """Rotary embedding of (..., T, hd) by the tables cos, sin (T, hd) of :func:`rotary_tables`.
+
+    The two halves a, b of each head are the real and imaginary parts of hd/2 complex numbers,
+    rotated by θ: [a cos θ - b sin θ, b cos θ + a sin θ] = x·cos + [b, a]·sin. Three ops instead
+    of the seven of the written-out form: in token-by-token decoding each op's overhead counts.
+    """
+    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), sin)
 
 
 class SelfAttention(nn.Module):
@@ -70,10 +81,9 @@ class SelfAttention(nn.Module):
         if rotary:
             if self.head_dim % 2:
                 raise ValueError(f"rotary positions need an even head size, got {self.head_dim}")
-            frequencies = 10000.0 ** (-torch.arange(0, self.head_dim, 2).float() / self.head_dim)
-            angles = torch.arange(max_positions).float()[:, None] * frequencies  # (P, hd/2)
-            self.register_buffer("cos", angles.cos(), persistent=False)
-            self.register_buffer("sin", angles.sin(), persistent=False)
+            cos, sin = rotary_tables(max_positions, self.head_dim)  # (P, hd) each
+            self.register_buffer("cos", cos, persistent=False)
+            self.register_buffer("sin", sin, persistent=False)
 
     def new_cache(self, batch: int, capacity: int, device: torch.device, dtype: torch.dtype) -> KVCache:
         return KVCache(batch, self.heads, capacity, self.head_dim, device, dtype)

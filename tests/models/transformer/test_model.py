@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genlab.errors import ConfigError, DataError
-from genlab.models.base import GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel
 from genlab.models.transformer import Transformer, TransformerConfig
 from genlab.models.transformer.model import learning_rate
 
@@ -118,3 +118,15 @@ def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="needs --model.vocab"):
         Transformer(TransformerConfig())
     assert Transformer(TransformerConfig(tokenizer="byte", layers=1, width=8, heads=2)).tokenizer.vocab_size == 256
+
+
+def test_eval_without_data_on_a_foreign_vocabulary_asks_for_data(tiny_model):
+    model = tiny_model().float()  # lowercase letters only: tiny Shakespeare's capitals are unknown
+    with pytest.raises(DataError, match="vocabulary does not cover tiny Shakespeare.*pass --data"):
+        model.evaluate(EvalOptions())
+
+
+def test_generate_rejects_an_unknown_prompt_before_the_first_step(tiny_model):
+    # Not iterated: 'genlab generate' prints the prompt before asking for the first token.
+    with pytest.raises(DataError, match="--prompt holds the character 'Z'"):
+        tiny_model().generate("Zebra")

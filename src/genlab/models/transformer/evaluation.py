@@ -43,7 +43,16 @@ def held_out_loss(net, ids: torch.Tensor, batch_size: int, max_windows: int | No
 def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
     text, source = read_text(options.data)
     _, held_out = split_text(text, VALIDATION_FRACTION)
-    ids = torch.from_numpy(model.tokenizer.encode(held_out, source=f"the held-out text of {source}"))
+    try:
+        ids = torch.from_numpy(model.tokenizer.encode(held_out, source=f"the held-out text of {source}"))
+    except DataError:
+        if options.data is not None:
+            raise
+        # Without --data the default text is tiny Shakespeare, which a model trained on other text
+        # need not cover: the fix is --data, not a different tokenizer.
+        raise DataError(f"This model's {model.tokenizer.vocab_size}-symbol vocabulary does not cover {source}, the "
+                        "text 'genlab eval' uses without --data; pass --data with the text the model was "
+                        "trained on.") from None
     if ids.numel() < 2:
         raise DataError(f"The held-out text of {source} has fewer than 2 tokens; evaluate on more text.")
     was_training = model.training

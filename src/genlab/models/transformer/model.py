@@ -4,6 +4,7 @@ gradient clipping and gradient accumulation; text samples as previews."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +91,24 @@ class Transformer(GenerativeModel):
                 ids = [0]
         return torch.as_tensor(ids, device=self.device).repeat(batch, 1)
 
-    def generate(self, prompt: str, n: int = 1, max_new_tokens: int = 256, **decoding: Any):
-        """Yield the next token of each of ``n`` continuations of ``prompt``, (n,) per step; takes
-        the options of :func:`genlab.models.transformer.generation.generate`."""
-        was_training = self.training
-        self.eval()
-        try:
-            yield from generate(self.net, self.encode_prompt(prompt, n), max_new_tokens, **decoding)
-        finally:
-            self.train(was_training)
+    def generate(self, prompt: str, n: int = 1, max_new_tokens: int = 256, **decoding: Any) -> Iterator[torch.Tensor]:
+        """An iterator over the next token of each of ``n`` continuations of ``prompt``, (n,) per
+        step; takes the options of :func:`genlab.models.transformer.generation.generate`.
+
+        The prompt is encoded now, not at the first step, so a prompt the tokenizer cannot encode
+        fails before a caller streams anything (such as the prompt itself) to its output.
+        """
+        ids = self.encode_prompt(prompt, n)
+
+        def steps() -> Iterator[torch.Tensor]:
+            was_training = self.training
+            self.eval()
+            try:
+                yield from generate(self.net, ids, max_new_tokens, **decoding)
+            finally:
+                self.train(was_training)
+
+        return steps()
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, prompt: str = "",
