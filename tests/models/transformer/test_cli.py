@@ -88,3 +88,14 @@ def test_bad_input_is_one_clear_sentence(tmp_path, run_cli):
     code, _, err = run_cli("train", "transformer", "--steps", "1", "--out", tmp_path / "y", *TINY,
                            "--model.context", "4000", "--data", latin.with_name("short.txt"))
     assert code == 2 and "does not exist" in err
+
+
+def test_packaged_shakespeare_config_trains_with_its_schedule(tmp_path, run_cli):
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "--config", "shakespeare-char", "--steps", "2", "--out", run,
+                           "--model.layers", "1", "--model.width", "16", "--model.heads", "2", "--quiet")
+    assert code == 0, err
+    config = json.loads((run / "config.json").read_text())
+    assert config["family"] == "transformer" and config["train"]["batch_size"] == 16
+    assert (config["model"]["warmup_steps"], config["model"]["decay_steps"]) == (50, 930)
+    assert len(records(run)) >= 1
