@@ -109,3 +109,38 @@ def test_sines_follow_the_reference_generator():
     assert 0 <= phase.min() and phase.max() <= 0.1 and 0 <= freq.min() and freq.max() <= 0.1
     assert np.allclose(x[:, 10], (np.sin(10 * freq + phase) + 1) / 2)
     assert np.array_equal(x, sines(200, 24, 5, seed=3)) and not np.array_equal(x, sines(200, 24, 5, seed=4))
+
+
+def test_npz_lengths_mark_padding_that_neither_scales_nor_reaches_the_batches(tmp_path):
+    x = np.random.default_rng(0).uniform(5, 6, (4, 5, 2))
+    lengths = np.array([5, 2, 3, 5])
+    x[1, 2:] = np.nan  # padding may hold anything, NaN included
+    x[2, 3:] = 1e6
+    np.savez(tmp_path / "ragged.npz", x=x, lengths=lengths)
+    dataset, scaling, _, window = load_sequences(SequenceDataConfig(path=str(tmp_path / "ragged.npz")))
+    valid = np.arange(5) < lengths[:, None]
+    assert window == 5 and scaling.maximum == pytest.approx(x[valid].max(0).tolist())  # the 1e6 is not data
+    assert torch.equal(dataset.lengths, torch.from_numpy(lengths))
+    assert (dataset.sequences[~torch.from_numpy(valid)] == 0).all() and dataset.sequences.isfinite().all()
+    batch = dataset.get_batch(torch.tensor([2, 1]), torch.device("cpu"))
+    assert batch["mask"].tolist() == [[True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
+    assert batch["lengths"].tolist() == [3, 2]
+    assert "2 to 5 steps" in dataset.description
+
+
+def test_npz_lengths_all_full_take_the_fast_path_and_bad_lengths_are_named(tmp_path):
+    x = np.random.default_rng(0).uniform(0, 1, (3, 4, 2))
+    np.savez(tmp_path / "full.npz", x=x, lengths=np.array([4, 4, 4]))
+    dataset = load_sequences(SequenceDataConfig(path=str(tmp_path / "full.npz")))[0]
+    assert dataset.lengths is None
+    assert dataset.get_batch(torch.tensor([0]), torch.device("cpu"))["mask"] is None
+    for bad, message in ((np.array([4, 1, 4]), "lengths must be between 2 and T = 4"),
+                         (np.array([4, 4]), "one integer per sequence"),
+                         (np.array([4.0, 4.0, 4.0]), "one integer per sequence")):
+        np.savez(tmp_path / "bad.npz", x=x, lengths=bad)
+        with pytest.raises(DataError, match=message):
+            load_sequences(SequenceDataConfig(path=str(tmp_path / "bad.npz")))
+    x[0, 3] = np.nan  # without lengths a NaN is data, so an error that points at lengths
+    np.savez(tmp_path / "nan.npz", x=x)
+    with pytest.raises(DataError, match="give lengths"):
+        load_sequences(SequenceDataConfig(path=str(tmp_path / "nan.npz")))

@@ -79,3 +79,30 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
     assert again["discriminative"]["values"] == result["discriminative"]["values"]  # seeded: reproducible
     with pytest.raises(DataError, match="same T and F"):
         timeseries_scores(real, synthetic[:, :10], repeats=1)
+
+
+def ragged(x, lengths, padding):
+    """x with ``padding`` at every step past each sequence's length."""
+    return x.masked_fill(~(torch.arange(x.shape[1]) < lengths[:, None])[..., None], padding)
+
+
+def test_padded_steps_change_no_score_and_equal_lengths_score_like_truncated_data():
+    real, synthetic = sine_set(60, features=4, seed=1), sine_set(50, features=4, seed=2)
+    real_lengths = torch.randint(2, 25, (60,), generator=torch.Generator().manual_seed(0))
+    synthetic_lengths = torch.randint(2, 25, (50,), generator=torch.Generator().manual_seed(1))
+    lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
+    for score, kwargs in ((discriminative_score, {"iterations": 5}), (predictive_score, {"iterations": 5}),
+                          (correlational_score, {})):
+        zeros = score(ragged(real, real_lengths, 0.0), ragged(synthetic, synthetic_lengths, 0.0), **kwargs, **lengths)
+        junk = score(ragged(real, real_lengths, 9.0), ragged(synthetic, synthetic_lengths, -3.0), **kwargs, **lengths)
+        assert zeros == pytest.approx(junk, abs=1e-6), score.__name__
+    # Every sequence 10 steps long, padded to 24: the scores of the first 10 steps alone.
+    ten, ten_fake = torch.full((60,), 10), torch.full((50,), 10)
+    padded = {"real_lengths": ten, "synthetic_lengths": ten_fake}
+    for score, kwargs in ((discriminative_score, {"iterations": 5}), (predictive_score, {"iterations": 5}),
+                          (correlational_score, {})):
+        assert score(real, synthetic, **kwargs, **padded) == pytest.approx(
+            score(real[:, :10], synthetic[:, :10], **kwargs), abs=1e-5), score.__name__
+    assert torch.allclose(cross_correlations(real, ten), cross_correlations(real[:, :10]))
+    with pytest.raises(DataError, match="real lengths must hold one length between 2 and T = 24"):
+        correlational_score(real, synthetic, real_lengths=torch.ones(60, dtype=torch.long))

@@ -15,6 +15,12 @@ Inputs:
   previous row's value) or ``zero``.
 - ``.npz`` with ``x`` of shape (rows, F) (a series, windowed like a CSV) or (N, T, F) (sequences
   used as they are; ``y``, one integer label per sequence, is read for conditional models).
+  Variable-length sequences: an (N, T, F) ``x`` may come with ``lengths`` (N,), integers in
+  [2, T]; sequence i is ``x[i, :lengths[i]]`` and its later steps are padding, whatever they
+  hold (NaN included). That key is the only rule: without it every step is data, so a NaN is an
+  error. The scale is fitted on valid steps only, and padded steps are set to 0 once scaled, so
+  they are finite for the networks (which never count them: batches carry a (B, T) mask).
+  When every length is T the lengths are dropped and nothing is masked (the fast path).
 - None: the TimeGAN 'sines' (``sine_data_generation`` of the reference code): for each
   sequence and feature, freq and phase ~ U(0, 0.1) and x_t = (sin(freq·t + phase) + 1) / 2 for
   t = 0..T-1. They are not rescaled (min 0, max 1), as in the reference.
@@ -100,6 +106,13 @@ class SequenceSource:
     columns: list[str]
     labels: np.ndarray | None  # (N,) int64 for sequences, else None
     source: str
+    lengths: np.ndarray | None = None  # (N,) int64 valid steps per sequence; None: all T (or a series)
+
+    def valid_values(self) -> np.ndarray:
+        """The values of the valid steps only, (steps, F): what the scale is fitted on."""
+        if self.lengths is None:
+            return self.values.reshape(-1, self.values.shape[-1])
+        return self.values[length_mask(torch.from_numpy(self.lengths), self.values.shape[1]).numpy()]
 
     @property
     def is_series(self) -> bool:
@@ -237,8 +250,11 @@ def read_npz(path: Path) -> SequenceSource:
         raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; it must be numbers of shape (rows, F) "
                         "or (N, T, F).")
     x = x.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: x holds {int((~np.isfinite(x)).sum())} NaN or infinite values; replace them.")
+    lengths = read_lengths(path, arrays.get("lengths"), x.shape)
+    valid = x if lengths is None else x[length_mask(torch.from_numpy(lengths), x.shape[1]).numpy()]
+    if not np.isfinite(valid).all():
+        raise DataError(f"{path}: x holds {int((~np.isfinite(valid)).sum())} NaN or infinite values; replace them, "
+                        "or give lengths (N,) if they are padding after the end of shorter sequences.")
     labels = arrays.get("y")
     if labels is not None:
         if x.ndim != 3 or labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
@@ -247,7 +263,25 @@ def read_npz(path: Path) -> SequenceSource:
         if labels.min() < 0:
             raise DataError(f"{path}: y holds negative labels; use class indices 0, 1, 2, ...")
         labels = labels.astype(np.int64)
-    return SequenceSource(x, [f"feature_{i}" for i in range(x.shape[-1])], labels, str(path))
+    return SequenceSource(x, [f"feature_{i}" for i in range(x.shape[-1])], labels, str(path), lengths)
+
+
+def read_lengths(path: Path, lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The checked ``lengths`` (N,) int64 of an .npz, or None when absent or all equal to T (nothing to mask)."""
+    if lengths is None:
+        return None
+    if len(shape) != 3 or lengths.shape != (shape[0],) or not np.issubdtype(lengths.dtype, np.integer):
+        raise DataError(f"{path}: lengths has shape {lengths.shape} and dtype {lengths.dtype}; it must hold one "
+                        "integer per sequence of an x of shape (N, T, F).")
+    if lengths.min() < 2 or lengths.max() > shape[1]:
+        raise DataError(f"{path}: lengths must be between 2 and T = {shape[1]} (got {lengths.min()} to "
+                        f"{lengths.max()}); fix them or pad x to the longest sequence.")
+    return None if (lengths == shape[1]).all() else lengths.astype(np.int64)
+
+
+def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """(N, steps) bool, True at the valid steps t < lengths[i] of each sequence."""
+    return torch.arange(steps, device=lengths.device) < lengths[:, None]
 
 
 def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> tuple[torch.Tensor, int]:
@@ -258,6 +292,8 @@ def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> t
         if window is not None and window != scaled.shape[1]:
             raise ConfigError(f"{found.source} holds sequences of {scaled.shape[1]} steps but the window is {window}; "
                               "drop --data.window or make them match.")
+        if found.lengths is not None:  # finite zeros at the padding, whatever the file held there
+            scaled[~length_mask(torch.from_numpy(found.lengths), scaled.shape[1])] = 0.0
         return scaled, scaled.shape[1]
     window = window or DEFAULT_WINDOW
     if scaled.shape[0] < window:
@@ -267,20 +303,31 @@ def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> t
 
 
 class SequenceDataset:
-    """Scaled sequences (N, T, F) in [0, 1] with optional int64 labels (N,); batched by index."""
+    """Scaled sequences (N, T, F) in [0, 1] with optional int64 labels (N,) and lengths (N,); batched by index.
 
-    def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str) -> None:
+    ``lengths`` None means every sequence has all T steps: batches then carry no mask.
+    """
+
+    def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str,
+                 lengths: torch.Tensor | None = None) -> None:
         self.sequences = sequences
         self.labels = labels
         self.description = description
+        self.lengths = lengths
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
 
     def get_batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, Any]:
-        """{"sequences": float (B, T, F), "labels": int64 (B,) or None}."""
+        """{"sequences": float (B, T, F), "labels": int64 (B,) or None, "lengths": int64 (B,) or None,
+        "mask": bool (B, T), True at valid steps, or None when every step is valid}."""
         labels = self.labels[indices].to(device) if self.labels is not None else None
-        return {"sequences": self.sequences[indices].to(device, non_blocking=True), "labels": labels}
+        batch = {"sequences": self.sequences[indices].to(device, non_blocking=True), "labels": labels,
+                 "lengths": None, "mask": None}
+        if self.lengths is not None:
+            batch["lengths"] = self.lengths[indices].to(device)
+            batch["mask"] = length_mask(batch["lengths"], self.sequences.shape[1])
+        return batch
 
 
 def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
@@ -294,12 +341,14 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
     if scaling is None:
         features = found.values.shape[-1]
         scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None
-                   else Scaling.fit(found.values.reshape(-1, features)))
+                   else Scaling.fit(found.valid_values()))
     elif len(scaling.minimum) != found.values.shape[-1]:
         raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
                         f"{len(scaling.minimum)}; use data with the training columns.")
     sequences, window = to_windows(found, scaling, config.window)
     labels = torch.from_numpy(found.labels) if found.labels is not None else None
+    lengths = torch.from_numpy(found.lengths) if found.lengths is not None else None
     kind = "windows" if found.is_series else "sequences"
-    description = f"{found.source}: {len(sequences):,} {kind} of {window} steps × {sequences.shape[-1]} features"
-    return SequenceDataset(sequences, labels, description), scaling, found.columns, window
+    steps = f"{window} steps" if lengths is None else f"2 to {window} steps (mean {lengths.double().mean():.1f})"
+    description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
+    return SequenceDataset(sequences, labels, description, lengths), scaling, found.columns, window

@@ -17,6 +17,14 @@ All take real and synthetic sequences (N, T, F) on the same min-max scaled [0, 1
   E_t[x_i x_j] of the pairs i ≤ j are averaged over sequences, and the score is
   Σ_{i≤j} |C_synthetic − C_real| / 10, on N/5 sequences drawn with replacement from each.
 
+Variable lengths: each score takes optional ``real_lengths`` / ``synthetic_lengths`` (N,), the
+valid steps of each sequence (None: all T, and no mask work is done). As in the reference, which
+feeds each sequence's length to its RNNs, only valid steps count: the classifier's verdict is its
+state at the last valid step, the predictor reads steps 0..L−2 and is scored on steps 1..L−1 of
+each sequence (the test MAE is each sequence's own MAE, averaged), and the correlations
+standardise and average over valid steps. A GRU is causal, so the padding after step L−1 never
+reaches a valid output.
+
 Each score is repeated (10 times by default) with independent seeds and reported as mean ± std.
 Deviations from the TensorFlow code, forced by the framework: the weights are initialised as
 Keras does (Glorot-uniform input weights, orthogonal recurrent weights, zero biases; the predictor's
@@ -35,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from genlab.data.sequences import length_mask
 from genlab.errors import DataError
 
 TRAIN_FRACTION = 0.8
@@ -60,63 +69,98 @@ class PostHocGRU(nn.Module):
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x: torch.Tensor, per_step: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, per_step: bool, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-step outputs (B, T, 1), or (B, 1) from the state at each sequence's last valid step."""
         outputs, last = self.rnn(x)  # (B, T, H), (1, B, H)
-        return self.out(outputs if per_step else last[0])
+        if per_step:
+            return self.out(outputs)
+        return self.out(last[0] if lengths is None else outputs[torch.arange(len(x)), lengths - 1])
 
 
-def _batch(pool: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """``size`` distinct rows of ``pool``: the first of a fresh permutation, as the reference draws them."""
-    return pool[torch.randperm(pool.shape[0], generator=generator)[:size]]
+Sequences = tuple[torch.Tensor, torch.Tensor | None]  # (N, T, F) and their lengths (N,) or None (all T)
 
 
-def _split(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    order = torch.randperm(x.shape[0], generator=generator)
-    cut = int(x.shape[0] * TRAIN_FRACTION)
-    return x[order[:cut]], x[order[cut:]]
+def _batch(pool: Sequences, size: int, generator: torch.Generator) -> Sequences:
+    """``size`` distinct sequences of ``pool``: the first of a fresh permutation, as the reference draws them."""
+    chosen = torch.randperm(pool[0].shape[0], generator=generator)[:size]
+    return _take(pool, chosen)
 
 
-def _check(real: torch.Tensor, synthetic: torch.Tensor) -> None:
+def _take(pool: Sequences, index: torch.Tensor) -> Sequences:
+    x, lengths = pool
+    return x[index], lengths[index] if lengths is not None else None
+
+
+def _split(pool: Sequences, generator: torch.Generator) -> tuple[Sequences, Sequences]:
+    order = torch.randperm(pool[0].shape[0], generator=generator)
+    cut = int(pool[0].shape[0] * TRAIN_FRACTION)
+    return _take(pool, order[:cut]), _take(pool, order[cut:])
+
+
+def _check(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None = None,
+           synthetic_lengths: torch.Tensor | None = None) -> None:
     if real.dim() != 3 or synthetic.dim() != 3 or real.shape[1:] != synthetic.shape[1:]:
         raise DataError(f"Real sequences {tuple(real.shape)} and synthetic ones {tuple(synthetic.shape)} must both be "
                         "(N, T, F) with the same T and F.")
+    for name, x, lengths in (("real", real, real_lengths), ("synthetic", synthetic, synthetic_lengths)):
+        if lengths is not None and (lengths.shape != (x.shape[0],) or lengths.min() < 2 or lengths.max() > x.shape[1]):
+            raise DataError(f"The {name} lengths must hold one length between 2 and T = {x.shape[1]} per sequence "
+                            f"(got shape {tuple(lengths.shape)}).")
+
+
+def _both_lengths(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None,
+                  synthetic_lengths: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Both sides' lengths as CPU int64, the missing side full (T); (None, None) when neither has any."""
+    if real_lengths is None and synthetic_lengths is None:
+        return None, None
+    steps = real.shape[1]
+    return tuple(torch.full((len(x),), steps) if lengths is None else lengths.long().cpu()
+                 for x, lengths in ((real, real_lengths), (synthetic, synthetic_lengths)))
 
 
 def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = DISCRIMINATIVE_ITERATIONS,
-                         batch_size: int = BATCH_SIZE, seed: int = 0) -> float:
+                         batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
+                         synthetic_lengths: torch.Tensor | None = None) -> float:
     """|accuracy − 0.5| of a post-hoc GRU classifier on held-out real and synthetic sequences."""
-    _check(real, synthetic)
-    real, synthetic = real.float().cpu(), synthetic.float().cpu()
+    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real_lengths, synthetic_lengths = _both_lengths(real, synthetic, real_lengths, synthetic_lengths)
+    real, synthetic = (real.float().cpu(), real_lengths), (synthetic.float().cpu(), synthetic_lengths)
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        classifier = PostHocGRU(real.shape[-1], max(1, real.shape[-1] // 2))
+        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2))
     optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
     real_train, real_test = _split(real, generator)
     fake_train, fake_test = _split(synthetic, generator)
-    if min(len(real_test), len(fake_test), len(real_train), len(fake_train)) == 0:
-        raise DataError(f"The discriminative score needs at least 5 real and 5 synthetic sequences (got {len(real)} "
-                        f"and {len(synthetic)}).")
+    if min(len(part[0]) for part in (real_test, fake_test, real_train, fake_train)) == 0:
+        raise DataError(f"The discriminative score needs at least 5 real and 5 synthetic sequences (got "
+                        f"{len(real[0])} and {len(synthetic[0])}).")
+
+    def logits(part: Sequences) -> torch.Tensor:
+        return classifier(part[0], per_step=False, lengths=part[1])
+
     for _ in range(iterations):
         real_batch, fake_batch = _batch(real_train, batch_size, generator), _batch(fake_train, batch_size, generator)
+        both = tuple(torch.cat([r, f]) if r is not None else None for r, f in zip(real_batch, fake_batch))
         # One pass over both batches; the loss keeps the reference's separate real and fake means.
-        real_logits, fake_logits = classifier(torch.cat([real_batch, fake_batch]), per_step=False).split(
-            [len(real_batch), len(fake_batch)])
+        real_logits, fake_logits = logits(both).split([len(real_batch[0]), len(fake_batch[0])])
         loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        correct = (classifier(real_test, per_step=False) > 0).sum() + (classifier(fake_test, per_step=False) <= 0).sum()
-    accuracy = correct.item() / (len(real_test) + len(fake_test))
+        correct = (logits(real_test) > 0).sum() + (logits(fake_test) <= 0).sum()
+    accuracy = correct.item() / (len(real_test[0]) + len(fake_test[0]))
     return abs(accuracy - 0.5)
 
 
 def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = PREDICTIVE_ITERATIONS,
-                     batch_size: int = BATCH_SIZE, seed: int = 0) -> float:
+                     batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
+                     synthetic_lengths: torch.Tensor | None = None) -> float:
     """MAE on real data of a GRU trained on synthetic data to predict the last feature one step ahead."""
-    _check(real, synthetic)
+    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real_lengths, synthetic_lengths = _both_lengths(real, synthetic, real_lengths, synthetic_lengths)
     features = real.shape[-1]
     if features < 2:
         raise DataError("The predictive score predicts the last feature from the others, so it needs at least 2 "
@@ -128,40 +172,59 @@ def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: in
         predictor = PostHocGRU(features - 1, max(1, features // 2), gate_bias=1.0)
     optimizer = torch.optim.Adam(predictor.parameters(), lr=1e-3)
 
-    def predict(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(σ(prediction), target), each (B, T-1, 1): the other features of steps 0..T-2 → the last of 1..T-1."""
-        return torch.sigmoid(predictor(x[:, :-1, :-1], per_step=True)), x[:, 1:, -1:]
+    def errors(part: Sequences) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """|σ(prediction) − target| (B, T-1, 1), the other features of steps 0..T-2 → the last of 1..T-1,
+        and the (B, T-1) mask of the valid targets (None when all are)."""
+        x, lengths = part
+        error = (torch.sigmoid(predictor(x[:, :-1, :-1], per_step=True)) - x[:, 1:, -1:]).abs()
+        return error, length_mask(lengths - 1, x.shape[1] - 1) if lengths is not None else None
 
     for _ in range(iterations):
-        prediction, target = predict(_batch(synthetic, batch_size, generator))
-        loss = (prediction - target).abs().mean()
+        error, mask = errors(_batch((synthetic, synthetic_lengths), batch_size, generator))
+        loss = error.mean() if mask is None else error[mask].mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        prediction, target = predict(real)
-    # The reference averages each sequence's MAE; with sequences of equal length that is the overall mean.
-    return (prediction - target).abs().mean().item()
+        error, mask = errors((real, real_lengths))
+    if mask is None:  # sequences of equal length: the mean of each sequence's MAE is the overall mean
+        return error.mean().item()
+    # The reference averages each sequence's MAE over its own L - 1 targets.
+    return (torch.where(mask[..., None], error, 0.0).sum((1, 2)) / (real_lengths - 1)).mean().item()
 
 
-def cross_correlations(x: torch.Tensor) -> torch.Tensor:
-    """Lag-0 cross-correlations of the feature pairs i ≤ j: (N, T, F) → (F(F+1)/2,), averaged over sequences."""
+def cross_correlations(x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Lag-0 cross-correlations of the feature pairs i ≤ j: (N, T, F) → (F(F+1)/2,), averaged over sequences.
+
+    With ``lengths`` (N,), the standardisation and each sequence's mean over time use its valid steps only.
+    """
     x = x.double()
-    std = x.std(dim=(0, 1), keepdim=True)
-    x = (x - x.mean(dim=(0, 1), keepdim=True)) / torch.where(std == 0, 1.0, std)  # constant features give 0, not NaN
     left, right = torch.tril_indices(x.shape[-1], x.shape[-1])
-    return (x[..., left] * x[..., right]).mean(dim=1).mean(dim=0)
+    if lengths is None:
+        std = x.std(dim=(0, 1), keepdim=True)
+        x = (x - x.mean(dim=(0, 1), keepdim=True)) / torch.where(std == 0, 1.0, std)  # constant features give 0
+        return (x[..., left] * x[..., right]).mean(dim=1).mean(dim=0)
+    mask = length_mask(lengths.to(x.device), x.shape[1])[..., None]  # (N, T, 1)
+    valid = x.new_tensor(float(mask.sum()))
+    mean = torch.where(mask, x, 0.0).sum((0, 1), keepdim=True) / valid
+    std = (torch.where(mask, (x - mean) ** 2, 0.0).sum((0, 1), keepdim=True) / (valid - 1)).sqrt()  # as Tensor.std
+    x = (x - mean) / torch.where(std == 0, 1.0, std)
+    products = torch.where(mask, x[..., left] * x[..., right], 0.0)
+    return (products.sum(1) / lengths.to(x)[:, None]).mean(dim=0)
 
 
-def correlational_score(real: torch.Tensor, synthetic: torch.Tensor, seed: int = 0) -> float:
+def correlational_score(real: torch.Tensor, synthetic: torch.Tensor, seed: int = 0,
+                        real_lengths: torch.Tensor | None = None,
+                        synthetic_lengths: torch.Tensor | None = None) -> float:
     """Σ |C_synthetic − C_real| / 10 over the lag-0 cross-correlations, on N / 5 sequences of each
     drawn with replacement (N the number of real sequences)."""
-    _check(real, synthetic)
+    _check(real, synthetic, real_lengths, synthetic_lengths)
     generator = torch.Generator().manual_seed(seed)
     size = max(2, real.shape[0] // CORRELATION_SUBSETS)
-    real_part = real[torch.randint(0, real.shape[0], (size,), generator=generator)]
-    fake_part = synthetic[torch.randint(0, synthetic.shape[0], (size,), generator=generator)]
-    return ((cross_correlations(fake_part) - cross_correlations(real_part)).abs().sum() / 10).item()
+    real_part = _take((real, real_lengths), torch.randint(0, real.shape[0], (size,), generator=generator))
+    fake_part = _take((synthetic, synthetic_lengths),
+                      torch.randint(0, synthetic.shape[0], (size,), generator=generator))
+    return ((cross_correlations(*fake_part) - cross_correlations(*real_part)).abs().sum() / 10).item()
 
 
 def summary(values: list[float]) -> dict[str, Any]:
@@ -174,23 +237,28 @@ def summary(values: list[float]) -> dict[str, Any]:
 def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int = 10,
                       discriminative_iterations: int = DISCRIMINATIVE_ITERATIONS,
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
-                      seed: int = 0) -> dict[str, Any]:
+                      seed: int = 0, real_lengths: torch.Tensor | None = None,
+                      synthetic_lengths: torch.Tensor | None = None) -> dict[str, Any]:
     """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol."""
-    _check(real, synthetic)
+    _check(real, synthetic, real_lengths, synthetic_lengths)
+    lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
     scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "correlational": []}
     predictive = real.shape[-1] >= 2
     for r in tqdm(range(repeats), desc="TimeGAN scores", leave=False):
         scores["discriminative"].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size,
-                                                             seed + r))
+                                                             seed + r, **lengths))
         if predictive:
-            scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, seed + r))
-        scores["correlational"].append(correlational_score(real, synthetic, seed + r))
+            scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, seed + r,
+                                                         **lengths))
+        scores["correlational"].append(correlational_score(real, synthetic, seed + r, **lengths))
     result: dict[str, Any] = {name: summary(values) if values else None for name, values in scores.items()}
     steps, features = real.shape[1:]
     result["protocol"] = {
         "real_sequences": real.shape[0],
         "synthetic_sequences": synthetic.shape[0],
         "sequence_shape": [steps, features],
+        "lengths": ("all sequences have T steps" if real_lengths is None and synthetic_lengths is None else
+                    "variable: only each sequence's valid steps count (real and synthetic lengths given)"),
         "scale": "per-feature min-max to [0, 1] with the training data's min and max",
         "repeats": repeats,
         "spread": "mean ± sample standard deviation (ddof 1) over the repeats; repeat r uses seed seed + r",

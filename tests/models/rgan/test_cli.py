@@ -113,3 +113,28 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
                    "--out", on_csv, "--quiet", *TINY)[0] == 0
     code, _, err = run_cli("eval", on_csv)
     assert code == 2 and "pass --ref" in err
+
+
+def test_variable_length_npz_trains_samples_its_lengths_and_evaluates(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    lengths = rng.choice([4, 6], size=40, p=[0.5, 0.5])
+    x = rng.uniform(10, 20, (40, 6, 3))
+    x[np.arange(6) >= lengths[:, None]] = np.nan  # NaN padding, declared by lengths
+    np.savez(tmp_path / "ragged.npz", x=x, lengths=lengths)
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "rgan", "--data", tmp_path / "ragged.npz", "--steps", "2", "--batch-size", "8",
+                             "--out", run, "--quiet", *TINY)
+    assert code == 0, err
+    assert "40 sequences of 2 to 6 steps" in out
+    assert json.loads((run / "config.json").read_text())["model"]["length_counts"] == [0, 0, 0, int(
+        (lengths == 4).sum()), 0, int((lengths == 6).sum())]
+    assert run_cli("sample", run, "--n", "50", "--out", tmp_path / "synth.npz")[0] == 0
+    with np.load(tmp_path / "synth.npz") as data:
+        assert data["x"].shape == (50, 6, 3) and set(data["lengths"].tolist()) == {4, 6}
+        assert np.isnan(data["x"][data["lengths"] == 4][:, 4:]).all() and np.isfinite(data["x"][:, :4]).all()
+    code, _, err = run_cli("eval", run, "--ref", tmp_path / "ragged.npz", "--repeats", "1",
+                           "--discriminative-iterations", "2", "--predictive-iterations", "2", "--json",
+                           tmp_path / "eval.json")
+    assert code == 0, err
+    result = json.loads((tmp_path / "eval.json").read_text())
+    assert result["protocol"]["lengths"].startswith("variable") and 0 <= result["discriminative"]["mean"] <= 0.5

@@ -128,3 +128,88 @@ def test_timegan_trains_through_its_three_phases_by_step_count():
     assert model.sample(4).shape == (4, 6, 3)
     with pytest.raises(ConfigError, match="--model.bidirectional does not apply to timegan"):
         TimeGANConfig(bidirectional=True).validate()
+
+
+def padded_batch(padding: float) -> dict:
+    """8 sequences of 6 steps × 3 features with lengths 2..6 and ``padding`` in every step past them."""
+    lengths = torch.tensor([6, 2, 3, 6, 4, 5, 2, 6])
+    mask = torch.arange(6) < lengths[:, None]
+    x = torch.rand(8, 6, 3, generator=torch.Generator().manual_seed(0)).masked_fill(~mask[..., None], padding)
+    return {"sequences": x, "labels": None, "lengths": lengths, "mask": mask}
+
+
+def trained_on_padding(model_class, config, padding, steps):
+    """Losses and weights after ``steps`` training steps on padded_batch(padding), from fixed seeds."""
+    torch.manual_seed(0)
+    model = model_class(config)
+    optimizers = model.configure_optimizers()
+    torch.manual_seed(1)
+    for step in range(steps):
+        model.on_train_step(step, optimizers)
+        losses = model.training_step(padded_batch(padding), optimizers)
+    return losses, model.state_dict()
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
+    {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
+    {"loss": "wasserstein_gp", "discriminator_steps": 2},
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp"])
+def test_padded_steps_change_no_gan_loss_and_no_update(options):
+    config = CRNNGANConfig(**{**BASE, **options})
+    zeros, zero_state = trained_on_padding(RecurrentGAN, config, 0.0, 2)
+    junk, junk_state = trained_on_padding(RecurrentGAN, config, 123.0, 2)
+    assert all(torch.equal(zeros[k], junk[k]) for k in zeros)
+    assert all(torch.equal(zero_state[k], junk_state[k]) for k in zero_state)
+
+
+def test_padded_steps_change_no_timegan_loss_in_any_phase():
+    from genlab.models.rgan import TimeGAN, TimeGANConfig
+
+    config = TimeGANConfig(features=3, seq_len=6, hidden_dim=6, layers=2, autoencoder_steps=1, supervised_steps=1)
+    for steps in (1, 2, 4):  # the last step in the autoencoder, supervised and joint phase
+        zeros, zero_state = trained_on_padding(TimeGAN, config, 0.0, steps)
+        junk, junk_state = trained_on_padding(TimeGAN, config, -7.0, steps)
+        assert all(torch.equal(zeros[k], junk[k]) for k in zeros)
+        assert all(torch.equal(zero_state[k], junk_state[k]) for k in zero_state)
+    assert {"loss_moments", "loss_discriminator", "loss_supervised"} <= zeros.keys()
+
+
+def test_variable_length_samples_follow_the_training_lengths_and_files_keep_valid_steps(tmp_path):
+    from genlab.data.sequences import SequenceDataConfig, load_sequences
+
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**BASE, length_counts=[0, 0, 3, 0, 1, 0]))  # lengths 3 (75 %) and 5
+    samples = model.sample(400, torch.Generator().manual_seed(0))
+    valid = ~samples.isnan().all(-1)
+    lengths = valid.sum(1)
+    assert samples.shape == (400, 6, 3) and set(lengths.tolist()) == {3, 5}
+    assert 0.65 < (lengths == 3).double().mean() < 0.85
+    assert torch.equal(valid, torch.arange(6) < lengths[:, None]) and samples[valid].isfinite().all()
+    rows = (tmp_path / "s.csv")
+    model.save_samples(samples[:10], rows)
+    assert len(rows.read_text().splitlines()) == 1 + int(lengths[:10].sum())
+    saved = load_sequences(SequenceDataConfig(path=str(model.save_samples(samples[:10], tmp_path / "s.npz"))),
+                           model.scaling)[0]
+    assert torch.equal(saved.lengths, lengths[:10])
+    assert torch.allclose(saved.sequences[valid[:10]], model.scaling.scale(samples[:10][valid[:10]]), atol=1e-5)
+    model.save_samples(samples[:8], tmp_path / "s.png")  # the plot stops each line at its sequence's end
+    # Fixed-length data stays on the fast path: no lengths drawn, no NaN.
+    fixed = RecurrentGAN(CRNNGANConfig(**BASE))
+    assert fixed.draw_lengths(4) is None and fixed.sample(4).isfinite().all()
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
+    {"bidirectional": True},
+], ids=["gru", "lstm-bidirectional-sequence", "bidirectional-per-step"])
+def test_padded_steps_are_left_out_of_the_counted_logits(options):
+    """Sequences of 3 valid steps padded to 6 get the logits of the same 3 steps given alone."""
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
+    x = torch.rand(4, 6, 3)
+    padded = model.counted_logits(model.discriminator, x, None, torch.full((4,), 3))
+    alone = model.counted_logits(model.discriminator, x[:, :3], None, None)
+    assert torch.allclose(padded.flatten(), alone.flatten(), atol=1e-6)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
 from genlab.errors import ConfigError
 from genlab.models.registry import Family
@@ -15,7 +17,8 @@ __all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "Rec
 
 
 def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[SequenceDataset, RGANConfig]:
-    """Scaled windows of the data; features, seq_len, columns, scale and classes default to the data's.
+    """Scaled windows of the data; features, seq_len, columns, scale, classes and the histogram of
+    lengths (variable-length data) default to the data's.
 
     A config that already holds a scale (a resumed run) keeps it, so the data is scaled as before.
     """
@@ -29,8 +32,10 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if model.features is not None and model.features != features:
         raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "
                           "drop --model.features.")
+    lengths = dataset.lengths
     filled = {"features": features, "seq_len": window, "feature_min": scaling.minimum,
-              "feature_max": scaling.maximum, "columns": model.columns or columns}
+              "feature_max": scaling.maximum, "columns": model.columns or columns,
+              "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist()}
     if model.conditional:
         if dataset.labels is None:
             raise ConfigError("A conditional model needs labelled data: an .npz with x (N, T, F) and y (one integer "

@@ -2,8 +2,9 @@
 
 Named models are presets of it: ``crnngan`` (C-RNN-GAN, Mogren 2016), ``rcgan`` (RCGAN, Esteban
 et al. 2017: the same players, conditioned on a label) and ``timegan`` (Yoon et al. 2019, with
-the extra options of :class:`TimeGANConfig`). ``features``, ``seq_len``, ``columns`` and the
-min-max scale are filled from the training data.
+the extra options of :class:`TimeGANConfig`). ``features``, ``seq_len``, ``columns``, the
+min-max scale and, for variable-length data, the histogram of sequence lengths are filled from
+the training data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class RGANConfig:
     columns: list[str] | None = None  # feature names, the header of CSV samples
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
+    # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
+    # Generated lengths are drawn from this empirical distribution.
+    length_counts: list[int] | None = None
     cell: Literal["gru", "lstm"] = "gru"
     hidden_dim: int = 32
     layers: int = 2  # recurrent layers of each player
@@ -59,6 +63,11 @@ class RGANConfig:
                               "feature.")
         if self.features is not None and self.feature_min is not None and len(self.feature_min) != self.features:
             raise ConfigError(f"--model.feature_min has {len(self.feature_min)} values for {self.features} features.")
+        if self.length_counts is not None and (
+                (self.seq_len is not None and len(self.length_counts) != self.seq_len)
+                or min(self.length_counts) < 0 or sum(self.length_counts[1:]) == 0 or self.length_counts[0]):
+            raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
+                              "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
         if self.num_classes is not None and not 1 <= self.num_classes <= 100_000:
             raise ConfigError(f"--model.num_classes must be between 1 and 100000 (got {self.num_classes}).")
 

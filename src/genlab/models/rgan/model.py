@@ -8,18 +8,25 @@ batch, so both players see the data's label distribution.
 
 The model works on data min-max scaled to [0, 1]; ``sample`` returns sequences in the original
 units through the scale stored in the config, ``generate`` the scaled ones.
+
+Variable lengths (a batch with a ``mask``): fakes get the lengths of the real batch, the
+discriminator packs both, and the losses average per-step logits over valid steps only. A model
+trained on such data draws the lengths of new sequences from the training lengths' histogram
+(``length_counts``); ``generate`` zeroes the padded steps, ``sample`` makes them NaN, and files
+hold only the valid steps (CSV rows) or ``lengths`` beside a NaN-padded ``x`` (.npz).
 """
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from genlab.data.sequences import Scaling
+from genlab.data.sequences import Scaling, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
 from genlab.models.base import EvalOptions, GenerativeModel
@@ -79,7 +86,7 @@ class RecurrentGAN(GenerativeModel):
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         c = self.config
-        real, labels = batch["sequences"], self.batch_labels(batch)
+        real, labels, lengths = batch["sequences"], self.batch_labels(batch), batch.get("lengths")
         size = real.shape[0] // c.discriminator_steps
         if size * c.discriminator_steps != real.shape[0]:
             raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps "
@@ -87,13 +94,14 @@ class RecurrentGAN(GenerativeModel):
         for i in range(c.discriminator_steps):
             part = slice(i * size, (i + 1) * size)
             real_part, part_labels = real[part], labels[part] if labels is not None else None
+            part_lengths = lengths[part] if lengths is not None else None
             noise = noise_like(size, c.seq_len, c.noise_dim, real.device)
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
-                fake = self.generator(noise, part_labels)
+                fake = pad_with(self.generator(noise, part_labels), part_lengths, 0.0)
             d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
-                                                                          optimizers["discriminator"])
-        g_loss = self._generator_update(fake, part_labels, optimizers["generator"])
-        self.preview_real = real[:PREVIEW_REAL].detach()
+                                                                          part_lengths, optimizers["discriminator"])
+        g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"])
+        self.keep_preview(real, lengths)
         return {
             "loss_discriminator": d_loss.detach(),
             "loss_generator": g_loss.detach(),
@@ -101,35 +109,49 @@ class RecurrentGAN(GenerativeModel):
             "d_fake_logit": fake_logits.detach().mean(),
             # Spread across the batch, averaged over steps and features: a collapsing G drives it to 0.
             "fake_spread": fake.detach().std(dim=0, correction=0).mean(),
-            "real_spread": real_part.std(dim=0, correction=0).mean(),
+            "real_spread": pad_with(real_part, part_lengths, 0.0).std(dim=0, correction=0).mean(),
         }
 
-    def _discriminator_update(self, real, fake, labels, optimizer):
+    def counted_logits(self, discriminator, x, labels, lengths):
+        """The discriminator's logits of ``x`` that count: per sequence (B, 1), or per valid step
+        (a flat (valid steps,) tensor when ``lengths`` is given), so the losses' means skip padding."""
+        logits = discriminator(x, labels, lengths)
+        if lengths is None or not plain(self.discriminator).per_step:
+            return logits
+        return logits[length_mask(lengths, x.shape[1])]
+
+    def _discriminator_update(self, real, fake, labels, lengths, optimizer):
         c = self.config
         optimizer.zero_grad(set_to_none=True)
-        real_logits = self.discriminator(real, labels)
-        fake_logits = self.discriminator(fake, labels)
+        real_logits = self.counted_logits(self.discriminator, real, labels, lengths)
+        fake_logits = self.counted_logits(self.discriminator, fake, labels, lengths)
         loss = discriminator_loss(c.loss, real_logits, fake_logits)
         if c.loss == "wasserstein_gp":
             # The penalty's double backward through an RNN needs the non-cuDNN path on CUDA.
             with torch.backends.cudnn.flags(enabled=False):
-                loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self.discriminator(x, labels), real,
-                                                                    fake)
+                loss = loss + c.gradient_penalty * gradient_penalty(
+                    lambda x: self.counted_logits(self.discriminator, x, labels, lengths), real, fake)
         loss.backward()
         optimizer.step()
         return loss, real_logits, fake_logits
 
-    def _generator_update(self, fake, labels, optimizer):
+    def _generator_update(self, fake, labels, lengths, optimizer):
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
         try:
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not wait for one.
-            loss = generator_loss(self.config.loss, plain(self.discriminator)(fake, labels))
+            logits = self.counted_logits(plain(self.discriminator), fake, labels, lengths)
+            loss = generator_loss(self.config.loss, logits)
             loss.backward()
         finally:
             self.discriminator.requires_grad_(True)
         optimizer.step()
         return loss
+
+    def keep_preview(self, real: torch.Tensor, lengths: torch.Tensor | None) -> None:
+        """Keep the batch's first sequences for the preview plot, NaN past their lengths (not drawn)."""
+        self.preview_real = pad_with(real[:PREVIEW_REAL].detach(),
+                                     lengths[:PREVIEW_REAL] if lengths is not None else None, math.nan)
 
     def monitor(self, logged: dict[str, float]) -> list[str]:
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
@@ -139,43 +161,59 @@ class RecurrentGAN(GenerativeModel):
         return []
 
     # --- sampling ------------------------------------------------------------------------------
+    def draw_lengths(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """n lengths (n,) int64 drawn from the training lengths' histogram; None for fixed-length data."""
+        counts = self.config.length_counts
+        if counts is None:
+            return None
+        weights = torch.tensor(counts, dtype=torch.double)
+        return (torch.multinomial(weights, n, replacement=True, generator=generator) + 1).to(self.device)
+
     @torch.no_grad()
-    def generate(self, n: int, generator: torch.Generator | None = None,
-                 labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator in eval mode."""
+    def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                 lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator in eval mode; the steps
+        past ``lengths`` (n,) (None: all valid) are 0."""
         if labels is None:
             labels = self.class_labels(n)
         c, net = self.config, self.generator
         was_training = net.training
         net.eval()
         try:
-            return net(noise_like(n, c.seq_len, c.noise_dim, self.device, generator), labels)
+            return pad_with(net(noise_like(n, c.seq_len, c.noise_dim, self.device, generator), labels), lengths, 0.0)
         finally:
             net.train(was_training)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
-        """n sequences (n, T, F) in the original units of the training data."""
-        return self.scaling.unscale(self.generate(n, generator, self.class_labels(n, label)).double()).float()
+        """n sequences (n, T, F) in the original units of the training data; for variable-length data,
+        lengths drawn from the training ones and NaN at the steps past them."""
+        lengths = self.draw_lengths(n, generator)
+        scaled = self.generate(n, generator, self.class_labels(n, label), lengths)
+        return pad_with(self.scaling.unscale(scaled.double()).float(), lengths, math.nan)
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
-        """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per step, with
-        ``sequence`` and ``step`` columns), ``.npz`` (x of shape (N, T, F)) or ``.png`` (a plot)."""
+        """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per valid step, with
+        ``sequence`` and ``step`` columns), ``.npz`` (x of shape (N, T, F), with ``lengths`` (N,) when
+        some steps are NaN padding) or ``.png`` (a plot)."""
         path = Path(path)
         values = samples.detach().double().cpu().numpy()
+        valid = ~np.isnan(values).all(-1)  # (N, T): padded steps are NaN in every feature
         if path.suffix == ".csv":
             names = self.config.columns or [f"feature_{i}" for i in range(values.shape[-1])]
             n, steps, _ = values.shape
-            index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1).reshape(-1, 2)
-            table = np.concatenate([index, values.reshape(n * steps, -1)], axis=1)
+            index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1)
+            table = np.concatenate([index[valid], values[valid]], axis=1)
             buffer = io.StringIO()
             np.savetxt(buffer, table, delimiter=",", fmt=["%d", "%d"] + ["%.10g"] * values.shape[-1],
                        header=",".join(["sequence", "step", *names]), comments="")
             return atomic_write_text(path, buffer.getvalue())
         if path.suffix == ".npz":
+            arrays = {"x": values} if valid.all() else {"x": values, "lengths": valid.sum(1).astype(np.int64)}
+
             def write(tmp: Path) -> None:
                 with open(tmp, "wb") as f:
-                    np.savez(f, x=values)
+                    np.savez(f, **arrays)
             return atomic_write(path, write)
         if path.suffix == ".png":
             return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
@@ -183,7 +221,9 @@ class RecurrentGAN(GenerativeModel):
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         """A PNG of the last training batch's first sequences above ``count`` (at most 16) fixed samples."""
-        synthetic = self.generate(min(count, 16), torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        lengths = self.draw_lengths(min(count, 16), generator)
+        synthetic = pad_with(self.generate(min(count, 16), generator, lengths=lengths), lengths, math.nan)
         return save_sequence_plot(synthetic, path.with_suffix(".png"), real=self.preview_real)
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
@@ -191,6 +231,13 @@ class RecurrentGAN(GenerativeModel):
         from genlab.models.rgan.evaluation import evaluate_sequences
 
         return evaluate_sequences(self, options)
+
+
+def pad_with(x: torch.Tensor, lengths: torch.Tensor | None, value: float) -> torch.Tensor:
+    """``x`` (B, T, F) with ``value`` at the steps past each sequence's length (B,); ``x`` itself when None."""
+    if lengths is None:
+        return x
+    return x.masked_fill(~length_mask(lengths, x.shape[1])[..., None], value)
 
 
 class RCGAN(RecurrentGAN):

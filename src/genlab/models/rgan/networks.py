@@ -11,12 +11,22 @@ Discriminator: a (optionally bidirectional) recurrent stack over [x_t, e(y)], op
 non-causal self-attention blocks, and a linear head giving a logit per step (B, T) — the losses
 average over steps, as C-RNN-GAN does — or one logit per sequence (B, 1) from the last forward
 and first backward states.
+
+Variable lengths: the discriminator takes ``lengths`` (B,) and packs its input, so its recurrence
+reads only the valid steps (both directions) and its padded states are zero; the sequence logit
+comes from the last *valid* forward state. The losses then average per-step logits over valid
+steps only (:func:`valid_mean`). The generator and TimeGAN's networks are causal (unidirectional
+recurrence, causal attention), so a valid step never sees a later padded one: they run on all T
+steps and the padded outputs are dropped. With attention blocks in the discriminator the padded
+positions are still keys, but constant ones (zero states), so padding values never reach a valid
+step.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from genlab.models.rgan.config import RGANConfig
 from genlab.nn.attention import SelfAttention
@@ -91,16 +101,25 @@ class RecurrentDiscriminator(nn.Module):
         self.attention = AttentionBlocks(width, c.attention_layers, c.attention_heads, causal=False)
         self.head = nn.Linear(width, 1)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Sequences (B, T, F) → logits (B, T) per step, or (B, 1) per sequence."""
-        condition = self.label(labels, x.shape[1])
-        h, _ = self.rnn(x if condition is None else torch.cat([x, condition], dim=-1))  # (B, T, H·directions)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Sequences (B, T, F), valid ``lengths`` (B,) or None (all T) → logits (B, T) per step (those at
+        padded steps are meaningless; :func:`valid_mean` drops them), or (B, 1) per sequence."""
+        steps = x.shape[1]
+        condition = self.label(labels, steps)
+        inputs = x if condition is None else torch.cat([x, condition], dim=-1)
+        if lengths is None:
+            h, _ = self.rnn(inputs)  # (B, T, H·directions)
+        else:
+            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=steps)  # zeros after
         h = self.attention(h)
         if self.per_step:
             return self.head(h).squeeze(-1)
-        # The forward direction has read the whole sequence at the last step, the backward one at the first.
-        final = h[:, -1] if not self.rnn.bidirectional else torch.cat(
-            [h[:, -1, :self.hidden_dim], h[:, 0, self.hidden_dim:]], dim=-1)
+        # The forward direction has read the whole sequence at its last valid step, the backward one at the first.
+        last = h[:, -1] if lengths is None else h[torch.arange(len(h), device=h.device), lengths - 1]
+        final = last if not self.rnn.bidirectional else torch.cat(
+            [last[:, :self.hidden_dim], h[:, 0, self.hidden_dim:]], dim=-1)
         return self.head(final)
 
 
@@ -121,6 +140,15 @@ class RecurrentMap(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.out(self.rnn(x)[0])
         return torch.sigmoid(y) if self.activation == "sigmoid" else y
+
+
+def valid_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``values`` (B, T, ...) over the valid steps (``mask`` (B, T) True); over all when ``mask`` is None.
+
+    Selecting rather than multiplying by the mask keeps whatever the padded entries hold out of
+    the result and its gradient.
+    """
+    return values.mean() if mask is None else values[mask].mean()
 
 
 def noise_like(batch: int, steps: int, dim: int, device: torch.device,

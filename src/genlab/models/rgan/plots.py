@@ -22,7 +22,8 @@ LABEL_HEIGHT = 14
 
 def save_sequence_plot(synthetic: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,
                        columns: int = 8) -> Path:
-    """Plot sequences (N, T, F) in [0, 1] as a PNG grid: ``real`` (if given) first, labelled rows."""
+    """Plot sequences (N, T, F) in [0, 1] (NaN after a shorter sequence's end) as a PNG grid: ``real``
+    (if given) first, labelled rows."""
     rows = [("real", real)] if real is not None and len(real) else []
     rows += [("synthetic", synthetic[i:i + columns]) for i in range(0, len(synthetic), columns)]
     width = columns * (PANEL[0] + MARGIN) + MARGIN
@@ -42,10 +43,13 @@ def save_sequence_plot(synthetic: torch.Tensor, path: str | Path, real: torch.Te
 
 
 def draw_panel(draw: ImageDraw.ImageDraw, sequence: torch.Tensor, box: tuple[int, int, int, int]) -> None:
-    """One sequence (T, F) in [0, 1] as F polylines inside ``box`` (left, top, right, bottom)."""
+    """One sequence (T, F) in [0, 1] as F polylines inside ``box`` (left, top, right, bottom); NaN
+    steps (the padding after a shorter sequence) are left out, so its lines stop early."""
     left, top, right, bottom = box
     steps = sequence.shape[0]
     xs = [left + 2 + (right - left - 4) * t / max(1, steps - 1) for t in range(steps)]
+    valid = int((~sequence.isnan().all(-1)).sum())  # padding only ever follows the valid steps
+    xs, sequence = xs[:valid], sequence[:valid]
     for f in range(sequence.shape[1]):
         ys = (bottom - 2 - (bottom - top - 4) * sequence[:, f]).tolist()
         draw.line(list(zip(xs, ys)), fill=COLOURS[f % len(COLOURS)], width=1)

@@ -15,7 +15,15 @@ per step. With BCE(logits, label) averaged over batch and steps:
   then D minimises BCE(D(h), 1) + BCE(D(ĥ), 0) + γ·BCE(D(ê), 0), only while that loss > 0.15.
 
 Each phase has its own Adam optimizers, as in the reference. Unlike the reference, the data is
-min-max scaled once (by the data loader), not twice. Sampling: x̂ = R(S(G(z))).
+min-max scaled once (by the data loader), not twice, and one training step uses the trainer's one
+batch for both generator/embedder updates and the discriminator's check and update (the
+reference draws a fresh batch for each). Sampling: x̂ = R(S(G(z))).
+
+Variable lengths (a batch with a ``mask``): every mean above — the MSEs, the BCEs and the batch
+moments of each (step, feature) — runs over valid steps only (L_S over pairs whose later step is
+valid); fakes take the real batch's lengths. All five networks are unidirectional, so padding
+never reaches a valid step and no packing is needed. The reference passes the lengths to its RNNs
+but still averages its losses over the padding.
 """
 
 from __future__ import annotations
@@ -27,12 +35,32 @@ import torch
 import torch.nn.functional as F
 
 from genlab.models.rgan.config import TimeGANConfig
-from genlab.models.rgan.model import RecurrentGAN
-from genlab.models.rgan.networks import RecurrentMap
+from genlab.models.rgan.model import RecurrentGAN, pad_with
+from genlab.models.rgan.networks import RecurrentMap, valid_mean
 
 
-def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+def bce(logits: torch.Tensor, target: float, mask: torch.Tensor | None) -> torch.Tensor:
+    """BCE of per-step logits (B, T, 1) against a constant target, averaged over the valid steps."""
+    return valid_mean(F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target), reduction="none"),
+                      mask)
+
+
+def mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Squared error (B, T, D) averaged over the valid steps and D."""
+    return valid_mean((prediction - target) ** 2, mask)
+
+
+def batch_moments(x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean and std (√(variance + 1e-6)) over the batch of x (B, T, F), each (T, F), and the (T,) steps
+    that some sequence reaches; only valid entries count."""
+    if mask is None:
+        return x.mean(0), (x.var(0, correction=0) + 1e-6).sqrt(), torch.ones(x.shape[1], dtype=torch.bool,
+                                                                                device=x.device)
+    weight = mask[..., None]  # (B, T, 1)
+    count = weight.sum(0).clamp(min=1)  # (T, 1)
+    mean = torch.where(weight, x, 0.0).sum(0) / count
+    variance = torch.where(weight, (x - mean) ** 2, 0.0).sum(0) / count
+    return mean, (variance + 1e-6).sqrt(), mask.any(0)
 
 
 class TimeGAN(RecurrentGAN):
@@ -74,14 +102,14 @@ class TimeGAN(RecurrentGAN):
         return "supervised" if self.step < c.autoencoder_steps + c.supervised_steps else "joint"
 
     # --- the losses ----------------------------------------------------------------------------
-    def reconstruction_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(L_R, L_S) for real sequences (B, T, F)."""
+    def reconstruction_loss(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L_R, L_S) for real sequences (B, T, F) with valid steps ``mask`` (B, T) or None (all)."""
         h = self.embedder(x)
-        return F.mse_loss(self.recovery(h), x), self.supervised_loss(h)
+        return mse(self.recovery(h), x, mask), self.supervised_loss(h, mask)
 
-    def supervised_loss(self, h: torch.Tensor) -> torch.Tensor:
-        """L_S: the supervisor's one-step-ahead error on real latents h (B, T, H)."""
-        return F.mse_loss(self.supervisor(h)[:, :-1], h[:, 1:])
+    def supervised_loss(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """L_S: the supervisor's one-step-ahead error on real latents h (B, T, H), over valid targets."""
+        return mse(self.supervisor(h)[:, :-1], h[:, 1:], mask[:, 1:] if mask is not None else None)
 
     def fake_latents(self, batch: int, device: torch.device,
                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,48 +120,49 @@ class TimeGAN(RecurrentGAN):
         e_hat = self.generator(z)
         return e_hat, self.supervisor(e_hat)
 
-    def discriminator_loss(self, x: torch.Tensor) -> torch.Tensor:
+    def discriminator_loss(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         with torch.no_grad():
             h = self.embedder(x)
             e_hat, h_hat = self.fake_latents(x.shape[0], x.device)
-        return (bce(self.discriminator(h), 1.0) + bce(self.discriminator(h_hat), 0.0)
-                + self.config.gamma * bce(self.discriminator(e_hat), 0.0))
+        return (bce(self.discriminator(h), 1.0, mask) + bce(self.discriminator(h_hat), 0.0, mask)
+                + self.config.gamma * bce(self.discriminator(e_hat), 0.0, mask))
 
-    def generator_loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generator_loss(self, x: torch.Tensor, mask: torch.Tensor | None) -> dict[str, torch.Tensor]:
         c = self.config
         e_hat, h_hat = self.fake_latents(x.shape[0], x.device)
         x_hat = self.recovery(h_hat)
-        adversarial = bce(self.discriminator(h_hat), 1.0) + c.gamma * bce(self.discriminator(e_hat), 1.0)
-        supervised = self.supervised_loss(self.embedder(x))
-        std = (x_hat.var(0, correction=0) + 1e-6).sqrt() - (x.var(0, correction=0) + 1e-6).sqrt()
-        moments = std.abs().mean() + (x_hat.mean(0) - x.mean(0)).abs().mean()
+        adversarial = (bce(self.discriminator(h_hat), 1.0, mask)
+                       + c.gamma * bce(self.discriminator(e_hat), 1.0, mask))
+        supervised = self.supervised_loss(self.embedder(x), mask)
+        (fake_mean, fake_std, reached), (real_mean, real_std, _) = batch_moments(x_hat, mask), batch_moments(x, mask)
+        moments = (fake_std - real_std)[reached].abs().mean() + (fake_mean - real_mean)[reached].abs().mean()
         loss = adversarial + c.supervised_weight * supervised.sqrt() + c.moment_weight * moments
         return {"loss": loss, "adversarial": adversarial, "supervised": supervised, "moments": moments}
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
-        x = batch["sequences"]
-        self.preview_real = x[:8].detach()
+        x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")
+        self.keep_preview(x, lengths)
         c = self.config
         if self.phase == "autoencoder":
-            reconstruction = F.mse_loss(self.recovery(self.embedder(x)), x)
+            reconstruction = mse(self.recovery(self.embedder(x)), x, mask)
             minimise(optimizers["autoencoder"], c.reconstruction_weight * reconstruction.sqrt())
             return {"loss_reconstruction": reconstruction.detach()}
         if self.phase == "supervised":
             with torch.no_grad():
                 h = self.embedder(x)
-            supervised = self.supervised_loss(h)
+            supervised = self.supervised_loss(h, mask)
             minimise(optimizers["supervised"], supervised)
             return {"loss_supervised": supervised.detach()}
         for _ in range(c.generator_updates):
             with frozen(self.discriminator, self.embedder, self.recovery):
-                terms = self.generator_loss(x)
+                terms = self.generator_loss(x, mask)
                 minimise(optimizers["generator"], terms["loss"])
             with frozen(self.supervisor):
-                reconstruction, supervised = self.reconstruction_loss(x)
+                reconstruction, supervised = self.reconstruction_loss(x, mask)
                 minimise(optimizers["embedder"],
                          c.reconstruction_weight * reconstruction.sqrt() + c.embedder_supervised_weight * supervised)
-        d_loss = self.discriminator_loss(x)
+        d_loss = self.discriminator_loss(x, mask)
         # The reference's check: train D only while it is not already winning, a host sync per step.
         if d_loss.item() > c.discriminator_threshold:
             minimise(optimizers["discriminator"], d_loss)
@@ -142,13 +171,13 @@ class TimeGAN(RecurrentGAN):
                 "loss_reconstruction": reconstruction.detach(), "loss_discriminator": d_loss.detach()}
 
     @torch.no_grad()
-    def generate(self, n: int, generator: torch.Generator | None = None,
-                 labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z)))."""
+    def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                 lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z))), 0 past ``lengths`` (n,) (None: all valid)."""
         was_training = self.training
         self.eval()
         try:
-            return self.recovery(self.fake_latents(n, self.device, generator)[1])
+            return pad_with(self.recovery(self.fake_latents(n, self.device, generator)[1]), lengths, 0.0)
         finally:
             self.train(was_training)
 
