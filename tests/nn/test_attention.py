@@ -82,3 +82,19 @@ def test_non_causal_attends_everywhere():
     changed = x.clone()
     changed[:, -1] += 1
     assert not torch.allclose(layer(x)[:, 0], layer(changed)[:, 0])
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_masked_keys_are_ignored(causal):
+    """With the last 3 of 7 positions masked, the first 4 outputs equal those of the 4 positions alone,
+    whatever the masked positions hold."""
+    torch.manual_seed(0)
+    layer = SelfAttention(8, 2, causal=causal).double()
+    x = torch.randn(2, 7, 8, dtype=torch.float64)
+    keep = torch.arange(7) < 4
+    masked = layer(x, key_mask=keep.expand(2, 7))
+    noisy = layer(torch.cat([x[:, :4], 100 * torch.randn(2, 3, 8, dtype=torch.float64)], 1), key_mask=keep.expand(2, 7))
+    alone = layer(x[:, :4])
+    assert torch.allclose(masked[:, :4], alone, atol=1e-10) and torch.allclose(noisy[:, :4], alone, atol=1e-10)
+    if not causal:
+        assert not torch.allclose(layer(x)[:, :4], alone, atol=1e-3)  # without the mask the padding is seen

@@ -88,8 +88,13 @@ class SelfAttention(nn.Module):
     def new_cache(self, batch: int, capacity: int, device: torch.device, dtype: torch.dtype) -> KVCache:
         return KVCache(batch, self.heads, capacity, self.head_dim, device, dtype)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """x (B, T, dim) at positions start..start+T-1, where start is the cache length (else 0)."""
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None,
+                key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, dim) at positions start..start+T-1, where start is the cache length (else 0).
+
+        ``key_mask`` (B, start + T), True where a position may be attended: padding of a batch of
+        variable-length sequences is left out this way. Every query must keep at least one key.
+        """
         b, t, dim = x.shape
         start = cache.length if cache is not None else 0
         qkv = self.qkv(x).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
@@ -109,6 +114,11 @@ class SelfAttention(nn.Module):
                 is_causal = True
             else:  # queries at start..start+T-1 see every cached position and the new ones up to their own
                 mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
+        if key_mask is not None:
+            if is_causal:  # the fused causal flag cannot be combined with a mask: spell it out
+                mask, is_causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril(), False
+            keys = key_mask[:, None, None, :]  # (B, 1, 1, start + T), broadcast over heads and queries
+            mask = keys if mask is None else mask & keys
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, hd)
         y = y.transpose(1, 2).reshape(b, t, dim)  # (B, T, dim)

@@ -204,7 +204,8 @@ def test_variable_length_samples_follow_the_training_lengths_and_files_keep_vali
     {},
     {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
     {"bidirectional": True},
-], ids=["gru", "lstm-bidirectional-sequence", "bidirectional-per-step"])
+    {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
+], ids=["gru", "lstm-bidirectional-sequence", "bidirectional-per-step", "attention"])
 def test_padded_steps_are_left_out_of_the_counted_logits(options):
     """Sequences of 3 valid steps padded to 6 get the logits of the same 3 steps given alone."""
     torch.manual_seed(0)

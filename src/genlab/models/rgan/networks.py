@@ -17,9 +17,8 @@ reads only the valid steps (both directions) and its padded states are zero; the
 comes from the last *valid* forward state. The losses then average per-step logits over valid
 steps only (:func:`valid_mean`). The generator and TimeGAN's networks are causal (unidirectional
 recurrence, causal attention), so a valid step never sees a later padded one: they run on all T
-steps and the padded outputs are dropped. With attention blocks in the discriminator the padded
-positions are still keys, but constant ones (zero states), so padding values never reach a valid
-step.
+steps and the padded outputs are dropped. Attention blocks in the discriminator leave the padded
+positions out of their keys.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from genlab.data.sequences import length_mask
 from genlab.models.rgan.config import RGANConfig
 from genlab.nn.attention import SelfAttention
 
@@ -42,9 +42,10 @@ class AttentionBlocks(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
         self.attentions = nn.ModuleList([SelfAttention(dim, heads, causal=causal) for _ in range(layers)])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``key_mask`` (B, T): the positions that may be attended (None: all)."""
         for norm, attention in zip(self.norms, self.attentions):
-            x = x + attention(norm(x))
+            x = x + attention(norm(x), key_mask=key_mask)
         return x
 
 
@@ -113,7 +114,7 @@ class RecurrentDiscriminator(nn.Module):
         else:
             packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
             h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=steps)  # zeros after
-        h = self.attention(h)
+        h = self.attention(h, length_mask(lengths, steps) if lengths is not None else None)
         if self.per_step:
             return self.head(h).squeeze(-1)
         # The forward direction has read the whole sequence at its last valid step, the backward one at the first.
