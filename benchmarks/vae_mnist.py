@@ -11,12 +11,15 @@ on its test images instead. The training time is wall-clock on this machine, thr
     flock /tmp/genlab-cpu.lock python benchmarks/vae_mnist.py --model iwae --epochs 1 --eval-examples 1000
     flock /tmp/genlab-cpu.lock python benchmarks/vae_mnist.py --dataset cifar10 --steps 300 --k 100 --eval-examples 500
 
-Any model option can be added as --model.KEY VALUE (e.g. --model.latent_dim 50).
+Any model option can be added as --model.KEY VALUE (e.g. --model.latent_dim 50). A long run can be
+split in two so the CPU lock is released between them: ``--phase train --out DIR`` trains and writes
+DIR/train.json; ``--phase eval --out DIR`` evaluates DIR/run and prints the whole result.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import shlex
@@ -47,47 +50,66 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5000, help="importance samples per test example")
     parser.add_argument("--eval-examples", type=int, help="first N test images (default: all)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--out", help="run directory (default: a temporary one)")
+    parser.add_argument("--out", help="folder of the run (default: a temporary one)")
+    parser.add_argument("--phase", choices=("all", "train", "eval"), default="all",
+                        help="train and evaluate, or only one of them (eval reads --out DIR/train.json)")
     args, rest = parser.parse_known_args()  # the rest: --model.KEY VALUE options
-    overrides = parse_overrides(rest)
     torch.set_num_threads(args.threads)
+    if args.phase != "all" and not args.out:
+        parser.error("--phase train/eval needs --out DIR, where the two phases meet")
+    out = Path(args.out or tempfile.mkdtemp(prefix="vae-bench-"))
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    trained = (train_phase(args, parse_overrides(rest), out, command) if args.phase != "eval"
+               else json.loads((out / "train.json").read_text()))
+    if args.phase != "train":
+        print(json.dumps(evaluate_phase(args, out, trained, command), indent=2))
 
-    train_file, test_file, train_size = SPLITS[args.dataset]
+
+def train_phase(args: argparse.Namespace, overrides: dict, out: Path, command: str) -> dict:
+    """Train into ``out``/run; the timing and command, also written to ``out``/train.json."""
+    train_file, _, train_size = SPLITS[args.dataset]
     steps = args.steps or round(args.epochs * (train_size // args.batch_size))
     model = {"name": args.model, **({"likelihood": "logistic"} if args.dataset == "cifar10" else {}),
              **overrides.get("model", {})}
-    out = Path(args.out or tempfile.mkdtemp(prefix="vae-bench-"))
     config = build_run_config("vae", overrides={
         "model": model, "data": {"path": str(DATA / train_file)},
         "train": {"steps": steps, "batch_size": args.batch_size, "out": str(out / "run"), "log_every": 100,
                   "sample_every": steps, "checkpoint_every": steps, "device": "cpu"}})
     start = time.perf_counter()
-    run = train(config, progress=False)
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer's chatter: stdout carries the JSON alone
+        train(config, progress=False)
     train_seconds = time.perf_counter() - start
     epochs = steps * args.batch_size / train_size
+    trained = {"train_steps": steps, "train_epochs": epochs, "train_seconds": train_seconds,
+               "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads, "train_command": command}
+    (out / "train.json").write_text(json.dumps(trained, indent=2))
+    return trained
 
+
+def evaluate_phase(args: argparse.Namespace, out: Path, trained: dict, command: str) -> dict:
+    """The importance-sampled NLL of ``out``/run on the test split, with the training figures."""
+    run = out / "run"
+    test_file = SPLITS[args.dataset][1]
     start = time.perf_counter()
     result = load_model(run).evaluate(EvalOptions(data=str(DATA / test_file), nll=True, k=args.k,
                                                   max_examples=args.eval_examples, seed=0))
     eval_seconds = time.perf_counter() - start
-    print(json.dumps({
-        "benchmark": f"{args.model} on {args.dataset}",
+    model = json.loads((run / "config.json").read_text())["model"]
+    return {
+        "benchmark": f"{model['name']} on {args.dataset}",
         "test_nll_nats": result["nll"],
         "test_nll_standard_error": result["nll_standard_error"],
         "test_bits_per_dim": result["bits_per_dim"],
         "test_elbo": result["elbo"],
         "active_units": result["active_units"],
-        "train_steps": steps,
-        "train_epochs": epochs,
-        "train_seconds": train_seconds,
-        "seconds_per_epoch": train_seconds / epochs,
+        **trained,
         "eval_seconds": eval_seconds,
-        "model": json.loads((run / "config.json").read_text())["model"],
+        "model": model,
         "protocol": result["protocol"],
         "machine": {"threads": args.threads, "processor": platform.processor() or platform.machine(),
                     "torch": torch.__version__},
-        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-    }, indent=2))
+        "command": command,
+    }
 
 
 if __name__ == "__main__":

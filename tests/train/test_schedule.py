@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from genlab.errors import ConfigError
-from genlab.train.schedule import BatchSchedule
+from genlab.train.schedule import BatchSchedule, warmup_cosine
 
 
 def test_each_epoch_is_a_permutation_and_depends_only_on_seed_and_step():
@@ -24,3 +24,11 @@ def test_ranks_split_the_global_batch():
 def test_too_little_data_is_a_clear_error():
     with pytest.raises(ConfigError, match="fewer than --train.batch_size 64"):
         BatchSchedule(10, 64, seed=0)
+
+
+def test_warmup_cosine_rises_then_decays_to_the_floor():
+    lrs = [warmup_cosine(step, 1.0, 0.1, 10, 110) for step in range(120)]
+    assert lrs[0] == 0.1 and lrs[9] == 1.0  # linear warmup, (step + 1) / warmup_steps
+    assert lrs[10] == 1.0 and abs(lrs[60] - 0.55) < 1e-12  # halfway through the decay: the midpoint
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[110:] == [0.1] * 10
+    assert warmup_cosine(500, 1.0, 0.1, 0, 0) == 1.0  # no decay_steps: constant

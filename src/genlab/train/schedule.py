@@ -1,4 +1,4 @@
-"""Which examples make up each step's batch: a pure function of (seed, step).
+"""Pure functions of the step: which examples make up each batch, and the learning rate.
 
 Each epoch is a fresh permutation drawn from its own generator seeded by (seed, epoch), and the
 last incomplete batch of an epoch is dropped. Because nothing depends on history, a resumed run
@@ -8,6 +8,8 @@ batch a single process would see.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -44,3 +46,17 @@ class BatchSchedule:
         batch = self._permutation[position * self.batch_size:(position + 1) * self.batch_size]
         share = self.batch_size // self.world_size
         return batch[self.rank * share:(self.rank + 1) * share]
+
+
+def warmup_cosine(step: int, lr: float, min_lr: float, warmup_steps: int, decay_steps: int) -> float:
+    """The learning rate at ``step``: linear warmup to ``lr`` over ``warmup_steps``, then cosine decay
+    min_lr + ½(1 + cos(π·progress))·(lr - min_lr) until ``decay_steps``, ``min_lr`` after; with
+    ``decay_steps`` 0, ``lr`` throughout (after any warmup)."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    if not decay_steps:
+        return lr
+    if step >= decay_steps:
+        return min_lr
+    progress = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)

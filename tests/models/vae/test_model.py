@@ -47,15 +47,31 @@ def test_training_step_minimises_the_negative_elbo_and_logs_detached_scalars():
 
 def test_kl_warmup_ramps_beta_linearly():
     model = BetaVAE(BetaVAE.config_class(resolution=28, channels=1, beta=4.0, kl_warmup_steps=100, **TINY))
+    optimizers = model.configure_optimizers()
     weights = []
     for step in (0, 25, 100, 1000):
-        model.on_train_step(step, {})
+        model.on_train_step(step, optimizers)
         weights.append(model.kl_weight)
     assert weights == [0.0, 1.0, 4.0, 4.0]
     torch.manual_seed(0)
-    model.on_train_step(0, {})
+    model.on_train_step(0, optimizers)
     terms = model.objective(model.likelihood.observe(images()), None)
     assert torch.allclose(terms["loss"], terms["reconstruction"])  # β = 0 at the start
+
+
+def test_cosine_decay_sets_the_optimizer_learning_rate_from_the_step():
+    model = VAE(VAEConfig(resolution=28, channels=1, lr=1e-3, min_lr=1e-5, decay_steps=100, **TINY))
+    optimizers = model.configure_optimizers()
+    rates = []
+    for step in (0, 50, 100, 1000):
+        model.on_train_step(step, optimizers)
+        rates.append(optimizers["vae"].param_groups[0]["lr"])
+    # 1e-5 + ½(1 + cos(π·t))·(1e-3 - 1e-5) at t = 0, ½, 1, and held at the end
+    assert rates == pytest.approx([1e-3, 5.05e-4, 1e-5, 1e-5])
+    constant = VAE(VAEConfig(resolution=28, channels=1, lr=2e-3, **TINY))
+    optimizers = constant.configure_optimizers()
+    constant.on_train_step(500, optimizers)
+    assert optimizers["vae"].param_groups[0]["lr"] == 2e-3
 
 
 def test_iwae_objective_logs_a_bound_above_the_elbo():
@@ -117,6 +133,8 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(free_bits=-1.0), "--model.free_bits must be non-negative"),
     (dict(objective="iwae", beta=2.0), "iwae is a bound on log p"),
     (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
+    (dict(lr=1e-3, min_lr=1e-2), "--model.min_lr must be between 0 and --model.lr"),
+    (dict(decay_steps=-1), "--model.decay_steps must be non-negative"),
 ])
 def test_config_validation_names_the_option(options, message):
     with pytest.raises(ConfigError, match=message):

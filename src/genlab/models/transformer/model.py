@@ -3,7 +3,6 @@ gradient clipping and gradient accumulation; text samples as previews."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,12 @@ from genlab.models.transformer.evaluation import evaluate_text
 from genlab.models.transformer.generation import generate
 from genlab.models.transformer.network import TransformerNet
 from genlab.tokenizers import Tokenizer, load_tokenizer
+from genlab.train.schedule import warmup_cosine
 
 
 def learning_rate(c: TransformerConfig, step: int) -> float:
     """Linear warmup to ``lr`` over ``warmup_steps``, then cosine decay to ``min_lr`` at ``decay_steps``."""
-    if step < c.warmup_steps:
-        return c.lr * (step + 1) / c.warmup_steps
-    if step >= c.decay_steps:
-        return c.min_lr
-    progress = (step - c.warmup_steps) / max(1, c.decay_steps - c.warmup_steps)
-    return c.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (c.lr - c.min_lr)
+    return warmup_cosine(step, c.lr, c.min_lr, c.warmup_steps, c.decay_steps)
 
 
 class Transformer(GenerativeModel):

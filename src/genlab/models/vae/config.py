@@ -38,6 +38,8 @@ class VAEConfig:
     conditional: bool = False  # labels, one-hot, into encoder and decoder (Sohn et al. 2015)
     num_classes: int | None = None  # None: taken from the data's labels
     lr: float = 1e-3
+    min_lr: float = 0.0  # the cosine schedule decays lr to this
+    decay_steps: int = 0  # cosine decay ends here (set it to --train.steps); constant min_lr after; 0: constant lr
     betas: tuple[float, float] = (0.9, 0.999)
 
     def validate(self) -> None:
@@ -51,9 +53,12 @@ class VAEConfig:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
         if not 1 <= self.samples <= 5000:
             raise ConfigError(f"--model.samples must be between 1 and 5000 (got {self.samples}).")
-        for name in ("beta", "free_bits", "kl_warmup_steps", "lr"):
+        for name in ("beta", "free_bits", "kl_warmup_steps", "lr", "decay_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if not 0 <= self.min_lr <= self.lr:
+            raise ConfigError(f"--model.min_lr must be between 0 and --model.lr (got min_lr {self.min_lr}, "
+                              f"lr {self.lr}).")
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
         if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
