@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -78,6 +79,7 @@ def main() -> None:
     real_predictive = [predictive_score(real, real, args.predictive_iterations, seed=args.seed + r)
                        for r in range(args.repeats)]
     print(json.dumps({
+        "command": shlex.join(["python", *sys.argv]),
         "dataset": args.dataset, "data": dataset.description, "model": args.model, "steps": args.steps,
         "batch_size": args.batch_size, "hidden_dim": args.hidden_dim, "threads": args.threads,
         "train_seconds": round(train_seconds, 1), "score_seconds": round(time.perf_counter() - start, 1),
