@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from genlab.cli import main
 
@@ -74,3 +76,20 @@ def shared_file():
         return path
 
     return find
+
+
+@pytest.fixture
+def assert_same_run():
+    """``assert_same_run(a, b)``: two run directories hold bit-identical exported weights and log the same
+    values at the same steps (timings aside) — what an interrupted-and-resumed run must match."""
+
+    def logged(run: Path) -> list[dict]:
+        return [{k: v for k, v in json.loads(line).items() if k not in ("time", "examples_per_s")}
+                for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    def check(a: Path, b: Path) -> None:
+        wa, wb = (load_file(str(run / "model" / "model.safetensors")) for run in (a, b))
+        assert wa.keys() == wb.keys() and all(wa[k].equal(wb[k]) for k in wa)
+        assert logged(a) == logged(b)
+
+    return check
