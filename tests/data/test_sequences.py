@@ -1,6 +1,5 @@
 """Sequence data: CSV and .npz reading, bad input, min-max scaling, windows and the 'sines'."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import torch
 from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, read_csv, sines
 from genlab.errors import DataError
 
-STOCKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "timeseries" / "stock_data.csv"
 
 
 def write(tmp_path, text, name="series.csv"):
@@ -28,12 +26,12 @@ def test_scaling_round_trip_returns_the_original_units():
     assert torch.allclose(scaling.unscale(scaling.scale(torch.from_numpy(series))), torch.from_numpy(series))
 
 
-@pytest.mark.skipif(not STOCKS.is_file(), reason="needs ../shared/data/timeseries/stock_data.csv")
-def test_stock_prices_are_windowed_and_scaled_per_column():
-    dataset, scaling, columns, window = load_sequences(SequenceDataConfig(path=str(STOCKS)))
+def test_stock_prices_are_windowed_and_scaled_per_column(shared_file):
+    stocks = shared_file("timeseries/stock_data.csv")
+    dataset, scaling, columns, window = load_sequences(SequenceDataConfig(path=str(stocks)))
     assert columns == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
     assert window == 24 and dataset.sequences.shape == (3685 - 24 + 1, 24, 6)  # every stride-1 window
-    table = np.loadtxt(STOCKS, delimiter=",", skiprows=1)
+    table = np.loadtxt(stocks, delimiter=",", skiprows=1)
     assert scaling.minimum == pytest.approx(table.min(0).tolist()) and scaling.maximum == pytest.approx(table.max(0))
     assert scaling.minimum[0] == pytest.approx(49.274517)  # the low of the split-adjusted 2004 prices
     assert np.allclose(scaling.unscale(dataset.sequences[1].double().numpy()), table[1:25], rtol=1e-6)

@@ -2,27 +2,25 @@
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-STOCKS = Path(__file__).resolve().parents[4] / "shared" / "data" / "timeseries" / "stock_data.csv"
 TINY = ["--model.hidden_dim", "8", "--model.layers", "1", "--model.noise_dim", "2"]
 
 
-@pytest.mark.skipif(not STOCKS.is_file(), reason="needs ../shared/data/timeseries/stock_data.csv")
-def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli):
+def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli, shared_file):
+    stocks = shared_file("timeseries/stock_data.csv")
     run = tmp_path / "run"
-    code, out, err = run_cli("train", "rgan", "--data", STOCKS, "--data.window", "8", "--steps", "3", "--batch-size",
+    code, out, err = run_cli("train", "rgan", "--data", stocks, "--data.window", "8", "--steps", "3", "--batch-size",
                              "16", "--out", run, "--train.sample_every", "3", "--quiet", *TINY)
     assert code == 0, err
     assert "rgan/crnngan on" in out and "3,678 windows of 8 steps × 6 features" in out
     assert Image.open(run / "samples" / "step-000003.png").size[0] > 0
     saved = json.loads((run / "config.json").read_text())["model"]
     assert saved["columns"] == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"] and saved["seq_len"] == 8
-    table = np.loadtxt(STOCKS, delimiter=",", skiprows=1)
+    table = np.loadtxt(stocks, delimiter=",", skiprows=1)
     assert saved["feature_min"] == pytest.approx(table.min(0).tolist())
 
     out_csv = tmp_path / "synth.csv"
@@ -39,7 +37,7 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
     assert run_cli("sample", run, "--n", "3", "--out", tmp_path / "synth.png")[0] == 0
 
     result_file = tmp_path / "eval.json"
-    code, out, err = run_cli("eval", run, "--ref", STOCKS, "--repeats", "2", "--discriminative-iterations", "3",
+    code, out, err = run_cli("eval", run, "--ref", stocks, "--repeats", "2", "--discriminative-iterations", "3",
                              "--predictive-iterations", "3", "--max-examples", "200", "--json", result_file)
     assert code == 0, err
     result = json.loads(result_file.read_text())
