@@ -99,7 +99,10 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     dataset, config.model = family.build_data(config.data, config.model)
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
     model = family.models[config.model_name](config.model)
-    if ProcessContext.from_env().is_main:
+    process = ProcessContext.from_env()
+    if process.distributed and not model.ddp_modules:  # replicas would train apart, unsynchronised
+        raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
+    if process.is_main:
         remove_partial(run_dir)
         if resume_from is not None:  # a newer checkpoint would belong to the timeline being abandoned
             discard_after(run_dir, int(resume_from.name.split("-")[1]))

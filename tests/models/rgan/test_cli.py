@@ -128,3 +128,13 @@ def test_variable_length_npz_trains_samples_its_lengths_and_evaluates(tmp_path, 
     assert code == 0, err
     result = json.loads((tmp_path / "eval.json").read_text())
     assert result["protocol"]["lengths"].startswith("variable") and 0 <= result["discriminative"]["mean"] <= 0.5
+
+
+def test_timegan_under_torchrun_is_refused_before_anything_is_written(tmp_path, run_cli, monkeypatch):
+    """TimeGAN has no DDP wrapping: torchrun replicas would train apart, so the run is refused."""
+    for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run_cli("train", "rgan", "--model.name", "timegan", "--steps", "2", "--out", tmp_path / "run",
+                           "--data.sines", "64", "--data.window", "6")
+    assert code == 2 and "single process only; run it without torchrun" in err
+    assert not (tmp_path / "run").exists()
