@@ -1,4 +1,4 @@
-"""Two processes under torchrun (gloo on CPU): ranks stay identical and only rank 0 writes."""
+"""Two processes under torchrun (gloo on CPU), for each family: ranks stay identical and only rank 0 writes."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 pytestmark = pytest.mark.slow
 
 TRAIN_AND_DUMP = textwrap.dedent("""
-    import os, sys
+    import json, os, sys
     from safetensors.torch import save_file
     from genlab.train.run import build_run_config, train
     from genlab.train import trainer
@@ -25,13 +25,13 @@ TRAIN_AND_DUMP = textwrap.dedent("""
         return result
     trainer.Trainer.fit = fit_and_keep
 
-    data, out, dump = sys.argv[1:4]
-    overrides = {"data": {"path": data}, "train": {"steps": 6, "batch_size": 16, "out": out, "log_every": 2,
-                 "checkpoint_every": 3, "sample_every": 3},
-                 "model": {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}}
-    config = build_run_config("gan", overrides=overrides)
+    family, data, out, dump, model, extra_data = sys.argv[1:7]
+    overrides = {"data": {"path": data or None, **json.loads(extra_data)}, "model": json.loads(model),
+                 "train": {"steps": 6, "batch_size": 16, "out": out, "log_every": 2, "checkpoint_every": 3,
+                           "sample_every": 3}}
+    config = build_run_config(family, overrides=overrides)
     train(config, progress=False)
-    state = {k: v.contiguous() for k, v in seen["model"].state_dict().items()}
+    state = {k: v.detach().contiguous().clone() for k, v in seen["model"].state_dict().items()}  # tied weights: own copies
     save_file(state, os.path.join(dump, f"rank{os.environ['RANK']}.safetensors"))
 """)
 
@@ -47,10 +47,21 @@ def torchrun(tmp_path, *args):
     return result
 
 
-def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_npz):
+# family -> (uses the digits?, model options, data options): tiny models of every family with DDP modules
+FAMILIES = {
+    "gan": (True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}, {}),
+    "vae": (True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
+    "transformer": (False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "decay_steps": 6}, {}),
+    "rgan": (False, {"hidden_dim": 8, "layers": 1, "noise_dim": 2}, {"sines": 64, "window": 6}),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_npz, family):
+    digits, model, data = FAMILIES[family]
     run, dump = tmp_path / "run", tmp_path / "dump"
     dump.mkdir()
-    torchrun(tmp_path, digits_npz, run, dump)
+    torchrun(tmp_path, family, digits_npz if digits else "", run, dump, json.dumps(model), json.dumps(data))
     rank0, rank1 = load_file(str(dump / "rank0.safetensors")), load_file(str(dump / "rank1.safetensors"))
     assert rank0.keys() == rank1.keys()
     # BatchNorm statistics are broadcast from rank 0 at each forward and then updated locally, so
