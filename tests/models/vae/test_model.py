@@ -93,7 +93,7 @@ def test_conditional_vae_needs_labels_and_samples_by_class():
     one = model.sample(4, torch.Generator().manual_seed(0), label=1)
     other = model.sample(4, torch.Generator().manual_seed(0), label=2)
     assert not torch.equal(one, other)  # the same latents, decoded for another class
-    with pytest.raises(ConfigError, match="--class 3 needs"):
+    with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
         model.class_labels(2, 3)
     with pytest.raises(ConfigError, match="--class 0 needs"):
         VAE(VAEConfig(resolution=28, channels=1, **TINY)).class_labels(2, 0)

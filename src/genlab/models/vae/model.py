@@ -45,10 +45,6 @@ class VAE(GenerativeModel):
         self.preview_batch: tuple[torch.Tensor, torch.Tensor | None] | None = None
 
     @property
-    def num_classes(self) -> int | None:
-        return self.config.num_classes if self.config.conditional else None
-
-    @property
     def kl_weight(self) -> float:
         """β, ramped linearly from 0 over the first ``kl_warmup_steps`` steps."""
         warmup = self.config.kl_warmup_steps
@@ -139,16 +135,6 @@ class VAE(GenerativeModel):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ N(0, I), drawn on the CPU so a seed gives the same latents on every device."""
         return torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
-
-    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
-        """``n`` labels, all ``label`` or cycling through the classes; None for an unconditional VAE."""
-        classes = self.num_classes
-        if label is not None and not (classes and 0 <= label < classes):
-            raise ConfigError(f"--class {label} needs a conditional VAE with that class; this one has "
-                              f"{f'classes 0 to {classes - 1}' if classes else 'no classes'}.")
-        if not classes:
-            return None
-        return (torch.arange(n) % classes if label is None else torch.full((n,), label)).to(self.device)
 
     @torch.no_grad()
     def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
