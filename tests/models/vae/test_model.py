@@ -95,7 +95,7 @@ def test_conditional_vae_needs_labels_and_samples_by_class():
     assert not torch.equal(one, other)  # the same latents, decoded for another class
     with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
         model.class_labels(2, 3)
-    with pytest.raises(ConfigError, match="--class 0 needs"):
+    with pytest.raises(ConfigError, match="--class needs a conditional model; this vae is unconditional"):
         VAE(VAEConfig(resolution=28, channels=1, **TINY)).class_labels(2, 0)
 
 
