@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "into a run directory)")
     evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
                                         "default: the embedded MNIST test split); for sequence models a CSV or .npz")
-    evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics")
+    evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics and textgan models")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
                                               "evaluators, FD-<name>) or inception (FID)")
     evaluate.add_argument("--inception-weights", help="path of pt_inception-2015-12-05-6726825d.pth for "
@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="training iterations of the discriminative score's classifier")
     evaluate.add_argument("--predictive-iterations", type=int, default=5000,
                           help="training iterations of the predictive score's predictor")
+    evaluate.add_argument("--oracle", help="textgan: the oracle LSTM's .npz (SeqGAN parameters), to score "
+                                           "generated token ids by NLL_oracle")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
@@ -227,7 +229,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
-                              predictive_iterations=args.predictive_iterations)
+                              predictive_iterations=args.predictive_iterations, samples=args.n,
+                              oracle=args.oracle)
         options.validate()
         result = load_model(args.model, device=device).evaluate(options)
     text = json.dumps(result, indent=2)
@@ -258,7 +261,7 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
                            top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
                            use_cache=not args.no_cache)
     if args.num_samples == 1:
-        decode = model.tokenizer.stream_decoder()
+        decode = model.tokenizer.stream_decoder(args.prompt)
         sys.stdout.write(args.prompt)
         for token in steps:
             sys.stdout.write(decode(int(token[0])))
@@ -267,7 +270,8 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     else:
         rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, max_new_tokens)
         for i, row in enumerate(rows):
-            sys.stdout.write(f"--- sample {i + 1} ---\n{args.prompt}{model.tokenizer.decode(row)}\n")
+            text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
+            sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")
     return 0
 
 

@@ -46,9 +46,13 @@ class Tokenizer:
     def decode(self, ids) -> str:
         return "".join(self.vocab[i] for i in ids)
 
-    def stream_decoder(self):
-        """A function id → text that may be printed as soon as that token is produced."""
+    def stream_decoder(self, prefix: str = ""):
+        """A function id → text that may be printed as soon as that token is produced, after ``prefix``."""
         return lambda token: self.vocab[token]
+
+    def join(self, prefix: str, continuation: str) -> str:
+        """A prompt and the decoded tokens that continue it, as one text."""
+        return prefix + continuation
 
 
 class ByteTokenizer(Tokenizer):
@@ -68,7 +72,7 @@ class ByteTokenizer(Tokenizer):
         # A sampled sequence may cut a character in half or hold invalid UTF-8: show U+FFFD there.
         return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
 
-    def stream_decoder(self):
+    def stream_decoder(self, prefix: str = ""):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         return lambda token: decoder.decode(bytes([int(token)]))
 
@@ -138,3 +142,109 @@ def load_tokenizer(kind: str, vocab: list[str]) -> Tokenizer:
     if kind == "byte":
         return ByteTokenizer()
     return {"char": CharTokenizer, "word": WordTokenizer}[kind](vocab)
+
+
+# --- sentence tokenizers (the textgan family: one sentence per sequence) -----------------------
+EOS = "<eos>"  # ends a sentence and pads it to the model's length
+_SENTENCE_PIECES = {"word": re.compile(r"\w+|[^\w\s]"), "char": re.compile(r".", re.DOTALL)}
+
+
+class SentenceTokenizer(Tokenizer):
+    """Words and punctuation marks (``word``) or characters (``char``) of one sentence; whitespace
+    between words is not a token (decoding joins words with one space).
+
+    Id 0 is ``<eos>``, which ends a sentence and pads it to a fixed length; id 1 is ``<unk>``, which
+    stands for any piece outside the ``max_words`` most frequent. Decoding stops at the first ``<eos>``.
+    """
+
+    kind = "sentence"
+
+    def __init__(self, vocab: list[str], split: str) -> None:
+        super().__init__(vocab)
+        if split not in _SENTENCE_PIECES:
+            raise DataError(f"Unknown sentence split {split!r}; choose word or char.")
+        if vocab[:2] != [EOS, UNKNOWN] or len(set(vocab)) != len(vocab):
+            raise DataError(f"A sentence vocabulary must start with {EOS}, {UNKNOWN} and hold distinct pieces; the "
+                            "model config's vocab is corrupt — re-export the model.")
+        self.split = split
+        self._pattern = _SENTENCE_PIECES[split]
+        self._ids = {piece: i for i, piece in enumerate(vocab)}
+        self._separator = " " if split == "word" else ""
+
+    @classmethod
+    def from_lines(cls, lines: list[str], split: str, max_words: int) -> SentenceTokenizer:
+        """The ``max_words`` (specials included) most frequent pieces of ``lines``; ties in first-seen order."""
+        counts = Counter(piece for line in lines for piece in _SENTENCE_PIECES[split].findall(line))
+        return cls([EOS, UNKNOWN, *(piece for piece, _ in counts.most_common(max(max_words - 2, 0)))], split)
+
+    def pieces(self, text: str) -> list[str]:
+        return self._pattern.findall(text)
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        return np.array([self._ids.get(piece, 1) for piece in self.pieces(text)], dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        words = []
+        for i in ids:
+            if i == 0:
+                break
+            words.append(self.vocab[i])
+        return self._separator.join(words)
+
+    def join(self, prefix: str, continuation: str) -> str:
+        return self._separator.join(part for part in (prefix, continuation) if part)
+
+    def stream_decoder(self, prefix: str = ""):
+        ended, first = False, not prefix
+
+        def piece(token: int) -> str:
+            nonlocal ended, first
+            ended = ended or token == 0
+            if ended:
+                return ""
+            text = self.vocab[token] if first else self._separator + self.vocab[token]
+            first = False
+            return text
+        return piece
+
+
+class IdTokenizer(Tokenizer):
+    """Pre-tokenised data: the tokens are the integers 0..vocab_size-1, written as decimal words.
+
+    No ``<eos>``: every sequence has the model's full length (the synthetic-oracle setting).
+    """
+
+    kind = "ids"
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__([])
+        self._size = vocab_size
+
+    @property
+    def vocab_size(self) -> int:
+        return self._size
+
+    def encode(self, text: str, source: str = "the text") -> np.ndarray:
+        try:
+            ids = np.array([int(word) for word in text.split()], dtype=np.int64)
+        except ValueError:
+            raise DataError(f"{source} must be token ids separated by spaces for this model; got {text[:40]!r}.") \
+                from None
+        if ids.size and not (0 <= ids.min() and ids.max() < self._size):
+            raise DataError(f"{source} holds token ids outside 0..{self._size - 1}, this model's vocabulary.")
+        return ids
+
+    def decode(self, ids) -> str:
+        return " ".join(str(int(i)) for i in ids)
+
+    def join(self, prefix: str, continuation: str) -> str:
+        return " ".join(part for part in (prefix, continuation) if part)
+
+    def stream_decoder(self, prefix: str = ""):
+        first = not prefix
+
+        def piece(token: int) -> str:
+            nonlocal first
+            text, first = (str(int(token)) if first else f" {int(token)}"), False
+            return text
+        return piece

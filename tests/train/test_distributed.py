@@ -53,6 +53,9 @@ FAMILIES = {
     "vae": (True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
     "transformer": (False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "decay_steps": 6}, {}),
     "rgan": (False, {"hidden_dim": 8, "layers": 1, "noise_dim": 2}, {"sines": 64, "window": 6}),
+    # Three steps of maximum likelihood, then Gumbel-softmax adversarial steps (both players under DDP).
+    "textgan": (False, {"name": "relgan", "embed_dim": 8, "hidden_dim": 8, "d_embed_dim": 8, "d_filters": 4,
+                        "max_words": 200, "pretrain_steps": 3}, {}),
 }
 
 

@@ -50,8 +50,12 @@ class EvalOptions:
     repeats: int = 10  # independent repetitions of each sequence score (mean ± std)
     discriminative_iterations: int = 2000  # training iterations of the post-hoc classifier (TimeGAN: 2,000)
     predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
+    samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
+    oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
 
     def validate(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--n must be at least 1 (got {self.samples}).")
         for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")

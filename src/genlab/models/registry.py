@@ -17,6 +17,7 @@ from genlab.errors import CheckpointError, ConfigError
 FAMILY_MODULES = {
     "gan": "genlab.models.gan",
     "rgan": "genlab.models.rgan",
+    "textgan": "genlab.models.textgan",
     "transformer": "genlab.models.transformer",
     "vae": "genlab.models.vae",
 }

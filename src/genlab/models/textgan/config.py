@@ -1,0 +1,93 @@
+"""The textgan family's config: tokens, both players, and how the generator is trained.
+
+Named models are presets of it: ``mle`` (maximum likelihood only, the baseline), ``seqgan``
+(policy gradient with Monte-Carlo rollouts, Yu et al. 2017) and ``relgan`` (Gumbel-softmax
+relaxation with a rising inverse temperature and the relativistic loss, Nie et al. 2019). Every
+model is first trained by maximum likelihood for ``pretrain_steps``. ``split``, ``vocab`` (or
+``vocab_size``) and ``seq_len`` are filled from the training data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genlab.errors import ConfigError
+
+
+@dataclass
+class TextGANConfig:
+    # --- tokens (filled from the data) ---
+    split: Literal["word", "char", "ids"] | None = None  # ids: pre-tokenised .npz data
+    vocab: list[str] | None = None  # word/char pieces in id order, <eos> and <unk> first
+    vocab_size: int | None = None  # ids data: the number of ids
+    max_words: int = 5000  # word/char vocabulary size, <eos> and <unk> included
+    seq_len: int | None = None  # tokens per sequence; None: the longest training sentence + 1 (its <eos>)
+    # --- generator ---
+    generator: Literal["lstm", "transformer"] = "lstm"
+    embed_dim: int = 32  # LSTM input embedding
+    hidden_dim: int = 32  # LSTM state, or the transformer's width
+    layers: int = 1
+    heads: int = 4  # transformer generator
+    # --- discriminator ---
+    discriminator: Literal["cnn", "rnn", "attention"] = "cnn"
+    d_embed_dim: int = 64
+    d_filters: int = 64  # CNN: filters per width
+    d_widths: tuple[int, ...] = (2, 3, 4, 5)  # CNN: n-gram widths of the filters
+    d_hidden_dim: int = 64  # RNN state / attention width
+    d_dropout: float = 0.25
+    # --- training ---
+    pretrain_steps: int = 1000  # seqgan/relgan: maximum-likelihood steps before adversarial training starts
+    loss: Literal["rsgan", "nonsaturating"] = "rsgan"
+    max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
+    temperature_steps: int = 2000  # gumbel: adversarial steps over which β rises as β_max^(n/N); then constant
+    rollouts: int = 8  # reinforce: Monte-Carlo completions per prefix
+    discriminator_steps: int = 1  # adversarial: D updates per G update; the batch is split into d + 1 parts
+    lr_pretrain: float = 1e-2
+    lr_generator: float = 1e-4
+    lr_discriminator: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 5.0  # clip the generator's gradient norm (both phases); 0: off
+    preview_count: int = 8  # sentences written per preview
+
+    def validate(self) -> None:
+        for name in ("max_words", "embed_dim", "hidden_dim", "layers", "heads", "d_embed_dim", "d_filters",
+                     "d_hidden_dim", "temperature_steps", "rollouts", "discriminator_steps", "preview_count"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--model.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.max_words < 3:
+            raise ConfigError(f"--model.max_words must be at least 3 (<eos>, <unk> and one word; got "
+                              f"{self.max_words}).")
+        if self.seq_len is not None and self.seq_len < 2:
+            raise ConfigError(f"--model.seq_len must be at least 2 (got {self.seq_len}).")
+        if self.generator == "transformer" and self.hidden_dim % (2 * self.heads):
+            raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by 2 × --model.heads "
+                              f"{self.heads} (rotary positions need an even head size).")
+        if self.discriminator == "attention" and self.d_hidden_dim % self.heads:
+            raise ConfigError(f"--model.d_hidden_dim {self.d_hidden_dim} must be divisible by --model.heads "
+                              f"{self.heads}.")
+        if not self.d_widths or min(self.d_widths) < 1:
+            raise ConfigError(f"--model.d_widths must be positive filter widths (got {list(self.d_widths)}).")
+        if self.discriminator == "cnn" and self.seq_len is not None and max(self.d_widths) > self.seq_len:
+            raise ConfigError(f"--model.d_widths go up to {max(self.d_widths)}, longer than the {self.seq_len}-token "
+                              "sequences; use narrower filters.")
+        if not 0 <= self.d_dropout < 1:
+            raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
+        if self.pretrain_steps < 0:
+            raise ConfigError(f"--model.pretrain_steps must be non-negative (got {self.pretrain_steps}).")
+        if self.max_inverse_temperature < 1:
+            raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
+                              f"{self.max_inverse_temperature}).")
+        for name in ("lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.split == "ids" and self.vocab is not None:
+            raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
+
+
+@dataclass
+class SeqGANConfig(TextGANConfig):
+    """SeqGAN's defaults: D trained with the standard (non-saturating) loss; a faster generator."""
+
+    loss: Literal["rsgan", "nonsaturating"] = "nonsaturating"
+    lr_generator: float = 1e-3

@@ -1,0 +1,118 @@
+"""``genlab eval`` for textgan models: BLEU, self-BLEU, NLL_gen and NLL_oracle.
+
+Protocol:
+- generated: ``--n`` sequences sampled at temperature 1 with seed ``--seed``; a sentence ends at
+  its first ``<eos>``.
+- references: the lines of ``--data`` (a text file; the first ``--max-examples`` when given), or,
+  without it, the last 10% of the lines of the embedded tiny Shakespeare (the embedded training
+  data is the first 90%). Generated and reference sentences are split into pieces by the model's
+  tokenizer (words and punctuation marks, or characters); generated ``<unk>`` stays a piece that no
+  reference holds.
+- BLEU-n (n = 2..5): each generated sentence scored against the whole reference set, averaged
+  (Texygen; see :mod:`genlab.metrics.bleu` for the smoothing). self-BLEU-n: each of the first 500
+  generated sentences against the other 499 (Texygen's default).
+- NLL_gen: the model's teacher-forced negative log-likelihood of the references, in nats per
+  token, over each sentence's pieces and its ``<eos>`` (sentences cut to ``seq_len``; pieces outside
+  the vocabulary count as ``<unk>``). ``nll_gen_padded`` averages over all ``seq_len`` positions,
+  padding included, as RelGAN's and Texygen's code do; it is the one comparable with their tables.
+- token-id models (``.npz`` data): ``--data`` is an .npz of held-out sequences; NLL_gen is per token
+  over all positions; no BLEU.
+- NLL_oracle (``--oracle`` the oracle's .npz, token-id models): the oracle LSTM's mean per-token
+  negative log-likelihood of the generated sequences (SeqGAN's protocol).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from genlab.data.sentences import encode_sentences, is_token_file, read_lines, read_token_ids
+from genlab.errors import ConfigError, DataError
+from genlab.metrics.bleu import TEXYGEN_SELF_BLEU_SAMPLE, corpus_scores, self_bleu
+from genlab.models.base import EvalOptions
+
+
+@torch.no_grad()
+def reference_nll(model, tokens: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Teacher-forced NLL of references (N, T) → (nats per sentence token, nats per position); a
+    sentence's tokens run up to and including its first ``<eos>`` (id 0)."""
+    sentence_total = position_total = counted = 0.0
+    for batch in tokens.split(batch_size):
+        batch = batch.to(model.device)
+        nll = model.token_nll(batch)  # (b, T)
+        ends = (batch == 0).long()
+        in_sentence = ends.cumsum(dim=1) - ends == 0  # no <eos> before this position
+        sentence_total += float(nll[in_sentence].sum())
+        position_total += float(nll.sum())
+        counted += float(in_sentence.sum())
+    return sentence_total / counted, position_total / tokens.numel()
+
+
+def piece_lists(model, tokens: torch.Tensor) -> list[list[str]]:
+    """Generated ids (n, T) → each sentence's pieces, up to its first <eos>."""
+    vocab = model.tokenizer.vocab
+    sentences = []
+    for row in tokens.tolist():
+        end = row.index(0) if 0 in row else len(row)
+        sentences.append([vocab[i] for i in row[:end]])
+    return sentences
+
+
+def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
+    c = model.config
+    was_training = model.training
+    model.eval()
+    try:
+        generated = model.sample_tokens(options.samples, torch.Generator().manual_seed(options.seed))
+        result: dict[str, Any] = {}
+        protocol: dict[str, Any] = {"generated": f"{options.samples:,} sequences of {c.seq_len} tokens, temperature "
+                                                 f"1, seed {options.seed}"}
+        if c.split == "ids":
+            if options.data is not None:
+                if not is_token_file(options.data):
+                    raise ConfigError(f"This model generates token ids; --data {options.data} must be an .npz of "
+                                      "held-out token ids (tokens of shape (N, T)).")
+                held_out = torch.from_numpy(read_token_ids(options.data))[:options.max_examples]
+                if held_out.shape[1] != c.seq_len or held_out.max() >= model.vocab_size:
+                    raise DataError(f"{options.data} must hold sequences of {c.seq_len} ids below "
+                                    f"{model.vocab_size}, as this model was trained on.")
+                result["nll_gen"] = reference_nll(model, held_out, options.batch_size)[1]  # id 0 is a token here
+                protocol["nll_gen"] = f"{options.data}: {len(held_out):,} sequences, nats per token"
+        else:
+            if is_token_file(options.data):
+                raise ConfigError(f"This model generates {c.split}-level text; --data {options.data} must be a "
+                                  "text file of reference sentences, one per line.")
+            lines, source = read_lines(options.data, held_out=True)
+            lines = lines[:options.max_examples]
+            references = [model.tokenizer.pieces(line) for line in lines]
+            hypotheses = piece_lists(model, generated)
+            result.update(corpus_scores(hypotheses, references))
+            result.update(self_bleu(hypotheses))
+            encoded, cut = encode_sentences(model.tokenizer, lines, c.seq_len)
+            result["nll_gen"], result["nll_gen_padded"] = reference_nll(model, encoded, options.batch_size)
+            protocol.update({
+                "references": f"{source}: {len(lines):,} sentences, {c.split}-level pieces",
+                "bleu": "each generated sentence against all references, averaged (Texygen protocol)",
+                "self_bleu": f"each of the first {min(TEXYGEN_SELF_BLEU_SAMPLE, len(hypotheses)):,} generated "
+                             "sentences against the others of them (Texygen's get_score)",
+                "nll_gen": f"nats per token over each reference's pieces and its <eos>; {cut:,} references cut to "
+                           f"{c.seq_len} tokens; nll_gen_padded: per position over all {c.seq_len}, as RelGAN",
+            })
+        if options.oracle is not None:
+            result["nll_oracle"] = oracle_nll(model, generated, options.oracle)
+            protocol["nll_oracle"] = f"the oracle LSTM of {options.oracle}: nats per generated token"
+    finally:
+        model.train(was_training)
+    result["protocol"] = protocol
+    return result
+
+
+def oracle_nll(model, generated: torch.Tensor, path: str) -> float:
+    from genlab.models.textgan.oracle import OracleLSTM
+
+    oracle = OracleLSTM.from_npz(path)
+    if model.config.split != "ids" or model.vocab_size > oracle.vocab_size:
+        raise ConfigError(f"--oracle scores token-id models whose ids are the oracle's ({oracle.vocab_size} ids); "
+                          f"this model generates {model.config.split}-level tokens — drop --oracle.")
+    return float(oracle.nll(generated.cpu()).mean())

@@ -1,0 +1,42 @@
+"""The Gumbel-max trick and its relaxation, the Gumbel-softmax (Jang et al. 2017; Maddison et al. 2017).
+
+With g ~ Gumbel(0, 1) independently per category, ``argmax(logits + g)`` is an exact sample of
+``softmax(logits)``. Replacing the argmax by ``softmax((logits + g) / τ)`` gives a point of the
+simplex that approaches that one-hot sample as τ → 0 and is differentiable in the logits: this is
+how a text generator's discrete choices can receive a discriminator's gradient. RelGAN writes the
+temperature as an inverse temperature β = 1/τ that rises during training.
+
+The straight-through variant (``hard=True``) returns the exact one-hot sample in the forward pass
+and the gradient of the soft sample in the backward pass.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None) -> torch.Tensor:
+    """Standard Gumbel noise −log(−log u), u ~ U(0, 1), of ``shape``. With a ``generator`` the draw is
+    made on the CPU (reproducible on any device) and moved to ``device``."""
+    u = torch.rand(shape, generator=generator) if generator is not None else torch.rand(shape, device=device)
+    tiny = torch.finfo(u.dtype).tiny  # keeps both logs finite at u = 0
+    u = u.clamp_min(tiny)
+    return -(-u.log()).clamp_min(tiny).log().to(device)
+
+
+def gumbel_softmax(logits: torch.Tensor, temperature: float, noise: torch.Tensor | None = None,
+                   hard: bool = False) -> torch.Tensor:
+    """softmax((logits + g) / τ) over the last dimension (..., V); ``noise`` g is drawn when None.
+
+    ``hard``: the one-hot of argmax(logits + g) forward, the soft sample's gradient backward.
+    """
+    if temperature <= 0:
+        raise ValueError(f"the Gumbel-softmax temperature must be positive (got {temperature})")
+    if noise is None:
+        noise = gumbel_noise(logits.shape, device=logits.device)
+    soft = ((logits + noise) / temperature).softmax(dim=-1)
+    if not hard:
+        return soft
+    one_hot = torch.zeros_like(soft).scatter_(-1, soft.argmax(dim=-1, keepdim=True), 1.0)
+    return one_hot + soft - soft.detach()

@@ -1,0 +1,101 @@
+"""textgan through the command line: train, generate, sample, eval, exact resume and bad input."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from .conftest import SENTENCES
+
+
+@pytest.mark.parametrize("model", [
+    ["--model.name", "relgan"],
+    ["--model.name", "seqgan", "--model.generator", "transformer", "--model.discriminator", "rnn"],
+    ["--model.name", "relgan", "--model.discriminator", "attention", "--model.loss", "nonsaturating"],
+], ids=["relgan", "seqgan-transformer-rnn", "relgan-attention"])
+def test_train_generate_sample_and_eval(tmp_path, run_cli, sentences_txt, tiny_textgan, model):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "textgan", "--data", sentences_txt, "--steps", "6", "--batch-size", "8",
+                             "--model.pretrain_steps", "3", "--train.log_every", "3", "--out", run, "--quiet",
+                             *tiny_textgan, *model)
+    assert code == 0, err
+    assert "200 sentences, word-level" in out
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert "loss_mle" in logged[0] and "loss_discriminator" in logged[1]  # pretraining, then adversarial
+    assert (run / "samples").is_dir() and any(p.suffix == ".txt" for p in (run / "samples").iterdir())
+
+    code, out, err = run_cli("generate", run, "--prompt", "a man", "--num-samples", "2", "--max-new-tokens", "3")
+    assert code == 0, err
+    texts = [line for line in out.splitlines() if not line.startswith("---")]
+    assert len(texts) == 2 and all(t.startswith("a man") for t in texts)
+    assert all(len(t.split()) <= 5 for t in texts)  # the prompt's two words and at most three more
+
+    code, _, err = run_cli("sample", run, "--n", "5", "--out", tmp_path / "samples.txt")
+    assert code == 0, err
+    assert len((tmp_path / "samples.txt").read_text().splitlines()) == 5
+
+    result_file = tmp_path / "eval.json"
+    code, out, err = run_cli("eval", run, "--data", sentences_txt, "--n", "40", "--json", result_file)
+    assert code == 0, err
+    result = json.loads(result_file.read_text())
+    for key in ("bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5"):
+        assert 0 <= result[key] <= 1, key
+    assert result["nll_gen"] > 0 and result["nll_gen_padded"] > 0
+    assert "40 sequences" in result["protocol"]["generated"] and "200 sentences" in result["protocol"]["references"]
+
+
+def test_resumed_run_is_bit_identical(tmp_path, run_cli, sentences_txt, tiny_textgan, assert_same_run):
+    # Stopped inside pretraining; resumed across the switch to adversarial training and its optimizers.
+    common = ["textgan", "--data", sentences_txt, "--batch-size", "8", "--model.pretrain_steps", "4",
+              "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_textgan]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli("train", *common, "--steps", "8", "--out", full)[0] == 0
+    assert run_cli("train", *common, "--steps", "3", "--out", part)[0] == 0
+    code, out, _ = run_cli("train", *common, "--steps", "8", "--out", part, "--resume", "auto")
+    assert code == 0 and "resuming from step-000003" in out
+    assert_same_run(full, part)
+
+
+def test_token_ids_with_an_oracle_are_scored_by_nll_oracle(tmp_path, run_cli, shared_file, tiny_textgan):
+    from genlab.models.textgan.oracle import OracleLSTM
+
+    oracle_path = shared_file("text/seqgan_oracle/seqgan_oracle_lstm_params.npz")
+    oracle = OracleLSTM.from_npz(oracle_path)
+    tokens = oracle.sample(64, 8, torch.Generator().manual_seed(0)).numpy()
+    np.savez(tmp_path / "train.npz", tokens=tokens)
+    np.savez(tmp_path / "test.npz", tokens=oracle.sample(32, 8, torch.Generator().manual_seed(1)).numpy())
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "textgan", "--model.name", "mle", "--data", tmp_path / "train.npz", "--steps", "2",
+                           "--batch-size", "8", "--out", run, "--quiet", "--model.vocab_size", "5000", *tiny_textgan)
+    assert code == 0, err
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "test.npz", "--oracle", oracle_path, "--n", "16")
+    assert code == 0, err
+    result = json.loads(out)
+    # An all-but-untrained generator is near uniform over the 5,000 ids: its NLL of held-out oracle data is
+    # near log 5000 = 8.5, and the oracle finds its samples far less likely than its own (5.75 per token).
+    assert abs(result["nll_gen"] - math.log(5000)) < 0.5 and result["nll_oracle"] > 7.5
+    assert "bleu2" not in result and "oracle" in result["protocol"]["nll_oracle"]
+
+
+def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_txt, tiny_textgan):
+    np.savez(tmp_path / "no_tokens.npz", x=np.zeros((3, 4), dtype=np.int64))
+    code, _, err = run_cli("train", "textgan", "--data", tmp_path / "no_tokens.npz", "--steps", "1", "--out",
+                           tmp_path / "a", "--quiet")
+    assert code == 2 and "no_tokens.npz has no 'tokens' array" in err and "Traceback" not in err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    code, _, err = run_cli("train", "textgan", "--data", empty, "--steps", "1", "--out", tmp_path / "b", "--quiet")
+    assert code == 2 and "empty.txt holds no" in err
+    run = tmp_path / "run"
+    assert run_cli("train", "textgan", "--model.name", "mle", "--data", sentences_txt, "--steps", "1",
+                   "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan)[0] == 0
+    code, _, err = run_cli("eval", run, "--data", tmp_path / "no_tokens.npz")
+    assert code == 2 and "word-level text" in err
+    code, _, err = run_cli("generate", run, "--prompt", " ".join(["a"] * 30))
+    assert code == 2 and "shorter prompt" in err
+    code, _, err = run_cli("train", "textgan", "--data", sentences_txt, "--model.d_widths", "[2, 30]", "--steps",
+                           "1", "--out", tmp_path / "c", "--quiet")
+    assert code == 2 and "d_widths" in err and not (tmp_path / "c" / "checkpoints").exists()
+    assert SENTENCES[0] in sentences_txt.read_text()  # the data file is untouched

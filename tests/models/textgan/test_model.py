@@ -1,0 +1,152 @@
+"""textgan models: data and tokens, the generators' two modes, the Gumbel-softmax and policy-gradient updates."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.data.sentences import SentenceDataConfig
+from genlab.errors import ConfigError, DataError
+from genlab.models.textgan import FAMILY, build_sentence_data
+from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
+from genlab.tokenizers import SentenceTokenizer
+
+from .conftest import SENTENCES
+
+SMALL = {"embed_dim": 8, "hidden_dim": 16, "d_embed_dim": 8, "d_filters": 4, "d_hidden_dim": 8, "heads": 2,
+         "rollouts": 2}
+
+
+def build(name, path, **options):
+    config_class = FAMILY.models[name].config_class
+    dataset, config = build_sentence_data(SentenceDataConfig(str(path)), config_class(**{**SMALL, **options}))
+    torch.manual_seed(0)
+    return FAMILY.models[name](config), dataset
+
+
+def test_sentence_tokenizer_splits_words_and_punctuation_and_stops_at_eos():
+    tokenizer = SentenceTokenizer.from_lines(["a dog runs.", "a cat, a dog"], "word", max_words=6)
+    # counts: a 3, dog 2, then runs/./cat/, once each in first-seen order; 6 symbols keep <eos>, <unk> and 4.
+    assert tokenizer.vocab == ["<eos>", "<unk>", "a", "dog", "runs", "."]
+    ids = tokenizer.encode("a cat runs.")
+    assert ids.tolist() == [2, 1, 4, 5]
+    assert tokenizer.decode([2, 3, 4, 0, 3]) == "a dog runs"  # nothing after the first <eos>
+    stream = tokenizer.stream_decoder("the")
+    assert "".join(stream(t) for t in [3, 4, 0, 2]) == " dog runs"
+    assert tokenizer.join("a", "dog runs") == "a dog runs" and tokenizer.join("", "dog") == "dog"
+
+
+def test_text_data_is_padded_with_eos_and_fills_the_config(sentences_txt):
+    model, dataset = build("mle", sentences_txt)
+    longest = max(len(s.split()) for s in SENTENCES)  # every piece here is separated by spaces
+    assert model.config.seq_len == longest + 1 and model.config.split == "word"
+    assert dataset.tokens.shape == (200, longest + 1)
+    first = dataset.tokens[0].tolist()
+    assert model.tokenizer.decode(first) == SENTENCES[0] and first[len(SENTENCES[0].split()):] == [0] * (
+        longest + 1 - len(SENTENCES[0].split()))
+
+
+def test_token_id_data_sets_the_vocabulary_and_rejects_bad_files(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 50, size=(30, 7))
+    np.savez(tmp_path / "ids.npz", tokens=ids)
+    model, dataset = build("mle", tmp_path / "ids.npz")
+    assert model.config.split == "ids" and model.config.vocab_size == ids.max() + 1 and model.config.seq_len == 7
+    assert torch.equal(dataset.tokens, torch.from_numpy(ids))
+    np.savez(tmp_path / "wrong.npz", x=ids)
+    with pytest.raises(DataError, match="no 'tokens' array"):
+        build("mle", tmp_path / "wrong.npz")
+    with pytest.raises(ConfigError, match="seq_len 5 differs"):
+        build("mle", tmp_path / "ids.npz", seq_len=5)
+
+
+@pytest.mark.parametrize("generator", ["lstm", "transformer"])
+def test_stepping_with_a_state_gives_the_teacher_forced_logits(sentences_txt, generator):
+    model, dataset = build("mle", sentences_txt, generator=generator)
+    tokens = dataset.tokens[:3]
+    full, _ = model.generator(model.inputs(tokens))
+    net, state, stepped = model.generator, model.generator.new_state(3), []
+    for t in range(tokens.shape[1]):
+        logits, state = net(model.inputs(tokens)[:, t:t + 1], state)
+        stepped.append(logits[:, 0])
+    assert torch.allclose(torch.stack(stepped, dim=1), full, atol=1e-5)
+
+
+def test_maximum_likelihood_learns_the_captions(sentences_txt):
+    model, dataset = build("mle", sentences_txt, lr_pretrain=1e-2)
+    optimizers = model.configure_optimizers()
+    before = model.token_nll(dataset.tokens).mean().item()
+    for step in range(300):
+        model.on_train_step(step, optimizers)
+        model.training_step(dataset.get_batch(torch.randint(0, 200, (32,)), torch.device("cpu")), optimizers)
+    after = model.token_nll(dataset.tokens).mean().item()
+    # The data's own entropy is about 0.16 nats per position: the first word is "a" (4/5) or "two", the
+    # word after "a" one of four, every other position determined ((0.50 + 0.8 · 1.39) / 10 positions).
+    assert before > math.log(model.vocab_size) - 0.5 and after < 0.25
+    samples = model.sample(20, torch.Generator().manual_seed(0))
+    assert sum(s in SENTENCES for s in samples) >= 15
+
+
+def test_relgan_generator_step_trains_the_generator_through_the_relaxation(sentences_txt):
+    model, dataset = build("relgan", sentences_txt, pretrain_steps=0, discriminator_steps=1)
+    optimizers = model.configure_optimizers()
+    model.on_train_step(0, optimizers)
+    relaxed = model.relaxed_sample(4, torch.device("cpu"))[1]
+    assert relaxed.shape == (4, model.config.seq_len, model.vocab_size)
+    assert torch.allclose(relaxed.sum(dim=-1), torch.ones(4, model.config.seq_len), atol=1e-5)
+    d_before = [p.detach().clone() for p in model.discriminator.parameters()]
+    g_before = [p.detach().clone() for p in model.generator.parameters()]
+    logged = model.training_step(dataset.get_batch(torch.arange(16), torch.device("cpu")), optimizers)
+    assert {"loss_generator", "loss_discriminator", "inverse_temperature"} <= set(logged)
+    assert any(not torch.equal(a, p) for a, p in zip(g_before, model.generator.parameters()))
+    assert any(not torch.equal(a, p) for a, p in zip(d_before, model.discriminator.parameters()))
+    # The generator's update reached every weight that shapes the logits (an LSTM has no dead ends here).
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters()
+               if p is not model.generator.embedding.weight)
+
+
+def test_relaxed_sample_peaks_at_the_sampled_tokens(sentences_txt):
+    model, _ = build("relgan", sentences_txt, pretrain_steps=0, temperature_steps=10, max_inverse_temperature=1000.0)
+    model.on_train_step(10, {})  # β at its maximum: the relaxation is nearly one-hot
+    torch.manual_seed(3)
+    tokens, relaxed = model.relaxed_sample(6, torch.device("cpu"))
+    assert torch.equal(relaxed.argmax(dim=-1), tokens)
+    assert relaxed.max(dim=-1).values.mean() > 0.99
+
+
+def test_inverse_temperature_rises_geometrically_after_pretraining(sentences_txt):
+    model, _ = build("relgan", sentences_txt, pretrain_steps=10, temperature_steps=100, max_inverse_temperature=100.0)
+    values = {}
+    for step in (0, 10, 60, 110, 500):
+        model.on_train_step(step, {})
+        values[step] = model.inverse_temperature
+    assert values[0] == values[10] == 1.0 and values[110] == values[500] == 100.0
+    assert values[60] == pytest.approx(10.0)  # 100^(50/100)
+    model.on_train_step(5, {})
+    assert model.pretraining
+    model.on_train_step(10, {})
+    assert not model.pretraining
+
+
+def test_seqgan_rewards_are_probabilities_ending_with_the_whole_sequence(sentences_txt):
+    model, dataset = build("seqgan", sentences_txt, pretrain_steps=0, d_dropout=0.0)
+    assert isinstance(model.config, SeqGANConfig) and model.config.loss == "nonsaturating"
+    tokens = dataset.tokens[:5]
+    q = model.rewards(tokens)
+    assert q.shape == tokens.shape and ((q > 0) & (q < 1)).all()
+    model.discriminator.eval()
+    assert torch.allclose(q[:, -1], model.discriminator(tokens).sigmoid())
+    optimizers = model.configure_optimizers()
+    model.on_train_step(0, optimizers)
+    before = [p.detach().clone() for p in model.generator.parameters()]
+    logged = model.training_step(dataset.get_batch(torch.arange(8), torch.device("cpu")), optimizers)
+    assert "reward" in logged
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.generator.parameters()))
+
+
+def test_generation_continues_the_prompt_up_to_the_model_length(sentences_txt):
+    model, _ = build("mle", sentences_txt)
+    steps = list(model.generate("a man", n=2, max_new_tokens=100, generator=torch.Generator().manual_seed(0)))
+    assert len(steps) == model.config.seq_len - 2 and steps[0].shape == (2,)
+    with pytest.raises(ConfigError, match="shorter prompt"):
+        model.generate(" ".join(["a"] * model.config.seq_len))

@@ -1,0 +1,43 @@
+"""The Gumbel-max trick samples the softmax; its relaxation approaches that sample and passes gradients."""
+
+import torch
+
+from genlab.nn.gumbel import gumbel_noise, gumbel_softmax
+
+
+def test_gumbel_max_draws_follow_the_softmax():
+    logits = torch.tensor([2.0, 0.5, -1.0, 0.0])
+    draws = 40_000
+    noise = gumbel_noise((draws, 4), generator=torch.Generator().manual_seed(0))
+    frequencies = torch.bincount((logits + noise).argmax(dim=-1), minlength=4) / draws
+    # Binomial standard error is at most 0.0025 here: 0.01 is four of them.
+    assert torch.allclose(frequencies, logits.softmax(dim=0), atol=0.01)
+
+
+def test_low_temperature_approaches_the_argmax_one_hot():
+    logits = torch.randn(64, 10, generator=torch.Generator().manual_seed(1))
+    noise = gumbel_noise((64, 10), generator=torch.Generator().manual_seed(2))
+    hard = torch.nn.functional.one_hot((logits + noise).argmax(dim=-1), 10).float()
+    # Mean over rows: a row whose two best perturbed logits nearly tie converges only at a lower temperature.
+    errors = [(gumbel_softmax(logits, t, noise) - hard).abs().sum(dim=-1).mean().item() for t in (1.0, 0.1, 0.01, 0.001)]
+    assert errors[0] > errors[1] > errors[2] > errors[3] and errors[3] < 0.01
+
+
+def test_straight_through_is_one_hot_forward_with_the_soft_gradient():
+    logits = torch.randn(8, 6, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    noise = gumbel_noise((8, 6), generator=torch.Generator().manual_seed(4))
+    weights = torch.randn(6)
+    hard = gumbel_softmax(logits, 0.5, noise, hard=True)
+    one_hot = torch.nn.functional.one_hot((logits + noise).argmax(dim=-1), 6).float()
+    assert torch.allclose(hard, one_hot, atol=1e-6)  # exact up to the rounding of one_hot + soft - soft
+    (hard * weights).sum().backward()
+    straight_through = logits.grad.clone()
+    logits.grad = None
+    (gumbel_softmax(logits, 0.5, noise) * weights).sum().backward()
+    assert straight_through.abs().sum() > 0 and torch.allclose(straight_through, logits.grad)
+
+
+def test_noise_is_finite_and_reproducible():
+    a = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))
+    b = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and torch.isfinite(a).all()
