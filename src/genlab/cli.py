@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--top-p", type=float, help="sample among the most likely tokens holding probability P")
     generate.add_argument("--num-samples", type=int, default=1, help="continuations, generated as one batch")
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--no-cache", action="store_true", help="re-run the whole window for every token (slow)")
+    generate.add_argument("--no-cache", action="store_true",
+                          help="re-run the whole window for every token (slow; transformer family only)")
     generate.add_argument("--device", default="cpu")
 
     report = commands.add_parser("report", help="write RUN/report.html: samples, curves, metrics, config")

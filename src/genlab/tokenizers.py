@@ -150,8 +150,8 @@ _SENTENCE_PIECES = {"word": re.compile(r"\w+|[^\w\s]"), "char": re.compile(r".",
 
 
 class SentenceTokenizer(Tokenizer):
-    """Words and punctuation marks (``word``) or characters (``char``) of one sentence; whitespace
-    between words is not a token (decoding joins words with one space).
+    """Words and punctuation marks (``word``; whitespace between them is not a token and decoding
+    joins them with one space) or characters (``char``, spaces included) of one sentence.
 
     Id 0 is ``<eos>``, which ends a sentence and pads it to a fixed length; id 1 is ``<unk>``, which
     stands for any piece outside the ``max_words`` most frequent. Decoding stops at the first ``<eos>``.
@@ -175,7 +175,7 @@ class SentenceTokenizer(Tokenizer):
     def from_lines(cls, lines: list[str], split: str, max_words: int) -> SentenceTokenizer:
         """The ``max_words`` (specials included) most frequent pieces of ``lines``; ties in first-seen order."""
         counts = Counter(piece for line in lines for piece in _SENTENCE_PIECES[split].findall(line))
-        return cls([EOS, UNKNOWN, *(piece for piece, _ in counts.most_common(max(max_words - 2, 0)))], split)
+        return cls([EOS, UNKNOWN, *(piece for piece, _ in counts.most_common(max_words - 2))], split)
 
     def pieces(self, text: str) -> list[str]:
         return self._pattern.findall(text)

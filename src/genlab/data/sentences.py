@@ -15,13 +15,13 @@ non-empty lines train and the last 10% are the held-out references of ``genlab e
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from genlab.data.npz import load_npz_arrays
 from genlab.data.text import read_text
 from genlab.errors import DataError
 from genlab.tokenizers import SentenceTokenizer
@@ -51,20 +51,16 @@ def read_lines(path: str | os.PathLike | None, held_out: bool = False) -> tuple[
 
 def read_token_ids(path: str | os.PathLike) -> np.ndarray:
     """``tokens`` (N, T) of an .npz of pre-tokenised ids, checked: integers ≥ 0, N ≥ 1, T ≥ 2."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "tokens" not in archive.files:
-                raise DataError(f"{path} has no 'tokens' array (it holds {', '.join(archive.files) or 'nothing'}); "
-                                "save the token ids as np.savez(path, tokens=ids) with ids of shape (N, T).")
-            tokens = archive["tokens"]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
-        raise DataError(f"{path} is not a readable .npz file; save the token ids with np.savez(path, tokens=ids)."
-                        ) from None
+    arrays = load_npz_arrays(path, "save the token ids with np.savez(path, tokens=ids).")
+    if "tokens" not in arrays:
+        raise DataError(f"{path} has no 'tokens' array (it holds {', '.join(arrays) or 'nothing'}); "
+                        "save the token ids as np.savez(path, tokens=ids) with ids of shape (N, T).")
+    tokens = arrays["tokens"]
     if tokens.ndim != 2 or tokens.shape[0] < 1 or tokens.shape[1] < 2 or tokens.dtype.kind not in "iu":
         raise DataError(f"{path}: 'tokens' must be an integer array of shape (N, T) with T ≥ 2 (got "
                         f"{tokens.dtype} {tokens.shape}).")
-    if tokens.min() < 0:
-        raise DataError(f"{path}: 'tokens' holds negative ids; ids must be 0..V-1.")
+    if tokens.min() < 0 or tokens.max() > np.iinfo(np.int64).max:  # uint64 beyond int64 would wrap negative
+        raise DataError(f"{path}: 'tokens' holds ids from {tokens.min()} to {tokens.max()}; ids must be 0..V-1.")
     return tokens.astype(np.int64)
 
 
@@ -74,7 +70,8 @@ def is_token_file(path: str | os.PathLike | None) -> bool:
 
 def encode_sentences(tokenizer: SentenceTokenizer, lines: list[str], seq_len: int) -> tuple[torch.Tensor, int]:
     """Sentences → ids (N, seq_len), each ended by ``<eos>`` (id 0) and padded with it; a sentence of
-    ``seq_len`` or more pieces is cut to ``seq_len`` (no ``<eos>``). Returns (ids, sentences cut)."""
+    ``seq_len`` or more pieces keeps its first ``seq_len`` and no ``<eos>``. Returns (ids, number of
+    sentences without their ``<eos>``)."""
     tokens = torch.zeros(len(lines), seq_len, dtype=torch.long)
     cut = 0
     for row, line in enumerate(lines):

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 
 DEFAULT_WINDOW = 24
@@ -154,6 +155,9 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none") -> 
             rows = list(csv.reader(f))
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
+    except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
+        raise DataError(f"{path} is not a readable CSV file ({e}); look for an unclosed quote, which runs on "
+                        "to the end of the file.") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise DataError(f"{path} needs a header row and at least one row of values; it has {len(rows)} lines.")
@@ -238,17 +242,14 @@ def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path,
 
 def read_npz(path: Path) -> SequenceSource:
     """An .npz with x (rows, F) or (N, T, F) and optional integer y (N,) → a SequenceSource."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path} is not a readable .npz file ({e}); re-save it with numpy.savez.") from None
+    arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
     if "x" not in arrays:
         raise DataError(f"{path} holds {', '.join(arrays) or 'nothing'} but no 'x'; save the data as x.")
     x = arrays["x"]
-    if x.ndim not in (2, 3) or x.size == 0 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; it must be numbers of shape (rows, F) "
-                        "or (N, T, F).")
+    # Complex x would lose its imaginary part; T = 1 would slip past --data.window's minimum of 2.
+    if x.ndim not in (2, 3) or x.size == 0 or x.dtype.kind not in "iuf" or (x.ndim == 3 and x.shape[1] < 2):
+        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; it must be real numbers of shape "
+                        "(rows, F) or (N, T, F) with T ≥ 2.")
     x = x.astype(np.float64)
     lengths = read_lengths(path, arrays.get("lengths"), x.shape)
     valid = x if lengths is None else x[length_mask(torch.from_numpy(lengths), x.shape[1]).numpy()]
@@ -260,8 +261,9 @@ def read_npz(path: Path) -> SequenceSource:
         if x.ndim != 3 or labels.shape != (x.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
             raise DataError(f"{path}: y has shape {labels.shape} and dtype {labels.dtype}; it must hold one integer "
                             "label per sequence of an x of shape (N, T, F).")
-        if labels.min() < 0:
-            raise DataError(f"{path}: y holds negative labels; use class indices 0, 1, 2, ...")
+        if labels.min() < 0 or labels.max() > np.iinfo(np.int64).max:  # uint64 beyond int64 would wrap negative
+            raise DataError(f"{path}: y holds labels from {labels.min()} to {labels.max()}; use class indices "
+                            "0, 1, 2, ...")
         labels = labels.astype(np.int64)
     return SequenceSource(x, [f"feature_{i}" for i in range(x.shape[-1])], labels, str(path), lengths)
 
@@ -342,6 +344,11 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
         features = found.values.shape[-1]
         scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None
                    else Scaling.fit(found.valid_values()))
+        too_wide = [column for column, low, high in zip(found.columns, scaling.minimum, scaling.maximum)
+                    if math.isinf(high - low)]  # max - min overflows float64: the scaled values would be NaN
+        if too_wide:
+            raise DataError(f"{found.source}: column {too_wide[0]!r} spans more than a float64 holds (max - min "
+                            "overflows); divide it by a large power of ten.")
     elif len(scaling.minimum) != found.values.shape[-1]:
         raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
                         f"{len(scaling.minimum)}; use data with the training columns.")

@@ -74,7 +74,7 @@ def brevity_penalty(reference_length: int, hypothesis_length: int) -> float:
 
 
 def bleu_from_counts(matches: Sequence[int], totals: Sequence[int], hypothesis_length: int, reference_length: int,
-            order: int) -> float:
+                     order: int) -> float:
     """BLEU-``order`` from the clipped match counts and the n-gram totals of orders 1..order (lists of ≥ order).
 
     ``totals[k]`` is already max(1, number of (k+1)-grams). Each term is (1/n) · log p_k with the weight

@@ -81,6 +81,9 @@ class Trainer:
         if resume_from is not None:
             step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size)
         sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
+        # Steps that logged each value in the open window: a value absent from some steps (a phase
+        # switch, a skipped step) is averaged over the steps that produced it.
+        counts = dict(loop.get("log_counts", {}))
         skipped = loop.get("skipped", 0)
         wrapped = model.ddp_modules if process.distributed else ()
         if wrapped:
@@ -113,6 +116,7 @@ class Trainer:
             timed_steps += 1
             for name, value in losses.items():
                 sums[name] = sums[name] + value if name in sums else value.clone()
+                counts[name] = counts.get(name, 0) + 1
             bar.update(1)
 
             if step % cfg.log_every == 0 or step == cfg.steps:
@@ -120,11 +124,11 @@ class Trainer:
                 # same whether or not the run was stopped and resumed inside it. The last step is
                 # logged too, but its window stays open: a resumed run completes it.
                 window = step - (step - 1) // cfg.log_every * cfg.log_every
-                last = self._log(step, sums, window, time.perf_counter() - window_start, timed_steps)
+                last = self._log(step, sums, counts, window, time.perf_counter() - window_start, timed_steps)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
                 window_start, timed_steps = time.perf_counter(), 0
                 if step % cfg.log_every == 0:
-                    sums = {}
+                    sums, counts = {}, {}
             if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
                 with unwrapped(model, wrapped):
                     model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
@@ -132,7 +136,8 @@ class Trainer:
                 rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
                 if process.is_main:
                     with unwrapped(model, wrapped):
-                        loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "skipped": skipped}
+                        loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "log_counts": counts,
+                                "skipped": skipped}
                         self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
         bar.close()
         if process.is_main:
@@ -166,11 +171,15 @@ class Trainer:
             return True
         return None if self.progress is None else False  # None: tqdm hides itself when not a terminal
 
-    def _log(self, step: int, sums: dict[str, torch.Tensor], window: int, elapsed: float,
+    def _log(self, step: int, sums: dict[str, torch.Tensor], counts: dict[str, int], window: int, elapsed: float,
              timed_steps: int) -> dict[str, float]:
-        """Append the window means of ``sums`` (over ``window`` steps) to metrics.jsonl."""
+        """Append the window means of ``sums`` (each over the ``counts`` steps that produced it; a
+        checkpoint written before counts were kept: over the ``window``) to metrics.jsonl."""
         names = sorted(sums)
-        stacked = torch.stack([sums[n] for n in names]).float() / window if names else torch.zeros(0)
+        stacked = torch.zeros(0)
+        if names:
+            divisors = torch.tensor([float(counts.get(n, window)) for n in names], device=self.device)
+            stacked = torch.stack([sums[n] for n in names]).float() / divisors
         means = mean_across_ranks(stacked.to(self.device), self.process).tolist()
         values = dict(zip(names, means))
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan

@@ -46,6 +46,18 @@ def test_train_generate_sample_and_eval(tmp_path, run_cli, sentences_txt, tiny_t
     assert "40 sequences" in result["protocol"]["generated"] and "200 sentences" in result["protocol"]["references"]
 
 
+def test_a_logged_window_across_the_phase_switch_averages_each_value_over_its_own_steps(
+        tmp_path, run_cli, sentences_txt, tiny_textgan):
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "textgan", "--data", sentences_txt, "--steps", "2", "--batch-size", "8",
+                           "--model.pretrain_steps", "1", "--train.log_every", "2", "--out", run, "--quiet",
+                           *tiny_textgan)
+    assert code == 0, err
+    record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+    # Step 1 is maximum likelihood, step 2 the first adversarial step (β = 1): neither value is halved.
+    assert record["inverse_temperature"] == 1.0 and record["loss_mle"] > 2.0
+
+
 def test_resumed_run_is_bit_identical(tmp_path, run_cli, sentences_txt, tiny_textgan, assert_same_run):
     # Stopped inside pretraining; resumed across the switch to adversarial training and its optimizers.
     common = ["textgan", "--data", sentences_txt, "--batch-size", "8", "--model.pretrain_steps", "4",

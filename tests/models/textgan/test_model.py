@@ -150,3 +150,90 @@ def test_generation_continues_the_prompt_up_to_the_model_length(sentences_txt):
     assert len(steps) == model.config.seq_len - 2 and steps[0].shape == (2,)
     with pytest.raises(ConfigError, match="shorter prompt"):
         model.generate(" ".join(["a"] * model.config.seq_len))
+
+
+class TokenJudge(torch.nn.Module):
+    """A fixed D: logit +10 when token ``position`` is ``token``, else −10."""
+
+    def __init__(self, position, token):
+        super().__init__()
+        self.position, self.token = position, token
+
+    def forward(self, x):
+        return 20.0 * (x[:, self.position] == self.token).float() - 10.0
+
+
+def random_ids(tmp_path):
+    np.savez(tmp_path / "ids.npz", tokens=np.random.default_rng(0).integers(0, 20, size=(16, 6)))
+    return tmp_path / "ids.npz"
+
+
+def test_seqgan_reward_of_a_prefix_is_aligned_with_its_last_token(tmp_path):
+    model, _ = build("seqgan", random_ids(tmp_path), pretrain_steps=0)
+    model.discriminator = TokenJudge(2, 5)
+    tokens = torch.randint(0, 20, (4, 6), generator=torch.Generator().manual_seed(0))
+    tokens[:2, 2], tokens[2:, 2] = 5, 7
+    torch.manual_seed(0)
+    q = model.rewards(tokens)
+    high, low = torch.sigmoid(torch.tensor(10.0)), torch.sigmoid(torch.tensor(-10.0))
+    # Once the prefix y_1..y_t holds position 2, every rollout agrees: Q_t is D's verdict exactly.
+    assert torch.allclose(q[:2, 2:], high.expand(2, 4)) and torch.allclose(q[2:, 2:], low.expand(2, 4))
+
+
+def test_seqgan_update_raises_the_probability_of_rewarded_tokens(tmp_path):
+    model, _ = build("seqgan", random_ids(tmp_path), pretrain_steps=0, lr_generator=1e-2)
+    optimizers = model.configure_optimizers()
+    model.discriminator = TokenJudge(0, 5)
+
+    def first_token_probability():
+        logits, _ = model.generator(torch.full((1, 1), model.start))
+        return logits[0, 0].softmax(dim=-1)[5].item()
+
+    before = first_token_probability()
+    torch.manual_seed(0)
+    for _ in range(30):
+        model.generator_step(torch.zeros(32, 6, dtype=torch.long), optimizers["generator"])
+    assert before < 0.1 and first_token_probability() > 2 * before
+
+
+def test_relgan_generator_steps_lower_the_generator_loss(sentences_txt):
+    model, dataset = build("relgan", sentences_txt, pretrain_steps=0, lr_generator=1e-2, d_dropout=0.0)
+    optimizers = model.configure_optimizers()
+    model.on_train_step(0, optimizers)
+    real = dataset.tokens[:16]
+
+    def generator_loss():
+        torch.manual_seed(1)  # the same Gumbel noise each time
+        with torch.no_grad():
+            fake = model.relaxed_sample(16, real.device)[1]
+            return model.losses(model.discriminator(real), model.discriminator(fake))[1].item()
+
+    before = generator_loss()
+    for _ in range(5):
+        model.generator_step(real, optimizers["generator"])
+    assert generator_loss() < before
+
+
+def test_reference_nll_counts_each_sentence_up_to_its_first_eos(sentences_txt):
+    from genlab.models.textgan.evaluation import reference_nll
+
+    model, _ = build("mle", sentences_txt)
+    tokens = torch.tensor([[4, 5, 0, 0], [3, 0, 6, 0], [2, 3, 4, 5]])
+    nll = torch.arange(12.0).view(3, 4)
+    model.token_nll = lambda batch: nll[:len(batch)]
+    per_token, per_position = reference_nll(model, tokens, batch_size=8)
+    # Row 0 counts positions 0-2 (0 + 1 + 2), row 1 positions 0-1 (4 + 5), row 2 all four (8 + 9 + 10 + 11).
+    assert per_token == (0 + 1 + 2 + 4 + 5 + 8 + 9 + 10 + 11) / 9 and per_position == nll.mean().item()
+
+
+def test_adversarial_batch_must_split_from_the_first_step(sentences_txt):
+    model, dataset = build("relgan", sentences_txt, pretrain_steps=100, discriminator_steps=2)
+    optimizers = model.configure_optimizers()
+    model.on_train_step(0, optimizers)
+    with pytest.raises(ConfigError, match="3 equal parts"):
+        model.training_step(dataset.get_batch(torch.arange(8), torch.device("cpu")), optimizers)
+
+
+def test_text_data_rejects_a_token_id_vocabulary_size(sentences_txt):
+    with pytest.raises(ConfigError, match="vocab_size is for token-id"):
+        build("mle", sentences_txt, vocab_size=3)

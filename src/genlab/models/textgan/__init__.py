@@ -52,7 +52,8 @@ def build_sentence_data(data: SentenceDataConfig, model: TextGANConfig) -> tuple
     tokens, cut = encode_sentences(tokenizer, lines, seq_len)
     unknown = int((tokens == 1).sum())
     description = (f"{source}: {len(lines):,} sentences, {split}-level, {tokenizer.vocab_size:,} symbols, "
-                   f"{seq_len} tokens each with <eos> padding" + (f"; {cut:,} sentences cut to fit" if cut else "")
+                   f"{seq_len} tokens each with <eos> padding"
+                   + (f"; {cut:,} sentences cut to fit (or left without <eos>)" if cut else "")
                    + (f"; {unknown:,} tokens outside the vocabulary became <unk>" if unknown else ""))
     return SentenceDataset(tokens, description), model
 

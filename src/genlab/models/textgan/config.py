@@ -27,8 +27,8 @@ class TextGANConfig:
     generator: Literal["lstm", "transformer"] = "lstm"
     embed_dim: int = 32  # LSTM input embedding
     hidden_dim: int = 32  # LSTM state, or the transformer's width
-    layers: int = 1
-    heads: int = 4  # transformer generator
+    layers: int = 1  # of the generator, and of the RNN / attention discriminator
+    heads: int = 4  # attention heads of the transformer generator and the attention discriminator
     # --- discriminator ---
     discriminator: Literal["cnn", "rnn", "attention"] = "cnn"
     d_embed_dim: int = 64
@@ -48,14 +48,13 @@ class TextGANConfig:
     lr_discriminator: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 5.0  # clip the generator's gradient norm (both phases); 0: off
-    preview_count: int = 8  # sentences written per preview
 
     def validate(self) -> None:
-        for name in ("max_words", "embed_dim", "hidden_dim", "layers", "heads", "d_embed_dim", "d_filters",
-                     "d_hidden_dim", "temperature_steps", "rollouts", "discriminator_steps", "preview_count"):
+        for name in ("embed_dim", "hidden_dim", "layers", "heads", "d_embed_dim", "d_filters",
+                     "d_hidden_dim", "temperature_steps", "rollouts", "discriminator_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--model.{name} must be at least 1 (got {getattr(self, name)}).")
-        if self.max_words < 3:
+        if self.max_words < 3:  # checked after the loop so its message names the real minimum
             raise ConfigError(f"--model.max_words must be at least 3 (<eos>, <unk> and one word; got "
                               f"{self.max_words}).")
         if self.seq_len is not None and self.seq_len < 2:
@@ -81,6 +80,8 @@ class TextGANConfig:
         for name in ("lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.split in ("word", "char") and self.vocab_size is not None:
+            raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")
         if self.split == "ids" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
 

@@ -61,6 +61,15 @@ def piece_lists(model, tokens: torch.Tensor) -> list[list[str]]:
 
 def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     c = model.config
+    # Options are checked before anything is sampled or scored.
+    if options.oracle is not None and c.split != "ids":
+        raise ConfigError(f"--oracle scores token-id models; this model generates {c.split}-level text — drop "
+                          "--oracle.")
+    if c.split == "ids" and options.data is None and options.oracle is None:
+        raise ConfigError("Nothing to score: pass --data HELD_OUT.npz (NLL_gen) and/or --oracle ORACLE.npz "
+                          "(NLL_oracle).")
+    if c.split != "ids" and options.samples < 2:
+        raise ConfigError(f"--n must be at least 2 for self-BLEU (got {options.samples}).")
     was_training = model.training
     model.eval()
     try:
@@ -97,7 +106,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                 "self_bleu": f"each of the first {min(TEXYGEN_SELF_BLEU_SAMPLE, len(hypotheses)):,} generated "
                              "sentences against the others of them (Texygen's get_score)",
                 "nll_gen": f"nats per token over each reference's pieces and its <eos>; {cut:,} references cut to "
-                           f"{c.seq_len} tokens; nll_gen_padded: per position over all {c.seq_len}, as RelGAN",
+                           f"{c.seq_len} tokens (or left without <eos>); nll_gen_padded: per position over all "
+                           f"{c.seq_len}, as RelGAN",
             })
         if options.oracle is not None:
             result["nll_oracle"] = oracle_nll(model, generated, options.oracle)
@@ -112,7 +122,7 @@ def oracle_nll(model, generated: torch.Tensor, path: str) -> float:
     from genlab.models.textgan.oracle import OracleLSTM
 
     oracle = OracleLSTM.from_npz(path)
-    if model.config.split != "ids" or model.vocab_size > oracle.vocab_size:
-        raise ConfigError(f"--oracle scores token-id models whose ids are the oracle's ({oracle.vocab_size} ids); "
-                          f"this model generates {model.config.split}-level tokens — drop --oracle.")
+    if model.vocab_size > oracle.vocab_size:
+        raise ConfigError(f"--oracle {path} has {oracle.vocab_size} ids but this model generates "
+                          f"{model.vocab_size}; score it with the oracle whose samples it was trained on.")
     return float(oracle.nll(generated.cpu()).mean())

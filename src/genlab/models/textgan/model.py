@@ -3,10 +3,13 @@
 
 Every model starts with maximum likelihood (teacher forcing, Adam at ``lr_pretrain``) for
 ``pretrain_steps``; ``mle`` never leaves it. The adversarial phase splits each batch into
-``discriminator_steps + 1`` parts: one D update per part, then one G update on the last.
+``discriminator_steps + 1`` parts: one D update on each of the first ``discriminator_steps``
+parts, then one G update on the last.
 
-Sampling token t draws y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact
-sample of softmax(o_t) (the Gumbel-max trick) — without gradient, step by step.
+Generated sequences are sampled step by step without gradient. For adversarial training token t
+is y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact sample of softmax(o_t)
+(the Gumbel-max trick) whose noise the relaxation below reuses; rollouts and ``sample`` draw by
+inverse CDF (:func:`genlab.nn.discrete.categorical_sample`), which needs no noise per category.
 
 relgan (Gumbel-softmax; Nie et al. 2019): the generator's output at t is relaxed to
 ŷ_t = softmax(β (o_t + g_t)) with the same noise, so argmax ŷ_t = y_t. The next input stays the
@@ -23,12 +26,14 @@ variance-reducing baseline (SeqGAN uses none, and a delayed copy of G for the ro
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write_text
@@ -36,12 +41,23 @@ from genlab.models.base import EvalOptions, GenerativeModel
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
-from genlab.models.transformer.generation import next_token
-from genlab.nn.gumbel import gumbel_noise
-from genlab.tokenizers import IdTokenizer, SentenceTokenizer, Tokenizer
+from genlab.models.transformer.generation import filter_logits
+from genlab.nn.discrete import categorical_sample, gumbel_noise, gumbel_softmax
+from genlab.tokenizers import UNKNOWN, IdTokenizer, SentenceTokenizer, Tokenizer
 from genlab.train.distributed import plain
 
 Picker = Callable[[torch.Tensor, int], torch.Tensor]  # (logits (B, V), position) → tokens (B,)
+
+
+def sampling_picker(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                    generator: torch.Generator | None = None) -> Picker:
+    """Draw each token from softmax(logits / temperature) restricted to the top-k / top-p tokens;
+    temperature 0 is greedy."""
+    def pick(logits: torch.Tensor, position: int) -> torch.Tensor:
+        if temperature == 0:
+            return logits.argmax(dim=-1)
+        return categorical_sample(filter_logits(logits.float() / temperature, top_k, top_p), generator)
+    return pick
 
 
 class TextGAN(GenerativeModel):
@@ -89,9 +105,9 @@ class TextGAN(GenerativeModel):
         start = torch.full_like(tokens[:, :1], self.start)
         return torch.cat([start, tokens[:, :-1]], dim=1)
 
-    def token_nll(self, tokens: torch.Tensor, generator: torch.nn.Module | None = None) -> torch.Tensor:
+    def token_nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """−log p(y_t | y_<t) of every token of tokens (B, T), teacher-forced → (B, T)."""
-        logits, _ = (generator or self.generator)(self.inputs(tokens))
+        logits, _ = self.generator(self.inputs(tokens))
         return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
@@ -144,8 +160,7 @@ class TextGAN(GenerativeModel):
         was_training = self.training
         self.eval()
         try:
-            return self.continue_tokens(empty, lambda logits, t: next_token(logits, temperature, top_k, top_p,
-                                                                            generator))
+            return self.continue_tokens(empty, sampling_picker(temperature, top_k, top_p, generator))
         finally:
             self.train(was_training)
 
@@ -160,7 +175,8 @@ class TextGAN(GenerativeModel):
         return atomic_write_text(Path(path), "".join(f"{s}\n" for s in samples))
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
-        sentences = self.sample(self.config.preview_count, torch.Generator().manual_seed(seed))
+        """A text file of ``count`` (at most 16) sentences drawn with a fixed seed."""
+        sentences = self.sample(min(count, 16), torch.Generator().manual_seed(seed))
         return self.save_samples(sentences, path.with_suffix(".txt"))
 
     def generate(self, prompt: str, n: int = 1, max_new_tokens: int = 256, temperature: float = 1.0,
@@ -169,6 +185,10 @@ class TextGAN(GenerativeModel):
         """The tokens (n,) after ``prompt``, one step at a time, up to the model's ``seq_len`` tokens
         in all (its trained length) or ``max_new_tokens``; ``use_cache`` is accepted for the CLI."""
         prompt_ids = torch.as_tensor(self.tokenizer.encode(prompt, source="--prompt"), device=self.device)
+        if isinstance(self.tokenizer, SentenceTokenizer) and (prompt_ids == 1).any():
+            unknown = [p for p, i in zip(self.tokenizer.pieces(prompt), prompt_ids.tolist()) if i == 1]
+            tqdm.write(f"genlab: warning: --prompt pieces {', '.join(unknown)} are outside the model's vocabulary "
+                       f"and are read as {UNKNOWN}.", file=sys.stderr)
         if len(prompt_ids) >= self.config.seq_len:
             raise ConfigError(f"--prompt has {len(prompt_ids)} tokens; this model generates sequences of "
                               f"{self.config.seq_len}, so give a shorter prompt.")
@@ -176,8 +196,8 @@ class TextGAN(GenerativeModel):
         was_training = self.training
         self.eval()
         try:
-            tokens = self.continue_tokens(prompt_ids.repeat(n, 1), lambda logits, t: next_token(
-                logits, temperature, top_k, top_p, generator), length)
+            tokens = self.continue_tokens(prompt_ids.repeat(n, 1), sampling_picker(temperature, top_k, top_p,
+                                                                                   generator), length)
         finally:
             self.train(was_training)
         return iter(tokens[:, len(prompt_ids):].unbind(dim=1))
@@ -217,12 +237,16 @@ class AdversarialTextGAN(TextGAN):
         """What D is shown as fake: token ids (n, T) or relaxed sequences (n, T, V); no gradient."""
         raise NotImplementedError
 
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        # Checked from the first step, not only once adversarial training starts.
+        size, parts = batch["tokens"].shape[0], self.config.discriminator_steps + 1
+        if size % parts:
+            raise ConfigError(f"Each process's batch of {size} (--train.batch_size / processes) must split into "
+                              f"--model.discriminator_steps + 1 = {parts} equal parts.")
+        return super().training_step(batch, optimizers)
+
     def adversarial_step(self, real: torch.Tensor, optimizers: dict) -> dict[str, torch.Tensor]:
-        parts = self.config.discriminator_steps + 1
-        if real.shape[0] % parts:
-            raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps + 1 "
-                              f"= {parts} equal parts.")
-        chunks = real.chunk(parts)
+        chunks = real.chunk(self.config.discriminator_steps + 1)
         for chunk in chunks[:-1]:
             fake = self.fake_batch(chunk.shape[0], real.device)
             optimizer = optimizers["discriminator"]
@@ -256,7 +280,7 @@ class RelGAN(AdversarialTextGAN):
         noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
         tokens = self.gumbel_tokens(n, noise)
         logits, _ = self.generator(self.inputs(tokens))
-        return tokens, (self.inverse_temperature * (logits + noise)).softmax(dim=-1)
+        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise)
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
         with torch.no_grad():
@@ -295,9 +319,7 @@ class SeqGAN(AdversarialTextGAN):
         try:
             q = torch.empty(batch, length, device=tokens.device)
             for t in range(1, length):
-                prefix = tokens[:, :t].repeat(rollouts, 1)  # (R·B, t)
-                noise = gumbel_noise((prefix.shape[0], length, self.vocab_size), device=tokens.device)
-                completed = self.continue_tokens(prefix, lambda logits, s: (logits + noise[:, s]).argmax(dim=-1))
+                completed = self.continue_tokens(tokens[:, :t].repeat(rollouts, 1), sampling_picker())  # (R·B, T)
                 q[:, t - 1] = discriminator(completed).sigmoid().view(rollouts, batch).mean(0)
             q[:, -1] = discriminator(tokens).sigmoid()
         finally:

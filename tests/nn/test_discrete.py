@@ -2,7 +2,7 @@
 
 import torch
 
-from genlab.nn.gumbel import gumbel_noise, gumbel_softmax
+from genlab.nn.discrete import categorical_sample, gumbel_noise, gumbel_softmax
 
 
 def test_gumbel_max_draws_follow_the_softmax():
@@ -19,7 +19,8 @@ def test_low_temperature_approaches_the_argmax_one_hot():
     noise = gumbel_noise((64, 10), generator=torch.Generator().manual_seed(2))
     hard = torch.nn.functional.one_hot((logits + noise).argmax(dim=-1), 10).float()
     # Mean over rows: a row whose two best perturbed logits nearly tie converges only at a lower temperature.
-    errors = [(gumbel_softmax(logits, t, noise) - hard).abs().sum(dim=-1).mean().item() for t in (1.0, 0.1, 0.01, 0.001)]
+    errors = [(gumbel_softmax(logits, t, noise) - hard).abs().sum(dim=-1).mean().item()
+              for t in (1.0, 0.1, 0.01, 0.001)]
     assert errors[0] > errors[1] > errors[2] > errors[3] and errors[3] < 0.01
 
 
@@ -41,3 +42,12 @@ def test_noise_is_finite_and_reproducible():
     a = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))
     b = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))
     assert torch.equal(a, b) and torch.isfinite(a).all()
+
+
+def test_inverse_cdf_draws_follow_the_softmax_and_are_reproducible():
+    logits = torch.tensor([[2.0, 0.5, -1.0, 0.0, -30.0]]).repeat(40_000, 1)
+    draws = categorical_sample(logits, torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(draws, minlength=5) / len(draws)
+    assert torch.allclose(frequencies, logits[0].softmax(dim=0), atol=0.01)  # four binomial standard errors
+    assert frequencies[4] == 0  # probability 1e-13: never drawn
+    assert torch.equal(draws, categorical_sample(logits, torch.Generator().manual_seed(0)))

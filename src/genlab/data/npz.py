@@ -1,0 +1,32 @@
+"""Reading an .npz a user points genlab at: a damaged or foreign file is one DataError, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import tokenize
+import zipfile
+import zlib
+
+import numpy as np
+
+from genlab.errors import DataError
+
+# What np.load raises on a damaged file: the zip layer (BadZipFile; EOFError when cut short;
+# zlib.error for a corrupt deflate stream; NotImplementedError for an unknown compression or
+# encryption), the .npy header parser (ValueError, tokenize's TokenError, OverflowError for an
+# absurd shape) and a header that asks for more memory than exists (MemoryError).
+UNREADABLE_NPZ = (OSError, ValueError, EOFError, OverflowError, MemoryError, NotImplementedError,
+                  zipfile.BadZipFile, zlib.error, tokenize.TokenError)
+
+
+def load_npz_arrays(path: str | os.PathLike, fix: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz at ``path``, by name (pickled arrays refused). A file that is not a
+    readable .npz, a single .npy array included, is a DataError whose sentence ends with ``fix``."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single .npy array, not an .npz archive; {fix}")
+        with loaded as archive:
+            return {key: archive[key] for key in archive.files}
+    except UNREADABLE_NPZ as e:
+        raise DataError(f"{path} is not a readable .npz file ({e}); {fix}") from None
