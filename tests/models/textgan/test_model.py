@@ -237,3 +237,17 @@ def test_adversarial_batch_must_split_from_the_first_step(sentences_txt):
 def test_text_data_rejects_a_token_id_vocabulary_size(sentences_txt):
     with pytest.raises(ConfigError, match="vocab_size is for token-id"):
         build("mle", sentences_txt, vocab_size=3)
+
+
+def test_the_discriminator_trains_in_the_last_pretraining_steps_only(sentences_txt):
+    model, dataset = build("seqgan", sentences_txt, pretrain_steps=4, discriminator_pretrain_steps=2)
+    optimizers = model.configure_optimizers()
+    batch = dataset.get_batch(torch.arange(8), torch.device("cpu"))
+    seen = []
+    for step in range(4):
+        model.on_train_step(step, optimizers)
+        before = [p.detach().clone() for p in model.discriminator.parameters()]
+        logged = model.training_step(batch, optimizers)
+        changed = any(not torch.equal(a, p) for a, p in zip(before, model.discriminator.parameters()))
+        seen.append((changed, "loss_discriminator" in logged, "loss_mle" in logged))
+    assert seen == [(False, False, True), (False, False, True), (True, True, True), (True, True, True)]

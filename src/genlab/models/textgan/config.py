@@ -38,6 +38,7 @@ class TextGANConfig:
     d_dropout: float = 0.25
     # --- training ---
     pretrain_steps: int = 1000  # seqgan/relgan: maximum-likelihood steps before adversarial training starts
+    discriminator_pretrain_steps: int = 0  # of those, the last ones in which D trains too (all, if more)
     loss: Literal["rsgan", "nonsaturating"] = "rsgan"
     max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
     temperature_steps: int = 2000  # gumbel: adversarial steps over which β rises as β_max^(n/N); then constant
@@ -72,8 +73,9 @@ class TextGANConfig:
                               "sequences; use narrower filters.")
         if not 0 <= self.d_dropout < 1:
             raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
-        if self.pretrain_steps < 0:
-            raise ConfigError(f"--model.pretrain_steps must be non-negative (got {self.pretrain_steps}).")
+        for name in ("pretrain_steps", "discriminator_pretrain_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
         if self.max_inverse_temperature < 1:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")
@@ -88,7 +90,9 @@ class TextGANConfig:
 
 @dataclass
 class SeqGANConfig(TextGANConfig):
-    """SeqGAN's defaults: D trained with the standard (non-saturating) loss; a faster generator."""
+    """SeqGAN's defaults: D pretrained and trained with the standard (non-saturating) loss; a faster
+    generator."""
 
+    discriminator_pretrain_steps: int = 200
     loss: Literal["rsgan", "nonsaturating"] = "nonsaturating"
     lr_generator: float = 1e-3

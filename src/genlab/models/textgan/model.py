@@ -2,7 +2,8 @@
 ``seqgan`` and ``relgan``, against a discriminator.
 
 Every model starts with maximum likelihood (teacher forcing, Adam at ``lr_pretrain``) for
-``pretrain_steps``; ``mle`` never leaves it. The adversarial phase splits each batch into
+``pretrain_steps``; ``mle`` never leaves it. During the last ``discriminator_pretrain_steps`` of
+them the discriminator trains too, as in the adversarial phase (SeqGAN pretrains its D). The adversarial phase splits each batch into
 ``discriminator_steps + 1`` parts: one D update on each of the first ``discriminator_steps``
 parts, then one G update on the last.
 
@@ -243,21 +244,31 @@ class AdversarialTextGAN(TextGAN):
         if size % parts:
             raise ConfigError(f"Each process's batch of {size} (--train.batch_size / processes) must split into "
                               f"--model.discriminator_steps + 1 = {parts} equal parts.")
-        return super().training_step(batch, optimizers)
+        logged = super().training_step(batch, optimizers)
+        c = self.config
+        if self.pretraining and self.step >= c.pretrain_steps - c.discriminator_pretrain_steps:
+            # The last steps of pretraining also train D against the pretrained G (SeqGAN does this
+            # before its policy gradient: an untrained D's rewards are all about 0.5).
+            logged.update(self.discriminator_updates(batch["tokens"].chunk(parts)[:-1], optimizers["discriminator"]))
+        return logged
 
-    def adversarial_step(self, real: torch.Tensor, optimizers: dict) -> dict[str, torch.Tensor]:
-        chunks = real.chunk(self.config.discriminator_steps + 1)
-        for chunk in chunks[:-1]:
-            fake = self.fake_batch(chunk.shape[0], real.device)
-            optimizer = optimizers["discriminator"]
+    def discriminator_updates(self, chunks: tuple[torch.Tensor, ...],
+                              optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+        """One D update per chunk of real sequences, each against a fresh generated batch."""
+        for chunk in chunks:
+            fake = self.fake_batch(chunk.shape[0], chunk.device)
             optimizer.zero_grad(set_to_none=True)
             real_logits, fake_logits = self.discriminator(chunk), self.discriminator(fake)
             d_loss = self.losses(real_logits, fake_logits)[0]
             d_loss.backward()
             optimizer.step()
-        logged = self.generator_step(chunks[-1], optimizers["generator"])
         return {"loss_discriminator": d_loss.detach(), "d_real_logit": real_logits.detach().mean(),
-                "d_fake_logit": fake_logits.detach().mean(), **logged}
+                "d_fake_logit": fake_logits.detach().mean()}
+
+    def adversarial_step(self, real: torch.Tensor, optimizers: dict) -> dict[str, torch.Tensor]:
+        chunks = real.chunk(self.config.discriminator_steps + 1)
+        logged = self.discriminator_updates(chunks[:-1], optimizers["discriminator"])
+        return {**logged, **self.generator_step(chunks[-1], optimizers["generator"])}
 
     def generator_step(self, real: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
         raise NotImplementedError
