@@ -47,7 +47,7 @@ def test_arrays_at_the_requested_size_skip_pil(tmp_path, monkeypatch):
     ({"x": np.zeros((2, 4, 4), np.float32)}, "'x' has dtype float32, but images must be uint8"),
     ({"x": np.zeros((2, 4, 4, 2), np.uint8)}, r"'x' has shape \(2, 4, 4, 2\), but images must be \(N, H, W\)"),
     ({"x": np.zeros((2, 4, 4), np.uint8), "y": np.arange(3)}, r"'y' has shape \(3,\) .* must be 2 non-negative"),
-    ({"pixels": np.zeros((2, 4, 4), np.uint8)}, "has no 'x' \\(or 'images'\\) array, only pixels"),
+    ({"pixels": np.zeros((2, 4, 4), np.uint8)}, "has no 'x' \\(or 'images'\\) array, only 'pixels'"),
 ])
 def test_bad_npz_is_named_with_what_was_found(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)

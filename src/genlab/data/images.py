@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from genlab.data.npz import load_npz_arrays
 from genlab.errors import DataError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
@@ -101,16 +102,13 @@ def _detect_format(path: Path) -> str:
 
 # --- .npz --------------------------------------------------------------------------------------
 def _read_npz(path: Path) -> ImageSet:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            key = _first_key(data.files, ("x", "images"))
-            if key is None:
-                raise DataError(f"{path} has no 'x' (or 'images') array, only {', '.join(data.files) or 'nothing'}; "
-                                "save the images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
-            label_key = _first_key(data.files, ("y", "labels"))
-            x, y = data[key], (data[label_key] if label_key else None)
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path} is not a readable .npz file ({e}); re-save it with numpy.savez.") from e
+    arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
+    key = _first_key(list(arrays), ("x", "images"))
+    if key is None:
+        raise DataError(f"{path} has no 'x' (or 'images') array, only {', '.join(map(repr, arrays)) or 'nothing'}; "
+                        "save the images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
+    label_key = _first_key(list(arrays), ("y", "labels"))
+    x, y = arrays[key], (arrays[label_key] if label_key else None)
     return ImageSet(_checked_npz_images(x, path, key), _checked_npz_labels(y, len(x), path, label_key), None,
                     f"npz file {path}")
 

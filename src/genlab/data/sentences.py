@@ -53,7 +53,7 @@ def read_token_ids(path: str | os.PathLike) -> np.ndarray:
     """``tokens`` (N, T) of an .npz of pre-tokenised ids, checked: integers ≥ 0, N ≥ 1, T ≥ 2."""
     arrays = load_npz_arrays(path, "save the token ids with np.savez(path, tokens=ids).")
     if "tokens" not in arrays:
-        raise DataError(f"{path} has no 'tokens' array (it holds {', '.join(arrays) or 'nothing'}); "
+        raise DataError(f"{path} has no 'tokens' array (it holds {', '.join(map(repr, arrays)) or 'nothing'}); "
                         "save the token ids as np.savez(path, tokens=ids) with ids of shape (N, T).")
     tokens = arrays["tokens"]
     if tokens.ndim != 2 or tokens.shape[0] < 1 or tokens.shape[1] < 2 or tokens.dtype.kind not in "iu":

@@ -185,7 +185,7 @@ def find_time_column(path: Path, header: list[str], first_row: list[str], name: 
     if name is not None:
         if name not in header:
             raise DataError(f"{path} has no column {name!r} (--data.time_column); its columns are "
-                            f"{', '.join(header)}.")
+                            f"{', '.join(map(repr, header))}.")  # repr: a name may hold a newline
         return header.index(name)
     for i, (column, value) in enumerate(zip(header, first_row)):
         if column.lower() in TIME_NAMES or TIME_PATTERN.match(value.strip()) or is_iso_time(value.strip()):
@@ -244,7 +244,7 @@ def read_npz(path: Path) -> SequenceSource:
     """An .npz with x (rows, F) or (N, T, F) and optional integer y (N,) → a SequenceSource."""
     arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
     if "x" not in arrays:
-        raise DataError(f"{path} holds {', '.join(arrays) or 'nothing'} but no 'x'; save the data as x.")
+        raise DataError(f"{path} holds {', '.join(map(repr, arrays)) or 'nothing'} but no 'x'; save the data as x.")
     x = arrays["x"]
     # Complex x would lose its imaginary part; T = 1 would slip past --data.window's minimum of 2.
     if x.ndim not in (2, 3) or x.size == 0 or x.dtype.kind not in "iuf" or (x.ndim == 3 and x.shape[1] < 2):

@@ -87,6 +87,10 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     assert not (tmp_path / "a").exists()
     code, _, err = run_cli("train", "rgan", "--model.name", "rcgan", "--out", tmp_path / "b", *tiny_rgan)
     assert code == 2 and "needs labelled data" in err
+    huge_labels = tmp_path / "huge_labels.npz"
+    np.savez(huge_labels, x=np.zeros((4, 5, 2)), y=np.array([0, 1, 2, 10**12]))
+    code, _, err = run_cli("train", "rgan", "--model.name", "rcgan", "--data", huge_labels, "--out", tmp_path / "c")
+    assert code == 2 and "renumber the labels" in err and not (tmp_path / "c").exists()
 
     run = tmp_path / "run"
     assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "16", "--out", run, "--quiet", *tiny_rgan)[0] == 0

@@ -251,3 +251,9 @@ def test_the_discriminator_trains_in_the_last_pretraining_steps_only(sentences_t
         changed = any(not torch.equal(a, p) for a, p in zip(before, model.discriminator.parameters()))
         seen.append((changed, "loss_discriminator" in logged, "loss_mle" in logged))
     assert seen == [(False, False, True), (False, False, True), (True, True, True), (True, True, True)]
+
+
+def test_token_ids_far_beyond_any_vocabulary_are_refused(tmp_path):
+    np.savez(tmp_path / "ids.npz", tokens=np.array([[0, 10**12], [1, 2]]))
+    with pytest.raises(DataError, match="renumber the ids"):
+        build("mle", tmp_path / "ids.npz")

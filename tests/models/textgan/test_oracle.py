@@ -81,7 +81,7 @@ def test_bad_files_and_tokens_are_refused(oracle_path, tmp_path):
     with np.load(oracle_path) as data:
         params = {key: data[key] for key in NPZ_KEYS}
     np.savez(tmp_path / "no_output.npz", **{k: v for k, v in params.items() if k != "13_Wo"})
-    with pytest.raises(DataError, match="lacks the oracle arrays 13_Wo"):
+    with pytest.raises(DataError, match=r"lacks 1 of the oracle's 15 arrays \(first: '13_Wo'\)"):
         OracleLSTM.from_npz(tmp_path / "no_output.npz")
     np.savez(tmp_path / "wrong_shape.npz", **{**params, "05_Uf": params["05_Uf"][:16]})
     with pytest.raises(DataError, match="'05_Uf' is float32 of shape \\(16, 32\\).*needs float \\(32, 32\\)"):
@@ -90,7 +90,7 @@ def test_bad_files_and_tokens_are_refused(oracle_path, tmp_path):
     with pytest.raises(DataError, match="garbage.npz is not a readable .npz file"):
         OracleLSTM.from_npz(tmp_path / "garbage.npz")
     np.save(tmp_path / "one_array.npy", params["13_Wo"])
-    with pytest.raises(DataError, match="one_array.npy holds one array"):
+    with pytest.raises(DataError, match="one_array.npy holds a single .npy array"):
         OracleLSTM.from_npz(tmp_path / "one_array.npy")
     oracle = OracleLSTM.from_npz(oracle_path)
     with pytest.raises(DataError, match="must lie in 0..4999"):

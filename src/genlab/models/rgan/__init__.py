@@ -7,11 +7,13 @@ import dataclasses
 import torch
 
 from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
 from genlab.models.rgan.model import RCGAN, RecurrentGAN
 from genlab.models.rgan.timegan import TimeGAN
+
+MAX_CLASSES = 100_000  # labels taken from data: more classes are almost surely unnumbered ids
 
 __all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
 
@@ -41,6 +43,9 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
             raise ConfigError("A conditional model needs labelled data: an .npz with x (N, T, F) and y (one integer "
                               "label per sequence); or set --model.conditional false.")
         classes = int(dataset.labels.max()) + 1
+        if classes > MAX_CLASSES:
+            raise DataError(f"The data's labels go up to {classes - 1}: more than {MAX_CLASSES:,} classes is refused; "
+                            "renumber the labels to 0..K-1, e.g. with np.unique(y, return_inverse=True).")
         if model.num_classes is not None and model.num_classes < classes:
             raise ConfigError(f"The data has labels up to {classes - 1} but --model.num_classes is "
                               f"{model.num_classes}; raise it or drop it.")

@@ -16,6 +16,8 @@ from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
 from genlab.models.textgan.model import MODELS, RelGAN, SeqGAN, TextGAN
 from genlab.tokenizers import SentenceTokenizer
 
+MAX_VOCABULARY = 1 << 20  # ids taken from data: a larger vocabulary is almost surely unnumbered ids
+
 __all__ = ["FAMILY", "RelGAN", "SeqGAN", "SeqGANConfig", "TextGAN", "TextGANConfig"]
 
 
@@ -26,6 +28,10 @@ def build_sentence_data(data: SentenceDataConfig, model: TextGANConfig) -> tuple
         if model.split not in (None, "ids"):
             raise ConfigError(f"{data.path} holds token ids, but --model.split is {model.split}; drop --model.split.")
         tokens = read_token_ids(data.path)
+        if model.vocab_size is None and tokens.max() >= MAX_VOCABULARY:
+            raise DataError(f"{data.path} holds token id {tokens.max()}: a vocabulary of more than "
+                            f"{MAX_VOCABULARY:,} ids is refused; renumber the ids to 0..V-1, e.g. with "
+                            "np.unique(tokens, return_inverse=True).")
         vocab_size = model.vocab_size or int(tokens.max()) + 1
         if tokens.max() >= vocab_size:
             raise DataError(f"{data.path} holds token id {tokens.max()}, outside --model.vocab_size {vocab_size}.")

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab.data.npz import load_npz_arrays
 from genlab.errors import DataError
 from genlab.nn.discrete import categorical_sample
 
@@ -62,18 +63,11 @@ class OracleLSTM(nn.Module):
         if not path.is_file():
             raise DataError(f"{path} does not exist; pass the SeqGAN oracle parameters "
                             "(seqgan_oracle_lstm_params.npz, converted from SeqGAN's save/target_params.pkl).")
-        try:
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a single .npy array
-                raise DataError(f"{path} holds one array, not the oracle's arrays; pass the SeqGAN oracle .npz file.")
-            with loaded as data:
-                missing = [key for key in NPZ_KEYS if key not in data.files]
-                if missing:
-                    raise DataError(f"{path} lacks the oracle arrays {', '.join(missing)}; pass the SeqGAN oracle "
-                                    f"file, which holds {', '.join(NPZ_KEYS)}.")
-                arrays = {key: data[key] for key in NPZ_KEYS}
-        except (OSError, ValueError, EOFError) as e:
-            raise DataError(f"{path} is not a readable .npz file ({e}); pass the SeqGAN oracle parameters.") from e
+        arrays = load_npz_arrays(path, "pass the SeqGAN oracle parameters.")
+        missing = [key for key in NPZ_KEYS if key not in arrays]
+        if missing:
+            raise DataError(f"{path} lacks {len(missing)} of the oracle's {len(NPZ_KEYS)} arrays (first: "
+                            f"{missing[0]!r}); pass the SeqGAN oracle parameters file.")
         vocab, embed = _shape(arrays["00_g_embeddings"], 2, path, "00_g_embeddings")
         hidden = _shape(arrays["02_Ui"], 2, path, "02_Ui")[0]
         expected = {"00_g_embeddings": (vocab, embed), "13_Wo": (hidden, vocab), "14_bo": (vocab,)}
