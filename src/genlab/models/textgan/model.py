@@ -316,7 +316,8 @@ class SeqGAN(AdversarialTextGAN):
     adversarial = "reinforce"
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
-        return self.gumbel_tokens(n, gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device))
+        # Hard samples only: inverse-CDF draws, no (n, T, V) Gumbel noise to keep for a relaxation.
+        return self.continue_tokens(torch.empty(n, 0, dtype=torch.long, device=device), sampling_picker())
 
     @torch.no_grad()
     def rewards(self, tokens: torch.Tensor) -> torch.Tensor:
