@@ -29,13 +29,15 @@ CPU when a model asks for nothing: gan, rgan, textgan), ``foreach`` or ``fused``
 and the transformer ask for). No config option chooses it, so the benchmark rebuilds each model's
 own optimizers with the other implementations. Then the GAN's ``channels_last`` config option
 (the only image family where it is an option: the VAE's decoder is always channels-last), and
-``torch.compile`` of the model's trainable networks (its ``ddp_modules``; genlab has no compile
-option, so the benchmark wraps them) with an empty inductor cache, under a time limit; its
-warm-up includes the compilation. Each option's ``speed_vs_default`` is its steps/s over the
+``torch.compile`` of the model's trainable networks as ``--train.compile`` does it (each network in
+the model's ``compile_targets``: its ``ddp_modules`` in every configuration measured here) with an
+empty inductor cache, under a time limit; its
+warm-up includes the compilation. And ``--train.precision bf16`` (autocast), which the trainer
+allows on CPUs with bf16 units (AVX512-BF16 or AMX) and refuses on others. Each option's ``speed_vs_default`` is its steps/s over the
 default's; ``default_again`` repeats the default in another process, which shows how much of
 that is noise. Because glibc's allocator alone can move a step's time by 2× (see TUNED_MALLOC), the
-default and optimizer options are run again with its mmap threshold raised. bf16 and CUDA are
-not measured here (see the JSON).
+default and optimizer options are run again with its mmap threshold raised. CUDA is not
+measured here (see the JSON).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from genlab.train.trainer import cpu_has_bf16_units
 
 IMPLEMENTATIONS = ("single_tensor", "foreach", "fused")
 # glibc serves each large allocation with a fresh mmap by default, and how often depends on the
@@ -114,6 +118,7 @@ def rebuilt(optimizer: torch.optim.Optimizer, kind: str) -> torch.optim.Optimize
 def build(family_name: str, setup: Setup, variant: dict):
     """(model, optimizers, dataset, schedule) of one configuration, as ``genlab train`` builds them."""
     from genlab.models.registry import get_family
+    from genlab.train.distributed import compile_modules
     from genlab.train.guards import install_finite_guards
     from genlab.train.rng import seed_everything
     from genlab.train.run import build_run_config
@@ -127,9 +132,8 @@ def build(family_name: str, setup: Setup, variant: dict):
     dataset, model_config = family.build_data(config.data, config.model)
     seed_everything(0)
     model = family.models[config.model_name](model_config).train()
-    if variant.get("compile"):
-        for name in model.ddp_modules:
-            setattr(model, name, torch.compile(getattr(model, name)))
+    if variant.get("compile"):  # what --train.compile does
+        compile_modules(model, model.compile_targets)
     optimizers = model.configure_optimizers()
     if "optimizer" in variant:
         optimizers = {name: rebuilt(opt, variant["optimizer"]) for name, opt in optimizers.items()}
@@ -171,10 +175,13 @@ def worker(spec: dict) -> dict:
     model, optimizers, dataset, schedule = build(spec["family"], setup, spec["variant"])
     device = torch.device("cpu")
 
+    bf16 = spec["variant"].get("precision") == "bf16"
+
     def step(i: int) -> None:
         batch = dataset.get_batch(schedule.indices(i), device)
         model.on_train_step(i, optimizers)
-        model.training_step(batch, optimizers)
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):  # what --train.precision bf16 does
+            model.training_step(batch, optimizers)
 
     rss_before, peak_before = memory_mb("VmRSS"), memory_mb("VmHWM")
     start = time.perf_counter()
@@ -237,6 +244,8 @@ def variants(default: dict, compile_models: bool) -> dict[str, dict]:
     if default["channels_last"] is not None:
         flipped = not default["channels_last"]
         found[f"channels_last_{str(flipped).lower()}"] = {"channels_last": flipped}
+    if cpu_has_bf16_units():
+        found["bf16_autocast"] = {"precision": "bf16"}
     if compile_models:
         found["torch_compile"] = {"compile": True}
     return found
@@ -374,8 +383,11 @@ def main() -> None:
                                  "environment (glibc keeps large freed blocks instead of unmapping them): whether "
                                  "an option's gain survives without the allocator's page faults; speed_vs_default "
                                  "there is relative to the default rerun with the same environment",
+            "bf16_autocast": "--train.precision bf16: each training step under torch.autocast('cpu', bfloat16), "
+                             "weights and optimizer state in fp32; on CPUs with bf16 units only (this one: "
+                             f"{'yes' if cpu_has_bf16_units() else 'no'})",
             "torch_compile": f"torch.compile (default mode, inductor, empty cache) of each network in the model's "
-                             f"ddp_modules, wrapped by the benchmark (genlab has no compile option); warm-up and "
+                             f"compile_targets, as --train.compile does; warm-up and "
                              f"first_step_s include compilation; limit {args.compile_timeout} s per configuration; "
                              "'compile' says what Dynamo compiled and where it fell back to eager",
         },
@@ -384,8 +396,6 @@ def main() -> None:
             "gpu": "no GPU in this session (torch.cuda.is_available() is "
                    f"{torch.cuda.is_available()}, and no GPU machine was lent to this task): no CUDA throughput, "
                    "bf16 autocast or NCCL DDP numbers",
-            "bf16_cpu": "not run: the team measured bf16 on these CPUs at about 500x slower than fp32 (DESIGN.md; "
-                        "not re-measured here), and the trainer refuses --train.precision bf16 on CPU",
             "channels_last_vae": "no option: the VAE decoder always runs channels-last (networks.py)",
         },
         "total_seconds": round(time.perf_counter() - began, 1),

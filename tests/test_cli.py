@@ -1,6 +1,7 @@
 """The command line end to end: train, sample, list, data info, and one assertion per bad input."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -135,7 +136,18 @@ def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli,
     assert "resuming from step-000002" in out
 
 
-def test_bf16_is_refused_on_the_cpu(tmp_path, run_cli, digits_npz):
+def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cli, digits_npz, tiny_dcgan):
+    from genlab.train.trainer import cpu_has_bf16_units
+
+    run = tmp_path / "run"
     code, _, err = run_cli("train", "gan", "--data", digits_npz, "--device", "cpu", "--train.precision", "bf16",
-                           "--out", tmp_path / "run")
-    assert code == 2 and "--train.precision bf16 needs a CUDA device" in err
+                           "--steps", "2", "--batch-size", "8", "--train.log_every", "1", "--out", run, "--quiet",
+                           *tiny_dcgan)
+    if cpu_has_bf16_units():
+        assert code == 0, err
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records] == [1, 2]
+        assert all(math.isfinite(r["loss_generator"]) for r in records)
+    else:
+        assert code == 2 and "--train.precision bf16 needs a CUDA device or a CPU with bf16 units" in err
+        assert not run.exists()

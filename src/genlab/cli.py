@@ -21,6 +21,7 @@ TRAIN_SHORTCUTS = {
     "seed": ("train", "seed"),
     "device": ("train", "device"),
     "batch_size": ("train", "batch_size"),
+    "compile": ("train", "compile"),
 }
 
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", help="'auto' (newest complete checkpoint of --out, if any) or a run/checkpoint path")
     train.add_argument("--seed", type=int, help="random seed")
     train.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--compile", action="store_const", const=True,
+                       help="torch.compile the networks (same as --train.compile true; see README: Speed)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a trained model")
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.config import load_config_file, merge, parse_overrides
+    from genlab.train.distributed import ProcessContext
     from genlab.train.run import resolve_run, train
 
     values = load_config_file(args.config) if args.config else {}
@@ -174,7 +178,8 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     config, checkpoint = resolve_run(args.family, values, overrides, args.resume)
     run_dir = train(config, resume_from=checkpoint, restart_ok=args.resume == "auto",
                     progress=False if args.quiet else None)
-    print(f"genlab: done; samples in {run_dir / 'samples'}, model in {run_dir / 'model'}")
+    if ProcessContext.from_env().is_main:  # under torchrun, one line for the run, not one per process
+        print(f"genlab: done; samples in {run_dir / 'samples'}, model in {run_dir / 'model'}")
     return 0
 
 

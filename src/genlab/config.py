@@ -40,8 +40,13 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     preview_count: int = 64  # samples in each progress grid
-    # bf16 autocast is for CUDA only: CPUs without bf16 units run it hundreds of times slower.
+    # bf16 autocast: CUDA, or CPUs with bf16 units (AVX512-BF16/AMX; without them bf16 is emulated,
+    # far slower). fp32 is the default everywhere: bf16 keeps 8 bits of mantissa, and on the CPU
+    # it made some families slower (README: Speed).
     precision: Literal["fp32", "bf16"] = "fp32"
+    # torch.compile (Inductor) of the networks that train. Off by default: on the 2-core CPU it
+    # made no family faster (benchmarks/results/throughput_cpu.json) and compiling takes minutes.
+    compile: bool = False
     check_finite: bool = True  # stop a step whose gradients hold NaN/inf before it is applied
     skip_nonfinite: int = 0  # how many such steps may be skipped before the run stops
 

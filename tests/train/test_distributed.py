@@ -48,21 +48,25 @@ def torchrun(tmp_path, *args, processes=2):
     return result
 
 
-# family -> (uses the digits?, model options, data options): tiny models of every family with DDP modules
+# test id -> (family, uses the digits?, model options, data options): tiny models of every family
 FAMILIES = {
-    "gan": (True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}, {}),
-    "vae": (True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
-    "transformer": (False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "decay_steps": 6}, {}),
-    "rgan": (False, {"hidden_dim": 8, "layers": 1, "noise_dim": 2}, {"sines": 64, "window": 6}),
+    "gan": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}, {}),
+    "vae": ("vae", True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
+    "transformer": ("transformer", False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "decay_steps": 6},
+                    {}),
+    "rgan": ("rgan", False, {"hidden_dim": 8, "layers": 1, "noise_dim": 2}, {"sines": 64, "window": 6}),
+    # No DDP modules: gradients averaged before each optimizer step, through all three phases.
+    "rgan-timegan": ("rgan", False, {"name": "timegan", "hidden_dim": 8, "autoencoder_steps": 2,
+                                     "supervised_steps": 1}, {"sines": 64, "window": 6}),
     # Three steps of maximum likelihood, then Gumbel-softmax adversarial steps (both players under DDP).
-    "textgan": (False, {"name": "relgan", "embed_dim": 8, "hidden_dim": 8, "d_embed_dim": 8, "d_filters": 4,
-                        "max_words": 200, "pretrain_steps": 3}, {}),
+    "textgan": ("textgan", False, {"name": "relgan", "embed_dim": 8, "hidden_dim": 8, "d_embed_dim": 8,
+                                   "d_filters": 4, "max_words": 200, "pretrain_steps": 3}, {}),
 }
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_npz, family):
-    digits, model, data = FAMILIES[family]
+@pytest.mark.parametrize("case", sorted(FAMILIES))
+def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_npz, case):
+    family, digits, model, data = FAMILIES[case]
     run, dump = tmp_path / "run", tmp_path / "dump"
     dump.mkdir()
     torchrun(tmp_path, family, digits_npz if digits else "", run, dump, json.dumps(model), json.dumps(data))
@@ -84,7 +88,7 @@ def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_
 # Families whose training step draws nothing at random: only there can two ranks, each drawing its
 # own noise by design (per-rank seeds), match one process step for step.
 DETERMINISTIC = {
-    "transformer": FAMILIES["transformer"][1],
+    "transformer": FAMILIES["transformer"][2],
     "textgan": {"name": "mle", "embed_dim": 8, "hidden_dim": 8, "max_words": 200},
 }
 

@@ -70,6 +70,15 @@ class GenerativeModel(nn.Module):
     # Submodules that train, each wrapped in its own DistributedDataParallel under torchrun;
     # training_step must call them as attributes (self.generator(...)). Empty: single process only.
     ddp_modules: ClassVar[tuple[str, ...]] = ()
+    # Without ddp_modules, True lets the model train under torchrun all the same: each optimizer
+    # step averages its gradients across processes first. Its control flow must then be the same
+    # on every rank (see genlab.train.distributed.global_mean).
+    averages_gradients: ClassVar[bool] = False
+
+    @property
+    def compile_targets(self) -> tuple[str, ...]:
+        """The submodules ``--train.compile`` compiles, called as attributes like ``ddp_modules``."""
+        return self.ddp_modules
 
     def __init__(self, config: Any) -> None:
         super().__init__()

@@ -18,8 +18,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from genlab.errors import ConfigError
-
 
 @dataclass(frozen=True)
 class ProcessContext:
@@ -54,28 +52,44 @@ def init_process_group(process: ProcessContext, device: torch.device) -> bool:
 
 def wrap(model: nn.Module, names: tuple[str, ...], device: torch.device) -> None:
     """Replace each named submodule of ``model`` by a DistributedDataParallel around it."""
-    if not names:
-        raise ConfigError(f"The {model.name} model does not support multi-process training yet; run it as "
-                          "one process.")
     ids = [device.index] if device.type == "cuda" else None
     for name in names:
         setattr(model, name, DistributedDataParallel(getattr(model, name), device_ids=ids))
 
 
-def unwrap(model: nn.Module, names: tuple[str, ...]) -> None:
-    """Undo :func:`wrap` for good (end of training)."""
+def compile_modules(model: nn.Module, names: tuple[str, ...]) -> None:
+    """Replace each named submodule of ``model`` by ``torch.compile`` of it (before :func:`wrap`,
+    so that DistributedDataParallel wraps the compiled module and :func:`plain` keeps it compiled)."""
     for name in names:
-        setattr(model, name, plain(getattr(model, name)))
+        setattr(model, name, torch.compile(getattr(model, name)))
+
+
+def unwrap(model: nn.Module, names: tuple[str, ...]) -> None:
+    """Undo :func:`wrap` and :func:`compile_modules` for good (end of training)."""
+    for name in names:
+        setattr(model, name, bare(getattr(model, name)))
 
 
 def plain(module: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel wrapper, or the module itself."""
+    """The module inside a DistributedDataParallel wrapper, or the module itself (still compiled
+    if it was: models call it to run a network without synchronising its gradients)."""
     return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+def bare(module: nn.Module) -> nn.Module:
+    """The module itself, without DistributedDataParallel or ``torch.compile`` around it."""
+    module = plain(module)
+    if "_orig_mod" not in module._modules:  # not compiled (checked without importing Dynamo: 1 s)
+        return module
+    from torch._dynamo.eval_frame import OptimizedModule
+
+    return module._orig_mod if isinstance(module, OptimizedModule) else module
 
 
 @contextmanager
 def unwrapped(model: nn.Module, names: tuple[str, ...]) -> Iterator[nn.Module]:
-    """Temporarily put the plain submodules back (for saving, previews: rank-0 work without collectives)."""
+    """Temporarily put the bare submodules back (for saving and previews: rank-0 work without
+    collectives, in eager mode, with the parameter names of the model itself)."""
     wrappers = {name: getattr(model, name) for name in names}
     unwrap(model, names)
     try:
@@ -91,6 +105,39 @@ def mean_across_ranks(values: torch.Tensor, process: ProcessContext) -> torch.Te
         dist.all_reduce(values)
         values /= process.world_size
     return values
+
+
+def global_mean(value: torch.Tensor) -> torch.Tensor:
+    """``value`` averaged over the processes of the running group (itself in a single process): for
+    decisions inside a training step that every rank must take the same way."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    return mean_across_ranks(value.detach(), ProcessContext(world_size=dist.get_world_size()))
+
+
+def average_gradients_before_steps(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]) -> list:
+    """Synchronise ``model`` without DistributedDataParallel: rank 0's weights and buffers are broadcast
+    once, and each optimizer step first replaces its gradients by their mean over the processes.
+
+    For models whose updates do not fit DDP's contract (every forward of a wrapped module is followed
+    by one backward reaching all its parameters): TimeGAN freezes and reuses networks across five
+    optimizers. The same arithmetic as DDP (the mean of the per-rank gradients), one all-reduce per
+    optimizer step instead of buckets overlapped with the backward. Returns the hook handles.
+    """
+    for tensor in (*model.parameters(), *model.buffers()):
+        dist.broadcast(tensor.data, src=0)
+    return [optimizer.register_step_pre_hook(_average_gradients) for optimizer in optimizers.values()]
+
+
+def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+    # Every rank runs the same updates, so the same parameters hold gradients everywhere.
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
 
 
 def gather_to_main(obj, process: ProcessContext) -> list:

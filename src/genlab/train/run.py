@@ -100,7 +100,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
     model = family.models[config.model_name](config.model)
     process = ProcessContext.from_env()
-    if process.distributed and not model.ddp_modules:  # replicas would train apart, unsynchronised
+    if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
     if process.is_main:
         remove_partial(run_dir)

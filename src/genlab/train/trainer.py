@@ -22,8 +22,8 @@ from genlab.errors import ConfigError, GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
-from genlab.train.distributed import (ProcessContext, gather_to_main, init_process_group, mean_across_ranks, unwrap,
-                                     unwrapped, wrap)
+from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
+                                     gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.rng import capture_rng, seed_everything
 from genlab.train.schedule import BatchSchedule
@@ -46,6 +46,11 @@ def resolve_device(name: str, option: str = "--train.device") -> torch.device:
     return device
 
 
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without them bf16 is emulated."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, process: ProcessContext | None = None,
                  progress: bool | None = None) -> None:
@@ -54,9 +59,10 @@ class Trainer:
         self.process = process or ProcessContext.from_env()
         self.progress = progress
         self.device = resolve_device(config.device)
-        if config.precision == "bf16" and self.device.type != "cuda":
-            raise ConfigError("--train.precision bf16 needs a CUDA device: on this CPU bf16 is far slower than "
-                              "fp32; use --train.precision fp32.")
+        if config.precision == "bf16" and self.device.type == "cpu" and not cpu_has_bf16_units():
+            raise ConfigError("--train.precision bf16 needs a CUDA device or a CPU with bf16 units (AVX512-BF16 "
+                              "or AMX); this CPU has neither and would emulate bf16 far slower than fp32: use "
+                              "--train.precision fp32.")
         if self.device.type == "cuda" and self.process.distributed:
             self.device = torch.device("cuda", self.process.local_rank)
             torch.cuda.set_device(self.device)
@@ -85,9 +91,17 @@ class Trainer:
         # switch, a skipped step) is averaged over the steps that produced it.
         counts = dict(loop.get("log_counts", {}))
         skipped = loop.get("skipped", 0)
-        wrapped = model.ddp_modules if process.distributed else ()
-        if wrapped:
-            wrap(model, wrapped, self.device)
+        compiled = model.compile_targets if cfg.compile else ()
+        if cfg.compile and not compiled:
+            raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
+                              "leave it off.")
+        compile_modules(model, compiled)
+        distributed = model.ddp_modules if process.distributed else ()
+        if distributed:
+            wrap(model, distributed, self.device)
+        elif process.distributed and model.averages_gradients:
+            average_gradients_before_steps(model, optimizers)
+        wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that now hold a wrapper
         if self.process.is_main:
             self._previous = self._truncate_metrics(step)
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -145,8 +159,7 @@ class Trainer:
                 model.save_pretrained(self.run_dir / "model")
         if self._writer:
             self._writer.close()
-        if wrapped:
-            unwrap(model, wrapped)
+        unwrap(model, wrapped)
         if created_group:
             torch.distributed.destroy_process_group()
         return last

@@ -134,8 +134,11 @@ def test_variable_length_npz_trains_samples_its_lengths_and_evaluates(tmp_path, 
     assert result["protocol"]["lengths"].startswith("variable") and 0 <= result["discriminative"]["mean"] <= 0.5
 
 
-def test_timegan_under_torchrun_is_refused_before_anything_is_written(tmp_path, run_cli, monkeypatch):
-    """TimeGAN has no DDP wrapping: torchrun replicas would train apart, so the run is refused."""
+def test_a_model_without_any_synchronisation_is_refused_under_torchrun(tmp_path, run_cli, monkeypatch):
+    """A model with neither DDP modules nor gradient averaging would train apart on each replica."""
+    from genlab.models.rgan.timegan import TimeGAN
+
+    monkeypatch.setattr(TimeGAN, "averages_gradients", False)
     for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
         monkeypatch.setenv(name, value)
     code, _, err = run_cli("train", "rgan", "--model.name", "timegan", "--steps", "2", "--out", tmp_path / "run",

@@ -35,6 +35,11 @@ class GAN(GenerativeModel):
     config_class = GANConfig
     ddp_modules = ("generator", "discriminator")
 
+    @property
+    def compile_targets(self) -> tuple[str, ...]:
+        # A gradient penalty differentiates D twice, which compiled graphs cannot do (torch 2.13).
+        return ("generator",) if self.config.gradient_penalised else self.ddp_modules
+
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config)
         self.is_image = config.backbone != "mlp"

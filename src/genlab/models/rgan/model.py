@@ -45,6 +45,11 @@ class RecurrentGAN(GenerativeModel):
     config_class = CRNNGANConfig
     ddp_modules = ("generator", "discriminator")
 
+    @property
+    def compile_targets(self) -> tuple[str, ...]:
+        # WGAN-GP differentiates D twice, which compiled graphs cannot do (torch 2.13).
+        return ("generator",) if self.config.loss == "wasserstein_gp" else self.ddp_modules
+
     def __init__(self, config: RGANConfig) -> None:
         super().__init__(config)
         if config.features is None or config.seq_len is None:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import RecurrentMap, valid_mean
+from genlab.train.distributed import global_mean
 
 
 def bce(logits: torch.Tensor, target: float, mask: torch.Tensor | None) -> torch.Tensor:
@@ -66,7 +67,11 @@ def batch_moments(x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Ten
 class TimeGAN(RecurrentGAN):
     name = "timegan"
     config_class = TimeGANConfig
-    ddp_modules = ()  # five networks and phase-dependent updates: single process only
+    # Five networks, frozen and reused across five optimizers: DDP's one-backward-per-forward contract
+    # does not fit, so under torchrun each optimizer step averages its gradients across processes.
+    ddp_modules = ()
+    averages_gradients = True
+    compile_targets = ("embedder", "recovery", "generator", "supervisor", "discriminator")
 
     def build_networks(self, config: TimeGANConfig) -> None:
         c = config
@@ -163,8 +168,9 @@ class TimeGAN(RecurrentGAN):
                 minimise(optimizers["embedder"],
                          c.reconstruction_weight * reconstruction.sqrt() + c.embedder_supervised_weight * supervised)
         d_loss = self.discriminator_loss(x, mask)
-        # The reference's check: train D only while it is not already winning, a host sync per step.
-        if d_loss.item() > c.discriminator_threshold:
+        # The reference's check: train D only while it is not already winning, a host sync per step
+        # (under torchrun on the loss averaged over processes, so that every rank decides alike).
+        if global_mean(d_loss).item() > c.discriminator_threshold:
             minimise(optimizers["discriminator"], d_loss)
         return {"loss_generator": terms["loss"].detach(), "loss_adversarial": terms["adversarial"].detach(),
                 "loss_supervised": supervised.detach(), "loss_moments": terms["moments"].detach(),

@@ -1,0 +1,69 @@
+"""--train.compile: torch.compile of a model's networks, without changing what is trained or saved."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from genlab.train.distributed import bare, compile_modules, plain, unwrapped
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(3, 2)
+        self.other = nn.Linear(2, 2)
+
+
+def test_unwrapped_puts_the_bare_network_back_and_then_the_compiled_one():
+    model = Pair()
+    net = model.net
+    compile_modules(model, ("net",))
+    compiled = model.net
+    assert compiled is not net and bare(compiled) is net
+    assert plain(compiled) is compiled  # models call plain() to skip DDP only: the network stays compiled
+    with unwrapped(model, ("net",)):
+        assert model.net is net
+        assert sorted(model.state_dict()) == ["net.bias", "net.weight", "other.bias", "other.weight"]
+    assert model.net is compiled
+    assert bare(model.other) is model.other
+
+
+def logged_losses(run):
+    return [{k: v for k, v in json.loads(line).items() if k.startswith("loss")}
+            for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli):
+    tiny = ["--model.context", "16", "--model.layers", "1", "--model.width", "16", "--model.heads", "2",
+            "--batch-size", "4", "--train.log_every", "1", "--train.sample_every", "3", "--quiet"]
+    options = [*tiny, "--steps", "3"]
+    eager, compiled = tmp_path / "eager", tmp_path / "compiled"
+    assert run_cli("train", "transformer", "--out", eager, *options)[0] == 0
+    assert run_cli("train", "transformer", "--out", compiled, "--compile", *options)[0] == 0
+    assert json.loads((compiled / "config.json").read_text())["train"]["compile"] is True
+    # Inductor fuses and reorders float arithmetic, so the numbers agree closely, not bitwise.
+    for a, b in zip(logged_losses(eager), logged_losses(compiled), strict=True):
+        assert a.keys() == b.keys() and all(b[k] == pytest.approx(a[k], rel=1e-4) for k in a)
+    weights = [load_file(str(run / "model" / "model.safetensors")) for run in (eager, compiled)]
+    assert weights[0].keys() == weights[1].keys()  # no "_orig_mod." in saved names
+    state = torch.load(compiled / "checkpoints" / "step-000003" / "training_state.pt", weights_only=True)
+    assert not any("_orig_mod" in key for key in json.dumps(list(state)).split('"'))
+    # The compiled run resumes like any other (compiled again: the saved config says so).
+    code, out, _ = run_cli("train", "transformer", "--out", compiled, "--resume", "auto", *tiny, "--steps", "4")
+    assert code == 0 and "resuming from step-000003" in out
+
+
+def test_a_gan_with_a_gradient_penalty_compiles_its_generator_only(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    from genlab.models.gan.config import GANConfig
+    from genlab.models.gan.model import GAN
+
+    config = GANConfig(channels=1, resolution=28, r1_gamma=1.0, generator_width=8, discriminator_width=8)
+    assert GAN(config).compile_targets == ("generator",)  # compiled graphs cannot be differentiated twice
+    assert GAN(GANConfig(channels=1, resolution=28)).compile_targets == ("generator", "discriminator")
+    code, _, err = run_cli("train", "gan", "--model.name", "gan", "--data", digits_npz, *tiny_dcgan,
+                           "--model.r1_gamma", "1.0", "--steps", "2", "--batch-size", "8", "--compile",
+                           "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
