@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int, default=10, help="images per interpolation row")
     sample.add_argument("--class", dest="label", type=int, help="class index for a conditional model")
+    sample.add_argument("--long", type=int, metavar="STEPS",
+                        help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
     sample.add_argument("--device", default="cpu")
 
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="training iterations of the predictive score's predictor")
     evaluate.add_argument("--oracle", help="textgan: the oracle LSTM's .npz (SeqGAN parameters), to score "
                                            "generated token ids by NLL_oracle")
+    evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
+                          "PCA and t-SNE) to DIR")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
@@ -196,6 +200,13 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     conditional = hasattr(model, "class_labels")
     if args.label is not None and not conditional:
         raise ConfigError(f"--class needs a class-conditional model; {model.name} takes no classes.")
+    if args.long is not None:
+        if not getattr(model, "samples_long_series", False):
+            raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
+        if args.long < 1:
+            raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
+        if args.interpolate:
+            raise ConfigError("--long cannot be combined with --interpolate.")
     if args.interpolate:
         if not model.has_latent or not getattr(model, "is_image", True):
             raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
@@ -211,6 +222,8 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         model.save_samples(images, Path(args.out), columns=args.interpolation_steps)
     else:
         kwargs = {"label": args.label} if conditional else {}
+        if args.long is not None:
+            kwargs["steps"] = args.long
         model.save_samples(model.sample(args.n, generator, **kwargs), Path(args.out))
     print(f"genlab: wrote {args.out}")
     return 0
@@ -236,9 +249,12 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
                               predictive_iterations=args.predictive_iterations, samples=args.n,
-                              oracle=args.oracle)
+                              oracle=args.oracle, plots=args.plots)
         options.validate()
-        result = load_model(args.model, device=device).evaluate(options)
+        model = load_model(args.model, device=device)
+        if args.plots is not None and model.family != "rgan":
+            raise ConfigError(f"--plots is for sequence models (family rgan); {model.family}/{model.name} is not one.")
+        result = model.evaluate(options)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -52,6 +52,7 @@ class EvalOptions:
     predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
     samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
     oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
+    plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
 
     def validate(self) -> None:
         if self.samples < 1:

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from genlab.models.rgan.plots import REAL_COLOUR, SYNTHETIC_COLOUR
+
 TINY = ["--model.hidden_dim", "8", "--model.layers", "1", "--model.noise_dim", "2"]
 
 
@@ -96,6 +98,9 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "16", "--out", run, "--quiet", *tiny_rgan)[0] == 0
     code, _, err = run_cli("sample", run, "--out", tmp_path / "samples.txt")
     assert code == 2 and "sequences are written as .csv, .npz or .png" in err
+    code, _, err = run_cli("sample", run, "--long", "0", "--out", tmp_path / "long.csv")
+    assert code == 2 and "--long must be a positive number of steps (got 0)" in err
+    assert not (tmp_path / "long.csv").exists()
     code, _, err = run_cli("eval", run, "--repeats", "0")
     assert code == 2 and "--repeats must be at least 1" in err
     code, _, err = run_cli("eval", run, "--ref", text)
@@ -128,10 +133,16 @@ def test_variable_length_npz_trains_samples_its_lengths_and_evaluates(tmp_path, 
         assert np.isnan(data["x"][data["lengths"] == 4][:, 4:]).all() and np.isfinite(data["x"][:, :4]).all()
     code, _, err = run_cli("eval", run, "--ref", tmp_path / "ragged.npz", "--repeats", "1",
                            "--discriminative-iterations", "2", "--predictive-iterations", "2", "--json",
-                           tmp_path / "eval.json")
+                           tmp_path / "eval.json", "--plots", tmp_path / "figures")
     assert code == 0, err
     result = json.loads((tmp_path / "eval.json").read_text())
     assert result["protocol"]["lengths"].startswith("variable") and 0 <= result["discriminative"]["mean"] <= 0.5
+    assert result["plots"]["protocol"].startswith("40 real and 40 synthetic sequences")
+    with Image.open(result["plots"]["pca_tsne"]) as figure:
+        pixels = np.asarray(figure.convert("RGB")).reshape(-1, 3)
+    # Both kinds of point are drawn in both panels: red real, blue synthetic (anti-aliasing aside).
+    assert (pixels == REAL_COLOUR).all(1).sum() > 100 and (pixels == SYNTHETIC_COLOUR).all(1).sum() > 100
+    assert (tmp_path / "figures" / "sequences.png").is_file()
 
 
 def test_a_model_without_any_synchronisation_is_refused_under_torchrun(tmp_path, run_cli, monkeypatch):
@@ -145,3 +156,20 @@ def test_a_model_without_any_synchronisation_is_refused_under_torchrun(tmp_path,
                            "--data.sines", "64", "--data.window", "6")
     assert code == 2 and "single process only; run it without torchrun" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tiny_rgan, tiny_dcgan, digits_npz):
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "16", "--out", run, "--quiet", *tiny_rgan)[0] == 0
+    code, _, err = run_cli("sample", run, "--long", "50", "--n", "2", "--out", tmp_path / "long.csv")
+    assert code == 0, err
+    rows = np.loadtxt(tmp_path / "long.csv", delimiter=",", skiprows=1)
+    assert rows.shape == (100, 2 + 3)  # sequence, step, 3 features
+    assert rows[:, 1].max() == 49 and set(rows[:, 0]) == {0, 1}
+    gan = tmp_path / "gan"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", gan, "--quiet",
+                   *tiny_dcgan)[0] == 0
+    code, _, err = run_cli("sample", gan, "--long", "50", "--out", tmp_path / "g.png")
+    assert code == 2 and "--long needs a recurrent sequence model" in err
+    code, _, err = run_cli("eval", gan, "--plots", tmp_path / "figures")
+    assert code == 2 and "--plots is for sequence models" in err and not (tmp_path / "figures").exists()

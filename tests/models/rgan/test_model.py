@@ -214,3 +214,24 @@ def test_padded_steps_are_left_out_of_the_counted_logits(options):
     padded = model.counted_logits(model.discriminator, x, None, torch.full((4,), 3))
     alone = model.counted_logits(model.discriminator, x[:, :3], None, None)
     assert torch.allclose(padded.flatten(), alone.flatten(), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["crnngan", "crnngan-attention", "timegan"])
+def test_long_series_continue_the_window_of_the_same_seed(name):
+    from genlab.models.rgan.config import TimeGANConfig
+    from genlab.models.rgan.timegan import TimeGAN
+
+    torch.manual_seed(0)
+    if name == "timegan":
+        model = TimeGAN(TimeGANConfig(**{**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2}))
+    else:
+        model = RecurrentGAN(CRNNGANConfig(**BASE, **({"attention_layers": 1, "attention_heads": 2}
+                                                       if name.endswith("attention") else {})))
+    window = model.sample(3, torch.Generator().manual_seed(4))
+    long = model.sample(3, torch.Generator().manual_seed(4), steps=40)
+    assert window.shape == (3, 6, 3) and long.shape == (3, 40, 3)
+    # Causal generators and step-major noise: the long series begins with the window.
+    assert torch.allclose(long[:, :6], window, atol=1e-5)
+    low, high = torch.tensor(BASE["feature_min"]), torch.tensor(BASE["feature_max"])
+    assert ((long >= low - 1e-5) & (long <= high + 1e-5)).all()
+    assert not torch.allclose(long[:, 6:12], long[:, :6])  # it goes on, it does not repeat

@@ -16,14 +16,17 @@ training data as ``--ref`` to compare with them.
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from genlab.data.sequences import SequenceDataConfig, load_sequences
+from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.timeseries import timeseries_scores
 from genlab.models.base import EvalOptions
+from genlab.models.rgan.model import pad_with
 
 
 def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
@@ -58,7 +61,46 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                else None)
     result["protocol"]["reference_data"] = dataset.description
     result["protocol"]["model"] = f"{model.family}/{model.name}"
+    if options.plots is not None:
+        result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result
+
+
+PLOTTED_SEQUENCES = 1000  # of each kind, as in TimeGAN's visualisation
+
+
+def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None,
+                synthetic_lengths: torch.Tensor | None, seed: int) -> dict[str, str]:
+    """``sequences.png`` (real sequences above synthetic ones) and ``pca_tsne.png`` in ``folder``;
+    returns their paths and the protocol of the projections."""
+    from genlab.metrics.projection import pca_fit_transform, tsne
+    from genlab.models.rgan.plots import save_projection_plot, save_sequence_plot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator().manual_seed(seed)
+
+    def subset(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """Up to PLOTTED_SEQUENCES random rows as (n, T) per-step feature means, 0 past each length."""
+        keep = torch.randperm(len(x), generator=generator)[:PLOTTED_SEQUENCES]
+        means = x[keep].double().mean(2)
+        if lengths is not None:
+            means = means.masked_fill(~length_mask(lengths.cpu()[keep], x.shape[1]), 0.0)
+        return means
+
+    real_means, synthetic_means = subset(real, real_lengths), subset(synthetic, synthetic_lengths)
+    real_pca, synthetic_pca = pca_fit_transform(real_means, synthetic_means)
+    embedded = tsne(torch.cat([real_means, synthetic_means]), perplexity=40, seed=seed)
+    projections = save_projection_plot([("PCA (fitted on the real sequences)", real_pca, synthetic_pca),
+                                        ("t-SNE (perplexity 40)", embedded[:len(real_means)],
+                                         embedded[len(real_means):])], folder / "pca_tsne.png")
+    nan_padded = [pad_with(x[:16], None if n is None else n.cpu()[:16], math.nan)
+                  for x, n in ((real, real_lengths), (synthetic, synthetic_lengths))]
+    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0][:8])
+    return {"sequences": str(sequences), "pca_tsne": str(projections),
+            "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
+                        f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "
+                        "TimeGAN code does; 0 past a sequence's length); PCA: 2 components fitted on the real "
+                        "ones; t-SNE: exact, perplexity 40, 1,000 iterations, both sets embedded together"}
 
 
 def batches(real: torch.Tensor, labels: torch.Tensor | None, lengths: torch.Tensor | None, size: int):

@@ -44,6 +44,7 @@ class RecurrentGAN(GenerativeModel):
     name = "crnngan"
     config_class = CRNNGANConfig
     ddp_modules = ("generator", "discriminator")
+    samples_long_series = True  # sample(steps=...) runs the recurrence past the training window
 
     @property
     def compile_targets(self) -> tuple[str, ...]:
@@ -176,25 +177,33 @@ class RecurrentGAN(GenerativeModel):
 
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                 lengths: torch.Tensor | None = None) -> torch.Tensor:
+                 lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
         """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator in eval mode; the steps
-        past ``lengths`` (n,) (None: all valid) are 0."""
+        past ``lengths`` (n,) (None: all valid) are 0. ``steps``: T (default: the training window)."""
         if labels is None:
             labels = self.class_labels(n)
         c, net = self.config, self.generator
+        noise = noise_like(n, steps or c.seq_len, c.noise_dim, self.device, generator)
         was_training = net.training
         net.eval()
         try:
-            return pad_with(net(noise_like(n, c.seq_len, c.noise_dim, self.device, generator), labels), lengths, 0.0)
+            return pad_with(net(noise, labels), lengths, 0.0)
         finally:
             net.train(was_training)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None,
+               steps: int | None = None) -> torch.Tensor:
         """n sequences (n, T, F) in the original units of the training data; for variable-length data,
-        lengths drawn from the training ones and NaN at the steps past them."""
-        lengths = self.draw_lengths(n, generator)
-        scaled = self.generate(n, generator, self.class_labels(n, label), lengths)
+        lengths drawn from the training ones and NaN at the steps past them.
+
+        ``steps`` (``genlab sample --long``): n series of that many steps each, from the recurrence
+        running on past the training window — one continuous series, not windows stitched together
+        (which would jump at every seam); it begins with the steps a window of the same seed has.
+        The generator was trained on windows only: how far beyond them its series stay realistic is
+        for the user to check (plot them)."""
+        lengths = self.draw_lengths(n, generator) if steps is None else None
+        scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
         return pad_with(self.scaling.unscale(scaled.double()).float(), lengths, math.nan)
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:

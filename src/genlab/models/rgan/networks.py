@@ -155,8 +155,9 @@ def valid_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 def noise_like(batch: int, steps: int, dim: int, device: torch.device,
                generator: torch.Generator | None = None) -> torch.Tensor:
     """N(0, I) noise (batch, steps, dim); with a (CPU) generator it is drawn on the CPU, so a seed
-    gives the same noise on every device."""
+    gives the same noise on every device, and step by step, so a longer draw begins with the same
+    noise as a shorter one (``genlab sample --long`` starts like the windows of the same seed)."""
     if generator is None:
         return torch.randn(batch, steps, dim, device=device)
-    return torch.randn(batch, steps, dim, generator=generator).to(device)
+    return torch.stack([torch.randn(batch, dim, generator=generator) for _ in range(steps)], 1).to(device)
 

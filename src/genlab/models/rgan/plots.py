@@ -53,3 +53,33 @@ def draw_panel(draw: ImageDraw.ImageDraw, sequence: torch.Tensor, box: tuple[int
     for f in range(sequence.shape[1]):
         ys = (bottom - 2 - (bottom - top - 4) * sequence[:, f]).tolist()
         draw.line(list(zip(xs, ys)), fill=COLOURS[f % len(COLOURS)], width=1)
+
+
+SCATTER_PANEL = 320
+REAL_COLOUR, SYNTHETIC_COLOUR = (214, 39, 40), (31, 119, 180)
+
+
+def save_projection_plot(panels: list[tuple[str, torch.Tensor, torch.Tensor]], path: str | Path) -> Path:
+    """Scatter plots side by side, one per (title, real (N, 2), synthetic (M, 2)): real points in red,
+    synthetic in blue, each panel scaled to hold both sets."""
+    width = len(panels) * (SCATTER_PANEL + MARGIN) + MARGIN
+    height = SCATTER_PANEL + 2 * LABEL_HEIGHT + 2 * MARGIN
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+    for i, (title, real, synthetic) in enumerate(panels):
+        left, top = MARGIN + i * (SCATTER_PANEL + MARGIN), MARGIN + LABEL_HEIGHT
+        draw.text((left, MARGIN), title, fill="black")
+        draw.rectangle((left, top, left + SCATTER_PANEL - 1, top + SCATTER_PANEL - 1), outline=(200, 200, 200))
+        both = torch.cat([real, synthetic]).double()
+        low, high = both.min(0).values, both.max(0).values
+        span = (high - low).clamp_min(1e-12)
+        inner = SCATTER_PANEL - 8
+        for points, colour in ((real, REAL_COLOUR), (synthetic, SYNTHETIC_COLOUR)):
+            scaled = ((points.double() - low) / span * inner).tolist()
+            for x, y in scaled:
+                cx, cy = left + 4 + x, top + 4 + inner - y  # y up
+                draw.ellipse((cx - 1.5, cy - 1.5, cx + 1.5, cy + 1.5), fill=colour)
+        legend_y = top + SCATTER_PANEL + 2
+        draw.text((left, legend_y), f"real ({len(real)})", fill=REAL_COLOUR)
+        draw.text((left + SCATTER_PANEL // 2, legend_y), f"synthetic ({len(synthetic)})", fill=SYNTHETIC_COLOUR)
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

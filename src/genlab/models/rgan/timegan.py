@@ -116,12 +116,16 @@ class TimeGAN(RecurrentGAN):
         """L_S: the supervisor's one-step-ahead error on real latents h (B, T, H), over valid targets."""
         return mse(self.supervisor(h)[:, :-1], h[:, 1:], mask[:, 1:] if mask is not None else None)
 
-    def fake_latents(self, batch: int, device: torch.device,
-                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1)."""
+    def fake_latents(self, batch: int, device: torch.device, generator: torch.Generator | None = None,
+                     steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1); T = ``steps`` or the window.
+        With a generator, z is drawn step by step, as in :func:`noise_like`."""
         c = self.config
-        shape = (batch, c.seq_len, c.features)
-        z = torch.rand(shape, device=device) if generator is None else torch.rand(shape, generator=generator).to(device)
+        steps = steps or c.seq_len
+        if generator is None:
+            z = torch.rand(batch, steps, c.features, device=device)
+        else:
+            z = torch.stack([torch.rand(batch, c.features, generator=generator) for _ in range(steps)], 1).to(device)
         e_hat = self.generator(z)
         return e_hat, self.supervisor(e_hat)
 
@@ -178,12 +182,12 @@ class TimeGAN(RecurrentGAN):
 
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                 lengths: torch.Tensor | None = None) -> torch.Tensor:
+                 lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
         """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z))), 0 past ``lengths`` (n,) (None: all valid)."""
         was_training = self.training
         self.eval()
         try:
-            return pad_with(self.recovery(self.fake_latents(n, self.device, generator)[1]), lengths, 0.0)
+            return pad_with(self.recovery(self.fake_latents(n, self.device, generator, steps)[1]), lengths, 0.0)
         finally:
             self.train(was_training)
 
