@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, read_csv, sines
-from genlab.errors import DataError
+from genlab.errors import ConfigError, DataError
 
 
 
@@ -142,3 +142,30 @@ def test_npz_lengths_all_full_take_the_fast_path_and_bad_lengths_are_named(tmp_p
     np.savez(tmp_path / "nan.npz", x=x)
     with pytest.raises(DataError, match="give lengths"):
         load_sequences(SequenceDataConfig(path=str(tmp_path / "nan.npz")))
+
+
+def test_categorical_columns_are_one_hot_encoded_where_they_stood(tmp_path):
+    path = write(tmp_path, "day,regime,price\n2020-01-01,bull,1\n2020-01-02,bear,2\n2020-01-03,bull,3\n"
+                           "2020-01-04,,4\n")
+    with pytest.raises(DataError, match=r"column 'regime' holds 'bull', which is not a number; encode it with "
+                                        r"--data.categorical regime"):
+        read_csv(path)
+    with pytest.raises(DataError, match="row 5, column 'regime=bear' is missing"):
+        read_csv(path, categorical=("regime",))
+    found = read_csv(path, fill="ffill", categorical=("regime",))
+    assert found.columns == ["regime=bear", "regime=bull", "price"]  # categories sorted; the date excluded
+    assert found.values.tolist() == [[0, 1, 1], [1, 0, 2], [0, 1, 3], [0, 1, 4]]
+    assert found.categories == [("regime", ["bear", "bull"])]
+    # A trained model's encoding is applied as it is: its order, and no new category.
+    found = read_csv(path, fill="zero", categorical=("regime",), categories=[("regime", ["bull", "bear", "flat"])])
+    assert found.values[:, :3].tolist() == [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]]
+    with pytest.raises(DataError, match=r"row 3, column 'regime' holds 'bear', a category the model was not trained "
+                                        r"on \(it knows 'bull'\)"):
+        read_csv(path, fill="zero", categorical=("regime",), categories=[("regime", ["bull"])])
+    with pytest.raises(DataError, match="has no column 'mood' \\(--data.categorical\\)"):
+        read_csv(path, categorical=("mood",))
+    ids = write(tmp_path, "id,x\n" + "".join(f"user{i},{i}\n" for i in range(1001)), "ids.csv")
+    with pytest.raises(DataError, match="has 1,001 distinct values, more than the 1,000"):
+        read_csv(ids, categorical=("id",))
+    with pytest.raises(ConfigError, match="--data.categorical names CSV text columns"):
+        load_sequences(SequenceDataConfig(categorical=("regime",)))

@@ -11,8 +11,11 @@ The min and max are stored in the model config, so samples come back in the orig
 Inputs:
 - CSV with a header row: a date/time column is excluded (named by ``--data.time_column``, or
   found by its name or by values such as ``2016-01-11 17:00``); every other cell must be a
-  number. Missing cells (empty, NaN, NA) are an error unless ``--data.fill`` is ``ffill`` (the
-  previous row's value) or ``zero``.
+  number, except in the text columns named by ``--data.categorical``, which are one-hot encoded:
+  one 0/1 feature per category (the distinct values, sorted; at most 1,000), named
+  ``column=category``, where the column stood. Missing cells (empty, NaN, NA) are an error unless
+  ``--data.fill`` is ``ffill`` (the previous row's value) or ``zero`` (a category column: no
+  category).
 - ``.npz`` with ``x`` of shape (rows, F) (a series, windowed like a CSV) or (N, T, F) (sequences
   used as they are; ``y``, one integer label per sequence, is read for conditional models).
   Variable-length sequences: an (N, T, F) ``x`` may come with ``lengths`` (N,), integers in
@@ -55,6 +58,7 @@ class SequenceDataConfig:
     window: int | None = None  # steps per sequence; None: 24, or T of an (N, T, F) .npz
     time_column: str | None = None  # CSV column to exclude; None: detect one by name or value
     fill: Literal["none", "ffill", "zero"] = "none"  # how missing CSV cells are filled; none: an error
+    categorical: tuple[str, ...] = ()  # CSV text columns to one-hot encode (one 0/1 feature per category)
     reverse: bool = False  # reverse the rows (the TimeGAN code trains on its stock series reversed)
     sines: int = 10000  # sequences of the 'sines' data
     sines_features: int = 5
@@ -108,6 +112,9 @@ class SequenceSource:
     labels: np.ndarray | None  # (N,) int64 for sequences, else None
     source: str
     lengths: np.ndarray | None = None  # (N,) int64 valid steps per sequence; None: all T (or a series)
+    # one-hot encoded CSV columns, in column order: (name, its categories); their features are
+    # named "name=category", one per category, where the column stood
+    categories: list[tuple[str, list[str]]] | None = None
 
     def valid_values(self) -> np.ndarray:
         """The values of the valid steps only, (steps, F): what the scale is fitted on."""
@@ -129,8 +136,11 @@ def sines(count: int, length: int = DEFAULT_WINDOW, features: int = 5, seed: int
     return (np.sin(freq * t + phase) + 1) / 2
 
 
-def read_sources(config: SequenceDataConfig) -> SequenceSource:
-    """Read ``config.path`` (CSV, .npz or None for the sines) in original units."""
+def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[str]]] | None = None) -> SequenceSource:
+    """Read ``config.path`` (CSV, .npz or None for the sines) in original units; ``categories``: the
+    encoding of ``config.categorical`` to apply (a trained model's), None to take it from the data."""
+    if config.categorical and (config.path is None or not str(config.path).endswith(".csv")):
+        raise ConfigError("--data.categorical names CSV text columns to encode; this data is not a CSV, so drop it.")
     if config.path is None:
         length = config.window or DEFAULT_WINDOW
         values = sines(config.sines, length, config.sines_features, config.seed)
@@ -140,7 +150,8 @@ def read_sources(config: SequenceDataConfig) -> SequenceSource:
     if not path.is_file():
         raise DataError(f"{path} does not exist; point --data at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
-    found = read_npz(path) if path.suffix == ".npz" else read_csv(path, config.time_column, config.fill)
+    found = (read_npz(path) if path.suffix == ".npz" else
+             read_csv(path, config.time_column, config.fill, config.categorical, categories))
     if config.reverse:
         if not found.is_series:
             raise ConfigError(f"--data.reverse applies to a series, but {path} holds sequences (N, T, F); drop it.")
@@ -148,8 +159,12 @@ def read_sources(config: SequenceDataConfig) -> SequenceSource:
     return found
 
 
-def read_csv(path: Path, time_column: str | None = None, fill: str = "none") -> SequenceSource:
-    """A CSV with a header → its numeric columns as a series (rows, F); see the module docstring."""
+def read_csv(path: Path, time_column: str | None = None, fill: str = "none", categorical: tuple[str, ...] = (),
+             categories: list[tuple[str, list[str]]] | None = None) -> SequenceSource:
+    """A CSV with a header → its value columns as a series (rows, F); see the module docstring.
+
+    ``categorical`` columns are one-hot encoded, with ``categories`` (name, values) when given (a
+    trained model's: a value outside them is an error), else with their values sorted."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -166,28 +181,78 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none") -> 
         if len(row) != len(header):
             raise DataError(f"{path} row {number} has {len(row)} cells but the header has {len(header)}; every "
                             "row needs one value per column.")
-    excluded = find_time_column(path, header, rows[1], time_column)
+    absent = [name for name in categorical if name not in header]
+    if absent:
+        raise DataError(f"{path} has no column {absent[0]!r} (--data.categorical); its columns are "
+                        f"{', '.join(map(repr, header))}.")
+    excluded = find_time_column(path, header, rows[1], time_column, skip=set(categorical))
+    if excluded is not None and header[excluded] in categorical:
+        raise ConfigError(f"Column {header[excluded]!r} is both --data.time_column and --data.categorical; "
+                          "name it in one of them.")
     kept = [i for i in range(len(header)) if i != excluded]
     if not kept:
         raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
-    values = np.empty((len(rows) - 1, len(kept)))
-    for r, row in enumerate(rows[1:]):
-        for c, i in enumerate(kept):
-            values[r, c] = parse_cell(row[i], path, header[i], r + 2)
+    known = dict(categories or [])
+    blocks, names, encoded = [], [], []
+    for i in kept:
+        cells = [row[i] for row in rows[1:]]
+        if header[i] in categorical:
+            block, values_of = one_hot(cells, path, header[i], known.get(header[i]))
+            encoded.append((header[i], values_of))
+            names += [f"{header[i]}={value}" for value in values_of]
+        else:
+            block = np.array([[parse_cell(cell, path, header[i], r + 2)] for r, cell in enumerate(cells)])
+            names.append(header[i])
+        blocks.append(block)
+    values = np.concatenate(blocks, axis=1)
     missing = np.isnan(values)
     if missing.any():
-        values = fill_missing(values, missing, fill, path, [header[i] for i in kept])
-    return SequenceSource(values, [header[i] for i in kept], None, str(path))
+        values = fill_missing(values, missing, fill, path, names)
+    return SequenceSource(values, names, None, str(path), categories=encoded or None)
 
 
-def find_time_column(path: Path, header: list[str], first_row: list[str], name: str | None) -> int | None:
-    """Index of the column to exclude: the named one, else one named like a time or holding dates."""
+MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category
+
+
+def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    """A text column → (rows, K) one-hot values (a missing cell: a row of NaN, for the fill policy)
+    and its K categories (``categories``, or the distinct values sorted)."""
+    texts = [cell.strip() for cell in cells]
+    present = [text.lower() not in MISSING for text in texts]
+    if categories is None:
+        categories = sorted({text for text, here in zip(texts, present) if here})
+        if len(categories) > MAX_CATEGORIES:
+            raise DataError(f"{path} column {column!r} has {len(categories):,} distinct values, more than the "
+                            f"{MAX_CATEGORIES:,} --data.categorical encodes; drop it from --data.categorical and "
+                            "remove the column.")
+        if not categories:
+            raise DataError(f"{path} column {column!r} (--data.categorical) holds no values; remove the column.")
+    index = {category: k for k, category in enumerate(categories)}
+    block = np.zeros((len(texts), len(categories)))
+    for r, (text, here) in enumerate(zip(texts, present)):
+        if not here:
+            block[r] = math.nan
+        elif text not in index:
+            shown = ", ".join(map(repr, categories[:10])) + (", ..." if len(categories) > 10 else "")
+            raise DataError(f"{path} row {r + 2}, column {column!r} holds {text[:40]!r}, a category the model was "
+                            f"not trained on (it knows {shown}); use data with the training categories.")
+        else:
+            block[r, index[text]] = 1.0
+    return block, list(categories)
+
+
+def find_time_column(path: Path, header: list[str], first_row: list[str], name: str | None,
+                     skip: set[str] = frozenset()) -> int | None:
+    """Index of the column to exclude: the named one, else one named like a time or holding dates
+    (never one of ``skip``, the columns to encode)."""
     if name is not None:
         if name not in header:
             raise DataError(f"{path} has no column {name!r} (--data.time_column); its columns are "
                             f"{', '.join(map(repr, header))}.")  # repr: a name may hold a newline
         return header.index(name)
     for i, (column, value) in enumerate(zip(header, first_row)):
+        if column in skip:
+            continue
         if column.lower() in TIME_NAMES or TIME_PATTERN.match(value.strip()) or is_iso_time(value.strip()):
             return i
     return None
@@ -216,7 +281,8 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
         value = float(text)
     except ValueError:
         raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
-                        "remove or encode that column (a date column is excluded with --data.time_column).") from None
+                        f"encode it with --data.categorical {column} (one feature per category) or remove it "
+                        "(a date column is excluded with --data.time_column).") from None
     if math.isinf(value):
         raise DataError(f"{path} row {row}, column {column!r} is infinite; replace it with a finite number.")
     return value
@@ -316,6 +382,7 @@ class SequenceDataset:
         self.labels = labels
         self.description = description
         self.lengths = lengths
+        self.categories: list[tuple[str, list[str]]] | None = None  # one-hot encoded CSV columns, if any
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -332,14 +399,17 @@ class SequenceDataset:
         return batch
 
 
-def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
+def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
+                   categories: list[tuple[str, list[str]]] | None = None
                    ) -> tuple[SequenceDataset, Scaling, list[str], int]:
     """Read, scale and window the data → (dataset, scaling, column names, window).
 
     ``scaling`` None fits it to the data (the sines keep min 0, max 1); a given one (a trained
     model's) is applied as it is, so held-out data is measured in the training data's scale.
+    ``categories``: the one-hot encoding of the categorical columns to apply (a trained model's);
+    None takes it from the data. The encoding used is ``dataset.categories``.
     """
-    found = read_sources(config)
+    found = read_sources(config, categories)
     if scaling is None:
         features = found.values.shape[-1]
         scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None
@@ -358,4 +428,6 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None
     kind = "windows" if found.is_series else "sequences"
     steps = f"{window} steps" if lengths is None else f"2 to {window} steps (mean {lengths.double().mean():.1f})"
     description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
-    return SequenceDataset(sequences, labels, description, lengths), scaling, found.columns, window
+    dataset = SequenceDataset(sequences, labels, description, lengths)
+    dataset.categories = found.categories
+    return dataset, scaling, found.columns, window

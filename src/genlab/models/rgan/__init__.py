@@ -29,7 +29,11 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
                           "them, or both to the same value.")
     window = data.window or model.seq_len
     given = Scaling(model.feature_min, model.feature_max) if model.feature_min is not None else None
-    dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given)
+    encoding = model.encoding
+    if encoding is not None and tuple(name for name, _ in encoding) != tuple(data.categorical):
+        raise ConfigError(f"--data.categorical {','.join(data.categorical) or '(none)'} differs from the columns "
+                          f"this model encodes ({','.join(name for name, _ in encoding)}); name the same columns.")
+    dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding)
     features = dataset.sequences.shape[-1]
     if model.features is not None and model.features != features:
         raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "
@@ -37,7 +41,9 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     lengths = dataset.lengths
     filled = {"features": features, "seq_len": window, "feature_min": scaling.minimum,
               "feature_max": scaling.maximum, "columns": model.columns or columns,
-              "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist()}
+              "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
+              "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
+              "categories": [values for _, values in dataset.categories] if dataset.categories else None}
     if model.conditional:
         if dataset.labels is None:
             raise ConfigError("A conditional model needs labelled data: an .npz with x (N, T, F) and y (one integer "

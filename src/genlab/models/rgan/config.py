@@ -21,6 +21,10 @@ class RGANConfig:
     features: int | None = None  # F; None: taken from the data
     seq_len: int | None = None  # T; None: taken from the data
     columns: list[str] | None = None  # feature names, the header of CSV samples
+    # CSV text columns one-hot encoded (--data.categorical) and each one's categories, in order:
+    # their features are named "column=category"; samples are decoded back to the category text
+    categorical_columns: list[str] | None = None
+    categories: list[list[str]] | None = None
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
@@ -45,6 +49,11 @@ class RGANConfig:
     lr_discriminator: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
 
+    @property
+    def encoding(self) -> list[tuple[str, list[str]]] | None:
+        """The one-hot encoding of CSV text columns as (column, categories) pairs; None: none."""
+        return None if self.categories is None else list(zip(self.categorical_columns, self.categories))
+
     def validate(self) -> None:
         for name in ("hidden_dim", "layers", "noise_dim", "attention_heads", "discriminator_steps", "label_dim"):
             if not 1 <= getattr(self, name) <= 4096:
@@ -63,6 +72,10 @@ class RGANConfig:
                               "feature.")
         if self.features is not None and self.feature_min is not None and len(self.feature_min) != self.features:
             raise ConfigError(f"--model.feature_min has {len(self.feature_min)} values for {self.features} features.")
+        if (self.categorical_columns is None) != (self.categories is None) or (
+                self.categories is not None and len(self.categories) != len(self.categorical_columns)):
+            raise ConfigError("--model.categorical_columns and --model.categories must be given together, one list "
+                              "of categories per column; drop both to take them from the data.")
         if self.length_counts is not None and (
                 (self.seq_len is not None and len(self.length_counts) != self.seq_len)
                 or min(self.length_counts) < 0 or sum(self.length_counts[1:]) == 0 or self.length_counts[0]):

@@ -18,6 +18,7 @@ hold only the valid steps (CSV rows) or ``lengths`` beside a NaN-padded ``x`` (.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from pathlib import Path
@@ -214,13 +215,13 @@ class RecurrentGAN(GenerativeModel):
         values = samples.detach().double().cpu().numpy()
         valid = ~np.isnan(values).all(-1)  # (N, T): padded steps are NaN in every feature
         if path.suffix == ".csv":
-            names = self.config.columns or [f"feature_{i}" for i in range(values.shape[-1])]
             n, steps, _ = values.shape
-            index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1)
-            table = np.concatenate([index[valid], values[valid]], axis=1)
+            index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1)[valid]
+            names, columns = self.decoded_columns(values[valid])
             buffer = io.StringIO()
-            np.savetxt(buffer, table, delimiter=",", fmt=["%d", "%d"] + ["%.10g"] * values.shape[-1],
-                       header=",".join(["sequence", "step", *names]), comments="")
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(["sequence", "step", *names])
+            writer.writerows(zip(index[:, 0].tolist(), index[:, 1].tolist(), *columns))
             return atomic_write_text(path, buffer.getvalue())
         if path.suffix == ".npz":
             arrays = {"x": values} if valid.all() else {"x": values, "lengths": valid.sum(1).astype(np.int64)}
@@ -232,6 +233,27 @@ class RecurrentGAN(GenerativeModel):
         if path.suffix == ".png":
             return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
         raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
+
+    def decoded_columns(self, rows: np.ndarray) -> tuple[list[str], list[list]]:
+        """Generated steps (rows, F) in original units as CSV columns (names, values): a one-hot
+        encoded text column becomes one column again, holding its most likely category; the others
+        are numbers (10 significant digits)."""
+        names = self.config.columns or [f"feature_{i}" for i in range(rows.shape[-1])]
+        groups = iter(self.config.encoding or [])
+        group = next(groups, None)
+        header, columns, i = [], [], 0
+        while i < len(names):
+            if group is not None and names[i:i + len(group[1])] == [f"{group[0]}={value}" for value in group[1]]:
+                categories = np.array(group[1], dtype=object)
+                header.append(group[0])
+                columns.append(categories[rows[:, i:i + len(group[1])].argmax(1)].tolist())
+                i += len(group[1])
+                group = next(groups, None)
+            else:
+                header.append(names[i])
+                columns.append([format(value, ".10g") for value in rows[:, i].tolist()])
+                i += 1
+        return header, columns
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         """A PNG of the last training batch's first sequences above ``count`` (at most 16) fixed samples."""
