@@ -24,6 +24,8 @@ Inputs:
   error. The scale is fitted on valid steps only, and padded steps are set to 0 once scaled, so
   they are finite for the networks (which never count them: batches carry a (B, T) mask).
   When every length is T the lengths are dropped and nothing is masked (the fast path).
+  Static features: an (N, T, F) ``x`` may come with ``static`` (N, S), attributes of each whole
+  sequence; they become its last S features, repeated at every step (scaled like the others).
 - None: the TimeGAN 'sines' (``sine_data_generation`` of the reference code): for each
   sequence and feature, freq and phase ~ U(0, 0.1) and x_t = (sin(freq·t + phase) + 1) / 2 for
   t = 0..T-1. They are not rescaled (min 0, max 1), as in the reference.
@@ -115,6 +117,9 @@ class SequenceSource:
     # one-hot encoded CSV columns, in column order: (name, its categories); their features are
     # named "name=category", one per category, where the column stood
     categories: list[tuple[str, list[str]]] | None = None
+    # the last static_features features are per-sequence attributes (an .npz's static (N, S)),
+    # repeated at every step
+    static_features: int = 0
 
     def valid_values(self) -> np.ndarray:
         """The values of the valid steps only, (steps, F): what the scale is fitted on."""
@@ -331,7 +336,18 @@ def read_npz(path: Path) -> SequenceSource:
             raise DataError(f"{path}: y holds labels from {labels.min()} to {labels.max()}; use class indices "
                             "0, 1, 2, ...")
         labels = labels.astype(np.int64)
-    return SequenceSource(x, [f"feature_{i}" for i in range(x.shape[-1])], labels, str(path), lengths)
+    columns = [f"feature_{i}" for i in range(x.shape[-1])]
+    static = arrays.get("static")
+    if static is not None:  # per-sequence attributes, carried as features constant over the steps
+        if x.ndim != 3 or static.ndim != 2 or len(static) != len(x) or static.dtype.kind not in "iuf" \
+                or not static.size or not np.isfinite(static).all():
+            raise DataError(f"{path}: static has shape {static.shape} and dtype {static.dtype}; it must hold finite "
+                            "real numbers of shape (N, S), one row per sequence of an x of shape (N, T, F).")
+        repeated = np.broadcast_to(static.astype(np.float64)[:, None, :], (len(x), x.shape[1], static.shape[1]))
+        x = np.concatenate([x, repeated], axis=2)
+        columns += [f"static_{j}" for j in range(static.shape[1])]
+    return SequenceSource(x, columns, labels, str(path), lengths,
+                          static_features=0 if static is None else static.shape[1])
 
 
 def read_lengths(path: Path, lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -383,6 +399,7 @@ class SequenceDataset:
         self.description = description
         self.lengths = lengths
         self.categories: list[tuple[str, list[str]]] | None = None  # one-hot encoded CSV columns, if any
+        self.static_features = 0  # the last ones are constant over each sequence's steps
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -428,6 +445,9 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     kind = "windows" if found.is_series else "sequences"
     steps = f"{window} steps" if lengths is None else f"2 to {window} steps (mean {lengths.double().mean():.1f})"
     description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
+    if found.static_features:
+        description += f" ({found.static_features} of them static: one value per sequence)"
     dataset = SequenceDataset(sequences, labels, description, lengths)
     dataset.categories = found.categories
+    dataset.static_features = found.static_features
     return dataset, scaling, found.columns, window

@@ -235,3 +235,20 @@ def test_long_series_continue_the_window_of_the_same_seed(name):
     low, high = torch.tensor(BASE["feature_min"]), torch.tensor(BASE["feature_max"])
     assert ((long >= low - 1e-5) & (long <= high + 1e-5)).all()
     assert not torch.allclose(long[:, 6:12], long[:, :6])  # it goes on, it does not repeat
+
+
+def test_static_features_are_drawn_once_per_sequence_and_trained():
+    torch.manual_seed(0)
+    config = CRNNGANConfig(**{**BASE, "static_features": 1})  # the last of the 3 features is static
+    model = RecurrentGAN(config)
+    real = torch.rand(8, 6, 3, generator=torch.Generator().manual_seed(0))
+    real[..., 2] = real[:, :1, 2]  # constant over each sequence, as the data loader makes it
+    before = {k: v.clone() for k, v in model.generator.static.state_dict().items()}
+    optimizers = model.configure_optimizers()
+    for _ in range(3):
+        model.training_step({"sequences": real}, optimizers)
+    assert any(not torch.equal(v, before[k]) for k, v in model.generator.static.state_dict().items())
+    samples = model.generate(5, torch.Generator().manual_seed(1), steps=12)
+    assert samples.shape == (5, 12, 3)
+    assert (samples[..., 2] == samples[:, :1, 2]).all()  # held at every step, --long included
+    assert samples[:, 0, 2].std() > 0  # but drawn per sequence

@@ -38,8 +38,11 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if model.features is not None and model.features != features:
         raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "
                           "drop --model.features.")
+    if model.static_features and model.static_features != dataset.static_features:
+        raise ConfigError(f"The model has {model.static_features} static features but the data has "
+                          f"{dataset.static_features}; use data with the same static (N, S) array.")
     lengths = dataset.lengths
-    filled = {"features": features, "seq_len": window, "feature_min": scaling.minimum,
+    filled = {"static_features": dataset.static_features, "features": features, "seq_len": window, "feature_min": scaling.minimum,
               "feature_max": scaling.maximum, "columns": model.columns or columns,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,

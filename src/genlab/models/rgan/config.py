@@ -30,6 +30,9 @@ class RGANConfig:
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
     # Generated lengths are drawn from this empirical distribution.
     length_counts: list[int] | None = None
+    # the last static_features of the features are attributes of a whole sequence (an .npz's static):
+    # the generator draws them once per sequence and holds them at every step
+    static_features: int = 0
     cell: Literal["gru", "lstm"] = "gru"
     hidden_dim: int = 32
     layers: int = 2  # recurrent layers of each player
@@ -58,6 +61,9 @@ class RGANConfig:
         for name in ("hidden_dim", "layers", "noise_dim", "attention_heads", "discriminator_steps", "label_dim"):
             if not 1 <= getattr(self, name) <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
+        if self.static_features < 0 or (self.features is not None and self.static_features >= self.features):
+            raise ConfigError(f"--model.static_features must lie in [0, features) (got {self.static_features}); "
+                              "drop it to take it from the data.")
         if self.attention_layers < 0:
             raise ConfigError(f"--model.attention_layers must be non-negative (got {self.attention_layers}).")
         if self.attention_layers and self.hidden_dim % self.attention_heads:

@@ -55,6 +55,8 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     synthetic = torch.cat([model.generate(len(part), generator, part_labels, part_lengths)
                            for part, part_labels, part_lengths in batches(real, labels, lengths,
                                                                           options.batch_size)]).cpu()
+    if c.static_features:  # the scores are about the time series: static attributes are left out
+        real, synthetic = real[..., :-c.static_features].contiguous(), synthetic[..., :-c.static_features].contiguous()
     result = timeseries_scores(real, synthetic, repeats=options.repeats,
                                discriminative_iterations=options.discriminative_iterations,
                                predictive_iterations=options.predictive_iterations, seed=options.seed,
@@ -62,6 +64,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                else None)
     result["protocol"]["reference_data"] = dataset.description
     result["protocol"]["model"] = f"{model.family}/{model.name}"
+    if c.static_features:
+        result["protocol"]["static_features"] = (f"the {c.static_features} static features are not scored: the "
+                                                 "scores use the time-varying features only")
     if options.plots is not None:
         result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result

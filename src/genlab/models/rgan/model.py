@@ -223,8 +223,13 @@ class RecurrentGAN(GenerativeModel):
             writer.writerow(["sequence", "step", *names])
             writer.writerows(zip(index[:, 0].tolist(), index[:, 1].tolist(), *columns))
             return atomic_write_text(path, buffer.getvalue())
-        if path.suffix == ".npz":
-            arrays = {"x": values} if valid.all() else {"x": values, "lengths": valid.sum(1).astype(np.int64)}
+        if path.suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
+            dynamic = values.shape[-1] - self.config.static_features
+            arrays = {"x": values[..., :dynamic]}
+            if self.config.static_features:
+                arrays["static"] = values[:, 0, dynamic:]
+            if not valid.all():
+                arrays["lengths"] = valid.sum(1).astype(np.int64)
 
             def write(tmp: Path) -> None:
                 with open(tmp, "wb") as f:

@@ -68,25 +68,34 @@ class RecurrentGenerator(nn.Module):
         super().__init__()
         c = config
         self.label = LabelEmbedding(num_classes, c.label_dim)
-        self.rnn = CELLS[c.cell](c.noise_dim + c.features + self.label.dim, c.hidden_dim, c.layers, batch_first=True)
+        dynamic = c.features - c.static_features
+        # Static features: drawn once per sequence by an MLP from the first step's noise, then an
+        # input of every step (like a label) and the last features of every step's output.
+        self.static = nn.Sequential(nn.Linear(c.noise_dim, c.hidden_dim), nn.ReLU(),
+                                    nn.Linear(c.hidden_dim, c.static_features), nn.Sigmoid()) \
+            if c.static_features else None
+        self.rnn = CELLS[c.cell](c.noise_dim + dynamic + self.label.dim + c.static_features, c.hidden_dim, c.layers,
+                                 batch_first=True)
         self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
-        self.out = nn.Linear(c.hidden_dim, c.features)
+        self.out = nn.Linear(c.hidden_dim, dynamic)
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Noise (B, T, noise_dim) → sequences (B, T, F) in [0, 1]."""
         batch, steps, _ = noise.shape
-        condition = self.label(labels, 1)  # (B, 1, label_dim) or None
+        static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
+        conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
         previous = noise.new_zeros(batch, 1, self.out.out_features)
         state, hidden, outputs = None, [], []
         for t in range(steps):
-            parts = [noise[:, t:t + 1], previous] + ([condition] if condition is not None else [])
-            h, state = self.rnn(torch.cat(parts, dim=-1), state)  # (B, 1, H)
-            previous = torch.sigmoid(self.out(h))  # (B, 1, F), the next step's input
+            h, state = self.rnn(torch.cat([noise[:, t:t + 1], previous, *conditions], dim=-1), state)  # (B, 1, H)
+            previous = torch.sigmoid(self.out(h))  # (B, 1, F - S), the next step's input
             hidden.append(h)
             outputs.append(previous)
-        if not self.attention.attentions:
-            return torch.cat(outputs, dim=1)
-        return torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
+        if self.attention.attentions:
+            generated = torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
+        else:
+            generated = torch.cat(outputs, dim=1)
+        return generated if static is None else torch.cat([generated, static.expand(-1, steps, -1)], dim=-1)
 
 
 class RecurrentDiscriminator(nn.Module):

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+from genlab.errors import ConfigError
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import RecurrentMap, valid_mean
@@ -75,6 +76,9 @@ class TimeGAN(RecurrentGAN):
 
     def build_networks(self, config: TimeGANConfig) -> None:
         c = config
+        if c.static_features:
+            raise ConfigError("timegan does not model static features (the .npz's static array); train crnngan or "
+                              "rcgan on it, or save the data without static.")
         self.embedder = RecurrentMap(c.features, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
         self.recovery = RecurrentMap(c.hidden_dim, c.features, c.hidden_dim, c.layers, c.cell)
         self.generator = RecurrentMap(c.features, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
