@@ -30,11 +30,11 @@ and the transformer ask for). No config option chooses it, so the benchmark rebu
 own optimizers with the other implementations. Then the GAN's ``channels_last`` config option
 (the only image family where it is an option: the VAE's decoder is always channels-last), and
 ``torch.compile`` of the model's trainable networks as ``--train.compile`` does it (each network in
-the model's ``compile_targets``: its ``ddp_modules`` in every configuration measured here) with an
-empty inductor cache, under a time limit; its
-warm-up includes the compilation. And ``--train.precision bf16`` (autocast), which the trainer
-allows on CPUs with bf16 units (AVX512-BF16 or AMX) and refuses on others. Each option's ``speed_vs_default`` is its steps/s over the
-default's; ``default_again`` repeats the default in another process, which shows how much of
+the model's ``compile_targets``; a model with none, such as a recurrent GAN without attention,
+reports an error instead) with an empty inductor cache, under a time limit; its warm-up includes
+the compilation. And ``--train.precision bf16`` (autocast), which the trainer allows on CPUs with
+bf16 units (AVX512-BF16 or AMX) and refuses on others. Each option's ``speed_vs_default`` is its
+steps/s over the default's; ``default_again`` repeats the default in another process, which shows how much of
 that is noise. Because glibc's allocator alone can move a step's time by 2× (see TUNED_MALLOC), the
 default and optimizer options are run again with its mmap threshold raised. CUDA is not
 measured here (see the JSON).
@@ -133,6 +133,8 @@ def build(family_name: str, setup: Setup, variant: dict):
     seed_everything(0)
     model = family.models[config.model_name](model_config).train()
     if variant.get("compile"):  # what --train.compile does
+        if not model.compile_targets:
+            raise SystemExit(f"{model.name} has no networks to compile: --train.compile refuses it")
         compile_modules(model, model.compile_targets)
     optimizers = model.configure_optimizers()
     if "optimizer" in variant:
@@ -354,7 +356,7 @@ def main() -> None:
 
     result = {
         "command": shlex.join(["python", *sys.argv]),
-        "protocol": (f"fresh subprocess per configuration; fp32; {args.warmup} warm-up steps, then "
+        "protocol": (f"fresh subprocess per configuration; fp32 (bf16_autocast: autocast); {args.warmup} warm-up steps, then "
                      f"{args.repeats} rounds of {args.steps} timed training steps, steps/s of the best round "
                      "(a step: batch gather + on_train_step + training_step, the trainer's finite-gradient guards "
                      f"on); {args.threads} torch threads; FLOPs by torch.utils.flop_counter.FlopCounterMode "

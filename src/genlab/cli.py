@@ -205,8 +205,6 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
         if args.long < 1:
             raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
-        if args.interpolate:
-            raise ConfigError("--long cannot be combined with --interpolate.")
     if args.interpolate:
         if not model.has_latent or not getattr(model, "is_image", True):
             raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from genlab.data.images import load_images
@@ -95,6 +95,7 @@ def test_image_folder_bytes(raw):
 @given(st.one_of(st.binary(max_size=300), st.dictionaries(st.sampled_from([b"data", b"labels", b"x"]),
                                                           st.one_of(st.integers(), st.binary(max_size=50),
                                                                     st.lists(st.integers(0, 9), max_size=5)))))
+@example(b"\x8e\x00\x00\x00\x00\x00\x00\x00\x01")  # BINBYTES8 declaring 2^56 bytes: a MemoryError once
 def test_cifar_batches(content):
     def write(folder):
         raw = content if isinstance(content, bytes) else pickle.dumps(content, protocol=4)

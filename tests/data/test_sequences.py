@@ -147,6 +147,8 @@ def test_npz_lengths_all_full_take_the_fast_path_and_bad_lengths_are_named(tmp_p
 def test_categorical_columns_are_one_hot_encoded_where_they_stood(tmp_path):
     path = write(tmp_path, "day,regime,price\n2020-01-01,bull,1\n2020-01-02,bear,2\n2020-01-03,bull,3\n"
                            "2020-01-04,,4\n")
+    na = read_csv(write(tmp_path, "grade,x\nA,1\nNA,2\nNone,3\n", "grades.csv"), categorical=("grade",))
+    assert na.columns == ["grade=A", "grade=NA", "grade=None", "x"]  # text, not missing numbers
     with pytest.raises(DataError, match=r"column 'regime' holds 'bull', which is not a number; encode it with "
                                         r"--data.categorical regime"):
         read_csv(path)

@@ -51,9 +51,11 @@ def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli)
     assert weights[0].keys() == weights[1].keys()  # no "_orig_mod." in saved names
     state = torch.load(compiled / "checkpoints" / "step-000003" / "training_state.pt", weights_only=True)
     assert not any("_orig_mod" in key for key in json.dumps(list(state)).split('"'))
-    # The compiled run resumes like any other (compiled again: the saved config says so).
-    code, out, _ = run_cli("train", "transformer", "--out", compiled, "--resume", "auto", *tiny, "--steps", "4")
+    # The compiled run resumes like any other, here eagerly.
+    code, out, _ = run_cli("train", "transformer", "--out", compiled, "--resume", "auto", *tiny, "--steps", "4",
+                           "--train.compile", "false")
     assert code == 0 and "resuming from step-000003" in out
+    assert json.loads((compiled / "config.json").read_text())["train"]["compile"] is False
 
 
 def test_a_gan_with_a_gradient_penalty_compiles_its_generator_only(tmp_path, digits_npz, run_cli, tiny_dcgan):
@@ -67,3 +69,10 @@ def test_a_gan_with_a_gradient_penalty_compiles_its_generator_only(tmp_path, dig
                            "--model.r1_gamma", "1.0", "--steps", "2", "--batch-size", "8", "--compile",
                            "--out", tmp_path / "run", "--quiet")
     assert code == 0, err
+
+
+def test_a_model_with_nothing_to_compile_is_refused(tmp_path, run_cli):
+    code, _, err = run_cli("train", "rgan", "--compile", "--steps", "1", "--data.sines", "16", "--batch-size", "8",
+                           "--out", tmp_path / "run")
+    assert code == 2 and "has no networks that can be compiled; leave it off" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -232,10 +232,12 @@ def _unpickle_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
         y = np.asarray(batch[b"labels"], np.int64).reshape(-1)
         if len(x) != len(y):
             raise ValueError(f"{len(x)} images but {len(y)} labels")
+    # MemoryError: an opcode declaring a length of petabytes (found by fuzzing), not a real batch.
     except (pickle.UnpicklingError, KeyError, IndexError, ValueError, TypeError, EOFError, OverflowError,
-            AttributeError) as e:
+            AttributeError, MemoryError) as e:
         reason = (str(e).splitlines() or [""])[0]
-        raise DataError(f"{source} is not a CIFAR-10 python batch or is truncated ({type(e).__name__}: {reason}); "
+        detail = f"{type(e).__name__}: {reason}" if reason else type(e).__name__
+        raise DataError(f"{source} is not a CIFAR-10 python batch or is truncated ({detail}); "
                         "download cifar-10-python.tar.gz again with 'genlab data download cifar10'.") from e
     return x, y
 

@@ -15,7 +15,7 @@ Inputs:
   one 0/1 feature per category (the distinct values, sorted; at most 1,000), named
   ``column=category``, where the column stood. Missing cells (empty, NaN, NA) are an error unless
   ``--data.fill`` is ``ffill`` (the previous row's value) or ``zero`` (a category column: no
-  category).
+  category); in a category column only an empty cell is missing ("NA" is a category).
 - ``.npz`` with ``x`` of shape (rows, F) (a series, windowed like a CSV) or (N, T, F) (sequences
   used as they are; ``y``, one integer label per sequence, is read for conditional models).
   Variable-length sequences: an (N, T, F) ``x`` may come with ``lengths`` (N,), integers in
@@ -204,7 +204,7 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         if header[i] in categorical:
             block, values_of = one_hot(cells, path, header[i], known.get(header[i]))
             encoded.append((header[i], values_of))
-            names += [f"{header[i]}={value}" for value in values_of]
+            names += encoded_names(header[i], values_of)
         else:
             block = np.array([[parse_cell(cell, path, header[i], r + 2)] for r, cell in enumerate(cells)])
             names.append(header[i])
@@ -219,11 +219,17 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
 MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category
 
 
+def encoded_names(column: str, categories: list[str]) -> list[str]:
+    """The names of a one-hot encoded column's features, one per category: ``column=category``."""
+    return [f"{column}={category}" for category in categories]
+
+
 def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    """A text column → (rows, K) one-hot values (a missing cell: a row of NaN, for the fill policy)
-    and its K categories (``categories``, or the distinct values sorted)."""
+    """A text column → (rows, K) one-hot values (an empty cell: a row of NaN, for the fill policy)
+    and its K categories (``categories``, or the distinct values sorted). Unlike a number, text
+    such as "NA" or "None" is a category: only an empty cell is missing."""
     texts = [cell.strip() for cell in cells]
-    present = [text.lower() not in MISSING for text in texts]
+    present = [bool(text) for text in texts]
     if categories is None:
         categories = sorted({text for text, here in zip(texts, present) if here})
         if len(categories) > MAX_CATEGORIES:
@@ -393,13 +399,14 @@ class SequenceDataset:
     """
 
     def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str,
-                 lengths: torch.Tensor | None = None) -> None:
+                 lengths: torch.Tensor | None = None, categories: list[tuple[str, list[str]]] | None = None,
+                 static_features: int = 0) -> None:
         self.sequences = sequences
         self.labels = labels
         self.description = description
         self.lengths = lengths
-        self.categories: list[tuple[str, list[str]]] | None = None  # one-hot encoded CSV columns, if any
-        self.static_features = 0  # the last ones are constant over each sequence's steps
+        self.categories = categories  # one-hot encoded CSV columns, if any
+        self.static_features = static_features  # the last features are constant over each sequence's steps
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -447,7 +454,5 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
     if found.static_features:
         description += f" ({found.static_features} of them static: one value per sequence)"
-    dataset = SequenceDataset(sequences, labels, description, lengths)
-    dataset.categories = found.categories
-    dataset.static_features = found.static_features
+    dataset = SequenceDataset(sequences, labels, description, lengths, found.categories, found.static_features)
     return dataset, scaling, found.columns, window

@@ -9,7 +9,9 @@ bandwidth is found by bisection so that each conditional distribution has the re
 perplexity, symmetrised; a Student-t kernel in 2-D; gradient descent with momentum (0.5, then 0.8)
 and per-coordinate gains, the affinities multiplied by 12 for the first 250 iterations (early
 exaggeration) and the learning rate max(n / 48, 50) — the defaults of scikit-learn's exact method,
-with TimeGAN's perplexity of 40. A few thousand points take seconds; it is not meant for more.
+started from random points (N(0, 10⁻⁸)) rather than its PCA start, with TimeGAN's perplexity of
+40 (lowered to (n − 1) / 3 for few points). It costs O(n²) per iteration: 2,000 points take tens of
+seconds on two CPU cores; it is not meant for many more.
 """
 
 from __future__ import annotations
@@ -61,10 +63,15 @@ def conditional_affinities(points: torch.Tensor, perplexity: float, tolerance: f
     return p
 
 
+def usable_perplexity(perplexity: float, n: int) -> float:
+    """``perplexity``, lowered to (n − 1) / 3 when n points are too few for it (scikit-learn's bound)."""
+    return min(perplexity, (n - 1) / 3)
+
+
 def tsne(points: torch.Tensor, perplexity: float = 40.0, iterations: int = 1000, seed: int = 0) -> torch.Tensor:
-    """A 2-D embedding (n, 2) of ``points`` (n, D); see the module docstring for the method."""
+    """A 2-D embedding (n, 2) of ``points`` (n, D) at :func:`usable_perplexity`; see the module docstring."""
     n = len(points)
-    p = conditional_affinities(points, min(perplexity, (n - 1) / 3))
+    p = conditional_affinities(points, usable_perplexity(perplexity, n))
     p = ((p + p.T) / (2 * n)).clamp_min(1e-12).float()  # the descent runs in float32: n² memory traffic
     generator = torch.Generator().manual_seed(seed)
     y = 1e-4 * torch.randn(n, 2, generator=generator)

@@ -134,9 +134,8 @@ def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if not grads:
         return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
+    group = ProcessContext(world_size=dist.get_world_size())
+    flat = mean_across_ranks(torch.cat([g.reshape(-1) for g in grads]), group)
     torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
 
 

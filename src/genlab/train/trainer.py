@@ -99,8 +99,11 @@ class Trainer:
         distributed = model.ddp_modules if process.distributed else ()
         if distributed:
             wrap(model, distributed, self.device)
-        elif process.distributed and model.averages_gradients:
-            average_gradients_before_steps(model, optimizers)
+        # Registered before the finite-gradient guards, so that every rank checks the same averaged
+        # gradients and skips (or stops at) a poisoned step together instead of leaving the others
+        # waiting in an all-reduce.
+        averaging = (average_gradients_before_steps(model, optimizers)
+                     if process.distributed and not distributed and model.averages_gradients else [])
         wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that now hold a wrapper
         if self.process.is_main:
             self._previous = self._truncate_metrics(step)
@@ -160,6 +163,8 @@ class Trainer:
         if self._writer:
             self._writer.close()
         unwrap(model, wrapped)
+        for handle in averaging:
+            handle.remove()
         if created_group:
             torch.distributed.destroy_process_group()
         return last

@@ -180,25 +180,30 @@ def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, 
     regime = np.where(np.sin(np.arange(60) / 5) > 0, "calm", "storm")
     price = np.round(100 + np.cumsum(rng.normal(size=60)), 3)
     data = tmp_path / "market.csv"
-    data.write_text("date,price,regime\n" + "".join(f"2020-01-{i % 28 + 1:02d},{p},{r}\n"
-                                                    for i, (p, r) in enumerate(zip(price, regime))))
+    data.write_text("date,shift,price,regime\n" + "".join(f"2020-01-{i % 28 + 1:02d},{'AB'[i % 2]},{p},{r}\n"
+                                                          for i, (p, r) in enumerate(zip(price, regime))))
     run = tmp_path / "run"
     common = ["--data.window", "6", "--batch-size", "8", "--out", run, "--quiet", *TINY]
     code, _, err = run_cli("train", "rgan", "--data", data, "--steps", "2", *common)
-    assert code == 2 and "encode it with --data.categorical regime" in err
-    code, out, err = run_cli("train", "rgan", "--data", data, "--data.categorical", "regime", "--steps", "2", *common)
+    assert code == 2 and "encode it with --data.categorical shift" in err
+    code, _, err = run_cli("train", "rgan", "--data", data, "--data.categorical", "regime,shift", "--steps", "2",
+                           "--model.columns", "[a, b, c, d, e]", *common)
+    assert code == 2 and "--model.columns cannot rename" in err
+    code, out, err = run_cli("train", "rgan", "--data", data, "--data.categorical", "regime,shift", "--steps", "2",
+                             *common)
     assert code == 0, err
     config = json.loads((run / "config.json").read_text())["model"]
-    assert config["columns"] == ["price", "regime=calm", "regime=storm"] and config["features"] == 3
-    assert config["categorical_columns"] == ["regime"] and config["categories"] == [["calm", "storm"]]
+    assert config["columns"] == ["shift=A", "shift=B", "price", "regime=calm", "regime=storm"]
+    assert config["categorical_columns"] == ["shift", "regime"]  # in the CSV's order
+    assert config["categories"] == [["A", "B"], ["calm", "storm"]] and config["features"] == 5
     # The resumed run keeps the encoding (its config names the column).
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
     assert code == 0 and "resuming from step-000002" in out, err
     assert run_cli("sample", run, "--n", "4", "--out", tmp_path / "synth.csv")[0] == 0
     with open(tmp_path / "synth.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["sequence", "step", "price", "regime"] and len(rows) == 4 * 6
-    assert {row["regime"] for row in rows} <= {"calm", "storm"}
+    assert list(rows[0]) == ["sequence", "step", "shift", "price", "regime"] and len(rows) == 4 * 6
+    assert {row["regime"] for row in rows} <= {"calm", "storm"} and {row["shift"] for row in rows} <= {"A", "B"}
     assert all(price.min() - 1e-6 <= float(row["price"]) <= price.max() + 1e-6 for row in rows)
     code, _, err = run_cli("eval", run, "--ref", data, "--repeats", "1", "--discriminative-iterations", "2",
                            "--predictive-iterations", "2")

@@ -30,7 +30,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     window = data.window or model.seq_len
     given = Scaling(model.feature_min, model.feature_max) if model.feature_min is not None else None
     encoding = model.encoding
-    if encoding is not None and tuple(name for name, _ in encoding) != tuple(data.categorical):
+    if encoding is not None and {name for name, _ in encoding} != set(data.categorical):
         raise ConfigError(f"--data.categorical {','.join(data.categorical) or '(none)'} differs from the columns "
                           f"this model encodes ({','.join(name for name, _ in encoding)}); name the same columns.")
     dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding)
@@ -41,9 +41,12 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if model.static_features and model.static_features != dataset.static_features:
         raise ConfigError(f"The model has {model.static_features} static features but the data has "
                           f"{dataset.static_features}; use data with the same static (N, S) array.")
+    if dataset.categories and model.columns is not None and model.columns != columns:
+        raise ConfigError("--model.columns cannot rename the features of data with --data.categorical columns (their "
+                          "names say which category each one is); drop --model.columns.")
     lengths = dataset.lengths
-    filled = {"static_features": dataset.static_features, "features": features, "seq_len": window, "feature_min": scaling.minimum,
-              "feature_max": scaling.maximum, "columns": model.columns or columns,
+    filled = {"features": features, "static_features": dataset.static_features, "seq_len": window,
+              "feature_min": scaling.minimum, "feature_max": scaling.maximum, "columns": model.columns or columns,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
               "categories": [values for _, values in dataset.categories] if dataset.categories else None}

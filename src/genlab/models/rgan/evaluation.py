@@ -73,13 +73,14 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
 
 
 PLOTTED_SEQUENCES = 1000  # of each kind, as in TimeGAN's visualisation
+TSNE_PERPLEXITY = 40  # TimeGAN's
 
 
 def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None,
                 synthetic_lengths: torch.Tensor | None, seed: int) -> dict[str, str]:
     """``sequences.png`` (real sequences above synthetic ones) and ``pca_tsne.png`` in ``folder``;
     returns their paths and the protocol of the projections."""
-    from genlab.metrics.projection import pca_fit_transform, tsne
+    from genlab.metrics.projection import pca_fit_transform, tsne, usable_perplexity
     from genlab.models.rgan.plots import save_projection_plot, save_sequence_plot
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,9 +96,11 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
 
     real_means, synthetic_means = subset(real, real_lengths), subset(synthetic, synthetic_lengths)
     real_pca, synthetic_pca = pca_fit_transform(real_means, synthetic_means)
-    embedded = tsne(torch.cat([real_means, synthetic_means]), perplexity=40, seed=seed)
+    points = torch.cat([real_means, synthetic_means])
+    perplexity = usable_perplexity(TSNE_PERPLEXITY, len(points))
+    embedded = tsne(points, perplexity=perplexity, seed=seed)
     projections = save_projection_plot([("PCA (fitted on the real sequences)", real_pca, synthetic_pca),
-                                        ("t-SNE (perplexity 40)", embedded[:len(real_means)],
+                                        (f"t-SNE (perplexity {perplexity:.3g})", embedded[:len(real_means)],
                                          embedded[len(real_means):])], folder / "pca_tsne.png")
     nan_padded = [pad_with(x[:16], None if n is None else n.cpu()[:16], math.nan)
                   for x, n in ((real, real_lengths), (synthetic, synthetic_lengths))]
@@ -106,7 +109,8 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
             "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
                         f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "
                         "TimeGAN code does; 0 past a sequence's length); PCA: 2 components fitted on the real "
-                        "ones; t-SNE: exact, perplexity 40, 1,000 iterations, both sets embedded together"}
+                        f"ones; t-SNE: exact, perplexity {perplexity:.3g}, 1,000 iterations, both sets embedded "
+                        "together"}
 
 
 def batches(real: torch.Tensor, labels: torch.Tensor | None, lengths: torch.Tensor | None, size: int):

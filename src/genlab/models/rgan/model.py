@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.data.sequences import Scaling, length_mask
+from genlab.data.sequences import Scaling, encoded_names, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
 from genlab.models.base import EvalOptions, GenerativeModel
@@ -49,7 +49,10 @@ class RecurrentGAN(GenerativeModel):
 
     @property
     def compile_targets(self) -> tuple[str, ...]:
+        # Dynamo leaves GRU/LSTM modules to eager mode, so only the attention blocks compile; and
         # WGAN-GP differentiates D twice, which compiled graphs cannot do (torch 2.13).
+        if not self.config.attention_layers:
+            return ()
         return ("generator",) if self.config.loss == "wasserstein_gp" else self.ddp_modules
 
     def __init__(self, config: RGANConfig) -> None:
@@ -203,7 +206,9 @@ class RecurrentGAN(GenerativeModel):
         (which would jump at every seam); it begins with the steps a window of the same seed has.
         The generator was trained on windows only: how far beyond them its series stay realistic is
         for the user to check (plot them)."""
-        lengths = self.draw_lengths(n, generator) if steps is None else None
+        lengths = self.draw_lengths(n, generator)  # drawn even when unused, so the noise after it is the same
+        if steps is not None:
+            lengths = None
         scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
         return pad_with(self.scaling.unscale(scaled.double()).float(), lengths, math.nan)
 
@@ -248,7 +253,7 @@ class RecurrentGAN(GenerativeModel):
         group = next(groups, None)
         header, columns, i = [], [], 0
         while i < len(names):
-            if group is not None and names[i:i + len(group[1])] == [f"{group[0]}={value}" for value in group[1]]:
+            if group is not None and names[i:i + len(group[1])] == encoded_names(*group):
                 categories = np.array(group[1], dtype=object)
                 header.append(group[0])
                 columns.append(categories[rows[:, i:i + len(group[1])].argmax(1)].tolist())

@@ -161,12 +161,13 @@ def valid_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     return values.mean() if mask is None else values[mask].mean()
 
 
-def noise_like(batch: int, steps: int, dim: int, device: torch.device,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    """N(0, I) noise (batch, steps, dim); with a (CPU) generator it is drawn on the CPU, so a seed
-    gives the same noise on every device, and step by step, so a longer draw begins with the same
-    noise as a shorter one (``genlab sample --long`` starts like the windows of the same seed)."""
+def noise_like(batch: int, steps: int, dim: int, device: torch.device, generator: torch.Generator | None = None,
+               draw=torch.randn) -> torch.Tensor:
+    """Noise (batch, steps, dim) from ``draw`` (N(0, I); ``torch.rand``: U(0, 1)). With a (CPU)
+    generator it is drawn on the CPU, so a seed gives the same noise on every device, and step by
+    step, so a longer draw begins with the same noise as a shorter one (``genlab sample --long``
+    starts like the window of the same seed)."""
     if generator is None:
-        return torch.randn(batch, steps, dim, device=device)
-    return torch.stack([torch.randn(batch, dim, generator=generator) for _ in range(steps)], 1).to(device)
+        return draw(batch, steps, dim, device=device)
+    return torch.stack([draw(batch, dim, generator=generator) for _ in range(steps)], 1).to(device)
 

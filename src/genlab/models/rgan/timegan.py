@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from genlab.errors import ConfigError
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
-from genlab.models.rgan.networks import RecurrentMap, valid_mean
+from genlab.models.rgan.networks import RecurrentMap, noise_like, valid_mean
 from genlab.train.distributed import global_mean
 
 
@@ -72,7 +72,7 @@ class TimeGAN(RecurrentGAN):
     # does not fit, so under torchrun each optimizer step averages its gradients across processes.
     ddp_modules = ()
     averages_gradients = True
-    compile_targets = ("embedder", "recovery", "generator", "supervisor", "discriminator")
+    compile_targets = ()  # five recurrent stacks, which Dynamo leaves to eager mode: nothing to compile
 
     def build_networks(self, config: TimeGANConfig) -> None:
         c = config
@@ -123,13 +123,10 @@ class TimeGAN(RecurrentGAN):
     def fake_latents(self, batch: int, device: torch.device, generator: torch.Generator | None = None,
                      steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1); T = ``steps`` or the window.
-        With a generator, z is drawn step by step, as in :func:`noise_like`."""
+        With a generator, z is drawn step by step (:func:`noise_like`)."""
         c = self.config
         steps = steps or c.seq_len
-        if generator is None:
-            z = torch.rand(batch, steps, c.features, device=device)
-        else:
-            z = torch.stack([torch.rand(batch, c.features, generator=generator) for _ in range(steps)], 1).to(device)
+        z = noise_like(batch, steps, c.features, device, generator, draw=torch.rand)
         e_hat = self.generator(z)
         return e_hat, self.supervisor(e_hat)
 
