@@ -106,3 +106,50 @@ def test_two_ranks_match_one_process_with_the_same_global_batch(tmp_path, family
         # The ranks' gradients are averaged by all-reduce instead of summed in one batch: the same
         # numbers up to float rounding, which six Adam steps keep far below 1e-5.
         assert torch.allclose(weights[1][key], weights[2][key], atol=1e-5, rtol=0), key
+
+
+POISON_RANK_ONE = textwrap.dedent("""
+    import os, sys
+    import torch
+    from safetensors.torch import save_file
+    from genlab.models.rgan import timegan
+    from genlab.train.run import build_run_config, train
+
+    original = timegan.minimise
+    def poisoned(optimizer, loss):  # rank 1's joint-phase loss turns NaN at step 4 (index 3)
+        if os.environ["RANK"] == "1" and seen["model"].step == 3:
+            loss = loss * float("nan")
+        original(optimizer, loss)
+    timegan.minimise = poisoned
+    seen = {}
+    original_init = timegan.TimeGAN.__init__
+    def remember(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        seen["model"] = self
+    timegan.TimeGAN.__init__ = remember
+
+    out, dump = sys.argv[1:3]
+    config = build_run_config("rgan", overrides={
+        "data": {"sines": 64, "window": 6}, "model": {"name": "timegan", "hidden_dim": 8, "autoencoder_steps": 1,
+                                                     "supervised_steps": 1},
+        "train": {"steps": 5, "batch_size": 16, "out": out, "log_every": 5, "skip_nonfinite": 1}})
+    train(config, progress=False)
+    state = {k: v.detach().contiguous().clone() for k, v in seen["model"].state_dict().items()}
+    save_file(state, os.path.join(dump, f"rank{os.environ['RANK']}.safetensors"))
+""")
+
+
+def test_a_nan_on_one_rank_is_skipped_by_every_rank_of_a_gradient_averaging_model(tmp_path):
+    """TimeGAN averages gradients before its finite-gradient guards: one rank's NaN reaches all
+    ranks, which skip the step together (rather than one raising while the other waits)."""
+    script = tmp_path / "poison.py"
+    script.write_text(POISON_RANK_ONE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             str(script), str(tmp_path / "run"), str(tmp_path)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert output.count("step 4: non-finite generator gradients, step skipped (1 of at most 1)") == 2  # both ranks
+    rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
+    assert all(rank0[key].equal(rank1[key]) and torch.isfinite(rank0[key]).all() for key in rank0)
