@@ -26,10 +26,10 @@ TRAIN_AND_DUMP = textwrap.dedent("""
         return result
     trainer.Trainer.fit = fit_and_keep
 
-    family, data, out, dump, model, extra_data = sys.argv[1:7]
+    family, data, out, dump, model, extra_data, extra_train = sys.argv[1:8]
     overrides = {"data": {"path": data or None, **json.loads(extra_data)}, "model": json.loads(model),
                  "train": {"steps": 6, "batch_size": 16, "out": out, "log_every": 2, "checkpoint_every": 3,
-                           "sample_every": 3}}
+                           "sample_every": 3, **json.loads(extra_train)}}
     config = build_run_config(family, overrides=overrides)
     train(config, progress=False)
     state = {k: v.detach().contiguous().clone() for k, v in seen["model"].state_dict().items()}  # tied weights: own copies
@@ -48,7 +48,7 @@ def torchrun(tmp_path, *args, processes=2):
     return result
 
 
-# test id -> (family, uses the digits?, model options, data options): tiny models of every family
+# test id -> (family, uses the digits?, model options, data options[, train options]): tiny models of every family
 FAMILIES = {
     "gan": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}, {}),
     "vae": ("vae", True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
@@ -58,6 +58,9 @@ FAMILIES = {
     # No DDP modules: gradients averaged before each optimizer step, through all three phases.
     "rgan-timegan": ("rgan", False, {"name": "timegan", "hidden_dim": 8, "autoencoder_steps": 2,
                                      "supervised_steps": 1}, {"sines": 64, "window": 6}),
+    # DDP around a compiled generator, beside an eager discriminator (R1 differentiates it twice).
+    "gan-compiled": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0},
+                     {}, {"compile": True}),
     # Three steps of maximum likelihood, then Gumbel-softmax adversarial steps (both players under DDP).
     "textgan": ("textgan", False, {"name": "relgan", "embed_dim": 8, "hidden_dim": 8, "d_embed_dim": 8,
                                    "d_filters": 4, "max_words": 200, "pretrain_steps": 3}, {}),
@@ -66,12 +69,13 @@ FAMILIES = {
 
 @pytest.mark.parametrize("case", sorted(FAMILIES))
 def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_npz, case):
-    family, digits, model, data = FAMILIES[case]
+    family, digits, model, data, *train = FAMILIES[case]
     run, dump = tmp_path / "run", tmp_path / "dump"
     dump.mkdir()
-    torchrun(tmp_path, family, digits_npz if digits else "", run, dump, json.dumps(model), json.dumps(data))
+    torchrun(tmp_path, family, digits_npz if digits else "", run, dump, json.dumps(model), json.dumps(data),
+             json.dumps(train[0] if train else {}))
     rank0, rank1 = load_file(str(dump / "rank0.safetensors")), load_file(str(dump / "rank1.safetensors"))
-    assert rank0.keys() == rank1.keys()
+    assert rank0.keys() == rank1.keys() and not any("_orig_mod" in key for key in rank0)  # saved unwrapped
     # BatchNorm statistics are broadcast from rank 0 at each forward and then updated locally, so
     # they differ between forwards by design (rank 0's are the ones saved); every weight is equal.
     weights = [k for k in rank0 if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
@@ -99,7 +103,7 @@ def test_two_ranks_match_one_process_with_the_same_global_batch(tmp_path, family
     for processes in (1, 2):
         run, dump = tmp_path / f"run{processes}", tmp_path / f"dump{processes}"
         dump.mkdir()
-        torchrun(tmp_path, family, "", run, dump, json.dumps(DETERMINISTIC[family]), "{}", processes=processes)
+        torchrun(tmp_path, family, "", run, dump, json.dumps(DETERMINISTIC[family]), "{}", "{}", processes=processes)
         weights[processes] = load_file(str(dump / "rank0.safetensors"))
     assert weights[1].keys() == weights[2].keys()
     for key in weights[1]:
