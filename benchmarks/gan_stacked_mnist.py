@@ -18,12 +18,10 @@ Anchors (PacGAN, NeurIPS 2018, Table 3): DCGAN 99 modes / KL 3.40, PacDCGAN2 1,0
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,9 @@ from genlab.config import load_config_file
 from genlab.imaging import to_uint8
 from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_evaluator
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config, train
+from genlab.train.run import build_run_config
+
+from common import timed_training
 
 MODES = 1000
 SAMPLES = 26_000
@@ -87,10 +87,7 @@ def main() -> None:
     if args.batch_size:
         overrides["train"]["batch_size"] = args.batch_size
     config = build_run_config(None, preset, overrides)
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON
-        run_dir = train(config, progress=False)
-    train_seconds = time.perf_counter() - start
+    run_dir, train_seconds = timed_training(config)
 
     model = load_model(run_dir)
     generator = torch.Generator().manual_seed(args.seed + 1)

@@ -12,12 +12,9 @@ Prints per-seed values, their means, and the CPU wall time of each run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -25,7 +22,9 @@ import torch
 from genlab.config import load_config_file
 from genlab.data.toy import get_mixture, mode_statistics
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config, train
+from genlab.train.run import build_run_config
+
+from common import timed_training
 
 SAMPLES = 2500
 
@@ -35,10 +34,7 @@ def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path
     if steps:
         overrides["train"]["steps"] = steps
     config = build_run_config(None, load_config_file(f"toy-{mixture}"), overrides)
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the JSON
-        run_dir = train(config, progress=False)
-    seconds = time.perf_counter() - start
+    run_dir, seconds = timed_training(config)
     samples = load_model(run_dir).sample(SAMPLES, torch.Generator().manual_seed(seed))
     return {"seed": seed, "train_seconds": round(seconds, 1), **mode_statistics(samples, get_mixture(mixture))}
 

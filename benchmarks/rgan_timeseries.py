@@ -24,7 +24,6 @@ import shlex
 import sys
 import tempfile
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import torch
@@ -32,7 +31,9 @@ import torch
 from genlab.data.sequences import SequenceDataConfig, load_sequences
 from genlab.metrics.timeseries import predictive_score, timeseries_scores
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config, train
+from genlab.train.run import build_run_config
+
+from common import timed_training
 
 
 def main() -> None:
@@ -62,10 +63,7 @@ def main() -> None:
     config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
         "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.steps}})
-    start = time.perf_counter()
-    with redirect_stdout(sys.stderr):
-        train(config, progress=False)
-    train_seconds = time.perf_counter() - start
+    _, train_seconds = timed_training(config)
 
     trained = load_model(out)
     dataset, *_ = load_sequences(SequenceDataConfig(**data), trained.scaling)

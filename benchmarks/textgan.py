@@ -34,7 +34,6 @@ import shlex
 import sys
 import tempfile
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,9 @@ import torch
 from genlab.models.base import EvalOptions
 from genlab.models.textgan.oracle import OracleLSTM
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config, train
+from genlab.train.run import build_run_config
+
+from common import timed_training
 
 
 def oracle_data(oracle_path: str, folder: Path, sequences: int) -> tuple[Path, Path]:
@@ -94,10 +95,7 @@ def main() -> None:
     config = build_run_config("textgan", overrides={"model": model, "data": {"path": str(train_path)}, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
         "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps}})
-    start = time.perf_counter()
-    with redirect_stdout(sys.stderr):
-        train(config, progress=False)
-    train_seconds = time.perf_counter() - start
+    _, train_seconds = timed_training(config)
 
     options = EvalOptions(data=str(test_path), samples=args.samples, seed=args.seed,
                           oracle=args.oracle if args.task == "oracle" else None)

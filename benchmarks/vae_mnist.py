@@ -19,7 +19,6 @@ DIR/train.json; ``--phase eval --out DIR`` evaluates DIR/run and prints the whol
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import platform
 import shlex
@@ -33,7 +32,9 @@ import torch
 from genlab.config import parse_overrides
 from genlab.models.base import EvalOptions
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config, train
+from genlab.train.run import build_run_config
+
+from common import timed_training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz", 60_000),
@@ -75,10 +76,7 @@ def train_phase(args: argparse.Namespace, overrides: dict, out: Path, command: s
         "model": model, "data": {"path": str(DATA / train_file)},
         "train": {"steps": steps, "batch_size": args.batch_size, "out": str(out / "run"), "log_every": 100,
                   "sample_every": steps, "checkpoint_every": steps, "device": "cpu"}})
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # the trainer's chatter: stdout carries the JSON alone
-        train(config, progress=False)
-    train_seconds = time.perf_counter() - start
+    _, train_seconds = timed_training(config)
     epochs = steps * args.batch_size / train_size
     trained = {"train_steps": steps, "train_epochs": epochs, "train_seconds": train_seconds,
                "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads, "train_command": command}
