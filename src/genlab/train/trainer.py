@@ -166,6 +166,10 @@ class Trainer:
         for handle in averaging:
             handle.remove()
         if created_group:
+            # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in
+            # flight; tearing gloo down under it aborts the process ("terminate called..."), seen
+            # once in CI. A barrier lets every rank's pending work finish first.
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
         return last
 
