@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--pack", type=int, default=2)
     parser.add_argument("--batch-size", type=int, help="default: the mnist-dcgan config's")
     parser.add_argument("--ema-decay", type=float, default=0.0, help="sample from an EMA of G's weights (0: off)")
+    parser.add_argument("--decay", action="store_true", help="cosine decay of both learning rates to 0 at the last step")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -81,7 +82,8 @@ def main() -> None:
     train_images, _ = stacked(digits, args.train_images, args.seed)
     np.savez(folder / "stacked.npz", x=train_images)
     preset = load_config_file("mnist-dcgan")
-    overrides = {"model": {"pack": args.pack, "ema_decay": args.ema_decay}, "data": {"path": str(folder / "stacked.npz")},
+    overrides = {"model": {"pack": args.pack, "ema_decay": args.ema_decay, "decay_steps": args.steps if args.decay else 0},
+                 "data": {"path": str(folder / "stacked.npz")},
                  "train": {"steps": args.steps, "seed": args.seed, "out": str(folder / "run"), "device": "cpu",
                            "log_every": 500, "sample_every": args.steps, "checkpoint_every": args.steps}}
     if args.batch_size:
@@ -100,7 +102,7 @@ def main() -> None:
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
         "model": f"gan/{config.model_name}, pack {args.pack}, {config.model.backbone} backbone, EMA decay "
-                 f"{args.ema_decay}",
+                 f"{args.ema_decay}, learning rates {'cosine-decayed to 0' if args.decay else 'constant'}",
         "steps": args.steps, "batch_size": config.train.batch_size, "threads": args.threads,
         "train_seconds": round(train_seconds, 1),
         "generated": mode_statistics(read_modes(samples, evaluator)),

@@ -210,3 +210,19 @@ def test_penalised_dcgan_discriminator_has_no_batchnorm():
 def test_optimizer_options_are_validated(option, value, message):
     with pytest.raises(ConfigError, match=message):
         GANConfig(**{option: value}).validate()
+
+
+def test_decay_steps_anneal_both_learning_rates_to_zero():
+    config = GANConfig(backbone="mlp", channels=2, latent_dim=2, mlp_depth=1, generator_width=4,
+                       discriminator_width=4, lr_generator=1e-3, lr_discriminator=4e-3, decay_steps=10)
+    model = GAN(config)
+    optimizers = model.configure_optimizers()
+    rates = []
+    for step in (0, 5, 10, 20):
+        model.on_train_step(step, optimizers)
+        rates.append([optimizers[p].param_groups[0]["lr"] for p in ("generator", "discriminator")])
+    assert rates[0] == [1e-3, 4e-3]  # the configured rates at the first step
+    assert rates[1] == pytest.approx([0.5e-3, 2e-3])  # half-way down the cosine
+    assert rates[2] == rates[3] == [0.0, 0.0]  # zero from decay_steps on
+    with pytest.raises(ConfigError, match="--model.decay_steps must be 0"):
+        GANConfig(decay_steps=-1).validate()

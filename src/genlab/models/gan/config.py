@@ -40,6 +40,9 @@ class GANConfig:
     lr_generator: float = 2e-4
     lr_discriminator: float = 2e-4  # differs from lr_generator for TTUR
     betas: tuple[float, float] = (0.5, 0.999)
+    # Both learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
+    # A vanishing step size lets the players settle instead of orbiting the equilibrium.
+    decay_steps: int = 0
     ema_decay: float = 0.0  # EMA of the generator's weights, used for sampling; 0: off
     diffaugment: tuple[str, ...] = ()  # any of color, translation, cutout (Zhao et al. 2020)
     pack: int = 1  # PacGAN: the discriminator judges `pack` samples at once
@@ -67,6 +70,9 @@ class GANConfig:
             value = getattr(self, name)
             if not 1 <= value <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {value}).")
+        if self.decay_steps < 0:
+            raise ConfigError(f"--model.decay_steps must be 0 (constant learning rates) or a step count (got "
+                              f"{self.decay_steps}).")
         for name in ("discriminator_steps", "pack"):
             if not 1 <= getattr(self, name) <= 64:
                 raise ConfigError(f"--model.{name} must be between 1 and 64 (got {getattr(self, name)}).")

@@ -25,6 +25,7 @@ from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANC
 from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import plain
+from genlab.train.schedule import warmup_cosine
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
 
@@ -66,6 +67,13 @@ class GAN(GenerativeModel):
             "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
         }
+
+    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        c = self.config
+        if c.decay_steps:
+            for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
+                for group in optimizers[player].param_groups:
+                    group["lr"] = warmup_cosine(step, lr, 0.0, 0, c.decay_steps)
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
