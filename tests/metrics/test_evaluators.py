@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.metrics.evaluators import (FEATURE_DIM, accuracy, evaluator_record, load_evaluator,
-                                       mode_count, shipped_evaluators, weights_dir)
+from genlab.metrics.evaluators import (FEATURE_DIM, Evaluator, EvaluatorConfig, accuracy, evaluator_record,
+                                       load_evaluator, mode_count, shipped_evaluators, weights_dir)
 
 # evaluator -> (test file, accuracy required on the full test split)
-REQUIRED = {"mnist": ("mnist_test.npz", 0.992), "fashion-mnist": ("fashion_mnist_test.npz", 0.91),
-            "cifar10": ("cifar10_test.npz", 0.77)}
+REQUIRED = {"mnist": ("mnist_test.npz", 0.992), "fashion-mnist": ("fashion_mnist_test.npz", 0.935),
+            "cifar10": ("cifar10_test.npz", 0.87)}
 
 
 def test_mnist_and_fashion_evaluators_are_shipped_small_and_documented():
@@ -42,6 +42,13 @@ def test_embedded_digits_give_features_of_the_documented_size():
     with torch.no_grad():
         features = model.features(torch.as_tensor(digits.images[:8]).permute(0, 3, 1, 2).float() / 127.5 - 1)
     assert features.shape == (8, FEATURE_DIM)
+
+
+def test_deeper_evaluators_keep_the_feature_size():
+    model = Evaluator(EvaluatorConfig(channels=3, resolution=32, width=8, depth=3)).eval()
+    with torch.no_grad():
+        assert model.features(torch.zeros(2, 3, 32, 32)).shape == (2, FEATURE_DIM)
+    assert sum(name.endswith("block.0.weight") for name, _ in model.named_parameters()) == 6  # 2 residual per stage
 
 
 def test_mode_count():

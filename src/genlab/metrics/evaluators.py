@@ -1,10 +1,11 @@
 """genlab's own evaluators: small image classifiers whose features give FD-<dataset>.
 
-Each evaluator is a four-convolution network trained by genlab on one dataset (MNIST,
-Fashion-MNIST, CIFAR-10) and shipped inside the package as ``weights/<name>.safetensors`` with a
-``weights/<name>.json`` record (architecture, test accuracy, training protocol). Its 128-d
-penultimate features stand in for Inception features on small images: the Fréchet distance on
-them is reported as "FD-<name>", never as FID. Its logits give class-aware metrics.
+Each evaluator is a small convolutional network (three stages of ``depth`` 3x3 convolutions, then a
+128-channel one) trained by genlab on one dataset (MNIST, Fashion-MNIST, CIFAR-10) and shipped
+inside the package as ``weights/<name>.safetensors`` with a ``weights/<name>.json`` record
+(architecture, test accuracy, training protocol). Its 128-d penultimate features stand in for
+Inception features on small images: the Fréchet distance on them is reported as "FD-<name>",
+never as FID. Its logits give class-aware metrics.
 """
 
 from __future__ import annotations
@@ -33,11 +34,23 @@ class EvaluatorConfig:
     channels: int = 1
     resolution: int = 28
     num_classes: int = 10
-    width: int = 16  # channels of the first convolution; the next two double it
+    width: int = 16  # channels of the first stage; the next two double it
+    depth: int = 1  # 3x3 convolutions per stage; those past the first are residual
 
 
 def conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Residual(nn.Module):
+    """``x + block(x)``: the skip keeps a deeper stage as easy to train as a shallow one."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
 
 
 class Evaluator(nn.Module):
@@ -47,11 +60,17 @@ class Evaluator(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
-        self.body = nn.Sequential(
-            conv_block(config.channels, w), nn.MaxPool2d(2),  # (B, w, H/2, W/2)
-            conv_block(w, 2 * w), nn.MaxPool2d(2),  # (B, 2w, H/4, W/4)
-            conv_block(2 * w, 4 * w), conv_block(4 * w, FEATURE_DIM),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, 128)
+        # depth 1 keeps the layer indices (and so the weight names) of the evaluators shipped before depth
+        layers: list[nn.Module] = []
+        cin = config.channels
+        for stage, cout in enumerate((w, 2 * w, 4 * w)):
+            layers.append(conv_block(cin, cout))
+            layers += [Residual(conv_block(cout, cout)) for _ in range(config.depth - 1)]
+            if stage < 2:
+                layers.append(nn.MaxPool2d(2))  # stage 0: (B, w, H/2, W/2); stage 1: (B, 2w, H/4, W/4)
+            cin = cout
+        layers += [conv_block(4 * w, FEATURE_DIM), nn.AdaptiveAvgPool2d(1), nn.Flatten()]  # (B, 128)
+        self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(0.2)
         self.head = nn.Linear(FEATURE_DIM, config.num_classes)
 
@@ -139,10 +158,11 @@ def _augment(x: torch.Tensor, flip: bool, shift: int, generator: torch.Generator
 
 def train_evaluator(images: np.ndarray, labels: np.ndarray, config: EvaluatorConfig, *, epochs: int,
                     batch_size: int = 128, lr: float = 0.05, flip: bool = False, shift: int = 2,
-                    seed: int = 0) -> tuple[Evaluator, dict[str, Any]]:
+                    bf16: bool = False, seed: int = 0) -> tuple[Evaluator, dict[str, Any]]:
     """Train an evaluator with SGD + Nesterov momentum, one-cycle LR and label smoothing 0.1.
 
-    ``images``: uint8 (N, H, W, C); ``labels``: int (N,). Returns the model (eval mode) and its protocol.
+    ``images``: uint8 (N, H, W, C); ``labels``: int (N,). ``bf16``: bfloat16 autocast, about 1.7x faster
+    on CPUs with AVX512-BF16; the model stays float32. Returns the model (eval mode) and its protocol.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -159,7 +179,8 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, config: EvaluatorCon
         for step in range(steps_per_epoch):
             index = order[step * batch_size:(step + 1) * batch_size]
             x = _augment(x_all[index], flip, shift, generator).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(x), y_all[index], label_smoothing=0.1)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(model(x), y_all[index], label_smoothing=0.1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -170,6 +191,7 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, config: EvaluatorCon
     protocol = {"epochs": epochs, "batch_size": batch_size, "optimizer": "SGD nesterov momentum 0.9, wd 5e-4",
                 "schedule": f"one-cycle, max lr {lr}", "label_smoothing": 0.1, "seed": seed,
                 "augmentation": f"shift ±{shift} px" + (", horizontal flip" if flip else ""),
+                "precision": "bfloat16 autocast" if bf16 else "float32",
                 "train_examples": len(x_all), "config": asdict(config)}
     return model.to(memory_format=torch.contiguous_format).eval(), protocol
 
