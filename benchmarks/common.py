@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from genlab.config import RunConfig
+from genlab.data.images import load_images
 from genlab.train.run import train
 
 
@@ -18,3 +21,11 @@ def timed_training(config: RunConfig) -> tuple[Path, float]:
     with contextlib.redirect_stdout(sys.stderr):
         run_dir = train(config, progress=False)
     return run_dir, time.perf_counter() - start
+
+
+def read_images(paths: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:
+    """uint8 images (N, H, W, C) and labels (N,) of image files read one after another (the CIFAR-10
+    copy in ../shared comes in two parts); labels None unless every file has them."""
+    sets = [load_images(path) for path in paths]
+    labels = None if any(s.labels is None for s in sets) else np.concatenate([s.labels for s in sets])
+    return np.concatenate([s.images for s in sets]), labels

@@ -25,6 +25,8 @@ from genlab.metrics.extractors import get_extractor
 from genlab.metrics.frechet import frechet_distance_features
 from genlab.metrics.kid import kernel_distance
 
+from common import read_images
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz"),
           "fashion-mnist": ("fashion_mnist_train.npz", "fashion_mnist_test.npz"),
@@ -34,12 +36,8 @@ BLUR = [0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
 
 def read(files: str) -> np.ndarray:
-    parts = []
-    for name in files.split("+"):
-        with np.load(DATA / name) as data:
-            parts.append(data["x"])
-    x = np.concatenate(parts)
-    return x[..., None] if x.ndim == 3 else x
+    """The images of ``a.npz+b.npz``: one file, or parts read one after another."""
+    return read_images([DATA / name for name in files.split("+")])[0]
 
 
 def noisy(x: np.ndarray, sigma: float) -> np.ndarray:

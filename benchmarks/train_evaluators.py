@@ -18,14 +18,14 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import load_images
 from genlab.fileio import atomic_write_json
 from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
 from genlab.models.base import save_weights
+
+from common import read_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 # name -> (train files, test file, channels, resolution, horizontal flips, shift in pixels)
@@ -35,11 +35,6 @@ DATASETS = {
     # ±4 px: the usual random-crop augmentation of CIFAR; its objects are not centred like the digits
     "cifar10": (["cifar10_train_part1.npz", "cifar10_train_part2.npz"], "cifar10_test.npz", 3, 32, True, 4),
 }
-
-
-def read(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    sets = [load_images(DATA / f) for f in files]
-    return np.concatenate([s.images for s in sets]), np.concatenate([s.labels for s in sets])
 
 
 def main() -> None:
@@ -58,10 +53,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     train_files, test_file, channels, resolution, flip, shift = DATASETS[args.dataset]
-    x, y = read(train_files)
+    x, y = read_images([DATA / f for f in train_files])
     if args.max_train:
         x, y = x[:args.max_train], y[:args.max_train]
-    x_test, y_test = read([test_file])
+    x_test, y_test = read_images([DATA / test_file])
     config = EvaluatorConfig(channels=channels, resolution=resolution, width=args.width, depth=args.depth)
     start = time.perf_counter()
     model, protocol = train_evaluator(x, y, config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from genlab.errors import ConfigError
 from genlab.metrics.evaluators import (FEATURE_DIM, Evaluator, EvaluatorConfig, accuracy, evaluator_record,
                                        load_evaluator, mode_count, shipped_evaluators, weights_dir)
 
@@ -49,6 +50,8 @@ def test_deeper_evaluators_keep_the_feature_size():
     with torch.no_grad():
         assert model.features(torch.zeros(2, 3, 32, 32)).shape == (2, FEATURE_DIM)
     assert sum(name.endswith("block.0.weight") for name, _ in model.named_parameters()) == 6  # 2 residual per stage
+    with pytest.raises(ConfigError, match="depth of at least 1"):
+        Evaluator(EvaluatorConfig(depth=0))
 
 
 def test_mode_count():

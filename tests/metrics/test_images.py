@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.images import evaluate_images
@@ -101,3 +102,14 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
     flagged = evaluate_images(embedded, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
     assert "trained on the embedded MNIST test split" in flagged["warning"]
     assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
+
+
+def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_path, monkeypatch):
+    from genlab.metrics.cache import load_reference, reference_key, save_reference
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    old = reference_key("cifar10", "test", "cifar10", "sha-of-old-weights", 32)
+    save_reference(old, {"features": torch.zeros(3, 128)})
+    assert load_reference(old) is not None
+    # Retrained weights (a new genlab release) must recompute, not reuse the old network's features.
+    assert load_reference(reference_key("cifar10", "test", "cifar10", "sha-of-new-weights", 32)) is None

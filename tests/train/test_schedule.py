@@ -32,3 +32,16 @@ def test_warmup_cosine_rises_then_decays_to_the_floor():
     assert lrs[10] == 1.0 and abs(lrs[60] - 0.55) < 1e-12  # halfway through the decay: the midpoint
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[110:] == [0.1] * 10
     assert warmup_cosine(500, 1.0, 0.1, 0, 0) == 1.0  # no decay_steps: constant
+
+
+def test_a_decay_that_does_not_end_with_the_run_is_named():
+    from genlab.config import load_config_file
+    from genlab.train.run import build_run_config, decay_mismatch
+
+    ring = load_config_file("toy-ring")  # decays over its own 25,000 steps
+    assert decay_mismatch(build_run_config(None, ring, {})) is None
+    short = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 5000}}))
+    assert "--model.decay_steps 25000 differs from --train.steps 5000" in short and "20% of the way" in short
+    long = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 30000}}))
+    assert "the last 5000 steps train at the final learning rate" in long
+    assert decay_mismatch(build_run_config("gan", {}, {"train": {"steps": 7}})) is None  # no decay at all

@@ -1,4 +1,4 @@
-"""Cached reference features, one file per (dataset, split, extractor, resolution).
+"""Cached reference features, one file per (dataset, split, extractor and its weights, resolution).
 
 The cache folder is ``$GENLAB_CACHE`` or ``~/.cache/genlab``; each entry is a safetensors file
 of the reference features (and class probabilities) whose metadata records its protocol.
@@ -23,8 +23,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser()
 
 
-def reference_key(dataset: str, split: str, extractor: str, resolution: int) -> dict[str, str | int]:
-    return {"dataset": dataset, "split": split, "extractor": extractor, "resolution": resolution}
+def reference_key(dataset: str, split: str, extractor: str, weights: str, resolution: int) -> dict[str, str | int]:
+    """``weights`` names the extractor's weights (a sha256), so features of retrained weights never
+    meet features cached from the old ones."""
+    return {"dataset": dataset, "split": split, "extractor": extractor, "weights": weights, "resolution": resolution}
 
 
 def _entry_path(key: dict[str, str | int]) -> Path:

@@ -22,6 +22,7 @@ class Extractor:
     description: str  # the protocol line printed with every number
     outputs: Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]]  # uint8 (N, H, W, C) → features, probs
     dataset_classes: bool  # whether the probabilities are the dataset's own classes (class-aware metrics)
+    weights: str  # which weights compute the features: cached reference features are keyed by it
 
 
 def get_extractor(name: str, *, inception_weights: str | Path | None = None, device: str | torch.device = "cpu",
@@ -33,12 +34,13 @@ def get_extractor(name: str, *, inception_weights: str | Path | None = None, dev
         network = load_inception(inception_weights, device)
         return Extractor(INCEPTION, "", f"FID Inception-v3 ({WEIGHTS_NAME}), pool3 2048-d, uint8 input, TF1 bilinear "
                          "resize to 299", lambda images: _inception_outputs(network, images, batch_size, progress),
-                         dataset_classes=False)
+                         dataset_classes=False, weights=WEIGHTS_NAME)  # the loader checks the file's sha256
     record = evaluator_record(name)
     model = load_evaluator(name, device)
     return Extractor(name, f"-{name}", f"genlab evaluator '{name}' (128-d features; test accuracy "
                      f"{record['test_accuracy']:.4f} on {record['test_examples']} {record['test_data']})",
-                     lambda images: evaluator_outputs(model, images, batch_size, progress), dataset_classes=True)
+                     lambda images: evaluator_outputs(model, images, batch_size, progress), dataset_classes=True,
+                     weights=record["sha256"])
 
 
 @torch.no_grad()

@@ -95,7 +95,7 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
 def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: Extractor, use_cache: bool,
                        need_radii: bool) -> dict[str, torch.Tensor]:
     """Reference features (M, D), class probabilities (M, C) and, if needed, k-NN radii (M,); cached."""
-    key = reference_key(dataset, split, extractor.name, int(images.shape[1]))
+    key = reference_key(dataset, split, extractor.name, extractor.weights, int(images.shape[1]))
     outputs = load_reference(key) if use_cache else None
     changed = outputs is None or len(outputs["features"]) != len(images)
     if changed:

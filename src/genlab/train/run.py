@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genlab.config import RunConfig, TrainConfig, from_dict, load_config_file, merge
+from genlab.config import RunConfig, TrainConfig, from_dict, merge
 from genlab.errors import ConfigError
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (discard_after, latest_checkpoint, read_checkpoint_config, remove_partial,
@@ -108,5 +108,20 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             discard_after(run_dir, int(resume_from.name.split("-")[1]))
         resuming = f" (resuming from {resume_from.name})" if resume_from else ""
         print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
+        mismatch = decay_mismatch(config)
+        if mismatch:
+            print(f"genlab: warning: {mismatch}")
     Trainer(config.train, run_dir, progress=progress).fit(model, dataset, config, resume_from=resume_from)
     return run_dir
+
+
+def decay_mismatch(config: RunConfig) -> str | None:
+    """A sentence when the model's learning-rate decay does not end with the run (a ``--train.steps``
+    override leaves a config's ``decay_steps`` where it was), else None."""
+    decay, steps = getattr(config.model, "decay_steps", 0), config.train.steps
+    if not decay or decay == steps:
+        return None
+    effect = (f"the last {steps - decay} steps train at the final learning rate" if decay < steps
+              else f"the run stops {100 * steps / decay:.0f}% of the way through the decay")
+    return (f"--model.decay_steps {decay} differs from --train.steps {steps}: {effect}; set --model.decay_steps "
+            f"{steps} to decay over the whole run.")

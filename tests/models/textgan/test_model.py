@@ -9,7 +9,7 @@ import torch
 from genlab.data.sentences import SentenceDataConfig
 from genlab.errors import ConfigError, DataError
 from genlab.models.textgan import FAMILY, build_sentence_data
-from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
+from genlab.models.textgan.config import SeqGANConfig
 from genlab.tokenizers import SentenceTokenizer
 
 from .conftest import SENTENCES
