@@ -92,7 +92,10 @@ def main() -> None:
                         choices=list(CONFIGS), help="default: the MNIST configs (the CIFAR-10 ones are GPU recipes)")
     parser.add_argument("--steps", type=int, help="override every config's steps")
     parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     result = {
         "command": "python " + shlex.join(sys.argv),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
