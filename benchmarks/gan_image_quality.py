@@ -34,7 +34,7 @@ from genlab.train.run import build_run_config
 
 from common import read_images, timed_training
 
-# config -> (dataset, its evaluator)
+# config -> its dataset, which is also the name of the evaluator that scores it
 CONFIGS = {
     "mnist-dcgan": "mnist",
     "mnist-conditional": "mnist",
