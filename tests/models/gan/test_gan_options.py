@@ -1,5 +1,7 @@
 """Conditional GANs, SNGAN/SAGAN backbones, losses, regularisers and tricks."""
 
+import copy
+
 import pytest
 import torch
 
@@ -225,3 +227,61 @@ def test_decay_steps_anneal_both_learning_rates_to_zero():
     assert rates[0] == [1e-3, 4e-3]  # the configured rates at the first step
     assert rates[1] == pytest.approx([0.5e-3, 2e-3])  # half-way down the cosine
     assert rates[2] == rates[3] == [0.0, 0.0]  # zero from decay_steps on
+
+
+def two_class_images(n, generator):
+    """Class 0: dark images, class 1: bright ones (mean −0.6 vs +0.6, pixel noise 0.2)."""
+    labels = torch.arange(n) % 2
+    images = (labels.float() * 1.2 - 0.6)[:, None, None, None] + 0.2 * torch.randn(n, 1, 28, 28, generator=generator)
+    return {"images": images.clamp(-1, 1), "labels": labels}
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "auxiliary"])
+def test_conditional_generator_learns_to_follow_its_label(conditioning):
+    """A conditional GAN whose samples do not depend on the class is a plain GAN with a wasted input."""
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2,
+                          discriminator_conditioning=conditioning, **TINY))
+    optimizers = model.configure_optimizers()
+    data = torch.Generator().manual_seed(1)
+    for _ in range(400):
+        model.training_step(two_class_images(32, data), optimizers)
+    z = model.sample_latent(64, torch.Generator().manual_seed(2))
+    dark, bright = (model.decode(z, torch.full((64,), k)).mean().item() for k in (0, 1))
+    assert bright - dark > 0.8  # the data's classes differ by 1.2
+
+
+def test_projection_term_starts_on_the_scale_of_the_unconditional_logit():
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, **TINY))
+    head = model.discriminator.head
+    h = model.discriminator.trunk(batch(64)["images"]).flatten(1)
+    unconditional = head.linear(h).flatten()
+    projection = (head.projection(torch.arange(64) % 10) * h).sum(1)
+    assert projection.std() < 5 * unconditional.std()  # nn.Embedding's N(0, 1) made it ~100×
+
+
+def test_lazy_r1_penalises_every_nth_discriminator_update_with_n_times_the_weight():
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def first_update(step, discriminator_steps=1):
+        """(discriminator loss of a fresh model's step ``step``, the discriminator before it)."""
+        torch.manual_seed(0)
+        model = GAN(GANConfig(resolution=28, channels=1, r1_gamma=1000.0, r1_every=4,
+                              discriminator_steps=discriminator_steps, **TINY))
+        optimizers = model.configure_optimizers()
+        model.on_train_step(step, optimizers)
+        before = copy.deepcopy(model.discriminator)
+        torch.manual_seed(1)
+        return model.training_step({"images": images}, optimizers)["loss_discriminator"], before
+
+    unpenalised, before = first_update(1)
+    for step in (2, 3, 5):  # not a multiple of 4: the same loss as step 1's
+        assert torch.equal(first_update(step)[0], unpenalised)
+    expected = 4 * 500 * r1_penalty(lambda x: before(x)[0], images)  # r1_every × γ/2 × E‖∇D(x)‖²
+    for step in (0, 4):
+        assert torch.allclose(first_update(step)[0] - unpenalised, expected, rtol=1e-3)
+    # Two discriminator updates a step, each on half the batch: step 1 holds updates 2 and 3 (neither
+    # penalised), step 3 updates 6 and 7; step 2 holds update 4, penalised, so D has moved by the time
+    # update 5's loss is reported.
+    assert torch.equal(first_update(1, 2)[0], first_update(3, 2)[0])
+    assert not torch.equal(first_update(2, 2)[0], first_update(3, 2)[0])

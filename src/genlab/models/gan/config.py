@@ -35,6 +35,9 @@ class GANConfig:
     loss: LossName = "nonsaturating"
     gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
     r1_gamma: float = 0.0  # R1 penalty γ/2·‖∇D(x)‖² on real data; 0: off
+    # Lazy R1 (StyleGAN2, Karras et al. 2020): the penalty on every r1_every-th discriminator update
+    # only, weighted r1_every× so its average pull is unchanged. It costs a double backward pass.
+    r1_every: int = 1
     spectral_norm: Literal["none", "discriminator", "both"] = "none"
     discriminator_steps: int = 1  # discriminator updates per generator update
     lr_generator: float = 2e-4
@@ -73,7 +76,7 @@ class GANConfig:
         if self.decay_steps < 0:
             raise ConfigError(f"--model.decay_steps must be 0 (constant learning rates) or a step count (got "
                               f"{self.decay_steps}).")
-        for name in ("discriminator_steps", "pack"):
+        for name in ("discriminator_steps", "pack", "r1_every"):
             if not 1 <= getattr(self, name) <= 64:
                 raise ConfigError(f"--model.{name} must be between 1 and 64 (got {getattr(self, name)}).")
         if not 0 <= self.ema_decay < 1:

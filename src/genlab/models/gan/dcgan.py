@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genlab.models.gan.config import GANConfig
@@ -34,7 +35,12 @@ class Generator(nn.Module):
         seed, stages = _layout(config.resolution)
         sn = config.spectral_norm == "both"
         widths = [config.generator_width * 2 ** i for i in reversed(range(stages))]  # e.g. 512,256,128,64
-        self.stem = spectral(nn.ConvTranspose2d(config.latent_dim, widths[0], seed, 1, 0, bias=False), sn)
+        # A conditional G also reads its class one-hot beside z (Mirza & Osindero 2014). Entering before
+        # the first BatchNorm, whose input is small under the N(0, 0.02) init, the label moves the
+        # features from the first steps; through the conditional BatchNorms alone it took thousands.
+        self.num_classes = num_classes
+        inputs = config.latent_dim + (num_classes or 0)
+        self.stem = spectral(nn.ConvTranspose2d(inputs, widths[0], seed, 1, 0, bias=False), sn)
         self.convs = nn.ModuleList([spectral(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), sn)
                                     for a, b in zip(widths, widths[1:])])
         self.norms = nn.ModuleList([Norm2d(w, num_classes) for w in widths])
@@ -45,6 +51,8 @@ class Generator(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes is not None:
+            z = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1)
         x = self.stem(z[:, :, None, None])  # (B, w0, seed, seed)
         for i, norm in enumerate(self.norms):
             x = self.act(norm(x, labels))

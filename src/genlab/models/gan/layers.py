@@ -54,7 +54,11 @@ class DiscriminatorHead(nn.Module):
         self.linear = spectral(nn.Linear(features, 1), sn)
         self.projection = self.classifier = None
         if num_classes is not None and conditioning == "projection":
-            self.projection = spectral(nn.Embedding(num_classes, features), sn)
+            embedding = nn.Embedding(num_classes, features)
+            # Glorot-uniform, as Miyato & Koyama's code draws it. nn.Embedding's own N(0, 1) would make
+            # the class term ~√features times the unconditional one, and D saturated from step 0.
+            nn.init.xavier_uniform_(embedding.weight)
+            self.projection = spectral(embedding, sn)
         elif num_classes is not None:
             self.classifier = spectral(nn.Linear(features, num_classes), sn)
 

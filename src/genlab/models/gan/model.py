@@ -60,6 +60,7 @@ class GAN(GenerativeModel):
         self.channels_last = config.channels_last and self.is_image
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
+        self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -70,6 +71,7 @@ class GAN(GenerativeModel):
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         c = self.config
+        self._step = step
         if c.decay_steps:
             for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
                 for group in optimizers[player].param_groups:
@@ -96,8 +98,10 @@ class GAN(GenerativeModel):
             z, fake_labels = self._noise(size, real.device)
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = self.generator(z, fake_labels)
+            update = self._step * c.discriminator_steps + i  # discriminator updates before this one
             d_loss, real_logits, fake_logits = self._discriminator_update(
-                real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"])
+                real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"],
+                r1=c.r1_gamma > 0 and update % c.r1_every == 0)
         g_loss = self._generator_update(fake, fake_labels, optimizers["generator"])
         return {
             "loss_discriminator": d_loss.detach(),
@@ -133,7 +137,7 @@ class GAN(GenerativeModel):
         discriminator = self.discriminator if discriminator is None else discriminator
         return discriminator(pack(images, self.config.pack), labels)
 
-    def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer):
+    def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, r1: bool):
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         real_logits, real_classes = self._judge(real, real_labels)
@@ -142,8 +146,9 @@ class GAN(GenerativeModel):
         if c.loss == "wasserstein_gp":
             loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake,
                                                                 c.pack)
-        if c.r1_gamma > 0:
-            loss = loss + 0.5 * c.r1_gamma * r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
+        if r1:
+            weight = 0.5 * c.r1_gamma * c.r1_every
+            loss = loss + weight * r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
         if real_classes is not None:
             loss = loss + c.auxiliary_weight * (F.cross_entropy(real_classes, real_labels)
                                                 + F.cross_entropy(fake_classes, fake_labels))
