@@ -81,7 +81,8 @@ def main() -> None:
     parser.add_argument("--pack", type=int, default=2)
     parser.add_argument("--batch-size", type=int, help="default: the mnist-dcgan config's")
     parser.add_argument("--ema-decay", type=float, default=0.0, help="sample from an EMA of G's weights (0: off)")
-    parser.add_argument("--decay", action="store_true", help="cosine decay of both learning rates to 0 at the last step")
+    parser.add_argument("--decay", action="store_true",
+                        help="cosine decay of both learning rates to 0 at the last step")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args, rest = parser.parse_known_args()  # the rest: --model.KEY VALUE options, applied last
@@ -93,14 +94,17 @@ def main() -> None:
     train_images, _ = stacked(digits, args.train_images, args.seed)
     np.savez(folder / "stacked.npz", x=train_images)
     preset = load_config_file("mnist-dcgan")
-    overrides = {"model": {"pack": args.pack, "ema_decay": args.ema_decay, "decay_steps": args.steps if args.decay else 0},
+    overrides = {"model": {"pack": args.pack, "ema_decay": args.ema_decay,
+                           "decay_steps": args.steps if args.decay else 0},
                  "data": {"path": str(folder / "stacked.npz")},
                  "train": {"steps": args.steps, "seed": args.seed, "out": str(folder / "run"), "device": "cpu",
                            "log_every": 500, "sample_every": args.steps, "checkpoint_every": args.steps}}
     if args.batch_size:
         overrides["train"]["batch_size"] = args.batch_size
-    for section, values in parse_overrides(rest).items():
-        overrides.setdefault(section, {}).update(values)
+    extra = parse_overrides(rest)
+    if set(extra) - {"model"}:
+        parser.error(f"only --model.KEY options may be added (got --{sorted(set(extra) - {'model'})[0]}.*)")
+    overrides["model"].update(extra.get("model", {}))
     config = build_run_config(None, preset, overrides)
     run_dir, train_seconds = timed_training(config)
 
@@ -114,8 +118,9 @@ def main() -> None:
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
-        "model": f"gan/{config.model_name}, pack {args.pack}, {config.model.backbone} backbone, EMA decay "
-                 f"{args.ema_decay}, learning rates {'cosine-decayed to 0' if args.decay else 'constant'}",
+        "model": f"gan/{config.model_name}, pack {config.model.pack}, {config.model.backbone} backbone, EMA decay "
+                 f"{config.model.ema_decay}, learning rates "
+                 f"{'cosine-decayed to 0' if config.model.decay_steps else 'constant'}",
         "model_config": dataclasses.asdict(config.model),
         "steps": args.steps, "batch_size": config.train.batch_size, "threads": args.threads,
         "train_seconds": round(train_seconds, 1),

@@ -1,3 +1,3 @@
 """genlab: train, sample, evaluate and compare deep generative models."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -110,6 +110,26 @@ def test_export_round_trip_and_wrong_class(tmp_path):
         GenerativeModel.from_pretrained(tmp_path / "export")
 
 
+def test_weights_from_an_older_layout_name_the_version_that_saved_them(tmp_path):
+    import json
+
+    from genlab import __version__
+
+    # Conditional DCGAN generators gained a class input in 0.2.0: a 0.1.0 stem is narrower.
+    model = tiny_model(conditional=True, num_classes=3)
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["model"]["latent_dim"] = 7  # the config now builds a wider stem than the saved one
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="load it with the config it was saved with.$"):
+        GenerativeModel.from_pretrained(tmp_path)  # the same version: the config is what differs
+    config["versions"]["genlab"] = "0.1.0"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=f"saved by genlab 0.1.0 and this is {__version__}, whose layout of "
+                                              "gan/dcgan differs: retrain it"):
+        GenerativeModel.from_pretrained(tmp_path)
+
+
 def test_config_asking_for_an_absurd_model_is_refused_before_allocation(tmp_path):
     import json
 

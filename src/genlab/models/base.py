@@ -190,7 +190,16 @@ class GenerativeModel(nn.Module):
                                   f"{e}") from None
         refuse_oversized(model_cls, config, directory / CONFIG_FILE)
         model = model_cls(config)
-        load_weights(model, directory / WEIGHTS_FILE)
+        try:
+            load_weights(model, directory / WEIGHTS_FILE)
+        except CheckpointError as e:
+            from genlab import __version__
+
+            saved = (exported.get("versions") or {}).get("genlab")
+            if saved is None or saved == __version__:
+                raise
+            raise CheckpointError(f"{e} It was saved by genlab {saved} and this is {__version__}, whose layout of "
+                                  f"{family}/{name} differs: retrain it, or load it with genlab {saved}.") from None
         return model.to(map_location)
 
 

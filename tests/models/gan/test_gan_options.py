@@ -251,7 +251,24 @@ def test_conditional_generator_learns_to_follow_its_label(conditioning):
     assert bright - dark > 0.8  # the data's classes differ by 1.2
 
 
+@pytest.mark.parametrize("backbone, resolution", [("dcgan", 28), ("resnet", 32)])
+def test_conditional_generator_reads_its_label_from_the_first_step(backbone, resolution):
+    torch.manual_seed(0)
+    model = GAN(GANConfig(backbone=backbone, resolution=resolution, channels=1, conditional=True, num_classes=3,
+                          **TINY))
+    z, other_z = model.sample_latent(32, torch.Generator().manual_seed(0)).chunk(2)
+    images = [model.decode(z, torch.full((16,), k)) for k in range(3)]
+    noise_effect = (images[0] - model.decode(other_z, torch.zeros(16, dtype=torch.long))).abs().mean()
+    label_effect = min((images[a] - images[b]).abs().mean() for a, b in ((0, 1), (0, 2), (1, 2)))
+    # One coordinate of the input against TINY's 8 of z. Conditional BatchNorm alone starts as the
+    # identity: every class drew the same image.
+    assert label_effect > 0.05 * noise_effect
+    with pytest.raises(ValueError, match="needs labels"):
+        model.generator(z)
+
+
 def test_projection_term_starts_on_the_scale_of_the_unconditional_logit():
+    torch.manual_seed(0)
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, **TINY))
     head = model.discriminator.head
     h = model.discriminator.trunk(batch(64)["images"]).flatten(1)

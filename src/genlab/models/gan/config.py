@@ -26,8 +26,8 @@ class GANConfig:
     generator_width: int = 64  # channels of the generator's last hidden stage
     discriminator_width: int = 64  # channels of the discriminator's first stage
     attention_resolutions: tuple[int, ...] = ()  # SAGAN: self-attention at these feature-map sizes
-    # Class conditioning: G gets class-conditional BatchNorm; D a projection (Miyato & Koyama 2018)
-    # or an auxiliary classifier head (AC-GAN, Odena et al. 2017).
+    # Class conditioning: G reads the class one-hot beside z and has class-conditional BatchNorm; D a
+    # projection (Miyato & Koyama 2018) or an auxiliary classifier head (AC-GAN, Odena et al. 2017).
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
     discriminator_conditioning: Literal["projection", "auxiliary"] = "projection"
@@ -36,7 +36,8 @@ class GANConfig:
     gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
     r1_gamma: float = 0.0  # R1 penalty γ/2·‖∇D(x)‖² on real data; 0: off
     # Lazy R1 (StyleGAN2, Karras et al. 2020): the penalty on every r1_every-th discriminator update
-    # only, weighted r1_every× so its average pull is unchanged. It costs a double backward pass.
+    # only, weighted r1_every× (its average gradient is unchanged; under Adam the spikes also raise
+    # the second-moment estimate). It saves most of R1's cost, a double backward pass.
     r1_every: int = 1
     spectral_norm: Literal["none", "discriminator", "both"] = "none"
     discriminator_steps: int = 1  # discriminator updates per generator update

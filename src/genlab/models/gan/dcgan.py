@@ -6,8 +6,9 @@ Discriminator: strided convolutions with LeakyReLU(0.2) (BatchNorm on all but th
 the seed size, then one linear map of the whole feature map → one logit per image.
 Weights are drawn from N(0, 0.02) (BatchNorm scales from N(1, 0.02)), as in the paper.
 
-Options beyond the paper, all off by default: class-conditional BatchNorm in G and a projection
-or auxiliary head in D, self-attention at chosen resolutions, spectral norm, packed inputs.
+Options beyond the paper, all off by default: class conditioning (G: the class one-hot beside z
+and class-conditional BatchNorm; D: a projection or auxiliary head), self-attention at chosen
+resolutions, spectral norm, packed inputs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genlab.models.gan.config import GANConfig
-from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
+from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral, with_class
 from genlab.nn.attention2d import SelfAttention2d
 
 
@@ -35,10 +35,7 @@ class Generator(nn.Module):
         seed, stages = _layout(config.resolution)
         sn = config.spectral_norm == "both"
         widths = [config.generator_width * 2 ** i for i in reversed(range(stages))]  # e.g. 512,256,128,64
-        # A conditional G also reads its class one-hot beside z (Mirza & Osindero 2014). Entering before
-        # the first BatchNorm, whose input is small under the N(0, 0.02) init, the label moves the
-        # features from the first steps; through the conditional BatchNorms alone it took thousands.
-        self.num_classes = num_classes
+        self.num_classes = num_classes  # a conditional G reads its class one-hot beside z
         inputs = config.latent_dim + (num_classes or 0)
         self.stem = spectral(nn.ConvTranspose2d(inputs, widths[0], seed, 1, 0, bias=False), sn)
         self.convs = nn.ModuleList([spectral(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), sn)
@@ -51,9 +48,7 @@ class Generator(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes is not None:
-            z = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1)
-        x = self.stem(z[:, :, None, None])  # (B, w0, seed, seed)
+        x = self.stem(with_class(z, labels, self.num_classes)[:, :, None, None])  # (B, w0, seed, seed)
         for i, norm in enumerate(self.norms):
             x = self.act(norm(x, labels))
             if str(i) in self.attention:

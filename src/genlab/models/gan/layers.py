@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -37,6 +38,20 @@ class Norm2d(nn.Module):
         return self.norm(x, labels) if self.conditional else self.norm(x)
 
 
+def with_class(z: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
+    """z (B, Z) → (B, Z + K) with the class one-hot appended (Mirza & Osindero 2014); z if unconditional.
+
+    A generator's class input beside its conditional BatchNorms: entering before the first
+    normalisation, the label moves the features from the first steps, where per-class BatchNorm
+    scales and shifts (starting at 1 and 0) take thousands of steps to.
+    """
+    if num_classes is None:
+        return z
+    if labels is None:
+        raise ValueError("a class-conditional generator needs labels (B,) beside z")
+    return torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], 1)
+
+
 def spectral(module: nn.Module, enabled: bool) -> nn.Module:
     """Spectral normalisation (Miyato et al. 2018): weight / σ_max(weight), one power iteration a call."""
     return nn.utils.parametrizations.spectral_norm(module) if enabled else module
@@ -57,6 +72,7 @@ class DiscriminatorHead(nn.Module):
             embedding = nn.Embedding(num_classes, features)
             # Glorot-uniform, as Miyato & Koyama's code draws it. nn.Embedding's own N(0, 1) would make
             # the class term ~√features times the unconditional one, and D saturated from step 0.
+            # (Under spectral norm the scale is divided out; the init matters for a plain D.)
             nn.init.xavier_uniform_(embedding.weight)
             self.projection = spectral(embedding, sn)
         elif num_classes is not None:

@@ -103,6 +103,7 @@ class GAN(GenerativeModel):
                 real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"],
                 r1=c.r1_gamma > 0 and update % c.r1_every == 0)
         g_loss = self._generator_update(fake, fake_labels, optimizers["generator"])
+        self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         return {
             "loss_discriminator": d_loss.detach(),
             "loss_generator": g_loss.detach(),

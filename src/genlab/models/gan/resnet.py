@@ -1,7 +1,8 @@
 """The ResNet backbone of SNGAN (Miyato et al. 2018) for 32×32 and 64×64 images.
 
-Generator: z → linear to a 4×4 map → up-sampling residual blocks (BN-ReLU-up-conv3-BN-ReLU-conv3,
-with an up-sampled 1×1 shortcut) → BN-ReLU-conv3-tanh. Discriminator: an "optimised" first block,
+Generator: z (and, when class-conditional, its class one-hot) → linear to a 4×4 map → up-sampling
+residual blocks (BN-ReLU-up-conv3-BN-ReLU-conv3, with an up-sampled 1×1 shortcut) →
+BN-ReLU-conv3-tanh. Discriminator: an "optimised" first block,
 down-sampling residual blocks, two blocks at the final resolution, ReLU, sum over positions, then
 the (projection) head. Every stage has the same width, as in the paper's CIFAR-10 networks.
 """
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.models.gan.config import GANConfig
-from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
+from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral, with_class
 from genlab.nn.attention2d import SelfAttention2d
 
 
@@ -60,7 +61,8 @@ class Generator(nn.Module):
         width = config.generator_width
         stages = int(math.log2(config.resolution // 4))
         self.width = width
-        self.stem = spectral(nn.Linear(config.latent_dim, 4 * 4 * width), sn)
+        self.num_classes = num_classes  # a conditional G reads its class one-hot beside z
+        self.stem = spectral(nn.Linear(config.latent_dim + (num_classes or 0), 4 * 4 * width), sn)
         self.blocks = nn.ModuleList([UpBlock(width, width, num_classes, sn) for _ in range(stages)])
         self.attention = nn.ModuleDict({str(i): SelfAttention2d(width, sn) for i in range(stages)
                                         if 8 * 2 ** i in config.attention_resolutions})
@@ -68,7 +70,7 @@ class Generator(nn.Module):
         self.to_image = spectral(nn.Conv2d(width, config.channels, 3, 1, 1), sn)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.stem(z).view(z.shape[0], self.width, 4, 4)  # (B, w, 4, 4)
+        x = self.stem(with_class(z, labels, self.num_classes)).view(z.shape[0], self.width, 4, 4)  # (B, w, 4, 4)
         for i, block in enumerate(self.blocks):
             x = block(x, labels)  # ×2 resolution
             if str(i) in self.attention:
