@@ -59,12 +59,13 @@ def read_modes(images: np.ndarray, evaluator) -> np.ndarray:
 
 def mode_statistics(modes: np.ndarray) -> dict:
     counts = np.bincount(modes, minlength=MODES)
+    channels = [np.bincount(modes // 10 ** c % 10, minlength=10) for c in (2, 1, 0)]  # digits of R, G, B
     return {"modes": int((counts > 0).sum()), "kl_to_uniform": kl_to_uniform(counts),
             "largest_mode_share": float(counts.max() / len(modes)),
             # Each channel's digit histogram against uniform: when these add up to the KL above, the
             # unevenness is in how often each digit is drawn, not in how the channels combine.
-            "channel_kl_to_uniform": [kl_to_uniform(np.bincount(modes // 10 ** c % 10, minlength=10))
-                                      for c in (2, 1, 0)]}
+            "channel_kl_to_uniform": [kl_to_uniform(counts) for counts in channels],
+            "channel_digit_shares": [np.round(counts / len(modes), 4).tolist() for counts in channels]}
 
 
 def kl_to_uniform(counts: np.ndarray) -> float:
