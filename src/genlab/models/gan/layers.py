@@ -41,9 +41,9 @@ class Norm2d(nn.Module):
 def with_class(z: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
     """z (B, Z) → (B, Z + K) with the class one-hot appended (Mirza & Osindero 2014); z if unconditional.
 
-    A generator's class input beside its conditional BatchNorms: entering before the first
-    normalisation, the label moves the features from the first steps, where per-class BatchNorm
-    scales and shifts (starting at 1 and 0) take thousands of steps to.
+    A generator's class input beside its conditional BatchNorms. Entering before the first
+    normalisation, the label moves the features from the first steps; per-class BatchNorm scales and
+    shifts start at 1 and 0 and take thousands of steps to do the same.
     """
     if num_classes is None:
         return z

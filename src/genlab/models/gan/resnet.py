@@ -2,9 +2,9 @@
 
 Generator: z (and, when class-conditional, its class one-hot) → linear to a 4×4 map → up-sampling
 residual blocks (BN-ReLU-up-conv3-BN-ReLU-conv3, with an up-sampled 1×1 shortcut) →
-BN-ReLU-conv3-tanh. Discriminator: an "optimised" first block,
-down-sampling residual blocks, two blocks at the final resolution, ReLU, sum over positions, then
-the (projection) head. Every stage has the same width, as in the paper's CIFAR-10 networks.
+BN-ReLU-conv3-tanh. Discriminator: an "optimised" first block, down-sampling residual blocks, two
+blocks at the final resolution, ReLU, sum over positions, then the (projection) head. Every stage
+has the same width, as in the paper's CIFAR-10 networks.
 """
 
 from __future__ import annotations
