@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,19 @@ import numpy as np
 from genlab.config import RunConfig
 from genlab.data.images import load_images
 from genlab.train.run import train
+
+
+def json_or_text(value: str):
+    """A ``--set KEY=VALUE`` value: JSON where it parses (numbers, true, lists), else the text itself."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def model_options(items: list[str]) -> dict:
+    """``--set`` items KEY=VALUE → model options."""
+    return {key: json_or_text(value) for key, value in (item.split("=", 1) for item in items)}
 
 
 def timed_training(config: RunConfig) -> tuple[Path, float]:

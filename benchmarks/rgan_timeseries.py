@@ -33,7 +33,7 @@ from genlab.metrics.timeseries import predictive_score, timeseries_scores
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import model_options, timed_training
 
 
 def main() -> None:
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--discriminative-iterations", type=int, default=2000)
     parser.add_argument("--predictive-iterations", type=int, default=5000)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="further model options, e.g. loss=hinge logits=sequence bidirectional=true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -59,6 +61,7 @@ def main() -> None:
     model = {"name": args.model, "hidden_dim": args.hidden_dim}
     if args.model == "timegan":
         model.update(autoencoder_steps=args.phase_steps, supervised_steps=args.phase_steps)
+    model.update(model_options(args.set))
     out = Path(tempfile.mkdtemp(prefix="rgan-bench-")) / "run"
     config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
@@ -80,6 +83,7 @@ def main() -> None:
         "command": shlex.join(["python", *sys.argv]),
         "dataset": args.dataset, "data": dataset.description, "model": args.model, "steps": args.steps,
         "batch_size": args.batch_size, "hidden_dim": args.hidden_dim, "threads": args.threads,
+        "config": {k: v for k, v in trained.export_config()["model"].items() if k not in ("feature_min", "feature_max")},
         "train_seconds": round(train_seconds, 1), "score_seconds": round(time.perf_counter() - start, 1),
         "discriminative": scores["discriminative"], "predictive": scores["predictive"],
         "correlational": scores["correlational"],

@@ -44,7 +44,7 @@ from genlab.models.textgan.oracle import OracleLSTM
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import model_options, timed_training
 
 
 def oracle_data(oracle_path: str, folder: Path, sequences: int) -> tuple[Path, Path]:
@@ -53,14 +53,6 @@ def oracle_data(oracle_path: str, folder: Path, sequences: int) -> tuple[Path, P
     for seed, path in enumerate(paths):
         np.savez(path, tokens=oracle.sample(sequences, 20, torch.Generator().manual_seed(seed)).numpy())
     return paths
-
-
-def json_or_text(value: str):
-    """A --set value: JSON where it parses (numbers, true, lists), else the text itself."""
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value
 
 
 def main() -> None:
@@ -74,6 +66,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000, help="all steps, pretraining included")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--samples", type=int, default=10000, help="generated sequences scored")
+    parser.add_argument("--temperatures", type=float, nargs="*", default=[],
+                        help="also score both checkpoints sampled at these temperatures (the quality-diversity "
+                             "curve; NLL_gen is then of the tempered distribution)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="further model options, e.g. hidden_dim=128 generator=transformer")
     parser.add_argument("--threads", type=int, default=2)
@@ -90,22 +85,28 @@ def main() -> None:
     else:
         train_path, test_path = Path(args.train_file), Path(args.test_file)
     model = {"name": args.model, "pretrain_steps": args.pretrain_steps,
-             **{key: json_or_text(value) for key, value in (item.split("=", 1) for item in args.set)}}
+             **model_options(args.set)}
     out = folder / "run"
     config = build_run_config("textgan", overrides={"model": model, "data": {"path": str(train_path)}, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
         "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps}})
     _, train_seconds = timed_training(config)
 
-    options = EvalOptions(data=str(test_path), samples=args.samples, seed=args.seed,
-                          oracle=args.oracle if args.task == "oracle" else None)
-    scored = {}
+    scored, sweep = {}, []
     for label, path in (("pretrained_mle", out / "checkpoints" / f"step-{args.pretrain_steps:06d}"),
                         ("final", out)):
         if label == "pretrained_mle" and (args.model == "mle" or not path.is_dir()):
             continue
-        begin = time.perf_counter()
-        scored[label] = {**load_model(path).evaluate(options), "eval_seconds": round(time.perf_counter() - begin, 1)}
+        for temperature in [1.0] + [t for t in args.temperatures if t != 1.0]:
+            options = EvalOptions(data=str(test_path), samples=args.samples, seed=args.seed, temperature=temperature,
+                                  oracle=args.oracle if args.task == "oracle" else None)
+            begin = time.perf_counter()
+            result = {**load_model(path).evaluate(options), "eval_seconds": round(time.perf_counter() - begin, 1)}
+            if temperature == 1.0:
+                scored[label] = result
+            else:
+                sweep.append({"model": label, "temperature": temperature,
+                              **{k: v for k, v in result.items() if k != "protocol"}})
     trained = load_model(out)
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
@@ -115,6 +116,7 @@ def main() -> None:
         "config": {k: v for k, v in json.loads(json.dumps(trained.export_config()["model"])).items() if k != "vocab"},
         "samples": trained.sample(8, torch.Generator().manual_seed(args.seed)),
         **scored,
+        **({"temperature_sweep": sweep} if sweep else {}),
     }, indent=2, ensure_ascii=False))
 
 

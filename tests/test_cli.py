@@ -68,6 +68,8 @@ def bad_npz(tmp_path):
     (lambda t: ["train", "gan", "--config", t / "missing.yaml"], "does not exist"),
     (lambda t: ["sample", t], "holds no model"),
     (lambda t: ["sample", t / "nothing"], "does not exist"),
+    (lambda t: ["eval", t, "--temperature", "0"], "--temperature must be positive"),
+    (lambda t: ["eval", t, "--metrics", "fd", "--temperature", "0.5"], "--temperature is for sentence generators"),
     (lambda t: ["train"], "Name a model family"),
     (lambda t: ["train", "gam"], "Unknown model family 'gam'"),
 ])

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="training iterations of the predictive score's predictor")
     evaluate.add_argument("--oracle", help="textgan: the oracle LSTM's .npz (SeqGAN parameters), to score "
                                            "generated token ids by NLL_oracle")
+    evaluate.add_argument("--temperature", type=float, default=1.0,
+                          help="textgan: sample at this temperature (below 1: surer, less diverse text); NLL_gen "
+                               "is then of that tempered distribution")
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
                           "PCA and t-SNE) to DIR")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -234,6 +237,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.train.trainer import resolve_device
 
     device = resolve_device(args.device, "--device")
+    if args.metrics and args.temperature != 1.0:
+        raise ConfigError("--temperature is for sentence generators (family textgan), not image --metrics; drop it.")
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
@@ -247,11 +252,14 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
                               predictive_iterations=args.predictive_iterations, samples=args.n,
-                              oracle=args.oracle, plots=args.plots)
+                              oracle=args.oracle, plots=args.plots, temperature=args.temperature)
         options.validate()
         model = load_model(args.model, device=device)
         if args.plots is not None and model.family != "rgan":
             raise ConfigError(f"--plots is for sequence models (family rgan); {model.family}/{model.name} is not one.")
+        if args.temperature != 1.0 and model.family != "textgan":
+            raise ConfigError(f"--temperature is for sentence generators (family textgan); {model.family}/"
+                              f"{model.name} is scored at its own distribution, so drop --temperature.")
         result = model.evaluate(options)
     text = json.dumps(result, indent=2)
     print(text)

@@ -52,6 +52,7 @@ class EvalOptions:
     predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
     samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
     oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
+    temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
     plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
 
     def validate(self) -> None:
@@ -60,6 +61,9 @@ class EvalOptions:
         for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
+        if not self.temperature > 0:
+            raise ConfigError(f"--temperature must be positive (got {self.temperature}); 1 samples the model's "
+                              "own distribution.")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
 

@@ -89,6 +89,11 @@ def test_token_ids_with_an_oracle_are_scored_by_nll_oracle(tmp_path, run_cli, sh
     # near log 5000 = 8.5, and the oracle finds its samples far less likely than its own (5.75 per token).
     assert abs(result["nll_gen"] - math.log(5000)) < 0.5 and result["nll_oracle"] > 7.5
     assert "bleu2" not in result and "oracle" in result["protocol"]["nll_oracle"]
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "test.npz", "--n", "16", "--temperature", "0.5")
+    assert code == 0, err
+    sharpened = json.loads(out)
+    # Sharpening a generator that knows nothing of the data only makes held-out sequences less likely.
+    assert sharpened["nll_gen"] > result["nll_gen"] and "temperature 0.5" in sharpened["protocol"]["generated"]
 
 
 def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_txt, tiny_textgan):

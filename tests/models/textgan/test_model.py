@@ -220,10 +220,22 @@ def test_reference_nll_counts_each_sentence_up_to_its_first_eos(sentences_txt):
     model, _ = build("mle", sentences_txt)
     tokens = torch.tensor([[4, 5, 0, 0], [3, 0, 6, 0], [2, 3, 4, 5]])
     nll = torch.arange(12.0).view(3, 4)
-    model.token_nll = lambda batch: nll[:len(batch)]
+    model.token_nll = lambda batch, temperature: nll[:len(batch)]
     per_token, per_position = reference_nll(model, tokens, batch_size=8)
     # Row 0 counts positions 0-2 (0 + 1 + 2), row 1 positions 0-1 (4 + 5), row 2 all four (8 + 9 + 10 + 11).
     assert per_token == (0 + 1 + 2 + 4 + 5 + 8 + 9 + 10 + 11) / 9 and per_position == nll.mean().item()
+
+
+def test_tempered_nll_is_that_of_the_distribution_sampled_at_the_temperature(sentences_txt):
+    model, dataset = build("mle", sentences_txt)
+    tokens = dataset.tokens[:4]
+    with torch.no_grad():
+        logits = model.generator(model.inputs(tokens))[0].double().numpy()
+        nll = model.token_nll(tokens, temperature=0.5).numpy()
+    scaled = logits / 0.5  # the distribution sampling at temperature 0.5 draws from, normalised in float64
+    log_p = scaled - np.log(np.exp(scaled).sum(axis=-1, keepdims=True))
+    expected = -np.take_along_axis(log_p, tokens.numpy()[..., None], axis=-1)[..., 0]
+    np.testing.assert_allclose(nll, expected, rtol=1e-5)
 
 
 def test_adversarial_batch_must_split_from_the_first_step(sentences_txt):

@@ -1,8 +1,11 @@
 """``genlab eval`` for textgan models: BLEU, self-BLEU, NLL_gen and NLL_oracle.
 
 Protocol:
-- generated: ``--n`` sequences sampled at temperature 1 with seed ``--seed``; a sentence ends at
-  its first ``<eos>``.
+- generated: ``--n`` sequences sampled at ``--temperature`` (1 by default: the model's own
+  distribution) with seed ``--seed``; a sentence ends at its first ``<eos>``. Below 1 the samples
+  score better on BLEU and NLL_oracle and worse on self-BLEU and NLL_gen: a sweep of it traces the
+  quality–diversity curve of one model (Caccia et al. 2020), the fair frame for comparing a GAN
+  with maximum likelihood.
 - references: the lines of ``--data`` (a text file; the first ``--max-examples`` when given), or,
   without it, the last 10% of the lines of the embedded tiny Shakespeare (the embedded training
   data is the first 90%). Generated and reference sentences are split into pieces by the model's
@@ -12,7 +15,8 @@ Protocol:
   (Texygen; see :mod:`genlab.metrics.bleu` for the smoothing). self-BLEU-n: each of the first 500
   generated sentences against the other 499 (Texygen's default).
 - NLL_gen: the model's teacher-forced negative log-likelihood of the references, in nats per
-  token, over each sentence's pieces and its ``<eos>`` (sentences cut to ``seq_len``; pieces outside
+  token, over each sentence's pieces and its ``<eos>``, under the distribution the samples were drawn
+  from (softmax(logits / temperature)) (sentences cut to ``seq_len``; pieces outside
   the vocabulary count as ``<unk>``). ``nll_gen_padded`` averages over all ``seq_len`` positions,
   padding included, as RelGAN's and Texygen's code do; it is the one comparable with their tables.
 - token-id models (``.npz`` data): ``--data`` is an .npz of held-out sequences; NLL_gen is per token
@@ -34,13 +38,14 @@ from genlab.models.base import EvalOptions
 
 
 @torch.no_grad()
-def reference_nll(model, tokens: torch.Tensor, batch_size: int) -> tuple[float, float]:
-    """Teacher-forced NLL of references (N, T) → (nats per sentence token, nats per position); a
-    sentence's tokens run up to and including its first ``<eos>`` (id 0)."""
+def reference_nll(model, tokens: torch.Tensor, batch_size: int, temperature: float = 1.0) -> tuple[float, float]:
+    """Teacher-forced NLL of references (N, T) → (nats per sentence token, nats per position) under
+    softmax(logits / temperature); a sentence's tokens run up to and including its first ``<eos>``
+    (id 0)."""
     sentence_total = position_total = counted = 0.0
     for batch in tokens.split(batch_size):
         batch = batch.to(model.device)
-        nll = model.token_nll(batch)  # (b, T)
+        nll = model.token_nll(batch, temperature)  # (b, T)
         ends = (batch == 0).long()
         in_sentence = ends.cumsum(dim=1) - ends == 0  # no <eos> before this position
         sentence_total += float(nll[in_sentence].sum())
@@ -73,10 +78,11 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     was_training = model.training
     model.eval()
     try:
-        generated = model.sample_tokens(options.samples, torch.Generator().manual_seed(options.seed))
+        temperature = options.temperature
+        generated = model.sample_tokens(options.samples, torch.Generator().manual_seed(options.seed), temperature)
         result: dict[str, Any] = {}
         protocol: dict[str, Any] = {"generated": f"{options.samples:,} sequences of {c.seq_len} tokens, temperature "
-                                                 f"1, seed {options.seed}"}
+                                                 f"{temperature:g}, seed {options.seed}"}
         if c.split == "ids":
             if options.data is not None:
                 if not is_token_file(options.data):
@@ -86,8 +92,9 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                 if held_out.shape[1] != c.seq_len or held_out.max() >= model.vocab_size:
                     raise DataError(f"{options.data} must hold sequences of {c.seq_len} ids below "
                                     f"{model.vocab_size}, as this model was trained on.")
-                result["nll_gen"] = reference_nll(model, held_out, options.batch_size)[1]  # id 0 is a token here
-                protocol["nll_gen"] = f"{options.data}: {len(held_out):,} sequences, nats per token"
+                result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]  # id 0 is a token
+                protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
+                                       f"softmax(logits / {temperature:g})")
         else:
             if is_token_file(options.data):
                 raise ConfigError(f"This model generates {c.split}-level text; --data {options.data} must be a "
@@ -99,15 +106,16 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
             result.update(corpus_scores(hypotheses, references))
             result.update(self_bleu(hypotheses))
             encoded, cut = encode_sentences(model.tokenizer, lines, c.seq_len)
-            result["nll_gen"], result["nll_gen_padded"] = reference_nll(model, encoded, options.batch_size)
+            result["nll_gen"], result["nll_gen_padded"] = reference_nll(model, encoded, options.batch_size,
+                                                                        temperature)
             protocol.update({
                 "references": f"{source}: {len(lines):,} sentences, {c.split}-level pieces",
                 "bleu": "each generated sentence against all references, averaged (Texygen protocol)",
                 "self_bleu": f"each of the first {min(TEXYGEN_SELF_BLEU_SAMPLE, len(hypotheses)):,} generated "
                              "sentences against the others of them (Texygen's get_score)",
-                "nll_gen": f"nats per token over each reference's pieces and its <eos>; {cut:,} references cut to "
-                           f"{c.seq_len} tokens (or left without <eos>); nll_gen_padded: per position over all "
-                           f"{c.seq_len}, as RelGAN",
+                "nll_gen": f"nats per token over each reference's pieces and its <eos>, under softmax(logits / "
+                           f"{temperature:g}); {cut:,} references cut to {c.seq_len} tokens (or left without <eos>); "
+                           f"nll_gen_padded: per position over all {c.seq_len}, as RelGAN",
             })
         if options.oracle is not None:
             result["nll_oracle"] = oracle_nll(model, generated, options.oracle)

@@ -106,9 +106,12 @@ class TextGAN(GenerativeModel):
         start = torch.full_like(tokens[:, :1], self.start)
         return torch.cat([start, tokens[:, :-1]], dim=1)
 
-    def token_nll(self, tokens: torch.Tensor) -> torch.Tensor:
-        """−log p(y_t | y_<t) of every token of tokens (B, T), teacher-forced → (B, T)."""
+    def token_nll(self, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """−log p(y_t | y_<t) of every token of tokens (B, T), teacher-forced → (B, T); with a
+        ``temperature``, of the distribution that sampling at it draws from, softmax(logits / T)."""
         logits, _ = self.generator(self.inputs(tokens))
+        if temperature != 1.0:
+            logits = logits / temperature
         return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
