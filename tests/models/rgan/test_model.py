@@ -33,7 +33,9 @@ def train_steps(model, steps=3, labels=None):
     {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
     {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
-], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp"])
+    {"feedback": False, "loss": "hinge", "static_features": 1},
+    {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std"])
 def test_each_variant_trains_and_samples_in_original_units(options):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
@@ -60,6 +62,46 @@ def test_generator_feeds_back_its_previous_output_and_attention_is_causal():
     assert torch.equal(a[:, :3], b[:, :3]) and not torch.allclose(a[:, 3:], b[:, 3:])
     # The first recurrent input holds the noise and zeros in place of a previous output.
     assert generator.rnn.input_size == config.noise_dim + config.features
+
+
+def test_without_feedback_the_recurrence_reads_noise_only_and_stays_causal():
+    config = CRNNGANConfig(**BASE, feedback=False)
+    torch.manual_seed(0)
+    generator = RecurrentGenerator(config, 0).eval()
+    assert generator.rnn.input_size == config.noise_dim  # no previous output among the inputs
+    noise = torch.randn(2, 6, 2)
+    changed = noise.clone()
+    changed[:, 3] += 1.0
+    a, b = generator(noise), generator(changed)
+    assert torch.equal(a[:, :3], b[:, :3]) and not torch.allclose(a[:, 3:], b[:, 3:])
+    # The outputs are the read-out of one pass of the recurrence over the noise alone.
+    hidden = generator.rnn(noise)[0]
+    assert torch.allclose(a, torch.sigmoid(generator.out(hidden)), atol=1e-6)
+
+
+def test_minibatch_spread_tells_a_collapsed_batch_from_a_varied_one():
+    from genlab.models.rgan.networks import RecurrentDiscriminator
+
+    x = torch.rand(5, 6, 3, generator=torch.Generator().manual_seed(0))
+    spread = RecurrentDiscriminator.batch_spread(x, None)  # (B, T, 1), the same for every sequence
+    expected = x.double().std(dim=0, correction=0).mean(dim=-1)  # per step, averaged over features
+    assert spread.shape == (5, 6, 1) and torch.allclose(spread[3, :, 0].double(), expected, atol=1e-6)
+    collapsed = x[:1].expand(5, -1, -1)
+    assert RecurrentDiscriminator.batch_spread(collapsed, None).max() < 1e-3
+    # With lengths, only the sequences still valid at a step count there; fewer than two give 0.
+    lengths = torch.tensor([6, 6, 4, 2, 2])
+    padded = x.clone()
+    padded[2, 4:] = padded[3, 2:] = padded[4, 2:] = 100.0  # what padding holds must not matter
+    masked = RecurrentDiscriminator.batch_spread(padded, lengths)[0, :, 0]
+    assert torch.allclose(masked[:2], RecurrentDiscriminator.batch_spread(x, None)[0, :2, 0], atol=1e-6)
+    assert torch.allclose(masked[2:4].double(), x[:3, 2:4].double().std(dim=0, correction=0).mean(-1), atol=1e-6)
+    assert torch.allclose(masked[4:].double(), x[:2, 4:].double().std(dim=0, correction=0).mean(-1), atol=1e-6)
+    config = CRNNGANConfig(**BASE, minibatch_std=True)
+    assert RecurrentDiscriminator(config, 0).rnn.input_size == config.features + 1
+    # A collapsed batch still gets a finite gradient through the spread.
+    collapsed = collapsed.clone().requires_grad_(True)
+    RecurrentDiscriminator(config, 0)(collapsed).mean().backward()
+    assert torch.isfinite(collapsed.grad).all()
 
 
 def test_rcgan_conditions_both_players_on_labels():
@@ -155,7 +197,9 @@ def trained_on_padding(model_class, config, padding, steps):
     {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
     {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
-], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp"])
+    {"feedback": False, "loss": "hinge", "static_features": 1},
+    {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std"])
 def test_padded_steps_change_no_gan_loss_and_no_update(options):
     config = CRNNGANConfig(**{**BASE, **options})
     zeros, zero_state = trained_on_padding(RecurrentGAN, config, 0.0, 2)
@@ -216,7 +260,8 @@ def test_padded_steps_are_left_out_of_the_counted_logits(options):
     assert torch.allclose(padded.flatten(), alone.flatten(), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["crnngan", "crnngan-attention", "crnngan-variable-lengths", "timegan"])
+@pytest.mark.parametrize("name", ["crnngan", "crnngan-attention", "crnngan-variable-lengths", "crnngan-no-feedback",
+                                  "timegan"])
 def test_long_series_continue_the_window_of_the_same_seed(name):
     from genlab.models.rgan.config import TimeGANConfig
     from genlab.models.rgan.timegan import TimeGAN
@@ -226,7 +271,8 @@ def test_long_series_continue_the_window_of_the_same_seed(name):
         model = TimeGAN(TimeGANConfig(**{**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2}))
     else:
         extra = {"crnngan-attention": {"attention_layers": 1, "attention_heads": 2},
-                 "crnngan-variable-lengths": {"length_counts": [0, 0, 0, 5, 0, 5]}}.get(name, {})
+                 "crnngan-variable-lengths": {"length_counts": [0, 0, 0, 5, 0, 5]},
+                 "crnngan-no-feedback": {"feedback": False}}.get(name, {})
         model = RecurrentGAN(CRNNGANConfig(**BASE, **extra))
     window = model.sample(3, torch.Generator().manual_seed(4))
     long = model.sample(3, torch.Generator().manual_seed(4), steps=40)

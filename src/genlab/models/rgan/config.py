@@ -37,7 +37,15 @@ class RGANConfig:
     hidden_dim: int = 32
     layers: int = 2  # recurrent layers of each player
     noise_dim: int = 8  # fresh noise per step, beside the previous output
+    # feed each generated step back as the next step's input (C-RNN-GAN); false: the generator's
+    # recurrence reads only noise (and label / static features), as RCGAN's does, in one call
+    feedback: bool = True
     bidirectional: bool = False  # a bidirectional recurrent discriminator
+    # give D, at every step, the spread of its batch there (the minibatch standard deviation of
+    # Karras et al. 2018) as one more input: a batch of near-identical fakes is then easy to tell
+    # apart, which a D judging each sequence alone cannot do — the cure for the collapse the
+    # training monitor warns of. The batch must then be all real or all fake, as it is here.
+    minibatch_std: bool = False
     # per_step: a logit per step, averaged (C-RNN-GAN); sequence: one logit from the final states
     logits: Literal["per_step", "sequence"] = "per_step"
     attention_layers: int = 0  # residual self-attention blocks after each player's recurrence
@@ -127,7 +135,7 @@ class TimeGANConfig(RGANConfig):
 
     def validate(self) -> None:
         super().validate()
-        unused = {"conditional": False, "bidirectional": False, "attention_layers": 0, "logits": "per_step",
+        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "bidirectional": False, "attention_layers": 0, "logits": "per_step",
                   "loss": "nonsaturating", "discriminator_steps": 1}
         for name, default in unused.items():
             if getattr(self, name) != default:

@@ -2,12 +2,15 @@
 
 Generator (C-RNN-GAN): at step t the recurrent stack reads [z_t, x_{t-1}, e(y)] — fresh noise
 z_t ~ N(0, I), its own previous output (zeros at t = 0) and, when conditional, a learned label
-embedding — and emits x_t = σ(W h_t), in [0, 1] like the scaled data. With attention layers, the
+embedding — and emits x_t = σ(W h_t), in [0, 1] like the scaled data. Without ``feedback`` (the
+RCGAN generator) it reads [z_t, e(y)] only, so the whole sequence is one call of the recurrent
+stack instead of T. With attention layers, the
 hidden states of the whole sequence then pass through causal self-attention blocks (step t sees
 steps ≤ t) before the same read-out gives the final outputs; the step-by-step feedback stays the
 recurrent read-out, so generation remains one pass.
 
-Discriminator: a (optionally bidirectional) recurrent stack over [x_t, e(y)], optional
+Discriminator: a (optionally bidirectional) recurrent stack over [x_t, s_t, e(y)] — s_t, with
+``minibatch_std``, the batch's spread at step t — optional
 non-causal self-attention blocks, and a linear head giving a logit per step (B, T) — the losses
 average over steps, as C-RNN-GAN does — or one logit per sequence (B, 1) from the last forward
 and first backward states.
@@ -74,8 +77,9 @@ class RecurrentGenerator(nn.Module):
         self.static = nn.Sequential(nn.Linear(c.noise_dim, c.hidden_dim), nn.ReLU(),
                                     nn.Linear(c.hidden_dim, c.static_features), nn.Sigmoid()) \
             if c.static_features else None
-        self.rnn = CELLS[c.cell](c.noise_dim + dynamic + self.label.dim + c.static_features, c.hidden_dim, c.layers,
-                                 batch_first=True)
+        self.feedback = c.feedback
+        self.rnn = CELLS[c.cell](c.noise_dim + dynamic * c.feedback + self.label.dim + c.static_features, c.hidden_dim,
+                                 c.layers, batch_first=True)
         self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
         self.out = nn.Linear(c.hidden_dim, dynamic)
 
@@ -84,6 +88,13 @@ class RecurrentGenerator(nn.Module):
         batch, steps, _ = noise.shape
         static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
         conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
+        generated = self.fed_back(noise, conditions) if self.feedback else torch.sigmoid(self.out(self.attention(
+            self.rnn(torch.cat([noise, *(part.expand(-1, steps, -1) for part in conditions)], dim=-1))[0])))
+        return generated if static is None else torch.cat([generated, static.expand(-1, steps, -1)], dim=-1)
+
+    def fed_back(self, noise: torch.Tensor, conditions: list[torch.Tensor]) -> torch.Tensor:
+        """The recurrence step by step, each output an input of the next step → (B, T, F - S)."""
+        batch, steps, _ = noise.shape
         previous = noise.new_zeros(batch, 1, self.out.out_features)
         state, hidden, outputs = None, [], []
         for t in range(steps):
@@ -92,10 +103,8 @@ class RecurrentGenerator(nn.Module):
             hidden.append(h)
             outputs.append(previous)
         if self.attention.attentions:
-            generated = torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
-        else:
-            generated = torch.cat(outputs, dim=1)
-        return generated if static is None else torch.cat([generated, static.expand(-1, steps, -1)], dim=-1)
+            return torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
+        return torch.cat(outputs, dim=1)
 
 
 class RecurrentDiscriminator(nn.Module):
@@ -103,9 +112,10 @@ class RecurrentDiscriminator(nn.Module):
         super().__init__()
         c = config
         self.per_step = c.logits == "per_step"
+        self.minibatch_std = c.minibatch_std
         self.label = LabelEmbedding(num_classes, c.label_dim)
-        self.rnn = CELLS[c.cell](c.features + self.label.dim, c.hidden_dim, c.layers, batch_first=True,
-                                 bidirectional=c.bidirectional)
+        self.rnn = CELLS[c.cell](c.features + c.minibatch_std + self.label.dim, c.hidden_dim, c.layers,
+                                 batch_first=True, bidirectional=c.bidirectional)
         self.hidden_dim = c.hidden_dim
         width = c.hidden_dim * (2 if c.bidirectional else 1)
         self.attention = AttentionBlocks(width, c.attention_layers, c.attention_heads, causal=False)
@@ -116,8 +126,9 @@ class RecurrentDiscriminator(nn.Module):
         """Sequences (B, T, F), valid ``lengths`` (B,) or None (all T) → logits (B, T) per step (those at
         padded steps are meaningless; :func:`valid_mean` drops them), or (B, 1) per sequence."""
         steps = x.shape[1]
-        condition = self.label(labels, steps)
-        inputs = x if condition is None else torch.cat([x, condition], dim=-1)
+        extra = [part for part in (self.batch_spread(x, lengths) if self.minibatch_std else None,
+                                   self.label(labels, steps)) if part is not None]
+        inputs = torch.cat([x, *extra], dim=-1)
         if lengths is None:
             h, _ = self.rnn(inputs)  # (B, T, H·directions)
         else:
@@ -131,6 +142,21 @@ class RecurrentDiscriminator(nn.Module):
         final = last if not self.rnn.bidirectional else torch.cat(
             [last[:, :self.hidden_dim], h[:, 0, self.hidden_dim:]], dim=-1)
         return self.head(final)
+
+    @staticmethod
+    def batch_spread(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """The batch's standard deviation at each step, averaged over features, for every sequence
+        (B, T, 1); with ``lengths``, over the sequences still valid at that step (0 where fewer than two)."""
+        if lengths is None:
+            valid = x.new_ones(x.shape[0], x.shape[1], 1)
+        else:
+            valid = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        count = valid.sum(dim=0)  # (T, 1)
+        mean = (x * valid).sum(dim=0) / count.clamp_min(1)
+        variance = (((x - mean) * valid) ** 2).sum(dim=0) / count.clamp_min(1)
+        # The 1e-8 keeps the gradient finite when the fakes coincide, the case this feature is for.
+        spread = torch.where(count > 1, (variance + 1e-8).sqrt(), 0.0).mean(dim=-1)  # (T,)
+        return spread.expand(len(x), -1).unsqueeze(-1)
 
 
 class RecurrentMap(nn.Module):
