@@ -114,6 +114,16 @@ def test_relaxed_sample_peaks_at_the_sampled_tokens(sentences_txt):
     assert relaxed.max(dim=-1).values.mean() > 0.99
 
 
+def test_straight_through_shows_the_discriminator_one_hot_tokens_and_still_trains_the_generator(sentences_txt):
+    model, _ = build("relgan", sentences_txt, pretrain_steps=0, straight_through=True)
+    model.on_train_step(0, {})  # β = 1: the soft relaxation would be far from one-hot
+    torch.manual_seed(3)
+    tokens, relaxed = model.relaxed_sample(6, torch.device("cpu"))
+    assert torch.allclose(relaxed, torch.nn.functional.one_hot(tokens, model.vocab_size).float(), atol=1e-6)
+    model.discriminator(relaxed).sum().backward()
+    assert model.generator.head.weight.grad is not None and model.generator.head.weight.grad.abs().sum() > 0
+
+
 def test_inverse_temperature_rises_geometrically_after_pretraining(sentences_txt):
     model, _ = build("relgan", sentences_txt, pretrain_steps=10, temperature_steps=100, max_inverse_temperature=100.0)
     values = {}

@@ -42,6 +42,9 @@ class TextGANConfig:
     loss: Literal["rsgan", "nonsaturating"] = "rsgan"
     max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
     temperature_steps: int = 2000  # gumbel: adversarial steps over which β rises as β_max^(n/N); then constant
+    # gumbel: show D the exact one-hot tokens (the gradient still that of the relaxation), so the
+    # softness of a relaxed sample cannot give it away as fake
+    straight_through: bool = False
     rollouts: int = 8  # reinforce: Monte-Carlo completions per prefix
     discriminator_steps: int = 1  # adversarial: D updates per G update; the batch is split into d + 1 parts
     lr_pretrain: float = 1e-2

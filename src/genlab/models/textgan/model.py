@@ -18,6 +18,7 @@ hard token y_t, as in RelGAN, so the logits of a whole sampled sequence come fro
 teacher-forced pass over it — the gradient pass — instead of a differentiable sampling loop.
 D sees ŷ (B, T, V) and the one-hot real data; the loss is RSGAN (or non-saturating); the inverse
 temperature β rises as β_max^(n/N) over the first N = ``temperature_steps`` adversarial steps.
+With ``straight_through`` D is shown the one-hot y_t itself and G gets the gradient of ŷ_t.
 
 seqgan (policy gradient; Yu et al. 2017): the reward of prefix y_{1..t} is the mean of σ(D(·))
 over ``rollouts`` completions of it sampled from the current generator (of the whole sequence at
@@ -294,7 +295,7 @@ class RelGAN(AdversarialTextGAN):
         noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
         tokens = self.gumbel_tokens(n, noise)
         logits, _ = self.generator(self.inputs(tokens))
-        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise)
+        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through)
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
         with torch.no_grad():
