@@ -83,7 +83,8 @@ def main() -> None:
         "command": shlex.join(["python", *sys.argv]),
         "dataset": args.dataset, "data": dataset.description, "model": args.model, "steps": args.steps,
         "batch_size": args.batch_size, "hidden_dim": args.hidden_dim, "threads": args.threads,
-        "config": {k: v for k, v in trained.export_config()["model"].items() if k not in ("feature_min", "feature_max")},
+        "config": {k: v for k, v in trained.export_config()["model"].items()
+                   if k not in ("feature_min", "feature_max")},
         "train_seconds": round(train_seconds, 1), "score_seconds": round(time.perf_counter() - start, 1),
         "discriminative": scores["discriminative"], "predictive": scores["predictive"],
         "correlational": scores["correlational"],

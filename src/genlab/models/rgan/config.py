@@ -43,8 +43,8 @@ class RGANConfig:
     bidirectional: bool = False  # a bidirectional recurrent discriminator
     # give D, at every step, the spread of its batch there (the minibatch standard deviation of
     # Karras et al. 2018) as one more input: a batch of near-identical fakes is then easy to tell
-    # apart, which a D judging each sequence alone cannot do — the cure for the collapse the
-    # training monitor warns of. The batch must then be all real or all fake, as it is here.
+    # apart, which a D judging each sequence alone cannot do — a remedy for the collapse the
+    # training monitor warns of. Each batch D sees is all real or all fake, as it must then be.
     minibatch_std: bool = False
     # per_step: a logit per step, averaged (C-RNN-GAN); sequence: one logit from the final states
     logits: Literal["per_step", "sequence"] = "per_step"
@@ -135,8 +135,8 @@ class TimeGANConfig(RGANConfig):
 
     def validate(self) -> None:
         super().validate()
-        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "bidirectional": False, "attention_layers": 0, "logits": "per_step",
-                  "loss": "nonsaturating", "discriminator_steps": 1}
+        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "bidirectional": False,
+                  "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating", "discriminator_steps": 1}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")

@@ -4,16 +4,15 @@ Generator (C-RNN-GAN): at step t the recurrent stack reads [z_t, x_{t-1}, e(y)] 
 z_t ~ N(0, I), its own previous output (zeros at t = 0) and, when conditional, a learned label
 embedding — and emits x_t = σ(W h_t), in [0, 1] like the scaled data. Without ``feedback`` (the
 RCGAN generator) it reads [z_t, e(y)] only, so the whole sequence is one call of the recurrent
-stack instead of T. With attention layers, the
-hidden states of the whole sequence then pass through causal self-attention blocks (step t sees
-steps ≤ t) before the same read-out gives the final outputs; the step-by-step feedback stays the
-recurrent read-out, so generation remains one pass.
+stack instead of T. With attention layers, the hidden states of the whole sequence then pass
+through causal self-attention blocks (step t sees steps ≤ t) before the same read-out gives the
+final outputs; the step-by-step feedback stays the recurrent read-out, so generation remains one
+pass.
 
 Discriminator: a (optionally bidirectional) recurrent stack over [x_t, s_t, e(y)] — s_t, with
-``minibatch_std``, the batch's spread at step t — optional
-non-causal self-attention blocks, and a linear head giving a logit per step (B, T) — the losses
-average over steps, as C-RNN-GAN does — or one logit per sequence (B, 1) from the last forward
-and first backward states.
+``minibatch_std``, the batch's spread at step t — optional non-causal self-attention blocks, and a
+linear head giving a logit per step (B, T) — the losses average over steps, as C-RNN-GAN does —
+or one logit per sequence (B, 1) from the last forward and first backward states.
 
 Variable lengths: the discriminator takes ``lengths`` (B,) and packs its input, so its recurrence
 reads only the valid steps (both directions) and its padded states are zero; the sequence logit
@@ -88,8 +87,11 @@ class RecurrentGenerator(nn.Module):
         batch, steps, _ = noise.shape
         static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
         conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
-        generated = self.fed_back(noise, conditions) if self.feedback else torch.sigmoid(self.out(self.attention(
-            self.rnn(torch.cat([noise, *(part.expand(-1, steps, -1) for part in conditions)], dim=-1))[0])))
+        if self.feedback:
+            generated = self.fed_back(noise, conditions)
+        else:  # the whole sequence in one call
+            inputs = torch.cat([noise, *(part.expand(-1, steps, -1) for part in conditions)], dim=-1)
+            generated = torch.sigmoid(self.out(self.attention(self.rnn(inputs)[0])))
         return generated if static is None else torch.cat([generated, static.expand(-1, steps, -1)], dim=-1)
 
     def fed_back(self, noise: torch.Tensor, conditions: list[torch.Tensor]) -> torch.Tensor:

@@ -14,11 +14,11 @@ Protocol:
 - BLEU-n (n = 2..5): each generated sentence scored against the whole reference set, averaged
   (Texygen; see :mod:`genlab.metrics.bleu` for the smoothing). self-BLEU-n: each of the first 500
   generated sentences against the other 499 (Texygen's default).
-- NLL_gen: the model's teacher-forced negative log-likelihood of the references, in nats per
-  token, over each sentence's pieces and its ``<eos>``, under the distribution the samples were drawn
-  from (softmax(logits / temperature)) (sentences cut to ``seq_len``; pieces outside
-  the vocabulary count as ``<unk>``). ``nll_gen_padded`` averages over all ``seq_len`` positions,
-  padding included, as RelGAN's and Texygen's code do; it is the one comparable with their tables.
+- NLL_gen: the teacher-forced negative log-likelihood of the references under the distribution the
+  samples were drawn from, softmax(logits / temperature), in nats per token over each sentence's
+  pieces and its ``<eos>`` (sentences cut to ``seq_len``; pieces outside the vocabulary count as
+  ``<unk>``). ``nll_gen_padded`` averages over all ``seq_len`` positions, padding included, as
+  RelGAN's and Texygen's code do; it is the one comparable with their tables.
 - token-id models (``.npz`` data): ``--data`` is an .npz of held-out sequences; NLL_gen is per token
   over all positions; no BLEU.
 - NLL_oracle (``--oracle`` the oracle's .npz, token-id models): the oracle LSTM's mean per-token
@@ -92,7 +92,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                 if held_out.shape[1] != c.seq_len or held_out.max() >= model.vocab_size:
                     raise DataError(f"{options.data} must hold sequences of {c.seq_len} ids below "
                                     f"{model.vocab_size}, as this model was trained on.")
-                result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]  # id 0 is a token
+                # Per position: in token-id data, id 0 is a token like any other, not an end.
+                result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]
                 protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
                                        f"softmax(logits / {temperature:g})")
         else:
