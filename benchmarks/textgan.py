@@ -97,11 +97,12 @@ def main() -> None:
                         ("final", out)):
         if label == "pretrained_mle" and (args.model == "mle" or not path.is_dir()):
             continue
+        checkpoint = load_model(path)
         for temperature in [1.0] + [t for t in args.temperatures if t != 1.0]:
             options = EvalOptions(data=str(test_path), samples=args.samples, seed=args.seed, temperature=temperature,
                                   oracle=args.oracle if args.task == "oracle" else None)
             begin = time.perf_counter()
-            result = {**load_model(path).evaluate(options), "eval_seconds": round(time.perf_counter() - begin, 1)}
+            result = {**checkpoint.evaluate(options), "eval_seconds": round(time.perf_counter() - begin, 1)}
             if temperature == 1.0:
                 scored[label] = result
             else:
