@@ -55,6 +55,18 @@ def bad_npz(tmp_path):
     return path
 
 
+def garbage_npz(tmp_path):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(b"not a zip archive")
+    return path
+
+
+def config_file(tmp_path, text):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    return path
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda t: ["train", "gan", "--data", t / "nope.npz"], "does not exist"),
     (lambda t: ["train", "gan", "--data", t / "empty"], "empty"),
@@ -72,6 +84,11 @@ def bad_npz(tmp_path):
     (lambda t: ["eval", t, "--metrics", "fd", "--temperature", "0.5"], "--temperature is for sentence generators"),
     (lambda t: ["train"], "Name a model family"),
     (lambda t: ["train", "gam"], "Unknown model family 'gam'"),
+    (lambda t: ["train", "gan", "--data", garbage_npz(t)], "is not a readable .npz file"),
+    (lambda t: ["train", "gan", "--steps", "2", "--train.steps", "abc"], "--steps 2 and --train.steps abc"),
+    (lambda t: ["train", "--config", config_file(t, '{"family": ["gan"]}')], "The family must be a name"),
+    (lambda t: ["sample", t, "--out", t / "empty"], "is a folder; pass a file name"),
+    (lambda t: ["eval", t, "--json", t / "empty"], "is a folder; pass a file name"),
 ])
 def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
     (tmp_path / "empty").mkdir()
@@ -79,6 +96,7 @@ def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, mak
     assert code == 2
     assert message in err
     assert "Traceback" not in err and err.startswith("genlab: error: ") and len(err.strip().splitlines()) == 1
+    assert "unsafely" not in err and "allow_pickle" not in err  # never advise unsafe loading
 
 
 def test_debug_shows_the_traceback(tmp_path, run_cli):
@@ -153,3 +171,64 @@ def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cl
     else:
         assert code == 2 and "--train.precision bf16 needs a CUDA device or a CPU with bf16 units" in err
         assert not run.exists()
+
+
+def test_an_unwritable_output_path_is_one_sentence(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    (tmp_path / "file").write_text("")
+    code, _, err = run_cli("sample", run, "--out", tmp_path / "file" / "x.png")  # a file where a folder must be
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1 and str(tmp_path / "file") in err
+
+
+def test_a_resume_that_fails_keeps_the_newer_checkpoints(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "4", "--batch-size", "16", "--out", run, "--quiet",
+            "--train.checkpoint_every", "2", *tiny_dcgan)
+    before = {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()}
+    metrics = (run / "metrics.jsonl").read_text()
+    code, _, err = run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "6",
+                           "--model.latent_dim", "8", "--quiet")
+    assert code == 2 and "holds weights of another model" in err
+    assert {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()} == before
+    assert (run / "metrics.jsonl").read_text() == metrics
+    # Resuming the older checkpoint for real abandons the newer one.
+    assert run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "3", "--quiet")[0] == 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000002", "step-000003"]
+
+
+def test_resuming_into_another_run_or_from_a_loose_checkpoint_needs_a_new_out(tmp_path, digits_npz, run_cli,
+                                                                             tiny_dcgan):
+    import shutil
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for run in (a, b):
+        run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
+                *tiny_dcgan)
+    before = {p.relative_to(b): p.read_bytes() for p in b.rglob("*") if p.is_file()}
+    code, _, err = run_cli("train", "--resume", a, "--out", b, "--steps", "3", "--quiet")
+    assert code == 2 and "already holds another run" in err
+    assert {p.relative_to(b): p.read_bytes() for p in b.rglob("*") if p.is_file()} == before
+
+    loose = tmp_path / "kept" / "mine"
+    shutil.copytree(a / "checkpoints" / "step-000002", loose)
+    code, _, err = run_cli("train", "--resume", loose, "--steps", "3", "--quiet")
+    assert code == 2 and "not inside a run's checkpoints/ folder" in err
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["mine"]  # nothing written beside it
+    code, out, err = run_cli("train", "--resume", loose, "--out", tmp_path / "fork", "--steps", "3", "--quiet")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "fork" / "checkpoints").iterdir()) == ["step-000003"]
+
+
+def test_a_gpu_index_beyond_the_machine_is_refused(monkeypatch):
+    import torch
+
+    from genlab.errors import ConfigError
+    from genlab.train.trainer import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(ConfigError, match="--train.device cuda:2 asks for a GPU this machine lacks"):
+        resolve_device("cuda:2")

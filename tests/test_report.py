@@ -58,3 +58,17 @@ def test_report_and_compare_commands(trained_run, run_cli, tmp_path):
     assert code == 0 and len(out.strip().splitlines()) == 3
     code, _, err = run_cli("report", tmp_path)
     assert code == 2 and "is not a run directory" in err
+
+
+@pytest.mark.parametrize("name, content", [("eval.json", "[1, 2]"), ("eval.json", "{cut"), ("config.json", "{cut")])
+def test_a_corrupt_run_file_is_one_sentence_naming_it(trained_run, run_cli, name, content):
+    (trained_run / name).write_text(content)
+    for command in ("report", "compare"):
+        code, _, err = run_cli(command, trained_run)
+        assert code == 2 and f"{name} " in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_log_lines_that_are_not_records_are_skipped(trained_run):
+    with open(trained_run / "metrics.jsonl", "a") as f:
+        f.write('[1, 2]\n{"no_step": 1}\n')
+    assert compare([trained_run]).splitlines()[1].split()[:3] == ["run", "dcgan", "4"]

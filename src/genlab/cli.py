@@ -166,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"genlab: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the file system refused: a missing folder, no permission, a full disk
+        if args.debug:
+            raise
+        where = e.filename2 or e.filename
+        print(f"genlab: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (its folder "
+              "must exist and be writable, with space left).", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("genlab: interrupted; the newest complete checkpoint is intact (--resume auto).", file=sys.stderr)
         return 130
@@ -181,6 +188,10 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     for option, (section, key) in TRAIN_SHORTCUTS.items():
         value = getattr(args, option)
         if value is not None:
+            dotted = overrides.get(section, {}).get(key, value)
+            if dotted != value:
+                raise ConfigError(f"--{option.replace('_', '-')} {value} and --{section}.{key} {dotted} set the same "
+                                  "option; pass only one of them.")
             overrides = merge(overrides, {section: {key: value}})
     config, checkpoint = resolve_run(args.family, values, overrides, args.resume)
     run_dir = train(config, resume_from=checkpoint, restart_ok=args.resume == "auto",
@@ -188,6 +199,14 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     if ProcessContext.from_env().is_main:  # under torchrun, one line for the run, not one per process
         print(f"genlab: done; samples in {run_dir / 'samples'}, model in {run_dir / 'model'}")
     return 0
+
+
+def output_file(path: str, option: str) -> Path:
+    """``path`` as the file an option names, refused up front if it is an existing folder."""
+    if Path(path).is_dir():
+        raise ConfigError(f"{option} {path} is a folder; pass a file name, e.g. {option} {Path(path) / 'out'}"
+                          f"{'.json' if option == '--json' else '.png'}.")
+    return Path(path)
 
 
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
@@ -198,6 +217,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
+    out = output_file(args.out, "--out")
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     generator = torch.Generator().manual_seed(args.seed)
     conditional = hasattr(model, "class_labels")
@@ -220,12 +240,12 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             images = model.decode(latents, labels)
         else:
             images = model.decode(latents)
-        model.save_samples(images, Path(args.out), columns=args.interpolation_steps)
+        model.save_samples(images, out, columns=args.interpolation_steps)
     else:
         kwargs = {"label": args.label} if conditional else {}
         if args.long is not None:
             kwargs["steps"] = args.long
-        model.save_samples(model.sample(args.n, generator, **kwargs), Path(args.out))
+        model.save_samples(model.sample(args.n, generator, **kwargs), out)
     print(f"genlab: wrote {args.out}")
     return 0
 
@@ -237,6 +257,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.train.trainer import resolve_device
 
     device = resolve_device(args.device, "--device")
+    if args.json:
+        output_file(args.json, "--json")
     if args.metrics and args.temperature != 1.0:
         raise ConfigError("--temperature is for sentence generators (family textgan), not image --metrics; drop it.")
     if args.metrics:

@@ -15,6 +15,7 @@ from typing import Any
 
 from genlab.errors import CheckpointError
 from genlab.fileio import atomic_write_text
+from genlab.models.base import read_json
 from genlab.train.trainer import METRICS_FILE
 
 EVAL_FILE = "eval.json"
@@ -33,15 +34,17 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     if metrics.is_file():
         for line in metrics.read_text(encoding="utf-8").splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill
+            if isinstance(record, dict) and isinstance(record.get("step"), int):
+                records.append(record)
     evaluation = run_dir / EVAL_FILE
     return {
         "name": run_dir.name,
-        "config": json.loads(config_path.read_text(encoding="utf-8")),
+        "config": read_json(config_path),
         "records": records,
-        "eval": json.loads(evaluation.read_text(encoding="utf-8")) if evaluation.is_file() else None,
+        "eval": read_json(evaluation) if evaluation.is_file() else None,
     }
 
 

@@ -160,3 +160,17 @@ def test_resuming_from_an_older_checkpoint_abandons_the_newer_ones(tmp_path):
         save_checkpoint(tmp_path, step, model, optimizers, {})
     discard_after(tmp_path, 3)
     assert [s for s, _ in list_checkpoints(tmp_path)] == [3]
+
+
+def test_a_checkpoint_of_another_world_size_reseeds_from_the_run_seed(tmp_path, capsys):
+    from genlab.train.rng import capture_rng
+
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    folder = save_checkpoint(tmp_path, 4, model, optimizers, {"family": "gan"}, rng_states=[capture_rng()] * 2)
+    draws = []
+    for seed in (0, 0, 1):
+        load_checkpoint(folder, model, optimizers, rank=0, world_size=1, seed=seed)
+        draws.append(torch.randn(3))
+    assert "not bit-exact" in capsys.readouterr().out
+    assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])

@@ -17,12 +17,20 @@ from genlab.errors import DataError
 # absurd shape) and a header that asks for more memory than exists (MemoryError).
 UNREADABLE_NPZ = (OSError, ValueError, EOFError, OverflowError, MemoryError, NotImplementedError,
                   zipfile.BadZipFile, zlib.error, tokenize.TokenError)
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member's header; the end record of an empty archive
+NPY_MAGIC = b"\x93NUMPY"
 
 
 def load_npz_arrays(path: str | os.PathLike, fix: str) -> dict[str, np.ndarray]:
     """Every array of the .npz at ``path``, by name (pickled arrays refused). A file that is not a
     readable .npz, a single .npy array included, is a DataError whose sentence ends with ``fix``."""
     try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+        # np.load takes anything that is neither a zip nor an .npy for a pickle, and its refusal
+        # would advise loading the file unsafely.
+        if not head.startswith(ZIP_MAGIC) and head != NPY_MAGIC:
+            raise DataError(f"{path} is not a readable .npz file (it does not start like a zip archive); {fix}")
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise DataError(f"{path} holds a single .npy array, not an .npz archive; {fix}")

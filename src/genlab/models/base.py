@@ -181,7 +181,10 @@ class GenerativeModel(nn.Module):
 
         directory = Path(directory)
         exported = read_json(directory / CONFIG_FILE)
-        model_section = dict(exported.get("model") or {})
+        if not isinstance(exported.get("model"), dict):
+            raise CheckpointError(f"{directory / CONFIG_FILE} has no 'model' section naming the model and its "
+                                  "config; the file is corrupt or not a genlab model's — re-export it.")
+        model_section = dict(exported["model"])
         family, name = exported.get("family"), model_section.pop("name", None)
         model_cls = get_model_class(family, name, source=directory / CONFIG_FILE)
         if cls is not GenerativeModel and not issubclass(model_cls, cls):

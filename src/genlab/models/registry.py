@@ -43,6 +43,9 @@ def list_families() -> list[str]:
 def get_family(name: str | None) -> Family:
     if name is None:
         raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE.")
+    if not isinstance(name, str):
+        raise ConfigError(f"The family must be a name such as 'gan' (got {name!r}); choose one of: "
+                          f"{', '.join(FAMILY_MODULES)}.")
     if name not in FAMILY_MODULES:
         owner = next((f for f in FAMILY_MODULES if name in importlib.import_module(FAMILY_MODULES[f]).FAMILY.models),
                      None)
@@ -60,7 +63,7 @@ def get_model_class(family: str | None, name: str | None, source: Path | None = 
             raise
         raise CheckpointError(f"{source} names an unknown model family {family!r}; it was not written "
                               f"by this genlab (families: {', '.join(FAMILY_MODULES)}).") from None
-    if name not in fam.models:
+    if not isinstance(name, str) or name not in fam.models:
         where = f"{source} names" if source else "--model.name is"
         error = CheckpointError if source else ConfigError
         raise error(f"{where} an unknown {family} model {name!r}; choose one of: {', '.join(fam.models)}.")

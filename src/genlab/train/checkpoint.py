@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.errors import CheckpointError, UnsafeCheckpointError
@@ -146,12 +147,12 @@ def read_checkpoint_config(folder: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    rank: int = 0, world_size: int = 1) -> tuple[int, dict[str, Any]]:
+                    rank: int = 0, world_size: int = 1, seed: int = 0) -> tuple[int, dict[str, Any]]:
     """Restore weights, optimizer states and this rank's RNG from ``folder``; return (step, loop state).
 
     A checkpoint written by a different number of processes restores weights and optimizers
     exactly but cannot restore each rank's random stream: ranks are then reseeded from
-    (seed of the checkpoint's stream, step, rank) and the run continues, no longer bit-exact.
+    (``seed``, step, rank) and the run continues, no longer bit-exact.
     """
     folder = Path(folder)
     load_weights(model, folder / WEIGHTS_FILE)
@@ -167,9 +168,9 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
         else:
             print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
                   f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
-            seed_everything(step * 1_000_003 + rank)
+            seed_everything(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
         return step, dict(state["loop"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: an RNG state of the wrong size
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e
 

@@ -15,7 +15,7 @@ from typing import Any
 from genlab.config import RunConfig, TrainConfig, from_dict, merge
 from genlab.errors import ConfigError
 from genlab.models.registry import get_family, get_model_class
-from genlab.train.checkpoint import (discard_after, latest_checkpoint, read_checkpoint_config, remove_partial,
+from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                     resolve_checkpoint)
 from genlab.train.distributed import ProcessContext
 from genlab.train.rng import seed_everything
@@ -80,7 +80,11 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
             return config, None
     else:
         checkpoint = resolve_checkpoint(Path(resume))
-        overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
+        if checkpoint.parent.name == "checkpoints":  # RUN/checkpoints/step-N continues in RUN
+            overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
+        elif not (overrides.get("train") or {}).get("out"):
+            raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "
+                              "directory to continue in; pass --out DIR for the resumed run.")
     return build_run_config(family, read_checkpoint_config(checkpoint), overrides), checkpoint
 
 
@@ -88,13 +92,19 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
           progress: bool | None = None) -> Path:
     """Train the run described by ``config`` (from ``resume_from`` if given); return the run directory.
 
-    A run directory that already holds a run is refused unless resuming, or ``restart_ok``
-    (``--resume auto`` on a run that died before its first checkpoint).
+    A run directory that already holds a run is refused unless resuming one of its own
+    checkpoints, or ``restart_ok`` (``--resume auto`` on a run that died before its first checkpoint).
     """
     run_dir = run_directory(config)
-    if resume_from is None and not restart_ok and (run_dir / "config.json").exists():
-        raise ConfigError(f"{run_dir} already holds a run; pass --resume auto to continue it, or --out NEW_DIR "
-                          "to start another.")
+    own_checkpoint = (resume_from is not None
+                      and Path(resume_from).parent.resolve() == checkpoints_dir(run_dir).resolve())
+    if not (restart_ok or own_checkpoint) and (run_dir / "config.json").exists():
+        if resume_from is None:
+            raise ConfigError(f"{run_dir} already holds a run; pass --resume auto to continue it, or --out NEW_DIR "
+                              "to start another.")
+        raise ConfigError(f"{run_dir} already holds another run, which resuming {resume_from} there would "
+                          "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
+    trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
     dataset, config.model = family.build_data(config.data, config.model)
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
@@ -104,14 +114,12 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
     if process.is_main:
         remove_partial(run_dir)
-        if resume_from is not None:  # a newer checkpoint would belong to the timeline being abandoned
-            discard_after(run_dir, int(resume_from.name.split("-")[1]))
         resuming = f" (resuming from {resume_from.name})" if resume_from else ""
         print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
         mismatch = decay_mismatch(config)
         if mismatch:
             print(f"genlab: warning: {mismatch}")
-    Trainer(config.train, run_dir, progress=progress).fit(model, dataset, config, resume_from=resume_from)
+    trainer.fit(model, dataset, config, resume_from=resume_from)
     return run_dir
 
 

@@ -21,7 +21,7 @@ from genlab.config import RunConfig, TrainConfig
 from genlab.errors import ConfigError, GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
-from genlab.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
+from genlab.train.checkpoint import discard_after, load_checkpoint, prune_checkpoints, save_checkpoint
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                      gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
@@ -41,6 +41,9 @@ def resolve_device(name: str, option: str = "--train.device") -> torch.device:
         raise ConfigError(f"{option} {name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"{option} {name} asks for CUDA, which this machine lacks; use cpu.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"{option} {name} asks for a GPU this machine lacks (it has {torch.cuda.device_count()}); "
+                          f"use cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
     if device.type not in ("cpu", "cuda"):
         raise ConfigError(f"{option} {name!r} is not supported; use auto, cpu, cuda or cuda:N.")
     return device
@@ -85,7 +88,7 @@ class Trainer:
 
         step, loop = 0, {}
         if resume_from is not None:
-            step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size)
+            step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed)
         sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
         # Steps that logged each value in the open window: a value absent from some steps (a phase
         # switch, a skipped step) is averaged over the steps that produced it.
@@ -106,6 +109,10 @@ class Trainer:
                      if process.distributed and not distributed and model.averages_gradients else [])
         wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that now hold a wrapper
         if self.process.is_main:
+            # Only once the checkpoint has loaded and the options are checked: a newer checkpoint
+            # belongs to the timeline being abandoned.
+            if resume_from is not None:
+                discard_after(self.run_dir, step)
             self._previous = self._truncate_metrics(step)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.run_dir / "config.json", saved_config)
