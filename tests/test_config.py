@@ -100,3 +100,16 @@ def test_string_lists_and_model_names_given_as_families():
     assert config.model.diffaugment == ("color", "cutout")
     with pytest.raises(ConfigError, match="genlab train gan --model.name sngan"):
         build_run_config("sngan")
+
+
+def test_config_files_read_scientific_notation_as_numbers(tmp_path):
+    # YAML 1.1 (PyYAML's default) reads 1e-4 and 1.0e4 as strings; a learning rate must not.
+    path = tmp_path / "run.yaml"
+    path.write_text("family: gan\nmodel:\n  lr_generator: 1e-4\n  lr_discriminator: 4.0e4\n"
+                    "  betas: [0.0, 9E-1]\ntrain:\n  steps: 1e3\n", encoding="utf-8")
+    values = load_config_file(path)
+    assert values["model"] == {"lr_generator": 1e-4, "lr_discriminator": 4e4, "betas": [0.0, 0.9]}
+    assert values["train"]["steps"] == 1000.0
+    assert parse_overrides(["--model.betas", "[1e-1, 2]"]) == {"model": {"betas": [0.1, 2]}}
+    assert parse_overrides(["--data.path", "e5", "--train.device", "cuda:0"]) == {
+        "data": {"path": "e5"}, "train": {"device": "cuda:0"}}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -24,6 +25,18 @@ from typing import Any, Literal
 import yaml
 
 from genlab.errors import ConfigError
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader with YAML 1.2 floats: PyYAML follows YAML 1.1, where ``1e-4`` and
+    ``1.0e4`` (no dot, or no exponent sign) are strings, which a learning rate in a config file
+    would trip over."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
 
 
 @dataclass
@@ -183,7 +196,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} does not exist; check the --config path or use a packaged "
                           f"config ({', '.join(packaged_configs())}).")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=ConfigLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"Config file {path} is not valid YAML or JSON ({str(e).splitlines()[0]}); "
                           "fix the syntax.") from e
@@ -222,17 +235,8 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def parse_value(raw: str) -> Any:
-    # Scientific notation without a dot ("2e-4") is a string to YAML 1.1; read it as a number.
     try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        return float(raw)
-    except ValueError:
-        pass
-    try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=ConfigLoader)
     except yaml.YAMLError:
         return raw
 
