@@ -1,9 +1,11 @@
 """Stop a step whose gradients are not finite before its optimizer applies them.
 
 Each optimizer gets a step pre-hook that checks the norms of its gradients (one host sync per
-optimizer step); a NaN or infinity raises :class:`NonFiniteGradients` before any parameter
-moves, so weights — and therefore checkpoints — are never poisoned. The trainer turns that into
-a clear error naming the step, or skips the step when the user allowed it.
+optimizer step); a NaN or infinity raises :class:`NonFiniteGradients` before that optimizer
+moves any of its parameters, so weights — and therefore checkpoints — are never poisoned. An
+optimizer that already stepped earlier in the same training step (a GAN's discriminator before
+its generator) keeps its finite update. The trainer turns that into a clear error naming the
+step, or skips the rest of the step when the user allowed it.
 """
 
 from __future__ import annotations
