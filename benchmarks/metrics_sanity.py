@@ -88,8 +88,10 @@ def main() -> None:
     if args.inception_weights:
         inception = get_extractor("inception", inception_weights=args.inception_weights)
         train, test = (read(f) for f in SPLITS["cifar10"])
-        report["FID CIFAR-10 train vs test (published: 3.15)"] = frechet_distance_features(
-            inception.outputs(test)[0], inception.outputs(train)[0])
+        report["FID CIFAR-10 train vs test (published: 3.15)"] = {
+            "value": frechet_distance_features(inception.outputs(test)[0], inception.outputs(train)[0]),
+            "protocol": f"reference: {SPLITS['cifar10'][0]} ({len(train)} train images); generated: "
+                        f"{SPLITS['cifar10'][1]} ({len(test)} test images); {inception.description}"}
     else:
         report["FID CIFAR-10 train vs test"] = ("not checked: needs pt_inception-2015-12-05-6726825d.pth "
                                                 "(--inception-weights), unavailable offline")

@@ -37,7 +37,7 @@ from common import model_options, timed_training
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--dataset", choices=["sines", "stocks", "energy"], default="sines")
     parser.add_argument("--csv", help="the stocks or energy CSV (../shared/data/timeseries/...)")
     parser.add_argument("--model", choices=["crnngan", "timegan"], default="timegan")
@@ -88,8 +88,10 @@ def main() -> None:
         "train_seconds": round(train_seconds, 1), "score_seconds": round(time.perf_counter() - start, 1),
         "discriminative": scores["discriminative"], "predictive": scores["predictive"],
         "correlational": scores["correlational"],
-        "predictive_real_data": {"mean": sum(real_predictive) / len(real_predictive), "values": real_predictive},
-        "protocol": {**scores["protocol"], "reference": "scored against the training windows, as TimeGAN does"},
+        "predictive_real_data": {"mean": sum(real_predictive) / len(real_predictive), "values": real_predictive,
+                                 "protocol": "the predictive score with the real windows in place of the synthetic "
+                                             "ones (trained and tested on real data), repeat r with seed seed + r"},
+        "protocol": {**scores["protocol"], "reference_data": "scored against the training windows, as TimeGAN does"},
     }, indent=2, ensure_ascii=False))
 
 

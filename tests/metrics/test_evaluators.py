@@ -71,3 +71,11 @@ def test_altered_weights_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluators, "weights_dir", lambda: tmp_path)
     with pytest.raises(CheckpointError, match="reinstall genlab"):
         load_evaluator("mnist")
+
+
+def test_training_without_a_whole_batch_is_refused():
+    from genlab.metrics.evaluators import train_evaluator
+
+    images, labels = np.zeros((10, 28, 28, 1), np.uint8), np.zeros(10, np.int64)
+    with pytest.raises(ConfigError, match="at least one batch"):
+        train_evaluator(images, labels, EvaluatorConfig(), epochs=1, batch_size=128)

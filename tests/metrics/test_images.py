@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -108,8 +109,49 @@ def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_
     from genlab.metrics.cache import load_reference, reference_key, save_reference
 
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
-    old = reference_key("cifar10", "test", "cifar10", "sha-of-old-weights", 32)
+    old = reference_key("cifar10", "pixels", "test", "cifar10", "sha-of-old-weights", 32)
     save_reference(old, {"features": torch.zeros(3, 128)})
     assert load_reference(old) is not None
     # Retrained weights (a new genlab release) must recompute, not reuse the old network's features.
-    assert load_reference(reference_key("cifar10", "test", "cifar10", "sha-of-new-weights", 32)) is None
+    assert load_reference(reference_key("cifar10", "pixels", "test", "cifar10", "sha-of-new-weights", 32)) is None
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_an_edited_reference_is_recomputed_even_with_its_size_and_mtime_kept(tmp_path, digits_npz, folder):
+    from PIL import Image
+
+    with np.load(digits_npz) as data:
+        x = data["x"][:64]
+    if folder:  # editing a picture in place leaves the folder's own size and mtime as they were
+        reference = tmp_path / "reference"
+        reference.mkdir()
+        files = [reference / f"{i:03d}.png" for i in range(len(x))]
+        for image, file in zip(x, files):
+            Image.fromarray(image).save(file)
+    else:
+        reference = tmp_path / "reference.npz"
+        np.savez(reference, x=x)
+        files = [reference]
+    first = evaluate_images(digits_npz, reference, metrics=["fd"], extractor="mnist", n=64)["FD-mnist"]["value"]
+    times = [(f.stat().st_atime_ns, f.stat().st_mtime_ns) for f in files] + [
+        (reference.stat().st_atime_ns, reference.stat().st_mtime_ns)]
+    edited = 255 - x  # the same shape and byte count, other pixels
+    if folder:
+        for image, file in zip(edited, files):
+            Image.fromarray(image).save(file)
+    else:
+        np.savez(reference, x=edited)
+    for path, ns in zip([*files, reference], times):
+        os.utime(path, ns=ns)
+    cached = evaluate_images(digits_npz, reference, metrics=["fd"], extractor="mnist", n=64)["FD-mnist"]["value"]
+    fresh = evaluate_images(digits_npz, reference, metrics=["fd"], extractor="mnist", n=64,
+                            use_cache=False)["FD-mnist"]["value"]
+    assert cached == fresh != first
+
+
+def test_a_reference_too_small_for_a_metric_is_one_clear_error(tmp_path, digits_npz):
+    small = tmp_path / "small.npz"
+    with np.load(digits_npz) as data:
+        np.savez(small, x=data["x"][:3])
+    with pytest.raises(DataError, match="pr needs at least 4 reference images but --ref .* holds 3"):
+        evaluate_images(digits_npz, small, metrics=["pr"], extractor="mnist", n=50)

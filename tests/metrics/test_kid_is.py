@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from genlab.errors import DataError
+from genlab.errors import ConfigError, DataError
 from genlab.metrics.inception_score import inception_score
 from genlab.metrics.kid import kernel_distance, mmd2_unbiased
 
@@ -47,12 +47,22 @@ def test_unbiased_for_two_samples_of_one_distribution():
     assert shifted["value"] > 10 * shifted["std"] / math.sqrt(50)
 
 
+def test_std_over_subsets_is_the_population_std_of_the_references(monkeypatch):
+    # torch-fidelity and Bińkowski et al.'s code report numpy.std (ddof 0) of the subset estimates.
+    estimates = iter([1.0, 3.0])
+    monkeypatch.setattr("genlab.metrics.kid.mmd2_unbiased", lambda x, y: torch.tensor(next(estimates)))
+    result = kernel_distance(torch.randn(20, 2), torch.randn(20, 2), subsets=2, subset_size=10)
+    assert result["value"] == pytest.approx(2.0) and result["std"] == pytest.approx(1.0)  # not sqrt(2)
+
+
 def test_subset_size_shrinks_and_too_few_samples_fail():
     assert kernel_distance(torch.randn(30, 2), torch.randn(40, 2), subsets=3)["subset_size"] == 30
     with pytest.raises(DataError, match="KID needs at least 2 samples"):
         kernel_distance(torch.randn(1, 2), torch.randn(40, 2))
     with pytest.raises(DataError, match="same --extractor"):
         kernel_distance(torch.randn(10, 2), torch.randn(10, 3))
+    with pytest.raises(ConfigError, match="at least 1 subset"):
+        kernel_distance(torch.randn(10, 2), torch.randn(10, 2), subsets=0)
 
 
 def test_inception_score_known_answers():

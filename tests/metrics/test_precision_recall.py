@@ -48,3 +48,5 @@ def test_chunking_gives_the_same_answer(monkeypatch):
 def test_too_few_samples_fail_clearly():
     with pytest.raises(DataError, match="k = 3 needs at least 4 samples"):
         manifold_metrics(torch.randn(3, 2), torch.randn(10, 2))
+    with pytest.raises(DataError, match="k = 3 needs at least 4 samples"):
+        knn_radii(torch.randn(3, 2).double(), 3)  # a clear error, not topk's "selected index k out of range"

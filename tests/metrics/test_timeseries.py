@@ -106,3 +106,10 @@ def test_padded_steps_change_no_score_and_equal_lengths_score_like_truncated_dat
     assert torch.allclose(cross_correlations(real, ten), cross_correlations(real[:, :10]))
     with pytest.raises(DataError, match="real lengths must hold one length between 2 and T = 24"):
         correlational_score(real, synthetic, real_lengths=torch.ones(60, dtype=torch.long))
+
+
+def test_discriminative_score_needs_two_sequences_of_each_kind():
+    two = sine_set(2, features=2)
+    assert 0 <= discriminative_score(two, two, iterations=1) <= 0.5  # an 80/20 split of 2 keeps 1 and 1
+    with pytest.raises(DataError, match="at least 2 real and 2 synthetic sequences"):
+        discriminative_score(two[:1], two, iterations=1)

@@ -1,4 +1,5 @@
-"""Cached reference features, one file per (dataset, split, extractor and its weights, resolution).
+"""Cached reference features, one file per (dataset and its pixels, split, extractor and its
+weights, resolution, genlab version).
 
 The cache folder is ``$GENLAB_CACHE`` or ``~/.cache/genlab``; each entry is a safetensors file
 of the reference features (and class probabilities) whose metadata records its protocol.
@@ -12,10 +13,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from genlab import __version__
 from genlab.fileio import atomic_write
 
 
@@ -23,10 +26,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser()
 
 
-def reference_key(dataset: str, split: str, extractor: str, weights: str, resolution: int) -> dict[str, str | int]:
-    """``weights`` names the extractor's weights (a sha256), so features of retrained weights never
-    meet features cached from the old ones."""
-    return {"dataset": dataset, "split": split, "extractor": extractor, "weights": weights, "resolution": resolution}
+def images_digest(images: np.ndarray) -> str:
+    """sha256 of uint8 images (N, H, W, C), shape included: the identity of a reference set's pixels."""
+    digest = hashlib.sha256(repr(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).data)
+    return digest.hexdigest()
+
+
+def reference_key(dataset: str, images: str, split: str, extractor: str, weights: str,
+                  resolution: int) -> dict[str, str | int]:
+    """``images`` is the pixels' ``images_digest``, so an edited reference (even one whose path, size
+    and modification time are unchanged) is recomputed; ``weights`` names the extractor's weights (a
+    sha256), so features of retrained weights never meet features cached from the old ones; the
+    genlab version covers changes of the extractor's code (its resize, its normalisation)."""
+    return {"dataset": dataset, "images": images, "split": split, "extractor": extractor, "weights": weights,
+            "resolution": resolution, "genlab": __version__}
 
 
 def _entry_path(key: dict[str, str | int]) -> Path:

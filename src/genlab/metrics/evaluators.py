@@ -173,6 +173,10 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, config: EvaluatorCon
     x_all, y_all = to_input(images), torch.as_tensor(labels, dtype=torch.long)
     steps_per_epoch = len(x_all) // batch_size
     total = epochs * steps_per_epoch
+    if total < 1:
+        raise ConfigError(f"Training an evaluator needs at least 1 epoch of at least one batch; got {epochs} epoch(s) "
+                          f"of {len(x_all)} images at --batch-size {batch_size}; pass more epochs or images or a "
+                          "smaller --batch-size.")
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=0.25)
     model.train()

@@ -3,7 +3,7 @@
 Generated images come from a trained model (a run directory, checkpoint or exported folder:
 ``n`` samples drawn with a fixed seed and rounded to uint8 like saved PNGs) or from any folder or
 ``.npz`` of images, so samples of other libraries can be scored the same way. Reference
-features are cached per (dataset, split, extractor, resolution) (see ``cache.py``).
+features are cached per (reference pixels, split, extractor and its weights, resolution) (see ``cache.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from genlab import __version__
 from genlab.data.images import load_images
 from genlab.errors import ConfigError, DataError
-from genlab.metrics.cache import load_reference, reference_key, save_reference
+from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
 from genlab.metrics.evaluators import mode_count
 from genlab.metrics.extractors import Extractor, get_extractor
@@ -28,10 +28,11 @@ from genlab.metrics.inception_score import inception_score
 from genlab.metrics.kid import kernel_distance
 from genlab.metrics.precision_recall import knn_radii, manifold_metrics
 
-# Each metric and the fewest generated samples it is defined for (checked before any feature is computed).
-MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": 4, "is": 10, "acc": 1, "modes": 1}
-METRICS = tuple(MIN_SAMPLES)
 K = 3  # neighbours of the precision/recall/density/coverage manifolds
+# Each metric and the fewest generated samples it is defined for (checked before any feature is computed).
+MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": K + 1, "is": 10, "acc": 1, "modes": 1}
+METRICS = tuple(MIN_SAMPLES)
+USES_REFERENCE = ("fd", "kid", "pr")  # metrics whose reference features need the same minimum
 RADII = f"radii_k{K}"
 # Reference names genlab can resolve without a path: name -> (dataset, split, default extractor).
 NAMED_REFERENCES = {"mnist-test": ("mnist", "test", "mnist")}
@@ -51,10 +52,8 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
     if not path.exists():
         raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
                           "pass a folder or .npz of reference images.")
-    stat = path.stat()
     split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
-    # The file's size and modification time are part of its identity, so an edited file is re-read.
-    return load_images(path).images, f"{path.resolve()}@{stat.st_size}:{stat.st_mtime_ns}", split, None
+    return load_images(path).images, str(path.resolve()), split, None  # the cache keys the pixels themselves
 
 
 def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int
@@ -95,7 +94,8 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
 def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: Extractor, use_cache: bool,
                        need_radii: bool) -> dict[str, torch.Tensor]:
     """Reference features (M, D), class probabilities (M, C) and, if needed, k-NN radii (M,); cached."""
-    key = reference_key(dataset, split, extractor.name, extractor.weights, int(images.shape[1]))
+    key = reference_key(dataset, images_digest(images), split, extractor.name, extractor.weights,
+                        int(images.shape[1]))
     outputs = load_reference(key) if use_cache else None
     changed = outputs is None or len(outputs["features"]) != len(images)
     if changed:
@@ -132,6 +132,9 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     images, labels, source = generated_images(generated, n, seed, device, batch_size)
     for metric in metrics:
         require_samples(len(images), MIN_SAMPLES[metric], f"--metrics {metric}")
+        if metric in USES_REFERENCE and len(ref_images) < MIN_SAMPLES[metric]:
+            raise DataError(f"--metrics {metric} needs at least {MIN_SAMPLES[metric]} reference images but --ref "
+                            f"{reference} holds {len(ref_images)}; pass a larger reference set.")
     if images.shape[1:] != ref_images.shape[1:]:
         raise DataError(f"The generated images are {'x'.join(map(str, images.shape[1:]))} (HxWxC) but the reference "
                         f"images are {'x'.join(map(str, ref_images.shape[1:]))}; compare images of the same "

@@ -2,13 +2,15 @@
 
 k(x, y) = (x·y / D + 1)^3. The estimate is averaged over random subsets of equal size drawn
 without replacement from each set (the protocol of the reference implementations: 100 subsets
-of 1000); its standard deviation over the subsets is reported with it.
+of 1000); its standard deviation over the subsets (population std, as those implementations
+compute it with numpy.std) is reported with it.
 """
 
 from __future__ import annotations
 
 import torch
 
+from genlab.errors import ConfigError
 from genlab.metrics.checks import as_features, require_samples, same_dim
 
 
@@ -32,6 +34,8 @@ def kernel_distance(generated: torch.Tensor, reference: torch.Tensor, subsets: i
     Returns ``{"value": mean, "std": std over subsets, "subsets", "subset_size"}``; the subset
     size shrinks to the smaller set when either has fewer than ``subset_size`` samples.
     """
+    if subsets < 1:
+        raise ConfigError(f"KID needs at least 1 subset, got {subsets}.")
     x, y = as_features(generated, "generated features"), as_features(reference, "reference features")
     same_dim(x, y)
     size = min(subset_size, len(x), len(y))
@@ -41,5 +45,5 @@ def kernel_distance(generated: torch.Tensor, reference: torch.Tensor, subsets: i
         mmd2_unbiased(x[torch.randperm(len(x), generator=generator)[:size]],
                       y[torch.randperm(len(y), generator=generator)[:size]])
         for _ in range(subsets)])
-    return {"value": float(values.mean()), "std": float(values.std()) if subsets > 1 else 0.0,
-            "subsets": subsets, "subset_size": size}
+    return {"value": float(values.mean()), "std": float(values.std(unbiased=False)), "subsets": subsets,
+            "subset_size": size}

@@ -30,6 +30,7 @@ def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each point of x (N, D) to its k-th nearest other point → (N,)."""
+    require_samples(len(x), k + 1, f"k-NN radii with k = {k}")
     step = _rows(len(x))
     radii = [_distances(x[i:i + step], x).topk(k + 1, dim=1, largest=False).values[:, k]  # index 0: itself
              for i in range(0, len(x), step)]

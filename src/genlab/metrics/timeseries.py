@@ -133,7 +133,7 @@ def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations
     real_train, real_test = _split(real, generator)
     fake_train, fake_test = _split(synthetic, generator)
     if min(len(part[0]) for part in (real_test, fake_test, real_train, fake_train)) == 0:
-        raise DataError(f"The discriminative score needs at least 5 real and 5 synthetic sequences (got "
+        raise DataError(f"The discriminative score needs at least 2 real and 2 synthetic sequences (got "
                         f"{len(real[0])} and {len(synthetic[0])}).")
 
     def logits(part: Sequences) -> torch.Tensor:
