@@ -39,6 +39,12 @@ ConfigLoader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") -> None:
+    """Adam's (β1, β2) must lie in [0, 1); say so in one sentence instead of Adam's own traceback."""
+    if not all(0 <= beta < 1 for beta in betas):
+        raise ConfigError(f"{option} must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)}).")
+
+
 @dataclass
 class TrainConfig:
     """How a run is driven; the same for every family."""

@@ -93,6 +93,10 @@ class CharTokenizer(Tokenizer):
     def from_text(cls, text: str) -> CharTokenizer:
         return cls(sorted(set(text)))
 
+    def pieces(self, text: str) -> list[str]:
+        """The text behind each token of ``text``: its characters."""
+        return list(text)
+
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         slots = np.minimum(np.searchsorted(self._sorted, codepoints), len(self._sorted) - 1)
@@ -122,8 +126,12 @@ class WordTokenizer(Tokenizer):
         # Most frequent first; ties in first-seen order, so the vocabulary is deterministic.
         return cls([UNKNOWN, *(word for word, _ in counts.most_common(max_words - 1))])
 
+    def pieces(self, text: str) -> list[str]:
+        """The text behind each token of ``text`` (an ``<unk>`` token's piece included); they join to ``text``."""
+        return _WORD_PIECES.findall(text)
+
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
-        return np.array([self._ids.get(piece, 0) for piece in _WORD_PIECES.findall(text)], dtype=np.int64)
+        return np.array([self._ids.get(piece, 0) for piece in self.pieces(text)], dtype=np.int64)
 
 
 def build_tokenizer(kind: str, text: str, max_words: int = 20000) -> Tokenizer:

@@ -43,6 +43,17 @@ def test_spectral_norm_bounds_the_largest_singular_value():
     assert abs(sigma.item() - 1) < 0.05
 
 
+def test_dcgan_init_under_spectral_norm_keeps_the_weights_normalised_from_the_start():
+    """DCGAN's N(0, 0.02) redraw of a spectrally normalised weight restarts its power iteration:
+    stale singular vectors of the replaced weight would leave σ far from 1 until training fixed them."""
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=32, channels=3, spectral_norm="both", **TINY)).eval()  # eval: no iteration
+    for conv in (model.discriminator.trunk[0], model.discriminator.trunk[2], model.generator.convs[0]):
+        weight = conv.weight.transpose(0, 1) if isinstance(conv, torch.nn.ConvTranspose2d) else conv.weight
+        assert abs(torch.linalg.matrix_norm(weight.flatten(1), ord=2).item() - 1) < 0.1
+        assert abs(conv.parametrizations.weight.original.std().item() - 0.02) < 0.005  # still DCGAN's draw
+
+
 def test_attention_block_is_identity_at_initialisation_and_learns_its_gate():
     block = SelfAttention2d(16)
     x = torch.randn(2, 16, 8, 8)
@@ -302,3 +313,14 @@ def test_lazy_r1_penalises_every_nth_discriminator_update_with_n_times_the_weigh
     # update 5's loss is reported.
     assert torch.equal(first_update(1, 2)[0], first_update(3, 2)[0])
     assert not torch.equal(first_update(2, 2)[0], first_update(3, 2)[0])
+
+
+@pytest.mark.parametrize("backbone,resolution,sizes", [("dcgan", 28, "7, 14"), ("resnet", 32, "8, 16, 32")])
+def test_attention_at_a_size_no_player_has_is_refused(backbone, resolution, sizes):
+    """SAGAN's attention at 16 on 28×28 images would otherwise be silently left out."""
+    with pytest.raises(ConfigError, match=f"attention_resolutions has 4, .* {backbone} .*choose from {sizes}"):
+        GAN(GANConfig(resolution=resolution, channels=1, backbone=backbone, attention_resolutions=(4,), **TINY))
+    sizes = [int(s) for s in sizes.split(", ")]
+    model = GAN(GANConfig(resolution=resolution, channels=1, backbone=backbone, attention_resolutions=tuple(sizes),
+                          **TINY))
+    assert sum(isinstance(m, SelfAttention2d) for m in model.modules()) >= len(sizes)  # each size has a block

@@ -141,6 +141,8 @@ def test_config_errors_name_the_option():
         dataclasses.replace(CRNNGANConfig(**BASE), features=4).validate()
     with pytest.raises(ConfigError, match="needs --model.features and --model.seq_len"):
         RecurrentGAN(CRNNGANConfig())
+    with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
+        CRNNGANConfig(**BASE, betas=(0.9, 1.0)).validate()
 
 
 def test_timegan_trains_through_its_three_phases_by_step_count():
@@ -300,3 +302,18 @@ def test_static_features_are_drawn_once_per_sequence_and_trained():
     assert samples.shape == (5, 12, 3)
     assert (samples[..., 2] == samples[:, :1, 2]).all()  # held at every step, --long included
     assert samples[:, 0, 2].std() > 0  # but drawn per sequence
+
+
+@pytest.mark.parametrize("logits", ["per_step", "sequence"])
+def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(logits):
+    """WGAN-GP holds ‖∇ₓD(x)‖ at 1 for D(x) the critic's value of one sequence: with per-step logits
+    their mean over the valid steps (not their sum, whose gradient is T times larger)."""
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, "logits": logits, "loss": "wasserstein_gp"}))
+    x = torch.rand(4, 6, 3)
+    per_sequence = model.discriminator(x).mean(1)  # (B,): one logit, or the mean of the 6 per-step ones
+    assert torch.allclose(model.sequence_scores(x, None, None), per_sequence, atol=1e-6)
+    lengths = torch.tensor([6, 3, 4, 2])
+    padded = model.sequence_scores(x, None, lengths)
+    alone = torch.stack([model.sequence_scores(x[i:i + 1, :n], None, None)[0] for i, n in enumerate(lengths)])
+    assert torch.allclose(padded, alone, atol=1e-6)

@@ -261,6 +261,11 @@ def test_text_data_rejects_a_token_id_vocabulary_size(sentences_txt):
         build("mle", sentences_txt, vocab_size=3)
 
 
+def test_config_rejects_betas_adam_would_refuse():
+    with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
+        SeqGANConfig(betas=(-0.1, 0.9)).validate()
+
+
 def test_the_discriminator_trains_in_the_last_pretraining_steps_only(sentences_txt):
     model, dataset = build("seqgan", sentences_txt, pretrain_steps=4, discriminator_pretrain_steps=2)
     optimizers = model.configure_optimizers()

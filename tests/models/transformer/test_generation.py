@@ -23,6 +23,7 @@ def test_top_p_keeps_the_smallest_set_reaching_p():
     assert kept(filter_logits(PROBS.log(), top_p=0.7)) == [1, 3]  # 0.7 reached exactly by two tokens
     assert kept(filter_logits(PROBS.log(), top_p=0.71)) == [1, 3, 4]
     assert kept(filter_logits(PROBS.log(), top_p=0.3)) == [1]  # the most likely token always stays
+    assert kept(filter_logits(PROBS.log(), top_p=0.0)) == [1]
     assert kept(filter_logits(PROBS.log(), top_p=1.0)) == [0, 1, 2, 3, 4]
 
 

@@ -7,6 +7,7 @@ from genlab.errors import ConfigError, DataError
 from genlab.models.base import EvalOptions, GenerativeModel
 from genlab.models.transformer import Transformer, TransformerConfig
 from genlab.models.transformer.model import learning_rate
+from genlab.tokenizers import WordTokenizer
 
 
 def test_output_at_t_ignores_later_tokens(tiny_model):
@@ -115,6 +116,8 @@ def test_sample_continues_the_prompt_and_rejects_unknown_characters(tiny_model):
 def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="--model.width 30 must be divisible by --model.heads 4"):
         TransformerConfig(width=30).validate()
+    with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
+        TransformerConfig(betas=(0.9, 1.5)).validate()
     with pytest.raises(ConfigError, match="needs --model.vocab"):
         Transformer(TransformerConfig())
     assert Transformer(TransformerConfig(tokenizer="byte", layers=1, width=8, heads=2)).tokenizer.vocab_size == 256
@@ -130,3 +133,44 @@ def test_generate_rejects_an_unknown_prompt_before_the_first_step(tiny_model):
     # Not iterated: 'genlab generate' prints the prompt before asking for the first token.
     with pytest.raises(DataError, match="--prompt holds the character 'Z'"):
         tiny_model().generate("Zebra")
+
+
+@pytest.mark.parametrize("kind", ["word", "byte"])
+def test_bits_per_character_count_the_characters_of_the_text_not_of_decoded_ids(tmp_path, kind):
+    """A word model's <unk> stands for a word of any length; a byte model's first predicted id can be
+    inside a character. Both are measured on the held-out text itself."""
+    text = "é " + "the cat sat on the mat . " * 9 + "hippopotamus zebra"  # the last words are rare
+    path = tmp_path / "text.txt"
+    path.write_text(text * 10, encoding="utf-8")
+    held_out = (text * 10)[-len(text):]  # the last 10%: one copy, starting with the two-byte é
+    vocab = WordTokenizer.from_text(text, max_words=8).vocab if kind == "word" else None  # no é, hippopotamus, zebra
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(tokenizer=kind, vocab=vocab, context=8, layers=1, heads=2, width=8))
+    result = model.evaluate(EvalOptions(data=str(path)))
+    protocol = result["protocol"]
+    if kind == "word":
+        pieces = WordTokenizer(vocab).pieces(held_out)
+        assert protocol["unknown_tokens"] > 0
+        assert protocol["characters"] == len(held_out) - len(pieces[0])
+    else:  # every byte after the first is predicted; the é's second byte begins no character
+        assert protocol["predicted_tokens"] == protocol["bytes"] == len(held_out.encode()) - 1
+        assert protocol["characters"] == len(held_out) - 1
+    bits = result["loss"] * protocol["predicted_tokens"] / math.log(2)
+    assert result["bits_per_character"] == pytest.approx(bits / protocol["characters"])
+    assert result["bits_per_byte"] == pytest.approx(bits / protocol["bytes"])
+
+
+def test_eval_scores_the_fraction_training_held_out(tmp_path):
+    """Trained with --data.validation_fraction 0.05, a model must not be scored on the 5% of its own
+    training text that a fixed 10% split would add."""
+    from genlab.data.text import TextDataConfig
+    from genlab.models.transformer import build_text_data
+
+    path = tmp_path / "text.txt"
+    path.write_text("abcdefghij" * 100, encoding="utf-8")
+    _, config = build_text_data(TextDataConfig(path=str(path), validation_fraction=0.05),
+                                TransformerConfig(context=8, layers=1, heads=2, width=8))
+    assert config.held_out_fraction == 0.05
+    result = Transformer(config).evaluate(EvalOptions(data=str(path)))
+    assert result["protocol"]["characters"] == 50 - 1  # the last 5% of 1,000 characters, less the first
+    assert "last 5%" in result["protocol"]["split"]

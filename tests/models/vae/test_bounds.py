@@ -100,3 +100,16 @@ def test_iwae_bound_does_not_decrease_with_k_on_average(tiny_model, digits):
             log_w = (log_px + log_ratio).view(200, k, -1)
             bounds[k] = (torch.logsumexp(log_w, 1) - math.log(k)).mean().item()
     assert bounds[1] < bounds[2] < bounds[5] < bounds[20]
+
+
+def test_dynamically_binarised_test_set_is_the_same_for_every_k_and_batch_size(digits):
+    """The closed-form KL depends on the binarised images only: it must not move with the number of
+    latents drawn between batches."""
+    path, _ = digits
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=28, channels=1, latent_dim=2, width=2, hidden_dim=8, binarize="dynamic"))
+    kls = {(k, size): model.evaluate(EvalOptions(data=str(path), nll=True, k=k, batch_size=size, seed=3))["kl"]
+           for k, size in ((1, 2), (50, 2), (50, 6))}
+    assert kls[(1, 2)] == pytest.approx(kls[(50, 2)], abs=1e-9) and kls[(50, 2)] == pytest.approx(kls[(50, 6)], abs=1e-6)
+    other_seed = model.evaluate(EvalOptions(data=str(path), nll=True, k=1, batch_size=2, seed=4))["kl"]
+    assert other_seed != pytest.approx(kls[(1, 2)], abs=1e-6)  # the binarisation is random

@@ -135,6 +135,7 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
     (dict(lr=1e-3, min_lr=1e-2), "--model.min_lr must be between 0 and --model.lr"),
     (dict(decay_steps=-1), "--model.decay_steps must be non-negative"),
+    (dict(betas=(1.5, 0.9)), r"--model.betas must be two numbers in \[0, 1\)"),
 ])
 def test_config_validation_names_the_option(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genlab.config import check_adam_betas
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -92,8 +93,7 @@ class GANConfig:
             value = getattr(self, name)
             if not 0 < value < 1:
                 raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
-        if not all(0 <= beta < 1 for beta in self.betas):
-            raise ConfigError(f"--model.betas must be two numbers in [0, 1), e.g. [0.5, 0.999] (got {list(self.betas)}).")
+        check_adam_betas(self.betas)
         for name in ("gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")

@@ -17,6 +17,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from genlab.models.gan.config import GANConfig
 from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral, with_class
@@ -42,6 +43,7 @@ class Generator(nn.Module):
                                     for a, b in zip(widths, widths[1:])])
         self.norms = nn.ModuleList([Norm2d(w, num_classes) for w in widths])
         sizes = [seed * 2 ** i for i in range(stages)]  # feature-map size after each norm
+        self.feature_sizes = set(sizes)  # where self-attention can sit
         self.attention = nn.ModuleDict({str(i): SelfAttention2d(w, sn) for i, (w, s) in enumerate(zip(widths, sizes))
                                         if s in config.attention_resolutions})
         self.to_image = spectral(nn.ConvTranspose2d(widths[-1], config.channels, 4, 2, 1, bias=False), sn)
@@ -66,6 +68,7 @@ class Discriminator(nn.Module):
         widths = [config.discriminator_width * 2 ** i for i in range(stages)]  # e.g. 64,128,256,512
         channels = [config.channels * config.pack, *widths]
         sizes = [config.resolution // 2 ** (i + 1) for i in range(stages)]  # size after each conv
+        self.feature_sizes = set(sizes)  # where self-attention can sit
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
             layers.append(spectral(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), sn))
@@ -86,8 +89,12 @@ class Discriminator(nn.Module):
 
 def dcgan_init(module: nn.Module) -> None:
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
-        nn.init.normal_(weight, 0.0, 0.02)
+        spectral = parametrize.is_parametrized(module, "weight")
+        if spectral:  # registered again below: its power iteration must start from the new weight, not the old
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if spectral:
+            nn.utils.parametrizations.spectral_norm(module)
     elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)

@@ -54,6 +54,13 @@ class GAN(GenerativeModel):
         backbone = BACKBONES[config.backbone]
         self.generator = backbone.Generator(config, classes)
         self.discriminator = backbone.Discriminator(config, classes)
+        if config.attention_resolutions:  # the mlp backbone, which has none, refuses them in validate
+            sizes = self.generator.feature_sizes | self.discriminator.feature_sizes
+            unused = sorted(set(config.attention_resolutions) - sizes)
+            if unused:
+                raise ConfigError(f"--model.attention_resolutions has {unused[0]}, not a feature-map size of the "
+                                  f"{config.backbone} backbone at resolution {config.resolution}; choose from "
+                                  f"{', '.join(map(str, sorted(sizes)))}.")
         if config.backbone == "dcgan":
             self.apply(dcgan.dcgan_init)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema_decay > 0 else None

@@ -64,8 +64,10 @@ class Generator(nn.Module):
         self.num_classes = num_classes  # a conditional G reads its class one-hot beside z
         self.stem = spectral(nn.Linear(config.latent_dim + (num_classes or 0), 4 * 4 * width), sn)
         self.blocks = nn.ModuleList([UpBlock(width, width, num_classes, sn) for _ in range(stages)])
-        self.attention = nn.ModuleDict({str(i): SelfAttention2d(width, sn) for i in range(stages)
-                                        if 8 * 2 ** i in config.attention_resolutions})
+        sizes = [8 * 2 ** i for i in range(stages)]  # feature-map size after each block
+        self.feature_sizes = set(sizes)  # where self-attention can sit
+        self.attention = nn.ModuleDict({str(i): SelfAttention2d(width, sn) for i, s in enumerate(sizes)
+                                        if s in config.attention_resolutions})
         self.norm = nn.BatchNorm2d(width)
         self.to_image = spectral(nn.Conv2d(width, config.channels, 3, 1, 1), sn)
 
@@ -86,6 +88,7 @@ class Discriminator(nn.Module):
         downs = int(math.log2(config.resolution // 8))  # 32 → 2 down blocks, 64 → 3
         blocks: list[nn.Module] = []
         size = config.resolution
+        self.feature_sizes = {config.resolution // 2 ** (i + 1) for i in range(downs)}  # where self-attention can sit
         for i in range(downs + 2):
             down = i < downs
             blocks.append(DownBlock(config.channels * config.pack if i == 0 else width, width, down, i == 0, sn))

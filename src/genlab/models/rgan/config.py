@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genlab.config import check_adam_betas
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -80,6 +81,7 @@ class RGANConfig:
         for name in ("lr_generator", "lr_discriminator", "gradient_penalty"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_adam_betas(self.betas)
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
             raise ConfigError("--model.feature_min and --model.feature_max must be given together, one value per "

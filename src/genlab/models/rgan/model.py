@@ -130,6 +130,17 @@ class RecurrentGAN(GenerativeModel):
             return logits
         return logits[length_mask(lengths, x.shape[1])]
 
+    def sequence_scores(self, x, labels, lengths):
+        """The critic's value of each sequence (B,): its logit, or its per-step logits averaged over
+        its valid steps — the function whose input gradient WGAN-GP holds at norm 1. (The gradient
+        of the per-step logits' sum would be about T times larger, a penalty T times too strong.)"""
+        logits = self.discriminator(x, labels, lengths)
+        if not plain(self.discriminator).per_step:
+            return logits[:, 0]
+        if lengths is None:
+            return logits.mean(1)
+        return torch.where(length_mask(lengths, x.shape[1]), logits, 0.0).sum(1) / lengths
+
     def _discriminator_update(self, real, fake, labels, lengths, optimizer):
         c = self.config
         optimizer.zero_grad(set_to_none=True)
@@ -140,7 +151,7 @@ class RecurrentGAN(GenerativeModel):
             # The penalty's double backward through an RNN needs the non-cuDNN path on CUDA.
             with torch.backends.cudnn.flags(enabled=False):
                 loss = loss + c.gradient_penalty * gradient_penalty(
-                    lambda x: self.counted_logits(self.discriminator, x, labels, lengths), real, fake)
+                    lambda x: self.sequence_scores(x, labels, lengths), real, fake)
         loss.backward()
         optimizer.step()
         return loss, real_logits, fake_logits

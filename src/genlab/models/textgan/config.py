@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genlab.config import check_adam_betas
 from genlab.errors import ConfigError
 
 
@@ -85,6 +86,7 @@ class TextGANConfig:
         for name in ("lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_adam_betas(self.betas)
         if self.split in ("word", "char") and self.vocab_size is not None:
             raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")
         if self.split == "ids" and self.vocab is not None:

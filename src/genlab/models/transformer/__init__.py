@@ -21,6 +21,7 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
     text, source = read_text(data.path)
     if model.vocab is None and model.tokenizer != "byte":
         model = dataclasses.replace(model, vocab=build_tokenizer(model.tokenizer, text, model.max_words).vocab)
+    model = dataclasses.replace(model, held_out_fraction=data.validation_fraction)  # what genlab eval scores
     tokenizer = load_tokenizer(model.tokenizer, model.vocab or [])
     train_text, _ = split_text(text, data.validation_fraction)
     ids = torch.from_numpy(tokenizer.encode(train_text, source=source))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genlab.config import check_adam_betas
 from genlab.errors import ConfigError
 
 
@@ -32,6 +33,9 @@ class TransformerConfig:
     grad_clip: float = 1.0  # clip the global gradient norm to this; 0: off
     grad_accumulation: int = 1  # micro-batches per optimizer step; the batch is split evenly
     preview_tokens: int = 300  # length of the text samples written during training
+    # The last fraction of the text that training left out, copied from --data.validation_fraction,
+    # so that 'genlab eval' scores exactly the held-out part.
+    held_out_fraction: float = 0.1
 
     def validate(self) -> None:
         for name in ("max_words", "context", "layers", "heads", "width", "decay_steps", "grad_accumulation",
@@ -42,6 +46,9 @@ class TransformerConfig:
             raise ConfigError(f"--model.width {self.width} must be divisible by --model.heads {self.heads}.")
         if self.positions == "rotary" and (self.width // self.heads) % 2:
             raise ConfigError(f"Rotary positions need an even head size; width/heads is {self.width // self.heads}.")
+        if not 0 < self.held_out_fraction < 1:
+            raise ConfigError(f"--model.held_out_fraction must lie strictly between 0 and 1 (got "
+                              f"{self.held_out_fraction}); it is set from --data.validation_fraction.")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--model.dropout must lie in [0, 1) (got {self.dropout}).")
         if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
@@ -50,5 +57,6 @@ class TransformerConfig:
         for name in ("warmup_steps", "weight_decay", "grad_clip"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_adam_betas(self.betas)
         if self.tokenizer == "byte" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it.")

@@ -1,10 +1,11 @@
 """Held-out loss of a transformer: mean next-token cross-entropy, perplexity, bits per character.
 
-Protocol: the held-out text (the last 10% of the characters of the embedded tiny Shakespeare, or
-of ``--data``) is tokenized and cut into consecutive windows of ``context + 1`` tokens that
-overlap by one token, so every token after the first is predicted exactly once, from the tokens
-before it in its window (between 0 and context - 1 of them). No sampling is involved: the result
-is deterministic.
+Protocol: the held-out text — the last fraction of the characters, of the embedded tiny
+Shakespeare or of ``--data``, that training held out (``--data.validation_fraction``, 10% by
+default) — is tokenized and cut into consecutive windows of ``context + 1`` tokens that overlap
+by one token, so every token after the first is predicted exactly once, from the tokens before
+it in its window (between 1 and context of them). No sampling is involved: the result is
+deterministic.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from genlab.data.text import read_text, split_text
 from genlab.errors import DataError
 from genlab.models.base import EvalOptions
-
-VALIDATION_FRACTION = 0.1
+from genlab.tokenizers import ByteTokenizer
 
 
 @torch.no_grad()
@@ -42,7 +43,8 @@ def held_out_loss(net, ids: torch.Tensor, batch_size: int, max_windows: int | No
 
 def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
     text, source = read_text(options.data)
-    _, held_out = split_text(text, VALIDATION_FRACTION)
+    fraction = model.config.held_out_fraction
+    _, held_out = split_text(text, fraction)
     try:
         ids = torch.from_numpy(model.tokenizer.encode(held_out, source=f"the held-out text of {source}"))
     except DataError:
@@ -61,20 +63,37 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         nats, tokens = held_out_loss(model.net, ids, options.batch_size, options.max_examples)
     finally:
         model.train(was_training)
-    predicted = model.tokenizer.decode(ids[1:tokens + 1].tolist())
+    characters, size = predicted_text_size(model.tokenizer, held_out, tokens)
     loss = nats / tokens
+    protocol = {
+        "data": source,
+        "split": f"last {fraction:.0%} of the characters (held out in training)",
+        "tokenizer": f"{model.config.tokenizer}-level, {model.tokenizer.vocab_size} symbols",
+        "predicted_tokens": tokens,
+        "characters": characters,
+        "bytes": size,
+        "windows": f"consecutive windows of context {model.config.context} + 1 tokens, overlapping by one",
+    }
+    if model.config.tokenizer == "word":  # <unk> is one symbol for many words: per-token scores flatter
+        protocol["unknown_tokens"] = int((ids[1:tokens + 1] == 0).sum())
     return {
         "loss": loss,
         "perplexity": math.exp(loss),
         "bits_per_token": loss / math.log(2),
-        "bits_per_character": nats / math.log(2) / len(predicted),
-        "bits_per_byte": nats / math.log(2) / len(predicted.encode("utf-8")),
-        "protocol": {
-            "data": source,
-            "split": f"last {VALIDATION_FRACTION:.0%} of the characters",
-            "tokenizer": f"{model.config.tokenizer}-level, {model.tokenizer.vocab_size} symbols",
-            "predicted_tokens": tokens,
-            "characters": len(predicted),
-            "windows": f"consecutive windows of context {model.config.context} + 1 tokens, overlapping by one",
-        },
+        "bits_per_character": nats / math.log(2) / characters if characters else None,
+        "bits_per_byte": nats / math.log(2) / size,
+        "protocol": protocol,
     }
+
+
+def predicted_text_size(tokenizer, text: str, tokens: int) -> tuple[int, int]:
+    """(characters, UTF-8 bytes) of the text behind tokens 1..``tokens`` of ``text``, the ones predicted.
+
+    Measured on the text, not on decoded ids: a word model's ``<unk>`` decodes to five characters
+    whatever word it stands for, and a byte model's ids may begin inside a character.
+    """
+    if isinstance(tokenizer, ByteTokenizer):
+        predicted = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)[1:tokens + 1]
+        return int(np.count_nonzero((predicted & 0xC0) != 0x80)), len(predicted)  # characters begun in them
+    predicted = "".join(tokenizer.pieces(text)[1:tokens + 1])
+    return len(predicted), len(predicted.encode("utf-8"))

@@ -29,6 +29,7 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
         probs = sorted_logits.softmax(dim=-1)
         before = probs.cumsum(dim=-1) - probs  # probability mass of the tokens ranked above each one
         drop = before >= top_p
+        drop[:, 0] = False  # the most likely token, even for top_p ≤ 0
         logits.scatter_(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
     return logits
 

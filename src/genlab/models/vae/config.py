@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genlab.config import check_adam_betas
 from genlab.errors import ConfigError
 
 RESOLUTIONS = (28, 32, 64)
@@ -59,6 +60,7 @@ class VAEConfig:
         if not 0 <= self.min_lr <= self.lr:
             raise ConfigError(f"--model.min_lr must be between 0 and --model.lr (got min_lr {self.min_lr}, "
                               f"lr {self.lr}).")
+        check_adam_betas(self.betas)
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
         if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):

@@ -7,8 +7,8 @@ Protocol (Burda et al. 2016):
 - NLL: -log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x) with k = ``--k`` draws z_i ~ q(z|x) per example,
   averaged over the examples, in nats; for the discrete likelihoods also in bits per dimension
   (C·H·W dimensions: binary pixels for bernoulli, 8-bit sub-pixels for logistic/categorical);
-- ELBO: the closed-form KL minus the reconstruction term E_q[log p(x|z)], estimated with the same
-  k draws (one draw without ``--nll``);
+- ELBO: the reconstruction term E_q[log p(x|z)], estimated with the same k draws (one draw
+  without ``--nll``), minus the closed-form KL;
 - active units: latent units u with Cov_x(E_q[z_u]) > 0.01 over the evaluated examples.
 """
 
@@ -56,13 +56,14 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     images, labels, source = held_out_images(model, options)
     device, samples = model.device, options.k if options.nll else 1
     generator = torch.Generator().manual_seed(options.seed)
+    # All at once, before any latent is drawn: the binarised set is then the same for every k and batch size.
+    observations = model.likelihood.observe(images.float().div_(127.5).sub_(1.0), generator)
     reconstruction, kl, nll = [], [], []
     posterior_means = []
     batches = range(0, images.shape[0], options.batch_size)
     for start in tqdm(batches, desc=f"eval {model.name} (k={samples})", leave=False):
-        batch = images[start:start + options.batch_size].to(device).float().div_(127.5).sub_(1.0)
+        x = observations[start:start + options.batch_size].to(device)
         batch_labels = labels[start:start + options.batch_size].to(device) if labels is not None else None
-        x = model.likelihood.observe(batch, generator)
         mean, log_var = model.posterior(x, batch_labels)
         log_px_sum, bound = sample_in_chunks(model, x, batch_labels, mean, log_var, samples, generator)
         reconstruction.append(-log_px_sum / samples)
