@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from genlab.errors import GenlabError
+from genlab.models.gan import GAN
+
 
 def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
@@ -193,6 +196,18 @@ def test_a_resume_that_fails_keeps_the_newer_checkpoints(tmp_path, digits_npz, r
     assert code == 2 and "holds weights of another model" in err
     assert {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()} == before
     assert (run / "metrics.jsonl").read_text() == metrics
+    # A failure in the first step of the resumed run (a batch that does not fit, say) keeps them too.
+    config = (run / "config.json").read_text()
+
+    def fails(self, batch, optimizers):
+        raise GenlabError("the first step failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GAN, "training_step", fails)
+        code, _, err = run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "6", "--quiet")
+    assert code == 2 and "the first step failed" in err
+    assert {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()} == before
+    assert (run / "metrics.jsonl").read_text() == metrics and (run / "config.json").read_text() == config
     # Resuming the older checkpoint for real abandons the newer one.
     assert run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "3", "--quiet")[0] == 0
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000002", "step-000003"]

@@ -113,3 +113,4 @@ def test_config_files_read_scientific_notation_as_numbers(tmp_path):
     assert parse_overrides(["--model.betas", "[1e-1, 2]"]) == {"model": {"betas": [0.1, 2]}}
     assert parse_overrides(["--data.path", "e5", "--train.device", "cuda:0"]) == {
         "data": {"path": "e5"}, "train": {"device": "cuda:0"}}
+    assert parse_overrides(["--train.seed", "010"]) == {"train": {"seed": 10}}  # decimal, not YAML 1.1's octal

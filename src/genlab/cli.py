@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -166,12 +167,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"genlab: error: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # the reader of our output went away ('genlab compare ... | head')
+        # Point stdout at /dev/null so that flushing it at exit does not fail again (the recipe of
+        # Python's signal documentation).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as e:  # the file system refused: a missing folder, no permission, a full disk
         if args.debug:
             raise
         where = e.filename2 or e.filename
-        print(f"genlab: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (its folder "
-              "must exist and be writable, with space left).", file=sys.stderr)
+        print(f"genlab: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (that it exists, "
+              "its permissions, the space left).", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genlab: interrupted; the newest complete checkpoint is intact (--resume auto).", file=sys.stderr)
@@ -204,8 +210,7 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 def output_file(path: str, option: str) -> Path:
     """``path`` as the file an option names, refused up front if it is an existing folder."""
     if Path(path).is_dir():
-        raise ConfigError(f"{option} {path} is a folder; pass a file name, e.g. {option} {Path(path) / 'out'}"
-                          f"{'.json' if option == '--json' else '.png'}.")
+        raise ConfigError(f"{option} {path} is a folder; pass a file name inside it.")
     return Path(path)
 
 

@@ -241,6 +241,12 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def parse_value(raw: str) -> Any:
+    # Plain numbers first: YAML 1.1 would read 010 as octal 8 and nan or inf as strings.
+    for number in (int, float):
+        try:
+            return number(raw)
+        except ValueError:
+            pass
     try:
         return yaml.load(raw, Loader=ConfigLoader)
     except yaml.YAMLError:

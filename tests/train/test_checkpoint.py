@@ -174,3 +174,14 @@ def test_a_checkpoint_of_another_world_size_reseeds_from_the_run_seed(tmp_path, 
         draws.append(torch.randn(3))
     assert "not bit-exact" in capsys.readouterr().out
     assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
+
+
+def test_a_random_number_state_torch_cannot_restore_is_a_checkpoint_error(tmp_path):
+    from genlab.train.rng import capture_rng
+
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    broken = {**capture_rng(), "torch": torch.zeros(5, dtype=torch.uint8)}  # the CPU generator's state is 5,056 bytes
+    folder = save_checkpoint(tmp_path, 2, model, optimizers, {"family": "gan"}, rng_states=[broken])
+    with pytest.raises(CheckpointError, match="random-number state cannot be restored"):
+        load_checkpoint(folder, model, optimizers)

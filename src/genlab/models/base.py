@@ -196,7 +196,11 @@ class GenerativeModel(nn.Module):
             raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
                                   f"{e}") from None
         refuse_oversized(model_cls, config, directory / CONFIG_FILE)
-        model = model_cls(config)
+        try:
+            model = model_cls(config)
+        except ConfigError as e:  # options this genlab no longer accepts together
+            raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
+                                  f"{e}") from None
         try:
             load_weights(model, directory / WEIGHTS_FILE)
         except CheckpointError as e:

@@ -164,13 +164,16 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             optimizer.load_state_dict(state["optimizers"][name])
         step = int(state["step"])
         if len(state["rng"]) == world_size:
-            restore_rng(state["rng"][rank])
+            try:
+                restore_rng(state["rng"][rank])
+            except RuntimeError as e:  # torch's refusal of a generator state of the wrong size or type
+                raise ValueError(f"its random-number state cannot be restored: {e}") from e
         else:
             print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
                   f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
             seed_everything(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
         return step, dict(state["loop"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # RuntimeError: an RNG state of the wrong size
+    except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e
 

@@ -79,7 +79,7 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         if checkpoint is None:
             return config, None
     else:
-        checkpoint = resolve_checkpoint(Path(resume))
+        checkpoint = resolve_checkpoint(Path(resume)).resolve()  # '.' or '../step-N' name no folder
         if checkpoint.parent.name == "checkpoints":  # RUN/checkpoints/step-N continues in RUN
             overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
         elif not (overrides.get("train") or {}).get("out"):

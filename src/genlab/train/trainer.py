@@ -108,15 +108,7 @@ class Trainer:
         averaging = (average_gradients_before_steps(model, optimizers)
                      if process.distributed and not distributed and model.averages_gradients else [])
         wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that now hold a wrapper
-        if self.process.is_main:
-            # Only once the checkpoint has loaded and the options are checked: a newer checkpoint
-            # belongs to the timeline being abandoned.
-            if resume_from is not None:
-                discard_after(self.run_dir, step)
-            self._previous = self._truncate_metrics(step)
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(self.run_dir / "config.json", saved_config)
-
+        start = step
         last: dict[str, float] = {}
         window_start, timed_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
@@ -136,6 +128,8 @@ class Trainer:
                 bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
                           f"({skipped} of at most {cfg.skip_nonfinite})")
                 losses = {}
+            if step == start:  # the first step has run: only now does the run directory change
+                self._open_run(start, resume_from is not None, saved_config)
             step += 1
             timed_steps += 1
             for name, value in losses.items():
@@ -164,6 +158,8 @@ class Trainer:
                                 "skipped": skipped}
                         self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
         bar.close()
+        if step == start:  # resumed at its last step: nothing to train
+            self._open_run(start, resume_from is not None, saved_config)
         if process.is_main:
             with unwrapped(model, wrapped):
                 model.save_pretrained(self.run_dir / "model")
@@ -179,6 +175,19 @@ class Trainer:
             torch.distributed.barrier()
             torch.distributed.destroy_process_group()
         return last
+
+    def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any]) -> None:
+        """Make the run directory this run's: drop what a resume from step ``start`` abandons (newer
+        checkpoints, later log lines) and write the config. Called once the first step has run, so
+        a run that fails before it (a bad option, a batch that does not fit) leaves the directory
+        as it was."""
+        if not self.process.is_main:
+            return
+        if resumed:
+            discard_after(self.run_dir, start)
+        self._previous = self._truncate_metrics(start)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.run_dir / "config.json", saved_config)
 
     def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
         if not all_finite(model):  # the guards make this unreachable; a checkpoint must never hold NaNs

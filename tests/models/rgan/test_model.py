@@ -305,7 +305,7 @@ def test_static_features_are_drawn_once_per_sequence_and_trained():
 
 
 @pytest.mark.parametrize("logits", ["per_step", "sequence"])
-def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(logits):
+def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(logits, monkeypatch):
     """WGAN-GP holds ‖∇ₓD(x)‖ at 1 for D(x) the critic's value of one sequence: with per-step logits
     their mean over the valid steps (not their sum, whose gradient is T times larger)."""
     torch.manual_seed(0)
@@ -317,3 +317,14 @@ def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(log
     padded = model.sequence_scores(x, None, lengths)
     alone = torch.stack([model.sequence_scores(x[i:i + 1, :n], None, None)[0] for i, n in enumerate(lengths)])
     assert torch.allclose(padded, alone, atol=1e-6)
+    # And it is that critic the discriminator's update hands to the penalty.
+    critics = []
+
+    def recording_penalty(critic, real, fake):
+        critics.append(critic(real).detach())
+        return real.new_zeros(())
+
+    monkeypatch.setattr("genlab.models.rgan.model.gradient_penalty", recording_penalty)
+    fake = torch.rand(4, 6, 3)
+    model._discriminator_update(x, fake, None, None, torch.optim.SGD(model.discriminator.parameters(), lr=0.0))
+    assert len(critics) == 1 and torch.allclose(critics[0], per_sequence, atol=1e-6)

@@ -67,7 +67,7 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
     loss = nats / tokens
     protocol = {
         "data": source,
-        "split": f"last {fraction:.0%} of the characters (held out in training)",
+        "split": f"last {fraction * 100:.4g}% of the characters (held out in training)",
         "tokenizer": f"{model.config.tokenizer}-level, {model.tokenizer.vocab_size} symbols",
         "predicted_tokens": tokens,
         "characters": characters,
