@@ -190,15 +190,11 @@ class GenerativeModel(nn.Module):
         if cls is not GenerativeModel and not issubclass(model_cls, cls):
             raise CheckpointError(f"{directory} holds a {family}/{name} model, not a {cls.name}; "
                                   "point at a folder exported from that model.")
-        try:
+        try:  # the model's constructor checks options together, which this genlab may no longer accept
             config = from_dict(model_cls.config_class, model_section, "model")
-        except ConfigError as e:
-            raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
-                                  f"{e}") from None
-        refuse_oversized(model_cls, config, directory / CONFIG_FILE)
-        try:
+            refuse_oversized(model_cls, config, directory / CONFIG_FILE)
             model = model_cls(config)
-        except ConfigError as e:  # options this genlab no longer accepts together
+        except ConfigError as e:
             raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
                                   f"{e}") from None
         try:
