@@ -114,3 +114,16 @@ def test_config_files_read_scientific_notation_as_numbers(tmp_path):
     assert parse_overrides(["--data.path", "e5", "--train.device", "cuda:0"]) == {
         "data": {"path": "e5"}, "train": {"device": "cuda:0"}}
     assert parse_overrides(["--train.seed", "010"]) == {"train": {"seed": 10}}  # decimal, not YAML 1.1's octal
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
+    # PyYAML keeps the last copy silently, so an edit to the first one would do nothing.
+    path = tmp_path / "run.yaml"
+    path.write_text("model:\n  lr: 1e-4\n  width: 8\n  lr: 2e-4\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'lr' appears twice in one mapping, the second time on line 4"):
+        load_config_file(path)
+    # The same key in two sections, and a merged anchor overridden on purpose, are fine.
+    path.write_text("base: &b\n  lr: 1e-4\n  steps: 3\nmodel:\n  <<: *b\n  lr: 2e-4\ntrain:\n  steps: 5\n",
+                    encoding="utf-8")
+    values = load_config_file(path)
+    assert values["model"] == {"lr": 2e-4, "steps": 3} and values["train"] == {"steps": 5}

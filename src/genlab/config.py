@@ -30,7 +30,21 @@ from genlab.errors import ConfigError
 class ConfigLoader(yaml.SafeLoader):
     """YAML's safe loader with YAML 1.2 floats: PyYAML follows YAML 1.1, where ``1e-4`` and
     ``1.0e4`` (no dot, or no exponent sign) are strings, which a learning rate in a config file
-    would trip over."""
+    would trip over. A key given twice in one mapping is an error (YAML 1.2 forbids it; PyYAML
+    would keep the last silently, so an edit to the first copy would do nothing)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *anchor' may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping, the second time on line "
+                    f"{key_node.start_mark.line + 1}; keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 ConfigLoader.add_implicit_resolver(
