@@ -45,6 +45,21 @@ def test_training_step_minimises_the_negative_elbo_and_logs_detached_scalars():
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "logistic"])
+def test_the_bounds_are_summed_in_fp32_under_bf16_autocast(likelihood):
+    # bf16 keeps 8 bits of mantissa: summed over 3,072 sub-pixels, or as the logistic's bin masses,
+    # the log-likelihood would lose whole nats.
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=32, channels=3, likelihood=likelihood, **TINY))
+    x = model.likelihood.observe(images(2, 3, 32))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mean, log_var = model.posterior(x, None)
+        log_px, log_ratio = model.importance_terms(x, None, mean, log_var, samples=2)
+        terms = model.objective(x, None)
+    assert mean.dtype == log_var.dtype == log_px.dtype == log_ratio.dtype == torch.float32
+    assert all(value.dtype == torch.float32 for value in terms.values())
+
+
 def test_kl_warmup_ramps_beta_linearly():
     model = BetaVAE(BetaVAE.config_class(resolution=28, channels=1, beta=4.0, kl_warmup_steps=100, **TINY))
     optimizers = model.configure_optimizers()

@@ -66,8 +66,9 @@ class VAE(GenerativeModel):
 
     # --- the bounds ----------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Observations x → (μ, log σ²) of q(z|x), each (B, latent_dim)."""
-        return self.encoder(self.likelihood.encoder_input(x), labels)
+        """Observations x → (μ, log σ²) of q(z|x), each (B, latent_dim), in fp32 even under bf16 autocast."""
+        mean, log_var = self.encoder(self.likelihood.encoder_input(x), labels)
+        return mean.float(), log_var.float()
 
     def importance_terms(self, x: torch.Tensor, labels: torch.Tensor | None, mean: torch.Tensor,
                          log_var: torch.Tensor, samples: int,
@@ -84,7 +85,8 @@ class VAE(GenerativeModel):
             noise = torch.randn(shape, generator=generator).to(mean.device, mean.dtype)
         z = mean + torch.exp(0.5 * log_var) * noise  # (S, B, D)
         repeated_labels = labels.repeat(samples) if labels is not None else None  # sample-major, as z.flatten
-        params = self.decoder(z.flatten(0, 1), repeated_labels)  # (S·B, C, P, H, W)
+        # The likelihood's sums over thousands of pixels (and the logistic's bin masses) need fp32's mantissa.
+        params = self.decoder(z.flatten(0, 1), repeated_labels).float()  # (S·B, C, P, H, W)
         repeated_x = x.expand(samples, *x.shape).flatten(0, 1)  # (S·B, C, H, W)
         log_px = self.likelihood.log_prob(params, repeated_x).view(samples, -1)  # (S, B)
         return log_px, log_prior_ratio(z, noise, log_var)
