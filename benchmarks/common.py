@@ -12,7 +12,10 @@ import numpy as np
 
 from genlab.config import RunConfig
 from genlab.data.images import load_images
+from genlab.runtime import tune_allocator
 from genlab.train.run import train
+
+tune_allocator()  # as the CLI does: big CPU activations reuse heap memory instead of fresh mmaps
 
 
 def json_or_text(value: str):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from genlab.errors import ConfigError, GenlabError
+from genlab.runtime import tune_allocator
 
 # Short options of `genlab train` and the dotted option each one sets.
 TRAIN_SHORTCUTS = {
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     plain, dotted = split_dotted(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(plain)
+    tune_allocator()
     try:
         if dotted and args.command != "train":
             raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
