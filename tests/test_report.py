@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from genlab.report import compare, svg_curves, write_report
+from genlab.report import compare, previews, svg_curves, write_report
 
 
 @pytest.fixture
@@ -24,6 +24,13 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
     assert page.count("data:image/png;base64,") == 4  # latest grid, two progress grids, interpolation
     assert "<polyline" in page and "loss_discriminator" in page
     assert "\"latent_dim\": 16" in html.unescape(page) and "file://" not in page and "src=\"samples" not in page
+
+
+def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
+    (tmp_path / "samples").mkdir()
+    for name in ("step-999999.png", "step-1000000.png", "step-000500.png", "step-notes.png", "step-000500.txt"):
+        (tmp_path / "samples" / name).touch()
+    assert [p.name for p in previews(tmp_path, "png")] == ["step-000500.png", "step-999999.png", "step-1000000.png"]
 
 
 def test_svg_curves_without_values():

@@ -102,13 +102,19 @@ def interpolation_png(run_dir: Path) -> bytes | None:
     return grid_png(images, ncol=10) if images.dim() == 4 else None
 
 
+def previews(run_dir: Path, suffix: str) -> list[Path]:
+    """The run's ``samples/step-N.<suffix>`` previews in step order (numeric: step 1,000,000 sorts after 999,999)."""
+    found = [(int(p.stem[5:]), p) for p in (run_dir / "samples").glob(f"step-*.{suffix}") if p.stem[5:].isdigit()]
+    return [p for _, p in sorted(found)]
+
+
 def render(run_dir: Path) -> str:
     run = read_run(run_dir)
     config, records = run["config"], run["records"]
     last = records[-1] if records else {}
     losses = sorted({k for r in records for k in r if k.startswith("loss")})
-    samples = sorted((Path(run_dir) / "samples").glob("step-*.png"))
-    texts = sorted((Path(run_dir) / "samples").glob("step-*.txt"))
+    samples = previews(Path(run_dir), "png")
+    texts = previews(Path(run_dir), "txt")
     sections = [f"<h1>genlab run {html.escape(run['name'])}</h1>",
                 f"<p>{html.escape(config.get('family', '?'))}/{html.escape(config.get('model', {}).get('name', '?'))}"
                 f" · {last.get('step', 0)} of {config.get('train', {}).get('steps', '?')} steps · genlab "

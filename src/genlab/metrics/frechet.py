@@ -41,7 +41,8 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
     middle = root1 @ sigma2 @ root1  # (D, D), similar to sigma1 @ sigma2
     trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     diff = mu1 - mu2
-    return float(diff @ diff + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt)
+    distance = float(diff @ diff + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt)
+    return max(distance, 0.0)  # a distance: rounding can leave identical sets at -1e-7
 
 
 def frechet_distance_features(a: torch.Tensor, b: torch.Tensor) -> float:
