@@ -156,7 +156,19 @@ def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli,
             *tiny_dcgan)
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
     assert code == 0, err
-    assert "resuming from step-000002" in out
+    assert "resuming from step-000002" in out and "warning" not in out  # more steps change nothing else
+
+
+def test_resuming_with_another_batch_size_says_so(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--batch-size", "8",
+                             "--model.lr_generator", "0.001", "--quiet")
+    assert code == 0, err
+    warning = next(line for line in out.splitlines() if line.startswith("genlab: warning: resuming with settings"))
+    assert "train.batch_size 16 → 8" in warning and "model.lr_generator 0.0002 → 0.001" in warning
+    assert "train.steps" not in warning and json.loads((run / "config.json").read_text())["train"]["batch_size"] == 8
 
 
 def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cli, digits_npz, tiny_dcgan):

@@ -116,11 +116,42 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         remove_partial(run_dir)
         resuming = f" (resuming from {resume_from.name})" if resume_from else ""
         print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-        mismatch = decay_mismatch(config)
-        if mismatch:
-            print(f"genlab: warning: {mismatch}")
+        warnings = [decay_mismatch(config)]
+        if resume_from is not None:
+            warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
+        for warning in filter(None, warnings):
+            print(f"genlab: warning: {warning}")
     trainer.fit(model, dataset, config, resume_from=resume_from)
     return run_dir
+
+
+# Settings a resumed run may change without changing what it trains: its length, where it writes,
+# how often it logs and saves, and how it runs (device, compilation, the finite-gradient guard).
+BOOKKEEPING = {"versions"} | {f"train.{name}" for name in (
+    "steps", "out", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "preview_count", "device",
+    "compile", "check_finite", "skip_nonfinite")}
+
+
+def _leaves(values: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(values, dict):
+        return {prefix: values}
+    return {key: value for name, child in values.items()
+            for key, value in _leaves(child, f"{prefix}.{name}" if prefix else name).items()}
+
+
+def resume_changes(saved: dict[str, Any], config: RunConfig) -> str | None:
+    """A sentence listing the settings (batch size, learning rate, data, ...) in which ``config``
+    differs from the checkpoint's ``saved`` config, else None. Such a resume is allowed (a
+    larger batch late in training is a real technique) but is no longer the saved run."""
+    before, after = _leaves(saved), _leaves(config.to_dict())
+    changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
+               for key in sorted(before.keys() | after.keys())
+               if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]
+    if not changed:
+        return None
+    return (f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): the run goes on, but "
+            "not as an uninterrupted run with the saved settings would, and config.json will record only the new "
+            "ones.")
 
 
 def decay_mismatch(config: RunConfig) -> str | None:
