@@ -32,7 +32,7 @@ from genlab.metrics.evaluators import evaluator_record
 from genlab.metrics.images import evaluate_images
 from genlab.train.run import build_run_config
 
-from common import read_images, timed_training
+from common import read_images, run_main, timed_training
 
 # config -> its dataset, which is also the name of the evaluator that scores it
 CONFIGS = {
@@ -112,4 +112,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

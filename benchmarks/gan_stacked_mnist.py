@@ -35,7 +35,7 @@ from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import run_main, timed_training
 
 MODES = 1000
 SAMPLES = 26_000
@@ -139,4 +139,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -27,7 +27,7 @@ from genlab.data.toy import get_mixture, mode_statistics
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import run_main, timed_training
 
 SAMPLES = 2500
 
@@ -78,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

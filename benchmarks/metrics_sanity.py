@@ -25,7 +25,7 @@ from genlab.metrics.extractors import get_extractor
 from genlab.metrics.frechet import frechet_distance_features
 from genlab.metrics.kid import kernel_distance
 
-from common import read_images
+from common import read_images, run_main
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz"),
@@ -100,4 +100,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

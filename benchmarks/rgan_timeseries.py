@@ -33,7 +33,7 @@ from genlab.metrics.timeseries import predictive_score, timeseries_scores
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, timed_training
+from common import model_options, run_main, timed_training
 
 
 def main() -> None:
@@ -96,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -44,7 +44,7 @@ from genlab.models.textgan.oracle import OracleLSTM
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, timed_training
+from common import model_options, run_main, timed_training
 
 
 def oracle_data(oracle_path: str, folder: Path, sequences: int) -> tuple[Path, Path]:
@@ -122,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -25,7 +25,7 @@ from genlab.fileio import atomic_write_json
 from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
 from genlab.models.base import save_weights
 
-from common import read_images
+from common import read_images, run_main
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 # name -> (train files, test file, channels, resolution, horizontal flips, shift in pixels)
@@ -77,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -34,7 +34,7 @@ from genlab.models.base import EvalOptions
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import run_main, timed_training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz", 60_000),
@@ -111,4 +111,4 @@ def evaluate_phase(args: argparse.Namespace, out: Path, trained: dict, command: 
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
