@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="draw samples from a trained model")
     sample.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     sample.add_argument("--n", type=int, default=64, help="number of samples (rows with --interpolate)")
-    sample.add_argument("--out", default="samples.png", help="output PNG")
+    sample.add_argument("--out", help="output file: .png for images; .png, .csv or .npz for sequences; .txt for "
+                                      "text (default samples.png, or samples.txt for a text model)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int, default=10, help="images per interpolation row")
@@ -224,12 +225,18 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
-    out = output_file(args.out, "--out")
+    if args.out:
+        output_file(args.out, "--out")  # a folder is refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
+    suffixes = model.sample_suffixes
+    out = output_file(args.out or f"samples{suffixes[0]}", "--out")
+    if out.suffix not in suffixes:
+        raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
+                          f"pass a file name ending in {suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
-    conditional = hasattr(model, "class_labels")
+    conditional = model.num_classes is not None
     if args.label is not None and not conditional:
-        raise ConfigError(f"--class needs a class-conditional model; {model.name} takes no classes.")
+        raise ConfigError(f"--class needs a conditional model; this {model.name} is unconditional.")
     if args.long is not None:
         if not getattr(model, "samples_long_series", False):
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
@@ -253,7 +260,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         if args.long is not None:
             kwargs["steps"] = args.long
         model.save_samples(model.sample(args.n, generator, **kwargs), out)
-    print(f"genlab: wrote {args.out}")
+    print(f"genlab: wrote {out}")
     return 0
 
 

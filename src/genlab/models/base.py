@@ -79,6 +79,8 @@ class GenerativeModel(nn.Module):
     # step averages its gradients across processes first. Its control flow must then be the same
     # on every rank (see genlab.train.distributed.global_mean).
     averages_gradients: ClassVar[bool] = False
+    # The files save_samples writes, by suffix; the first is 'genlab sample''s default.
+    sample_suffixes: ClassVar[tuple[str, ...]] = (".png",)
 
     @property
     def compile_targets(self) -> tuple[str, ...]:

@@ -35,6 +35,8 @@ def test_train_generate_sample_and_eval(tmp_path, run_cli, sentences_txt, tiny_t
     code, _, err = run_cli("sample", run, "--n", "5", "--out", tmp_path / "samples.txt")
     assert code == 0, err
     assert len((tmp_path / "samples.txt").read_text().splitlines()) == 5
+    code, _, err = run_cli("sample", run, "--n", "5", "--out", tmp_path / "samples.png")  # text is not an image
+    assert code == 2 and "samples are written as .txt" in err and not (tmp_path / "samples.png").exists()
 
     result_file = tmp_path / "eval.json"
     code, out, err = run_cli("eval", run, "--data", sentences_txt, "--n", "40", "--json", result_file)

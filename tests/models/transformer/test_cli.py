@@ -34,6 +34,12 @@ def test_train_generate_eval_on_the_embedded_corpus(tmp_path, run_cli):
     code, out, _ = run_cli("generate", run, "--num-samples", "3", "--max-new-tokens", "10", "--top-p", "0.9")
     assert code == 0 and out.count("--- sample") == 3
 
+    code, out, err = run_cli("sample", run, "--n", "2", "--seed", "1", "--out", tmp_path / "texts.txt")
+    assert code == 0, err
+    assert (tmp_path / "texts.txt").read_text(encoding="utf-8").count("--- sample") == 2
+    code, _, err = run_cli("sample", run, "--n", "2", "--out", tmp_path / "texts.png")
+    assert code == 2 and "transformer/transformer samples are written as .txt" in err
+
     code, out, err = run_cli("eval", run, "--max-examples", "20", "--json", tmp_path / "eval.json")
     assert code == 0, err
     result = json.loads(out)

@@ -43,6 +43,7 @@ PREVIEW_REAL = 8  # real training sequences kept for the preview plot
 class RecurrentGAN(GenerativeModel):
     family = "rgan"
     name = "crnngan"
+    sample_suffixes = (".png", ".csv", ".npz")
     config_class = CRNNGANConfig
     ddp_modules = ("generator", "discriminator")
     samples_long_series = True  # sample(steps=...) runs the recurrence past the training window

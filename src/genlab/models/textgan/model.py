@@ -69,6 +69,7 @@ class TextGAN(GenerativeModel):
     name = "mle"
     config_class = TextGANConfig
     adversarial: ClassVar[str] = "none"
+    sample_suffixes = (".txt",)
     ddp_modules = ("generator",)
 
     def __init__(self, config: TextGANConfig) -> None:

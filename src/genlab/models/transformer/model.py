@@ -29,6 +29,7 @@ def learning_rate(c: TransformerConfig, step: int) -> float:
 class Transformer(GenerativeModel):
     family = "transformer"
     name = "transformer"
+    sample_suffixes = (".txt",)
     config_class = TransformerConfig
     ddp_modules = ("net",)
 
@@ -114,10 +115,14 @@ class Transformer(GenerativeModel):
         ids = torch.stack(steps, dim=1).tolist()  # (n, max_new_tokens)
         return [prompt + self.tokenizer.decode(row) for row in ids]
 
+    def save_samples(self, samples: list[str], path: Path, columns: int | None = None) -> Path:
+        """Write texts to a text file, each under a ``--- sample i ---`` line (a text may span lines)."""
+        return atomic_write_text(Path(path), "".join(f"--- sample {i + 1} ---\n{text}\n\n"
+                                                     for i, text in enumerate(samples)))
+
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
-        texts = self.sample(min(count, 4), torch.Generator().manual_seed(seed))
-        body = "".join(f"--- sample {i + 1} ---\n{text}\n\n" for i, text in enumerate(texts))
-        return atomic_write_text(path.with_suffix(".txt"), body)
+        return self.save_samples(self.sample(min(count, 4), torch.Generator().manual_seed(seed)),
+                                 path.with_suffix(".txt"))
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         """Validation loss, perplexity and bits per character (see ``evaluation.py`` for the protocol)."""
