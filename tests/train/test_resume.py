@@ -103,3 +103,14 @@ def test_sigkill_inside_checkpoint_write_resumes_from_previous_complete_one(tmp_
     assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["step-000003", "step-000006", "step-000009"]
     assert run_cli(*args, "--out", full)[0] == 0
     assert_same_run(full, killed)
+
+
+def test_resuming_a_finished_run_keeps_its_log(tmp_path, digits_npz, run_cli, common):
+    run = tmp_path / "run"
+    args = ("train", "gan", "--data", digits_npz, "--steps", "5", "--out", run, *common)
+    assert run_cli(*args)[0] == 0
+    before = (run / "metrics.jsonl").read_text()
+    assert [r["step"] for r in logged(run)] == [2, 4, 5]  # step 5 closes no window of 2: it is logged open
+    code, out, err = run_cli(*args, "--resume", "auto")  # nothing left to train
+    assert code == 0 and "resuming from step-000005" in out, err
+    assert (run / "metrics.jsonl").read_text() == before

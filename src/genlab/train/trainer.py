@@ -158,8 +158,8 @@ class Trainer:
                                 "skipped": skipped}
                         self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
         bar.close()
-        if step == start:  # resumed at its last step: nothing to train
-            self._open_run(start, resume_from is not None, saved_config)
+        if step == start:  # resumed at its last step: nothing to train, and its last log line stays
+            self._open_run(start, resume_from is not None, saved_config, trains=False)
         if process.is_main:
             with unwrapped(model, wrapped):
                 model.save_pretrained(self.run_dir / "model")
@@ -176,7 +176,7 @@ class Trainer:
             torch.distributed.destroy_process_group()
         return last
 
-    def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any]) -> None:
+    def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any], trains: bool = True) -> None:
         """Make the run directory this run's: drop what a resume from step ``start`` abandons (newer
         checkpoints, later log lines) and write the config. Called once the first step has run, so
         a run that fails before it (a bad option, a batch that does not fit) leaves the directory
@@ -185,7 +185,7 @@ class Trainer:
             return
         if resumed:
             discard_after(self.run_dir, start)
-        self._previous = self._truncate_metrics(start)
+        self._previous = self._truncate_metrics(start, keep_open_window=not trains)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.run_dir / "config.json", saved_config)
 
@@ -255,12 +255,13 @@ class Trainer:
             for name, value in values.items():
                 self._writer.add_scalar(name, value, step)
 
-    def _truncate_metrics(self, step: int) -> dict[str, float]:
+    def _truncate_metrics(self, step: int, keep_open_window: bool = False) -> dict[str, float]:
         """Drop log lines of steps the resumed run will log again.
 
         Those are the lines after the checkpoint (a killed run's tail) and the line of an open
-        window at the checkpoint's own step (a run that ended there). Returns the losses of the
-        last line kept.
+        window at the checkpoint's own step (a run that ended there), unless ``keep_open_window``
+        (the run ends at that step again, so nothing would log it anew). Returns the losses of
+        the last line kept.
         """
         path = self.run_dir / METRICS_FILE
         if not path.is_file():
@@ -269,7 +270,8 @@ class Trainer:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
-                if record["step"] < step or (record["step"] == step and step % self.config.log_every == 0):
+                if record["step"] < step or (record["step"] == step
+                                             and (keep_open_window or step % self.config.log_every == 0)):
                     kept.append(line)
                     last = record
             except (json.JSONDecodeError, KeyError, TypeError):
