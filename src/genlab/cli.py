@@ -281,8 +281,11 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics), n=args.n,
                                  extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
                                  batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
-        if (Path(args.model) / "config.json").is_file():
-            atomic_write_json(Path(args.model) / "eval.json", result)
+        from genlab.train.trainer import EVAL_FILE, METRICS_FILE
+
+        run = Path(args.model)
+        if (run / "config.json").is_file() and (run / METRICS_FILE).is_file():  # a run directory, for 'report'
+            atomic_write_json(run / EVAL_FILE, result)
     else:
         options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,

@@ -16,9 +16,8 @@ from typing import Any
 from genlab.errors import CheckpointError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import METRICS_FILE
+from genlab.train.trainer import EVAL_FILE, METRICS_FILE, preview_files
 
-EVAL_FILE = "eval.json"
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
@@ -103,9 +102,8 @@ def interpolation_png(run_dir: Path) -> bytes | None:
 
 
 def previews(run_dir: Path, suffix: str) -> list[Path]:
-    """The run's ``samples/step-N.<suffix>`` previews in step order (numeric: step 1,000,000 sorts after 999,999)."""
-    found = [(int(p.stem[5:]), p) for p in (run_dir / "samples").glob(f"step-*.{suffix}") if p.stem[5:].isdigit()]
-    return [p for _, p in sorted(found)]
+    """The run's ``samples/step-N.<suffix>`` previews in step order."""
+    return [path for _, path in preview_files(run_dir) if path.suffix == f".{suffix}"]
 
 
 def render(run_dir: Path) -> str:

@@ -54,6 +54,9 @@ def test_cli_scores_a_trained_run_and_writes_eval_json(tmp_path, digits_npz, run
     assert written == json.loads(out)
     assert written["FD-mnist"]["generated"] == 64 and "samples of gan/" in written["FD-mnist"]["generated_source"]
     assert written["KID-mnist"]["std"] >= 0 and written["KID-mnist"]["subset_size"] == 64
+    # An exported model folder is not a run: 'report' would never read an eval.json there.
+    assert run_cli("eval", run / "model", "--metrics", "modes", "--n", "16", "--ref", "mnist-test")[0] == 0
+    assert not (run / "model" / "eval.json").exists()
 
 
 def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cli):

@@ -114,3 +114,19 @@ def test_resuming_a_finished_run_keeps_its_log(tmp_path, digits_npz, run_cli, co
     code, out, err = run_cli(*args, "--resume", "auto")  # nothing left to train
     assert code == 0 and "resuming from step-000005" in out, err
     assert (run / "metrics.jsonl").read_text() == before
+
+
+def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_path, digits_npz, run_cli, common):
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0
+    (run / "eval.json").write_text("{}")  # as 'genlab eval RUN --metrics' leaves it
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000003.png", "step-000006.png",
+                                                                   "step-000009.png"]
+    code, out, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "4", "--resume",
+                             run / "checkpoints" / "step-000003", *common)
+    assert code == 0, err
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000003.png", "step-000004.png"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000003", "step-000004"]
+    assert not (run / "eval.json").exists()  # it scored the step-9 weights, which are gone
+    final = load_file(str(run / "checkpoints" / "step-000004" / "model.safetensors"))
+    assert all(final[k].equal(v) for k, v in weights(run).items())  # model/ is the step-4 export

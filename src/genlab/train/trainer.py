@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,14 @@ from genlab.train.rng import capture_rng, seed_everything
 from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN --metrics'
+
+
+def preview_files(run_dir: Path) -> list[tuple[int, Path]]:
+    """The run's ``samples/step-N.*`` previews as (N, path), in step order (numeric, so step
+    1,000,000 comes after 999,999)."""
+    found = [(int(p.stem[5:]), p) for p in (Path(run_dir) / "samples").glob("step-*") if p.stem[5:].isdigit()]
+    return sorted(found)
 
 
 def resolve_device(name: str, option: str = "--train.device") -> torch.device:
@@ -178,13 +187,20 @@ class Trainer:
 
     def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any], trains: bool = True) -> None:
         """Make the run directory this run's: drop what a resume from step ``start`` abandons (newer
-        checkpoints, later log lines) and write the config. Called once the first step has run, so
+        checkpoints, previews and log lines, the model export, and an evaluation of weights that
+        are about to change) and write the config. Called once the first step has run, so
         a run that fails before it (a bad option, a batch that does not fit) leaves the directory
         as it was."""
         if not self.process.is_main:
             return
-        if resumed:
+        if resumed:  # what the abandoned steps after ``start`` left behind
             discard_after(self.run_dir, start)
+            for step, preview in preview_files(self.run_dir):
+                if step > start:
+                    preview.unlink()
+            shutil.rmtree(self.run_dir / "model", ignore_errors=True)  # exported again at the end
+            if trains:  # the evaluated weights are about to change
+                (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
         self._previous = self._truncate_metrics(start, keep_open_window=not trains)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.run_dir / "config.json", saved_config)
