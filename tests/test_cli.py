@@ -163,12 +163,15 @@ def test_resuming_with_another_batch_size_says_so(tmp_path, digits_npz, run_cli,
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
             *tiny_dcgan)
+    changes = config_file(tmp_path, '{"model": {"lr_generator": 0.001}, "train": {"batch_size": 4}}')
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--batch-size", "8",
-                             "--model.lr_generator", "0.001", "--quiet")
+                             "--config", changes, "--quiet")  # the command line wins over the file
     assert code == 0, err
     warning = next(line for line in out.splitlines() if line.startswith("genlab: warning: resuming with settings"))
     assert "train.batch_size 16 → 8" in warning and "model.lr_generator 0.0002 → 0.001" in warning
-    assert "train.steps" not in warning and json.loads((run / "config.json").read_text())["train"]["batch_size"] == 8
+    assert "train.steps" not in warning
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["train"]["batch_size"] == 8 and saved["model"]["lr_generator"] == 0.001
 
 
 def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cli, digits_npz, tiny_dcgan):

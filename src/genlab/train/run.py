@@ -66,10 +66,12 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
 
     ``resume`` is None, ``"auto"`` (the newest complete checkpoint of the run directory, if any)
     or a run directory / checkpoint folder. A resumed run starts from the config it was saved
-    with; command-line overrides (e.g. more ``--steps``) still apply on top.
+    with; a config file's ``values`` and the command-line overrides (e.g. more ``--steps``) apply
+    on top, in that order (``train()`` warns about those that change what is trained).
     """
     if resume is None:
         return build_run_config(family, values, overrides), None
+    given = values
     if resume == "auto":
         out = (overrides.get("train") or {}).get("out")
         if family is None and "family" not in values and out and (Path(out) / "config.json").is_file():
@@ -85,7 +87,7 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         elif not (overrides.get("train") or {}).get("out"):
             raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "
                               "directory to continue in; pass --out DIR for the resumed run.")
-    return build_run_config(family, read_checkpoint_config(checkpoint), overrides), checkpoint
+    return build_run_config(family, merge(read_checkpoint_config(checkpoint), given), overrides), checkpoint
 
 
 def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool = False,
