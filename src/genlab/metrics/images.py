@@ -75,7 +75,7 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
     from genlab.sampling import load_model
 
     model = load_model(path, device=device)
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # latents are drawn on the CPU: the same samples on any device
     conditional = getattr(model, "class_labels", None)
     images, labels = [], []
     for start in range(0, n, batch_size):

@@ -5,8 +5,9 @@ zero padding out of the mean (Mixed_5b-d, Mixed_6b-e, Mixed_7b), a max pool in M
 branch, BatchNorm eps 1e-3, a 1008-way classifier. Input is uint8; it is resized to 299x299 with
 TF1's bilinear resize (no half-pixel centres) and normalised as the graph does, (x - 128) / 128.
 Features: the 2048-d final average pool ("pool3"); IS uses the classifier's logits without bias,
-as the original Inception Score code does. With the published weights these match the widely
-used reference implementations (TF FID, pytorch-fid, torch-fidelity, clean-fid "legacy_tensorflow").
+as the original Inception Score code does. With the published weights these match TF FID,
+torch-fidelity and clean-fid's "legacy_tensorflow" mode; pytorch-fid uses the same weights but
+resizes with half-pixel centres and scales to [-1, 1] as 2x/255 - 1, so its FIDs differ slightly.
 """
 
 from __future__ import annotations

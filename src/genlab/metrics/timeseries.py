@@ -27,9 +27,10 @@ reaches a valid output.
 
 Each score is repeated (10 times by default) with independent seeds and reported as mean ± std.
 Deviations from the TensorFlow code, forced by the framework: the weights are initialised as
-Keras does (Glorot-uniform input weights, orthogonal recurrent weights, zero biases; the predictor's
-gate biases start at 1 like TF1's GRUCell), but PyTorch's GRU applies the reset gate after the
-recurrent product (as Keras's GRU does, but not TF1's GRUCell used by the predictor). Hidden sizes
+Keras does (Glorot-uniform input weights, orthogonal recurrent weights, zero biases) except that
+the gate biases of both networks start at 1, as those of TF1's GRUCell, which the reference's
+classifier and predictor both use; PyTorch's GRU applies the reset gate after the recurrent
+product (as Keras's GRU does, but not TF1's GRUCell). Hidden sizes
 are at least 1, so one-feature data can still be classified.
 """
 
@@ -128,7 +129,7 @@ def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2))
+        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2), gate_bias=1.0)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
     real_train, real_test = _split(real, generator)
     fake_train, fake_test = _split(synthetic, generator)

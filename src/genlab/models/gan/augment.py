@@ -1,9 +1,9 @@
 """Differentiable augmentation (DiffAugment, Zhao et al. 2020) for data-efficient GANs.
 
-The same random transformations are applied to real and generated images every time the
-discriminator sees them, in both players' updates, so D cannot overfit a small dataset and G's
-gradients flow through the augmentation. Random numbers come from the global torch RNG, which the
-checkpoints capture, so resume stays exact.
+The same augmentation policy (fresh random parameters for each batch) is applied to real and
+generated images every time the discriminator sees them, in both players' updates, so D cannot
+overfit a small dataset and G's gradients flow through the augmentation. Random numbers come from
+the global torch RNG, which the checkpoints capture, so resume stays exact.
 """
 
 from __future__ import annotations
