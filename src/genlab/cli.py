@@ -265,6 +265,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+    from genlab.data.images import EMBEDDED_TRAINING_WARNING, trained_on_embedded_digits
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import load_model
@@ -300,6 +301,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
             raise ConfigError(f"--temperature is for sentence generators (family textgan); {model.family}/"
                               f"{model.name} is scored at its own distribution, so drop --temperature.")
         result = model.evaluate(options)
+        if options.data is None and model.family == "vae" and trained_on_embedded_digits(args.model):
+            result["protocol"]["warning"] = EMBEDDED_TRAINING_WARNING
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

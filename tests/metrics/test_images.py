@@ -105,6 +105,8 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
                        *tiny_dcgan)[0] == 0
     flagged = evaluate_images(embedded, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
     assert "trained on the embedded MNIST test split" in flagged["warning"]
+    exported = evaluate_images(embedded / "model", "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
+    assert "trained on the embedded MNIST test split" in exported["warning"]
     assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
 
 

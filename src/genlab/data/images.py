@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import pickle
 import re
@@ -56,6 +57,26 @@ class ImageSet:
 def embedded_digits_path() -> Path:
     """The MNIST test split shipped inside genlab: x uint8 (10000, 28, 28), y int64 (10000,)."""
     return Path(str(resources.files("genlab.data") / "assets" / "mnist_test.npz"))
+
+
+# What an evaluation on the embedded digits says when the model also trained on them.
+EMBEDDED_TRAINING_WARNING = ("the model was trained on the embedded MNIST test split, which these numbers are "
+                             "measured on: they show fit to the training data, not generalisation; pass the "
+                             "held-out file with --data or --ref")
+
+
+def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (a run directory, one of its checkpoints or its ``model/`` export) trained
+    on the embedded digits, i.e. without a data path."""
+    path = Path(path)
+    for folder in (path, path.parent) if path.name == "model" else (path,):
+        try:
+            data = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("data")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(data, dict):
+            return data.get("path") is None
+    return False
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,

@@ -8,7 +8,6 @@ features are cached per (reference pixels, split, extractor and its weights, res
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import load_images
+from genlab.data.images import EMBEDDED_TRAINING_WARNING, load_images, trained_on_embedded_digits
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
@@ -146,9 +145,8 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
                 "reference": len(ref_images), "reference_data": str(reference), "reference_split": split,
                 "genlab": __version__}
-    if str(reference) == "mnist-test" and _trained_on_embedded_digits(Path(generated)):
-        protocol["warning"] = ("the model was trained on the embedded MNIST test split, the reference itself: these "
-                               "numbers measure fit to the training data, not generalisation")
+    if str(reference) == "mnist-test" and trained_on_embedded_digits(generated):
+        protocol["warning"] = EMBEDDED_TRAINING_WARNING
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:
@@ -172,15 +170,6 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         else:
             add(*_class_metric(metric, chosen, fake_probs, labels, real_probs))
     return results
-
-
-def _trained_on_embedded_digits(run: Path) -> bool:
-    """Whether ``run`` is a run directory whose training data was the embedded digits (no data path)."""
-    config = run / "config.json"
-    if not run.is_dir() or not config.is_file():
-        return False
-    data = json.loads(config.read_text(encoding="utf-8")).get("data")
-    return isinstance(data, dict) and data.get("path") is None
 
 
 def _class_metric(metric: str, chosen: Extractor, probs: torch.Tensor, labels: np.ndarray | None,

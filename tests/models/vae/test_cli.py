@@ -58,6 +58,20 @@ def test_conditional_vae_trains_on_labels_and_samples_a_class(tmp_path, digits_n
     assert code == 0, err
     assert json.loads((run / "config.json").read_text())["model"]["num_classes"] == 10
     assert run_cli("sample", run, "--n", "4", "--class", "7", "--out", tmp_path / "sevens.png")[0] == 0
+    code, out, err = run_cli("eval", run, "--data", digits_npz, "--max-examples", "8")
+    assert code == 0, err
+    assert "-log p(x | y)" in json.loads(out)["protocol"]["conditioning"]  # not comparable with a VAE's NLL
+
+
+def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz, run_cli, tiny_vae):
+    run = tmp_path / "run"
+    assert run_cli("train", "vae", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *tiny_vae)[0] == 0
+    for model in (run, run / "model"):
+        code, out, err = run_cli("eval", model, "--max-examples", "8")  # no --data: the embedded digits again
+        assert code == 0, err
+        assert "trained on the embedded MNIST test split" in json.loads(out)["protocol"]["warning"]
+    protocol = json.loads(run_cli("eval", run, "--data", digits_npz, "--max-examples", "8")[1])["protocol"]
+    assert "warning" not in protocol and protocol["conditioning"] is None
 
 
 def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cli, tiny_vae):
