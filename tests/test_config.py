@@ -116,6 +116,22 @@ def test_config_files_read_scientific_notation_as_numbers(tmp_path):
     assert parse_overrides(["--train.seed", "010"]) == {"train": {"seed": 10}}  # decimal, not YAML 1.1's octal
 
 
+def test_text_options_take_number_like_values_verbatim():
+    # A run directory or file called 2024, or a CSV column named 010, cannot be quoted past the shell.
+    overrides = parse_overrides(["--train.out", "010", "--data.path", "2024", "--train.steps", "12",
+                                 "--model.lr_generator", "1e-3"])
+    config = build_run_config("gan", overrides=overrides)
+    assert (config.train.out, config.data.path) == ("010", "2024")
+    assert type(config.train.steps) is int and type(config.model.lr_generator) is float
+    assert config.to_dict()["train"]["steps"] == 12
+
+    @dataclass
+    class Columns:
+        names: tuple[str, ...] = ()
+
+    assert from_dict(Columns, parse_overrides(["--x.names", "1e3"])["x"], "x").names == ("1e3",)
+
+
 def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
     # PyYAML keeps the last copy silently, so an edit to the first one would do nothing.
     path = tmp_path / "run.yaml"

@@ -144,10 +144,30 @@ def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
     return config
 
 
+class _Number:
+    """A number read from a command-line token that keeps the token: an option typed as text (a
+    path, a column name) then gets ``2024`` or ``010`` back verbatim, as the user typed it."""
+
+    text: str
+
+
+class _Int(int, _Number):
+    pass
+
+
+class _Float(float, _Number):
+    pass
+
+
 def coerce(value: Any, annotation: Any, option: str) -> Any:
     """Check ``value`` against a type annotation, converting where it is lossless."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if isinstance(value, _Number) and origin not in (typing.Union, types.UnionType):  # a union tries each type
+        if annotation is str or (origin in (tuple, list) and args and args[0] is str):
+            value = value.text
+        else:  # the plain number from here on
+            value = int(value) if isinstance(value, int) else float(value)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -256,11 +276,13 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
 
 def parse_value(raw: str) -> Any:
     # Plain numbers first: YAML 1.1 would read 010 as octal 8 and nan or inf as strings.
-    for number in (int, float):
+    for number in (_Int, _Float):
         try:
-            return number(raw)
+            value = number(raw)
         except ValueError:
-            pass
+            continue
+        value.text = raw
+        return value
     try:
         return yaml.load(raw, Loader=ConfigLoader)
     except yaml.YAMLError:

@@ -130,6 +130,7 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
         "seed": options.seed,
         # A conditional VAE is handed each image's label: its figures bound -log p(x | y), which
         # is lower than an unconditional model's -log p(x) by up to log(classes).
-        "conditioning": (f"the data's labels ({model.num_classes} classes) go to the encoder and decoder: bounds on "
-                         "-log p(x | y), not comparable with an unconditional -log p(x)") if model.num_classes else None,
+        "conditioning": None if not model.num_classes else (
+            f"the data's labels ({model.num_classes} classes) go to the encoder and decoder: bounds on "
+            "-log p(x | y), not comparable with an unconditional -log p(x)"),
     }
