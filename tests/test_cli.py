@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -262,3 +263,21 @@ def test_a_gpu_index_beyond_the_machine_is_refused(monkeypatch):
     assert resolve_device("cuda:1") == torch.device("cuda:1")
     with pytest.raises(ConfigError, match="--train.device cuda:2 asks for a GPU this machine lacks"):
         resolve_device("cuda:2")
+
+
+def test_resume_auto_without_a_checkpoint_restarts_only_a_run_that_died_early(tmp_path, digits_npz, run_cli,
+                                                                              tiny_dcgan):
+    run = tmp_path / "run"
+    args = ("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    assert run_cli(*args)[0] == 0
+    shutil.rmtree(run / "checkpoints")  # a finished run with its checkpoints deleted, its model/ export kept
+    log = (run / "metrics.jsonl").read_text()
+    code, _, err = run_cli(*args, "--resume", "auto")
+    assert code == 2 and "holds a finished run with no checkpoint left to resume" in err
+    assert (run / "metrics.jsonl").read_text() == log and (run / "model").is_dir()
+    code, _, err = run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--out", run, "--resume", "auto")
+    assert code == 2 and "holds a run of another model" in err
+    shutil.rmtree(run / "model")  # now as a run killed before its first checkpoint leaves it
+    code, out, err = run_cli(*args, "--resume", "auto")
+    assert code == 0 and "resuming" not in out, err

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import RunConfig, TrainConfig, from_dict, merge
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, GenlabError
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                     resolve_checkpoint)
@@ -106,6 +106,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                               "to start another.")
         raise ConfigError(f"{run_dir} already holds another run, which resuming {resume_from} there would "
                           "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
+    if restart_ok and resume_from is None and (run_dir / "config.json").exists():
+        refuse_restart_over(run_dir, config)
     trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
     dataset, config.model = family.build_data(config.data, config.model)
@@ -154,6 +156,20 @@ def resume_changes(saved: dict[str, Any], config: RunConfig) -> str | None:
     return (f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): the run goes on, but "
             "not as an uninterrupted run with the saved settings would, and config.json will record only the new "
             "ones.")
+
+
+def refuse_restart_over(run_dir: Path, config: RunConfig) -> None:
+    """``--resume auto`` found no checkpoint in ``run_dir``: starting afresh there is right for a run
+    that died before its first one, but not over a finished run (it has a model export) or a run
+    of another model, whose files the fresh run would replace."""
+    try:
+        saved = read_checkpoint_config(run_dir)
+        other = (saved.get("family"), saved.get("model", {}).get("name")) != (config.family, config.model_name)
+    except (GenlabError, AttributeError):
+        other = True
+    if other or (run_dir / "model").exists():
+        raise ConfigError(f"{run_dir} holds a {'finished run' if not other else 'run of another model'} with no "
+                          "checkpoint left to resume; pass --out NEW_DIR to start a new run.")
 
 
 def decay_mismatch(config: RunConfig) -> str | None:
