@@ -93,6 +93,9 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "--config", config_file(t, '{"family": ["gan"]}')], "The family must be a name"),
     (lambda t: ["sample", t, "--out", t / "empty"], "is a folder; pass a file name"),
     (lambda t: ["eval", t, "--json", t / "empty"], "is a folder; pass a file name"),
+    (lambda t: ["sample", t, "--seed", "-1"], "--seed must be an integer from 0 to 2**63 - 1 (got -1)"),
+    (lambda t: ["train", "gan", "--seed", str(2**64)], "--train.seed must be an integer from 0 to 2**63 - 1"),
+    (lambda t: ["train", "--config", config_file(t, "? [a, b]\n: 1\n")], "the key ['a', 'b'] on line 1 is not a name"),
 ])
 def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
     (tmp_path / "empty").mkdir()

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from genlab.config import check_seed
 from genlab.errors import ConfigError, GenlabError
 from genlab.runtime import tune_allocator
 
@@ -183,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
               "its permissions, the space left).", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("genlab: interrupted; the newest complete checkpoint is intact (--resume auto).", file=sys.stderr)
+        after = " (continue from the newest complete checkpoint with --resume auto)" if args.command == "train" else ""
+        print(f"genlab: interrupted; files written so far are intact{after}.", file=sys.stderr)
         return 130
 
 
@@ -225,6 +227,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
+    check_seed(args.seed)
     if args.out:
         output_file(args.out, "--out")  # a folder is refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
@@ -271,6 +274,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.sampling import load_model
     from genlab.train.trainer import resolve_device
 
+    check_seed(args.seed)
     device = resolve_device(args.device, "--device")
     if args.json:
         output_file(args.json, "--json")
@@ -319,6 +323,7 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
                                ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
         if value is not None and value < low:
             raise ConfigError(f"{option} must be at least {low} (got {value}).")
+    check_seed(args.seed)
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
     from genlab.train.trainer import resolve_device

@@ -39,6 +39,10 @@ class ConfigLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *anchor' may be overridden on purpose
                 continue
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, typing.Hashable):  # '? [a, b]' makes a list a key
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} on line {key_node.start_mark.line + 1} is not a name; "
+                    "keys are plain words such as 'model'", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"the key {key!r} appears twice in one mapping, the second time on line "
@@ -51,6 +55,14 @@ ConfigLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."))
+
+
+MAX_SEED = 2**63 - 1  # torch takes 64-bit seeds; the headroom keeps seed + rank (one stream per process) valid
+
+
+def check_seed(seed: int, option: str = "--seed") -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{option} must be an integer from 0 to 2**63 - 1 (got {seed}).")
 
 
 def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") -> None:
@@ -90,8 +102,7 @@ class TrainConfig:
                 raise ConfigError(f"--train.{name} must be at least 1 (got {getattr(self, name)}).")
         if self.skip_nonfinite < 0:
             raise ConfigError(f"--train.skip_nonfinite must be non-negative (got {self.skip_nonfinite}).")
-        if self.seed < 0:
-            raise ConfigError(f"--train.seed must be a non-negative integer (got {self.seed}).")
+        check_seed(self.seed, "--train.seed")
 
 
 @dataclass

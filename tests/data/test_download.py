@@ -1,8 +1,10 @@
 """The downloader against a local HTTP server on 127.0.0.1 (never the internet)."""
 
+import errno
 import functools
 import hashlib
 import http.server
+import io
 import threading
 
 import pytest
@@ -70,6 +72,21 @@ def test_unreachable_file_names_the_url_and_the_folder(tmp_path, server, monkeyp
     with pytest.raises(DataError, match=f"Downloading {url}/tiny.bin failed .* by hand into {dest}"):
         download("tiny", dest, base_url=url, progress=False)
     assert list(dest.iterdir()) == []
+
+
+def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch):
+    served, url = server
+    publish(monkeypatch, served, {"tiny.bin": b"x" * 100})
+
+    class FullDisk(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("genlab.data.download.open", lambda *args: FullDisk(), raising=False)
+    dest = tmp_path / "dest"
+    with pytest.raises(OSError, match="No space left") as raised:  # main() names the path and the space left
+        download("tiny", dest, base_url=url, progress=False)
+    assert not isinstance(raised.value, DataError) and list(dest.iterdir()) == []
 
 
 def test_unknown_dataset_lists_the_names(tmp_path):

@@ -240,6 +240,15 @@ def test_truncated_idx_is_named(tmp_path, suffix):
         load_images(path)
 
 
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_header_promising_too_much_is_named(tmp_path, suffix):
+    path = tmp_path / f"train-images-idx3-ubyte{suffix}"
+    header = np.array([0x803, 0xFFFFFFFF, 0xFFFF, 0xFFFF], ">u4").tobytes()  # 2**64 bytes of pixels
+    path.write_bytes(gzip.compress(header) if suffix else header)
+    with pytest.raises(DataError, match=f"idx3-ubyte{suffix} is (truncated or )?damaged: its header promises"):
+        load_images(path)
+
+
 def test_idx_with_wrong_magic_number(tmp_path):
     write_idx(tmp_path / "train-images-idx3-ubyte", random_pixels(28))  # a labels file under an images name
     with pytest.raises(DataError, match=r"is not an IDX file of 3-d unsigned bytes \(magic number 0x801"):

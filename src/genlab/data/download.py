@@ -92,18 +92,23 @@ def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool)
 def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
     """Copy ``url`` into ``tmp``, hashing on the way; raise unless size and sha256 match."""
     digest, size = hashlib.sha256(), 0
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out, tqdm(
-                total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
-                disable=None if progress else True, leave=False) as bar:
-            for chunk in iter(lambda: response.read(CHUNK), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-                bar.update(len(chunk))
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-        raise DataError(f"Downloading {url} failed ({getattr(e, 'reason', e)}); check the connection, or download "
-                        f"{remote.filename} by hand into {tmp.parent} and run the command again to verify it.") from e
+
+    def network(step):  # the connection's failures are the network's; the file's (a full disk) are not
+        try:
+            return step()
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+            raise DataError(f"Downloading {url} failed ({getattr(e, 'reason', e)}); check the connection, or "
+                            f"download {remote.filename} by hand into {tmp.parent} and run the command again to "
+                            "verify it.") from e
+
+    with open(tmp, "wb") as out, network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
+            total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
+            disable=None if progress else True, leave=False) as bar:
+        while chunk := network(lambda: response.read(CHUNK)):
+            out.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+            bar.update(len(chunk))
     if digest.hexdigest() != remote.sha256 or size != remote.size:
         raise DataError(f"{remote.filename} from {url} has sha256 {digest.hexdigest()} ({size} bytes), expected "
                         f"{remote.sha256} ({remote.size} bytes); the download is corrupt or the server changed the "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import pickle
 import re
@@ -321,7 +322,16 @@ def _read_idx(path: Path, dims: int) -> np.ndarray:
             if magic != 0x0800 + dims:
                 raise DataError(f"{path} is not an IDX file of {dims}-d unsigned bytes (magic number {magic:#x}, "
                                 f"expected {0x0800 + dims:#x}); pass the matching *-idx{dims}-ubyte file.")
-            array = np.empty(shape, np.uint8)
+            promised = math.prod(shape)
+            held = None if path.name.lower().endswith(".gz") else path.stat().st_size - header_size
+            if held is not None and promised > held:  # before allocating what a damaged header asks for
+                raise DataError(f"{path} is truncated or damaged: its header promises {promised} bytes of data but "
+                                f"it holds only {held}; download it again.")
+            try:
+                array = np.empty(shape, np.uint8)
+            except (ValueError, MemoryError):
+                raise DataError(f"{path} is damaged: its header promises {promised} bytes of data, too many to "
+                                "hold; download it again.") from None
             # Read straight into the array: one copy of the pixels, and the array is writable.
             got = f.readinto(memoryview(array.reshape(-1)))
             extra = f.read(1)
