@@ -278,8 +278,18 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     device = resolve_device(args.device, "--device")
     if args.json:
         output_file(args.json, "--json")
-    if args.metrics and args.temperature != 1.0:
-        raise ConfigError("--temperature is for sentence generators (family textgan), not image --metrics; drop it.")
+    defaults = EvalOptions()
+    if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
+        for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations",
+                     "predictive_iterations", "oracle", "temperature", "plots"):
+            if getattr(args, name) != getattr(defaults, name):
+                hint = " (their reference images are given with --ref)" if name == "data" else ""
+                raise ConfigError(f"--{name.replace('_', '-')} is not used by image --metrics{hint}; drop it.")
+    else:
+        for name in ("extractor", "inception_weights"):
+            if getattr(args, name) is not None:
+                raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
+                                  "--metrics fd,kid) or drop it.")
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
