@@ -33,6 +33,7 @@ def test_real_digits_score_well_and_noise_scores_worse(digits_npz, noisy_npz, pr
     assert clean["FD-mnist"]["value"] < noisy["FD-mnist"]["value"]
     assert clean["KID-mnist"]["value"] < noisy["KID-mnist"]["value"]
     assert clean["precision"]["value"] > noisy["precision"]["value"]
+    assert clean["recall"]["k"] == 3 and clean["coverage"]["k"] == 5 and "k = 5" in clean["density"]["protocol"]
     assert clean["class_accuracy"]["value"] > 0.97  # the digits carry their true labels
     assert clean["modes"]["value"] == 10 and clean["modes"]["of"] == 10
     assert clean["IS-mnist"]["splits"] == 10 and clean["IS-mnist"]["value"] > 3  # 10 splits of only 20
@@ -158,5 +159,5 @@ def test_a_reference_too_small_for_a_metric_is_one_clear_error(tmp_path, digits_
     small = tmp_path / "small.npz"
     with np.load(digits_npz) as data:
         np.savez(small, x=data["x"][:3])
-    with pytest.raises(DataError, match="pr needs at least 4 reference images but --ref .* holds 3"):
+    with pytest.raises(DataError, match="pr needs at least 6 reference images but --ref .* holds 3"):
         evaluate_images(digits_npz, small, metrics=["pr"], extractor="mnist", n=50)

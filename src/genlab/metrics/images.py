@@ -25,14 +25,15 @@ from genlab.metrics.extractors import Extractor, get_extractor
 from genlab.metrics.frechet import frechet_distance_features
 from genlab.metrics.inception_score import inception_score
 from genlab.metrics.kid import kernel_distance
-from genlab.metrics.precision_recall import knn_radii, manifold_metrics
+from genlab.metrics.precision_recall import knn_radii_for, manifold_metrics
 
-K = 3  # neighbours of the precision/recall/density/coverage manifolds
+K = 3  # neighbours of the precision/recall manifolds (Kynkäänniemi et al.) ...
+DENSITY_K = 5  # ... and of density/coverage (Naeem et al.)
 # Each metric and the fewest generated samples it is defined for (checked before any feature is computed).
-MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": K + 1, "is": 10, "acc": 1, "modes": 1}
+MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": DENSITY_K + 1, "is": 10, "acc": 1, "modes": 1}
 METRICS = tuple(MIN_SAMPLES)
 USES_REFERENCE = ("fd", "kid", "pr")  # metrics whose reference features need the same minimum
-RADII = f"radii_k{K}"
+RADII = {k: f"radii_k{k}" for k in (K, DENSITY_K)}  # cached with the reference features
 # Reference names genlab can resolve without a path: name -> (dataset, split, default extractor).
 NAMED_REFERENCES = {"mnist-test": ("mnist", "test", "mnist")}
 
@@ -100,8 +101,9 @@ def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: 
     if changed:
         features, probs = extractor.outputs(images)
         outputs = {"features": features, "probs": probs}
-    if need_radii and RADII not in outputs:
-        outputs[RADII] = knn_radii(outputs["features"], K)
+    if need_radii and not all(name in outputs for name in RADII.values()):
+        radii = knn_radii_for(outputs["features"], tuple(RADII))
+        outputs.update({RADII[k]: radii[k] for k in RADII})
         changed = True
     if use_cache and changed:
         save_reference(key, outputs)
@@ -162,9 +164,11 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
             add(f"KID{chosen.label}", kid, f"unbiased MMD², cubic kernel, {kid['subsets']} subsets of "
                                            f"{kid['subset_size']}, ± std over subsets")
         elif metric == "pr":
-            pr = manifold_metrics(fake, real, k=K, reference_radii=reference_outputs[RADII])
+            pr = manifold_metrics(fake, real, k=K, density_k=DENSITY_K,
+                                  reference_radii={k: reference_outputs[name] for k, name in RADII.items()})
             for key, value in pr.items():
-                add(key, {"value": value, "k": K}, f"k-NN manifolds, k = {K} ({key})")
+                k = K if key in ("precision", "recall") else DENSITY_K
+                add(key, {"value": value, "k": k}, f"k-NN manifolds, k = {k} ({key})")
         elif metric == "is":
             add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits")
         else:
