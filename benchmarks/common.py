@@ -6,28 +6,16 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from genlab.config import RunConfig
 from genlab.data.images import load_images
-from genlab.errors import GenlabError
 from genlab.runtime import tune_allocator
 from genlab.train.run import train
 
 tune_allocator()  # as the CLI does: big CPU activations reuse heap memory instead of fresh mmaps
-
-
-def run_main(main: Callable[[], None]) -> None:
-    """Run a benchmark's ``main`` as ``genlab`` runs a command: a bad option or file (a GenlabError)
-    ends in one sentence on stderr and its exit code (2), not a traceback."""
-    try:
-        main()
-    except GenlabError as e:
-        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
 
 
 def json_or_text(value: str):

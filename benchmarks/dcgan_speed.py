@@ -21,6 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from genlab.errors import run_main
 from genlab.models.gan import DCGAN, DCGANConfig
 
 
@@ -116,4 +117,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from genlab.config import load_config_file
+from genlab.errors import run_main
 from genlab.metrics.evaluators import evaluator_record
 from genlab.metrics.images import evaluate_images
 from genlab.train.run import build_run_config
 
-from common import read_images, run_main, timed_training
+from common import read_images, timed_training
 
 # config -> its dataset, which is also the name of the evaluator that scores it
 CONFIGS = {

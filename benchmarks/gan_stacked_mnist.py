@@ -30,12 +30,13 @@ import numpy as np
 import torch
 
 from genlab.config import load_config_file, parse_overrides
+from genlab.errors import run_main
 from genlab.imaging import to_uint8
 from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_evaluator
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import run_main, timed_training
+from common import timed_training
 
 MODES = 1000
 SAMPLES = 26_000

@@ -24,10 +24,11 @@ import torch
 
 from genlab.config import load_config_file
 from genlab.data.toy import get_mixture, mode_statistics
+from genlab.errors import run_main
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import run_main, timed_training
+from common import timed_training
 
 SAMPLES = 2500
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from genlab.errors import run_main
 from genlab.metrics.extractors import get_extractor
 from genlab.metrics.frechet import frechet_distance_features
 from genlab.metrics.kid import kernel_distance
 
-from common import read_images, run_main
+from common import read_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz"),

@@ -29,11 +29,12 @@ from pathlib import Path
 import torch
 
 from genlab.data.sequences import SequenceDataConfig, load_sequences
+from genlab.errors import run_main
 from genlab.metrics.timeseries import predictive_score, timeseries_scores
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, run_main, timed_training
+from common import model_options, timed_training
 
 
 def main() -> None:

@@ -39,12 +39,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.errors import run_main
 from genlab.models.base import EvalOptions
 from genlab.models.textgan.oracle import OracleLSTM
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, run_main, timed_training
+from common import model_options, timed_training
 
 
 def oracle_data(oracle_path: str, folder: Path, sequences: int) -> tuple[Path, Path]:

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import torch
 
+from genlab.errors import run_main
 from genlab.train.trainer import cpu_has_bf16_units
 
 IMPLEMENTATIONS = ("single_tensor", "foreach", "fused")
@@ -410,4 +411,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

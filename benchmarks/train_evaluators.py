@@ -21,11 +21,12 @@ from pathlib import Path
 import torch
 
 from genlab import __version__
+from genlab.errors import run_main
 from genlab.fileio import atomic_write_json
 from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
 from genlab.models.base import save_weights
 
-from common import read_images, run_main
+from common import read_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 # name -> (train files, test file, channels, resolution, horizontal flips, shift in pixels)

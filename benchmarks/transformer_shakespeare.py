@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from genlab.config import from_dict, parse_overrides
 from genlab.data.text import TextDataConfig, read_text, split_text
+from genlab.errors import run_main
 from genlab.models.transformer import Transformer, TransformerConfig, build_text_data
 from genlab.models.transformer.evaluation import held_out_loss
 from genlab.models.transformer.generation import generate
@@ -160,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

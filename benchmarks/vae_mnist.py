@@ -30,11 +30,12 @@ from pathlib import Path
 import torch
 
 from genlab.config import parse_overrides
+from genlab.errors import run_main
 from genlab.models.base import EvalOptions
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import run_main, timed_training
+from common import timed_training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz", 60_000),

@@ -26,8 +26,8 @@ def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_
     grid = tmp_path / "grid.png"
     assert run_cli("sample", run, "--n", "6", "--out", grid, "--seed", "3")[0] == 0
     assert Image.open(grid).size == (3 * 30 + 2, 2 * 30 + 2)  # 3 columns x 2 rows of 28 px, 2 px padding
-    again = tmp_path / "again.png"
-    run_cli("sample", run / "model", "--n", "6", "--out", again, "--seed", "3")
+    again = tmp_path / "again.PNG"  # the suffix in any case
+    assert run_cli("sample", run / "model", "--n", "6", "--out", again, "--seed", "3")[0] == 0
     assert np.array_equal(np.asarray(Image.open(grid)), np.asarray(Image.open(again)))  # seeded
 
     walk = tmp_path / "walk.png"
@@ -287,3 +287,13 @@ def test_resume_auto_without_a_checkpoint_restarts_only_a_run_that_died_early(tm
     shutil.rmtree(run / "model")  # now as a run killed before its first checkpoint leaves it
     code, out, err = run_cli(*args, "--resume", "auto")
     assert code == 0 and "resuming" not in out, err
+
+
+def test_a_run_directory_named_like_a_number_trains_and_resumes(tmp_path, digits_npz, run_cli, tiny_dcgan,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ("--data", digits_npz, "--batch-size", "16", "--train.out", "2024", "--quiet", *tiny_dcgan)
+    assert run_cli("train", "gan", "--steps", "1", *args)[0] == 0
+    assert json.loads((tmp_path / "2024" / "config.json").read_text())["train"]["out"] == "2024"
+    code, out, err = run_cli("train", "--resume", "auto", "--steps", "2", *args)
+    assert code == 0 and "resuming from step-000001" in out, err

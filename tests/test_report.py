@@ -28,7 +28,8 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
 
 def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
     (tmp_path / "samples").mkdir()
-    for name in ("step-999999.png", "step-1000000.png", "step-000500.png", "step-notes.png", "step-000500.txt"):
+    for name in ("step-999999.png", "step-1000000.png", "step-000500.png", "step-notes.png", "step-000500.txt",
+                 "step-000500-traversal.png"):
         (tmp_path / "samples" / name).touch()
     assert [p.name for p in previews(tmp_path, "png")] == ["step-000500.png", "step-999999.png", "step-1000000.png"]
 

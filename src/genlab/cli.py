@@ -233,7 +233,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     suffixes = model.sample_suffixes
     out = output_file(args.out or f"samples{suffixes[0]}", "--out")
-    if out.suffix not in suffixes:
+    if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
                           f"pass a file name ending in {suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
@@ -268,7 +268,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import EMBEDDED_TRAINING_WARNING, trained_on_embedded_digits
+    from genlab.data.images import embedded_training_warning, trained_on_embedded_digits
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import load_model
@@ -316,7 +316,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               f"{model.name} is scored at its own distribution, so drop --temperature.")
         result = model.evaluate(options)
         if options.data is None and model.family == "vae" and trained_on_embedded_digits(args.model):
-            result["protocol"]["warning"] = EMBEDDED_TRAINING_WARNING
+            result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

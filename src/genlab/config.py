@@ -170,6 +170,11 @@ class _Float(float, _Number):
     pass
 
 
+def as_text(value: Any) -> Any:
+    """A command-line number as the token the user typed (``2024``, ``010``); anything else as it is."""
+    return value.text if isinstance(value, _Number) else value
+
+
 def coerce(value: Any, annotation: Any, option: str) -> Any:
     """Check ``value`` against a type annotation, converting where it is lossless."""
     origin = typing.get_origin(annotation)

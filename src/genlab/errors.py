@@ -7,6 +7,10 @@ status 2.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 
 class GenlabError(Exception):
     """Base class: the message is a complete, actionable sentence."""
@@ -28,3 +32,13 @@ class CheckpointError(GenlabError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A file would need unsafe (code-running) deserialisation; it is refused, never run."""
+
+
+def run_main(main: Callable[[], object]) -> None:
+    """Run a script's ``main`` as ``genlab`` runs a command: a GenlabError (a bad option or file)
+    ends in its one sentence on stderr and its exit code (2), not a traceback."""
+    try:
+        main()
+    except GenlabError as e:
+        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)

@@ -87,6 +87,7 @@ def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch)
     with pytest.raises(OSError, match="No space left") as raised:  # main() names the path and the space left
         download("tiny", dest, base_url=url, progress=False)
     assert not isinstance(raised.value, DataError) and list(dest.iterdir()) == []
+    assert raised.value.filename == str(dest)
 
 
 def test_unknown_dataset_lists_the_names(tmp_path):

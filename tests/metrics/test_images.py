@@ -105,7 +105,7 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
         assert run_cli("train", "gan", *data, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
                        *tiny_dcgan)[0] == 0
     flagged = evaluate_images(embedded, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
-    assert "trained on the embedded MNIST test split" in flagged["warning"]
+    assert "trained on the embedded MNIST test split" in flagged["warning"] and flagged["warning"].endswith("--ref")
     exported = evaluate_images(embedded / "model", "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
     assert "trained on the embedded MNIST test split" in exported["warning"]
     assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]

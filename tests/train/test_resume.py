@@ -120,8 +120,9 @@ def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_pa
     run = tmp_path / "run"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0
     (run / "eval.json").write_text("{}")  # as 'genlab eval RUN --metrics' leaves it
+    (run / "samples" / "step-000009-traversal.png").touch()  # as a VAE's extra pictures
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000003.png", "step-000006.png",
-                                                                   "step-000009.png"]
+                                                                   "step-000009-traversal.png", "step-000009.png"]
     code, out, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "4", "--resume",
                              run / "checkpoints" / "step-000003", *common)
     assert code == 0, err
@@ -130,3 +131,15 @@ def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_pa
     assert not (run / "eval.json").exists()  # it scored the step-9 weights, which are gone
     final = load_file(str(run / "checkpoints" / "step-000004" / "model.safetensors"))
     assert all(final[k].equal(v) for k, v in weights(run).items())  # model/ is the step-4 export
+
+
+def test_going_back_to_an_older_checkpoint_without_training_drops_the_newer_evaluation(tmp_path, digits_npz, run_cli,
+                                                                                       common):
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0
+    (run / "eval.json").write_text("{}")
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "3", "--resume",
+                           run / "checkpoints" / "step-000003", *common)  # ends where it starts: nothing to train
+    assert code == 0, err
+    assert not (run / "eval.json").exists() and sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step-000003"]

@@ -101,14 +101,19 @@ def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
                             f"download {remote.filename} by hand into {tmp.parent} and run the command again to "
                             "verify it.") from e
 
-    with open(tmp, "wb") as out, network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
-            total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
-            disable=None if progress else True, leave=False) as bar:
-        while chunk := network(lambda: response.read(CHUNK)):
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-            bar.update(len(chunk))
+    try:
+        with open(tmp, "wb") as out, network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
+                total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
+                disable=None if progress else True, leave=False) as bar:
+            while chunk := network(lambda: response.read(CHUNK)):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                bar.update(len(chunk))
+    except OSError as e:  # the file's own failure (a full disk): the CLI names the path and the space left
+        if e.filename is None:
+            e.filename = str(tmp.parent)
+        raise
     if digest.hexdigest() != remote.sha256 or size != remote.size:
         raise DataError(f"{remote.filename} from {url} has sha256 {digest.hexdigest()} ({size} bytes), expected "
                         f"{remote.sha256} ({remote.size} bytes); the download is corrupt or the server changed the "

@@ -60,10 +60,11 @@ def embedded_digits_path() -> Path:
     return Path(str(resources.files("genlab.data") / "assets" / "mnist_test.npz"))
 
 
-# What an evaluation on the embedded digits says when the model also trained on them.
-EMBEDDED_TRAINING_WARNING = ("the model was trained on the embedded MNIST test split, which these numbers are "
-                             "measured on: they show fit to the training data, not generalisation; pass the "
-                             "held-out file with --data or --ref")
+def embedded_training_warning(option: str) -> str:
+    """What an evaluation on the embedded digits says when the model also trained on them;
+    ``option`` is how that evaluation takes its data (--ref for image metrics, --data otherwise)."""
+    return ("the model was trained on the embedded MNIST test split, which these numbers are measured on: they "
+            f"show fit to the training data, not generalisation; pass held-out images with {option}")
 
 
 def trained_on_embedded_digits(path: str | os.PathLike) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import EMBEDDED_TRAINING_WARNING, load_images, trained_on_embedded_digits
+from genlab.data.images import embedded_training_warning, load_images, trained_on_embedded_digits
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
@@ -148,7 +148,7 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
                 "reference": len(ref_images), "reference_data": str(reference), "reference_split": split,
                 "genlab": __version__}
     if str(reference) == "mnist-test" and trained_on_embedded_digits(generated):
-        protocol["warning"] = EMBEDDED_TRAINING_WARNING
+        protocol["warning"] = embedded_training_warning("--ref")
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:

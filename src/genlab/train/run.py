@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genlab.config import RunConfig, TrainConfig, from_dict, merge
+from genlab.config import RunConfig, TrainConfig, as_text, from_dict, merge
 from genlab.errors import ConfigError, GenlabError
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
@@ -73,8 +73,8 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         return build_run_config(family, values, overrides), None
     given = values
     if resume == "auto":
-        out = (overrides.get("train") or {}).get("out")
-        if family is None and "family" not in values and out and (Path(out) / "config.json").is_file():
+        out = as_text((overrides.get("train") or {}).get("out"))
+        if family is None and "family" not in values and out is not None and (Path(out) / "config.json").is_file():
             values = read_checkpoint_config(Path(out))  # the run's own config names its family
         config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
@@ -84,7 +84,7 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         checkpoint = resolve_checkpoint(Path(resume)).resolve()  # '.' or '../step-N' name no folder
         if checkpoint.parent.name == "checkpoints":  # RUN/checkpoints/step-N continues in RUN
             overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
-        elif not (overrides.get("train") or {}).get("out"):
+        elif (overrides.get("train") or {}).get("out") is None:
             raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "
                               "directory to continue in; pass --out DIR for the resumed run.")
     return build_run_config(family, merge(read_checkpoint_config(checkpoint), given), overrides), checkpoint

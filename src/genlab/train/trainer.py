@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import time
 from pathlib import Path
@@ -22,7 +23,8 @@ from genlab.config import RunConfig, TrainConfig
 from genlab.errors import ConfigError, GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
-from genlab.train.checkpoint import discard_after, load_checkpoint, prune_checkpoints, save_checkpoint
+from genlab.train.checkpoint import (discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
+                                    save_checkpoint)
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                      gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
@@ -33,10 +35,18 @@ METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN --metrics'
 
 
-def preview_files(run_dir: Path) -> list[tuple[int, Path]]:
+_PREVIEW = re.compile(r"^step-(\d+)(-[\w-]+)?$")  # step-000500.png, and a VAE's step-000500-traversal.png
+
+
+def preview_files(run_dir: Path, extras: bool = False) -> list[tuple[int, Path]]:
     """The run's ``samples/step-N.*`` previews as (N, path), in step order (numeric, so step
-    1,000,000 comes after 999,999)."""
-    found = [(int(p.stem[5:]), p) for p in (Path(run_dir) / "samples").glob("step-*") if p.stem[5:].isdigit()]
+    1,000,000 comes after 999,999); with ``extras`` also the ``step-N-<name>.*`` pictures some
+    families add (a VAE's reconstructions, traversal, interpolation)."""
+    found = []
+    for path in (Path(run_dir) / "samples").glob("step-*"):
+        match = _PREVIEW.match(path.stem)
+        if match and (extras or match.group(2) is None):
+            found.append((int(match.group(1)), path))
     return sorted(found)
 
 
@@ -194,12 +204,13 @@ class Trainer:
         if not self.process.is_main:
             return
         if resumed:  # what the abandoned steps after ``start`` left behind
+            abandoned = any(step > start for step, _ in list_checkpoints(self.run_dir))
             discard_after(self.run_dir, start)
-            for step, preview in preview_files(self.run_dir):
+            for step, preview in preview_files(self.run_dir, extras=True):
                 if step > start:
                     preview.unlink()
             shutil.rmtree(self.run_dir / "model", ignore_errors=True)  # exported again at the end
-            if trains:  # the evaluated weights are about to change
+            if trains or abandoned:  # it scored weights that are gone, or are about to change
                 (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
         self._previous = self._truncate_metrics(start, keep_open_window=not trains)
         self.run_dir.mkdir(parents=True, exist_ok=True)

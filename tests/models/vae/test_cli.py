@@ -69,7 +69,8 @@ def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz,
     for model in (run, run / "model"):
         code, out, err = run_cli("eval", model, "--max-examples", "8")  # no --data: the embedded digits again
         assert code == 0, err
-        assert "trained on the embedded MNIST test split" in json.loads(out)["protocol"]["warning"]
+        warning = json.loads(out)["protocol"]["warning"]
+        assert "trained on the embedded MNIST test split" in warning and warning.endswith("with --data")
     protocol = json.loads(run_cli("eval", run, "--data", digits_npz, "--max-examples", "8")[1])["protocol"]
     assert "warning" not in protocol and protocol["conditioning"] is None
 

@@ -231,7 +231,8 @@ class RecurrentGAN(GenerativeModel):
         path = Path(path)
         values = samples.detach().double().cpu().numpy()
         valid = ~np.isnan(values).all(-1)  # (N, T): padded steps are NaN in every feature
-        if path.suffix == ".csv":
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
             n, steps, _ = values.shape
             index = np.stack(np.meshgrid(np.arange(n), np.arange(steps), indexing="ij"), -1)[valid]
             names, columns = self.decoded_columns(values[valid])
@@ -240,7 +241,7 @@ class RecurrentGAN(GenerativeModel):
             writer.writerow(["sequence", "step", *names])
             writer.writerows(zip(index[:, 0].tolist(), index[:, 1].tolist(), *columns))
             return atomic_write_text(path, buffer.getvalue())
-        if path.suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
+        if suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
             dynamic = values.shape[-1] - self.config.static_features
             arrays = {"x": values[..., :dynamic]}
             if self.config.static_features:
@@ -252,7 +253,7 @@ class RecurrentGAN(GenerativeModel):
                 with open(tmp, "wb") as f:
                     np.savez(f, **arrays)
             return atomic_write(path, write)
-        if path.suffix == ".png":
+        if suffix == ".png":
             return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
         raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
 

@@ -1,14 +1,11 @@
-"""The benchmark scripts end a bad option or file the way the CLI does: one sentence, exit code 2."""
+"""Scripts (the benchmarks) end a bad option or file the way the CLI does: one sentence, exit code 2."""
 
 import sys
 from pathlib import Path
 
 import pytest
 
-from genlab.errors import ConfigError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import run_main  # noqa: E402  (benchmarks/ is not a package)
+from genlab.errors import ConfigError, run_main
 
 
 def test_a_genlab_error_is_one_sentence_and_exit_code_2(capsys):
