@@ -57,7 +57,7 @@ CORRELATION_SUBSETS = 5  # Diffusion-TS scores N / 5 sequences per repeat
 class PostHocGRU(nn.Module):
     """A 1-layer GRU and a linear read-out: (B, T, inputs) → per-step (B, T, 1) or last-state (B, 1) outputs."""
 
-    def __init__(self, inputs: int, hidden: int, gate_bias: float = 0.0) -> None:
+    def __init__(self, inputs: int, hidden: int, gate_bias: float = 1.0) -> None:
         super().__init__()
         self.rnn = nn.GRU(inputs, hidden, batch_first=True)
         self.out = nn.Linear(hidden, 1)
@@ -129,7 +129,7 @@ def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2), gate_bias=1.0)
+        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2))
     optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
     real_train, real_test = _split(real, generator)
     fake_train, fake_test = _split(synthetic, generator)
@@ -170,7 +170,7 @@ def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: in
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        predictor = PostHocGRU(features - 1, max(1, features // 2), gate_bias=1.0)
+        predictor = PostHocGRU(features - 1, max(1, features // 2))
     optimizer = torch.optim.Adam(predictor.parameters(), lr=1e-3)
 
     def errors(part: Sequences) -> tuple[torch.Tensor, torch.Tensor | None]:
