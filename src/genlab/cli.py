@@ -228,11 +228,10 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
     check_seed(args.seed)
-    if args.out:
-        output_file(args.out, "--out")  # a folder is refused before the model loads
+    out = output_file(args.out, "--out") if args.out else None  # a folder is refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     suffixes = model.sample_suffixes
-    out = output_file(args.out or f"samples{suffixes[0]}", "--out")
+    out = out or Path(f"samples{suffixes[0]}")
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
                           f"pass a file name ending in {suffixes[0]}.")

@@ -131,7 +131,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
 
 # Settings a resumed run may change without changing what it trains: its length, where it writes,
 # how often it logs and saves, and how it runs (device, compilation, the finite-gradient guard).
-BOOKKEEPING = {"versions"} | {f"train.{name}" for name in (
+BOOKKEEPING = {f"train.{name}" for name in (
     "steps", "out", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "preview_count", "device",
     "compile", "check_finite", "skip_nonfinite")}
 
