@@ -153,6 +153,23 @@ def test_ema_generator_is_what_samples():
     assert not torch.equal(model.generator_ema.stem.weight, model.generator.stem.weight)
 
 
+def test_ema_generator_samples_with_batchnorm_statistics_of_its_own_weights():
+    model = GAN(GANConfig(resolution=28, channels=1, ema_decay=0.5, **TINY))
+    model.training_step(batch(), model.configure_optimizers())
+    with torch.no_grad():  # averaged weights are smaller than the live ones: activations at half the scale
+        for average, live in zip(model.generator_ema.parameters(), model.generator.parameters()):
+            average.copy_(0.5 * live)
+    seen = []
+    first_norm = model.generator_ema.norms[0].norm
+    first_norm.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    z = model.sample_latent(2048, torch.Generator().manual_seed(5))
+    model.decode(z)
+    activations = seen[-1]  # the stem's output for z, normalised in eval mode by the running statistics
+    assert torch.allclose(first_norm.running_mean, activations.mean((0, 2, 3)), atol=0.05 * activations.std())
+    assert torch.allclose(first_norm.running_var, activations.var((0, 2, 3)), rtol=0.1)
+    assert torch.equal(model.decode(z), model.decode(z))  # recomputed once per change of the weights, seeded
+
+
 def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
     assert model.class_labels(5).tolist() == [0, 1, 2, 0, 1]

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
 
 @torch.no_grad()
 def ema_update(average: nn.Module, current: nn.Module, decay: float) -> None:
-    """average ← decay·average + (1 − decay)·current for parameters; buffers (BN statistics) are copied."""
+    """average ← decay·average + (1 − decay)·current for parameters; buffers are copied."""
     averaged = list(average.parameters())
     torch._foreach_lerp_(averaged, [p.detach() for p in current.parameters()], 1.0 - decay)
     for mine, theirs in zip(average.buffers(), current.buffers()):
         mine.copy_(theirs)
+
+
+def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+@torch.no_grad()
+def standing_statistics(net: nn.Module, batches: Iterable[tuple]) -> None:
+    """Recompute every BatchNorm's running mean and variance from ``net``'s own forward passes on
+    ``batches`` (argument tuples), averaged with equal weight ("standing statistics", BigGAN).
+
+    An averaged generator needs this. The statistics ``ema_update`` copies describe the live
+    weights' activations; averaged weights are smaller (oscillations cancel) and point elsewhere, so
+    normalising their activations with the live statistics rescales every feature map.
+    """
+    norms = batch_norms(net)
+    if not norms:
+        return
+    momenta = [norm.momentum for norm in norms]
+    was_training = net.training
+    net.train()
+    try:
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average over the batches below
+        for args in batches:
+            net(*args)
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        net.train(was_training)

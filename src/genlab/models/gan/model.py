@@ -22,7 +22,7 @@ from genlab.models.base import GenerativeModel
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
-from genlab.models.gan.ema import ema_update
+from genlab.models.gan.ema import batch_norms, ema_update, standing_statistics
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import plain
 from genlab.train.schedule import warmup_cosine
@@ -68,6 +68,9 @@ class GAN(GenerativeModel):
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
         self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
+        # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
+        # recomputed (-1: never; a loaded model recomputes them before it first samples).
+        self._ema_updates, self._ema_norms_at = 0, -1
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -181,6 +184,7 @@ class GAN(GenerativeModel):
         optimizer.step()
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, c.ema_decay)
+            self._ema_updates += 1
         return loss
 
     # --- sampling ------------------------------------------------------------------------------
@@ -200,6 +204,8 @@ class GAN(GenerativeModel):
     def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (N, C, H, W) in [-1, 1] from the EMA generator if there is one, in eval mode."""
         net = self.generator_ema if self.generator_ema is not None else self.generator
+        if net is self.generator_ema and self._ema_norms_at != self._ema_updates:
+            self._recompute_ema_norms()
         if labels is None:
             labels = self.class_labels(latent.shape[0])
         was_training = net.training
@@ -208,6 +214,15 @@ class GAN(GenerativeModel):
             return net(latent.to(self.device), labels)
         finally:
             net.train(was_training)
+
+    def _recompute_ema_norms(self, samples: int = 1024, batch: int = 256) -> None:
+        """Standing BatchNorm statistics for the EMA generator, from ``samples`` latents of a fixed
+        seed (so sampling stays a function of the weights and the caller's seed)."""
+        if batch_norms(self.generator_ema):
+            seeded = torch.Generator().manual_seed(0)
+            standing_statistics(self.generator_ema, ((self.sample_latent(batch, seeded), self.class_labels(batch))
+                                                     for _ in range(samples // batch)))
+        self._ema_norms_at = self._ema_updates
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
