@@ -72,6 +72,19 @@ def test_too_few_rows_for_one_window_is_an_error(tmp_path):
     assert dataset.sequences.shape == (1, 5, 2)
 
 
+def test_held_out_data_with_the_training_columns_reordered_is_refused(tmp_path):
+    rows = "".join(f"{i},{100 * i}\n" for i in range(6))
+    _, scaling, columns, _ = load_sequences(SequenceDataConfig(path=str(write(tmp_path, "a,b\n" + rows)), window=3))
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("b,a\n" + rows)
+    with pytest.raises(DataError, match=r"swapped.csv has the training columns in another order \(b, a; trained on a, b\)"):
+        load_sequences(SequenceDataConfig(path=str(swapped), window=3), scaling, columns=columns)
+    renamed = tmp_path / "renamed.csv"  # other names are the caller's business (a model may rename its features)
+    renamed.write_text("x,y\n" + rows)
+    dataset, *_ = load_sequences(SequenceDataConfig(path=str(renamed), window=3), scaling, columns=columns)
+    assert dataset.sequences.shape == (4, 3, 2)
+
+
 def test_missing_values_are_filled_only_by_an_explicit_policy(tmp_path):
     path = write(tmp_path, "a,b\n1,2\n,4\nNA,6\n7,8\n")
     found = read_csv(path, fill="ffill")

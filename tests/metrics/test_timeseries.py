@@ -94,7 +94,9 @@ def test_padded_steps_change_no_score_and_equal_lengths_score_like_truncated_dat
     for score, kwargs in ((discriminative_score, {"iterations": 5}), (predictive_score, {"iterations": 5}),
                           (correlational_score, {})):
         zeros = score(ragged(real, real_lengths, 0.0), ragged(synthetic, synthetic_lengths, 0.0), **kwargs, **lengths)
-        junk = score(ragged(real, real_lengths, 9.0), ragged(synthetic, synthetic_lengths, -3.0), **kwargs, **lengths)
+        # NaN as genlab's sample files pad: it must not reach the classifiers' weight gradients either.
+        junk = score(ragged(real, real_lengths, 9.0), ragged(synthetic, synthetic_lengths, float("nan")), **kwargs,
+                     **lengths)
         assert zeros == pytest.approx(junk, abs=1e-6), score.__name__
     # Every sequence 10 steps long, padded to 24: the scores of the first 10 steps alone.
     ten, ten_fake = torch.full((60,), 10), torch.full((50,), 10)
@@ -106,6 +108,10 @@ def test_padded_steps_change_no_score_and_equal_lengths_score_like_truncated_dat
     assert torch.allclose(cross_correlations(real, ten), cross_correlations(real[:, :10]))
     with pytest.raises(DataError, match="real lengths must hold one length between 2 and T = 24"):
         correlational_score(real, synthetic, real_lengths=torch.ones(60, dtype=torch.long))
+    broken = synthetic.clone()
+    broken[3, 0, 1] = float("nan")
+    with pytest.raises(DataError, match="synthetic sequences hold NaN or infinite values within their lengths"):
+        discriminative_score(real, broken, iterations=5)
 
 
 def test_discriminative_score_needs_two_sequences_of_each_kind():

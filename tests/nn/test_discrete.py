@@ -36,6 +36,9 @@ def test_straight_through_is_one_hot_forward_with_the_soft_gradient():
     logits.grad = None
     (gumbel_softmax(logits, 0.5, noise) * weights).sum().backward()
     assert straight_through.abs().sum() > 0 and torch.allclose(straight_through, logits.grad)
+    tokens = torch.arange(8) % 6  # a sample drawn elsewhere: its one-hot is shown, whatever the argmax here
+    given = gumbel_softmax(logits, 0.5, noise, hard=True, tokens=tokens)
+    assert torch.allclose(given, torch.nn.functional.one_hot(tokens, 6).float(), atol=1e-6)
 
 
 def test_noise_is_finite_and_reproducible():

@@ -424,16 +424,21 @@ class SequenceDataset:
 
 
 def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
-                   categories: list[tuple[str, list[str]]] | None = None
+                   categories: list[tuple[str, list[str]]] | None = None, columns: list[str] | None = None
                    ) -> tuple[SequenceDataset, Scaling, list[str], int]:
     """Read, scale and window the data → (dataset, scaling, column names, window).
 
     ``scaling`` None fits it to the data (the sines keep min 0, max 1); a given one (a trained
     model's) is applied as it is, so held-out data is measured in the training data's scale.
     ``categories``: the one-hot encoding of the categorical columns to apply (a trained model's);
-    None takes it from the data. The encoding used is ``dataset.categories``.
+    None takes it from the data. The encoding used is ``dataset.categories``. ``columns``: the
+    trained model's feature names; the same names in another order are refused, as each feature
+    would be scaled and scored as another.
     """
     found = read_sources(config, categories)
+    if columns is not None and found.columns != columns and sorted(found.columns) == sorted(columns):
+        raise DataError(f"{found.source} has the training columns in another order ({', '.join(found.columns)}; "
+                        f"trained on {', '.join(columns)}); put them in the training order.")
     if scaling is None:
         features = found.values.shape[-1]
         scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None

@@ -23,7 +23,8 @@ feeds each sequence's length to its RNNs, only valid steps count: the classifier
 state at the last valid step, the predictor reads steps 0..L−2 and is scored on steps 1..L−1 of
 each sequence (the test MAE is each sequence's own MAE, averaged), and the correlations
 standardise and average over valid steps. A GRU is causal, so the padding after step L−1 never
-reaches a valid output.
+reaches a valid output; it is set to 0 first all the same, as NaN padding would reach the weight
+gradients (0 · NaN).
 
 Each score is repeated (10 times by default) with independent seeds and reported as mean ± std.
 Deviations from the TensorFlow code, forced by the framework: the weights are initialised as
@@ -98,15 +99,25 @@ def _split(pool: Sequences, generator: torch.Generator) -> tuple[Sequences, Sequ
     return _take(pool, order[:cut]), _take(pool, order[cut:])
 
 
-def _check(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None = None,
-           synthetic_lengths: torch.Tensor | None = None) -> None:
+def _checked(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None = None,
+             synthetic_lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both sets after checking them, with the steps past each length set to 0. The padding must be
+    finite: a GRU's outputs at valid steps never see it, but its weight gradients do (0 · NaN)."""
     if real.dim() != 3 or synthetic.dim() != 3 or real.shape[1:] != synthetic.shape[1:]:
         raise DataError(f"Real sequences {tuple(real.shape)} and synthetic ones {tuple(synthetic.shape)} must both be "
                         "(N, T, F) with the same T and F.")
+    checked = []
     for name, x, lengths in (("real", real, real_lengths), ("synthetic", synthetic, synthetic_lengths)):
-        if lengths is not None and (lengths.shape != (x.shape[0],) or lengths.min() < 2 or lengths.max() > x.shape[1]):
-            raise DataError(f"The {name} lengths must hold one length between 2 and T = {x.shape[1]} per sequence "
-                            f"(got shape {tuple(lengths.shape)}).")
+        if lengths is not None:
+            if lengths.shape != (x.shape[0],) or lengths.min() < 2 or lengths.max() > x.shape[1]:
+                raise DataError(f"The {name} lengths must hold one length between 2 and T = {x.shape[1]} per "
+                                f"sequence (got shape {tuple(lengths.shape)}).")
+            x = torch.where(length_mask(lengths.to(x.device), x.shape[1])[..., None], x, 0.0)
+        if not torch.isfinite(x).all():
+            raise DataError(f"The {name} sequences hold NaN or infinite values within their lengths; pass the "
+                            "lengths of NaN-padded sequences, or drop the broken ones.")
+        checked.append(x)
+    return checked[0], checked[1]
 
 
 def _both_lengths(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None,
@@ -123,7 +134,7 @@ def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations
                          batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
                          synthetic_lengths: torch.Tensor | None = None) -> float:
     """|accuracy − 0.5| of a post-hoc GRU classifier on held-out real and synthetic sequences."""
-    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     real_lengths, synthetic_lengths = _both_lengths(real, synthetic, real_lengths, synthetic_lengths)
     real, synthetic = (real.float().cpu(), real_lengths), (synthetic.float().cpu(), synthetic_lengths)
     generator = torch.Generator().manual_seed(seed)
@@ -160,7 +171,7 @@ def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: in
                      batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
                      synthetic_lengths: torch.Tensor | None = None) -> float:
     """MAE on real data of a GRU trained on synthetic data to predict the last feature one step ahead."""
-    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     real_lengths, synthetic_lengths = _both_lengths(real, synthetic, real_lengths, synthetic_lengths)
     features = real.shape[-1]
     if features < 2:
@@ -219,7 +230,7 @@ def correlational_score(real: torch.Tensor, synthetic: torch.Tensor, seed: int =
                         synthetic_lengths: torch.Tensor | None = None) -> float:
     """Σ |C_synthetic − C_real| / 10 over the lag-0 cross-correlations, on N / 5 sequences of each
     drawn with replacement (N the number of real sequences)."""
-    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     generator = torch.Generator().manual_seed(seed)
     size = max(2, real.shape[0] // CORRELATION_SUBSETS)
     real_part = _take((real, real_lengths), torch.randint(0, real.shape[0], (size,), generator=generator))
@@ -241,7 +252,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                       seed: int = 0, real_lengths: torch.Tensor | None = None,
                       synthetic_lengths: torch.Tensor | None = None) -> dict[str, Any]:
     """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol."""
-    _check(real, synthetic, real_lengths, synthetic_lengths)
+    real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
     scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "correlational": []}
     predictive = real.shape[-1] >= 2

@@ -45,10 +45,13 @@ def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator | None = Non
 
 
 def gumbel_softmax(logits: torch.Tensor, temperature: float, noise: torch.Tensor | None = None,
-                   hard: bool = False) -> torch.Tensor:
+                   hard: bool = False, tokens: torch.Tensor | None = None) -> torch.Tensor:
     """softmax((logits + g) / τ) over the last dimension (..., V); ``noise`` g is drawn when None.
 
-    ``hard``: the one-hot of argmax(logits + g) forward, the soft sample's gradient backward.
+    ``hard``: a one-hot forward, the soft sample's gradient backward; the one-hot of ``tokens`` (...)
+    when given (the sample this relaxes, drawn elsewhere with the same noise: argmax(logits + g)
+    recomputed here can differ from it at near-ties when the logits come from another pass under
+    bf16), else of argmax(logits + g).
     """
     if temperature <= 0:
         raise ValueError(f"the Gumbel-softmax temperature must be positive (got {temperature})")
@@ -57,5 +60,6 @@ def gumbel_softmax(logits: torch.Tensor, temperature: float, noise: torch.Tensor
     soft = ((logits + noise) / temperature).softmax(dim=-1)
     if not hard:
         return soft
-    one_hot = torch.zeros_like(soft).scatter_(-1, soft.argmax(dim=-1, keepdim=True), 1.0)
+    index = soft.argmax(dim=-1, keepdim=True) if tokens is None else tokens.unsqueeze(-1)
+    one_hot = torch.zeros_like(soft).scatter_(-1, index, 1.0)
     return one_hot + soft - soft.detach()

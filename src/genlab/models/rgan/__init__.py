@@ -33,7 +33,8 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if encoding is not None and {name for name, _ in encoding} != set(data.categorical):
         raise ConfigError(f"--data.categorical {','.join(data.categorical) or '(none)'} differs from the columns "
                           f"this model encodes ({','.join(name for name, _ in encoding)}); name the same columns.")
-    dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding)
+    dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding,
+                                                       model.columns if given is not None else None)
     features = dataset.sequences.shape[-1]
     if model.features is not None and model.features != features:
         raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "

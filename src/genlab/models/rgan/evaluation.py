@@ -36,7 +36,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                           "score it against (a CSV or .npz).")
     data = SequenceDataConfig(path=options.data, window=c.seq_len, sines_features=c.features, seed=options.seed + 1,
                               categorical=tuple(c.categorical_columns or ()))
-    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding)
+    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.columns)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
     if options.max_examples is not None and options.max_examples < len(real):

@@ -13,7 +13,8 @@ is y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact sam
 inverse CDF (:func:`genlab.nn.discrete.categorical_sample`), which needs no noise per category.
 
 relgan (Gumbel-softmax; Nie et al. 2019): the generator's output at t is relaxed to
-ŷ_t = softmax(β (o_t + g_t)) with the same noise, so argmax ŷ_t = y_t. The next input stays the
+ŷ_t = softmax(β (o_t + g_t)) with the same noise, so argmax ŷ_t = y_t (in fp32; under bf16 the two
+passes' logits can differ at near-ties, so the straight-through one-hot is y_t's). The next input stays the
 hard token y_t, as in RelGAN, so the logits of a whole sampled sequence come from one
 teacher-forced pass over it — the gradient pass — instead of a differentiable sampling loop.
 D sees ŷ (B, T, V) and the one-hot real data; the loss is RSGAN (or non-saturating); the inverse
@@ -296,7 +297,8 @@ class RelGAN(AdversarialTextGAN):
         noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
         tokens = self.gumbel_tokens(n, noise)
         logits, _ = self.generator(self.inputs(tokens))
-        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through)
+        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through,
+                                      tokens=tokens)
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
         with torch.no_grad():
