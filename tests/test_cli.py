@@ -35,6 +35,25 @@ def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_
     assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)
 
 
+def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path, digits_npz, run_cli, tiny_dcgan,
+                                                                        monkeypatch):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    grid = tmp_path / "grid.png"
+    grid.write_bytes(b"earlier")
+
+    def refuse(self, n, *args, **kwargs):  # what torch's allocator says to --n 100000000
+        raise RuntimeError(f"[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you "
+                           f"tried to allocate {n * 400} bytes.")
+
+    monkeypatch.setattr(GAN, "sample", refuse)
+    code, _, err = run_cli("sample", run, "--n", "100000000", "--out", grid)
+    assert code == 2 and err.strip() == ("genlab: error: --n 100000000 samples do not fit in memory; draw fewer "
+                                         "(several calls with different --seed values give more).")
+    assert grid.read_bytes() == b"earlier"
+
+
 def test_rerunning_into_an_existing_run_is_refused_and_leaves_it_intact(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
@@ -99,6 +118,9 @@ def config_file(tmp_path, text):
     (lambda t: ["sample", t, "--seed", "-1"], "--seed must be an integer from 0 to 2**63 - 1 (got -1)"),
     (lambda t: ["train", "gan", "--seed", str(2**64)], "--train.seed must be an integer from 0 to 2**63 - 1"),
     (lambda t: ["train", "--config", config_file(t, "? [a, b]\n: 1\n")], "the key ['a', 'b'] on line 1 is not a name"),
+    (lambda t: ["train", "gan", "--stepz", "2"], "'genlab train' has no option --stepz (did you mean --steps?)"),
+    (lambda t: ["train", "gan", "--step", "2"], "has no option --step (did you mean --steps?)"),  # no abbreviations
+    (lambda t: ["sample", t, "extra"], "'genlab sample' takes no further argument 'extra'"),
 ])
 def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
     (tmp_path / "empty").mkdir()

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from genlab.report import compare, previews, svg_curves, write_report
+from genlab.report import compare, eval_values, previews, svg_curves, write_report
 
 
 @pytest.fixture
@@ -32,6 +32,19 @@ def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
                  "step-000500-traversal.png"):
         (tmp_path / "samples" / name).touch()
     assert [p.name for p in previews(tmp_path, "png")] == ["step-000500.png", "step-999999.png", "step-1000000.png"]
+
+
+def test_eval_values_reads_every_family_s_eval_json():
+    image = {"fd_mnist": {"value": 3.5, "protocol": "10000 vs 10000"}, "kid": {"value": 0.01, "std": 0.002,
+                                                                                "protocol": "100 subsets"}}
+    assert eval_values(image) == [("fd_mnist", 3.5, "10000 vs 10000"), ("kid", 0.01, "100 subsets (std 0.002)")]
+    vae = {"elbo": -90.0, "active_units": 25, "nll_standard_error": None, "bits_per_dim": {"negative_elbo": 0.16},
+           "protocol": {"data": "test", "k": 5000}}
+    assert eval_values(vae) == [("elbo", -90.0, "data: test; k: 5000"), ("active_units", 25, "data: test; k: 5000"),
+                                ("bits_per_dim.negative_elbo", 0.16, "data: test; k: 5000")]
+    rgan = {"discriminative": {"mean": 0.25, "std": 0.02, "values": [0.23, 0.27], "text": "0.25 +/- 0.02"},
+            "predictive": None, "protocol": {"repeats": 2}}
+    assert eval_values(rgan) == [("discriminative", 0.25, "repeats: 2 (std 0.02 over 2 repeats)")]
 
 
 def test_svg_curves_without_values():

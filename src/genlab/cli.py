@@ -7,6 +7,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -71,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
                                    description="Evaluate a model; what is measured depends on its family, and the "
-                                               "protocol is printed beside every number.")
+                                               "protocol is printed beside every number. The result is also written "
+                                               "to RUN/eval.json when MODEL is a run directory (report and compare "
+                                               "read it).")
     evaluate.add_argument("model", help="run directory, checkpoint folder or exported model folder; with --metrics "
                                         "also a folder or .npz of generated images")
-    evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes (writes eval.json "
-                                            "into a run directory)")
+    evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes ")
     evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
                                         "default: the embedded MNIST test split); for sequence models a CSV or .npz")
     evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics and textgan models")
@@ -129,12 +131,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="inspect or download datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    info = data_commands.add_parser("info", help="what a data path holds")
+    info = data_commands.add_parser("info", help="what an image data path holds (.npz, image folder, CIFAR-10, IDX)")
     info.add_argument("path")
     download = data_commands.add_parser("download", help="fetch a dataset and verify its checksums")
     download.add_argument("name", help="mnist, fashion-mnist or cifar10")
     download.add_argument("dir")
+    for command in _subparsers(parser).values():  # --step must not pass for --steps
+        command.allow_abbrev = False
+        for nested in _subparsers(command).values():
+            nested.allow_abbrev = False
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's subcommands by name (empty when it has none)."""
+    return next((action.choices for action in parser._actions if isinstance(action, argparse._SubParsersAction)), {})
+
+
+def unknown_argument_error(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> str:
+    """One sentence for the first argument no option of the command takes, with the nearest option."""
+    import difflib
+
+    command = _subparsers(parser)[args.command]
+    name = f"genlab {args.command}"
+    if getattr(args, "data_command", None):
+        command, name = _subparsers(command)[args.data_command], f"{name} {args.data_command}"
+    first = unknown[0]
+    if not first.startswith("-"):
+        return f"'{name}' takes no further argument {first!r}; see '{name} --help'."
+    options = [o for action in command._actions for o in action.option_strings if o.startswith("--")]
+    near = difflib.get_close_matches(first.split("=", 1)[0].replace("_", "-"), options, n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return f"'{name}' has no option {first.split('=', 1)[0]}{hint}; see '{name} --help'."
 
 
 def split_dotted(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -160,9 +188,11 @@ def split_dotted(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     plain, dotted = split_dotted(list(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(plain)
+    args, unknown = parser.parse_known_args(plain)
     tune_allocator()
     try:
+        if unknown:
+            raise ConfigError(unknown_argument_error(parser, args, unknown))
         if dotted and args.command != "train":
             raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
         return COMMANDS[args.command](args, dotted)
@@ -222,7 +252,7 @@ def output_file(path: str, option: str) -> Path:
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     import torch
 
-    from genlab.sampling import interpolation_latents, load_model
+    from genlab.sampling import load_model
     from genlab.train.trainer import resolve_device
 
     if args.n < 1:
@@ -244,6 +274,27 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
         if args.long < 1:
             raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
+    with too_many_samples_guard(args.n):
+        draw_and_save(args, model, out, generator, conditional)
+    print(f"genlab: wrote {out}")
+    return 0
+
+
+@contextlib.contextmanager
+def too_many_samples_guard(n: int):
+    """An allocation that fails while drawing ``--n`` samples is one sentence, not a traceback."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as e:  # RuntimeError: torch's CPU allocator, CUDA's out-of-memory
+        if isinstance(e, RuntimeError) and "can't allocate memory" not in str(e) and "out of memory" not in str(e):
+            raise
+        raise ConfigError(f"--n {n} samples do not fit in memory; draw fewer (several calls with different --seed "
+                          "values give more).") from None
+
+
+def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
+    from genlab.sampling import interpolation_latents
+
     if args.interpolate:
         if not model.has_latent or not getattr(model, "is_image", True):
             raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
@@ -262,8 +313,6 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         if args.long is not None:
             kwargs["steps"] = args.long
         model.save_samples(model.sample(args.n, generator, **kwargs), out)
-    print(f"genlab: wrote {out}")
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -295,11 +344,6 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics), n=args.n,
                                  extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
                                  batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
-        from genlab.train.trainer import EVAL_FILE, METRICS_FILE
-
-        run = Path(args.model)
-        if (run / "config.json").is_file() and (run / METRICS_FILE).is_file():  # a run directory, for 'report'
-            atomic_write_json(run / EVAL_FILE, result)
     else:
         options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
@@ -318,6 +362,11 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
             result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)
+    from genlab.train.trainer import EVAL_FILE, METRICS_FILE
+
+    run = Path(args.model)
+    if (run / "config.json").is_file() and (run / METRICS_FILE).is_file():  # a run directory: for report, compare
+        atomic_write_json(run / EVAL_FILE, result)
     if args.json:
         atomic_write_json(args.json, result)
     return 0
@@ -398,9 +447,13 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
 
 def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     if args.data_command == "info":
-        from genlab.data.images import describe_images
+        from genlab.data.images import FORMATS, describe_images
 
-        print(json.dumps(describe_images(Path(args.path)), indent=2, default=str))
+        path = Path(args.path)
+        if path.suffix.lower() in (".csv", ".txt", ".tsv", ".json"):
+            raise ConfigError(f"'genlab data info' describes image data ({FORMATS}); {path} is for the sequence or "
+                              f"text families, which read it with 'genlab train FAMILY --data {path}'.")
+        print(json.dumps(describe_images(path), indent=2, default=str))
     else:
         from genlab.data.download import download
 

@@ -146,16 +146,31 @@ def render(run_dir: Path) -> str:
             f"<style>{style}</style></head><body>{''.join(sections)}{footer}</body></html>")
 
 
-def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:
+def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]:
+    """(name, value, protocol) of each number in an eval.json. Image metrics are ``{"value", "protocol",
+    ...}`` each; the families' own evaluations hold numbers, ``{"mean", "std", ...}`` summaries of
+    repeats and groups of named numbers, beside one shared ``"protocol"`` dict."""
+    if not evaluation:
+        return []
+    shared = evaluation.get("protocol")
+    shared = "; ".join(f"{k}: {v}" for k, v in shared.items()) if isinstance(shared, dict) else str(shared or "")
     rows = []
-    if evaluation:
-        for name, value in evaluation.items():
-            if isinstance(value, dict):
-                shown = value.get("value", value.get("mean", ""))
-                protocol = value.get("protocol", "")
-            else:
-                shown, protocol = value, ""
-            rows.append((name, shown, protocol))
+    for name, value in evaluation.items():
+        if name == "protocol" or value is None:
+            continue
+        if isinstance(value, dict) and ("value" in value or "mean" in value):
+            repeats = f" over {len(value['values'])} repeats" if isinstance(value.get("values"), list) else ""
+            std = f" (std {_fmt(value['std'])}{repeats})" if "std" in value else ""
+            rows.append((name, value.get("value", value.get("mean")), str(value.get("protocol", shared)) + std))
+        elif isinstance(value, dict):  # a group: bits_per_dim {negative_elbo, nll}
+            rows += [(f"{name}.{key}", v, shared) for key, v in value.items() if isinstance(v, (int, float))]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.append((name, value, shared))
+    return rows
+
+
+def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:
+    rows = eval_values(evaluation)
     rows += [(k, v, "training, mean of the last logged window") for k, v in last.items()
              if k not in ("step", "time", "warnings") and isinstance(v, (int, float))]
     if not rows:
@@ -184,11 +199,7 @@ def compare(run_dirs: list[Path]) -> str:
         last = run["records"][-1] if run["records"] else {}
         row = {"run": run["name"], "model": run["config"].get("model", {}).get("name", "?"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith("loss")})
-        for name, value in (run["eval"] or {}).items():
-            if isinstance(value, dict) and "value" in value:
-                row[name] = value["value"]
-            elif isinstance(value, (int, float)):
-                row[name] = value
+        row.update({name: value for name, value, _ in eval_values(run["eval"])})
         rows.append(row)
         columns += [c for c in row if c not in columns]
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import embedded_training_warning, load_images, trained_on_embedded_digits
+from genlab.data.images import FORMATS, embedded_training_warning, load_images, trained_on_embedded_digits
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
@@ -60,6 +60,9 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
                      ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Up to ``n`` uint8 images (N, H, W, C), their class labels if known, and where they came from."""
     path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; pass a run directory, an exported model folder or image data "
+                        f"({FORMATS}).")
     if path.is_dir() and any((path / marker).exists() for marker in ("config.json", "model", "checkpoints")):
         return _model_samples(path, n, seed, device, batch_size)
     found = load_images(path)

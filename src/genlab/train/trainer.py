@@ -32,7 +32,7 @@ from genlab.train.rng import capture_rng, seed_everything
 from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
-EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN --metrics'
+EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
 
 
 _PREVIEW = re.compile(r"^step-(\d+)(-[\w-]+)?$")  # step-000500.png, and a VAE's step-000500-traversal.png

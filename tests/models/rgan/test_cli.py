@@ -47,6 +47,12 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
     assert result["protocol"]["repeats"] == 2 and "stock_data.csv" in result["protocol"]["reference_data"]
     assert 0 <= result["discriminative"]["mean"] <= 0.5 and len(result["predictive"]["values"]) == 2
     assert result["correlational"]["mean"] >= 0
+    assert json.loads((run / "eval.json").read_text()) == result  # what report and compare read
+    code, out, _ = run_cli("compare", run)
+    header, row = out.splitlines()
+    assert code == 0 and {"discriminative", "predictive", "correlational"} <= set(header.split())
+    shown = dict(zip(header.split(), row.split()))
+    assert float(shown["discriminative"]) == pytest.approx(result["discriminative"]["mean"], rel=1e-3)
 
 
 @pytest.mark.parametrize("model", [

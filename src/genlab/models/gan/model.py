@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from genlab.errors import ConfigError
 from genlab.imaging import save_image_grid, save_scatter
-from genlab.models.base import GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
@@ -136,6 +137,12 @@ class GAN(GenerativeModel):
             warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
                             "the data): mode collapse; try --model.pack 2 or a lower learning rate")
         return warnings
+
+    def evaluate(self, options: EvalOptions) -> dict[str, Any]:
+        if not self.is_image:
+            return super().evaluate(options)
+        raise ConfigError(f"A GAN has no likelihood to evaluate; score the samples of {self.family}/{self.name} with "
+                          "--metrics (e.g. --metrics fd,kid --ref mnist-test; see 'genlab eval --help').")
 
     def _noise(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.config.latent_dim, device=device)
