@@ -54,6 +54,15 @@ def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path,
     assert grid.read_bytes() == b"earlier"
 
 
+def test_a_gan_is_evaluated_through_its_samples(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    code, _, err = run_cli("eval", run)
+    assert code == 2 and "A GAN has no likelihood to evaluate; score the samples of gan/dcgan with --metrics" in err
+    assert not (run / "eval.json").exists()
+
+
 def test_rerunning_into_an_existing_run_is_refused_and_leaves_it_intact(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",
