@@ -57,6 +57,12 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     lines = compare([trained_run, other]).splitlines()
     assert lines[0].split()[:3] == ["run", "model", "step"] and len(lines) == 3
     assert lines[1].split()[:3] == ["run", "dcgan", "4"]
+    # An evaluation named like a logged training value keeps both (a transformer logs and evaluates "loss").
+    (other / "eval.json").write_text('{"loss_generator": 9.5, "fd_mnist": {"value": 2.25, "protocol": "p"}}')
+    header, first, second = compare([trained_run, other]).splitlines()
+    shown = dict(zip(header.split(), second.split()))
+    assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"
+    assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")

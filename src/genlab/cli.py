@@ -136,10 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     download = data_commands.add_parser("download", help="fetch a dataset and verify its checksums")
     download.add_argument("name", help="mnist, fashion-mnist or cifar10")
     download.add_argument("dir")
-    for command in _subparsers(parser).values():  # --step must not pass for --steps
-        command.allow_abbrev = False
-        for nested in _subparsers(command).values():
-            nested.allow_abbrev = False
+    for command in _subparsers(parser).values():
+        for each in (command, *_subparsers(command).values()):
+            each.allow_abbrev = False  # --step must not pass for --steps
+            # --debug after the command too; SUPPRESS: when absent it leaves genlab's own value alone
+            each.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
 
@@ -148,7 +149,8 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return next((action.choices for action in parser._actions if isinstance(action, argparse._SubParsersAction)), {})
 
 
-def unknown_argument_error(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> str:
+def unknown_argument_error(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str],
+                           argv: list[str]) -> str:
     """One sentence for the first argument no option of the command takes, with the nearest option."""
     import difflib
 
@@ -157,7 +159,8 @@ def unknown_argument_error(parser: argparse.ArgumentParser, args: argparse.Names
     if getattr(args, "data_command", None):
         command, name = _subparsers(command)[args.data_command], f"{name} {args.data_command}"
     first = unknown[0]
-    if not first.startswith("-"):
+    after_separator = "--" in argv and first in argv[argv.index("--") + 1:]  # '--' makes options arguments
+    if not first.startswith("-") or after_separator:
         return f"'{name}' takes no further argument {first!r}; see '{name} --help'."
     options = [o for action in command._actions for o in action.option_strings if o.startswith("--")]
     near = difflib.get_close_matches(first.split("=", 1)[0].replace("_", "-"), options, n=1)
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_allocator()
     try:
         if unknown:
-            raise ConfigError(unknown_argument_error(parser, args, unknown))
+            raise ConfigError(unknown_argument_error(parser, args, unknown, plain))
         if dotted and args.command != "train":
             raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
         return COMMANDS[args.command](args, dotted)

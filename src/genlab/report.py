@@ -199,7 +199,8 @@ def compare(run_dirs: list[Path]) -> str:
         last = run["records"][-1] if run["records"] else {}
         row = {"run": run["name"], "model": run["config"].get("model", {}).get("name", "?"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith("loss")})
-        row.update({name: value for name, value, _ in eval_values(run["eval"])})
+        # An evaluation named like a training column (a transformer's held-out loss) gets its own column.
+        row.update({name if name not in row else f"eval.{name}": value for name, value, _ in eval_values(run["eval"])})
         rows.append(row)
         columns += [c for c in row if c not in columns]
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}

@@ -59,7 +59,7 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
 def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int
                      ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Up to ``n`` uint8 images (N, H, W, C), their class labels if known, and where they came from."""
-    path = Path(source)
+    path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"{path} does not exist; pass a run directory, an exported model folder or image data "
                         f"({FORMATS}).")

@@ -115,11 +115,12 @@ CONFIGS = {
     "dcgan-wgan-gp-2-steps": GANConfig(resolution=28, channels=1, loss="wasserstein_gp", discriminator_steps=2, **TINY),
     "dcgan-r1-ema-diffaugment-pack": GANConfig(resolution=32, channels=3, r1_gamma=1.0, ema_decay=0.9,
                                                diffaugment=("color", "translation", "cutout"), pack=2, **TINY),
-    "dcgan-attention-sn-both": GANConfig(resolution=32, channels=3, attention_resolutions=(8,), spectral_norm="both",
-                                         loss="hinge", **TINY),
+    # EMA beside spectral norm in G: recomputing the EMA's BatchNorm statistics must not step its power iteration.
+    "dcgan-attention-sn-both-ema": GANConfig(resolution=32, channels=3, attention_resolutions=(8,),
+                                             spectral_norm="both", loss="hinge", ema_decay=0.9, **TINY),
     "sngan": SNGANConfig(resolution=32, channels=3, discriminator_steps=2, **TINY),
-    "sagan-conditional": SAGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
-                                     attention_resolutions=(8, 16), **TINY),
+    "sagan-conditional-ema": SAGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
+                                         attention_resolutions=(8, 16), ema_decay=0.9, **TINY),
     "sngan-64": SNGANConfig(resolution=64, channels=3, discriminator_steps=1, **TINY),
 }
 
@@ -168,6 +169,11 @@ def test_ema_generator_samples_with_batchnorm_statistics_of_its_own_weights():
     assert torch.allclose(first_norm.running_mean, activations.mean((0, 2, 3)), atol=0.05 * activations.std())
     assert torch.allclose(first_norm.running_var, activations.var((0, 2, 3)), rtol=0.1)
     assert torch.equal(model.decode(z), model.decode(z))  # recomputed once per change of the weights, seeded
+    before = first_norm.running_var.clone()
+    model.training_step(batch(), model.configure_optimizers())
+    model.decode(z)
+    assert not torch.equal(first_norm.running_var, before)  # recomputed for the new average, not copied from G
+    assert torch.allclose(first_norm.running_var, seen[-1].var((0, 2, 3)), rtol=0.1)
 
 
 def test_conditional_sampling_uses_the_requested_class_and_rejects_others():

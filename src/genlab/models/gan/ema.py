@@ -35,7 +35,9 @@ def standing_statistics(net: nn.Module, batches: Iterable[tuple]) -> None:
         return
     momenta = [norm.momentum for norm in norms]
     was_training = net.training
-    net.train()
+    net.eval()  # everything else as at sampling: spectral norm's power iteration must not step
+    for norm in norms:
+        norm.train()
     try:
         for norm in norms:
             norm.reset_running_stats()

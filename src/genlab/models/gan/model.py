@@ -222,7 +222,7 @@ class GAN(GenerativeModel):
         finally:
             net.train(was_training)
 
-    def _recompute_ema_norms(self, samples: int = 1024, batch: int = 256) -> None:
+    def _recompute_ema_norms(self, samples: int = 1024, batch: int = 64) -> None:
         """Standing BatchNorm statistics for the EMA generator, from ``samples`` latents of a fixed
         seed (so sampling stays a function of the weights and the caller's seed)."""
         if batch_norms(self.generator_ema):
