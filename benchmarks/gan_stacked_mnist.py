@@ -11,7 +11,8 @@ sample's mode is its triple of predicted digits; modes = triples with at least o
 = KL(sample mode histogram ‖ uniform over 1,000). The same score of 26,000 fresh real triples is
 printed as the reference point (what a perfect generator would get from this classifier and this
 sample size). Training time is CPU wall time with ``--threads`` threads. Any model option can be
-added as ``--model.KEY VALUE`` (e.g. ``--model.loss hinge``).
+added as ``--model.KEY VALUE`` (e.g. ``--model.loss hinge``). ``--score RUN`` scores a finished run
+again without training (its ``train_seconds`` is then null), e.g. with ``--truncation 2.0``.
 
 Anchors (PacGAN, NeurIPS 2018, Table 3): DCGAN 99 modes / KL 3.40, PacDCGAN2 1,000 / 0.06.
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.config import load_config_file, parse_overrides
+from genlab.config import RunConfig, load_config_file, parse_overrides
 from genlab.errors import run_main
 from genlab.imaging import to_uint8
 from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_evaluator
@@ -75,23 +76,8 @@ def kl_to_uniform(counts: np.ndarray) -> float:
     return float((p * np.log(p * len(counts))).sum())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", required=True, help="MNIST training digits: an .npz with x (N, 28, 28) and y")
-    parser.add_argument("--train-images", type=int, default=60_000)
-    parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--pack", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, help="default: the mnist-dcgan config's")
-    parser.add_argument("--ema-decay", type=float, default=0.0, help="sample from an EMA of G's weights (0: off)")
-    parser.add_argument("--decay", action="store_true",
-                        help="cosine decay of both learning rates to 0 at the last step")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args, rest = parser.parse_known_args()  # the rest: --model.KEY VALUE options, applied last
-    torch.set_num_threads(args.threads)
-
-    with np.load(args.mnist) as data:
-        digits = (data["x"].reshape(-1, 28, 28), data["y"].astype(np.int64))
+def stacked_run_config(args, rest: list[str], digits, parser) -> RunConfig:
+    """The mnist-dcgan preset on ``args.train_images`` fresh stacked images, with the options given."""
     folder = Path(tempfile.mkdtemp(prefix="stacked-mnist-"))
     train_images, _ = stacked(digits, args.train_images, args.seed)
     np.savez(folder / "stacked.npz", x=train_images)
@@ -107,10 +93,42 @@ def main() -> None:
     if set(extra) - {"model"}:
         parser.error(f"only --model.KEY options may be added (got --{sorted(set(extra) - {'model'})[0]}.*)")
     overrides["model"].update(extra.get("model", {}))
-    config = build_run_config(None, preset, overrides)
-    run_dir, train_seconds = timed_training(config)
+    return build_run_config(None, preset, overrides)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", required=True, help="MNIST training digits: an .npz with x (N, 28, 28) and y")
+    parser.add_argument("--train-images", type=int, default=60_000)
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--pack", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, help="default: the mnist-dcgan config's")
+    parser.add_argument("--ema-decay", type=float, default=0.0, help="sample from an EMA of G's weights (0: off)")
+    parser.add_argument("--decay", action="store_true",
+                        help="cosine decay of both learning rates to 0 at the last step")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truncation", type=float,
+                        help="sample z from N(0, I) truncated to |z| <= T (default: the model's own setting)")
+    parser.add_argument("--score", metavar="RUN", type=Path,
+                        help="score this finished run again (e.g. at another --truncation) instead of training")
+    args, rest = parser.parse_known_args()  # the rest: --model.KEY VALUE options, applied last
+    torch.set_num_threads(args.threads)
+
+    with np.load(args.mnist) as data:
+        digits = (data["x"].reshape(-1, 28, 28), data["y"].astype(np.int64))
+    if args.score:  # the run's own model and data; no training, so no training time
+        config = build_run_config(None, load_config_file(args.score / "config.json"), {})
+        with np.load(config.data.path) as data:
+            args.train_images = len(data["x"])
+        run_dir, train_seconds = args.score, None
+    else:
+        config = stacked_run_config(args, rest, digits, parser)
+        run_dir, train_seconds = timed_training(config)
 
     model = load_model(run_dir)
+    if args.truncation is not None:
+        model.config.truncation = args.truncation
     generator = torch.Generator().manual_seed(args.seed + 1)
     samples = np.concatenate([to_uint8(model.sample(min(1000, SAMPLES - i), generator))
                               for i in range(0, SAMPLES, 1000)])
@@ -124,8 +142,9 @@ def main() -> None:
                  f"{config.model.ema_decay}, learning rates "
                  f"{'cosine-decayed to 0' if config.model.decay_steps else 'constant'}",
         "model_config": dataclasses.asdict(config.model),
-        "steps": args.steps, "batch_size": config.train.batch_size, "threads": args.threads,
-        "train_seconds": round(train_seconds, 1),
+        "steps": config.train.steps, "batch_size": config.train.batch_size, "threads": args.threads,
+        "train_seconds": None if train_seconds is None else round(train_seconds, 1),
+        "truncation": model.config.truncation,
         "generated": mode_statistics(read_modes(samples, evaluator)),
         "real_data_reference": {**mode_statistics(real_read),
                                 "triples_read_correctly": float((real_read == real_modes).mean())},
