@@ -117,23 +117,27 @@ def main() -> None:
 
     with np.load(args.mnist) as data:
         digits = (data["x"].reshape(-1, 28, 28), data["y"].astype(np.int64))
-    if args.score:  # the run's own model and data; no training, so no training time
+    if args.score:  # the run's own model, data and seed; no training, so no training time
+        if rest:
+            parser.error(f"--score scores the run as it was trained; drop {rest[0]}")
         config = build_run_config(None, load_config_file(args.score / "config.json"), {})
         with np.load(config.data.path) as data:
-            args.train_images = len(data["x"])
+            train_images = len(data["x"])
         run_dir, train_seconds = args.score, None
     else:
         config = stacked_run_config(args, rest, digits, parser)
+        train_images = args.train_images
         run_dir, train_seconds = timed_training(config)
+    seed = config.train.seed
 
     model = load_model(run_dir)
     if args.truncation is not None:
         model.config.truncation = args.truncation
-    generator = torch.Generator().manual_seed(args.seed + 1)
+    generator = torch.Generator().manual_seed(seed + 1)
     samples = np.concatenate([to_uint8(model.sample(min(1000, SAMPLES - i), generator))
                               for i in range(0, SAMPLES, 1000)])
     evaluator = load_evaluator("mnist")
-    real_images, real_modes = stacked(digits, SAMPLES, args.seed + 2)
+    real_images, real_modes = stacked(digits, SAMPLES, seed + 2)
     real_read = read_modes(real_images, evaluator)
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     print(json.dumps({
@@ -149,7 +153,7 @@ def main() -> None:
         "real_data_reference": {**mode_statistics(real_read),
                                 "triples_read_correctly": float((real_read == real_modes).mean())},
         "last_logged": {k: v for k, v in last.items() if k != "time"},
-        "protocol": {"train_images": args.train_images, "samples": SAMPLES, "seed": args.seed,
+        "protocol": {"train_images": train_images, "samples": SAMPLES, "seed": seed,
                      "classifier": f"genlab's shipped MNIST evaluator (test accuracy "
                                    f"{evaluator_record('mnist')['test_accuracy']}), one channel at a time",
                      "kl": "KL(sample mode histogram || uniform over 1,000 modes), natural log"},
