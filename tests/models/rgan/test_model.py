@@ -145,6 +145,39 @@ def test_config_errors_name_the_option():
         CRNNGANConfig(**BASE, betas=(0.9, 1.0)).validate()
 
 
+def test_decay_steps_anneal_both_players_to_zero():
+    model = RecurrentGAN(CRNNGANConfig(**BASE, lr_generator=1e-3, lr_discriminator=4e-3, decay_steps=10))
+    optimizers = model.configure_optimizers()
+    rates = []
+    for step in (0, 5, 10, 20):
+        model.on_train_step(step, optimizers)
+        rates.append([optimizers[p].param_groups[0]["lr"] for p in ("generator", "discriminator")])
+    assert rates[0] == [1e-3, 4e-3]
+    assert rates[1] == pytest.approx([0.5e-3, 2e-3])  # half-way down the cosine
+    assert rates[2] == rates[3] == [0.0, 0.0]
+
+
+def test_timegan_decay_covers_the_joint_phase_only():
+    from genlab.models.rgan import TimeGAN, TimeGANConfig
+
+    config = TimeGANConfig(features=3, seq_len=6, hidden_dim=6, layers=2, autoencoder_steps=4, supervised_steps=2,
+                           lr_generator=1e-3, lr_discriminator=2e-3, decay_steps=16)
+    model = TimeGAN(config)
+    optimizers = model.configure_optimizers()
+    rates = {}
+    for step in (0, 5, 6, 11, 16):
+        model.on_train_step(step, optimizers)
+        rates[step] = {name: optimizer.param_groups[0]["lr"] for name, optimizer in optimizers.items()}
+    joint = ("generator", "embedder", "discriminator")
+    assert [rates[5][name] for name in joint] == [1e-3, 1e-3, 2e-3]  # untouched before the joint phase
+    assert [rates[6][name] for name in joint] == [1e-3, 1e-3, 2e-3]  # its first step: the full rates
+    assert [rates[11][name] for name in joint] == pytest.approx([0.5e-3, 0.5e-3, 1e-3])  # half-way (5 of 10 steps)
+    assert [rates[16][name] for name in joint] == [0.0, 0.0, 0.0]
+    assert rates[16]["autoencoder"] == rates[16]["supervised"] == 1e-3  # the earlier phases' own optimizers
+    with pytest.raises(ConfigError, match="--model.decay_steps 6 ends before timegan's joint phase begins"):
+        dataclasses.replace(config, decay_steps=6).validate()
+
+
 def test_timegan_trains_through_its_three_phases_by_step_count():
     from genlab.models.rgan import TimeGAN, TimeGANConfig
 

@@ -60,6 +60,9 @@ class RGANConfig:
     lr_generator: float = 1e-3
     lr_discriminator: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
+    # The learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
+    # TimeGAN's decay covers its joint phase only: it starts when the joint phase does.
+    decay_steps: int = 0
 
     @property
     def encoding(self) -> list[tuple[str, list[str]]] | None:
@@ -78,7 +81,7 @@ class RGANConfig:
         if self.attention_layers and self.hidden_dim % self.attention_heads:
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
                               f"{self.attention_heads}.")
-        for name in ("lr_generator", "lr_discriminator", "gradient_penalty"):
+        for name in ("lr_generator", "lr_discriminator", "gradient_penalty", "decay_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
         check_adam_betas(self.betas)
@@ -149,5 +152,8 @@ class TimeGANConfig(RGANConfig):
                      "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.decay_steps and self.decay_steps <= self.autoencoder_steps + self.supervised_steps:
+            raise ConfigError(f"--model.decay_steps {self.decay_steps} ends before timegan's joint phase begins (step "
+                              f"{self.autoencoder_steps + self.supervised_steps}); set it to --train.steps, or 0.")
         if self.generator_updates < 1:
             raise ConfigError(f"--model.generator_updates must be at least 1 (got {self.generator_updates}).")

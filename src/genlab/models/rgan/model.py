@@ -36,6 +36,7 @@ from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 from genlab.models.rgan.plots import save_sequence_plot
 from genlab.train.distributed import plain
+from genlab.train.schedule import warmup_cosine
 
 PREVIEW_REAL = 8  # real training sequences kept for the preview plot
 
@@ -85,6 +86,12 @@ class RecurrentGAN(GenerativeModel):
             "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
         }
+
+    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        c = self.config
+        if c.decay_steps:
+            for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
+                set_learning_rate(optimizers[player], warmup_cosine(step, lr, 0.0, 0, c.decay_steps))
 
     # --- training ------------------------------------------------------------------------------
     def batch_labels(self, batch: dict) -> torch.Tensor | None:
@@ -302,3 +309,8 @@ def pad_with(x: torch.Tensor, lengths: torch.Tensor | None, value: float) -> tor
 class RCGAN(RecurrentGAN):
     name = "rcgan"
     config_class = RCGANConfig
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

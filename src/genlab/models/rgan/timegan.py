@@ -36,9 +36,10 @@ import torch.nn.functional as F
 
 from genlab.errors import ConfigError
 from genlab.models.rgan.config import TimeGANConfig
-from genlab.models.rgan.model import RecurrentGAN, pad_with
+from genlab.models.rgan.model import RecurrentGAN, pad_with, set_learning_rate
 from genlab.models.rgan.networks import RecurrentMap, noise_like, valid_mean
 from genlab.train.distributed import global_mean
+from genlab.train.schedule import warmup_cosine
 
 
 def bce(logits: torch.Tensor, target: float, mask: torch.Tensor | None) -> torch.Tensor:
@@ -102,6 +103,13 @@ class TimeGAN(RecurrentGAN):
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         self.step = step
+        c = self.config
+        joint_start = c.autoencoder_steps + c.supervised_steps
+        if c.decay_steps and step >= joint_start:
+            for name, lr in (("generator", c.lr_generator), ("embedder", c.lr_generator),
+                             ("discriminator", c.lr_discriminator)):
+                set_learning_rate(optimizers[name], warmup_cosine(step - joint_start, lr, 0.0, 0,
+                                                                  c.decay_steps - joint_start))
 
     @property
     def phase(self) -> str:
