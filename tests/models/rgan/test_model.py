@@ -296,14 +296,15 @@ def test_padded_steps_are_left_out_of_the_counted_logits(options):
 
 
 @pytest.mark.parametrize("name", ["crnngan", "crnngan-attention", "crnngan-variable-lengths", "crnngan-no-feedback",
-                                  "timegan"])
+                                  "timegan", "timegan-sequence-noise"])
 def test_long_series_continue_the_window_of_the_same_seed(name):
     from genlab.models.rgan.config import TimeGANConfig
     from genlab.models.rgan.timegan import TimeGAN
 
     torch.manual_seed(0)
-    if name == "timegan":
-        model = TimeGAN(TimeGANConfig(**{**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2}))
+    if name.startswith("timegan"):
+        noise = {"noise": "sequence", "noise_dim": 4} if name == "timegan-sequence-noise" else {}
+        model = TimeGAN(TimeGANConfig(**{**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2, **noise}))
     else:
         extra = {"crnngan-attention": {"attention_layers": 1, "attention_heads": 2},
                  "crnngan-variable-lengths": {"length_counts": [0, 0, 0, 5, 0, 5]},
@@ -318,6 +319,26 @@ def test_long_series_continue_the_window_of_the_same_seed(name):
     low, high = torch.tensor(BASE["feature_min"]), torch.tensor(BASE["feature_max"])
     assert ((long >= low - 1e-5) & (long <= high + 1e-5)).all()
     assert not torch.allclose(long[:, 6:12], long[:, :6])  # it goes on, it does not repeat
+
+
+def test_timegan_sequence_noise_is_drawn_once_and_read_at_every_step():
+    from genlab.models.rgan import TimeGAN, TimeGANConfig
+
+    torch.manual_seed(0)
+    config = TimeGANConfig(features=3, seq_len=6, hidden_dim=6, layers=2, noise="sequence", noise_dim=5)
+    model = TimeGAN(config)
+    seen = []
+    model.generator.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    model.sample(4, torch.Generator().manual_seed(0))
+    z = seen[-1]
+    assert z.shape == (4, 6, 5) and torch.equal(z, z[:, :1].expand(-1, 6, -1))  # one draw per sequence
+    assert not torch.equal(z[0], z[1]) and 0 <= z.min() and z.max() < 1
+    reference = TimeGAN(dataclasses.replace(config, noise="step"))  # F fresh values at every step
+    reference.generator.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    reference.sample(4, torch.Generator().manual_seed(0))
+    assert seen[-1].shape == (4, 6, 3) and not torch.equal(seen[-1][:, 0], seen[-1][:, 1])
+    with pytest.raises(ConfigError, match="--model.noise must be step or sequence"):
+        dataclasses.replace(config, noise="once").validate()
 
 
 def test_static_features_are_drawn_once_per_sequence_and_trained():

@@ -122,12 +122,16 @@ class TimeGANConfig(RGANConfig):
 
     Steps [0, autoencoder_steps) train embedder + recovery on reconstruction; the next
     ``supervised_steps`` train the supervisor on next-step latent prediction; every later step is
-    joint training. The loss weights are the reference's; ``noise_dim``, ``bidirectional``,
-    ``logits``, ``loss`` and the attention options do not apply (the noise is U(0, 1) of F dims).
+    joint training. The loss weights are the reference's; ``bidirectional``, ``logits``, ``loss``
+    and the attention options do not apply. The noise is U(0, 1): with ``noise`` "step" (the
+    reference) F fresh values at every step (``noise_dim`` does not apply); with "sequence"
+    ``noise_dim`` values drawn once per sequence and read at every step, so any step-to-step
+    change in a sample is the generator's own dynamics rather than fresh noise.
     """
 
     hidden_dim: int = 24
     layers: int = 3
+    noise: Literal["step", "sequence"] = "step"
     autoencoder_steps: int = 1000
     supervised_steps: int = 1000
     gamma: float = 1.0  # weight of the discriminator's verdict on the un-supervised latents E_hat
@@ -152,6 +156,8 @@ class TimeGANConfig(RGANConfig):
                      "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if self.noise not in ("step", "sequence"):
+            raise ConfigError(f"--model.noise must be step or sequence (got {self.noise!r}).")
         if self.decay_steps and self.decay_steps <= self.autoencoder_steps + self.supervised_steps:
             raise ConfigError(f"--model.decay_steps {self.decay_steps} ends before timegan's joint phase begins (step "
                               f"{self.autoencoder_steps + self.supervised_steps}); set it to --train.steps, or 0.")
