@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--predictive-iterations", type=int, default=5000)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="further model options, e.g. loss=hinge logits=sequence bidirectional=true")
+    parser.add_argument("--score", metavar="RUN", type=Path,
+                        help="score this finished run again (e.g. with more --repeats) instead of training; pass "
+                             "the --dataset and --csv it was trained on")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -59,15 +62,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     data = {"path": args.csv, "window": 24, "reverse": args.dataset == "stocks"}
-    model = {"name": args.model, "hidden_dim": args.hidden_dim}
-    if args.model == "timegan":
-        model.update(autoencoder_steps=args.phase_steps, supervised_steps=args.phase_steps)
-    model.update(model_options(args.set))
-    out = Path(tempfile.mkdtemp(prefix="rgan-bench-")) / "run"
-    config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {
-        "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
-        "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.steps}})
-    _, train_seconds = timed_training(config)
+    if args.score:  # the run's own model; no training, so no training time
+        if args.set:
+            parser.error("--score scores the run as it was trained; drop --set")
+        out, train_seconds = args.score, None
+    else:
+        model = {"name": args.model, "hidden_dim": args.hidden_dim}
+        if args.model == "timegan":
+            model.update(autoencoder_steps=args.phase_steps, supervised_steps=args.phase_steps)
+        model.update(model_options(args.set))
+        out = Path(tempfile.mkdtemp(prefix="rgan-bench-")) / "run"
+        config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {
+            "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
+            "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.steps}})
+        _, train_seconds = timed_training(config)
 
     trained = load_model(out)
     dataset, *_ = load_sequences(SequenceDataConfig(**data), trained.scaling)
@@ -82,11 +90,13 @@ def main() -> None:
                        for r in range(args.repeats)]
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
-        "dataset": args.dataset, "data": dataset.description, "model": args.model, "steps": args.steps,
-        "batch_size": args.batch_size, "hidden_dim": args.hidden_dim, "threads": args.threads,
+        "dataset": args.dataset, "data": dataset.description, "model": trained.name, "run": str(out),
+        **({} if args.score else {"steps": args.steps, "batch_size": args.batch_size, "hidden_dim": args.hidden_dim}),
+        "threads": args.threads,
         "config": {k: v for k, v in trained.export_config()["model"].items()
                    if k not in ("feature_min", "feature_max")},
-        "train_seconds": round(train_seconds, 1), "score_seconds": round(time.perf_counter() - start, 1),
+        "train_seconds": round(train_seconds, 1) if train_seconds is not None else None,
+        "score_seconds": round(time.perf_counter() - start, 1),
         "discriminative": scores["discriminative"], "predictive": scores["predictive"],
         "correlational": scores["correlational"],
         "predictive_real_data": {"mean": sum(real_predictive) / len(real_predictive), "values": real_predictive,
