@@ -60,3 +60,10 @@ def warmup_cosine(step: int, lr: float, min_lr: float, warmup_steps: int, decay_
         return min_lr
     progress = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group of ``optimizer`` at ``lr``: what each family's ``on_train_step`` does
+    with its schedule's value for the step."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr

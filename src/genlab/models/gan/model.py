@@ -26,7 +26,7 @@ from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANC
 from genlab.models.gan.ema import batch_norms, ema_update, standing_statistics
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import plain
-from genlab.train.schedule import warmup_cosine
+from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
 
@@ -85,8 +85,7 @@ class GAN(GenerativeModel):
         self._step = step
         if c.decay_steps:
             for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
-                for group in optimizers[player].param_groups:
-                    group["lr"] = warmup_cosine(step, lr, 0.0, 0, c.decay_steps)
+                set_learning_rate(optimizers[player], warmup_cosine(step, lr, 0.0, 0, c.decay_steps))
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:

@@ -36,7 +36,7 @@ from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 from genlab.models.rgan.plots import save_sequence_plot
 from genlab.train.distributed import plain
-from genlab.train.schedule import warmup_cosine
+from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 PREVIEW_REAL = 8  # real training sequences kept for the preview plot
 
@@ -309,8 +309,3 @@ def pad_with(x: torch.Tensor, lengths: torch.Tensor | None, value: float) -> tor
 class RCGAN(RecurrentGAN):
     name = "rcgan"
     config_class = RCGANConfig
-
-
-def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr

@@ -37,10 +37,10 @@ import torch.nn.functional as F
 
 from genlab.errors import ConfigError
 from genlab.models.rgan.config import TimeGANConfig
-from genlab.models.rgan.model import RecurrentGAN, pad_with, set_learning_rate
+from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import RecurrentMap, noise_like, valid_mean
 from genlab.train.distributed import global_mean
-from genlab.train.schedule import warmup_cosine
+from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 
 def bce(logits: torch.Tensor, target: float, mask: torch.Tensor | None) -> torch.Tensor:

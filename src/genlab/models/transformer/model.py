@@ -18,7 +18,7 @@ from genlab.models.transformer.evaluation import evaluate_text
 from genlab.models.transformer.generation import generate
 from genlab.models.transformer.network import TransformerNet
 from genlab.tokenizers import Tokenizer, load_tokenizer
-from genlab.train.schedule import warmup_cosine
+from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 
 def learning_rate(c: TransformerConfig, step: int) -> float:
@@ -54,8 +54,7 @@ class Transformer(GenerativeModel):
         return {"adamw": torch.optim.AdamW(groups, lr=learning_rate(c, 0), betas=c.betas, fused=True)}
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        for group in optimizers["adamw"].param_groups:
-            group["lr"] = learning_rate(self.config, step)
+        set_learning_rate(optimizers["adamw"], learning_rate(self.config, step))
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         c = self.config

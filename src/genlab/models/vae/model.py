@@ -21,7 +21,7 @@ from genlab.models.vae.bounds import free_bits_kl, gaussian_kl, importance_bound
 from genlab.models.vae.config import BetaVAEConfig, CVAEConfig, IWAEConfig, VAEConfig
 from genlab.models.vae.likelihoods import build_likelihood
 from genlab.models.vae.networks import Decoder, Encoder
-from genlab.train.schedule import warmup_cosine
+from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 PREVIEW_EXAMPLES = 16  # training examples kept for the reconstruction, traversal and interpolation pictures
 
@@ -61,8 +61,7 @@ class VAE(GenerativeModel):
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         self.step = step
-        for group in optimizers["vae"].param_groups:
-            group["lr"] = self.learning_rate(step)
+        set_learning_rate(optimizers["vae"], self.learning_rate(step))
 
     # --- the bounds ----------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
