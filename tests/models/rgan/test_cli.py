@@ -251,3 +251,27 @@ def test_static_features_beside_the_sequences_round_trip(tmp_path, run_cli):
     np.savez(tmp_path / "bad.npz", x=x, static=static[:10])
     code, _, err = run_cli("train", "rgan", "--data", tmp_path / "bad.npz", "--steps", "1", "--out", tmp_path / "bad")
     assert code == 2 and "static has shape (10, 2)" in err
+
+
+def test_renamed_columns_keep_the_data_header_for_resume_and_held_out_data(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "pair.csv"
+    data.write_text("a,b\n" + "".join(f"{u:.4f},{v:.4f}\n" for u, v in rng.normal(size=(40, 2))))
+    run = tmp_path / "run"
+    common = ["--data.window", "5", "--batch-size", "8", "--out", run, "--quiet", *TINY]
+    # The new names are the header's, swapped: the data itself must still be read as a, b.
+    code, _, err = run_cli("train", "rgan", "--data", data, "--steps", "2", "--model.columns", "[b, a]", *common)
+    assert code == 0, err
+    config = json.loads((run / "config.json").read_text())["model"]
+    assert config["columns"] == ["b", "a"] and config["data_columns"] == ["a", "b"]
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
+    assert code == 0 and "resuming from step-000002" in out, err
+    code, _, err = run_cli("eval", run, "--ref", data, "--repeats", "1", "--discriminative-iterations", "2",
+                           "--predictive-iterations", "2")
+    assert code == 0, err
+    assert run_cli("sample", run, "--n", "2", "--out", tmp_path / "synth.csv")[0] == 0
+    assert (tmp_path / "synth.csv").read_text().splitlines()[0] == "sequence,step,b,a"
+    # Held-out data with the header really swapped is still refused.
+    (tmp_path / "swapped.csv").write_text("b,a\n" + "".join(f"{v:.4f},{u:.4f}\n" for u, v in rng.normal(size=(40, 2))))
+    code, _, err = run_cli("eval", run, "--ref", tmp_path / "swapped.csv", "--repeats", "1")
+    assert code == 2 and "training columns in another order (b, a; trained on a, b)" in err

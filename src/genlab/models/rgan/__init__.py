@@ -33,8 +33,9 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if encoding is not None and {name for name, _ in encoding} != set(data.categorical):
         raise ConfigError(f"--data.categorical {','.join(data.categorical) or '(none)'} differs from the columns "
                           f"this model encodes ({','.join(name for name, _ in encoding)}); name the same columns.")
+    trained_columns = (model.data_columns or model.columns) if given is not None else None
     dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding,
-                                                       model.columns if given is not None else None)
+                                                       trained_columns)
     features = dataset.sequences.shape[-1]
     if model.features is not None and model.features != features:
         raise ConfigError(f"--model.features {model.features} differs from the {features} features of the data; "
@@ -48,6 +49,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     lengths = dataset.lengths
     filled = {"features": features, "static_features": dataset.static_features, "seq_len": window,
               "feature_min": scaling.minimum, "feature_max": scaling.maximum, "columns": model.columns or columns,
+              "data_columns": columns if (model.columns or columns) != columns else None,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
               "categories": [values for _, values in dataset.categories] if dataset.categories else None}

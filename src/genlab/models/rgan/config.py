@@ -22,6 +22,9 @@ class RGANConfig:
     features: int | None = None  # F; None: taken from the data
     seq_len: int | None = None  # T; None: taken from the data
     columns: list[str] | None = None  # feature names, the header of CSV samples
+    # the training data's own feature names when --model.columns renamed them (held-out data must
+    # carry these, in this order); None: the same as columns
+    data_columns: list[str] | None = None
     # CSV text columns one-hot encoded (--data.categorical) and each one's categories, in order:
     # their features are named "column=category"; samples are decoded back to the category text
     categorical_columns: list[str] | None = None
