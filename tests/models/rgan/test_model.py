@@ -10,7 +10,7 @@ from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel
 from genlab.models.rgan import RCGAN, RecurrentGAN
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig
-from genlab.models.rgan.networks import RecurrentGenerator
+from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator
 
 BASE = dict(features=3, seq_len=6, hidden_dim=8, layers=1, noise_dim=2, feature_min=[0.0, -1.0, 10.0],
             feature_max=[1.0, 1.0, 20.0])
@@ -35,7 +35,9 @@ def train_steps(model, steps=3, labels=None):
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
-], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std"])
+    {"differences": True, "loss": "wasserstein_gp", "discriminator_steps": 2},
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std",
+        "differences"])
 def test_each_variant_trains_and_samples_in_original_units(options):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
@@ -80,8 +82,6 @@ def test_without_feedback_the_recurrence_reads_noise_only_and_stays_causal():
 
 
 def test_minibatch_spread_tells_a_collapsed_batch_from_a_varied_one():
-    from genlab.models.rgan.networks import RecurrentDiscriminator
-
     x = torch.rand(5, 6, 3, generator=torch.Generator().manual_seed(0))
     spread = RecurrentDiscriminator.batch_spread(x, None)  # (B, T, 1), the same for every sequence
     expected = x.double().std(dim=0, correction=0).mean(dim=-1)  # per step, averaged over features
@@ -102,6 +102,26 @@ def test_minibatch_spread_tells_a_collapsed_batch_from_a_varied_one():
     collapsed = collapsed.clone().requires_grad_(True)
     RecurrentDiscriminator(config, 0)(collapsed).mean().backward()
     assert torch.isfinite(collapsed.grad).all()
+
+
+def test_discriminator_with_differences_reads_each_step_and_its_change():
+    torch.manual_seed(0)
+    discriminator = RecurrentDiscriminator(CRNNGANConfig(**BASE, differences=True, minibatch_std=True), 0)
+    seen = []
+    discriminator.rnn.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    x = torch.rand(4, 6, 3)
+    discriminator(x)
+    inputs = seen[0]
+    assert inputs.shape == (4, 6, 3 + 3 + 1)  # x, its change, the batch spread
+    assert torch.equal(inputs[..., :3], x)
+    assert torch.equal(inputs[:, 0, 3:6], torch.zeros(4, 3))
+    assert torch.allclose(inputs[:, 1:, 3:6], x[:, 1:] - x[:, :-1])
+    # Padded steps are never read, so only valid steps' changes matter: a change past a sequence's
+    # length leaves its logits at valid steps as they were.
+    lengths = torch.tensor([6, 3, 4, 6])
+    padded = x.clone()
+    padded[1, 3:] = 5.0
+    assert torch.allclose(discriminator(x, lengths=lengths)[1, :3], discriminator(padded, lengths=lengths)[1, :3])
 
 
 def test_rcgan_conditions_both_players_on_labels():

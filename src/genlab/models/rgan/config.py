@@ -50,6 +50,10 @@ class RGANConfig:
     # apart, which a D judging each sequence alone cannot do — a remedy for the collapse the
     # training monitor warns of. Each batch D sees is all real or all fake, as it must then be.
     minibatch_std: bool = False
+    # give D, at every step, the change x_t - x_(t-1) of every feature (0 at the first step) beside x_t:
+    # a recurrent D can compute it, but handed it directly it sees at once fakes rougher or smoother
+    # than the data, which is what gives recurrent fakes away (docs/rgan.md)
+    differences: bool = False
     # per_step: a logit per step, averaged (C-RNN-GAN); sequence: one logit from the final states
     logits: Literal["per_step", "sequence"] = "per_step"
     attention_layers: int = 0  # residual self-attention blocks after each player's recurrence
@@ -147,7 +151,8 @@ class TimeGANConfig(RGANConfig):
 
     def validate(self) -> None:
         super().validate()
-        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "bidirectional": False,
+        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
+                  "bidirectional": False,
                   "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating", "discriminator_steps": 1}
         for name, default in unused.items():
             if getattr(self, name) != default:

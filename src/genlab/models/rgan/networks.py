@@ -10,7 +10,8 @@ final outputs; the step-by-step feedback stays the recurrent read-out, so genera
 pass.
 
 Discriminator: a (optionally bidirectional) recurrent stack over [x_t, s_t, e(y)] — s_t, with
-``minibatch_std``, the batch's spread at step t — optional non-causal self-attention blocks, and a
+``minibatch_std``, the batch's spread at step t, and with ``differences`` Δx_t = x_t − x_{t−1}
+(0 at t = 0) — optional non-causal self-attention blocks, and a
 linear head giving a logit per step (B, T) — the losses average over steps, as C-RNN-GAN does —
 or one logit per sequence (B, 1) from the last forward and first backward states.
 
@@ -114,9 +115,10 @@ class RecurrentDiscriminator(nn.Module):
         super().__init__()
         c = config
         self.per_step = c.logits == "per_step"
-        self.minibatch_std = c.minibatch_std
+        self.minibatch_std, self.differences = c.minibatch_std, c.differences
         self.label = LabelEmbedding(num_classes, c.label_dim)
-        self.rnn = CELLS[c.cell](c.features + c.minibatch_std + self.label.dim, c.hidden_dim, c.layers,
+        inputs = c.features * (1 + c.differences) + c.minibatch_std + self.label.dim
+        self.rnn = CELLS[c.cell](inputs, c.hidden_dim, c.layers,
                                  batch_first=True, bidirectional=c.bidirectional)
         self.hidden_dim = c.hidden_dim
         width = c.hidden_dim * (2 if c.bidirectional else 1)
@@ -128,7 +130,8 @@ class RecurrentDiscriminator(nn.Module):
         """Sequences (B, T, F), valid ``lengths`` (B,) or None (all T) → logits (B, T) per step (those at
         padded steps are meaningless; :func:`valid_mean` drops them), or (B, 1) per sequence."""
         steps = x.shape[1]
-        extra = [part for part in (self.batch_spread(x, lengths) if self.minibatch_std else None,
+        extra = [part for part in (torch.diff(x, dim=1, prepend=x[:, :1]) if self.differences else None,
+                                   self.batch_spread(x, lengths) if self.minibatch_std else None,
                                    self.label(labels, steps)) if part is not None]
         inputs = torch.cat([x, *extra], dim=-1)
         if lengths is None:
