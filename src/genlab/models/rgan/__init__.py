@@ -33,7 +33,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if encoding is not None and {name for name, _ in encoding} != set(data.categorical):
         raise ConfigError(f"--data.categorical {','.join(data.categorical) or '(none)'} differs from the columns "
                           f"this model encodes ({','.join(name for name, _ in encoding)}); name the same columns.")
-    trained_columns = (model.data_columns or model.columns) if given is not None else None
+    trained_columns = model.data_header if given is not None else None
     dataset, scaling, columns, window = load_sequences(dataclasses.replace(data, window=window), given, encoding,
                                                        trained_columns)
     features = dataset.sequences.shape[-1]

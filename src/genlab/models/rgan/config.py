@@ -72,6 +72,11 @@ class RGANConfig:
     decay_steps: int = 0
 
     @property
+    def data_header(self) -> list[str] | None:
+        """The feature names data for this model must carry, in order (the training data's own)."""
+        return self.data_columns or self.columns
+
+    @property
     def encoding(self) -> list[tuple[str, list[str]]] | None:
         """The one-hot encoding of CSV text columns as (column, categories) pairs; None: none."""
         return None if self.categories is None else list(zip(self.categorical_columns, self.categories))
@@ -152,8 +157,8 @@ class TimeGANConfig(RGANConfig):
     def validate(self) -> None:
         super().validate()
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
-                  "bidirectional": False,
-                  "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating", "discriminator_steps": 1}
+                  "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
+                  "discriminator_steps": 1}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")

@@ -31,12 +31,12 @@ from genlab.models.rgan.model import pad_with
 
 def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     c = model.config
-    if options.data is None and (c.data_columns or c.columns) != [f"sine_{i}" for i in range(c.features)]:
+    if options.data is None and c.data_header != [f"sine_{i}" for i in range(c.features)]:
         raise ConfigError(f"This {model.name} was trained on data other than the 'sines'; pass --ref with the data to "
                           "score it against (a CSV or .npz).")
     data = SequenceDataConfig(path=options.data, window=c.seq_len, sines_features=c.features, seed=options.seed + 1,
                               categorical=tuple(c.categorical_columns or ()))
-    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_columns or c.columns)
+    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
     if options.max_examples is not None and options.max_examples < len(real):

@@ -11,9 +11,9 @@ pass.
 
 Discriminator: a (optionally bidirectional) recurrent stack over [x_t, s_t, e(y)] — s_t, with
 ``minibatch_std``, the batch's spread at step t, and with ``differences`` Δx_t = x_t − x_{t−1}
-(0 at t = 0) — optional non-causal self-attention blocks, and a
-linear head giving a logit per step (B, T) — the losses average over steps, as C-RNN-GAN does —
-or one logit per sequence (B, 1) from the last forward and first backward states.
+(0 at t = 0) — optional non-causal self-attention blocks, and a linear head giving a logit per
+step (B, T) — the losses average over steps, as C-RNN-GAN does — or one logit per sequence (B, 1)
+from the last forward and first backward states.
 
 Variable lengths: the discriminator takes ``lengths`` (B,) and packs its input, so its recurrence
 reads only the valid steps (both directions) and its padded states are zero; the sequence logit
@@ -118,8 +118,7 @@ class RecurrentDiscriminator(nn.Module):
         self.minibatch_std, self.differences = c.minibatch_std, c.differences
         self.label = LabelEmbedding(num_classes, c.label_dim)
         inputs = c.features * (1 + c.differences) + c.minibatch_std + self.label.dim
-        self.rnn = CELLS[c.cell](inputs, c.hidden_dim, c.layers,
-                                 batch_first=True, bidirectional=c.bidirectional)
+        self.rnn = CELLS[c.cell](inputs, c.hidden_dim, c.layers, batch_first=True, bidirectional=c.bidirectional)
         self.hidden_dim = c.hidden_dim
         width = c.hidden_dim * (2 if c.bidirectional else 1)
         self.attention = AttentionBlocks(width, c.attention_layers, c.attention_heads, causal=False)
