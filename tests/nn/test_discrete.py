@@ -41,6 +41,26 @@ def test_straight_through_is_one_hot_forward_with_the_soft_gradient():
     assert torch.allclose(given, torch.nn.functional.one_hot(tokens, 6).float(), atol=1e-6)
 
 
+def test_low_temperature_relaxation_has_no_subnormal_probabilities_and_keeps_its_gradient():
+    # Logits spread like a trained generator's over 5,000 tokens; at τ = 1/6 the plain softmax puts
+    # a good share of its entries below float32's smallest normal number (slow on a CPU).
+    logits = (4 * torch.randn(32, 5000, generator=torch.Generator().manual_seed(6))).requires_grad_()
+    noise = gumbel_noise((32, 5000), generator=torch.Generator().manual_seed(7))
+    plain = ((logits + noise) * 6).softmax(dim=-1)
+    smallest_normal = torch.finfo(torch.float32).tiny
+    assert ((plain > 0) & (plain < smallest_normal)).any()
+    soft = gumbel_softmax(logits, 1 / 6, noise)
+    assert soft.min() >= smallest_normal
+    assert torch.allclose(soft, plain, rtol=1e-5, atol=1e-30)
+    assert torch.allclose(soft.sum(dim=-1), torch.ones(32))
+    weights = torch.randn(5000, generator=torch.Generator().manual_seed(8))
+    (soft * weights).sum().backward()
+    floored = logits.grad.clone()
+    logits.grad = None
+    (plain * weights).sum().backward()
+    assert torch.allclose(floored, logits.grad, atol=1e-5)  # gradients up to ~3: rounding only
+
+
 def test_noise_is_finite_and_reproducible():
     a = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))
     b = gumbel_noise((1000,), generator=torch.Generator().manual_seed(5))

@@ -13,9 +13,20 @@ temperature as an inverse temperature β = 1/τ that rises during training.
 
 The straight-through variant (``hard=True``) returns the exact one-hot sample in the forward pass
 and the gradient of the soft sample in the backward pass.
+
+At a low temperature most of a soft sample's V entries are vanishingly small, and in float32 a
+large share of them lands in the subnormal range (below 1.2e-38): 13% of them at β = 6 in a RelGAN
+generator over 5,000 tokens. A CPU computes with subnormal numbers many times more slowly, which
+doubled the time of RelGAN's training steps; ``torch.set_flush_denormal`` reaches only the calling
+thread, not the intra-op workers. :func:`gumbel_softmax` therefore floors the scaled logits so that
+no probability falls below the smallest normal number: the entries it raises carry at most
+e · V² · 1.2e-38 of probability mass between them (1e-30 at V = 5,000), and had no gradient to
+speak of.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -57,7 +68,14 @@ def gumbel_softmax(logits: torch.Tensor, temperature: float, noise: torch.Tensor
         raise ValueError(f"the Gumbel-softmax temperature must be positive (got {temperature})")
     if noise is None:
         noise = gumbel_noise(logits.shape, device=logits.device)
-    soft = ((logits + noise) / temperature).softmax(dim=-1)
+    scaled = (logits + noise) / temperature
+    # No probability below the smallest normal number (see the module's docstring): exp(floor) / V
+    # stays above it even when all V terms of the normaliser are at their largest, 1.
+    tiny = torch.finfo(scaled.dtype).tiny
+    if tiny < 1e-30:  # float32, bfloat16, float64; float16's range is too short to spare any of it
+        floor = math.log(tiny) + math.log(scaled.shape[-1]) + 1.0
+        scaled = (scaled - scaled.detach().amax(dim=-1, keepdim=True)).clamp(min=floor)
+    soft = scaled.softmax(dim=-1)
     if not hard:
         return soft
     index = soft.argmax(dim=-1, keepdim=True) if tokens is None else tokens.unsqueeze(-1)
