@@ -7,7 +7,8 @@
 Synthetic oracle (SeqGAN protocol): 10,000 sequences of 20 tokens sampled from the oracle LSTM
 (seed 0) are the training data and 10,000 more (seed 1) the held-out data; NLL_oracle is the
 oracle's mean per-token NLL of 10,000 generated sequences, NLL_gen the generator's NLL of the
-held-out sequences. The model after its maximum-likelihood pretraining (the checkpoint at
+held-out sequences, ``copied`` (both tasks) the share of generated sequences that repeat a training
+sequence verbatim. The model after its maximum-likelihood pretraining (the checkpoint at
 ``--pretrain-steps``) is scored too: that is the MLE baseline of the same run.
 
 COCO captions (Texygen protocol): train on ``image_coco.txt``; BLEU-2..5 of ``--samples`` generated
@@ -101,7 +102,7 @@ def main() -> None:
         checkpoint = load_model(path)
         for temperature in [1.0] + [t for t in args.temperatures if t != 1.0]:
             options = EvalOptions(data=str(test_path), samples=args.samples, seed=args.seed, temperature=temperature,
-                                  oracle=args.oracle if args.task == "oracle" else None)
+                                  oracle=args.oracle if args.task == "oracle" else None, train_data=str(train_path))
             begin = time.perf_counter()
             result = {**checkpoint.evaluate(options), "eval_seconds": round(time.perf_counter() - begin, 1)}
             if temperature == 1.0:

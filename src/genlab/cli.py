@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--temperature", type=float, default=1.0,
                           help="textgan: sample at this temperature (below 1: surer, less diverse text); NLL_gen "
                                "is then of that tempered distribution")
+    evaluate.add_argument("--train-data", help="textgan: the training data (text or .npz), to report the share of "
+                                               "generated sequences that copy a training sequence verbatim")
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
                           "PCA and t-SNE) to DIR")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -332,7 +334,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     defaults = EvalOptions()
     if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
         for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations",
-                     "predictive_iterations", "oracle", "temperature", "plots"):
+                     "predictive_iterations", "oracle", "temperature", "train_data", "plots"):
             if getattr(args, name) != getattr(defaults, name):
                 hint = " (their reference images are given with --ref)" if name == "data" else ""
                 raise ConfigError(f"--{name.replace('_', '-')} is not used by image --metrics{hint}; drop it.")
@@ -352,11 +354,15 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
                               predictive_iterations=args.predictive_iterations, samples=args.n,
-                              oracle=args.oracle, plots=args.plots, temperature=args.temperature)
+                              oracle=args.oracle, plots=args.plots, temperature=args.temperature,
+                              train_data=args.train_data)
         options.validate()
         model = load_model(args.model, device=device)
         if args.plots is not None and model.family != "rgan":
             raise ConfigError(f"--plots is for sequence models (family rgan); {model.family}/{model.name} is not one.")
+        if args.train_data is not None and model.family != "textgan":
+            raise ConfigError(f"--train-data is for sentence generators (family textgan); {model.family}/{model.name} "
+                              "does not count copies, so drop it.")
         if args.temperature != 1.0 and model.family != "textgan":
             raise ConfigError(f"--temperature is for sentence generators (family textgan); {model.family}/"
                               f"{model.name} is scored at its own distribution, so drop --temperature.")

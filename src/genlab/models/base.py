@@ -53,6 +53,7 @@ class EvalOptions:
     samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
     oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
     temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
+    train_data: str | None = None  # text models: the training data, to count generated sequences that copy it
     plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
 
     def validate(self) -> None:

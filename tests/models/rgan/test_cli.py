@@ -181,6 +181,8 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     assert code == 2 and "--plots is for sequence models" in err and not (tmp_path / "figures").exists()
     code, _, err = run_cli("eval", gan, "--temperature", "0.5")
     assert code == 2 and "--temperature is for sentence generators" in err
+    code, _, err = run_cli("eval", gan, "--train-data", digits_npz)
+    assert code == 2 and "--train-data is for sentence generators" in err
 
 
 def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, run_cli):

@@ -84,9 +84,12 @@ def test_token_ids_with_an_oracle_are_scored_by_nll_oracle(tmp_path, run_cli, sh
     code, _, err = run_cli("train", "textgan", "--model.name", "mle", "--data", tmp_path / "train.npz", "--steps", "2",
                            "--batch-size", "8", "--out", run, "--quiet", "--model.vocab_size", "5000", *tiny_textgan)
     assert code == 0, err
-    code, out, err = run_cli("eval", run, "--data", tmp_path / "test.npz", "--oracle", oracle_path, "--n", "16")
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "test.npz", "--oracle", oracle_path, "--n", "16",
+                             "--train-data", tmp_path / "train.npz")
     assert code == 0, err
     result = json.loads(out)
+    # Sixteen near-uniform draws of 8 ids from 5,000 copy none of the 64 training sequences.
+    assert result["copied"] == 0 and "64 training sequences of" in result["protocol"]["copied"]
     # An all-but-untrained generator is near uniform over the 5,000 ids: its NLL of held-out oracle data is
     # near log 5000 = 8.5, and the oracle finds its samples far less likely than its own (5.75 per token).
     assert abs(result["nll_gen"] - math.log(5000)) < 0.5 and result["nll_oracle"] > 7.5

@@ -236,6 +236,42 @@ def test_reference_nll_counts_each_sentence_up_to_its_first_eos(sentences_txt):
     assert per_token == (0 + 1 + 2 + 4 + 5 + 8 + 9 + 10 + 11) / 9 and per_position == nll.mean().item()
 
 
+def test_copied_counts_generated_sentences_identical_to_a_training_sentence(sentences_txt, tmp_path):
+    from genlab.models.base import EvalOptions
+
+    model, dataset = build("mle", sentences_txt)
+    first, second = dataset.tokens[0].clone(), dataset.tokens[1].clone()
+    padded_otherwise = first.clone()
+    padded_otherwise[len(SENTENCES[0].split()) + 1:] = 3  # after its <eos>: not part of the sentence
+    shortened = second.clone()
+    shortened[2] = 0  # the first two words of a training sentence, then <eos>: a new sentence
+    extended = first.clone()
+    extended[len(SENTENCES[0].split())] = 2  # the whole first sentence and one more word
+    generated = torch.stack([first, padded_otherwise, second, shortened, extended])
+    model.sample_tokens = lambda n, generator, temperature: generated
+    options = EvalOptions(data=str(sentences_txt), samples=5, train_data=str(sentences_txt))
+    result = model.evaluate(options)
+    assert result["copied"] == 3 / 5 and "200 training sentences" in result["protocol"]["copied"]
+    (tmp_path / "other.txt").write_text("a man rides a horse .\n")  # only the first sentence
+    assert model.evaluate(EvalOptions(data=str(sentences_txt), samples=5, train_data=str(tmp_path / "other.txt")))[
+        "copied"] == 2 / 5
+
+
+def test_copied_compares_token_id_rows_whole(tmp_path):
+    from genlab.models.base import EvalOptions
+
+    ids = np.array([[3, 0, 0, 4, 1], [5, 6, 7, 8, 1]])
+    np.savez(tmp_path / "ids.npz", tokens=ids)
+    model, _ = build("mle", tmp_path / "ids.npz")
+    # Id 0 is a token like any other here: [3, 0, 9, 9, 9] is not the training row [3, 0, 0, 4, 1].
+    generated = torch.tensor([[3, 0, 0, 4, 1], [3, 0, 9, 9, 9], [5, 6, 7, 8, 1], [8, 7, 6, 5, 1]])
+    model.sample_tokens = lambda n, generator, temperature: generated
+    result = model.evaluate(EvalOptions(samples=4, train_data=str(tmp_path / "ids.npz")))
+    assert result["copied"] == 2 / 4 and "nll_gen" not in result
+    with pytest.raises(ConfigError, match="--train-data .*captions.txt must be an .npz"):
+        model.evaluate(EvalOptions(samples=4, train_data=str(tmp_path / "captions.txt")))
+
+
 def test_tempered_nll_is_that_of_the_distribution_sampled_at_the_temperature(sentences_txt):
     model, dataset = build("mle", sentences_txt)
     tokens = dataset.tokens[:4]

@@ -23,6 +23,10 @@ Protocol:
   over all positions; no BLEU.
 - NLL_oracle (``--oracle`` the oracle's .npz, token-id models): the oracle LSTM's mean per-token
   negative log-likelihood of the generated sequences (SeqGAN's protocol).
+- copied (``--train-data`` the training data): the share of generated sequences identical to a
+  training sequence — sentences compared up to their ``<eos>`` as the model's tokenizer encodes
+  them, token-id rows whole. A generator that regurgitates its training data scores well on
+  NLL_oracle and BLEU without having learned the distribution; this share shows it.
 """
 
 from __future__ import annotations
@@ -70,11 +74,13 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     if options.oracle is not None and c.split != "ids":
         raise ConfigError(f"--oracle scores token-id models; this model generates {c.split}-level text — drop "
                           "--oracle.")
-    if c.split == "ids" and options.data is None and options.oracle is None:
-        raise ConfigError("Nothing to score: pass --data HELD_OUT.npz (NLL_gen) and/or --oracle ORACLE.npz "
-                          "(NLL_oracle).")
+    if c.split == "ids" and options.data is None and options.oracle is None and options.train_data is None:
+        raise ConfigError("Nothing to score: pass --data HELD_OUT.npz (NLL_gen), --oracle ORACLE.npz (NLL_oracle) "
+                          "and/or --train-data TRAIN.npz (copies).")
     if c.split != "ids" and options.samples < 2:
         raise ConfigError(f"--n must be at least 2 for self-BLEU (got {options.samples}).")
+    # Read before sampling, so that a bad file costs no sampling time.
+    training = training_keys(model, options.train_data) if options.train_data is not None else None
     was_training = model.training
     model.eval()
     try:
@@ -85,22 +91,13 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                                                  f"{temperature:g}, seed {options.seed}"}
         if c.split == "ids":
             if options.data is not None:
-                if not is_token_file(options.data):
-                    raise ConfigError(f"This model generates token ids; --data {options.data} must be an .npz of "
-                                      "held-out token ids (tokens of shape (N, T)).")
-                held_out = torch.from_numpy(read_token_ids(options.data))[:options.max_examples]
-                if held_out.shape[1] != c.seq_len or held_out.max() >= model.vocab_size:
-                    raise DataError(f"{options.data} must hold sequences of {c.seq_len} ids below "
-                                    f"{model.vocab_size}, as this model was trained on.")
+                held_out = token_ids(model, options.data, "--data", "held-out")[:options.max_examples]
                 # Per position: in token-id data, id 0 is a token like any other, not an end.
                 result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]
                 protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
                                        f"softmax(logits / {temperature:g})")
         else:
-            if is_token_file(options.data):
-                raise ConfigError(f"This model generates {c.split}-level text; --data {options.data} must be a "
-                                  "text file of reference sentences, one per line.")
-            lines, source = read_lines(options.data, held_out=True)
+            lines, source = sentence_lines(model, options.data, "--data", held_out=True)
             lines = lines[:options.max_examples]
             references = [model.tokenizer.pieces(line) for line in lines]
             hypotheses = piece_lists(model, generated)
@@ -121,10 +118,61 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
         if options.oracle is not None:
             result["nll_oracle"] = oracle_nll(model, generated, options.oracle)
             protocol["nll_oracle"] = f"the oracle LSTM of {options.oracle}: nats per generated token"
+        if training is not None:
+            seen, read = training
+            keys = sequence_keys(generated.cpu(), sentences=c.split != "ids")
+            result["copied"] = sum(key in seen for key in keys) / len(keys)
+            protocol["copied"] = f"share of the {len(keys):,} generated sequences identical to one of the {read}"
     finally:
         model.train(was_training)
     result["protocol"] = protocol
     return result
+
+
+def token_ids(model, path: str, option: str, kind: str) -> torch.Tensor:
+    """The (N, seq_len) token ids of an .npz that ``option`` names, checked against the model."""
+    c = model.config
+    if not is_token_file(path):
+        raise ConfigError(f"This model generates token ids; {option} {path} must be an .npz of {kind} token ids "
+                          "(tokens of shape (N, T)).")
+    tokens = torch.from_numpy(read_token_ids(path))
+    if tokens.shape[1] != c.seq_len or tokens.max() >= model.vocab_size:
+        raise DataError(f"{path} must hold sequences of {c.seq_len} ids below {model.vocab_size}, as this model was "
+                        "trained on.")
+    return tokens
+
+
+def sentence_lines(model, path: str | None, option: str, held_out: bool) -> tuple[list[str], str]:
+    """The lines of the text file that ``option`` names (see :func:`read_lines`), refusing token ids."""
+    if is_token_file(path):
+        raise ConfigError(f"This model generates {model.config.split}-level text; {option} {path} must be a text "
+                          "file of sentences, one per line.")
+    return read_lines(path, held_out=held_out)
+
+
+def sequence_keys(tokens: torch.Tensor, sentences: bool) -> list[tuple[int, ...]]:
+    """Rows (N, T) → hashable keys: a sentence's ids up to and including its first ``<eos>`` (what
+    follows is padding), or a token-id row whole (id 0 is a token like any other there)."""
+    keys = []
+    for row in tokens.tolist():
+        if sentences and 0 in row:
+            row = row[:row.index(0) + 1]
+        keys.append(tuple(row))
+    return keys
+
+
+def training_keys(model, path: str) -> tuple[set[tuple[int, ...]], str]:
+    """The keys (:func:`sequence_keys`) of the training sequences in ``path``, and a protocol
+    phrase naming what was read."""
+    c = model.config
+    if c.split == "ids":
+        training = token_ids(model, path, "--train-data", "training")
+        return set(sequence_keys(training, sentences=False)), f"{len(training):,} training sequences of {path}"
+    lines, source = sentence_lines(model, path, "--train-data", held_out=False)
+    training = encode_sentences(model.tokenizer, lines, c.seq_len)[0]
+    return set(sequence_keys(training, sentences=True)), (
+        f"{len(lines):,} training sentences of {source}, as the model's tokenizer encodes them (out-of-vocabulary "
+        f"pieces as <unk>, cut to {c.seq_len} tokens), compared up to their <eos>")
 
 
 def oracle_nll(model, generated: torch.Tensor, path: str) -> float:
