@@ -91,7 +91,9 @@ def main() -> None:
     out = folder / "run"
     config = build_run_config("textgan", overrides={"model": model, "data": {"path": str(train_path)}, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
-        "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps}})
+        "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps,
+        # every one, so that the pretrained checkpoint survives however many steps follow it
+        "keep_checkpoints": -(-args.steps // max(args.pretrain_steps, 1))}})
     _, train_seconds = timed_training(config)
 
     scored, sweep = {}, []
