@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Generate text with a trained text model; a single sample streams to "
                                                "stdout token by token.")
     generate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
-    generate.add_argument("--prompt", default="", help="text to continue (default: start from a newline)")
+    generate.add_argument("--prompt", default="", help="text to continue (default: none; a transformer then starts "
+                          "from a newline, a textgan model from its start symbol)")
     generate.add_argument("--max-new-tokens", type=int, default=500)
     generate.add_argument("--temperature", type=float, default=1.0, help="0: greedy decoding")
     generate.add_argument("--top-k", type=int, help="sample among the K most likely tokens only")
@@ -320,6 +321,13 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         model.save_samples(model.sample(args.n, generator, **kwargs), out)
 
 
+# `genlab eval` options that one family's evaluation reads, and what that family's models are.
+FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
+                       "predictive_iterations": "rgan", "plots": "rgan", "oracle": "textgan",
+                       "temperature": "textgan", "train_data": "textgan"}
+FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
+
+
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.images import embedded_training_warning, trained_on_embedded_digits
     from genlab.fileio import atomic_write_json
@@ -358,14 +366,10 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               train_data=args.train_data)
         options.validate()
         model = load_model(args.model, device=device)
-        if args.plots is not None and model.family != "rgan":
-            raise ConfigError(f"--plots is for sequence models (family rgan); {model.family}/{model.name} is not one.")
-        if args.train_data is not None and model.family != "textgan":
-            raise ConfigError(f"--train-data is for sentence generators (family textgan); {model.family}/{model.name} "
-                              "does not count copies, so drop it.")
-        if args.temperature != 1.0 and model.family != "textgan":
-            raise ConfigError(f"--temperature is for sentence generators (family textgan); {model.family}/"
-                              f"{model.name} is scored at its own distribution, so drop --temperature.")
+        for name, family in FAMILY_EVAL_OPTIONS.items():  # which a model of another family would silently ignore
+            if getattr(args, name) != getattr(defaults, name) and model.family != family:
+                raise ConfigError(f"--{name.replace('_', '-')} is for {FAMILY_NOUNS[family]} (family {family}); "
+                                  f"{model.family}/{model.name} does not use it, so drop it.")
         result = model.evaluate(options)
         if options.data is None and model.family == "vae" and trained_on_embedded_digits(args.model):
             result["protocol"]["warning"] = embedded_training_warning("--data")
@@ -399,6 +403,9 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     if not hasattr(model, "tokenizer"):
         raise ConfigError(f"'genlab generate' needs a text model; {args.model} holds a {model.family}/{model.name} "
                           "model — use 'genlab sample' for it.")
+    if args.no_cache and model.family != "transformer":
+        raise ConfigError(f"--no-cache is for the transformer family's key-value cache; {model.family}/{model.name} "
+                          "has none, so drop it.")
     steps = model.generate(args.prompt, args.num_samples, args.max_new_tokens, temperature=args.temperature,
                            top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
                            use_cache=not args.no_cache)
@@ -410,7 +417,7 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
             sys.stdout.flush()
         sys.stdout.write("\n")
     else:
-        rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, max_new_tokens)
+        rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
         for i, row in enumerate(rows):
             text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
             sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")

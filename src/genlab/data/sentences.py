@@ -34,10 +34,12 @@ class SentenceDataConfig:
     path: str | None = None  # .txt (one sentence per line) or .npz of token ids; None: embedded tiny Shakespeare
 
 
-def read_lines(path: str | os.PathLike | None, held_out: bool = False) -> tuple[list[str], str]:
+def read_lines(path: str | os.PathLike | None, held_out: bool = False,
+               option: str = "--data") -> tuple[list[str], str]:
     """The non-empty lines of a text file or folder → (lines, description). Without a path, the
-    embedded tiny Shakespeare: its first 90% of lines, or with ``held_out`` its last 10%."""
-    text, source = read_text(path)
+    embedded tiny Shakespeare: its first 90% of lines, or with ``held_out`` its last 10%. Errors
+    name ``option``."""
+    text, source = read_text(path, option)
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     if path is None:

@@ -49,24 +49,26 @@ def decode_utf8(data: bytes, source: str) -> str:
     return text.removeprefix("\ufeff")  # a byte-order mark is not text
 
 
-def read_text(path: str | os.PathLike | None) -> tuple[str, str]:
+def read_text(path: str | os.PathLike | None, option: str = "--data") -> tuple[str, str]:
     """Read a text file, a folder of ``.txt`` files (sorted, joined by newlines) or, for None,
-    the embedded corpus → (text, description of the source)."""
+    the embedded corpus → (text, description of the source). Errors tell the user to point
+    ``option`` elsewhere."""
     if path is None:
         return decode_utf8(gzip.decompress(embedded_corpus_path().read_bytes()), EMBEDDED_NAME), EMBEDDED_NAME
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())
         if not files:
-            raise DataError(f"{path} holds no .txt files; point --data at a UTF-8 text file or a folder of .txt files.")
+            raise DataError(f"{path} holds no .txt files; point {option} at a UTF-8 text file or a folder of .txt "
+                            "files.")
         text = "\n".join(decode_utf8(f.read_bytes(), str(f)) for f in files)
         source = f"{len(files)} text files in {path}"
     elif path.is_file():
         text, source = decode_utf8(path.read_bytes(), str(path)), str(path)
     else:
-        raise DataError(f"{path} does not exist; point --data at a UTF-8 text file or a folder of .txt files.")
+        raise DataError(f"{path} does not exist; point {option} at a UTF-8 text file or a folder of .txt files.")
     if not text:
-        raise DataError(f"{path} holds no text; point --data at a non-empty UTF-8 text file.")
+        raise DataError(f"{path} holds no text; point {option} at a non-empty UTF-8 text file.")
     return text, source
 
 

@@ -18,10 +18,10 @@ At a low temperature most of a soft sample's V entries are vanishingly small, an
 large share of them lands in the subnormal range (below 1.2e-38): 13% of them at β = 6 in a RelGAN
 generator over 5,000 tokens. A CPU computes with subnormal numbers many times more slowly, which
 doubled the time of RelGAN's training steps; ``torch.set_flush_denormal`` removed only half of
-them (it appears to reach the calling thread, not the intra-op workers) and saved 12%. :func:`gumbel_softmax` therefore floors the scaled logits so that
-no probability falls below the smallest normal number: the entries it raises carry at most
-e · V² · 1.2e-38 of probability mass between them (1e-30 at V = 5,000), and had no gradient to
-speak of.
+them (it appears to reach the calling thread, not the intra-op workers) and saved 12%.
+:func:`gumbel_softmax` therefore floors the scaled logits so that no probability falls below the
+smallest normal number: the entries it raises carry at most e · V² · 1.2e-38 of probability mass
+between them (1e-30 at V = 5,000), and had no gradient to speak of.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def categorical_sample(logits: torch.Tensor, generator: torch.Generator | None =
                    device="cpu" if generator is not None else logits.device).to(logits.device)
     # right=True: id k is drawn when cdf[k-1] <= u < cdf[k], probability cdf[k] - cdf[k-1] ∝ exp(logit k).
     ids = torch.searchsorted(weights, u * weights[:, -1:], right=True).squeeze(1)
-    return ids.clamp_(max=logits.shape[1] - 1)  # u * total can round up to the total itself
+    return ids.clamp_(max=logits.shape[1] - 1)  # defensive: u < 1 keeps u * total below the total
 
 
 def gumbel_noise(shape: tuple[int, ...], generator: torch.Generator | None = None,

@@ -183,6 +183,12 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     assert code == 2 and "--temperature is for sentence generators" in err
     code, _, err = run_cli("eval", gan, "--train-data", digits_npz)
     assert code == 2 and "--train-data is for sentence generators" in err
+    code, _, err = run_cli("eval", gan, "--oracle", digits_npz)
+    assert code == 2 and "--oracle is for sentence generators" in err
+    code, _, err = run_cli("eval", gan, "--repeats", "3")
+    assert code == 2 and "--repeats is for sequence models" in err
+    code, _, err = run_cli("eval", gan, "--nll")
+    assert code == 2 and "--nll is for latent-variable models" in err
 
 
 def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, run_cli):

@@ -117,6 +117,10 @@ def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_
     assert code == 2 and "word-level text" in err
     code, _, err = run_cli("generate", run, "--prompt", " ".join(["a"] * 30))
     assert code == 2 and "shorter prompt" in err
+    code, _, err = run_cli("generate", run, "--no-cache")
+    assert code == 2 and "--no-cache is for the transformer family" in err
+    code, _, err = run_cli("eval", run, "--data", sentences_txt, "--train-data", tmp_path / "missing.txt")
+    assert code == 2 and "missing.txt does not exist; point --train-data at" in err
     code, _, err = run_cli("train", "textgan", "--data", sentences_txt, "--model.d_widths", "[2, 30]", "--steps",
                            "1", "--out", tmp_path / "c", "--quiet")
     assert code == 2 and "d_widths" in err and not (tmp_path / "c" / "checkpoints").exists()

@@ -42,7 +42,9 @@ class TextGANConfig:
     discriminator_pretrain_steps: int = 0  # of those, the last ones in which D trains too (all, if more)
     loss: Literal["rsgan", "nonsaturating"] = "rsgan"
     max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
-    temperature_steps: int = 2000  # gumbel: adversarial steps over which β rises as β_max^(n/N); then constant
+    # gumbel: adversarial steps over which β rises as β_max^(n/N), then constant; the default fits the
+    # default run (--train.steps 2000 = 1000 pretraining + 1000 adversarial), which ends at β_max
+    temperature_steps: int = 1000
     # gumbel: show D the exact one-hot tokens (the gradient still that of the relaxation), so the
     # softness of a relaxed sample cannot give it away as fake
     straight_through: bool = False

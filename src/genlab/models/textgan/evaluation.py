@@ -79,8 +79,16 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                           "and/or --train-data TRAIN.npz (copies).")
     if c.split != "ids" and options.samples < 2:
         raise ConfigError(f"--n must be at least 2 for self-BLEU (got {options.samples}).")
-    # Read before sampling, so that a bad file costs no sampling time.
+    # Every file is read and checked before sampling, so that a bad one costs no sampling time.
     training = training_keys(model, options.train_data) if options.train_data is not None else None
+    oracle = load_oracle(model, options.oracle) if options.oracle is not None else None
+    held_out = lines = None
+    if c.split == "ids":
+        if options.data is not None:
+            held_out = token_ids(model, options.data, "--data", "held-out")[:options.max_examples]
+    else:
+        lines, source = sentence_lines(model, options.data, "--data", held_out=True)
+        lines = lines[:options.max_examples]
     was_training = model.training
     model.eval()
     try:
@@ -89,16 +97,12 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
         result: dict[str, Any] = {}
         protocol: dict[str, Any] = {"generated": f"{options.samples:,} sequences of {c.seq_len} tokens, temperature "
                                                  f"{temperature:g}, seed {options.seed}"}
-        if c.split == "ids":
-            if options.data is not None:
-                held_out = token_ids(model, options.data, "--data", "held-out")[:options.max_examples]
-                # Per position: in token-id data, id 0 is a token like any other, not an end.
-                result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]
-                protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
-                                       f"softmax(logits / {temperature:g})")
-        else:
-            lines, source = sentence_lines(model, options.data, "--data", held_out=True)
-            lines = lines[:options.max_examples]
+        if held_out is not None:
+            # Per position: in token-id data, id 0 is a token like any other, not an end.
+            result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]
+            protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
+                                   f"softmax(logits / {temperature:g})")
+        if lines is not None:
             references = [model.tokenizer.pieces(line) for line in lines]
             hypotheses = piece_lists(model, generated)
             result.update(corpus_scores(hypotheses, references))
@@ -115,8 +119,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                            f"{temperature:g}); {cut:,} references cut to {c.seq_len} tokens (or left without <eos>); "
                            f"nll_gen_padded: per position over all {c.seq_len}, as RelGAN",
             })
-        if options.oracle is not None:
-            result["nll_oracle"] = oracle_nll(model, generated, options.oracle)
+        if oracle is not None:
+            result["nll_oracle"] = float(oracle.nll(generated.cpu()).mean())
             protocol["nll_oracle"] = f"the oracle LSTM of {options.oracle}: nats per generated token"
         if training is not None:
             seen, read = training
@@ -147,7 +151,7 @@ def sentence_lines(model, path: str | None, option: str, held_out: bool) -> tupl
     if is_token_file(path):
         raise ConfigError(f"This model generates {model.config.split}-level text; {option} {path} must be a text "
                           "file of sentences, one per line.")
-    return read_lines(path, held_out=held_out)
+    return read_lines(path, held_out=held_out, option=option)
 
 
 def sequence_keys(tokens: torch.Tensor, sentences: bool) -> list[tuple[int, ...]]:
@@ -175,11 +179,12 @@ def training_keys(model, path: str) -> tuple[set[tuple[int, ...]], str]:
         f"pieces as <unk>, cut to {c.seq_len} tokens), compared up to their <eos>")
 
 
-def oracle_nll(model, generated: torch.Tensor, path: str) -> float:
+def load_oracle(model, path: str):
+    """The oracle LSTM of ``path`` (``--oracle``), checked against the model's vocabulary."""
     from genlab.models.textgan.oracle import OracleLSTM
 
     oracle = OracleLSTM.from_npz(path)
     if model.vocab_size > oracle.vocab_size:
         raise ConfigError(f"--oracle {path} has {oracle.vocab_size} ids but this model generates "
                           f"{model.vocab_size}; score it with the oracle whose samples it was trained on.")
-    return float(oracle.nll(generated.cpu()).mean())
+    return oracle

@@ -3,19 +3,21 @@
 
 Every model starts with maximum likelihood (teacher forcing, Adam at ``lr_pretrain``) for
 ``pretrain_steps``; ``mle`` never leaves it. During the last ``discriminator_pretrain_steps`` of
-them the discriminator trains too, as in the adversarial phase (SeqGAN pretrains its D). The adversarial phase splits each batch into
-``discriminator_steps + 1`` parts: one D update on each of the first ``discriminator_steps``
-parts, then one G update on the last.
+them the discriminator trains too, as in the adversarial phase (SeqGAN pretrains its D). The
+adversarial phase splits each batch into ``discriminator_steps + 1`` parts: one D update on each
+of the first ``discriminator_steps`` parts, then one G update on the last.
 
-Generated sequences are sampled step by step without gradient. For adversarial training token t
-is y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact sample of softmax(o_t)
-(the Gumbel-max trick) whose noise the relaxation below reuses; rollouts and ``sample`` draw by
-inverse CDF (:func:`genlab.nn.discrete.categorical_sample`), which needs no noise per category.
+Generated sequences are sampled step by step without gradient. For relgan's adversarial training
+token t is y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact sample of
+softmax(o_t) (the Gumbel-max trick) whose noise the relaxation below reuses; seqgan's sequences,
+its rollouts and ``sample`` draw by inverse CDF (:func:`genlab.nn.discrete.categorical_sample`),
+which needs no noise per category.
 
 relgan (Gumbel-softmax; Nie et al. 2019): the generator's output at t is relaxed to
-ŷ_t = softmax(β (o_t + g_t)) with the same noise, so argmax ŷ_t = y_t (in fp32; under bf16 the two
-passes' logits can differ at near-ties, so the straight-through one-hot is y_t's). The next input stays the
-hard token y_t, as in RelGAN, so the logits of a whole sampled sequence come from one
+ŷ_t = softmax(β (o_t + g_t)) with the same noise, so argmax ŷ_t = y_t up to near-ties (the
+sampling and the gradient pass compute o_t separately, and their last bits can differ, in bf16
+more often than in fp32; the straight-through one-hot is therefore y_t's). The next input stays
+the hard token y_t, as in RelGAN, so the logits of a whole sampled sequence come from one
 teacher-forced pass over it — the gradient pass — instead of a differentiable sampling loop.
 D sees ŷ (B, T, V) and the one-hot real data; the loss is RSGAN (or non-saturating); the inverse
 temperature β rises as β_max^(n/N) over the first N = ``temperature_steps`` adversarial steps.

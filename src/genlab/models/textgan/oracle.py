@@ -78,7 +78,7 @@ class OracleLSTM(nn.Module):
                 raise DataError(f"{path}: '{key}' is {arrays[key].dtype} of shape {arrays[key].shape}, but an oracle "
                                 f"with vocabulary {vocab}, embedding {embed} and hidden size {hidden} needs float "
                                 f"{shape}; pass the SeqGAN oracle parameters file.")
-        tensor = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)) for key, value in arrays.items()}
+        tensor = {key: torch.from_numpy(np.ascontiguousarray(arrays[key], dtype=np.float32)) for key in NPZ_KEYS}
         return cls(tensor["00_g_embeddings"],
                    torch.cat([tensor[w] for w, _, _ in GATE_KEYS], dim=1),
                    torch.cat([tensor[u] for _, u, _ in GATE_KEYS], dim=1),
