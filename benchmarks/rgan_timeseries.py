@@ -31,6 +31,7 @@ import torch
 from genlab.data.sequences import SequenceDataConfig, load_sequences
 from genlab.errors import run_main
 from genlab.metrics.timeseries import predictive_score, timeseries_scores
+from genlab.models.rgan.evaluation import scoring_axis
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
@@ -82,6 +83,7 @@ def main() -> None:
     real = dataset.sequences.contiguous()
     synthetic = torch.cat([trained.generate(len(part), torch.Generator().manual_seed(args.seed + i))
                            for i, part in enumerate(real.split(1024))])
+    real, synthetic, axis = scoring_axis(trained, real, synthetic)
     start = time.perf_counter()
     scores = timeseries_scores(real, synthetic, repeats=args.repeats,
                                discriminative_iterations=args.discriminative_iterations,
@@ -102,7 +104,8 @@ def main() -> None:
         "predictive_real_data": {"mean": sum(real_predictive) / len(real_predictive), "values": real_predictive,
                                  "protocol": "the predictive score with the real windows in place of the synthetic "
                                              "ones (trained and tested on real data), repeat r with seed seed + r"},
-        "protocol": {**scores["protocol"], "reference_data": "scored against the training windows, as TimeGAN does"},
+        "protocol": {**scores["protocol"], "scale": axis,
+                     "reference_data": "scored against the training windows, as TimeGAN does"},
     }, indent=2, ensure_ascii=False))
 
 

@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--nll", action="store_true", help="also estimate the test negative log-likelihood")
     evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll")
     evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--max-examples", type=int, help="evaluate on the first N examples only")
+    evaluate.add_argument("--max-examples", type=int, help="evaluate on N examples only (the first N; sequence "
+                                                           "models: a random N, drawn with --seed)")
     evaluate.add_argument("--repeats", type=int, default=10, help="repetitions of each sequence score (mean ± std)")
     evaluate.add_argument("--discriminative-iterations", type=int, default=2000,
                           help="training iterations of the discriminative score's classifier")
@@ -321,10 +322,11 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         model.save_samples(model.sample(args.n, generator, **kwargs), out)
 
 
-# `genlab eval` options that one family's evaluation reads, and what that family's models are.
+# `genlab eval` options (EvalOptions fields) that one family's evaluation reads, and what that
+# family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
                        "predictive_iterations": "rgan", "plots": "rgan", "oracle": "textgan",
-                       "temperature": "textgan", "train_data": "textgan"}
+                       "temperature": "textgan", "train_data": "textgan", "samples": "textgan"}
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
 
 
@@ -358,6 +360,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                                  extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
                                  batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
     else:
+        if args.data is not None and args.ref is not None:
+            raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
         options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
@@ -367,9 +371,10 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         options.validate()
         model = load_model(args.model, device=device)
         for name, family in FAMILY_EVAL_OPTIONS.items():  # which a model of another family would silently ignore
-            if getattr(args, name) != getattr(defaults, name) and model.family != family:
-                raise ConfigError(f"--{name.replace('_', '-')} is for {FAMILY_NOUNS[family]} (family {family}); "
-                                  f"{model.family}/{model.name} does not use it, so drop it.")
+            if getattr(options, name) != getattr(defaults, name) and model.family != family:
+                flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
+                raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
+                                  f"{model.name} does not use it, so drop it.")
         result = model.evaluate(options)
         if options.data is None and model.family == "vae" and trained_on_embedded_digits(args.model):
             result["protocol"]["warning"] = embedded_training_warning("--data")

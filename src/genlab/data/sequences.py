@@ -28,7 +28,9 @@ Inputs:
   sequence; they become its last S features, repeated at every step (scaled like the others).
 - None: the TimeGAN 'sines' (``sine_data_generation`` of the reference code): for each
   sequence and feature, freq and phase ~ U(0, 0.1) and x_t = (sin(freq·t + phase) + 1) / 2 for
-  t = 0..T-1. They are not rescaled (min 0, max 1), as in the reference.
+  t = 0..T-1. They are min-max scaled like any data (they span about [0.5, 1]), as the reference's
+  ``timegan`` scales its input; its scores compare them in their own units (see the rgan family's
+  evaluation).
 """
 
 from __future__ import annotations
@@ -377,7 +379,8 @@ def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
 def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> tuple[torch.Tensor, int]:
     """Scaled sequences (N, T, F) as float32 and T: every stride-1 window of a series, or the
     sequences of an (N, T, F) source (whose T a given ``window`` must match)."""
-    scaled = torch.from_numpy(scaling.scale(found.values)).float()
+    with np.errstate(over="ignore", invalid="ignore"):  # padded steps may hold anything; they are zeroed below
+        scaled = torch.from_numpy(scaling.scale(found.values)).float()
     if not found.is_series:
         if window is not None and window != scaled.shape[1]:
             raise ConfigError(f"{found.source} holds sequences of {scaled.shape[1]} steps but the window is {window}; "
@@ -428,8 +431,7 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
                    ) -> tuple[SequenceDataset, Scaling, list[str], int]:
     """Read, scale and window the data → (dataset, scaling, column names, window).
 
-    ``scaling`` None fits it to the data (the sines keep min 0, max 1); a given one (a trained
-    model's) is applied as it is, so held-out data is measured in the training data's scale.
+    ``scaling`` None fits it to the data; a given one (a trained model's) is applied as it is, so held-out data is measured in the training data's scale.
     ``categories``: the one-hot encoding of the categorical columns to apply (a trained model's);
     None takes it from the data. The encoding used is ``dataset.categories``. ``columns``: the
     trained model's feature names; the same names in another order are refused, as each feature
@@ -440,9 +442,7 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
         raise DataError(f"{found.source} has the training columns in another order ({', '.join(found.columns)}; "
                         f"trained on {', '.join(columns)}); put them in the training order.")
     if scaling is None:
-        features = found.values.shape[-1]
-        scaling = (Scaling([0.0] * features, [1.0] * features) if config.path is None
-                   else Scaling.fit(found.valid_values()))
+        scaling = Scaling.fit(found.valid_values())
         too_wide = [column for column, low, high in zip(found.columns, scaling.minimum, scaling.maximum)
                     if math.isinf(high - low)]  # max - min overflows float64: the scaled values would be NaN
         if too_wide:

@@ -271,7 +271,6 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         "sequence_shape": [steps, features],
         "lengths": ("all sequences have T steps" if real_lengths is None and synthetic_lengths is None else
                     "variable: only each sequence's valid steps count (real and synthetic lengths given)"),
-        "scale": "per-feature min-max to [0, 1] with the training data's min and max",
         "repeats": repeats,
         "spread": "mean ± sample standard deviation (ddof 1) over the repeats; repeat r uses seed seed + r",
         "seed": seed,

@@ -118,6 +118,32 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
                    "--out", on_csv, "--quiet", *TINY)[0] == 0
     code, _, err = run_cli("eval", on_csv)
     assert code == 2 and "pass --ref" in err
+    code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--data", numeric)
+    assert code == 2 and "give one of them" in err
+    code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--n", "50")
+    assert code == 2 and "--n is for sentence generators" in err
+    code, _, err = run_cli("train", "rgan", "--data", numeric, "--model.columns", '["x", "y"]', "--steps", "1",
+                           "--out", tmp_path / "d")
+    assert code == 2 and "--model.columns has 2 names for the 3 features" in err and not (tmp_path / "d").exists()
+    code, _, err = run_cli("train", "rgan", "--model.seq_len", "1", "--out", tmp_path / "e", *tiny_rgan[:-4])
+    assert code == 2 and "--model.seq_len must be at least 2" in err and "Traceback" not in err
+
+
+def test_eval_reads_held_out_data_as_the_training_data_was_read(tmp_path, run_cli):
+    """--data.fill and --data.reverse are the model's: eval fills the same gaps and reverses time too."""
+    rows = [f"{i},{'' if i == 5 else i % 7},{i % 3}" for i in range(40)]
+    gappy = tmp_path / "gappy.csv"
+    gappy.write_text("t,a,b\n" + "\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--data", gappy, "--data.fill", "ffill", "--data.reverse", "true",
+                           "--data.window", "6", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *TINY)
+    assert code == 0, err
+    saved = json.loads((run / "config.json").read_text())["model"]
+    assert saved["data_fill"] == "ffill" and saved["data_reverse"] is True
+    code, out, err = run_cli("eval", run, "--ref", gappy, "--repeats", "1", "--discriminative-iterations", "1",
+                             "--predictive-iterations", "1")
+    assert code == 0, err  # without the model's fill policy, the empty cell is an error
+    assert "35 windows" in json.loads(out)["protocol"]["reference_data"]
 
 
 def test_variable_length_npz_trains_samples_its_lengths_and_evaluates(tmp_path, run_cli):

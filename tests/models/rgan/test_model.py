@@ -402,3 +402,22 @@ def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(log
     fake = torch.rand(4, 6, 3)
     model._discriminator_update(x, fake, None, None, torch.optim.SGD(model.discriminator.parameters(), lr=0.0))
     assert len(critics) == 1 and torch.allclose(critics[0], per_sequence, atol=1e-6)
+
+
+def test_sines_are_scaled_for_training_and_scored_in_their_own_units():
+    """As the TimeGAN code does: its model sees the sines min-max scaled, its scores see them as drawn."""
+    from genlab.data.sequences import SequenceDataConfig, sines
+    from genlab.models.rgan import FAMILY
+    from genlab.models.rgan.evaluation import scoring_axis
+
+    data = SequenceDataConfig(sines=50, sines_features=3, window=6)
+    dataset, config = FAMILY.build_data(data, CRNNGANConfig(hidden_dim=8, layers=1, noise_dim=2))
+    drawn = torch.from_numpy(sines(50, 6, 3, seed=0)).float()
+    assert min(config.feature_min) > 0.45 and config.trained_on_sines  # the sines span about [0.5, 1]
+    assert dataset.sequences.amin() == 0 and dataset.sequences.amax() == pytest.approx(1, abs=1e-5)
+    model = RecurrentGAN(config)
+    real, synthetic, axis = scoring_axis(model, dataset.sequences, model.generate(50))
+    assert torch.allclose(real, drawn, atol=1e-5) and "own units" in axis
+    assert (synthetic >= torch.tensor(config.feature_min) - 1e-5).all()
+    on_csv = dataclasses.replace(config, columns=["a", "b", "c"])
+    assert scoring_axis(RecurrentGAN(on_csv), dataset.sequences, synthetic)[0] is dataset.sequences

@@ -9,11 +9,9 @@ import torch
 from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
-from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
+from genlab.models.rgan.config import MAX_CLASSES, CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
 from genlab.models.rgan.model import RCGAN, RecurrentGAN
 from genlab.models.rgan.timegan import TimeGAN
-
-MAX_CLASSES = 100_000  # labels taken from data: more classes are almost surely unnumbered ids
 
 __all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
 
@@ -43,6 +41,9 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if model.static_features and model.static_features != dataset.static_features:
         raise ConfigError(f"The model has {model.static_features} static features but the data has "
                           f"{dataset.static_features}; use data with the same static (N, S) array.")
+    if model.columns is not None and len(model.columns) != features:
+        raise ConfigError(f"--model.columns has {len(model.columns)} names for the {features} features of the data; "
+                          "give one name per feature, or drop it to take the data's.")
     if dataset.categories and model.columns is not None and model.columns != columns:
         raise ConfigError("--model.columns cannot rename the features of data with --data.categorical columns (their "
                           "names say which category each one is); drop --model.columns.")
@@ -51,6 +52,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
               "feature_min": scaling.minimum, "feature_max": scaling.maximum, "columns": model.columns or columns,
               "data_columns": columns if (model.columns or columns) != columns else None,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
+              "data_time_column": data.time_column, "data_fill": data.fill, "data_reverse": data.reverse,
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
               "categories": [values for _, values in dataset.categories] if dataset.categories else None}
     if model.conditional:

@@ -17,6 +17,9 @@ from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
 
+MAX_CLASSES = 100_000  # more classes than this in data are almost surely unnumbered ids
+
+
 @dataclass
 class RGANConfig:
     features: int | None = None  # F; None: taken from the data
@@ -29,6 +32,11 @@ class RGANConfig:
     # their features are named "column=category"; samples are decoded back to the category text
     categorical_columns: list[str] | None = None
     categories: list[list[str]] | None = None
+    # how the training data was read (--data.time_column, --data.fill, --data.reverse), filled from
+    # the data config: 'genlab eval' reads held-out data the same way
+    data_time_column: str | None = None
+    data_fill: Literal["none", "ffill", "zero"] = "none"
+    data_reverse: bool = False
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
@@ -77,6 +85,11 @@ class RGANConfig:
         return self.data_columns or self.columns
 
     @property
+    def trained_on_sines(self) -> bool:
+        """Whether the training data was the 'sines' (recognised by their feature names)."""
+        return self.features is not None and self.data_header == [f"sine_{i}" for i in range(self.features)]
+
+    @property
     def encoding(self) -> list[tuple[str, list[str]]] | None:
         """The one-hot encoding of CSV text columns as (column, categories) pairs; None: none."""
         return None if self.categories is None else list(zip(self.categorical_columns, self.categories))
@@ -85,6 +98,11 @@ class RGANConfig:
         for name in ("hidden_dim", "layers", "noise_dim", "attention_heads", "discriminator_steps", "label_dim"):
             if not 1 <= getattr(self, name) <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
+        if self.seq_len is not None and self.seq_len < 2:
+            raise ConfigError(f"--model.seq_len must be at least 2 steps (got {self.seq_len}).")
+        if self.columns is not None and self.features is not None and len(self.columns) != self.features:
+            raise ConfigError(f"--model.columns has {len(self.columns)} names for {self.features} features; give one "
+                              "name per feature, or drop it to take the data's.")
         if self.static_features < 0 or (self.features is not None and self.static_features >= self.features):
             raise ConfigError(f"--model.static_features must lie in [0, features) (got {self.static_features}); "
                               "drop it to take it from the data.")
@@ -112,8 +130,8 @@ class RGANConfig:
                 or min(self.length_counts) < 0 or sum(self.length_counts[1:]) == 0 or self.length_counts[0]):
             raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
                               "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
-        if self.num_classes is not None and not 1 <= self.num_classes <= 100_000:
-            raise ConfigError(f"--model.num_classes must be between 1 and 100000 (got {self.num_classes}).")
+        if self.num_classes is not None and not 1 <= self.num_classes <= MAX_CLASSES:
+            raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {self.num_classes}).")
 
 
 @dataclass
@@ -123,7 +141,9 @@ class CRNNGANConfig(RGANConfig):
 
 @dataclass
 class RCGANConfig(RGANConfig):
-    """RCGAN (Esteban et al. 2017): both players see the sequence's label at every step."""
+    """RCGAN (Esteban et al. 2017): both players see the sequence's label at every step. The
+    generator keeps this family's feedback of its previous output; ``feedback: false`` gives
+    RCGAN's own generator, which reads only noise and the label."""
 
     conditional: bool = True
 

@@ -8,7 +8,8 @@ Protocol:
 - synthetic: as many sequences as the reference has (as the TimeGAN code does), drawn with
   ``--seed``; a conditional model gets the reference's labels when it has them; a model trained on
   variable-length data draws its lengths from the training lengths' histogram;
-- scores: :func:`genlab.metrics.timeseries.timeseries_scores`, repeated ``--repeats`` times.
+- scores: :func:`genlab.metrics.timeseries.timeseries_scores`, repeated ``--repeats`` times, on
+  the axis the TimeGAN code scores each dataset on (:func:`scoring_axis`).
 
 TimeGAN's published numbers score the synthetic data against the training data itself; pass the
 training data as ``--ref`` to compare with them.
@@ -31,11 +32,12 @@ from genlab.models.rgan.model import pad_with
 
 def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     c = model.config
-    if options.data is None and c.data_header != [f"sine_{i}" for i in range(c.features)]:
+    if options.data is None and not c.trained_on_sines:
         raise ConfigError(f"This {model.name} was trained on data other than the 'sines'; pass --ref with the data to "
                           "score it against (a CSV or .npz).")
     data = SequenceDataConfig(path=options.data, window=c.seq_len, sines_features=c.features, seed=options.seed + 1,
-                              categorical=tuple(c.categorical_columns or ()))
+                              categorical=tuple(c.categorical_columns or ()), time_column=c.data_time_column,
+                              fill=c.data_fill, reverse=c.data_reverse)
     dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
@@ -55,6 +57,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     synthetic = torch.cat([model.generate(len(part), generator, part_labels, part_lengths)
                            for part, part_labels, part_lengths in batches(real, labels, lengths,
                                                                           options.batch_size)]).cpu()
+    real, synthetic, axis = scoring_axis(model, real, synthetic, real_lengths, lengths)
     if c.static_features:  # the scores are about the time series: static attributes are left out
         real, synthetic = real[..., :-c.static_features].contiguous(), synthetic[..., :-c.static_features].contiguous()
     result = timeseries_scores(real, synthetic, repeats=options.repeats,
@@ -63,6 +66,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                real_lengths=real_lengths, synthetic_lengths=lengths.cpu() if lengths is not None
                                else None)
     result["protocol"]["reference_data"] = dataset.description
+    result["protocol"]["scale"] = axis
+    result["protocol"]["synthetic"] = (f"{len(synthetic):,} sequences drawn with seed {options.seed} in chunks of "
+                                       f"--batch-size {options.batch_size} (the noise is drawn chunk by chunk)")
     result["protocol"]["model"] = f"{model.family}/{model.name}"
     if c.static_features:
         result["protocol"]["static_features"] = (f"the {c.static_features} static features are not scored: the "
@@ -70,6 +76,22 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     if options.plots is not None:
         result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result
+
+
+def scoring_axis(model, real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None = None,
+                 synthetic_lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Scaled real and synthetic sequences → the axis the TimeGAN code scores them on, and its name.
+
+    The reference min-max scales loaded data once before anything else and scores on that [0, 1]
+    axis, but generates its 'sines' in their own units and scales them only inside its model: a
+    model trained on the sines is scored on their own axis (about [0.5, 1]), any other on the
+    training data's [0, 1] scale. Padded steps stay 0."""
+    if not model.config.trained_on_sines:
+        return real, synthetic, "min-max [0, 1] of the training data, as the TimeGAN code scores loaded data"
+    unscale = model.scaling.unscale
+    return (pad_with(unscale(real.double()).float(), real_lengths, 0.0),
+            pad_with(unscale(synthetic.double()).float(), synthetic_lengths, 0.0),
+            "the sines in their own units (not min-max scaled), as the TimeGAN code scores them")
 
 
 PLOTTED_SEQUENCES = 1000  # of each kind, as in TimeGAN's visualisation

@@ -126,8 +126,8 @@ class RecurrentGAN(GenerativeModel):
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
             # Spread across the batch, averaged over steps and features: a collapsing G drives it to 0.
-            "fake_spread": fake.detach().std(dim=0, correction=0).mean(),
-            "real_spread": pad_with(real_part, part_lengths, 0.0).std(dim=0, correction=0).mean(),
+            "fake_spread": RecurrentDiscriminator.batch_spread(fake.detach(), part_lengths).mean(),
+            "real_spread": RecurrentDiscriminator.batch_spread(real_part, part_lengths).mean(),
         }
 
     def counted_logits(self, discriminator, x, labels, lengths):

@@ -18,7 +18,7 @@ from the last forward and first backward states.
 Variable lengths: the discriminator takes ``lengths`` (B,) and packs its input, so its recurrence
 reads only the valid steps (both directions) and its padded states are zero; the sequence logit
 comes from the last *valid* forward state. The losses then average per-step logits over valid
-steps only (:func:`valid_mean`). The generator and TimeGAN's networks are causal (unidirectional
+steps only (``RecurrentGAN.counted_logits``; TimeGAN's losses use :func:`valid_mean`). The generator and TimeGAN's networks are causal (unidirectional
 recurrence, causal attention), so a valid step never sees a later padded one: they run on all T
 steps and the padded outputs are dropped. Attention blocks in the discriminator leave the padded
 positions out of their keys.
@@ -127,7 +127,7 @@ class RecurrentDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
                 lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Sequences (B, T, F), valid ``lengths`` (B,) or None (all T) → logits (B, T) per step (those at
-        padded steps are meaningless; :func:`valid_mean` drops them), or (B, 1) per sequence."""
+        padded steps are meaningless; ``RecurrentGAN.counted_logits`` drops them), or (B, 1) per sequence."""
         steps = x.shape[1]
         extra = [part for part in (torch.diff(x, dim=1, prepend=x[:, :1]) if self.differences else None,
                                    self.batch_spread(x, lengths) if self.minibatch_std else None,
