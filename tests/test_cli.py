@@ -244,6 +244,8 @@ def test_a_resume_that_fails_keeps_the_newer_checkpoints(tmp_path, digits_npz, r
             "--train.checkpoint_every", "2", *tiny_dcgan)
     before = {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()}
     metrics = (run / "metrics.jsonl").read_text()
+    code, _, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
+    assert code == 2 and "--train.steps 3 is below the step of checkpoint" in err and "(4)" in err
     code, _, err = run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "6",
                            "--model.latent_dim", "8", "--quiet")
     assert code == 2 and "holds weights of another model" in err
@@ -316,8 +318,10 @@ def test_resume_auto_without_a_checkpoint_restarts_only_a_run_that_died_early(tm
     code, _, err = run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--out", run, "--resume", "auto")
     assert code == 2 and "holds a run of another model" in err
     shutil.rmtree(run / "model")  # now as a run killed before its first checkpoint leaves it
-    code, out, err = run_cli(*args, "--resume", "auto")
+    changes = config_file(tmp_path, '{"train": {"log_every": 1}}')
+    code, out, err = run_cli("train", "--out", run, "--resume", "auto", "--config", changes, "--quiet")
     assert code == 0 and "resuming" not in out, err
+    assert json.loads((run / "config.json").read_text())["train"]["log_every"] == 1  # the file's value applies
 
 
 def test_a_run_directory_named_like_a_number_trains_and_resumes(tmp_path, digits_npz, run_cli, tiny_dcgan,

@@ -85,6 +85,10 @@ def test_report_and_compare_commands(trained_run, run_cli, tmp_path):
     assert code == 0 and len(out.strip().splitlines()) == 3
     code, _, err = run_cli("report", tmp_path)
     assert code == 2 and "is not a run directory" in err
+    for folder in (trained_run / "checkpoints" / "step-000004", trained_run / "model"):  # they hold a config.json
+        for command in ("report", "compare"):
+            code, _, err = run_cli(command, folder)
+            assert code == 2 and "is a checkpoint or an exported model" in err and not (folder / "report.html").exists()
 
 
 @pytest.mark.parametrize("name, content", [("eval.json", "[1, 2]"), ("eval.json", "{cut"), ("config.json", "{cut")])

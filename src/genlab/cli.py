@@ -1,4 +1,4 @@
-"""The ``genlab`` command line: train | sample | list | data.
+"""The ``genlab`` command line: train | sample | eval | generate | report | compare | list | data.
 
 Errors a user can fix are printed as one sentence on stderr with exit status 2; ``--debug``
 shows the traceback instead.
@@ -300,20 +300,14 @@ def too_many_samples_guard(n: int):
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
-    from genlab.sampling import interpolation_latents
+    from genlab.sampling import interpolation_images
 
     if args.interpolate:
         if not model.has_latent or not getattr(model, "is_image", True):
             raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
         if args.interpolation_steps < 2:
             raise ConfigError(f"--interpolation-steps must be at least 2 (got {args.interpolation_steps}).")
-        latents = interpolation_latents(model, args.n, args.interpolation_steps, generator)
-        if conditional:  # one class per row: the given one, or cycling through the classes
-            rows = model.class_labels(args.n, args.label)
-            labels = None if rows is None else rows.repeat_interleave(args.interpolation_steps)
-            images = model.decode(latents, labels)
-        else:
-            images = model.decode(latents)
+        images = interpolation_images(model, args.n, args.interpolation_steps, generator, args.label)
         model.save_samples(images, out, columns=args.interpolation_steps)
     else:
         kwargs = {"label": args.label} if conditional else {}
@@ -380,10 +374,10 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
             result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)
-    from genlab.train.trainer import EVAL_FILE, METRICS_FILE
+    from genlab.train.trainer import EVAL_FILE, is_run_directory
 
     run = Path(args.model)
-    if (run / "config.json").is_file() and (run / METRICS_FILE).is_file():  # a run directory: for report, compare
+    if is_run_directory(run):  # for report and compare
         atomic_write_json(run / EVAL_FILE, result)
     if args.json:
         atomic_write_json(args.json, result)

@@ -90,7 +90,7 @@ class TrainConfig:
     # it made some families slower (README: Speed).
     precision: Literal["fp32", "bf16"] = "fp32"
     # torch.compile (Inductor) of the networks that train. Off by default: on the 2-core CPU it
-    # made no family faster (benchmarks/results/throughput_cpu.json) and compiling takes minutes.
+    # made no family faster (benchmarks/results/throughput_cpu.json) and compiling took 17-36 s.
     compile: bool = False
     check_finite: bool = True  # stop a step whose gradients hold NaN/inf before it is applied
     skip_nonfinite: int = 0  # how many such steps may be skipped before the run stops

@@ -16,7 +16,7 @@ from typing import Any
 from genlab.errors import CheckpointError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import EVAL_FILE, METRICS_FILE, preview_files
+from genlab.train.trainer import EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
@@ -25,9 +25,9 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """Config, logged records and evaluation results of a run directory."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass the --out folder of "
-                              "'genlab train'.")
+    if not is_run_directory(run_dir):
+        what = "a checkpoint or an exported model" if config_path.is_file() else "not a run directory (no config.json)"
+        raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
     records = []
     metrics = run_dir / METRICS_FILE
     if metrics.is_file():
@@ -89,7 +89,7 @@ def interpolation_png(run_dir: Path) -> bytes | None:
     import torch
 
     from genlab.imaging import grid_png
-    from genlab.sampling import interpolation_latents, load_model
+    from genlab.sampling import interpolation_images, load_model
 
     try:
         model = load_model(run_dir)
@@ -97,7 +97,7 @@ def interpolation_png(run_dir: Path) -> bytes | None:
         return None
     if not model.has_latent or not getattr(model, "is_image", True):
         return None
-    images = model.decode(interpolation_latents(model, 8, 10, torch.Generator().manual_seed(0)))
+    images = interpolation_images(model, 8, 10, torch.Generator().manual_seed(0))
     return grid_png(images, ncol=10) if images.dim() == 4 else None
 
 

@@ -53,3 +53,15 @@ def interpolation_latents(model: GenerativeModel, rows: int, steps: int, generat
     ends = model.sample_latent(2 * rows, generator).cpu()
     t = torch.linspace(0, 1, steps)
     return torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
+
+
+@torch.no_grad()
+def interpolation_images(model: GenerativeModel, rows: int, steps: int, generator: torch.Generator,
+                         label: int | None = None) -> torch.Tensor:
+    """Images of ``rows`` latent interpolations of ``steps`` each, row-major. A conditional model
+    keeps one class along each row: ``label``, or the classes in turn from row to row."""
+    latents = interpolation_latents(model, rows, steps, generator)
+    row_labels = model.class_labels(rows, label)
+    if row_labels is None:
+        return model.decode(latents)
+    return model.decode(latents, row_labels.repeat_interleave(steps))

@@ -20,6 +20,8 @@ Export format (``save_pretrained`` / ``from_pretrained``): a plain folder with `
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -214,6 +216,18 @@ class GenerativeModel(nn.Module):
 
 
 MAX_PARAMETERS = 2_000_000_000
+
+
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode (no dropout, BatchNorm's running statistics) inside the block, and
+    back in the mode it was in afterwards, also when the block raises."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def refuse_oversized(model_cls: type, config: Any, source: Path) -> None:

@@ -75,7 +75,8 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
     if resume == "auto":
         out = as_text((overrides.get("train") or {}).get("out"))
         if family is None and "family" not in values and out is not None and (Path(out) / "config.json").is_file():
-            values = read_checkpoint_config(Path(out))  # the run's own config names its family
+            # The run's own config names its family; a config file's values still apply on top.
+            values = merge(read_checkpoint_config(Path(out)), values)
         config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
         if checkpoint is None:

@@ -3,7 +3,8 @@
 The trainer owns the loop, the device, seeding, the data order, logging, progress grids and
 checkpoints; the model owns its networks, optimizers and how one step is taken
 (:class:`genlab.models.base.GenerativeModel`). Losses come back as device tensors and are summed
-on the device; the host reads them once per ``log_every`` steps, so the loop has no other syncs.
+on the device; the host reads them once per ``log_every`` steps. The finite-gradient guard
+(``check_finite``, on by default) adds one sync per optimizer step.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from tqdm.auto import tqdm
 from genlab.config import RunConfig, TrainConfig
 from genlab.errors import ConfigError, GenlabError
 from genlab.fileio import atomic_write_json, atomic_write_text
-from genlab.models.base import GenerativeModel
-from genlab.train.checkpoint import (discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
+from genlab.models.base import WEIGHTS_FILE, GenerativeModel
+from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
                                     save_checkpoint)
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                      gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
@@ -33,6 +34,13 @@ from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
+
+
+def is_run_directory(path: Path) -> bool:
+    """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
+    and it is not one of the run's checkpoints or its exported model, which hold one too."""
+    path = Path(path)
+    return (path / "config.json").is_file() and not (path / MARKER).exists() and not (path / WEIGHTS_FILE).exists()
 
 
 _PREVIEW = re.compile(r"^step-(\d+)(-[\w-]+)?$")  # step-000500.png, and a VAE's step-000500-traversal.png
@@ -89,6 +97,7 @@ class Trainer:
             self.device = torch.device("cuda", self.process.local_rank)
             torch.cuda.set_device(self.device)
         self._writer = None
+        self._tensorboard_from = None  # a resumed run's first new step: TensorBoard drops its later events
 
     def fit(self, model: GenerativeModel, dataset: Any, run_config: RunConfig,
             resume_from: Path | None = None) -> dict[str, float]:
@@ -108,6 +117,9 @@ class Trainer:
         step, loop = 0, {}
         if resume_from is not None:
             step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed)
+            if step > cfg.steps:  # nothing written yet: the run directory stays as it was
+                raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
+                                  f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
         sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
         # Steps that logged each value in the open window: a value absent from some steps (a phase
         # switch, a skipped step) is averaged over the steps that produced it.
@@ -204,6 +216,7 @@ class Trainer:
         if not self.process.is_main:
             return
         if resumed:  # what the abandoned steps after ``start`` left behind
+            self._tensorboard_from = start + 1
             abandoned = any(step > start for step, _ in list_checkpoints(self.run_dir))
             discard_after(self.run_dir, start)
             for step, preview in preview_files(self.run_dir, extras=True):
@@ -277,7 +290,7 @@ class Trainer:
             except ImportError:  # tensorboard is an optional extra
                 self._writer = False
                 return
-            self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+            self._writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self._tensorboard_from)
         if self._writer:
             for name, value in values.items():
                 self._writer.add_scalar(name, value, step)

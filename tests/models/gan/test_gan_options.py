@@ -184,6 +184,20 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
         model.sample(2, label=3)
 
 
+def test_interpolations_keep_one_class_along_each_row(monkeypatch):
+    from genlab.sampling import interpolation_images
+
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
+    seen = []
+    decode = model.decode
+    monkeypatch.setattr(model, "decode", lambda latent, labels=None: seen.append(labels) or decode(latent, labels))
+    images = interpolation_images(model, 4, 5, torch.Generator().manual_seed(0))
+    assert images.shape == (20, 1, 28, 28) and not images.requires_grad
+    assert seen[-1].view(4, 5).tolist() == [[0] * 5, [1] * 5, [2] * 5, [0] * 5]
+    interpolation_images(model, 2, 3, torch.Generator().manual_seed(0), label=2)
+    assert seen[-1].tolist() == [2] * 6
+
+
 def test_truncation_bounds_the_latent():
     model = GAN(GANConfig(resolution=28, channels=1, truncation=0.5, **TINY))
     assert model.sample_latent(100, torch.Generator().manual_seed(0)).abs().max() <= 0.5

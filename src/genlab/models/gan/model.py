@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from genlab.errors import ConfigError
 from genlab.imaging import save_image_grid, save_scatter
-from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
@@ -214,12 +214,8 @@ class GAN(GenerativeModel):
             self._recompute_ema_norms()
         if labels is None:
             labels = self.class_labels(latent.shape[0])
-        was_training = net.training
-        net.eval()
-        try:
+        with evaluating(net):
             return net(latent.to(self.device), labels)
-        finally:
-            net.train(was_training)
 
     def _recompute_ema_norms(self, samples: int = 1024, batch: int = 64) -> None:
         """Standing BatchNorm statistics for the EMA generator, from ``samples`` latents of a fixed

@@ -30,7 +30,7 @@ import torch
 from genlab.data.sequences import Scaling, encoded_names, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
-from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
@@ -207,12 +207,8 @@ class RecurrentGAN(GenerativeModel):
             labels = self.class_labels(n)
         c, net = self.config, self.generator
         noise = noise_like(n, steps or c.seq_len, c.noise_dim, self.device, generator)
-        was_training = net.training
-        net.eval()
-        try:
+        with evaluating(net):
             return pad_with(net(noise, labels), lengths, 0.0)
-        finally:
-            net.train(was_training)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None,

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import ConfigError
+from genlab.models.base import evaluating
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import RecurrentMap, noise_like, valid_mean
@@ -203,12 +204,8 @@ class TimeGAN(RecurrentGAN):
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
                  lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
         """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z))), 0 past ``lengths`` (n,) (None: all valid)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             return pad_with(self.recovery(self.fake_latents(n, self.device, generator, steps)[1]), lengths, 0.0)
-        finally:
-            self.train(was_training)
 
 
 def minimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:

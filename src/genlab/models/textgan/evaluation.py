@@ -38,7 +38,7 @@ import torch
 from genlab.data.sentences import encode_sentences, is_token_file, read_lines, read_token_ids
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.bleu import TEXYGEN_SELF_BLEU_SAMPLE, corpus_scores, self_bleu
-from genlab.models.base import EvalOptions
+from genlab.models.base import EvalOptions, evaluating
 
 
 @torch.no_grad()
@@ -89,9 +89,7 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     else:
         lines, source = sentence_lines(model, options.data, "--data", held_out=True)
         lines = lines[:options.max_examples]
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         temperature = options.temperature
         generated = model.sample_tokens(options.samples, torch.Generator().manual_seed(options.seed), temperature)
         result: dict[str, Any] = {}
@@ -127,8 +125,6 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
             keys = sequence_keys(generated.cpu(), sentences=c.split != "ids")
             result["copied"] = sum(key in seen for key in keys) / len(keys)
             protocol["copied"] = f"share of the {len(keys):,} generated sequences identical to one of the {read}"
-    finally:
-        model.train(was_training)
     result["protocol"] = protocol
     return result
 

@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write_text
-from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
@@ -166,12 +166,8 @@ class TextGAN(GenerativeModel):
                       top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
         """n sampled sequences (n, seq_len) of token ids."""
         empty = torch.empty(n, 0, dtype=torch.long, device=self.device)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             return self.continue_tokens(empty, sampling_picker(temperature, top_k, top_p, generator))
-        finally:
-            self.train(was_training)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> list[str]:
@@ -202,13 +198,9 @@ class TextGAN(GenerativeModel):
             raise ConfigError(f"--prompt has {len(prompt_ids)} tokens; this model generates sequences of "
                               f"{self.config.seq_len}, so give a shorter prompt.")
         length = min(self.config.seq_len, len(prompt_ids) + max_new_tokens)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             tokens = self.continue_tokens(prompt_ids.repeat(n, 1), sampling_picker(temperature, top_k, top_p,
                                                                                    generator), length)
-        finally:
-            self.train(was_training)
         return iter(tokens[:, len(prompt_ids):].unbind(dim=1))
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
@@ -335,16 +327,12 @@ class SeqGAN(AdversarialTextGAN):
         discriminator = plain(self.discriminator)
         batch, length = tokens.shape
         rollouts = self.config.rollouts
-        was_training = discriminator.training
-        discriminator.eval()
-        try:
-            q = torch.empty(batch, length, device=tokens.device)
+        q = torch.empty(batch, length, device=tokens.device)
+        with evaluating(discriminator):
             for t in range(1, length):
                 completed = self.continue_tokens(tokens[:, :t].repeat(rollouts, 1), sampling_picker())  # (R·B, T)
                 q[:, t - 1] = discriminator(completed).sigmoid().view(rollouts, batch).mean(0)
             q[:, -1] = discriminator(tokens).sigmoid()
-        finally:
-            discriminator.train(was_training)
         return q
 
     def generator_step(self, real: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from genlab.data.text import read_text, split_text
 from genlab.errors import DataError
-from genlab.models.base import EvalOptions
+from genlab.models.base import EvalOptions, evaluating
 from genlab.tokenizers import ByteTokenizer
 
 
@@ -57,12 +57,8 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
                         "trained on.") from None
     if ids.numel() < 2:
         raise DataError(f"The held-out text of {source} has fewer than 2 tokens; evaluate on more text.")
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         nats, tokens = held_out_loss(model.net, ids, options.batch_size, options.max_examples)
-    finally:
-        model.train(was_training)
     characters, size = predicted_text_size(model.tokenizer, held_out, tokens)
     loss = nats / tokens
     protocol = {

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import atomic_write_text
-from genlab.models.base import EvalOptions, GenerativeModel
+from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.transformer.config import TransformerConfig
 from genlab.models.transformer.evaluation import evaluate_text
 from genlab.models.transformer.generation import generate
@@ -96,12 +96,8 @@ class Transformer(GenerativeModel):
         ids = self.encode_prompt(prompt, n)
 
         def steps() -> Iterator[torch.Tensor]:
-            was_training = self.training
-            self.eval()
-            try:
+            with evaluating(self):
                 yield from generate(self.net, ids, max_new_tokens, **decoding)
-            finally:
-                self.train(was_training)
 
         return steps()
 
