@@ -143,3 +143,14 @@ def test_going_back_to_an_older_checkpoint_without_training_drops_the_newer_eval
     assert code == 0, err
     assert not (run / "eval.json").exists() and sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "step-000003"]
+
+
+def test_a_resume_that_logs_at_another_interval_counts_each_step_once(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    args = ("train", "gan", "--data", digits_npz, "--batch-size", "16", "--out", run, "--quiet", *tiny_dcgan)
+    assert run_cli(*args, "--steps", "3", "--train.log_every", "2")[0] == 0  # step 3's window is still open
+    assert [r["step"] for r in logged(run)] == [2, 3]
+    code, _, err = run_cli(*args, "--steps", "6", "--train.log_every", "3", "--resume", "auto")
+    assert code == 0, err
+    # Step 3 goes into the window logged at 6 (steps 3-6), so its own open-window line is dropped.
+    assert [r["step"] for r in logged(run)] == [2, 6]

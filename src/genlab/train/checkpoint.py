@@ -169,8 +169,9 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             except RuntimeError as e:  # torch's refusal of a generator state of the wrong size or type
                 raise ValueError(f"its random-number state cannot be restored: {e}") from e
         else:
-            print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
-                  f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
+            if rank == 0:  # one warning per run, not per process
+                print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
+                      f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
             seed_everything(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
         return step, dict(state["loop"])
     except (KeyError, TypeError, ValueError) as e:

@@ -125,6 +125,9 @@ class Trainer:
         # switch, a skipped step) is averaged over the steps that produced it.
         counts = dict(loop.get("log_counts", {}))
         skipped = loop.get("skipped", 0)
+        # The log_every the checkpoint was written under says whether its step closed a log window
+        # (a resumed run may log at another interval).
+        self._checkpoint_log_every = loop.get("log_every", cfg.log_every)
         compiled = model.compile_targets if cfg.compile else ()
         if cfg.compile and not compiled:
             raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
@@ -186,7 +189,7 @@ class Trainer:
                 if process.is_main:
                     with unwrapped(model, wrapped):
                         loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "log_counts": counts,
-                                "skipped": skipped}
+                                "skipped": skipped, "log_every": cfg.log_every}
                         self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
         bar.close()
         if step == start:  # resumed at its last step: nothing to train, and its last log line stays
@@ -311,7 +314,7 @@ class Trainer:
             try:
                 record = json.loads(line)
                 if record["step"] < step or (record["step"] == step
-                                             and (keep_open_window or step % self.config.log_every == 0)):
+                                             and (keep_open_window or step % self._checkpoint_log_every == 0)):
                     kept.append(line)
                     last = record
             except (json.JSONDecodeError, KeyError, TypeError):
