@@ -72,6 +72,8 @@ def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cl
 
 @pytest.mark.parametrize("args, message", [
     (["--metrics", "fd,xyz"], "unknown metrics"),
+    (["--metrics", ","], "--metrics names no metric"),
+    (["--metrics", "fd", "--batch-size", "0"], "--batch-size must be at least 1"),
     (["--metrics", "fd", "--ref", "{tmp}/nothing.npz"], "no such file or folder"),
     (["--metrics", "fd", "--ref", "{digits}"], "pass --extractor"),
     (["--metrics", "fd", "--extractor", "svhn"], "not a shipped evaluator"),

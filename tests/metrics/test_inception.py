@@ -43,6 +43,8 @@ def test_tf1_resize_matches_hand_computed_values():
     # Downscale 4 → 3: source coordinates 0, 4/3, 8/3 (anchored at the corner, no half-pixel shift).
     row = torch.tensor([0.0, 3.0, 6.0, 9.0])[None, None, None].expand(1, 1, 4, 4)
     assert torch.allclose(tf1_resize_bilinear(row, 3)[0, 0, 0], torch.tensor([0.0, 4.0, 8.0]))
+    # Everything it builds follows the images' device (a mix of CPU and CUDA tensors would fail there).
+    assert tf1_resize_bilinear(torch.empty(2, 3, 8, 8, device="meta"), 5).device.type == "meta"
     # torch's own bilinear (half-pixel centres) differs: the resize must not be F.interpolate.
     torch_way = torch.nn.functional.interpolate(x, size=4, mode="bilinear", align_corners=False)
     assert not torch.equal(torch_way[0, 0], expected)
@@ -71,9 +73,9 @@ def test_wrong_hash_is_refused_and_the_right_one_loads(tmp_path, monkeypatch):
     torch.save(FIDInceptionV3().state_dict(), path)
     with pytest.raises(CheckpointError, match="not the FID Inception weights"):
         load_inception(path)
-    monkeypatch.setattr(inception, "SHA256_PREFIX", hashlib.sha256(path.read_bytes()).hexdigest()[:8])
+    monkeypatch.setattr(inception, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     assert isinstance(load_inception(path), FIDInceptionV3)
     torch.save({"fc.weight": torch.zeros(3)}, path)
-    monkeypatch.setattr(inception, "SHA256_PREFIX", hashlib.sha256(path.read_bytes()).hexdigest()[:8])
+    monkeypatch.setattr(inception, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(CheckpointError, match="does not hold the FID Inception-v3"):
         load_inception(path)

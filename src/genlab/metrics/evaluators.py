@@ -146,7 +146,7 @@ def accuracy(model: Evaluator, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _augment(x: torch.Tensor, flip: bool, shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Random translations by up to ``shift`` pixels (zero padding) and optional horizontal flips."""
+    """Random translations by up to ``shift`` pixels (padded with black, -1) and optional horizontal flips."""
     b, c, h, w = x.shape
     padded = F.pad(x, (shift,) * 4, value=-1.0)  # (B, C, H+2s, W+2s), padded with black
     dy, dx = torch.randint(0, 2 * shift + 1, (2, b), generator=generator)

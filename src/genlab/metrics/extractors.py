@@ -34,7 +34,7 @@ def get_extractor(name: str, *, inception_weights: str | Path | None = None, dev
         network = load_inception(inception_weights, device)
         return Extractor(INCEPTION, "", f"FID Inception-v3 ({WEIGHTS_NAME}), pool3 2048-d, uint8 input, TF1 bilinear "
                          "resize to 299", lambda images: _inception_outputs(network, images, batch_size, progress),
-                         dataset_classes=False, weights=WEIGHTS_NAME)  # the loader checks the file's sha256
+                         dataset_classes=False, weights=WEIGHTS_NAME)  # the loader checks the file's whole sha256
     record = evaluator_record(name)
     model = load_evaluator(name, device)
     return Extractor(name, f"-{name}", f"genlab evaluator '{name}' (128-d features; test accuracy "

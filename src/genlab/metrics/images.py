@@ -84,7 +84,7 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
         batch = model.sample(count, generator)
-        if batch.dim() != 4:
+        if not isinstance(batch, torch.Tensor) or batch.dim() != 4:  # text models sample strings
             raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; "
                               "image metrics (--metrics) need an image model.")
         images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
@@ -125,14 +125,19 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     """
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
-        raise ConfigError(f"--metrics names unknown metrics {unknown}; choose from {','.join(METRICS)}.")
-    if n < 1:
-        raise ConfigError(f"--n must be at least 1 (got {n}).")
+        named = f"names unknown metrics {unknown}" if unknown else "names no metric"
+        raise ConfigError(f"--metrics {named}; choose from {','.join(METRICS)}.")
+    for option, value in (("--n", n), ("--batch-size", batch_size)):
+        if value < 1:
+            raise ConfigError(f"{option} must be at least 1 (got {value}).")
     ref_images, dataset, split, implied = load_reference_images(reference)
     name = extractor or implied
     if name is None:
         raise ConfigError(f"--ref {reference} does not say which feature extractor fits it; pass --extractor "
                           "(mnist, fashion-mnist, cifar10 or inception).")
+    # The extractor is loaded (and Inception's weights checked) before anything is sampled.
+    chosen = get_extractor(name, inception_weights=inception_weights, device=device, batch_size=batch_size,
+                           progress=progress)
     images, labels, source = generated_images(generated, n, seed, device, batch_size)
     for metric in metrics:
         require_samples(len(images), MIN_SAMPLES[metric], f"--metrics {metric}")
@@ -143,7 +148,6 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         raise DataError(f"The generated images are {'x'.join(map(str, images.shape[1:]))} (HxWxC) but the reference "
                         f"images are {'x'.join(map(str, ref_images.shape[1:]))}; compare images of the same "
                         "resolution and channels.")
-    chosen = get_extractor(name, inception_weights=inception_weights, device=device, progress=progress)
     fake, fake_probs = chosen.outputs(images)
     reference_outputs = _reference_outputs(ref_images, dataset, split, chosen, use_cache, need_radii="pr" in metrics)
     real, real_probs = reference_outputs["features"], reference_outputs["probs"]

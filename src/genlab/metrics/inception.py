@@ -24,7 +24,8 @@ from genlab.metrics.cache import cache_dir
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_NAME}"
-SHA256_PREFIX = "6726825d"  # the file name carries its sha256 prefix (torch.hub's check_hash convention)
+# The whole sha256 of the published file (its name carries the first 8 digits, torch.hub's convention).
+SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 SIZE = 299
 
 
@@ -145,9 +146,9 @@ def tf1_resize_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
     """
 
     def axis(n_in: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        src = torch.arange(size, dtype=torch.float64) * (n_in / size)
+        src = torch.arange(size, dtype=torch.float64) * (n_in / size)  # float64 on the CPU, then to x's device
         low = src.floor().long().clamp(max=n_in - 1)
-        return low, (low + 1).clamp(max=n_in - 1), (src - low).to(x.dtype)
+        return low.to(x.device), (low + 1).clamp(max=n_in - 1).to(x.device), (src - low).to(x.device, x.dtype)
 
     y0, y1, fy = axis(x.shape[2])
     x0, x1, fx = axis(x.shape[3])
@@ -206,15 +207,14 @@ def find_weights(path: str | Path | None = None) -> Path:
             return candidate
     raise CheckpointError(f"The FID Inception weights {WEIGHTS_NAME} are not at {candidates[0]}; download "
                           f"{WEIGHTS_URL} "
-                          f"(sha256 starts with {SHA256_PREFIX}) and pass --inception-weights PATH or put it in "
+                          f"(sha256 {SHA256}) and pass --inception-weights PATH or put it in "
                           f"{cache_dir()} — or use an offline evaluator, e.g. --extractor mnist.")
 
 
 def verify_weights(path: Path) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if not digest.startswith(SHA256_PREFIX):
-        raise CheckpointError(f"{path} has sha256 {digest[:16]}…, not the FID Inception weights "
-                              f"({SHA256_PREFIX}…); "
+    if digest != SHA256:
+        raise CheckpointError(f"{path} has sha256 {digest[:16]}…, not the FID Inception weights ({SHA256[:16]}…); "
                               f"download {WEIGHTS_URL} again.")
 
 

@@ -117,6 +117,8 @@ def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_
     assert code == 2 and "word-level text" in err
     code, _, err = run_cli("generate", run, "--prompt", " ".join(["a"] * 30))
     assert code == 2 and "shorter prompt" in err
+    code, _, err = run_cli("eval", run, "--metrics", "fd")
+    assert code == 2 and "does not draw images" in err and "Traceback" not in err
     code, _, err = run_cli("generate", run, "--no-cache")
     assert code == 2 and "--no-cache is for the transformer family" in err
     code, _, err = run_cli("eval", run, "--data", sentences_txt, "--train-data", tmp_path / "missing.txt")

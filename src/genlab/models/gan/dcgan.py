@@ -4,7 +4,9 @@ Generator: z (B, latent_dim) → transposed convolutions, each followed by Batch
 doubling the resolution from a 4×4 (7×7 for 28×28 images) seed → tanh image (B, C, H, W).
 Discriminator: strided convolutions with LeakyReLU(0.2) (BatchNorm on all but the first) down to
 the seed size, then one linear map of the whole feature map → one logit per image.
-Weights are drawn from N(0, 0.02) (BatchNorm scales from N(1, 0.02)), as in the paper.
+Convolution weights are drawn from N(0, 0.02) (BatchNorm scales from N(1, 0.02)), as in the paper;
+the discriminator's linear head (and a projection's class embedding) keep torch's default
+initialisation.
 
 Options beyond the paper, all off by default: class conditioning (G: the class one-hot beside z
 and class-conditional BatchNorm; D: a projection or auxiliary head), self-attention at chosen

@@ -133,8 +133,10 @@ class GAN(GenerativeModel):
                             "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
         if real and fake is not None and fake < 0.1 * real:
+            # A conditional model cannot pack (a pack would mix classes).
+            remedy = "a lower learning rate" if self.num_classes else "--model.pack 2 or a lower learning rate"
             warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
-                            "the data): mode collapse; try --model.pack 2 or a lower learning rate")
+                            f"the data): mode collapse; try {remedy}")
         return warnings
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
