@@ -22,8 +22,9 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from genlab.models.gan.config import GANConfig
-from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral, with_class
+from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
 from genlab.nn.attention2d import SelfAttention2d
+from genlab.nn.conditioning import with_one_hot
 
 
 def _layout(resolution: int) -> tuple[int, int]:
@@ -52,7 +53,7 @@ class Generator(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.stem(with_class(z, labels, self.num_classes)[:, :, None, None])  # (B, w0, seed, seed)
+        x = self.stem(with_one_hot(z, labels, self.num_classes)[:, :, None, None])  # (B, w0, seed, seed)
         for i, norm in enumerate(self.norms):
             x = self.act(norm(x, labels))
             if str(i) in self.attention:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -36,20 +35,6 @@ class Norm2d(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.norm(x, labels) if self.conditional else self.norm(x)
-
-
-def with_class(z: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
-    """z (B, Z) → (B, Z + K) with the class one-hot appended (Mirza & Osindero 2014); z if unconditional.
-
-    A generator's class input beside its conditional BatchNorms. Entering before the first
-    normalisation, the label moves the features from the first steps; per-class BatchNorm scales and
-    shifts start at 1 and 0 and take thousands of steps to do the same.
-    """
-    if num_classes is None:
-        return z
-    if labels is None:
-        raise ValueError("a class-conditional generator needs labels (B,) beside z")
-    return torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], 1)
 
 
 def spectral(module: nn.Module, enabled: bool) -> nn.Module:

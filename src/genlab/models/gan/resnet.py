@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.models.gan.config import GANConfig
-from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral, with_class
+from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
 from genlab.nn.attention2d import SelfAttention2d
+from genlab.nn.conditioning import with_one_hot
 
 
 class UpBlock(nn.Module):
@@ -72,7 +73,7 @@ class Generator(nn.Module):
         self.to_image = spectral(nn.Conv2d(width, config.channels, 3, 1, 1), sn)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.stem(with_class(z, labels, self.num_classes)).view(z.shape[0], self.width, 4, 4)  # (B, w, 4, 4)
+        x = self.stem(with_one_hot(z, labels, self.num_classes)).view(z.shape[0], self.width, 4, 4)  # (B, w, 4, 4)
         for i, block in enumerate(self.blocks):
             x = block(x, labels)  # ×2 resolution
             if str(i) in self.attention:

@@ -157,11 +157,6 @@ class TextGAN(GenerativeModel):
                 logits = logits[:, -1]
         return tokens
 
-    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> torch.Tensor:
-        """n sequences whose token t is argmax(logits_t + noise[:, t]), noise (n, T, V)."""
-        empty = torch.empty(n, 0, dtype=torch.long, device=noise.device)
-        return self.continue_tokens(empty, lambda logits, t: (logits + noise[:, t]).argmax(dim=-1))
-
     def sample_tokens(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
                       top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
         """n sampled sequences (n, seq_len) of token ids."""
@@ -284,6 +279,11 @@ class RelGAN(AdversarialTextGAN):
         c = self.config
         progress = min(max(self.step - c.pretrain_steps, 0) / c.temperature_steps, 1.0)
         return c.max_inverse_temperature ** progress
+
+    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> torch.Tensor:
+        """n sequences whose token t is argmax(logits_t + noise[:, t]), noise (n, T, V)."""
+        empty = torch.empty(n, 0, dtype=torch.long, device=noise.device)
+        return self.continue_tokens(empty, lambda logits, t: (logits + noise[:, t]).argmax(dim=-1))
 
     def relaxed_sample(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """n sampled sequences (n, T) and their Gumbel-softmax relaxations (n, T, V), the latter

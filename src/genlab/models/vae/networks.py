@@ -15,6 +15,7 @@ from torch import nn
 
 from genlab.models.vae.config import VAEConfig
 from genlab.nn.attention2d import SelfAttention2d
+from genlab.nn.conditioning import with_one_hot
 
 
 def layout(resolution: int) -> tuple[int, list[int]]:
@@ -39,7 +40,7 @@ class Encoder(nn.Module):
         """Images (B, C, H, W) in [-1, 1] → (mean, log_var), each (B, latent_dim)."""
         for conv in self.convs:
             x = F.silu(conv(x))  # (B, w_i, H / 2^(i+1), W / 2^(i+1))
-        h = with_labels(x.flatten(1), labels, self.num_classes)  # (B, w·seed² [+ classes])
+        h = with_one_hot(x.flatten(1), labels, self.num_classes)  # (B, w·seed² [+ classes])
         mean, log_var = self.out(F.silu(self.hidden(h))).chunk(2, dim=1)
         return mean, log_var
 
@@ -59,7 +60,7 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (B, latent_dim) → likelihood parameters (B, C, P, H, W)."""
-        h = F.silu(self.hidden(with_labels(z, labels, self.num_classes)))
+        h = F.silu(self.hidden(with_one_hot(z, labels, self.num_classes)))
         x = F.silu(self.to_map(h)).unflatten(1, (-1, self.seed, self.seed))  # (B, w0, seed, seed)
         # Channels-last maps speed up the CPU's transposed convolutions: about 20% faster decoding
         # (the thousands of samples per example of the NLL estimate) and 5% faster training steps.
@@ -71,10 +72,3 @@ class Decoder(nn.Module):
                 if i == 0 and self.attention is not None:
                     x = self.attention(x)
         return x.unflatten(1, (-1, self.params_per_channel))  # (B, C, P, H, W)
-
-
-def with_labels(features: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
-    """Append one-hot labels (B,) to features (B, F) → (B, F + num_classes); unchanged if unconditional."""
-    if not num_classes:
-        return features
-    return torch.cat([features, F.one_hot(labels, num_classes).to(features.dtype)], dim=1)

@@ -1,0 +1,21 @@
+"""Class conditioning by input: a label as a one-hot vector beside the features (Mirza & Osindero 2014).
+
+A GAN generator takes it beside z as well as through its class-conditional BatchNorms: entering
+before the first normalisation, the label moves the features from the first steps, while
+per-class BatchNorm scales and shifts start at 1 and 0 and take thousands of steps to do the same.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def with_one_hot(features: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
+    """Features (B, F) → (B, F + num_classes) with each row's class one-hot appended; the features
+    themselves when unconditional (``num_classes`` None or 0)."""
+    if not num_classes:
+        return features
+    if labels is None:
+        raise ValueError("a class-conditional network needs labels (B,) beside its input")
+    return torch.cat([features, F.one_hot(labels, num_classes).to(features.dtype)], dim=1)
