@@ -71,6 +71,12 @@ def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") 
         raise ConfigError(f"{option} must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)}).")
 
 
+def is_set(config: Any, name: str) -> bool:
+    """Whether the dataclass ``config`` holds a value of ``name`` other than its class's default:
+    an option the user (or a preset) chose, which validation can refuse where nothing reads it."""
+    return getattr(config, name) != config.__dataclass_fields__[name].default
+
+
 @dataclass
 class TrainConfig:
     """How a run is driven; the same for every family."""

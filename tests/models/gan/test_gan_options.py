@@ -214,6 +214,13 @@ def test_bad_combinations_are_refused():
     model = GAN(GANConfig(resolution=28, channels=1, discriminator_steps=3, **TINY))
     with pytest.raises(ConfigError, match="must split into --model.discriminator_steps 3"):
         model.training_step(batch(8), model.configure_optimizers())
+    # Options nothing would read are refused rather than silently ignored.
+    with pytest.raises(ConfigError, match="--model.gradient_penalty is the λ of --model.loss wasserstein_gp"):
+        GANConfig(loss="hinge", gradient_penalty=5.0).validate()
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+        GANConfig(r1_every=4).validate()
+    GANConfig(loss="wasserstein_gp", gradient_penalty=5.0).validate()
+    GANConfig(r1_gamma=0.1, r1_every=4).validate()
 
 
 def test_monitor_warns_about_saturation_and_collapse_only():

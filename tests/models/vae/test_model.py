@@ -148,6 +148,9 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(free_bits=-1.0), "--model.free_bits must be non-negative"),
     (dict(objective="iwae", beta=2.0), "iwae is a bound on log p"),
     (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
+    (dict(likelihood="gaussian", gaussian_sigma=0.2), "--model.gaussian_sigma is the σ of --model.likelihood gaussian "
+                                                      "with --model.gaussian_variance fixed"),
+    (dict(likelihood="logistic", binarize="threshold"), "--model.binarize is for --model.likelihood bernoulli"),
     (dict(lr=1e-3, min_lr=1e-2), "--model.min_lr must be between 0 and --model.lr"),
     (dict(decay_steps=-1), "--model.decay_steps must be non-negative"),
     (dict(betas=(1.5, 0.9)), r"--model.betas must be two numbers in \[0, 1\)"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas
+from genlab.config import check_adam_betas, is_set
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -97,6 +97,12 @@ class GANConfig:
         for name in ("gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        if is_set(self, "gradient_penalty") and self.loss != "wasserstein_gp":
+            raise ConfigError(f"--model.gradient_penalty is the λ of --model.loss wasserstein_gp; with the {self.loss} "
+                              "loss use --model.r1_gamma for a gradient penalty, or drop it.")
+        if is_set(self, "r1_every") and not self.r1_gamma:
+            raise ConfigError("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
+                              "drop it.")
 
 
 @dataclass

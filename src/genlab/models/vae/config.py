@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas
+from genlab.config import check_adam_betas, is_set
 from genlab.errors import ConfigError
 
 RESOLUTIONS = (28, 32, 64)
@@ -63,6 +63,12 @@ class VAEConfig:
         check_adam_betas(self.betas)
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
+        if is_set(self, "gaussian_sigma") and (self.likelihood, self.gaussian_variance) != ("gaussian", "fixed"):
+            raise ConfigError("--model.gaussian_sigma is the σ of --model.likelihood gaussian with "
+                              "--model.gaussian_variance fixed; set those too, or drop it.")
+        if is_set(self, "binarize") and self.likelihood != "bernoulli":
+            raise ConfigError(f"--model.binarize is for --model.likelihood bernoulli; the {self.likelihood} "
+                              "likelihood reads the pixels as they are, so drop it.")
         if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
             raise ConfigError("--model.objective iwae is a bound on log p(x) with no separate KL term; drop "
                               "--model.beta, --model.kl_warmup_steps and --model.free_bits, or use the elbo.")
