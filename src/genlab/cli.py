@@ -288,15 +288,15 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 @contextlib.contextmanager
-def too_many_samples_guard(n: int):
-    """An allocation that fails while drawing ``--n`` samples is one sentence, not a traceback."""
+def too_many_samples_guard(n: int, option: str = "--n"):
+    """An allocation that fails while drawing ``option`` ``n`` samples is one sentence, not a traceback."""
     try:
         yield
     except (MemoryError, RuntimeError) as e:  # RuntimeError: torch's CPU allocator, CUDA's out-of-memory
         if isinstance(e, RuntimeError) and "can't allocate memory" not in str(e) and "out of memory" not in str(e):
             raise
-        raise ConfigError(f"--n {n} samples do not fit in memory; draw fewer (several calls with different --seed "
-                          "values give more).") from None
+        raise ConfigError(f"{option} {n} samples do not fit in memory; draw fewer (several calls with different "
+                          "--seed values give more).") from None
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
@@ -391,9 +391,15 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
 
     for option, value, low in (("--max-new-tokens", args.max_new_tokens, 1), ("--num-samples", args.num_samples, 1),
                                ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
-        if value is not None and value < low:
+        if value is not None and not value >= low:  # NaN too
             raise ConfigError(f"{option} must be at least {low} (got {value}).")
+    if args.temperature == float("inf"):
+        raise ConfigError("--temperature must be finite (got inf); 1 samples the model's own distribution.")
     check_seed(args.seed)
+    try:
+        args.prompt.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode arrive as lone surrogates
+        raise ConfigError("--prompt is not valid UTF-8 text; pass the prompt as UTF-8.") from None
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
     from genlab.train.trainer import resolve_device
@@ -414,9 +420,10 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
         for token in steps:
             sys.stdout.write(decode(int(token[0])))
             sys.stdout.flush()
-        sys.stdout.write("\n")
+        sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
     else:
-        rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
+        with too_many_samples_guard(args.num_samples, "--num-samples"):
+            rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
         for i, row in enumerate(rows):
             text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
             sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")

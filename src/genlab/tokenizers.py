@@ -47,8 +47,10 @@ class Tokenizer:
         return "".join(self.vocab[i] for i in ids)
 
     def stream_decoder(self, prefix: str = ""):
-        """A function id → text that may be printed as soon as that token is produced, after ``prefix``."""
-        return lambda token: self.vocab[token]
+        """A function id → text that may be printed as soon as that token is produced, after ``prefix``;
+        called with None when the stream ends, it returns what it still holds back (a byte
+        tokenizer's cut-off character)."""
+        return lambda token: "" if token is None else self.vocab[token]
 
     def join(self, prefix: str, continuation: str) -> str:
         """A prompt and the decoded tokens that continue it, as one text."""
@@ -74,7 +76,7 @@ class ByteTokenizer(Tokenizer):
 
     def stream_decoder(self, prefix: str = ""):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        return lambda token: decoder.decode(bytes([int(token)]))
+        return lambda token: decoder.decode(b"", final=True) if token is None else decoder.decode(bytes([int(token)]))
 
 
 class CharTokenizer(Tokenizer):
@@ -205,9 +207,9 @@ class SentenceTokenizer(Tokenizer):
     def stream_decoder(self, prefix: str = ""):
         ended, first = False, not prefix
 
-        def piece(token: int) -> str:
+        def piece(token: int | None) -> str:
             nonlocal ended, first
-            ended = ended or token == 0
+            ended = ended or token is None or token == 0
             if ended:
                 return ""
             text = self.vocab[token] if first else self._separator + self.vocab[token]
@@ -251,8 +253,10 @@ class IdTokenizer(Tokenizer):
     def stream_decoder(self, prefix: str = ""):
         first = not prefix
 
-        def piece(token: int) -> str:
+        def piece(token: int | None) -> str:
             nonlocal first
+            if token is None:
+                return ""
             text, first = (str(int(token)) if first else f" {int(token)}"), False
             return text
         return piece

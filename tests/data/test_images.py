@@ -77,6 +77,22 @@ def test_channel_conversion_matches_pil(tmp_path):
 
 
 # --- image folders -----------------------------------------------------------------------------
+def test_sixteen_bit_grey_is_scaled_and_exif_rotated_photos_stand_upright(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    Image.fromarray(np.array([[0, 257 * 100], [65535, 257 * 7]], np.uint16)).save(folder / "deep.png")
+    grey = load_images(folder)
+    assert grey.images[0, ..., 0].tolist() == [[0, 100], [255, 7]]  # not clipped to 255
+    (folder / "deep.png").unlink()
+    upright = random_pixels(2, 3)
+    photo = Image.fromarray(np.rot90(upright, -1).copy())  # stored turned a quarter clockwise...
+    exif = photo.getexif()
+    exif[0x0112] = 8  # ...with the EXIF orientation that turns it back
+    photo.save(folder / "photo.png", exif=exif.tobytes())
+    assert np.array_equal(load_images(folder).images[0, ..., 0], upright)
+    assert describe_images(folder)["shape"] == [2, 3, 1]
+
+
 def test_folder_with_classes_and_mixed_picture_modes(tmp_path):
     (tmp_path / "cats").mkdir()
     (tmp_path / "dogs").mkdir()
@@ -188,6 +204,14 @@ def test_python2_batches_like_the_real_files_load(tmp_path):
     assert np.array_equal(found.images, expected.transpose(0, 2, 3, 1))
 
 
+def test_cifar_labels_outside_the_ten_classes_are_refused(tmp_path):
+    batch = cifar_batch(2, 1)
+    batch[b"labels"] = [3, 10]
+    (tmp_path / "test_batch").write_bytes(pickle.dumps(batch, protocol=4))
+    with pytest.raises(DataError, match="labels from 3 to 10, not the classes 0 to 9"):
+        load_images(tmp_path / "test_batch")
+
+
 def test_cifar_folder_missing_a_batch(tmp_path):
     folder = write_cifar_folder(tmp_path / "cifar")
     (folder / "data_batch_4").unlink()
@@ -247,6 +271,12 @@ def test_idx_header_promising_too_much_is_named(tmp_path, suffix):
     path.write_bytes(gzip.compress(header) if suffix else header)
     with pytest.raises(DataError, match=f"idx3-ubyte{suffix} is (truncated or )?damaged: its header promises"):
         load_images(path)
+
+
+def test_idx_with_no_items_is_named(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((0, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="holds no items"):
+        load_images(tmp_path / "train-images-idx3-ubyte")
 
 
 def test_idx_with_wrong_magic_number(tmp_path):

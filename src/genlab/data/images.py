@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from genlab.data.npz import load_npz_arrays
@@ -41,7 +41,10 @@ IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 DIGIT_CLASSES = [str(d) for d in range(10)]
 FORMATS = "an .npz file, an image folder, a CIFAR-10 python folder or MNIST IDX files"
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+WIDE_GREY_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}  # 16-bit grey: scaled to 8 bits, not clipped
+ROTATED = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter: its width and height swap
+EXIF_ORIENTATION = 0x0112
 # Pictures that cannot be decoded: bad headers, truncated data, absurd sizes.
 UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
@@ -218,8 +221,13 @@ def _native_channels(picture: Image.Image) -> int:
 
 
 def _picture_array(picture: Image.Image, channels: int | None) -> np.ndarray:
-    """Decode to uint8 (H, W, C), C = ``channels`` or the picture's own (RGBA and palettes → RGB)."""
+    """Decode to uint8 (H, W, C), C = ``channels`` or the picture's own (RGBA and palettes → RGB),
+    upright as its EXIF orientation says (phone photos); 16-bit grey is scaled to 8 bits."""
     channels = channels or _native_channels(picture)
+    picture = ImageOps.exif_transpose(picture)
+    if picture.mode in WIDE_GREY_MODES:
+        wide = np.asarray(picture).astype(np.uint32)
+        picture = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))  # 65535 → 255, rounded
     array = np.asarray(picture.convert("L" if channels == 1 else "RGB"))
     return array.reshape(*array.shape[:2], channels)
 
@@ -255,6 +263,8 @@ def _unpickle_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
         y = np.asarray(batch[b"labels"], np.int64).reshape(-1)
         if len(x) != len(y):
             raise ValueError(f"{len(x)} images but {len(y)} labels")
+        if len(y) and not 0 <= y.min() <= y.max() < len(CIFAR10_CLASSES):
+            raise ValueError(f"labels from {y.min()} to {y.max()}, not the classes 0 to 9")
     # MemoryError: an opcode declaring a length of petabytes (found by fuzzing), not a real batch.
     except (pickle.UnpicklingError, KeyError, IndexError, ValueError, TypeError, EOFError, OverflowError,
             AttributeError, MemoryError) as e:
@@ -323,6 +333,8 @@ def _read_idx(path: Path, dims: int) -> np.ndarray:
             if magic != 0x0800 + dims:
                 raise DataError(f"{path} is not an IDX file of {dims}-d unsigned bytes (magic number {magic:#x}, "
                                 f"expected {0x0800 + dims:#x}); pass the matching *-idx{dims}-ubyte file.")
+            if shape[0] == 0:
+                raise DataError(f"{path} holds no items (its IDX header says 0); pass a file with images.")
             promised = math.prod(shape)
             held = None if path.name.lower().endswith(".gz") else path.stat().st_size - header_size
             if held is not None and promised > held:  # before allocating what a damaged header asks for
@@ -451,7 +463,10 @@ def _describe_folder(path: Path) -> dict:
     for file, _ in files:
         try:
             with Image.open(file) as picture:
-                key = f"{picture.height}x{picture.width}x{_native_channels(picture)}"
+                height, width = picture.height, picture.width
+                if picture.getexif().get(EXIF_ORIENTATION) in ROTATED:  # as _picture_array will turn it
+                    height, width = width, height
+                key = f"{height}x{width}x{_native_channels(picture)}"
         except UNREADABLE:
             key = "unreadable"
         sizes[key] = sizes.get(key, 0) + 1

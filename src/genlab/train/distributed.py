@@ -99,6 +99,14 @@ def unwrapped(model: nn.Module, names: tuple[str, ...]) -> Iterator[nn.Module]:
             setattr(model, name, wrapper)
 
 
+def batch_option(local: int) -> str:
+    """``--train.batch_size`` as a message names it, for a batch of ``local`` examples in this
+    process: under torchrun each process takes batch_size / processes of it."""
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    return f"--train.batch_size {local}" if world == 1 else (
+        f"--train.batch_size {local * world} ({local} in each of {world} processes)")
+
+
 def mean_across_ranks(values: torch.Tensor, process: ProcessContext) -> torch.Tensor:
     if process.distributed:
         values = values.clone()

@@ -33,7 +33,7 @@ def test_sentence_tokenizer_splits_words_and_punctuation_and_stops_at_eos():
     assert ids.tolist() == [2, 1, 4, 5]
     assert tokenizer.decode([2, 3, 4, 0, 3]) == "a dog runs"  # nothing after the first <eos>
     stream = tokenizer.stream_decoder("the")
-    assert "".join(stream(t) for t in [3, 4, 0, 2]) == " dog runs"
+    assert "".join(stream(t) for t in [3, 4, 0, 2]) == " dog runs" and stream(None) == ""
     assert tokenizer.join("a", "dog runs") == "a dog runs" and tokenizer.join("", "dog") == "dog"
 
 

@@ -65,7 +65,8 @@ def test_gradient_accumulation_equals_one_big_batch(tiny_model):
     assert torch.allclose(loss_whole, loss_parts, atol=1e-6)
     for a, b in zip(whole.parameters(), parts.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
-    with pytest.raises(ConfigError, match="divisible by --model.grad_accumulation 3"):
+    with pytest.raises(ConfigError, match="--train.batch_size 8: each process's batch must be divisible by "
+                                          "--model.grad_accumulation 3"):
         one_step(tiny_model, tokens, grad_accumulation=3)
 
 

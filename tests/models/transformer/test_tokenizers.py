@@ -34,6 +34,8 @@ def test_byte_stream_decoder_holds_partial_characters_back():
     decode = ByteTokenizer().stream_decoder()
     pieces = [decode(b) for b in "a中🎭".encode("utf-8")]
     assert pieces == ["a", "", "", "中", "", "", "", "🎭"]
+    cut = ByteTokenizer().stream_decoder()
+    assert [cut(b) for b in "é".encode("utf-8")[:1]] == [""] and cut(None) == "\ufffd"  # the end flushes it
 
 
 def test_byte_decode_of_invalid_utf8_shows_replacement_character():

@@ -25,7 +25,7 @@ from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.ema import batch_norms, ema_update, standing_statistics
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
-from genlab.train.distributed import plain
+from genlab.train.distributed import batch_option, plain
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
@@ -99,7 +99,7 @@ class GAN(GenerativeModel):
                               "(class subfolders, or y in the .npz) or set --model.conditional false.")
         size = real.shape[0] // c.discriminator_steps
         if size * c.discriminator_steps != real.shape[0] or size % c.pack:
-            raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps "
+            raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
                               f"{c.discriminator_steps} equal parts, each a multiple of --model.pack {c.pack}.")
 
         for i in range(c.discriminator_steps):

@@ -35,7 +35,7 @@ from genlab.models.gan.losses import discriminator_loss, generator_loss, gradien
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 from genlab.models.rgan.plots import save_sequence_plot
-from genlab.train.distributed import plain
+from genlab.train.distributed import batch_option, plain
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 PREVIEW_REAL = 8  # real training sequences kept for the preview plot
@@ -107,7 +107,7 @@ class RecurrentGAN(GenerativeModel):
         real, labels, lengths = batch["sequences"], self.batch_labels(batch), batch.get("lengths")
         size = real.shape[0] // c.discriminator_steps
         if size * c.discriminator_steps != real.shape[0]:
-            raise ConfigError(f"--train.batch_size {real.shape[0]} must split into --model.discriminator_steps "
+            raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
                               f"{c.discriminator_steps} equal parts.")
         for i in range(c.discriminator_steps):
             part = slice(i * size, (i + 1) * size)

@@ -18,6 +18,7 @@ from genlab.models.transformer.evaluation import evaluate_text
 from genlab.models.transformer.generation import generate
 from genlab.models.transformer.network import TransformerNet
 from genlab.tokenizers import Tokenizer, load_tokenizer
+from genlab.train.distributed import batch_option
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 
@@ -60,7 +61,7 @@ class Transformer(GenerativeModel):
         c = self.config
         tokens = batch["tokens"]  # (B, context + 1)
         if tokens.shape[0] % c.grad_accumulation:
-            raise ConfigError(f"--train.batch_size {tokens.shape[0]} must be divisible by "
+            raise ConfigError(f"{batch_option(tokens.shape[0])}: each process's batch must be divisible by "
                               f"--model.grad_accumulation {c.grad_accumulation}.")
         optimizer = optimizers["adamw"]
         optimizer.zero_grad(set_to_none=True)
