@@ -117,9 +117,9 @@ class WordTokenizer(Tokenizer):
 
     def __init__(self, vocab: list[str]) -> None:
         super().__init__(vocab)
-        if not vocab or vocab[0] != UNKNOWN:
-            raise DataError(f"A word vocabulary must start with {UNKNOWN}; the model config's vocab is corrupt — "
-                            "re-export the model.")
+        if not vocab or vocab[0] != UNKNOWN or len(set(vocab)) != len(vocab):
+            raise DataError(f"A word vocabulary must start with {UNKNOWN} and hold each word once; the model "
+                            "config's vocab is corrupt — re-export the model.")
         self._ids = {word: i for i, word in enumerate(vocab)}
 
     @classmethod

@@ -213,9 +213,10 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
 
 
 def _native_channels(picture: Image.Image) -> int:
-    """1 for grey pictures (grey palettes included), else 3; read from the header alone."""
+    """1 for grey pictures (grey palettes included), else 3; from the header, except that reading a
+    palette makes Pillow decode the picture."""
     if picture.mode == "P":
-        palette = np.asarray(picture.getpalette() or [0], np.uint8)
+        palette = np.asarray(picture.getpalette() or [0, 0, 0], np.uint8)
         return 1 if (palette.reshape(-1, 3) == palette.reshape(-1, 3)[:, :1]).all() else 3
     return 1 if picture.mode in GREY_MODES else 3
 
@@ -437,8 +438,9 @@ def _luma(rgb: np.ndarray, step: int = 1 << 20) -> np.ndarray:
 def describe_images(path: str | os.PathLike | None) -> dict:
     """What a data path holds: format, source, count, shape [H, W, C], dtype, classes {name: count}.
 
-    Image folders are described from their file headers, without decoding a pixel; ``shape`` is
-    None there when the pictures differ in size (``sizes`` lists them).
+    Image folders are described from their file headers (only palette pictures are decoded, to
+    tell grey palettes from colour ones); ``shape`` is None there when the pictures differ in size
+    (``sizes`` lists them).
     """
     kind = "npz" if path is None else _detect_format(Path(path).expanduser())
     if kind == "image folder":

@@ -44,7 +44,9 @@ def read_lines(path: str | os.PathLike | None, held_out: bool = False,
     lines = [line for line in lines if line]
     if path is None:
         cut = int(len(lines) * EMBEDDED_TRAIN_FRACTION)
-        lines, part = (lines[cut:], "last 10%") if held_out else (lines[:cut], "first 90%")
+        train = f"{EMBEDDED_TRAIN_FRACTION:.0%}"
+        held = f"{1 - EMBEDDED_TRAIN_FRACTION:.0%}"
+        lines, part = (lines[cut:], f"last {held}") if held_out else (lines[:cut], f"first {train}")
         source = f"{source}, {part} of the lines"
     if not lines:
         raise DataError(f"{path} holds no non-empty lines; use a file with one sentence per line.")
@@ -67,7 +69,7 @@ def read_token_ids(path: str | os.PathLike) -> np.ndarray:
 
 
 def is_token_file(path: str | os.PathLike | None) -> bool:
-    return path is not None and Path(path).suffix == ".npz"
+    return path is not None and Path(path).suffix.lower() == ".npz"
 
 
 def encode_sentences(tokenizer: SentenceTokenizer, lines: list[str], seq_len: int) -> tuple[torch.Tensor, int]:

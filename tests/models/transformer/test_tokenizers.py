@@ -61,3 +61,5 @@ def test_corrupt_vocabularies_are_refused():
         CharTokenizer(["ab", "c"])
     with pytest.raises(DataError, match="must start with <unk>"):
         WordTokenizer(["a", "b"])
+    with pytest.raises(DataError, match="hold each word once"):
+        WordTokenizer(["<unk>", "a", "a"])

@@ -26,7 +26,7 @@ class TransformerConfig:
     # AdamW with decoupled weight decay on the weight matrices only (not on norms, biases, embeddings).
     lr: float = 3e-3
     min_lr: float = 3e-4  # the cosine schedule decays lr to this
-    warmup_steps: int = 100  # linear warmup from 0
+    warmup_steps: int = 100  # linear warmup: step s (from 0) runs at lr · (s + 1) / warmup_steps
     decay_steps: int = 2000  # cosine decay ends here (set it to --train.steps); constant min_lr after
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.99)
