@@ -44,6 +44,7 @@ def test_train_generate_eval_on_the_embedded_corpus(tmp_path, run_cli):
     assert code == 0, err
     result = json.loads(out)
     assert result["protocol"]["predicted_tokens"] == 20 * 16 and result["protocol"]["characters"] == 320
+    assert "the first 20 of them (--max-examples)" in result["protocol"]["windows"]
     assert result["perplexity"] == pytest.approx(2.718281828 ** result["loss"])
     assert result["bits_per_character"] == pytest.approx(result["loss"] / 0.693147181)
     assert json.loads((tmp_path / "eval.json").read_text()) == result

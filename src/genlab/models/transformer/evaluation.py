@@ -68,7 +68,9 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         "predicted_tokens": tokens,
         "characters": characters,
         "bytes": size,
-        "windows": f"consecutive windows of context {model.config.context} + 1 tokens, overlapping by one",
+        "windows": f"consecutive windows of context {model.config.context} + 1 tokens, overlapping by one"
+                   + (f"; the first {options.max_examples:,} of them (--max-examples)"
+                      if options.max_examples is not None else ""),
     }
     if model.config.tokenizer == "word":  # <unk> is one symbol for many words: per-token scores flatter
         protocol["unknown_tokens"] = int((ids[1:tokens + 1] == 0).sum())
