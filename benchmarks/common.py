@@ -31,13 +31,14 @@ def model_options(items: list[str]) -> dict:
     return {key: json_or_text(value) for key, value in (item.split("=", 1) for item in items)}
 
 
-def timed_training(config: RunConfig) -> tuple[Path, float]:
+def timed_training(config: RunConfig) -> tuple[Path, float, float]:
     """Train ``config`` as ``genlab train`` does, without a progress bar and with the trainer's
-    chatter on stderr (a benchmark's stdout carries its JSON alone); (run directory, wall seconds)."""
-    start = time.perf_counter()
+    chatter on stderr (a benchmark's stdout carries its JSON alone); (run directory, wall seconds,
+    CPU seconds: the process's time on all its threads, about wall × threads when compute-bound)."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(sys.stderr):
         run_dir = train(config, progress=False)
-    return run_dir, time.perf_counter() - start
+    return run_dir, time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def read_images(paths: list[Path]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -80,7 +80,7 @@ def run_config(name: str, images: Path, folder: Path, steps: int | None, samples
     if steps:
         overrides["train"]["steps"] = steps
     config = build_run_config(None, load_config_file(name), overrides)
-    run_dir, seconds = timed_training(config)
+    run_dir, seconds, _ = timed_training(config)
     metrics = ["fd", "kid", "modes"] + (["acc"] if config.model.conditional else [])
     return {"config": name, "steps": config.train.steps, "batch_size": config.train.batch_size,
             "train_seconds": round(seconds, 1), "scores": scores(run_dir, images, dataset, metrics, samples)}

@@ -41,9 +41,10 @@ def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path
         if preset["model"].get("decay_steps"):  # the learning rates still reach 0 at the last step
             overrides["model"]["decay_steps"] = steps
     config = build_run_config(None, preset, overrides)
-    run_dir, seconds = timed_training(config)
+    run_dir, seconds, cpu_seconds = timed_training(config)
     samples = load_model(run_dir).sample(SAMPLES, torch.Generator().manual_seed(seed))
-    return {"seed": seed, "train_seconds": round(seconds, 1), **mode_statistics(samples, get_mixture(mixture))}
+    return {"seed": seed, "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
+            **mode_statistics(samples, get_mixture(mixture))}
 
 
 def summarise(runs: list[dict]) -> dict:

@@ -94,7 +94,7 @@ def main() -> None:
         "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps,
         # every one, so that the pretrained checkpoint survives however many steps follow it
         "keep_checkpoints": -(-args.steps // max(args.pretrain_steps, 1))}})
-    _, train_seconds = timed_training(config)
+    _, train_seconds, _ = timed_training(config)
 
     scored, sweep = {}, []
     for label, path in (("pretrained_mle", out / "checkpoints" / f"step-{args.pretrain_steps:06d}"),
