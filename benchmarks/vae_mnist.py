@@ -80,7 +80,8 @@ def train_phase(args: argparse.Namespace, overrides: dict, out: Path, command: s
     _, train_seconds, _ = timed_training(config)
     epochs = steps * args.batch_size / train_size
     trained = {"train_steps": steps, "train_epochs": epochs, "train_seed": config.train.seed,
-               "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads, "train_command": command}
+               "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads,
+               "train_command": command}
     (out / "train.json").write_text(json.dumps(trained, indent=2))
     return trained
 
