@@ -13,6 +13,7 @@ thread, its CPU time).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import statistics
@@ -44,7 +45,10 @@ def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path
     run_dir, seconds, cpu_seconds = timed_training(config)
     samples = load_model(run_dir).sample(SAMPLES, torch.Generator().manual_seed(seed))
     return {"seed": seed, "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
-            **mode_statistics(samples, get_mixture(mixture))}
+            **mode_statistics(samples, get_mixture(mixture)),
+            # What ran, so a later change to the packaged config cannot make this result ambiguous.
+            "config": {"model": dataclasses.asdict(config.model), "steps": config.train.steps,
+                       "batch_size": config.train.batch_size}}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -62,6 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mixtures", nargs="+", default=["ring", "grid"])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (10: seeds no config was tuned on)")
     parser.add_argument("--steps", type=int, help="override the config's steps")
     parser.add_argument("--pack", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads: with 1, wall time is CPU time")
@@ -70,11 +76,12 @@ def main() -> None:
     result = {"command": "python " + shlex.join(sys.argv),
               "protocol": f"VEEGAN/PacGAN 2-D mixtures; {SAMPLES} samples per run; high quality = within 3σ of "
                           "the nearest mode; reverse KL of the high-quality samples' mode histogram to uniform; "
-                          f"seeds 0..{args.seeds - 1}; packaged configs toy-<mixture>, pack {args.pack}; "
+                          f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}; packaged configs toy-<mixture>, pack {args.pack}; "
                           f"{args.threads} torch thread(s)"}
     with tempfile.TemporaryDirectory() as tmp:
         for mixture in args.mixtures:
-            runs = [run_once(mixture, seed, args.steps, args.pack, Path(tmp)) for seed in range(args.seeds)]
+            runs = [run_once(mixture, seed, args.steps, args.pack, Path(tmp))
+                    for seed in range(args.first_seed, args.first_seed + args.seeds)]
             result[mixture] = {"mean": summarise(runs), "runs": runs}
     print(json.dumps(result, indent=2))
 
