@@ -198,6 +198,17 @@ def test_cifar_folder_archive_and_single_batch(tmp_path):
     assert load_images(folder / "test_batch").images.shape == (3, 32, 32, 3)
 
 
+def test_cifar_archive_member_larger_than_a_batch_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    folder = write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    size = (folder / "data_batch_1").stat().st_size
+    monkeypatch.setattr("genlab.data.images._CIFAR_BATCH_MAX_BYTES", size - 1)
+    with pytest.raises(DataError, match=f"member cifar-10-batches-py/data_batch_1 claims {size:,} bytes"):
+        load_images(archive)
+
+
 def test_python2_batches_like_the_real_files_load(tmp_path):
     found = load_images(write_cifar_folder(tmp_path / "cifar", dump=py2_pickle))
     expected = np.concatenate([cifar_batch(2, i)[b"data"] for i in range(1, 6)]).reshape(-1, 3, 32, 32)

@@ -83,3 +83,19 @@ def test_skipping_allows_the_run_to_finish_with_finite_weights(tmp_path):
 def test_a_third_poisoned_step_exceeds_the_allowance(tmp_path):
     with pytest.raises(GenlabError, match="not finite"):
         fit(tmp_path, Line(), poisoned=[0, 1, 2], skip_nonfinite=2)
+
+
+class CompiledLine(Line):
+    compile_targets = ("net",)
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(2, 2)
+
+
+def test_a_failed_run_gives_the_caller_its_model_back_unwrapped(tmp_path):
+    model = CompiledLine()  # torch.compile wraps ``net``; the step never calls it, so nothing is compiled
+    net = model.net
+    with pytest.raises(GenlabError, match="not finite"):
+        fit(tmp_path, model, poisoned=range(8), compile=True)
+    assert model.net is net

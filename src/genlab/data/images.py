@@ -299,13 +299,22 @@ def _read_cifar_batch(path: Path) -> ImageSet:
     return _cifar_set([_unpickle_batch(path.read_bytes(), str(path))], f"CIFAR-10 batch {path}")
 
 
+_CIFAR_BATCH_MAX_BYTES = 64 << 20  # a pickled batch of 10,000 images is about 31 MB
+
+
 def _read_cifar_archive(path: Path) -> ImageSet:
     """The 50,000 training images, read from the archive's members (nothing is extracted to disk)."""
     try:
         with tarfile.open(path, "r:gz") as archive:
             # One pass in archive order: seeking back in a gzip stream means decompressing it again.
-            batches = {Path(m.name).name: (m.name, archive.extractfile(m).read()) for m in archive
-                       if m.isfile() and re.fullmatch(r"data_batch_[1-5]", Path(m.name).name)}
+            batches = {}
+            for m in archive:
+                if not (m.isfile() and re.fullmatch(r"data_batch_[1-5]", Path(m.name).name)):
+                    continue
+                if m.size > _CIFAR_BATCH_MAX_BYTES:  # before reading what a damaged or hostile header promises
+                    raise DataError(f"{path}: member {m.name} claims {m.size:,} bytes, more than a CIFAR-10 batch "
+                                    f"(about 31 MB); download the archive again with 'genlab data download cifar10'.")
+                batches[Path(m.name).name] = (m.name, archive.extractfile(m).read())
     except (tarfile.TarError, OSError, EOFError) as e:
         raise DataError(f"{path} is not a readable .tar.gz archive ({e}); download it again with "
                         "'genlab data download cifar10'.") from e

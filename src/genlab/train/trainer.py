@@ -132,76 +132,82 @@ class Trainer:
         if cfg.compile and not compiled:
             raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
                               "leave it off.")
-        compile_modules(model, compiled)
         distributed = model.ddp_modules if process.distributed else ()
-        if distributed:
-            wrap(model, distributed, self.device)
-        # Registered before the finite-gradient guards, so that every rank checks the same averaged
-        # gradients and skips (or stops at) a poisoned step together instead of leaving the others
-        # waiting in an all-reduce.
-        averaging = (average_gradients_before_steps(model, optimizers)
-                     if process.distributed and not distributed and model.averages_gradients else [])
-        wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that now hold a wrapper
+        wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that hold a wrapper while training
         start = step
         last: dict[str, float] = {}
         window_start, timed_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
                    dynamic_ncols=True)
-        if cfg.check_finite:
-            install_finite_guards(optimizers)
-        while step < cfg.steps:
-            batch = dataset.get_batch(schedule.indices(step), self.device)
-            model.on_train_step(step, optimizers)
-            try:
-                with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
-                    losses = model.training_step(batch, optimizers)
-            except NonFiniteGradients as e:
-                skipped += 1
-                if skipped > cfg.skip_nonfinite:
-                    raise self._nonfinite_error(step + 1, e.optimizer_name) from None
-                bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
-                          f"({skipped} of at most {cfg.skip_nonfinite})")
-                losses = {}
-            if step == start:  # the first step has run: only now does the run directory change
-                self._open_run(start, resume_from is not None, saved_config)
-            step += 1
-            timed_steps += 1
-            for name, value in losses.items():
-                sums[name] = sums[name] + value if name in sums else value.clone()
-                counts[name] = counts.get(name, 0) + 1
-            bar.update(1)
+        handles: list = []  # hooks on the optimizers and parameters, removed at the end
+        # From here on the caller's model is changed (wrappers, hooks); the ``finally`` undoes it even
+        # when training stops with an error, so that a library caller gets its plain model back.
+        try:
+            compile_modules(model, compiled)
+            if distributed:
+                wrap(model, distributed, self.device)
+            # Registered before the finite-gradient guards, so that every rank checks the same averaged
+            # gradients and skips (or stops at) a poisoned step together instead of leaving the others
+            # waiting in an all-reduce.
+            if process.distributed and not distributed and model.averages_gradients:
+                handles += average_gradients_before_steps(model, optimizers)
+            if cfg.check_finite:
+                handles += install_finite_guards(optimizers)
+            while step < cfg.steps:
+                batch = dataset.get_batch(schedule.indices(step), self.device)
+                model.on_train_step(step, optimizers)
+                try:
+                    with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
+                        losses = model.training_step(batch, optimizers)
+                except NonFiniteGradients as e:
+                    skipped += 1
+                    if skipped > cfg.skip_nonfinite:
+                        raise self._nonfinite_error(step + 1, e.optimizer_name) from None
+                    bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
+                              f"({skipped} of at most {cfg.skip_nonfinite})")
+                    losses = {}
+                if step == start:  # the first step has run: only now does the run directory change
+                    self._open_run(start, resume_from is not None, saved_config)
+                step += 1
+                timed_steps += 1
+                for name, value in losses.items():
+                    sums[name] = sums[name] + value if name in sums else value.clone()
+                    counts[name] = counts.get(name, 0) + 1
+                bar.update(1)
 
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                # Windows are aligned to multiples of log_every, so the mean over a window is the
-                # same whether or not the run was stopped and resumed inside it. The last step is
-                # logged too, but its window stays open: a resumed run completes it.
-                window = step - (step - 1) // cfg.log_every * cfg.log_every
-                last = self._log(step, sums, counts, window, time.perf_counter() - window_start, timed_steps)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
-                window_start, timed_steps = time.perf_counter(), 0
-                if step % cfg.log_every == 0:
-                    sums, counts = {}, {}
-            if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
-                with unwrapped(model, wrapped):
-                    model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
-            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
-                if process.is_main:
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    # Windows are aligned to multiples of log_every, so the mean over a window is the
+                    # same whether or not the run was stopped and resumed inside it. The last step is
+                    # logged too, but its window stays open: a resumed run completes it.
+                    window = step - (step - 1) // cfg.log_every * cfg.log_every
+                    last = self._log(step, sums, counts, window, time.perf_counter() - window_start, timed_steps)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
+                    window_start, timed_steps = time.perf_counter(), 0
+                    if step % cfg.log_every == 0:
+                        sums, counts = {}, {}
+                if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
                     with unwrapped(model, wrapped):
-                        loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "log_counts": counts,
-                                "skipped": skipped, "log_every": cfg.log_every}
-                        self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
-        bar.close()
-        if step == start:  # resumed at its last step: nothing to train, and its last log line stays
-            self._open_run(start, resume_from is not None, saved_config, trains=False)
-        if process.is_main:
-            with unwrapped(model, wrapped):
-                model.save_pretrained(self.run_dir / "model")
-        if self._writer:
-            self._writer.close()
-        unwrap(model, wrapped)
-        for handle in averaging:
-            handle.remove()
+                        model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
+                    if process.is_main:
+                        with unwrapped(model, wrapped):
+                            loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "log_counts": counts,
+                                    "skipped": skipped, "log_every": cfg.log_every}
+                            self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
+            if step == start:  # resumed at its last step: nothing to train, and its last log line stays
+                self._open_run(start, resume_from is not None, saved_config, trains=False)
+            if process.is_main:
+                with unwrapped(model, wrapped):
+                    model.save_pretrained(self.run_dir / "model")
+        finally:
+            bar.close()
+            if self._writer:
+                self._writer.close()
+                self._writer = None
+            unwrap(model, wrapped)
+            for handle in handles:
+                handle.remove()
         if created_group:
             # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in
             # flight; tearing gloo down under it aborts the process ("terminate called..."), seen
