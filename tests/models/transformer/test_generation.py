@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from genlab.models.transformer.generation import filter_logits, generate, next_token, window_start
+from genlab.models.transformer.generation import generate, window_start
+from genlab.nn.discrete import filter_logits, sample_token
 
 PROBS = torch.tensor([[0.1, 0.5, 0.05, 0.2, 0.15]])  # ranks: 1 > 3 > 4 > 0 > 2
 
@@ -36,16 +37,16 @@ def test_top_k_and_top_p_combine_and_keep_logit_values():
 def test_sampling_frequencies_follow_the_renormalised_distribution():
     generator = torch.Generator().manual_seed(0)
     logits = PROBS.log().repeat(20000, 1)
-    tokens = next_token(logits, temperature=1.0, top_k=2, generator=generator)
+    tokens = sample_token(logits, temperature=1.0, top_k=2, generator=generator)
     share = (tokens == 1).float().mean().item()
     assert set(tokens.tolist()) == {1, 3}
     assert abs(share - 0.5 / 0.7) < 0.02  # 5 standard errors
 
 
 def test_temperature_zero_is_greedy_and_temperature_sharpens():
-    assert next_token(PROBS.log(), temperature=0).tolist() == [1]
+    assert sample_token(PROBS.log(), temperature=0).tolist() == [1]
     generator = torch.Generator().manual_seed(0)
-    cold = next_token(PROBS.log().repeat(5000, 1), temperature=0.25, generator=generator)
+    cold = sample_token(PROBS.log().repeat(5000, 1), temperature=0.25, generator=generator)
     # p ∝ p^4: token 1 has 0.5^4 / Σ p^4 ≈ 0.92
     expected = 0.5 ** 4 / (PROBS ** 4).sum().item()
     assert abs((cold == 1).float().mean().item() - expected) < 0.02

@@ -10,7 +10,7 @@ of the first ``discriminator_steps`` parts, then one G update on the last.
 Generated sequences are sampled step by step without gradient. For relgan's adversarial training
 token t is y_t = argmax(o_t + g_t), o_t the logits and g_t Gumbel noise — an exact sample of
 softmax(o_t) (the Gumbel-max trick) whose noise the relaxation below reuses; seqgan's sequences,
-its rollouts and ``sample`` draw by inverse CDF (:func:`genlab.nn.discrete.categorical_sample`),
+its rollouts and ``sample`` draw by inverse CDF (:func:`genlab.nn.discrete.sample_token`),
 which needs no noise per category.
 
 relgan (Gumbel-softmax; Nie et al. 2019): the generator's output at t is relaxed to
@@ -46,8 +46,7 @@ from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
-from genlab.models.transformer.generation import filter_logits
-from genlab.nn.discrete import categorical_sample, gumbel_noise, gumbel_softmax
+from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token
 from genlab.tokenizers import UNKNOWN, IdTokenizer, SentenceTokenizer, Tokenizer
 from genlab.train.distributed import plain
 
@@ -59,9 +58,7 @@ def sampling_picker(temperature: float = 1.0, top_k: int | None = None, top_p: f
     """Draw each token from softmax(logits / temperature) restricted to the top-k / top-p tokens;
     temperature 0 is greedy."""
     def pick(logits: torch.Tensor, position: int) -> torch.Tensor:
-        if temperature == 0:
-            return logits.argmax(dim=-1)
-        return categorical_sample(filter_logits(logits.float() / temperature, top_k, top_p), generator)
+        return sample_token(logits, temperature, top_k, top_p, generator)
     return pick
 
 

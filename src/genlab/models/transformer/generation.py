@@ -15,35 +15,7 @@ from collections.abc import Iterator
 import torch
 
 from genlab.models.transformer.network import TransformerNet
-
-
-def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
-    """Logits (B, V) with every token outside the top ``top_k`` and outside the smallest set whose
-    probability reaches ``top_p`` set to -inf (the most likely token always stays)."""
-    logits = logits.clone()
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
-        logits[logits < kth] = float("-inf")
-    if top_p is not None and top_p < 1:
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        probs = sorted_logits.softmax(dim=-1)
-        before = probs.cumsum(dim=-1) - probs  # probability mass of the tokens ranked above each one
-        drop = before >= top_p
-        drop[:, 0] = False  # the most likely token, even for top_p ≤ 0
-        logits.scatter_(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
-    return logits
-
-
-def next_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-               top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pick one token per row of logits (B, V) → (B,); temperature 0 is greedy (argmax).
-
-    Sampling draws on the CPU from ``generator``, so a seed gives the same text on every device.
-    """
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(dim=-1).cpu()
-    return torch.multinomial(probs, 1, generator=generator)[:, 0].to(logits.device)
+from genlab.nn.discrete import sample_token
 
 
 def window_start(start: int, length: int, context: int, stride: int) -> int:
@@ -70,7 +42,7 @@ def generate(net: TransformerNet, prompt: torch.Tensor, max_new_tokens: int, tem
     caches = net.new_caches(batch) if use_cache else None
     logits = net(tokens[:, start:length], caches)[:, -1]  # (B, V)
     for _ in range(max_new_tokens):
-        token = next_token(logits, temperature, top_k, top_p, generator)
+        token = sample_token(logits, temperature, top_k, top_p, generator)
         yield token
         tokens[:, length] = token
         length += 1
