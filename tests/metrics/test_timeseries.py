@@ -77,6 +77,11 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
     again = timeseries_scores(real, synthetic, repeats=3, discriminative_iterations=2, predictive_iterations=2,
                               seed=7)
     assert again["discriminative"]["values"] == result["discriminative"]["values"]  # seeded: reproducible
+    # the real-data reference point: the same predictor trained on the real sequences themselves
+    assert result["predictive_real_data"]["values"] == [predictive_score(real, real, 2, seed=7 + r) for r in range(3)]
+    assert "predictive_real_data" not in [k for k, v in timeseries_scores(real, synthetic, repeats=1,
+                                          discriminative_iterations=2, predictive_iterations=2,
+                                          real_baseline=False).items() if v is not None]
     with pytest.raises(DataError, match="same T and F"):
         timeseries_scores(real, synthetic[:, :10], repeats=1)
 

@@ -250,11 +250,16 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                       discriminative_iterations: int = DISCRIMINATIVE_ITERATIONS,
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
                       seed: int = 0, real_lengths: torch.Tensor | None = None,
-                      synthetic_lengths: torch.Tensor | None = None) -> dict[str, Any]:
-    """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol."""
+                      synthetic_lengths: torch.Tensor | None = None, real_baseline: bool = True) -> dict[str, Any]:
+    """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol.
+
+    With ``real_baseline`` the predictive score is also computed with the real sequences in place of
+    the synthetic ones (``predictive_real_data``): the figure a perfect generator would reach, which
+    the TimeGAN paper reports beside each model's."""
     real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
-    scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "correlational": []}
+    scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "predictive_real_data": [],
+                                      "correlational": []}
     predictive = real.shape[-1] >= 2
     for r in tqdm(range(repeats), desc="TimeGAN scores", leave=False):
         scores["discriminative"].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size,
@@ -262,6 +267,9 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         if predictive:
             scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, seed + r,
                                                          **lengths))
+        if predictive and real_baseline:
+            scores["predictive_real_data"].append(predictive_score(real, real, predictive_iterations, batch_size,
+                                                                   seed + r, real_lengths, real_lengths))
         scores["correlational"].append(correlational_score(real, synthetic, seed + r, **lengths))
     result: dict[str, Any] = {name: summary(values) if values else None for name, values in scores.items()}
     steps, features = real.shape[1:]
@@ -281,6 +289,9 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                        f"synthetic data for {predictive_iterations} Adam iterations (lr 1e-3, batch {batch_size}) to "
                        "predict the last feature one step ahead from the others" if predictive
                        else "not defined for one feature"),
+        "predictive_real_data": ("the predictive score with the real sequences in place of the synthetic ones "
+                                 "(trained and tested on real data; the paper's 'original data' row)"
+                                 if predictive and real_baseline else "not computed"),
         "correlational": (f"sum over feature pairs i <= j of |lag-0 cross-correlation difference| / 10, on "
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
         "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",

@@ -9,7 +9,8 @@ Protocol:
   ``--seed``; a conditional model gets the reference's labels when it has them; a model trained on
   variable-length data draws its lengths from the training lengths' histogram;
 - scores: :func:`genlab.metrics.timeseries.timeseries_scores`, repeated ``--repeats`` times, on
-  the axis the TimeGAN code scores each dataset on (:func:`scoring_axis`).
+  the axis the TimeGAN code scores each dataset on (:func:`scoring_axis`), with the predictive
+  score of the real data itself beside them (the figure to come close to).
 
 TimeGAN's published numbers score the synthetic data against the training data itself; pass the
 training data as ``--ref`` to compare with them.
