@@ -34,8 +34,9 @@ the model's ``compile_targets``; a model with none, such as a recurrent GAN with
 reports an error instead) with an empty inductor cache, under a time limit; its warm-up includes
 the compilation. And ``--train.precision bf16`` (autocast), which the trainer allows on CPUs with
 bf16 units (AVX512-BF16 or AMX) and refuses on others. Each option's ``speed_vs_default`` is its
-steps/s over the default's; ``default_again`` repeats the default in another process, which shows how much of
-that is noise. Because glibc's allocator alone can move a step's time by 2× (see TUNED_MALLOC), the
+steps/s over the mean of two runs of the default, one just before it and one just after (interleaved,
+so that a drift of the machine's speed cancels); ``default_again`` is the last of those defaults set
+against the first, which shows how far the machine drifted over the family. Because glibc's allocator alone can move a step's time by 2× (see TUNED_MALLOC), the
 default and optimizer options are run again with its mmap threshold raised. CUDA is not
 measured here (see the JSON).
 """
@@ -316,10 +317,22 @@ def measure_family(name: str, args, peak_gflops: float) -> dict:
     if "optimizers" not in default:  # the default failed: its error says why
         return entry
     options = variants(default, args.compile)
-    for label, variant in {"default_again": {}, **options}.items():
+    # Interleaved: the default runs again after every option, and each option is compared with the
+    # mean of the two defaults around it, so that a slow drift of the machine's speed (seen: every
+    # family's repeated default was slower than its first) cancels instead of favouring early options.
+    before = default
+    for label, variant in options.items():
         measured = run_config(name, variant, args)
+        after = run_config(name, {}, args)
         measured.pop("data", None)  # the same as the default's
-        entry[label] = with_rates(measured, default, flops, peak_gflops)
+        around = [d["steps_per_s"] for d in (before, after) if "steps_per_s" in d]
+        bracket = {"steps_per_s": sum(around) / len(around)} if around else {}
+        entry[label] = {**with_rates(measured, bracket, flops, peak_gflops),
+                        "defaults_around_steps_per_s": around}
+        before = after
+    last = before if options else run_config(name, {}, args)
+    last.pop("data", None)
+    entry["default_again"] = with_rates(last, default, flops, peak_gflops)
     if args.malloc_check:
         eager = {"default": {}, **{k: v for k, v in options.items() if k.startswith("optimizer_")}}
         rerun = {label: run_config(name, variant, args, extra_env=TUNED_MALLOC) for label, variant in eager.items()}
@@ -375,8 +388,11 @@ def main() -> None:
                                                 "higher of the two"},
         "speed_options": {
             "default": "the model exactly as genlab configures it (see each result's optimizers and channels_last)",
-            "default_again": "the default once more in a fresh process: how far two processes of the same "
-                             "configuration differ, the noise any option's speed_vs_default must exceed",
+            "default_again": "the family's last run of the default against its first (the default runs again "
+                             "after every option): how far the machine drifted, the noise an option's "
+                             "speed_vs_default must exceed",
+            "speed_vs_default": "an option's steps/s over the mean of the default runs just before and just "
+                                "after it (defaults_around_steps_per_s), so that drift cancels",
             "optimizer_*": "genlab has no option for the optimizer implementation: the model's own optimizers are "
                            "rebuilt in the benchmark (same class, parameter groups and hyperparameters) as "
                            "single_tensor (for-loop; torch's CPU default when neither flag is given), foreach or "
