@@ -40,6 +40,20 @@ def test_round_trip_restores_weights_optimizers_and_rng(tmp_path):
     assert torch.equal(state[0]["exp_avg"], optimizers["generator"].state_dict()["state"][0]["exp_avg"])
 
 
+def test_a_resume_keeps_the_configured_optimizer_settings_and_the_saved_moments(tmp_path):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    model.training_step({"images": torch.rand(4, 1, 28, 28) * 2 - 1}, optimizers)
+    folder = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"})
+    other = tiny_model(betas=(0.0, 0.9))  # a resume with --model.betas changed
+    other_optimizers = other.configure_optimizers()
+    load_checkpoint(folder, other, other_optimizers)
+    for name, optimizer in other_optimizers.items():
+        assert optimizer.param_groups[0]["betas"] == (0.0, 0.9), name  # what config.json will record
+        saved = optimizers[name].state_dict()["state"][0]["exp_avg"]
+        assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"], saved)
+
+
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
     model = tiny_model()
     optimizers = model.configure_optimizers()
