@@ -325,7 +325,7 @@ FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "tex
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import embedded_training_warning, trained_on_embedded_digits
+    from genlab.data.images import embedded_training_warning, training_data_section
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import load_model
@@ -369,9 +369,21 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
+        if model.family == "vae" and options.data is None:
+            c = model.config
+            if (c.channels, c.resolution) != (1, 28):  # the embedded digits would be resized and recoloured
+                raise ConfigError(f"{args.model} models {c.resolution}×{c.resolution}×{c.channels} images, not the "
+                                  "28×28 grey digits genlab eval uses without --data; pass held-out images like "
+                                  "its training data with --data.")
         result = model.evaluate(options)
-        if options.data is None and model.family == "vae" and trained_on_embedded_digits(args.model):
-            result["protocol"]["warning"] = embedded_training_warning("--data")
+        if options.data is None and model.family == "vae":
+            trained_on = training_data_section(args.model)
+            if trained_on is not None and trained_on.get("path") is None:
+                result["protocol"]["warning"] = embedded_training_warning("--data")
+            elif trained_on is not None:
+                result["protocol"]["warning"] = (f"the model was trained on {trained_on['path']} and these numbers "
+                                                 "are measured on the embedded MNIST test digits; pass held-out "
+                                                 "images like its training data with --data")
     text = json.dumps(result, indent=2)
     print(text)
     from genlab.train.trainer import EVAL_FILE, is_run_directory

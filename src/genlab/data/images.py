@@ -70,9 +70,9 @@ def embedded_training_warning(option: str) -> str:
             f"show fit to the training data, not generalisation; pass held-out images with {option}")
 
 
-def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
-    """Whether ``path`` (a run directory, one of its checkpoints or its ``model/`` export) trained
-    on the embedded digits, i.e. without a data path."""
+def training_data_section(path: str | os.PathLike) -> dict | None:
+    """The ``data`` section of the config of the run that trained ``path`` (a run directory, one of
+    its checkpoints or its ``model/`` export), or None when no run config says."""
     path = Path(path)
     for folder in (path, path.parent) if path.name == "model" else (path,):
         try:
@@ -80,8 +80,15 @@ def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(data, dict):
-            return data.get("path") is None
-    return False
+            return data
+    return None
+
+
+def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (as in :func:`training_data_section`) trained on the embedded digits, i.e.
+    without a data path."""
+    data = training_data_section(path)
+    return data is not None and data.get("path") is None
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,

@@ -75,6 +75,24 @@ def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz,
     assert "warning" not in protocol and protocol["conditioning"] is None
 
 
+def test_eval_without_data_refuses_a_model_of_other_images_and_names_the_training_data(tmp_path, digits_npz,
+                                                                                      run_cli, tiny_vae):
+    colour = tmp_path / "colour.npz"
+    np.savez(colour, x=np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))
+    run = tmp_path / "colour-run"
+    assert run_cli("train", "vae", "--data", colour, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_vae)[0] == 0
+    code, out, err = run_cli("eval", run, "--max-examples", "8")
+    assert code == 2 and "models 32×32×3 images" in err and "--data" in err and "Traceback" not in err
+    assert not (run / "eval.json").exists()
+    run = tmp_path / "digits-run"
+    assert run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_vae)[0] == 0
+    code, out, err = run_cli("eval", run, "--max-examples", "8")
+    assert code == 0, err
+    assert json.loads(out)["protocol"]["warning"].startswith(f"the model was trained on {digits_npz} ")
+
+
 def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cli, tiny_vae):
     unlabelled = tmp_path / "unlabelled.npz"
     with np.load(digits_npz) as data:
