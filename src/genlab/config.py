@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import types
 import typing
@@ -69,6 +70,14 @@ def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") 
     """Adam's (β1, β2) must lie in [0, 1); say so in one sentence instead of Adam's own traceback."""
     if not all(0 <= beta < 1 for beta in betas):
         raise ConfigError(f"{option} must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)}).")
+
+
+def check_non_negative(config: Any, *names: str) -> None:
+    """Each named option of ``config`` must be a finite number ≥ 0 (NaN and infinity are refused too)."""
+    for name in names:
+        value = getattr(config, name)
+        if not 0 <= value < math.inf:
+            raise ConfigError(f"--model.{name} must be a non-negative number (got {value}).")
 
 
 def is_set(config: Any, name: str) -> bool:

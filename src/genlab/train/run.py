@@ -121,7 +121,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         remove_partial(run_dir)
         resuming = f" (resuming from {resume_from.name})" if resume_from else ""
         print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-        warnings = [decay_mismatch(config)]
+        warnings = [decay_mismatch(config), warmup_mismatch(config)]
         if resume_from is not None:
             warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
         for warning in filter(None, warnings):
@@ -171,6 +171,18 @@ def refuse_restart_over(run_dir: Path, config: RunConfig) -> None:
     if other or (run_dir / "model").exists():
         raise ConfigError(f"{run_dir} holds a {'finished run' if not other else 'run of another model'} with no "
                           "checkpoint left to resume; pass --out NEW_DIR to start a new run.")
+
+
+def warmup_mismatch(config: RunConfig) -> str | None:
+    """A sentence when a warm-up of the model (β's for a VAE, the learning rate's for the transformer)
+    is longer than the run, so the run never trains at the configured value, else None."""
+    steps = config.train.steps
+    for name, what in (("kl_warmup_steps", "β reaches"), ("warmup_steps", "the learning rate reaches")):
+        warmup = getattr(config.model, name, 0)
+        if warmup > steps:
+            return (f"--model.{name} {warmup} is longer than --train.steps {steps}: {what} only {steps / warmup:.0%} "
+                    f"of its value; set --model.{name} below {steps} or train longer.")
+    return None
 
 
 def decay_mismatch(config: RunConfig) -> str | None:

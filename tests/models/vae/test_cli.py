@@ -103,6 +103,8 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     code, _, err = run_cli("train", "vae", "--model.objective", "iwae", "--model.beta", "4", "--data", digits_npz,
                            "--out", tmp_path / "b")
     assert code == 2 and "--model.beta" in err and not (tmp_path / "b").exists()
+    code, _, err = run_cli("train", "vae", "--model.beta", "nan", "--out", tmp_path / "d")
+    assert code == 2 and "--model.beta must be a non-negative number (got nan)" in err
     code, _, err = run_cli("train", "vae", "--model.likelihood", "poisson", "--out", tmp_path / "c")
     assert code == 2 and "--model.likelihood must be one of bernoulli, gaussian, logistic, categorical" in err
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, is_set
+from genlab.config import check_adam_betas, check_non_negative, is_set
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -94,9 +94,7 @@ class GANConfig:
             if not 0 < value < 1:
                 raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
         check_adam_betas(self.betas)
-        for name in ("gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
         if is_set(self, "gradient_penalty") and self.loss != "wasserstein_gp":
             raise ConfigError(f"--model.gradient_penalty is the λ of --model.loss wasserstein_gp; with the {self.loss} "
                               "loss use --model.r1_gamma for a gradient penalty, or drop it.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas
+from genlab.config import check_adam_betas, check_non_negative
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -111,9 +111,7 @@ class RGANConfig:
         if self.attention_layers and self.hidden_dim % self.attention_heads:
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
                               f"{self.attention_heads}.")
-        for name in ("lr_generator", "lr_discriminator", "gradient_penalty", "decay_steps"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "lr_generator", "lr_discriminator", "gradient_penalty", "decay_steps")
         check_adam_betas(self.betas)
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
@@ -185,10 +183,8 @@ class TimeGANConfig(RGANConfig):
         if self.layers < 2:
             raise ConfigError(f"timegan needs --model.layers of at least 2 (its supervisor has layers - 1); got "
                               f"{self.layers}.")
-        for name in ("autoencoder_steps", "supervised_steps", "gamma", "supervised_weight", "moment_weight",
-                     "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "autoencoder_steps", "supervised_steps", "gamma", "supervised_weight", "moment_weight",
+                           "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold")
         if self.noise not in ("step", "sequence"):
             raise ConfigError(f"--model.noise must be step or sequence (got {self.noise!r}).")
         if self.decay_steps and self.decay_steps <= self.autoencoder_steps + self.supervised_steps:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas
+from genlab.config import check_adam_betas, check_non_negative
 from genlab.errors import ConfigError
 
 
@@ -79,15 +79,11 @@ class TextGANConfig:
                               "sequences; use narrower filters.")
         if not 0 <= self.d_dropout < 1:
             raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
-        for name in ("pretrain_steps", "discriminator_pretrain_steps"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "pretrain_steps", "discriminator_pretrain_steps")
         if self.max_inverse_temperature < 1:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")
-        for name in ("lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip")
         check_adam_betas(self.betas)
         if self.split in ("word", "char") and self.vocab_size is not None:
             raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")

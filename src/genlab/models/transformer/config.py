@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas
+from genlab.config import check_adam_betas, check_non_negative
 from genlab.errors import ConfigError
 
 
@@ -54,9 +54,7 @@ class TransformerConfig:
         if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
             raise ConfigError(f"--model.lr must be positive and --model.min_lr between 0 and lr "
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
-        for name in ("warmup_steps", "weight_decay", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--model.{name} must be non-negative (got {getattr(self, name)}).")
+        check_non_negative(self, "warmup_steps", "weight_decay", "grad_clip")
         check_adam_betas(self.betas)
         if self.tokenizer == "byte" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it.")
