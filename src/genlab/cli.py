@@ -249,11 +249,28 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def output_file(path: str, option: str) -> Path:
-    """``path`` as the file an option names, refused up front if it is an existing folder."""
-    if Path(path).is_dir():
+def output_file(path: str, option: str, model: str | None = None, inputs: tuple[str | None, ...] = ()) -> Path:
+    """``path`` as the file an option names, refused up front if it is an existing folder, one of
+    ``inputs`` or the data ``model`` was trained on (writing would replace them), or an existing
+    file of ``model``'s run directory (its config, weights, checkpoints or log)."""
+    from genlab.data.images import training_data_section
+
+    out = Path(path)
+    if out.is_dir():
         raise ConfigError(f"{option} {path} is a folder; pass a file name inside it.")
-    return Path(path)
+    target = out.resolve()
+    trained_on = (training_data_section(model) or {}).get("path") if model is not None else None
+    for source in (*inputs, trained_on):
+        if isinstance(source, str) and target == Path(source).resolve():
+            role = "this model was trained on" if source is trained_on else "this command reads"
+            raise ConfigError(f"{option} {path} is {source}, which {role}; writing there would replace it, so pass "
+                              "another file name.")
+    if model is not None and target.exists():
+        run = Path(model).resolve()
+        root = run.parent if run.name == "model" else run.parent.parent if run.parent.name == "checkpoints" else run
+        if root in target.parents:
+            raise ConfigError(f"{option} {path} is a file of the run in {model}; pass a file name outside it.")
+    return out
 
 
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
@@ -265,7 +282,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
     check_seed(args.seed)
-    out = output_file(args.out, "--out") if args.out else None  # a folder is refused before the model loads
+    out = output_file(args.out, "--out", args.model) if args.out else None  # refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     suffixes = model.sample_suffixes
     out = out or Path(f"samples{suffixes[0]}")
@@ -334,7 +351,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     check_seed(args.seed)
     device = resolve_device(args.device, "--device")
     if args.json:
-        output_file(args.json, "--json")
+        output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
     defaults = EvalOptions()
     if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
         for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations",

@@ -117,3 +117,17 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     assert code == 2 and "--k must be at least 1" in err
     code, _, err = run_cli("eval", run, "--data", tmp_path / "missing.npz")
     assert code == 2 and "missing.npz" in err
+    code, _, err = run_cli("eval", run, "--k", "50")  # --k without --nll would be ignored
+    assert code == 2 and "--k is the number of importance samples of --nll" in err
+    code, _, err = run_cli("eval", run, "--plots", digits_npz)
+    assert code == 2 and "is a file; pass a folder" in err
+
+    # Outputs never replace what the run or the command reads.
+    data_before, config_before = digits_npz.read_bytes(), (run / "config.json").read_bytes()
+    code, _, err = run_cli("sample", run, "--out", digits_npz)
+    assert code == 2 and "which this model was trained on" in err
+    code, _, err = run_cli("eval", run, "--data", digits_npz, "--json", digits_npz)
+    assert code == 2 and "which this command reads" in err
+    code, _, err = run_cli("eval", run / "model", "--json", run / "config.json")
+    assert code == 2 and "is a file of the run" in err
+    assert digits_npz.read_bytes() == data_before and (run / "config.json").read_bytes() == config_before
