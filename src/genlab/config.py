@@ -66,6 +66,9 @@ def check_seed(seed: int, option: str = "--seed") -> None:
         raise ConfigError(f"{option} must be an integer from 0 to 2**63 - 1 (got {seed}).")
 
 
+MAX_CLASSES = 100_000  # the most classes a class-conditional model takes
+
+
 def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") -> None:
     """Adam's (β1, β2) must lie in [0, 1); say so in one sentence instead of Adam's own traceback."""
     if not all(0 <= beta < 1 for beta in betas):

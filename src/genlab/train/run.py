@@ -112,6 +112,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
     dataset, config.model = family.build_data(config.data, config.model)
+    if hasattr(config.model, "validate"):
+        config.model.validate()  # again, with what the data filled in (resolution, classes, features)
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
     model = family.models[config.model_name](config.model)
     process = ProcessContext.from_env()

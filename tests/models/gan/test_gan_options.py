@@ -204,6 +204,10 @@ def test_truncation_bounds_the_latent():
 
 
 def test_bad_combinations_are_refused():
+    from genlab.config import from_dict
+
+    with pytest.raises(ConfigError, match="--model.num_classes is for a class-conditional model"):
+        from_dict(GANConfig, {"num_classes": 5}, "model")  # an unconditional model would ignore it
     with pytest.raises(ConfigError, match="needs --model.num_classes"):
         GAN(GANConfig(resolution=28, channels=1, conditional=True, **TINY))
     with pytest.raises(ConfigError, match="cannot be combined with --model.conditional"):

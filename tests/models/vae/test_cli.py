@@ -103,6 +103,14 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     code, _, err = run_cli("train", "vae", "--model.objective", "iwae", "--model.beta", "4", "--data", digits_npz,
                            "--out", tmp_path / "b")
     assert code == 2 and "--model.beta" in err and not (tmp_path / "b").exists()
+    code, _, err = run_cli("train", "vae", "--model.num_classes", "5", "--out", tmp_path / "e")
+    assert code == 2 and "--model.num_classes is for a class-conditional model" in err
+    huge = tmp_path / "huge-labels.npz"
+    with np.load(digits_npz) as data:
+        np.savez(huge, x=data["x"], y=np.where(np.arange(len(data["y"])) == 3, 10**6, data["y"]))
+    code, _, err = run_cli("train", "vae", "--model.name", "cvae", "--data", huge, "--out", tmp_path / "f")
+    assert code == 2 and "has labels up to 1000000, more than a conditional model takes" in err
+    assert not (tmp_path / "f").exists()
     code, _, err = run_cli("train", "vae", "--model.beta", "nan", "--out", tmp_path / "d")
     assert code == 2 and "--model.beta must be a non-negative number (got nan)" in err
     code, _, err = run_cli("train", "vae", "--model.likelihood", "poisson", "--out", tmp_path / "c")
