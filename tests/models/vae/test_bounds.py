@@ -113,3 +113,21 @@ def test_dynamically_binarised_test_set_is_the_same_for_every_k_and_batch_size(d
     assert kls[(1, 2)] == pytest.approx(kls[(50, 2)], abs=1e-9) and kls[(50, 2)] == pytest.approx(kls[(50, 6)], abs=1e-6)
     other_seed = model.evaluate(EvalOptions(data=str(path), nll=True, k=1, batch_size=2, seed=4))["kl"]
     assert other_seed != pytest.approx(kls[(1, 2)], abs=1e-6)  # the binarisation is random
+
+
+def test_a_large_decoder_output_is_decoded_a_few_pairs_at_a_time(digits, monkeypatch):
+    """A 256-way categorical decoder of 32×32×3 images outputs 786,432 values per (example, sample)
+    pair: 2,048 pairs at once would be 6.4 GB of logits."""
+    from genlab.models.vae import evaluation
+
+    colour = VAE(VAEConfig(resolution=32, channels=3, likelihood="categorical", latent_dim=2, width=2, hidden_dim=8))
+    assert evaluation.decode_pairs(colour) == (1 << 24) // (3 * 256 * 32 * 32) == 21
+    grey = VAE(VAEConfig(resolution=28, channels=1, latent_dim=2, width=2, hidden_dim=8))
+    assert evaluation.decode_pairs(grey) == evaluation.DECODE_BATCH  # small outputs: the usual batch
+    monkeypatch.setattr(evaluation, "DECODE_VALUES", 784 * 5)  # five grey images' worth per pass
+    decoded, terms = [], grey.importance_terms
+    monkeypatch.setattr(grey, "importance_terms", lambda x, labels, mean, log_var, samples, generator:
+                        decoded.append(samples * len(x)) or terms(x, labels, mean, log_var, samples, generator))
+    path, _ = digits
+    result = grey.evaluate(EvalOptions(data=str(path), nll=True, k=7, batch_size=64, seed=0))
+    assert max(decoded) <= 5 and sum(decoded) == 7 * result["protocol"]["examples"]

@@ -24,7 +24,8 @@ from genlab.errors import DataError
 from genlab.models.base import EvalOptions
 from genlab.models.vae.bounds import gaussian_kl
 
-DECODE_BATCH = 2048  # (example, sample) pairs decoded per forward pass
+DECODE_BATCH = 2048  # (example, sample) pairs decoded per forward pass, at most
+DECODE_VALUES = 1 << 24  # decoder output values per forward pass, at most (64 MB in fp32)
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
@@ -60,12 +61,13 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     observations = model.likelihood.observe(images.float().div_(127.5).sub_(1.0), generator)
     reconstruction, kl, nll = [], [], []
     posterior_means = []
-    batches = range(0, images.shape[0], options.batch_size)
-    for start in tqdm(batches, desc=f"eval {model.name} (k={samples})", leave=False):
-        x = observations[start:start + options.batch_size].to(device)
-        batch_labels = labels[start:start + options.batch_size].to(device) if labels is not None else None
+    pairs = decode_pairs(model)
+    size = min(options.batch_size, pairs)  # a 256-way categorical decoder of colour images: a few at a time
+    for start in tqdm(range(0, images.shape[0], size), desc=f"eval {model.name} (k={samples})", leave=False):
+        x = observations[start:start + size].to(device)
+        batch_labels = labels[start:start + size].to(device) if labels is not None else None
         mean, log_var = model.posterior(x, batch_labels)
-        log_px_sum, bound = sample_in_chunks(model, x, batch_labels, mean, log_var, samples, generator)
+        log_px_sum, bound = sample_in_chunks(model, x, batch_labels, mean, log_var, samples, generator, pairs)
         reconstruction.append(-log_px_sum / samples)
         kl.append(gaussian_kl(mean, log_var).sum(1))
         nll.append(-bound)
@@ -91,14 +93,22 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     return result
 
 
-def sample_in_chunks(model, x, labels, mean, log_var, samples: int,
-                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Σ_i log p(x|z_i), L_k) per example (B,), decoding at most ``DECODE_BATCH`` pairs at a time.
+def decode_pairs(model) -> int:
+    """(example, sample) pairs decoded per forward pass: ``DECODE_BATCH``, fewer where the decoder's
+    outputs would pass ``DECODE_VALUES`` (a 256-way categorical of 32×32×3 images: 21)."""
+    c = model.config
+    outputs = c.channels * model.likelihood.params_per_channel * c.resolution ** 2
+    return max(1, min(DECODE_BATCH, DECODE_VALUES // outputs))
+
+
+def sample_in_chunks(model, x, labels, mean, log_var, samples: int, generator: torch.Generator,
+                     pairs: int = DECODE_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ_i log p(x|z_i), L_k) per example (B,), decoding at most ``pairs`` pairs at a time.
 
     L_k is accumulated as a running log-sum-exp over chunks of samples, so k can be in the
     thousands without holding k decoder outputs at once.
     """
-    chunk = max(1, DECODE_BATCH // x.shape[0])
+    chunk = max(1, pairs // x.shape[0])
     log_sum = torch.full((x.shape[0],), -math.inf, device=x.device, dtype=torch.float64)
     log_px_sum = torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
     for first in range(0, samples, chunk):
