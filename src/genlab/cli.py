@@ -345,7 +345,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.images import embedded_training_warning, training_data_section
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
-    from genlab.sampling import load_model
+    from genlab.sampling import find_model_folder, load_model
     from genlab.train.trainer import resolve_device
 
     check_seed(args.seed)
@@ -393,6 +393,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                                   "28×28 grey digits genlab eval uses without --data; pass held-out images like "
                                   "its training data with --data.")
         result = model.evaluate(options)
+        # Which weights: a run directory's model/ export, else its newest checkpoint at the time.
+        result["protocol"]["weights"] = str(find_model_folder(args.model))
         if options.data is None and model.family == "vae":
             trained_on = training_data_section(args.model)
             if trained_on is not None and trained_on.get("path") is None:

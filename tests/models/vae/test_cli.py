@@ -32,6 +32,8 @@ def test_train_sample_interpolate_and_evaluate(tmp_path, digits_npz, run_cli, ti
     assert code == 0, err
     result = json.loads(result_file.read_text())
     assert result["protocol"]["examples"] == 40 and result["protocol"]["importance_samples"] == 20
+    assert result["protocol"]["weights"] == str(run / "model")  # which weights were scored
+    assert "first --max-examples" in result["protocol"]["selection"]
     assert result["nll"] <= -result["elbo"] + 1.0  # L_20 is a tighter bound than the ELBO, up to noise
     assert result["bits_per_dim"]["nll"] == pytest.approx(result["nll"] / (784 * np.log(2)))
     assert 0 <= result["active_units"] <= 4

@@ -145,14 +145,14 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(resolution=48), "--model.resolution must be one of 28, 32, 64"),
     (dict(channels=2), "--model.channels must be 1 or 3"),
     (dict(samples=0), "--model.samples must be between 1 and 5000"),
-    (dict(free_bits=-1.0), "--model.free_bits must be non-negative"),
+    (dict(free_bits=-1.0), "--model.free_bits must be a non-negative number"),
     (dict(objective="iwae", beta=2.0), "iwae is a bound on log p"),
     (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
     (dict(likelihood="gaussian", gaussian_sigma=0.2), "--model.gaussian_sigma is the σ of --model.likelihood gaussian "
                                                       "with --model.gaussian_variance fixed"),
     (dict(likelihood="logistic", binarize="threshold"), "--model.binarize is for --model.likelihood bernoulli"),
     (dict(lr=1e-3, min_lr=1e-2), "--model.min_lr must be between 0 and --model.lr"),
-    (dict(decay_steps=-1), "--model.decay_steps must be non-negative"),
+    (dict(decay_steps=-1), "--model.decay_steps must be a non-negative number"),
     (dict(betas=(1.5, 0.9)), r"--model.betas must be two numbers in \[0, 1\)"),
 ])
 def test_config_validation_names_the_option(options, message):

@@ -130,6 +130,7 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
     return {
         "data": source,
         "examples": examples,
+        "selection": "all" if options.max_examples is None else "the first --max-examples of the data, in order",
         "likelihood": c.likelihood,
         "observations": observed,
         "units": "nats per example" + (f"; bits per dimension over {dims} dimensions"
