@@ -57,7 +57,11 @@ def build_run_config(family: str | None = None, values: dict[str, Any] | None = 
 
 
 def run_directory(config: RunConfig) -> Path:
-    return Path(config.train.out or f"runs/{config.model_name}")
+    """Where the run writes (``--out``, default ``runs/<model>``); refused up front if it is a file."""
+    path = Path(config.train.out or f"runs/{config.model_name}")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} is a file, not a run directory; pass a folder name (new or a run's).")
+    return path
 
 
 def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str, Any],

@@ -105,6 +105,8 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     code, _, err = run_cli("train", "vae", "--model.objective", "iwae", "--model.beta", "4", "--data", digits_npz,
                            "--out", tmp_path / "b")
     assert code == 2 and "--model.beta" in err and not (tmp_path / "b").exists()
+    code, _, err = run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--out", digits_npz)
+    assert code == 2 and f"--out {digits_npz} is a file, not a run directory" in err
     code, _, err = run_cli("train", "vae", "--model.num_classes", "5", "--out", tmp_path / "e")
     assert code == 2 and "--model.num_classes is for a class-conditional model" in err
     huge = tmp_path / "huge-labels.npz"
