@@ -26,6 +26,7 @@ def test_from_dict_converts_and_checks_types():
 
 @pytest.mark.parametrize("values, fragment", [
     ({"widht": 8}, "Unknown option --model.widht; valid options of 'model' are: betas, flag, kind, path, rate, width"),
+    ({1: 2, "widht": 8}, "Unknown option --model.1;"),  # a YAML file's number key beside text ones
     ({"width": "big"}, "--model.width must be an integer"),
     ({"width": 2.5}, "--model.width must be an integer"),
     ({"kind": "c"}, "--model.kind must be one of a, b"),

@@ -91,7 +91,8 @@ def test_report_and_compare_commands(trained_run, run_cli, tmp_path):
             assert code == 2 and "is a checkpoint or an exported model" in err and not (folder / "report.html").exists()
 
 
-@pytest.mark.parametrize("name, content", [("eval.json", "[1, 2]"), ("eval.json", "{cut"), ("config.json", "{cut")])
+@pytest.mark.parametrize("name, content", [("eval.json", "[1, 2]"), ("eval.json", "{cut"), ("config.json", "{cut"),
+                                           ("config.json", "[1, 2]")])
 def test_a_corrupt_run_file_is_one_sentence_naming_it(trained_run, run_cli, name, content):
     (trained_run / name).write_text(content)
     for command in ("report", "compare"):
@@ -103,3 +104,11 @@ def test_log_lines_that_are_not_records_are_skipped(trained_run):
     with open(trained_run / "metrics.jsonl", "a") as f:
         f.write('[1, 2]\n{"no_step": 1}\n')
     assert compare([trained_run]).splitlines()[1].split()[:3] == ["run", "dcgan", "4"]
+
+
+def test_a_hand_edited_config_of_odd_types_still_reports(trained_run, run_cli):
+    (trained_run / "config.json").write_text('{"family": 3, "model": null, "train": [1], "versions": "x"}')
+    for command in ("report", "compare"):
+        code, out, err = run_cli(command, trained_run)
+        assert code == 0, err
+    assert "3/?" in (trained_run / "report.html").read_text()

@@ -160,7 +160,7 @@ def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"The '{where}' section must be a mapping of keys to values, "
                           f"not {type(values).__name__}.")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(values) - set(fields))
+    unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
         raise ConfigError(f"Unknown option --{where}.{unknown[0]}; valid options of '{where}' are: "
                           f"{', '.join(sorted(fields))}.")

@@ -39,9 +39,13 @@ def read_run(run_dir: Path) -> dict[str, Any]:
             if isinstance(record, dict) and isinstance(record.get("step"), int):
                 records.append(record)
     evaluation = run_dir / EVAL_FILE
+    config = read_json(config_path)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path} is not a run config (a JSON object); pass the --out folder of "
+                              "'genlab train'.")
     return {
         "name": run_dir.name,
-        "config": read_json(config_path),
+        "config": config,
         "records": records,
         "eval": read_json(evaluation) if evaluation.is_file() else None,
     }
@@ -106,6 +110,12 @@ def previews(run_dir: Path, suffix: str) -> list[Path]:
     return [path for _, path in preview_files(run_dir) if path.suffix == f".{suffix}"]
 
 
+def config_field(config: dict[str, Any], section: str, key: str) -> str:
+    """``config[section][key]`` as text, "?" where missing: a hand-edited config may hold anything."""
+    values = config.get(section)
+    return str(values.get(key, "?")) if isinstance(values, dict) else "?"
+
+
 def render(run_dir: Path) -> str:
     run = read_run(run_dir)
     config, records = run["config"], run["records"]
@@ -113,11 +123,13 @@ def render(run_dir: Path) -> str:
     losses = sorted({k for r in records for k in r if k.startswith("loss")})
     samples = previews(Path(run_dir), "png")
     texts = previews(Path(run_dir), "txt")
+    def field(section: str, key: str) -> str:
+        return html.escape(config_field(config, section, key))
+
     sections = [f"<h1>genlab run {html.escape(run['name'])}</h1>",
-                f"<p>{html.escape(config.get('family', '?'))}/{html.escape(config.get('model', {}).get('name', '?'))}"
-                f" · {last.get('step', 0)} of {config.get('train', {}).get('steps', '?')} steps · genlab "
-                f"{html.escape(str(config.get('versions', {}).get('genlab', '?')))}, torch "
-                f"{html.escape(str(config.get('versions', {}).get('torch', '?')))}</p>"]
+                f"<p>{html.escape(str(config.get('family', '?')))}/{field('model', 'name')}"
+                f" · {html.escape(str(last.get('step', 0)))} of {field('train', 'steps')} steps · genlab "
+                f"{field('versions', 'genlab')}, torch {field('versions', 'torch')}</p>"]
     sections.append("<h2>Losses</h2>" + svg_curves(records, losses))
     if samples:
         sections.append(f"<h2>Samples at step {samples[-1].stem[5:].lstrip('0') or 0}</h2>"
@@ -197,7 +209,7 @@ def compare(run_dirs: list[Path]) -> str:
     rows = []
     for run in runs:
         last = run["records"][-1] if run["records"] else {}
-        row = {"run": run["name"], "model": run["config"].get("model", {}).get("name", "?"), "step": last.get("step", 0)}
+        row = {"run": run["name"], "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith("loss")})
         # An evaluation named like a training column (a transformer's held-out loss) gets its own column.
         row.update({name if name not in row else f"eval.{name}": value for name, value, _ in eval_values(run["eval"])})

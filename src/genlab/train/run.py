@@ -31,7 +31,7 @@ def build_run_config(family: str | None = None, values: dict[str, Any] | None = 
     Later sources win: family defaults < ``values`` (a config file) < ``overrides``.
     """
     merged = merge(values or {}, overrides or {})
-    unknown = sorted(set(merged) - set(SECTIONS))
+    unknown = sorted(set(merged) - set(SECTIONS), key=str)
     if unknown:
         raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.")
     file_family = merged.get("family")
@@ -156,7 +156,7 @@ def resume_changes(saved: dict[str, Any], config: RunConfig) -> str | None:
     larger batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
-               for key in sorted(before.keys() | after.keys())
+               for key in sorted(before.keys() | after.keys(), key=str)
                if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]
     if not changed:
         return None
