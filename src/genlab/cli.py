@@ -386,12 +386,6 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
-        if model.family == "vae" and options.data is None:
-            c = model.config
-            if (c.channels, c.resolution) != (1, 28):  # the embedded digits would be resized and recoloured
-                raise ConfigError(f"{args.model} models {c.resolution}×{c.resolution}×{c.channels} images, not the "
-                                  "28×28 grey digits genlab eval uses without --data; pass held-out images like "
-                                  "its training data with --data.")
         result = model.evaluate(options)
         # Which weights: a run directory's model/ export, else its newest checkpoint at the time.
         result["protocol"]["weights"] = str(find_model_folder(args.model))

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from genlab.errors import DataError
+from genlab.errors import ConfigError, DataError
 from genlab.models.base import EvalOptions
 from genlab.models.vae.bounds import gaussian_kl
 
@@ -34,6 +34,10 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
     from genlab.data.images import load_images
 
     c = model.config
+    if options.data is None and (c.channels, c.resolution) != (1, 28):  # the digits would be resized and recoloured
+        raise ConfigError(f"This {model.name} models {c.resolution}×{c.resolution}×{c.channels} images, not the 28×28 "
+                          "grey digits genlab eval uses without --data; pass held-out images like its training data "
+                          "with --data.")
     found = load_images(options.data, resolution=c.resolution, channels=c.channels)
     images = torch.from_numpy(found.images[:options.max_examples]).permute(0, 3, 1, 2)  # (N, C, H, W)
     if tuple(images.shape[1:]) != (c.channels, c.resolution, c.resolution):
