@@ -251,25 +251,27 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 
 def output_file(path: str, option: str, model: str | None = None, inputs: tuple[str | None, ...] = ()) -> Path:
     """``path`` as the file an option names, refused up front if it is an existing folder, one of
-    ``inputs`` or the data ``model`` was trained on (writing would replace them), or an existing
-    file of ``model``'s run directory (its config, weights, checkpoints or log)."""
+    ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
+    record of ``model``'s run (its config, log, weights, checkpoints, previews)."""
     from genlab.data.images import training_data_section
+    from genlab.train.trainer import RUN_RECORD, run_directory_of
 
     out = Path(path)
     if out.is_dir():
         raise ConfigError(f"{option} {path} is a folder; pass a file name inside it.")
     target = out.resolve()
+    # A relative training path is taken from here: the folder training ran in is not recorded.
     trained_on = (training_data_section(model) or {}).get("path") if model is not None else None
     for source in (*inputs, trained_on):
         if isinstance(source, str) and target == Path(source).resolve():
             role = "this model was trained on" if source is trained_on else "this command reads"
             raise ConfigError(f"{option} {path} is {source}, which {role}; writing there would replace it, so pass "
                               "another file name.")
-    if model is not None and target.exists():
-        run = Path(model).resolve()
-        root = run.parent if run.name == "model" else run.parent.parent if run.parent.name == "checkpoints" else run
-        if root in target.parents:
-            raise ConfigError(f"{option} {path} is a file of the run in {model}; pass a file name outside it.")
+    run = run_directory_of(Path(model)) if model is not None else None
+    if run is not None and any(target == part or part in target.parents
+                               for part in (run.resolve() / name for name in RUN_RECORD)):
+        raise ConfigError(f"{option} {path} is part of the run's record in {run}; pass a file name outside its "
+                          "config, log, model, checkpoints and previews.")
     return out
 
 
@@ -380,15 +382,15 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                               oracle=args.oracle, plots=args.plots, temperature=args.temperature,
                               train_data=args.train_data)
         options.validate()
-        model = load_model(args.model, device=device)
+        weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
+        model = load_model(weights, device=device)
         for name, family in FAMILY_EVAL_OPTIONS.items():  # which a model of another family would silently ignore
             if getattr(options, name) != getattr(defaults, name) and model.family != family:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
         result = model.evaluate(options)
-        # Which weights: a run directory's model/ export, else its newest checkpoint at the time.
-        result["protocol"]["weights"] = str(find_model_folder(args.model))
+        result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
         if options.data is None and model.family == "vae":
             trained_on = training_data_section(args.model)
             if trained_on is not None and trained_on.get("path") is None:

@@ -66,13 +66,23 @@ def check_seed(seed: int, option: str = "--seed") -> None:
         raise ConfigError(f"{option} must be an integer from 0 to 2**63 - 1 (got {seed}).")
 
 
-MAX_CLASSES = 100_000  # the most classes a class-conditional model takes
+MAX_CLASSES = 100_000  # the most classes a conditional model takes: more in data are almost surely unnumbered ids
 
 
 def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") -> None:
     """Adam's (β1, β2) must lie in [0, 1); say so in one sentence instead of Adam's own traceback."""
     if not all(0 <= beta < 1 for beta in betas):
         raise ConfigError(f"{option} must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)}).")
+
+
+def check_classes(config: Any) -> None:
+    """``num_classes`` of a model config with a ``conditional`` switch: in range, and only set
+    for a conditional model (an unconditional one would ignore it)."""
+    if config.num_classes is not None and not 1 <= config.num_classes <= MAX_CLASSES:
+        raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {config.num_classes}).")
+    if config.num_classes is not None and not config.conditional:
+        raise ConfigError("--model.num_classes is for a class-conditional model; add --model.conditional true or "
+                          "drop it.")
 
 
 def check_non_negative(config: Any, *names: str) -> None:

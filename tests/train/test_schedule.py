@@ -38,11 +38,11 @@ def test_a_decay_that_does_not_end_with_the_run_is_named():
     from genlab.config import load_config_file
     from genlab.train.run import build_run_config, decay_mismatch
 
-    ring = load_config_file("toy-ring")  # decays over its own 25,000 steps
+    ring = load_config_file("toy-ring")  # decays over its own 18,000 steps
     assert decay_mismatch(build_run_config(None, ring, {})) is None
-    short = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 5000}}))
-    assert "--model.decay_steps 25000 differs from --train.steps 5000" in short and "20% of the way" in short
-    long = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 30000}}))
+    short = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 4500}}))
+    assert "--model.decay_steps 18000 differs from --train.steps 4500" in short and "25% of the way" in short
+    long = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 23000}}))
     assert "the last 5000 steps train at the final learning rate" in long
     assert decay_mismatch(build_run_config("gan", {}, {"train": {"steps": 7}})) is None  # no decay at all
 

@@ -69,8 +69,6 @@ class EvalOptions:
                               "own distribution.")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
-        if self.k != EvalOptions.k and not self.nll:
-            raise ConfigError("--k is the number of importance samples of --nll; add --nll or drop --k.")
         if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():
             raise ConfigError(f"--plots {self.plots} is a file; pass a folder for the figures.")
 

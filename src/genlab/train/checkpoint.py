@@ -163,12 +163,11 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
         for name, optimizer in optimizers.items():
             # The checkpoint brings the optimizer's state (moments, step counts); its hyperparameters
             # (betas, weight decay, ...) stay those of this run's config, which a resume may change
-            # and config.json records: load_state_dict alone would put the saved ones back.
+            # and config.json records: load_state_dict alone would put the saved ones back (it
+            # refuses a different number of groups itself). No torch scheduler is used, whose
+            # initial_lr this would also reset: genlab sets the learning rates before each step.
             configured = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
             optimizer.load_state_dict(state["optimizers"][name])
-            if len(configured) != len(optimizer.param_groups):
-                raise ValueError(f"the {name} optimizer has {len(configured)} parameter groups, the checkpoint "
-                                 f"{len(optimizer.param_groups)}")
             for group, settings in zip(optimizer.param_groups, configured):
                 group.update(settings)
         step = int(state["step"])

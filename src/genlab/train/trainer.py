@@ -36,6 +36,21 @@ METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
 
 
+# What training writes into a run directory: its record, which an output file must never replace.
+RUN_RECORD = ("config.json", METRICS_FILE, "model", "checkpoints", "samples", "tensorboard")
+
+
+def run_directory_of(path: Path) -> Path | None:
+    """The run directory that ``path`` (a run directory, its ``model/`` export or one of its
+    checkpoints) belongs to, judged by the files on disk; None for a folder outside any run."""
+    path = Path(path)
+    if (path / MARKER).exists() and path.parent.name == "checkpoints" and is_run_directory(path.parent.parent):
+        return path.parent.parent
+    if path.name == "model" and is_run_directory(path.parent):
+        return path.parent
+    return path if is_run_directory(path) else None
+
+
 def is_run_directory(path: Path) -> bool:
     """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
     and it is not one of the run's checkpoints or its exported model, which hold one too."""

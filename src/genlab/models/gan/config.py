@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import MAX_CLASSES, check_adam_betas, check_non_negative, is_set
+from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -83,11 +83,7 @@ class GANConfig:
                 raise ConfigError(f"--model.{name} must be between 1 and 64 (got {getattr(self, name)}).")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"--model.ema_decay must be in [0, 1) (got {self.ema_decay}).")
-        if self.num_classes is not None and not 1 <= self.num_classes <= MAX_CLASSES:
-            raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {self.num_classes}).")
-        if self.num_classes is not None and not self.conditional:
-            raise ConfigError("--model.num_classes is for a class-conditional model; add --model.conditional true "
-                              "or drop it.")
+        check_classes(self)
         unknown = [a for a in self.diffaugment if a not in AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, check_non_negative
+from genlab.config import check_adam_betas, check_classes, check_non_negative
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
 
-MAX_CLASSES = 100_000  # more classes than this in data are almost surely unnumbered ids
 
 
 @dataclass
@@ -128,8 +127,7 @@ class RGANConfig:
                 or min(self.length_counts) < 0 or sum(self.length_counts[1:]) == 0 or self.length_counts[0]):
             raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
                               "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
-        if self.num_classes is not None and not 1 <= self.num_classes <= MAX_CLASSES:
-            raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {self.num_classes}).")
+        check_classes(self)
 
 
 @dataclass

@@ -9,6 +9,7 @@ model is first trained by maximum likelihood for ``pretrain_steps``. ``split``, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,7 +81,7 @@ class TextGANConfig:
         if not 0 <= self.d_dropout < 1:
             raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
         check_non_negative(self, "pretrain_steps", "discriminator_pretrain_steps")
-        if self.max_inverse_temperature < 1:
+        if not 1 <= self.max_inverse_temperature < math.inf:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")
         check_non_negative(self, "lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,7 +52,7 @@ class TransformerConfig:
                               f"{self.held_out_fraction}); it is set from --data.validation_fraction.")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--model.dropout must lie in [0, 1) (got {self.dropout}).")
-        if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
+        if not 0 < self.lr < math.inf or not 0 <= self.min_lr <= self.lr:
             raise ConfigError(f"--model.lr must be positive and --model.min_lr between 0 and lr "
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
         check_non_negative(self, "warmup_steps", "weight_decay", "grad_clip")

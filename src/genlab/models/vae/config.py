@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import MAX_CLASSES, check_adam_betas, check_non_negative, is_set
+from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
 from genlab.errors import ConfigError
 
 RESOLUTIONS = (28, 32, 64)
@@ -70,11 +70,7 @@ class VAEConfig:
         if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
             raise ConfigError("--model.objective iwae is a bound on log p(x) with no separate KL term; drop "
                               "--model.beta, --model.kl_warmup_steps and --model.free_bits, or use the elbo.")
-        if self.num_classes is not None and not 1 <= self.num_classes <= MAX_CLASSES:
-            raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {self.num_classes}).")
-        if self.num_classes is not None and not self.conditional:
-            raise ConfigError("--model.num_classes is for a class-conditional model; add --model.conditional true "
-                              "or drop it.")
+        check_classes(self)
 
 
 @dataclass

@@ -58,6 +58,8 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
 @torch.no_grad()
 def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     """The ELBO, its terms, active units and (with ``options.nll``) the importance-sampled NLL."""
+    if options.k != EvalOptions.k and not options.nll:  # it would be ignored
+        raise ConfigError("--k is the number of importance samples of --nll; add --nll or drop --k.")
     images, labels, source = held_out_images(model, options)
     device, samples = model.device, options.k if options.nll else 1
     generator = torch.Generator().manual_seed(options.seed)
