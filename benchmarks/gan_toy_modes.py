@@ -29,14 +29,15 @@ from genlab.errors import run_main
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import timed_training
+from common import model_options, timed_training
 
 SAMPLES = 2500
 
 
-def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path) -> dict:
+def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path, options: dict) -> dict:
     preset = load_config_file(f"toy-{mixture}")
-    overrides = {"train": {"seed": seed, "out": str(folder / f"{mixture}-{seed}")}, "model": {"pack": pack}}
+    overrides = {"train": {"seed": seed, "out": str(folder / f"{mixture}-{seed}")},
+                 "model": {"pack": pack, **options}}
     if steps:
         overrides["train"]["steps"] = steps
         if preset["model"].get("decay_steps"):  # the learning rates still reach 0 at the last step
@@ -71,16 +72,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override the config's steps")
     parser.add_argument("--pack", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads: with 1, wall time is CPU time")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="model options over the packaged config's (trials; each run's config is recorded)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     result = {"command": "python " + shlex.join(sys.argv),
               "protocol": f"VEEGAN/PacGAN 2-D mixtures; {SAMPLES} samples per run; high quality = within 3σ of "
                           "the nearest mode; reverse KL of the high-quality samples' mode histogram to uniform; "
-                          f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}; packaged configs toy-<mixture>, pack {args.pack}; "
+                          f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}; packaged configs toy-<mixture>, pack "
+                          f"{args.pack}{', with ' + ' '.join(args.set) if args.set else ''}; "
                           f"{args.threads} torch thread(s)"}
     with tempfile.TemporaryDirectory() as tmp:
         for mixture in args.mixtures:
-            runs = [run_once(mixture, seed, args.steps, args.pack, Path(tmp))
+            runs = [run_once(mixture, seed, args.steps, args.pack, Path(tmp), model_options(args.set))
                     for seed in range(args.first_seed, args.first_seed + args.seeds)]
             result[mixture] = {"mean": summarise(runs), "runs": runs}
     print(json.dumps(result, indent=2))
