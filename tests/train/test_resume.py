@@ -116,6 +116,23 @@ def test_resuming_a_finished_run_keeps_its_log(tmp_path, digits_npz, run_cli, co
     assert (run / "metrics.jsonl").read_text() == before
 
 
+def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path, digits_npz, run_cli, common):
+    fcntl = pytest.importorskip("fcntl")  # the lock is POSIX flock
+    run = tmp_path / "run"
+    args = ("train", "gan", "--data", digits_npz, "--steps", "3", "--out", run, *common)
+    assert run_cli(*args)[0] == 0
+    in_progress = run / "checkpoints" / "step-000006"  # what a live run's checkpoint looks like before its marker
+    in_progress.mkdir()
+    with open(run / ".lock", "w") as held:  # another process training into the run
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run_cli(*args[:5], "6", *args[6:], "--resume", "auto")
+        assert code == 2 and "is being written by another genlab train right now" in err
+        assert in_progress.is_dir()  # not cleared as debris of a crash
+    code, out, err = run_cli(*args[:5], "6", *args[6:], "--resume", "auto")  # the lock is free again
+    assert code == 0, err
+    assert (in_progress / "COMPLETE").exists()  # the debris cleared, the real step-6 checkpoint written
+
+
 def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_path, digits_npz, run_cli, common):
     run = tmp_path / "run"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0

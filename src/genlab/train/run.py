@@ -18,6 +18,7 @@ from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                     resolve_checkpoint)
 from genlab.train.distributed import ProcessContext
+from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
 from genlab.train.trainer import Trainer
 
@@ -123,16 +124,20 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     process = ProcessContext.from_env()
     if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
-    if process.is_main:
-        remove_partial(run_dir)
-        resuming = f" (resuming from {resume_from.name})" if resume_from else ""
-        print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-        warnings = [decay_mismatch(config), warmup_mismatch(config)]
-        if resume_from is not None:
-            warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
-        for warning in filter(None, warnings):
-            print(f"genlab: warning: {warning}")
-    trainer.fit(model, dataset, config, resume_from=resume_from)
+    try:
+        if process.is_main:
+            hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
+            remove_partial(run_dir)
+            resuming = f" (resuming from {resume_from.name})" if resume_from else ""
+            print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
+            warnings = [decay_mismatch(config), warmup_mismatch(config)]
+            if resume_from is not None:
+                warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
+            for warning in filter(None, warnings):
+                print(f"genlab: warning: {warning}")
+        trainer.fit(model, dataset, config, resume_from=resume_from)
+    finally:
+        release_run_lock(run_dir)
     return run_dir
 
 

@@ -29,6 +29,7 @@ from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, lo
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                      gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
+from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything
 from genlab.train.schedule import BatchSchedule
 
@@ -223,6 +224,7 @@ class Trainer:
             unwrap(model, wrapped)
             for handle in handles:
                 handle.remove()
+            release_run_lock(self.run_dir)
         if created_group:
             # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in
             # flight; tearing gloo down under it aborts the process ("terminate called..."), seen
@@ -251,6 +253,7 @@ class Trainer:
                 (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
         self._previous = self._truncate_metrics(start, keep_open_window=not trains)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        hold_run_lock(self.run_dir)  # a new directory: locked as soon as it exists
         atomic_write_json(self.run_dir / "config.json", saved_config)
 
     def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
