@@ -108,7 +108,7 @@ def decode_pairs(model) -> int:
 
 
 def sample_in_chunks(model, x, labels, mean, log_var, samples: int, generator: torch.Generator,
-                     pairs: int = DECODE_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
+                     pairs: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(Σ_i log p(x|z_i), L_k) per example (B,), decoding at most ``pairs`` pairs at a time.
 
     L_k is accumulated as a running log-sum-exp over chunks of samples, so k can be in the
