@@ -36,8 +36,10 @@ def train_steps(model, steps=3, labels=None):
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
     {"differences": True, "loss": "wasserstein_gp", "discriminator_steps": 2},
+    {"noise": "sequence", "feedback": False, "static_features": 1},
+    {"noise": "both", "static_features": 1},
 ], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std",
-        "differences"])
+        "differences", "sequence-noise", "both-noises"])
 def test_each_variant_trains_and_samples_in_original_units(options):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
@@ -79,6 +81,31 @@ def test_without_feedback_the_recurrence_reads_noise_only_and_stays_causal():
     # The outputs are the read-out of one pass of the recurrence over the noise alone.
     hidden = generator.rnn(noise)[0]
     assert torch.allclose(a, torch.sigmoid(generator.out(hidden)), atol=1e-6)
+
+
+def test_sequence_noise_is_one_draw_per_sequence_read_at_every_step():
+    step_model = RecurrentGAN(CRNNGANConfig(**BASE))
+    sequence_model = RecurrentGAN(CRNNGANConfig(**BASE, noise="sequence"))
+    per_step = step_model.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(3))
+    per_sequence = sequence_model.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(3))
+    assert per_sequence.shape == per_step.shape == (4, 6, 2)
+    assert torch.equal(per_sequence, per_sequence[:, :1].expand(-1, 6, -1))  # the same values at every step
+    assert torch.equal(per_sequence[:, 0], per_step[:, 0])  # the draw a step-noise sequence starts with
+    assert not torch.equal(per_sequence[0, 0], per_sequence[1, 0])  # but each sequence its own
+    # Without feedback or fresh noise, the generator's samples follow its own dynamics alone: a
+    # longer series begins with the window of the same seed.
+    model = RecurrentGAN(CRNNGANConfig(**BASE, noise="sequence", feedback=False))
+    window = model.generate(3, torch.Generator().manual_seed(5))
+    longer = model.generate(3, torch.Generator().manual_seed(5), steps=10)
+    assert torch.allclose(longer[:, :6], window, atol=1e-6)
+    # Both kinds side by side: the per-sequence values first, then the fresh ones.
+    both = RecurrentGAN(CRNNGANConfig(**BASE, noise="both", static_features=1))
+    mixed = both.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(3))
+    assert mixed.shape == (4, 6, 4) and torch.equal(mixed[..., :2], per_sequence)
+    assert not torch.equal(mixed[:, 1, 2:], mixed[:, 0, 2:])  # the fresh half changes from step to step
+    assert both.generate(3).shape == (3, 6, 3)
+    with pytest.raises(ConfigError, match="--model.noise"):
+        CRNNGANConfig(**BASE, noise="once").validate()
 
 
 def test_minibatch_spread_tells_a_collapsed_batch_from_a_varied_one():
@@ -357,7 +384,7 @@ def test_timegan_sequence_noise_is_drawn_once_and_read_at_every_step():
     reference.generator.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     reference.sample(4, torch.Generator().manual_seed(0))
     assert seen[-1].shape == (4, 6, 3) and not torch.equal(seen[-1][:, 0], seen[-1][:, 1])
-    with pytest.raises(ConfigError, match="--model.noise must be step or sequence"):
+    with pytest.raises(ConfigError, match="--model.noise must be step, sequence or both"):
         dataclasses.replace(config, noise="once").validate()
 
 

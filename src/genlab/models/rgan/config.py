@@ -47,7 +47,11 @@ class RGANConfig:
     cell: Literal["gru", "lstm"] = "gru"
     hidden_dim: int = 32
     layers: int = 2  # recurrent layers of each player
-    noise_dim: int = 8  # fresh noise per step, beside the previous output
+    noise_dim: int = 8  # noise values of each kind read at each step, beside the previous output
+    # step: noise_dim fresh N(0, 1) values at every step; sequence: noise_dim values drawn once per
+    # sequence and read at every step, so every step-to-step change is the generator's own dynamics
+    # (a smooth series then needs no learned cancelling of per-step noise); both: the two side by side
+    noise: Literal["step", "sequence", "both"] = "step"
     # feed each generated step back as the next step's input (C-RNN-GAN); false: the generator's
     # recurrence reads only noise (and label / static features), as RCGAN's does, in one call
     feedback: bool = True
@@ -89,6 +93,12 @@ class RGANConfig:
         return self.features is not None and self.data_header == [f"sine_{i}" for i in range(self.features)]
 
     @property
+    def noise_widths(self) -> tuple[int, int]:
+        """(values drawn once per sequence, values drawn afresh at every step) of the generator's noise."""
+        return (self.noise_dim if self.noise in ("sequence", "both") else 0,
+                self.noise_dim if self.noise in ("step", "both") else 0)
+
+    @property
     def encoding(self) -> list[tuple[str, list[str]]] | None:
         """The one-hot encoding of CSV text columns as (column, categories) pairs; None: none."""
         return None if self.categories is None else list(zip(self.categorical_columns, self.categories))
@@ -111,6 +121,8 @@ class RGANConfig:
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
                               f"{self.attention_heads}.")
         check_non_negative(self, "lr_generator", "lr_discriminator", "gradient_penalty", "decay_steps")
+        if self.noise not in ("step", "sequence", "both"):
+            raise ConfigError(f"--model.noise must be step, sequence or both (got {self.noise!r}).")
         check_adam_betas(self.betas)
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
@@ -154,12 +166,11 @@ class TimeGANConfig(RGANConfig):
     and the attention options do not apply. The noise is U(0, 1): with ``noise`` "step" (the
     reference) F fresh values at every step (``noise_dim`` does not apply); with "sequence"
     ``noise_dim`` values drawn once per sequence and read at every step, so any step-to-step
-    change in a sample is the generator's own dynamics rather than fresh noise.
+    change in a sample is the generator's own dynamics rather than fresh noise; "both" reads the two.
     """
 
     hidden_dim: int = 24
     layers: int = 3
-    noise: Literal["step", "sequence"] = "step"
     autoencoder_steps: int = 1000
     supervised_steps: int = 1000
     gamma: float = 1.0  # weight of the discriminator's verdict on the un-supervised latents E_hat
@@ -169,6 +180,11 @@ class TimeGANConfig(RGANConfig):
     embedder_supervised_weight: float = 0.1  # weight of L_S in the joint embedder loss
     generator_updates: int = 2  # generator + embedder updates per joint step (then one D update)
     discriminator_threshold: float = 0.15  # D is updated only while its loss exceeds this
+
+    @property
+    def noise_widths(self) -> tuple[int, int]:
+        """As the other models', except that step noise is F values, as in the reference."""
+        return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
     def validate(self) -> None:
         super().validate()
@@ -183,8 +199,6 @@ class TimeGANConfig(RGANConfig):
                               f"{self.layers}.")
         check_non_negative(self, "autoencoder_steps", "supervised_steps", "gamma", "supervised_weight", "moment_weight",
                            "reconstruction_weight", "embedder_supervised_weight", "discriminator_threshold")
-        if self.noise not in ("step", "sequence"):
-            raise ConfigError(f"--model.noise must be step or sequence (got {self.noise!r}).")
         if self.decay_steps and self.decay_steps <= self.autoencoder_steps + self.supervised_steps:
             raise ConfigError(f"--model.decay_steps {self.decay_steps} ends before timegan's joint phase begins (step "
                               f"{self.autoencoder_steps + self.supervised_steps}); set it to --train.steps, or 0.")

@@ -113,7 +113,7 @@ class RecurrentGAN(GenerativeModel):
             part = slice(i * size, (i + 1) * size)
             real_part, part_labels = real[part], labels[part] if labels is not None else None
             part_lengths = lengths[part] if lengths is not None else None
-            noise = noise_like(size, c.seq_len, c.noise_dim, real.device)
+            noise = self.draw_noise(size, c.seq_len, real.device)
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = pad_with(self.generator(noise, part_labels), part_lengths, 0.0)
             d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
@@ -198,6 +198,21 @@ class RecurrentGAN(GenerativeModel):
         weights = torch.tensor(counts, dtype=torch.double)
         return (torch.multinomial(weights, n, replacement=True, generator=generator) + 1).to(self.device)
 
+    noise_distribution = staticmethod(torch.randn)  # of the generator's noise: N(0, 1)
+
+    def draw_noise(self, n: int, steps: int, device: torch.device,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        """The generator's noise (n, steps, sum of ``config.noise_widths``): the values drawn once per
+        sequence (repeated at every step), then those drawn afresh at every step. With a generator each
+        kind is drawn step by step (:func:`noise_like`), so a longer draw begins with a shorter one."""
+        once, fresh = self.config.noise_widths
+        parts = []
+        if once:
+            parts.append(noise_like(n, 1, once, device, generator, self.noise_distribution).expand(-1, steps, -1))
+        if fresh:
+            parts.append(noise_like(n, steps, fresh, device, generator, self.noise_distribution))
+        return torch.cat(parts, dim=-1)
+
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
                  lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
@@ -206,7 +221,7 @@ class RecurrentGAN(GenerativeModel):
         if labels is None:
             labels = self.class_labels(n)
         c, net = self.config, self.generator
-        noise = noise_like(n, steps or c.seq_len, c.noise_dim, self.device, generator)
+        noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
         with evaluating(net):
             return pad_with(net(noise, labels), lengths, 0.0)
 

@@ -74,17 +74,18 @@ class RecurrentGenerator(nn.Module):
         dynamic = c.features - c.static_features
         # Static features: drawn once per sequence by an MLP from the first step's noise, then an
         # input of every step (like a label) and the last features of every step's output.
-        self.static = nn.Sequential(nn.Linear(c.noise_dim, c.hidden_dim), nn.ReLU(),
+        noise = sum(c.noise_widths)
+        self.static = nn.Sequential(nn.Linear(noise, c.hidden_dim), nn.ReLU(),
                                     nn.Linear(c.hidden_dim, c.static_features), nn.Sigmoid()) \
             if c.static_features else None
         self.feedback = c.feedback
-        self.rnn = CELLS[c.cell](c.noise_dim + dynamic * c.feedback + self.label.dim + c.static_features, c.hidden_dim,
+        self.rnn = CELLS[c.cell](noise + dynamic * c.feedback + self.label.dim + c.static_features, c.hidden_dim,
                                  c.layers, batch_first=True)
         self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
         self.out = nn.Linear(c.hidden_dim, dynamic)
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Noise (B, T, noise_dim) → sequences (B, T, F) in [0, 1]."""
+        """Noise (B, T, sum of noise_widths) → sequences (B, T, F) in [0, 1]."""
         batch, steps, _ = noise.shape
         static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
         conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)

@@ -2,7 +2,7 @@
 
 Five recurrent networks (each a :class:`RecurrentMap` with a sigmoid read-out but D):
 embedder h = E(x), recovery x̃ = R(h), generator ê = G(z) with z ~ U(0, 1)^(T×F) (or, with
-``--model.noise sequence``, one U(0, 1)^noise_dim draw repeated at every step), supervisor
+``--model.noise sequence``, one U(0, 1)^noise_dim draw repeated at every step; ``both``, the two), supervisor
 ĥ = S(·) (one layer fewer) predicting the next latent step, and a discriminator D giving a logit
 per step. With BCE(logits, label) averaged over batch and steps:
 
@@ -39,7 +39,7 @@ from genlab.errors import ConfigError
 from genlab.models.base import evaluating
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
-from genlab.models.rgan.networks import RecurrentMap, noise_like, valid_mean
+from genlab.models.rgan.networks import RecurrentMap, valid_mean
 from genlab.train.distributed import global_mean
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
@@ -84,7 +84,7 @@ class TimeGAN(RecurrentGAN):
                               "rcgan on it, or save the data without static.")
         self.embedder = RecurrentMap(c.features, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
         self.recovery = RecurrentMap(c.hidden_dim, c.features, c.hidden_dim, c.layers, c.cell)
-        self.generator = RecurrentMap(self.noise_dim, c.hidden_dim, c.hidden_dim, c.layers, c.cell)
+        self.generator = RecurrentMap(sum(c.noise_widths), c.hidden_dim, c.hidden_dim, c.layers, c.cell)
         self.supervisor = RecurrentMap(c.hidden_dim, c.hidden_dim, c.hidden_dim, c.layers - 1, c.cell)
         self.discriminator = RecurrentMap(c.hidden_dim, 1, c.hidden_dim, c.layers, c.cell, activation=None)
         self.step = 0  # set by the trainer: the phase is a pure function of it
@@ -130,22 +130,13 @@ class TimeGAN(RecurrentGAN):
         """L_S: the supervisor's one-step-ahead error on real latents h (B, T, H), over valid targets."""
         return mse(self.supervisor(h)[:, :-1], h[:, 1:], mask[:, 1:] if mask is not None else None)
 
-    @property
-    def noise_dim(self) -> int:
-        """Noise values read at each step: F (the reference) or, with sequence noise, ``noise_dim``."""
-        return self.config.noise_dim if self.config.noise == "sequence" else self.config.features
+    noise_distribution = staticmethod(torch.rand)  # U(0, 1), the reference's
 
     def fake_latents(self, batch: int, device: torch.device, generator: torch.Generator | None = None,
                      steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1); T = ``steps`` or the window.
-        With a generator, z is drawn step by step (:func:`noise_like`); sequence noise is drawn
-        once and repeated at every step."""
-        c = self.config
-        steps = steps or c.seq_len
-        if c.noise == "sequence":
-            z = noise_like(batch, 1, c.noise_dim, device, generator, draw=torch.rand).expand(-1, steps, -1)
-        else:
-            z = noise_like(batch, steps, c.features, device, generator, draw=torch.rand)
+        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1); T = ``steps`` or the window
+        (:meth:`draw_noise`)."""
+        z = self.draw_noise(batch, steps or self.config.seq_len, device, generator)
         e_hat = self.generator(z)
         return e_hat, self.supervisor(e_hat)
 
