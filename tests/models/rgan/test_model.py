@@ -10,7 +10,7 @@ from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel
 from genlab.models.rgan import RCGAN, RecurrentGAN
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig
-from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator
+from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 
 BASE = dict(features=3, seq_len=6, hidden_dim=8, layers=1, noise_dim=2, feature_min=[0.0, -1.0, 10.0],
             feature_max=[1.0, 1.0, 20.0])
@@ -92,18 +92,14 @@ def test_sequence_noise_is_one_draw_per_sequence_read_at_every_step():
     assert torch.equal(per_sequence, per_sequence[:, :1].expand(-1, 6, -1))  # the same values at every step
     assert torch.equal(per_sequence[:, 0], per_step[:, 0])  # the draw a step-noise sequence starts with
     assert not torch.equal(per_sequence[0, 0], per_sequence[1, 0])  # but each sequence its own
-    # Without feedback or fresh noise, the generator's samples follow its own dynamics alone: a
-    # longer series begins with the window of the same seed.
-    model = RecurrentGAN(CRNNGANConfig(**BASE, noise="sequence", feedback=False))
-    window = model.generate(3, torch.Generator().manual_seed(5))
-    longer = model.generate(3, torch.Generator().manual_seed(5), steps=10)
-    assert torch.allclose(longer[:, :6], window, atol=1e-6)
+    # Step noise is what it always was (saved models sample as before): N(0, 1), drawn step by step.
+    assert torch.equal(per_step, noise_like(4, 6, 2, torch.device("cpu"), torch.Generator().manual_seed(3)))
     # Both kinds side by side: the per-sequence values first, then the fresh ones.
     both = RecurrentGAN(CRNNGANConfig(**BASE, noise="both", static_features=1))
     mixed = both.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(3))
     assert mixed.shape == (4, 6, 4) and torch.equal(mixed[..., :2], per_sequence)
     assert not torch.equal(mixed[:, 1, 2:], mixed[:, 0, 2:])  # the fresh half changes from step to step
-    assert both.generate(3).shape == (3, 6, 3)
+    assert both.generate(3).shape == (3, 6, 3) and both.generator.rnn.input_size == 4 + 3  # noise, fed-back output
     with pytest.raises(ConfigError, match="--model.noise"):
         CRNNGANConfig(**BASE, noise="once").validate()
 
@@ -343,19 +339,23 @@ def test_padded_steps_are_left_out_of_the_counted_logits(options):
 
 
 @pytest.mark.parametrize("name", ["crnngan", "crnngan-attention", "crnngan-variable-lengths", "crnngan-no-feedback",
-                                  "timegan", "timegan-sequence-noise"])
+                                  "crnngan-sequence-noise", "crnngan-both-noises", "timegan", "timegan-sequence-noise",
+                                  "timegan-both-noises"])
 def test_long_series_continue_the_window_of_the_same_seed(name):
     from genlab.models.rgan.config import TimeGANConfig
     from genlab.models.rgan.timegan import TimeGAN
 
     torch.manual_seed(0)
     if name.startswith("timegan"):
-        noise = {"noise": "sequence", "noise_dim": 4} if name == "timegan-sequence-noise" else {}
+        noise = {"timegan-sequence-noise": {"noise": "sequence", "noise_dim": 4},
+                 "timegan-both-noises": {"noise": "both", "noise_dim": 4}}.get(name, {})
         model = TimeGAN(TimeGANConfig(**{**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2, **noise}))
     else:
         extra = {"crnngan-attention": {"attention_layers": 1, "attention_heads": 2},
                  "crnngan-variable-lengths": {"length_counts": [0, 0, 0, 5, 0, 5]},
-                 "crnngan-no-feedback": {"feedback": False}}.get(name, {})
+                 "crnngan-no-feedback": {"feedback": False},
+                 "crnngan-sequence-noise": {"noise": "sequence", "feedback": False},
+                 "crnngan-both-noises": {"noise": "both"}}.get(name, {})
         model = RecurrentGAN(CRNNGANConfig(**BASE, **extra))
     window = model.sample(3, torch.Generator().manual_seed(4))
     long = model.sample(3, torch.Generator().manual_seed(4), steps=40)
@@ -384,6 +384,13 @@ def test_timegan_sequence_noise_is_drawn_once_and_read_at_every_step():
     reference.generator.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     reference.sample(4, torch.Generator().manual_seed(0))
     assert seen[-1].shape == (4, 6, 3) and not torch.equal(seen[-1][:, 0], seen[-1][:, 1])
+    # The reference's U(0, 1)^(T×F), drawn step by step: what saved models have always been sampled with.
+    expected = noise_like(4, 6, 3, torch.device("cpu"), torch.Generator().manual_seed(0), draw=torch.rand)
+    assert torch.equal(reference.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(0)), expected)
+    both = TimeGAN(dataclasses.replace(config, noise="both"))  # noise_dim once per sequence, then F fresh
+    assert both.generator.rnn.input_size == 5 + 3
+    z = both.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(0))
+    assert torch.equal(z[..., :5], z[:, :1, :5].expand(-1, 6, -1)) and not torch.equal(z[:, 0, 5:], z[:, 1, 5:])
     with pytest.raises(ConfigError, match="--model.noise must be step, sequence or both"):
         dataclasses.replace(config, noise="once").validate()
 

@@ -1,7 +1,8 @@
 """The recurrent players: a generator fed its own previous output, and a recurrent discriminator.
 
-Generator (C-RNN-GAN): at step t the recurrent stack reads [z_t, x_{t-1}, e(y)] — fresh noise
-z_t ~ N(0, I), its own previous output (zeros at t = 0) and, when conditional, a learned label
+Generator (C-RNN-GAN): at step t the recurrent stack reads [z_t, x_{t-1}, e(y)] — noise z_t ~ N(0, I)
+(fresh at every step, or with ``noise`` "sequence" one draw per sequence, or both side by side), its
+own previous output (zeros at t = 0) and, when conditional, a learned label
 embedding — and emits x_t = σ(W h_t), in [0, 1] like the scaled data. Without ``feedback`` (the
 RCGAN generator) it reads [z_t, e(y)] only, so the whole sequence is one call of the recurrent
 stack instead of T. With attention layers, the hidden states of the whole sequence then pass
@@ -74,12 +75,12 @@ class RecurrentGenerator(nn.Module):
         dynamic = c.features - c.static_features
         # Static features: drawn once per sequence by an MLP from the first step's noise, then an
         # input of every step (like a label) and the last features of every step's output.
-        noise = sum(c.noise_widths)
-        self.static = nn.Sequential(nn.Linear(noise, c.hidden_dim), nn.ReLU(),
+        noise_width = sum(c.noise_widths)
+        self.static = nn.Sequential(nn.Linear(noise_width, c.hidden_dim), nn.ReLU(),
                                     nn.Linear(c.hidden_dim, c.static_features), nn.Sigmoid()) \
             if c.static_features else None
         self.feedback = c.feedback
-        self.rnn = CELLS[c.cell](noise + dynamic * c.feedback + self.label.dim + c.static_features, c.hidden_dim,
+        self.rnn = CELLS[c.cell](noise_width + dynamic * c.feedback + self.label.dim + c.static_features, c.hidden_dim,
                                  c.layers, batch_first=True)
         self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
         self.out = nn.Linear(c.hidden_dim, dynamic)
