@@ -185,7 +185,7 @@ class TimeGANConfig(RGANConfig):
     def noise_widths(self) -> tuple[int, int]:
         """As the other models', except that step noise is F values, as in the reference."""
         if self.features is None and self.noise != "sequence":
-            raise ConfigError("timegan's step noise has one value per feature; the number of features is not known yet.")
+            raise ConfigError("timegan's step noise has one value per feature, and the features are not known yet.")
         return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
     def validate(self) -> None:
