@@ -9,7 +9,7 @@ from genlab.data.sequences import Scaling
 from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel
 from genlab.models.rgan import RCGAN, RecurrentGAN
-from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig
+from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, TimeGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 
 BASE = dict(features=3, seq_len=6, hidden_dim=8, layers=1, noise_dim=2, feature_min=[0.0, -1.0, 10.0],
@@ -177,6 +177,27 @@ def test_export_round_trip_keeps_weights_and_scale(tmp_path):
     assert torch.equal(loaded.sample(4, generator()), model.eval().sample(4, generator()))
 
 
+def test_ema_generator_averages_each_update_and_is_what_samples_come_from(tmp_path):
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**BASE, ema_decay=0.75))
+    average = {k: v.clone() for k, v in model.generator_ema.state_dict().items()}
+    assert all(torch.equal(v, model.generator.state_dict()[k]) for k, v in average.items())  # starts as G
+    for _ in range(2):
+        train_steps(model, steps=1)
+        current = model.generator.state_dict()
+        average = {k: 0.75 * v + 0.25 * current[k] for k, v in average.items()}
+        for k, v in model.generator_ema.state_dict().items():
+            torch.testing.assert_close(v, average[k])
+    assert not all(torch.equal(v, current[k]) for k, v in average.items())
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+    noise = model.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        from_average = model.generator_ema.eval()(noise)
+    assert torch.equal(model.generate(4, torch.Generator().manual_seed(2)), from_average)
+    loaded = GenerativeModel.from_pretrained(model.save_pretrained(tmp_path / "export"))
+    assert torch.equal(loaded.generate(4, torch.Generator().manual_seed(2)), from_average)
+
+
 def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="--model.hidden_dim 10 must be divisible by --model.attention_heads 4"):
         CRNNGANConfig(**{**BASE, "hidden_dim": 10}, attention_layers=1).validate()
@@ -186,6 +207,10 @@ def test_config_errors_name_the_option():
         RecurrentGAN(CRNNGANConfig())
     with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
         CRNNGANConfig(**BASE, betas=(0.9, 1.0)).validate()
+    with pytest.raises(ConfigError, match=r"--model.ema_decay must be in \[0, 1\) \(got 1.0\)"):
+        CRNNGANConfig(**BASE, ema_decay=1.0).validate()
+    with pytest.raises(ConfigError, match="--model.ema_decay does not apply to timegan"):
+        TimeGANConfig(**BASE, ema_decay=0.9).validate()
 
 
 def test_decay_steps_anneal_both_players_to_zero():

@@ -81,6 +81,9 @@ class RGANConfig:
     # The learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
     # TimeGAN's decay covers its joint phase only: it starts when the joint phase does.
     decay_steps: int = 0
+    # EMA of the generator's weights, updated after each generator step and used for every sample and
+    # score; 0: off (crnngan and rcgan)
+    ema_decay: float = 0.0
 
     @property
     def data_header(self) -> list[str] | None:
@@ -124,6 +127,8 @@ class RGANConfig:
         if self.noise not in ("step", "sequence", "both"):
             raise ConfigError(f"--model.noise must be step, sequence or both (got {self.noise!r}).")
         check_adam_betas(self.betas)
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"--model.ema_decay must be in [0, 1) (got {self.ema_decay}).")
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
             raise ConfigError("--model.feature_min and --model.feature_max must be given together, one value per "
@@ -192,7 +197,7 @@ class TimeGANConfig(RGANConfig):
         super().validate()
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
                   "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1}
+                  "discriminator_steps": 1, "ema_decay": 0.0}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")

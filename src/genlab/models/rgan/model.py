@@ -18,6 +18,7 @@ hold only the valid steps (CSV rows) or ``lengths`` beside a NaN-padded ``x`` (.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import math
@@ -31,6 +32,7 @@ from genlab.data.sequences import Scaling, encoded_names, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
+from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
@@ -71,6 +73,8 @@ class RecurrentGAN(GenerativeModel):
     def build_networks(self, config: RGANConfig) -> None:
         self.generator = RecurrentGenerator(config, self.num_classes or 0)
         self.discriminator = RecurrentDiscriminator(config, self.num_classes or 0)
+        # The average of the generator's weights that samples come from (None: the generator itself).
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema_decay else None
 
     @property
     def scaling(self) -> Scaling:
@@ -175,6 +179,8 @@ class RecurrentGAN(GenerativeModel):
         finally:
             self.discriminator.requires_grad_(True)
         optimizer.step()
+        if self.generator_ema is not None:
+            ema_update(self.generator_ema, plain(self.generator), self.config.ema_decay)
         return loss
 
     def keep_preview(self, real: torch.Tensor, lengths: torch.Tensor | None) -> None:
@@ -216,11 +222,13 @@ class RecurrentGAN(GenerativeModel):
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
                  lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
-        """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator in eval mode; the steps
-        past ``lengths`` (n,) (None: all valid) are 0. ``steps``: T (default: the training window)."""
+        """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator (its EMA when there is
+        one) in eval mode; the steps past ``lengths`` (n,) (None: all valid) are 0. ``steps``: T
+        (default: the training window)."""
         if labels is None:
             labels = self.class_labels(n)
-        c, net = self.config, self.generator
+        c = self.config
+        net = self.generator_ema if self.generator_ema is not None else self.generator
         noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
         with evaluating(net):
             return pad_with(net(noise, labels), lengths, 0.0)
