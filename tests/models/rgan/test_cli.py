@@ -57,10 +57,11 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
 
 @pytest.mark.parametrize("model", [
     ["--model.name", "crnngan", "--model.attention_layers", "1", "--model.attention_heads", "2"],
+    ["--model.name", "crnngan", "--model.whiten", "true", "--model.ema_decay", "0.9"],
     # Stopped inside the supervised phase; resumed through the joint phase and its five optimizers.
     ["--model.name", "timegan", "--model.layers", "2", "--model.autoencoder_steps", "2", "--model.supervised_steps",
      "2"],
-], ids=["crnngan-attention", "timegan"])
+], ids=["crnngan-attention", "crnngan-whitened-ema", "timegan"])
 def test_resumed_run_is_bit_identical(tmp_path, run_cli, tiny_rgan, model, assert_same_run):
     common = ["--batch-size", "16", "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_rgan,
               *model]

@@ -480,3 +480,77 @@ def test_sines_are_scaled_for_training_and_scored_in_their_own_units():
     assert (synthetic >= torch.tensor(config.feature_min) - 1e-5).all()
     on_csv = dataclasses.replace(config, columns=["a", "b", "c"])
     assert scoring_axis(RecurrentGAN(on_csv), dataset.sequences, synthetic)[0] is dataset.sequences
+
+
+def test_whitening_decorrelates_the_steps_and_maps_back_even_with_tied_columns():
+    from genlab.models.rgan.whitening import FLOOR, Whitening, fit_whitening
+
+    g = torch.Generator().manual_seed(0)
+    level = 0.99 * torch.rand(40, 6, 1, generator=g)
+    # two columns identical (as a stock's close and adjusted close), one near them, one independent
+    x = torch.cat([level, level, level + 0.01 * torch.rand(40, 6, 1, generator=g), torch.rand(40, 6, 1, generator=g)],
+                  dim=-1)
+    mean, basis = fit_whitening(x)
+    whitening = Whitening(mean, basis)
+    z = whitening.whiten(x).reshape(-1, 4).double()
+    assert torch.isfinite(z).all()
+    torch.testing.assert_close(whitening.unwhiten(whitening.whiten(x)), x, atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.mean(0), torch.zeros(4, dtype=torch.double), atol=1e-4, rtol=0)
+    covariance = torch.cov(z.T)
+    # unit variance in every direction the data moves in; the floored one (the tied pair) far below it
+    variances = covariance.diagonal().sort().values
+    torch.testing.assert_close(variances[1:], torch.ones(3, dtype=torch.double), atol=1e-3, rtol=0)
+    assert variances[0] < 1e-6
+    torch.testing.assert_close(covariance - covariance.diagonal().diag(), torch.zeros(4, 4, dtype=torch.double),
+                               atol=1e-3, rtol=0)
+    # a unit step along the floored direction moves the tied columns apart by only FLOOR of the largest spread
+    largest = max(float(torch.tensor(row).norm()) for row in basis)
+    smallest = min(float(torch.tensor(row).norm()) for row in basis)
+    assert smallest == pytest.approx(FLOOR * largest, rel=1e-4)
+    # padded steps (past lengths) do not count
+    padded = x.clone()
+    padded[:, 4:] = 5.0
+    assert fit_whitening(padded, torch.full((40,), 4))[0] == pytest.approx(fit_whitening(x[:, :4])[0])
+
+
+def test_whitened_model_trains_in_whitened_space_and_samples_in_original_units(tmp_path):
+    from genlab.data.sequences import SequenceDataConfig
+    from genlab.models.rgan import FAMILY
+
+    data = SequenceDataConfig(sines=40, sines_features=3, window=6)
+    dataset, config = FAMILY.build_data(data, CRNNGANConfig(hidden_dim=8, layers=1, noise_dim=2, whiten=True,
+                                                            loss="wasserstein_gp"))
+    assert len(config.whitening_mean) == 3 and len(config.whitening_basis) == 3
+    torch.manual_seed(0)
+    model = RecurrentGAN(config)
+    seen = []
+    model.discriminator.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
+    model.training_step(dataset.get_batch(torch.arange(16), torch.device("cpu")), model.configure_optimizers())
+    torch.testing.assert_close(seen[0], model.whitening.whiten(dataset.sequences[:16]))  # D reads whitened reals
+    noise = model.draw_noise(5, 6, torch.device("cpu"), torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        raw = model.generator.eval()(noise)
+    assert (raw < 0).any() or (raw > 1).any() or not torch.equal(raw, raw.sigmoid())  # no squashing to [0, 1]
+    generated = model.generate(5, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(generated, model.whitening.unwhiten(raw))
+    samples = model.sample(5, torch.Generator().manual_seed(1))
+    low, high = torch.tensor(config.feature_min), torch.tensor(config.feature_max)
+    assert ((samples >= low - 1e-5) & (samples <= high + 1e-5)).all()
+    loaded = GenerativeModel.from_pretrained(model.save_pretrained(tmp_path / "export"))
+    assert torch.equal(loaded.generate(5, torch.Generator().manual_seed(1)), generated)
+    # resuming keeps the whitening the run began with, even on other data
+    _, resumed = FAMILY.build_data(SequenceDataConfig(sines=40, sines_features=3, window=6, seed=5), config)
+    assert resumed.whitening_basis == config.whitening_basis
+
+
+def test_whitening_errors_name_the_option():
+    with pytest.raises(ConfigError, match="--model.whiten cannot mix static features"):
+        CRNNGANConfig(**BASE, whiten=True, static_features=1).validate()
+    with pytest.raises(ConfigError, match="--model.whitening_mean and --model.whitening_basis must be given together"):
+        CRNNGANConfig(**BASE, whitening_mean=[0.0, 0.0, 0.0]).validate()
+    with pytest.raises(ConfigError, match="--model.whitening_mean and --model.whitening_basis must be given together"):
+        CRNNGANConfig(**BASE, whitening_mean=[0.0, 0.0], whitening_basis=[[1.0, 0.0], [0.0, 1.0]]).validate()
+    with pytest.raises(ConfigError, match="has --model.whiten but no whitening"):
+        RecurrentGAN(CRNNGANConfig(**BASE, whiten=True))
+    with pytest.raises(ConfigError, match="--model.whiten does not apply to timegan"):
+        TimeGANConfig(**BASE, whiten=True).validate()

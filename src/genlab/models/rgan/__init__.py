@@ -13,6 +13,7 @@ from genlab.models.registry import Family
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
 from genlab.models.rgan.model import RCGAN, RecurrentGAN
 from genlab.models.rgan.timegan import TimeGAN
+from genlab.models.rgan.whitening import fit_whitening
 
 __all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
 
@@ -21,7 +22,8 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     """Scaled windows of the data; features, seq_len, columns, scale, classes and the histogram of
     lengths (variable-length data) default to the data's.
 
-    A config that already holds a scale (a resumed run) keeps it, so the data is scaled as before.
+    A config that already holds a scale (a resumed run) keeps it, so the data is scaled as before;
+    the same for the whitening of ``--model.whiten``.
     """
     if model.seq_len is not None and data.window is not None and model.seq_len != data.window:
         raise ConfigError(f"--data.window {data.window} differs from --model.seq_len {model.seq_len}; set one of "
@@ -56,6 +58,8 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
               "data_time_column": data.time_column, "data_fill": data.fill, "data_reverse": data.reverse,
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
               "categories": [values for _, values in dataset.categories] if dataset.categories else None}
+    if model.whiten and model.whitening_basis is None:  # a resumed run keeps its own
+        filled["whitening_mean"], filled["whitening_basis"] = fit_whitening(dataset.sequences, lengths)
     if model.conditional:
         if dataset.labels is None:
             raise ConfigError("A conditional model needs labelled data: an .npz with x (N, T, F) and y (one integer "

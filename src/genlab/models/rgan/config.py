@@ -84,6 +84,12 @@ class RGANConfig:
     # EMA of the generator's weights, updated after each generator step and used for every sample and
     # score; 0: off (crnngan and rcgan)
     ema_decay: float = 0.0
+    # train both players on PCA-whitened features (genlab.models.rgan.whitening): the generator's
+    # read-out is linear in the data's principal directions, each of unit variance, and the
+    # discriminator reads them; samples are mapped back. For features that move together (prices).
+    whiten: bool = False
+    whitening_mean: list[float] | None = None  # filled from the training data when whiten is on
+    whitening_basis: list[list[float]] | None = None  # F × F: scaled features = mean + whitened @ basis
 
     @property
     def data_header(self) -> list[str] | None:
@@ -129,6 +135,15 @@ class RGANConfig:
         check_adam_betas(self.betas)
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"--model.ema_decay must be in [0, 1) (got {self.ema_decay}).")
+        if self.whiten and self.static_features:
+            raise ConfigError("--model.whiten cannot mix static features into the per-step ones; drop --model.whiten "
+                              "or the data's static array.")
+        if (self.whitening_mean is None) != (self.whitening_basis is None) or (self.whitening_mean is not None and (
+                any(len(row) != len(self.whitening_mean) for row in self.whitening_basis)
+                or len(self.whitening_basis) != len(self.whitening_mean)
+                or (self.features is not None and len(self.whitening_mean) != self.features))):
+            raise ConfigError("--model.whitening_mean and --model.whitening_basis must be given together, F values "
+                              "and F × F; drop both to take them from the data.")
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
             raise ConfigError("--model.feature_min and --model.feature_max must be given together, one value per "
@@ -197,7 +212,8 @@ class TimeGANConfig(RGANConfig):
         super().validate()
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
                   "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1, "ema_decay": 0.0}
+                  "discriminator_steps": 1, "ema_decay": 0.0,
+                  "whiten": False}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")

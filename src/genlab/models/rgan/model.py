@@ -37,6 +37,7 @@ from genlab.models.gan.losses import discriminator_loss, generator_loss, gradien
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 from genlab.models.rgan.plots import save_sequence_plot
+from genlab.models.rgan.whitening import Whitening
 from genlab.train.distributed import batch_option, plain
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
@@ -67,6 +68,11 @@ class RecurrentGAN(GenerativeModel):
         if config.conditional and config.num_classes is None:
             raise ConfigError(f"A conditional {self.name} needs --model.num_classes (or labelled data, y in an .npz, "
                               "to take it from).")
+        if config.whiten and config.whitening_basis is None:
+            raise ConfigError(f"This {self.name} has --model.whiten but no whitening; train it on data (which "
+                              "fills --model.whitening_mean and --model.whitening_basis), or drop --model.whiten.")
+        # the players' space: whitened features (--model.whiten), or the scaled ones themselves
+        self.whitening = Whitening(config.whitening_mean, config.whitening_basis) if config.whiten else None
         self.build_networks(config)
         self.preview_real: torch.Tensor | None = None
 
@@ -108,7 +114,8 @@ class RecurrentGAN(GenerativeModel):
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         c = self.config
-        real, labels, lengths = batch["sequences"], self.batch_labels(batch), batch.get("lengths")
+        scaled, labels, lengths = batch["sequences"], self.batch_labels(batch), batch.get("lengths")
+        real = self.whitening.whiten(scaled) if self.whitening is not None else scaled
         size = real.shape[0] // c.discriminator_steps
         if size * c.discriminator_steps != real.shape[0]:
             raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
@@ -123,7 +130,7 @@ class RecurrentGAN(GenerativeModel):
             d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
                                                                           part_lengths, optimizers["discriminator"])
         g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"])
-        self.keep_preview(real, lengths)
+        self.keep_preview(scaled, lengths)
         return {
             "loss_discriminator": d_loss.detach(),
             "loss_generator": g_loss.detach(),
@@ -231,7 +238,10 @@ class RecurrentGAN(GenerativeModel):
         net = self.generator_ema if self.generator_ema is not None else self.generator
         noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
         with evaluating(net):
-            return pad_with(net(noise, labels), lengths, 0.0)
+            generated = net(noise, labels)
+        if self.whitening is not None:
+            generated = self.whitening.unwhiten(generated)
+        return pad_with(generated, lengths, 0.0)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None,

@@ -84,9 +84,12 @@ class RecurrentGenerator(nn.Module):
                                  c.layers, batch_first=True)
         self.attention = AttentionBlocks(c.hidden_dim, c.attention_layers, c.attention_heads, causal=True)
         self.out = nn.Linear(c.hidden_dim, dynamic)
+        # [0, 1] like the scaled data; whitened coordinates (--model.whiten) are unbounded
+        self.squash = nn.Identity() if c.whiten else nn.Sigmoid()
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Noise (B, T, sum of noise_widths) → sequences (B, T, F) in [0, 1]."""
+        """Noise (B, T, sum of noise_widths) → sequences (B, T, F) in [0, 1] (whitened coordinates
+        with ``whiten``)."""
         batch, steps, _ = noise.shape
         static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
         conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
@@ -94,7 +97,7 @@ class RecurrentGenerator(nn.Module):
             generated = self.fed_back(noise, conditions)
         else:  # the whole sequence in one call
             inputs = torch.cat([noise, *(part.expand(-1, steps, -1) for part in conditions)], dim=-1)
-            generated = torch.sigmoid(self.out(self.attention(self.rnn(inputs)[0])))
+            generated = self.squash(self.out(self.attention(self.rnn(inputs)[0])))
         return generated if static is None else torch.cat([generated, static.expand(-1, steps, -1)], dim=-1)
 
     def fed_back(self, noise: torch.Tensor, conditions: list[torch.Tensor]) -> torch.Tensor:
@@ -104,11 +107,11 @@ class RecurrentGenerator(nn.Module):
         state, hidden, outputs = None, [], []
         for t in range(steps):
             h, state = self.rnn(torch.cat([noise[:, t:t + 1], previous, *conditions], dim=-1), state)  # (B, 1, H)
-            previous = torch.sigmoid(self.out(h))  # (B, 1, F - S), the next step's input
+            previous = self.squash(self.out(h))  # (B, 1, F - S), the next step's input
             hidden.append(h)
             outputs.append(previous)
         if self.attention.attentions:
-            return torch.sigmoid(self.out(self.attention(torch.cat(hidden, dim=1))))
+            return self.squash(self.out(self.attention(torch.cat(hidden, dim=1))))
         return torch.cat(outputs, dim=1)
 
 
