@@ -9,8 +9,8 @@ from genlab.train.run import build_run_config, train
 RGAN_CONFIGS = [name for name in packaged_configs() if load_config_file(name).get("family") == "rgan"]
 
 
-def test_the_sines_recipe_is_packaged():
-    assert "sines-crnngan" in RGAN_CONFIGS
+def test_the_measured_recipes_are_packaged():
+    assert {"sines-crnngan", "prices-crnngan"} <= set(RGAN_CONFIGS)
 
 
 @pytest.mark.parametrize("name", RGAN_CONFIGS)
@@ -26,4 +26,5 @@ def test_packaged_config_trains_and_samples(name, tmp_path):
     model = load_model(run_dir)
     assert model.sample(3).shape == (3, 6, 3)
     assert model.name == values["model"]["name"] and model.config.noise == values["model"].get("noise", "step")
+    assert (model.whitening is not None) == values["model"].get("whiten", False)
     assert (run_dir / "metrics.jsonl").read_text().count("\n") == 2

@@ -212,8 +212,7 @@ class TimeGANConfig(RGANConfig):
         super().validate()
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
                   "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1, "ema_decay": 0.0,
-                  "whiten": False}
+                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")

@@ -7,7 +7,9 @@ for its own update. A conditional model (RCGAN) generates its fakes with the lab
 batch, so both players see the data's label distribution.
 
 The model works on data min-max scaled to [0, 1]; ``sample`` returns sequences in the original
-units through the scale stored in the config, ``generate`` the scaled ones.
+units through the scale stored in the config, ``generate`` the scaled ones. With ``whiten`` the
+players work in the scaled data's whitened coordinates (:mod:`genlab.models.rgan.whitening`), and
+``generate`` maps the generator's output back; with ``ema_decay`` it samples from the EMA generator.
 
 Variable lengths (a batch with a ``mask``): fakes get the lengths of the real batch, the
 discriminator packs both, and the losses average per-step logits over valid steps only. A model
