@@ -138,12 +138,17 @@ class RGANConfig:
         if self.whiten and self.static_features:
             raise ConfigError("--model.whiten cannot mix static features into the per-step ones; drop --model.whiten "
                               "or the data's static array.")
+        if not self.whiten and (self.whitening_mean is not None or self.whitening_basis is not None):
+            raise ConfigError("--model.whitening_mean and --model.whitening_basis belong to a model with "
+                              "--model.whiten true; set it, or drop them.")
         if (self.whitening_mean is None) != (self.whitening_basis is None) or (self.whitening_mean is not None and (
                 any(len(row) != len(self.whitening_mean) for row in self.whitening_basis)
                 or len(self.whitening_basis) != len(self.whitening_mean)
                 or (self.features is not None and len(self.whitening_mean) != self.features))):
-            raise ConfigError("--model.whitening_mean and --model.whitening_basis must be given together, F values "
-                              "and F × F; drop both to take them from the data.")
+            shape = "missing" if self.whitening_basis is None else f"{len(self.whitening_basis)} rows"
+            raise ConfigError(f"--model.whitening_mean ({len(self.whitening_mean or [])} values) and "
+                              f"--model.whitening_basis ({shape}) must be given together, F values and F × F with F "
+                              f"the number of features ({self.features}); drop both to take them from the data.")
         if (self.feature_min is None) != (self.feature_max is None) or (
                 self.feature_min is not None and len(self.feature_min) != len(self.feature_max)):
             raise ConfigError("--model.feature_min and --model.feature_max must be given together, one value per "

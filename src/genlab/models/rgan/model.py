@@ -75,6 +75,7 @@ class RecurrentGAN(GenerativeModel):
                               "fills --model.whitening_mean and --model.whitening_basis), or drop --model.whiten.")
         # the players' space: whitened features (--model.whiten), or the scaled ones themselves
         self.whitening = Whitening(config.whitening_mean, config.whitening_basis) if config.whiten else None
+        self.generator_ema: RecurrentGenerator | None = None  # crnngan / rcgan with ema_decay: set below
         self.build_networks(config)
         self.preview_real: torch.Tensor | None = None
 
