@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="one table row per run: last losses and evaluation values")
     compare.add_argument("runs", nargs="+", help="run directories")
 
-    commands.add_parser("list", help="list families, models and datasets")
+    listing = commands.add_parser("list", help="list families, models and datasets; with a family, its options")
+    listing.add_argument("family", nargs="?", help="print this family's options, their defaults and what they do")
+    listing.add_argument("--model", help="the model whose options to print (default: the family's default model)")
 
     data = commands.add_parser("data", help="inspect or download datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -478,6 +480,14 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
 
+    if args.family is not None:
+        from genlab.options import family_options, format_options
+
+        model, found = family_options(args.family, args.model)
+        print(format_options(args.family, model, found))
+        return 0
+    if args.model is not None:
+        raise ConfigError("genlab list --model needs a family: genlab list FAMILY --model NAME.")
     print("families (genlab train FAMILY [--model.name MODEL]):")
     for name in list_families():
         family = get_family(name)

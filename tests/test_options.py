@@ -1,0 +1,75 @@
+"""`genlab list FAMILY`: every option of a family's configs, its default, choices and source comment."""
+
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from genlab.models.registry import get_family, list_families
+from genlab.options import family_options, options
+
+
+@dataclasses.dataclass
+class Base:
+    plain: int = 3
+    trailing: str = "a"  # said on the line itself
+    # said above,
+    # over two lines
+    above: Literal["x", "y"] = "x"
+    maybe: Literal["p", "q"] | None = None
+
+    def method(self) -> None:  # not a field
+        pass
+
+
+@dataclasses.dataclass
+class Derived(Base):
+    trailing: str = "b"  # overridden without losing its help below
+
+
+@dataclasses.dataclass
+class Preset(Base):
+    above: Literal["x", "y"] = "y"
+
+
+def test_options_take_the_comment_on_the_line_or_the_block_above_and_the_nearest_base_that_has_one():
+    found = {option.name: option for option in options(Base, "model")}
+    assert list(found) == ["--model.plain", "--model.trailing", "--model.above", "--model.maybe"]
+    assert found["--model.plain"].help == "" and found["--model.plain"].default == "3"
+    assert found["--model.trailing"].help == "said on the line itself"
+    assert found["--model.above"].help == "said above, over two lines"
+    assert found["--model.above"].choices == ("x", "y") and found["--model.maybe"].choices == ("p", "q")
+    assert found["--model.maybe"].default == "null"
+    derived = {option.name: option for option in options(Derived, "model")}
+    assert derived["--model.trailing"].default == "b"
+    assert derived["--model.trailing"].help == "overridden without losing its help below"
+    preset = {option.name: option for option in options(Preset, "model")}
+    assert preset["--model.above"].default == "y" and preset["--model.above"].help == "said above, over two lines"
+
+
+@pytest.mark.parametrize("family", list_families())
+def test_every_model_of_every_family_lists_its_options(family):
+    for model in get_family(family).models:
+        name, found = family_options(family, model)
+        assert name == model
+        sections = [option.name.split(".")[0] for option in found]
+        assert sections == sorted(sections, key=["--model", "--data", "--train"].index)  # model, data, train
+        assert {"--train.steps", "--train.batch_size", "--train.seed"} <= {option.name for option in found}
+        assert len({option.name for option in found}) == len(found)
+
+
+def test_list_family_prints_the_options_and_bad_names_are_one_sentence(run_cli):
+    code, out, _ = run_cli("list", "rgan", "--model", "crnngan")
+    assert code == 0
+    assert "options of rgan/crnngan" in out
+    assert "  --model.cell gru  (gru | lstm)" in out
+    assert "  --model.whiten false" in out and "PCA-whitened" in out
+    assert "  --data.window null" in out and "  --train.steps 2000" in out
+    code, out, _ = run_cli("list", "vae")  # the family's default model
+    assert code == 0 and "options of vae/vae" in out and "--model.latent_dim" in out
+    code, _, err = run_cli("list", "rgan", "--model", "dcgan")
+    assert code == 2 and "unknown rgan model 'dcgan'" in err and "Traceback" not in err
+    code, _, err = run_cli("list", "images")
+    assert code == 2 and "Unknown model family 'images'" in err
+    code, _, err = run_cli("list", "--model", "crnngan")
+    assert code == 2 and "needs a family" in err
