@@ -56,6 +56,8 @@ def test_every_model_of_every_family_lists_its_options(family):
         assert sections == sorted(sections, key=["--model", "--data", "--train"].index)  # model, data, train
         assert {"--train.steps", "--train.batch_size", "--train.seed"} <= {option.name for option in found}
         assert len({option.name for option in found}) == len(found)
+        # every option says what it does: a field added without a comment fails here
+        assert [option.name for option in found if not option.help] == []
 
 
 def test_list_family_prints_the_options_and_bad_names_are_one_sentence(run_cli):

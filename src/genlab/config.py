@@ -103,15 +103,15 @@ def is_set(config: Any, name: str) -> bool:
 class TrainConfig:
     """How a run is driven; the same for every family."""
 
-    steps: int = 2000
-    batch_size: int = 64
-    seed: int = 0
+    steps: int = 2000  # optimisation steps of the whole run (a resumed run continues to this)
+    batch_size: int = 64  # examples per step, all processes together
+    seed: int = 0  # weights, data order and noise all follow from it
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     out: str | None = None  # run directory; default runs/<model name>
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
+    log_every: int = 50  # steps between lines of metrics.jsonl and the progress bar's figures
+    sample_every: int = 500  # steps between previews in RUN/samples
+    checkpoint_every: int = 500  # steps between checkpoints (and one at the end)
+    keep_checkpoints: int = 3  # the newest this many are kept
     preview_count: int = 64  # samples in each progress grid
     # bf16 autocast: CUDA, or CPUs with bf16 units (AVX512-BF16/AMX; without them bf16 is emulated,
     # far slower). fp32 is the default everywhere: bf16 keeps 8 bits of mantissa, and on the CPU

@@ -65,7 +65,7 @@ class SequenceDataConfig:
     categorical: tuple[str, ...] = ()  # CSV text columns to one-hot encode (one 0/1 feature per category)
     reverse: bool = False  # reverse the rows (the TimeGAN code trains on its stock series reversed)
     sines: int = 10000  # sequences of the 'sines' data
-    sines_features: int = 5
+    sines_features: int = 5  # features of the 'sines' data
     seed: int = 0  # seed of the 'sines' data
 
     def validate(self) -> None:

@@ -21,8 +21,8 @@ AUGMENTATIONS = ("color", "translation", "cutout")
 class GANConfig:
     resolution: int | None = None  # None: taken from the data (unused by the mlp backbone)
     channels: int | None = None  # 1 or 3 (mlp: coordinates per point); None: taken from the data
-    latent_dim: int = 100
-    backbone: Literal["dcgan", "resnet", "mlp"] = "dcgan"
+    latent_dim: int = 100  # size of z
+    backbone: Literal["dcgan", "resnet", "mlp"] = "dcgan"  # convolutional DCGAN, SNGAN ResNet, or MLP for 2-D points
     mlp_depth: int = 3  # hidden layers of each mlp player
     generator_width: int = 64  # channels of the generator's last hidden stage
     discriminator_width: int = 64  # channels of the discriminator's first stage
@@ -31,20 +31,20 @@ class GANConfig:
     # projection (Miyato & Koyama 2018) or an auxiliary classifier head (AC-GAN, Odena et al. 2017).
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
-    discriminator_conditioning: Literal["projection", "auxiliary"] = "projection"
+    discriminator_conditioning: Literal["projection", "auxiliary"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
-    loss: LossName = "nonsaturating"
+    loss: LossName = "nonsaturating"  # the adversarial loss of both players
     gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
     r1_gamma: float = 0.0  # R1 penalty γ/2·‖∇D(x)‖² on real data; 0: off
     # Lazy R1 (StyleGAN2, Karras et al. 2020): the penalty on every r1_every-th discriminator update
     # only, weighted r1_every× (its average gradient is unchanged; under Adam the spikes also raise
     # the second-moment estimate). It saves most of R1's cost, a double backward pass.
     r1_every: int = 1
-    spectral_norm: Literal["none", "discriminator", "both"] = "none"
+    spectral_norm: Literal["none", "discriminator", "both"] = "none"  # which players' layers are normalised
     discriminator_steps: int = 1  # discriminator updates per generator update
-    lr_generator: float = 2e-4
+    lr_generator: float = 2e-4  # Adam learning rate of the generator
     lr_discriminator: float = 2e-4  # differs from lr_generator for TTUR
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam (β1, β2) of both players
     # Both learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
     # A vanishing step size lets the players settle instead of orbiting the equilibrium.
     decay_steps: int = 0

@@ -30,12 +30,12 @@ class RGANConfig:
     # CSV text columns one-hot encoded (--data.categorical) and each one's categories, in order:
     # their features are named "column=category"; samples are decoded back to the category text
     categorical_columns: list[str] | None = None
-    categories: list[list[str]] | None = None
+    categories: list[list[str]] | None = None  # each categorical column's categories, in order
     # how the training data was read (--data.time_column, --data.fill, --data.reverse), filled from
     # the data config: 'genlab eval' reads held-out data the same way
     data_time_column: str | None = None
-    data_fill: Literal["none", "ffill", "zero"] = "none"
-    data_reverse: bool = False
+    data_fill: Literal["none", "ffill", "zero"] = "none"  # --data.fill of the training data
+    data_reverse: bool = False  # --data.reverse of the training data
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
@@ -44,8 +44,8 @@ class RGANConfig:
     # the last static_features of the features are attributes of a whole sequence (an .npz's static):
     # the generator draws them once per sequence and holds them at every step
     static_features: int = 0
-    cell: Literal["gru", "lstm"] = "gru"
-    hidden_dim: int = 32
+    cell: Literal["gru", "lstm"] = "gru"  # the recurrent cell of every network
+    hidden_dim: int = 32  # recurrent state size of each player
     layers: int = 2  # recurrent layers of each player
     noise_dim: int = 8  # noise values of each kind read at each step, beside the previous output
     # step: noise_dim fresh N(0, 1) values at every step; sequence: noise_dim values drawn once per
@@ -69,15 +69,15 @@ class RGANConfig:
     logits: Literal["per_step", "sequence"] = "per_step"
     attention_layers: int = 0  # residual self-attention blocks after each player's recurrence
     attention_heads: int = 4  # must divide hidden_dim (and 2·hidden_dim with a bidirectional D)
-    loss: LossName = "nonsaturating"
+    loss: LossName = "nonsaturating"  # the adversarial loss (crnngan, rcgan)
     gradient_penalty: float = 10.0  # λ of WGAN-GP (loss wasserstein_gp only)
     discriminator_steps: int = 1  # D updates per G update; the batch is split between them
     conditional: bool = False  # labels (y of an .npz) into both players (RCGAN)
     num_classes: int | None = None  # None: taken from the data's labels
     label_dim: int = 8  # size of the learned label embedding concatenated to each step's input
-    lr_generator: float = 1e-3
-    lr_discriminator: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
+    lr_generator: float = 1e-3  # Adam learning rate of the generator (timegan: of every network but D)
+    lr_discriminator: float = 1e-3  # Adam learning rate of the discriminator
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam (β1, β2) of every network
     # The learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
     # TimeGAN's decay covers its joint phase only: it starts when the joint phase does.
     decay_steps: int = 0
@@ -196,8 +196,8 @@ class TimeGANConfig(RGANConfig):
 
     hidden_dim: int = 24
     layers: int = 3
-    autoencoder_steps: int = 1000
-    supervised_steps: int = 1000
+    autoencoder_steps: int = 1000  # phase 1: embedder and recovery alone
+    supervised_steps: int = 1000  # phase 2: the supervisor on real latents; the joint phase follows
     gamma: float = 1.0  # weight of the discriminator's verdict on the un-supervised latents E_hat
     supervised_weight: float = 100.0  # η: weight of sqrt(L_S) in the generator loss
     moment_weight: float = 100.0  # weight of the mean/std matching terms in the generator loss

@@ -33,15 +33,15 @@ class TextGANConfig:
     heads: int = 4  # attention heads of the transformer generator and the attention discriminator
     # --- discriminator ---
     discriminator: Literal["cnn", "rnn", "attention"] = "cnn"
-    d_embed_dim: int = 64
+    d_embed_dim: int = 64  # the discriminator's token embedding
     d_filters: int = 64  # CNN: filters per width
     d_widths: tuple[int, ...] = (2, 3, 4, 5)  # CNN: n-gram widths of the filters
     d_hidden_dim: int = 64  # RNN state / attention width
-    d_dropout: float = 0.25
+    d_dropout: float = 0.25  # dropout before the discriminator's output layer
     # --- training ---
     pretrain_steps: int = 1000  # seqgan/relgan: maximum-likelihood steps before adversarial training starts
     discriminator_pretrain_steps: int = 0  # of those, the last ones in which D trains too (all, if more)
-    loss: Literal["rsgan", "nonsaturating"] = "rsgan"
+    loss: Literal["rsgan", "nonsaturating"] = "rsgan"  # relativistic standard GAN (RelGAN's) or standard
     max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
     # gumbel: adversarial steps over which β rises as β_max^(n/N), then constant; the default fits the
     # default run (--train.steps 2000 = 1000 pretraining + 1000 adversarial), which ends at β_max
@@ -51,10 +51,10 @@ class TextGANConfig:
     straight_through: bool = False
     rollouts: int = 8  # reinforce: Monte-Carlo completions per prefix
     discriminator_steps: int = 1  # adversarial: D updates per G update; the batch is split into d + 1 parts
-    lr_pretrain: float = 1e-2
-    lr_generator: float = 1e-4
-    lr_discriminator: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.999)
+    lr_pretrain: float = 1e-2  # Adam learning rate of maximum-likelihood training
+    lr_generator: float = 1e-4  # adversarial phase: the generator's Adam learning rate
+    lr_discriminator: float = 1e-4  # the discriminator's Adam learning rate
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam (β1, β2) of both players
     grad_clip: float = 5.0  # clip the generator's gradient norm (both phases); 0: off
 
     def validate(self) -> None:

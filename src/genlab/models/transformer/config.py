@@ -12,14 +12,14 @@ from genlab.errors import ConfigError
 
 @dataclass
 class TransformerConfig:
-    tokenizer: Literal["char", "byte", "word"] = "char"
+    tokenizer: Literal["char", "byte", "word"] = "char"  # how text becomes tokens
     vocab: list[str] | None = None  # char/word symbols in id order; None: built from the training text
     max_words: int = 20000  # word tokenizer: vocabulary size, <unk> included
     context: int = 64  # tokens the model attends over (its trained window)
-    layers: int = 4
-    heads: int = 4
+    layers: int = 4  # transformer blocks
+    heads: int = 4  # attention heads of each block (must divide width)
     width: int = 128  # embedding size; the MLP is 4× wider
-    dropout: float = 0.0
+    dropout: float = 0.0  # dropout rate in every block and on the embeddings (training only)
     # Rotary: the setting measured in benchmarks/transformer_shakespeare.py.
     positions: Literal["learned", "rotary"] = "rotary"
     bias: bool = True  # biases in the linear layers and LayerNorms
@@ -29,8 +29,8 @@ class TransformerConfig:
     min_lr: float = 3e-4  # the cosine schedule decays lr to this
     warmup_steps: int = 100  # linear warmup: step s (from 0) runs at lr · (s + 1) / warmup_steps
     decay_steps: int = 2000  # cosine decay ends here (set it to --train.steps); constant min_lr after
-    weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.1  # AdamW's, on weight matrices only
+    betas: tuple[float, float] = (0.9, 0.99)  # AdamW (β1, β2)
     grad_clip: float = 1.0  # clip the global gradient norm to this; 0: off
     grad_accumulation: int = 1  # micro-batches per optimizer step; the batch is split evenly
     preview_tokens: int = 300  # length of the text samples written during training

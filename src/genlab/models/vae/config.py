@@ -20,7 +20,7 @@ LikelihoodName = Literal["bernoulli", "gaussian", "logistic", "categorical"]
 class VAEConfig:
     resolution: int | None = None  # None: taken from the data
     channels: int | None = None  # 1 or 3; None: taken from the data
-    latent_dim: int = 32
+    latent_dim: int = 32  # size of z
     width: int = 32  # channels of the encoder's first stage (doubled at each ×½ stage)
     hidden_dim: int = 512  # the fully connected layer between the convolutions and the latent code
     decoder_attention: bool = False  # SAGAN self-attention on the decoder's first upsampled feature map
@@ -32,16 +32,16 @@ class VAEConfig:
     gaussian_sigma: float = 0.1  # σ of the fixed-variance Gaussian, in [0, 1] pixel units
     # The objective: the ELBO (averaged over `samples` draws of z) or the IWAE bound with k = `samples`.
     objective: Literal["elbo", "iwae"] = "elbo"
-    samples: int = 1
+    samples: int = 1  # draws of z per image in the training objective
     beta: float = 1.0  # weight of the KL term (β-VAE, Higgins et al. 2017); ELBO only
     kl_warmup_steps: int = 0  # β rises linearly from 0 over this many steps; 0: off
     free_bits: float = 0.0  # nats per latent unit below which the KL is not penalised (Kingma et al. 2016)
     conditional: bool = False  # labels, one-hot, into encoder and decoder (Sohn et al. 2015)
     num_classes: int | None = None  # None: taken from the data's labels
-    lr: float = 1e-3
+    lr: float = 1e-3  # Adam learning rate
     min_lr: float = 0.0  # the cosine schedule decays lr to this
     decay_steps: int = 0  # cosine decay ends here (set it to --train.steps); constant min_lr after; 0: constant lr
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam (β1, β2)
 
     def validate(self) -> None:
         if self.resolution is not None and self.resolution not in RESOLUTIONS:
