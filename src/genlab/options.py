@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import inspect
 import io
+import json
 import textwrap
 import tokenize
 import types
@@ -57,16 +58,16 @@ def field_comments(cls: type) -> dict[str, str]:
     return found
 
 
-def options(cls: type, section: str, instance: Any | None = None) -> list[Option]:
-    """The options of dataclass ``cls`` as ``--section.key``, defaults from ``instance`` or ``cls()``."""
-    values = to_dict(instance if instance is not None else cls())
+def options(cls: type, section: str) -> list[Option]:
+    """The options of dataclass ``cls`` as ``--section.key``, with the defaults of ``cls()``."""
+    values = to_dict(cls())
     hints = get_type_hints(cls)
     result = []
     for field in dataclasses.fields(cls):
         help_text = next((comments[field.name] for base in cls.__mro__ if dataclasses.is_dataclass(base)
                           and field.name in (comments := field_comments(base))), "")
         default = values[field.name]
-        shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else str(default)
+        shown = default if isinstance(default, str) else json.dumps(default, ensure_ascii=False)
         result.append(Option(f"--{section}.{field.name}", shown, literal_choices(hints[field.name]), help_text))
     return result
 
@@ -85,7 +86,9 @@ def family_options(family: str, model: str | None = None) -> tuple[str, list[Opt
     fam = get_family(family)
     name = model or fam.default_model
     model_class = get_model_class(family, name)
-    return name, (options(model_class.config_class, "model") + options(fam.data_config, "data")
+    choice = Option("--model.name", name, tuple(fam.models),
+                    f"the model; each sets its own defaults of the options below (genlab list {family} --model NAME)")
+    return name, ([choice] + options(model_class.config_class, "model") + options(fam.data_config, "data")
                   + options(TrainConfig, "train"))
 
 
