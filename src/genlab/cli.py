@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model",
                                 description="Train a model. Any config option can be set as --SECTION.KEY VALUE, "
-                                            "e.g. --model.latent_dim 128 --train.log_every 10.")
+                                            "e.g. --model.latent_dim 128 --train.log_every 10; "
+                                            "'genlab list FAMILY' prints them all with their defaults.")
     train.add_argument("family", nargs="?", help="model family (see 'genlab list'); optional with --config or --resume")
     train.add_argument("--config", help="YAML or JSON config file (a run's config.json works)")
     train.add_argument("--data", help="training data path (default: the family's embedded dataset)")
