@@ -14,6 +14,7 @@ errors that list the valid ones, and values are checked against the annotated ty
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import re
@@ -172,8 +173,10 @@ def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
-        raise ConfigError(f"Unknown option --{where}.{unknown[0]}; valid options of '{where}' are: "
-                          f"{', '.join(sorted(fields))}.")
+        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
+        guess = f" (did you mean --{where}.{close[0]}?)" if close else ""
+        raise ConfigError(f"Unknown option --{where}.{unknown[0]}{guess}; valid options of '{where}' are: "
+                          f"{', '.join(sorted(fields))} ('genlab list FAMILY' says what each does).")
     hints = typing.get_type_hints(cls)
     kwargs = {name: coerce(value, hints[name], f"--{where}.{name}") for name, value in values.items()}
     config = cls(**kwargs)
