@@ -17,6 +17,8 @@ class Base:
     # over two lines
     above: Literal["x", "y"] = "x"
     maybe: Literal["p", "q"] | None = None
+    # --- a group header, nobody's help ---
+    grouped: int = 0
 
     def method(self) -> None:  # not a field
         pass
@@ -24,7 +26,8 @@ class Base:
 
 @dataclasses.dataclass
 class Derived(Base):
-    trailing: str = "b"  # overridden without losing its help below
+    trailing: str = "b"  # overridden, with help of its own
+    plain: int = 4
 
 
 @dataclasses.dataclass
@@ -34,7 +37,8 @@ class Preset(Base):
 
 def test_options_take_the_comment_on_the_line_or_the_block_above_and_the_nearest_base_that_has_one():
     found = {option.name: option for option in options(Base, "model")}
-    assert list(found) == ["--model.plain", "--model.trailing", "--model.above", "--model.maybe"]
+    assert list(found) == ["--model.plain", "--model.trailing", "--model.above", "--model.maybe", "--model.grouped"]
+    assert found["--model.grouped"].help == ""
     assert found["--model.plain"].help == "" and found["--model.plain"].default == "3"
     assert found["--model.trailing"].help == "said on the line itself"
     assert found["--model.above"].help == "said above, over two lines"
@@ -42,7 +46,8 @@ def test_options_take_the_comment_on_the_line_or_the_block_above_and_the_nearest
     assert found["--model.maybe"].default == "null"
     derived = {option.name: option for option in options(Derived, "model")}
     assert derived["--model.trailing"].default == "b"
-    assert derived["--model.trailing"].help == "overridden without losing its help below"
+    assert derived["--model.trailing"].help == "overridden, with help of its own"
+    assert derived["--model.plain"].default == "4" and derived["--model.plain"].help == ""
     preset = {option.name: option for option in options(Preset, "model")}
     assert preset["--model.above"].default == "y" and preset["--model.above"].help == "said above, over two lines"
 

@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import io
 import json
+import re
 import textwrap
 import tokenize
 import types
@@ -20,6 +21,9 @@ from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from genlab.config import TrainConfig, to_dict
+
+
+HEADER = re.compile(r"-{2,}.*-{2,}")  # a comment that heads a group of fields, not one field's help
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +53,8 @@ def field_comments(cls: type) -> dict[str, str]:
         if node.lineno in comments:  # the comment on the field's own line
             found[node.target.id] = comments[node.lineno]
             continue
-        block, line = [], node.lineno - 1  # else the comment lines right above it
-        while line in comments and lines[line - 1].lstrip().startswith("#"):
+        block, line = [], node.lineno - 1  # else the comment lines right above it, up to a "# --- x ---" header
+        while line in comments and lines[line - 1].lstrip().startswith("#") and not HEADER.fullmatch(comments[line]):
             block.insert(0, comments[line])
             line -= 1
         if block:

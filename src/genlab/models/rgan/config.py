@@ -33,7 +33,7 @@ class RGANConfig:
     categories: list[list[str]] | None = None  # each categorical column's categories, in order
     # how the training data was read (--data.time_column, --data.fill, --data.reverse), filled from
     # the data config: 'genlab eval' reads held-out data the same way
-    data_time_column: str | None = None
+    data_time_column: str | None = None  # --data.time_column of the training data
     data_fill: Literal["none", "ffill", "zero"] = "none"  # --data.fill of the training data
     data_reverse: bool = False  # --data.reverse of the training data
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)

@@ -26,14 +26,14 @@ class TextGANConfig:
     max_words: int = 5000  # word/char vocabulary size, <eos> and <unk> included
     seq_len: int | None = None  # tokens per sequence; None: the longest training sentence + 1 (its <eos>)
     # --- generator ---
-    generator: Literal["lstm", "transformer"] = "lstm"
+    generator: Literal["lstm", "transformer"] = "lstm"  # an LSTM or a causal transformer decoder
     embed_dim: int = 32  # LSTM input embedding
     hidden_dim: int = 32  # LSTM state, or the transformer's width
     layers: int = 1  # of the generator, and of the RNN / attention discriminator
     heads: int = 4  # attention heads of the transformer generator and the attention discriminator
     # --- discriminator ---
-    discriminator: Literal["cnn", "rnn", "attention"] = "cnn"
-    d_embed_dim: int = 64  # the discriminator's token embedding
+    discriminator: Literal["cnn", "rnn", "attention"] = "cnn"  # n-gram CNN, GRU or self-attention
+    d_embed_dim: int = 64  # token embedding of the CNN / RNN discriminator (attention: d_hidden_dim)
     d_filters: int = 64  # CNN: filters per width
     d_widths: tuple[int, ...] = (2, 3, 4, 5)  # CNN: n-gram widths of the filters
     d_hidden_dim: int = 64  # RNN state / attention width

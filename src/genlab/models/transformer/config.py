@@ -25,7 +25,7 @@ class TransformerConfig:
     bias: bool = True  # biases in the linear layers and LayerNorms
     tie_weights: bool = True  # the output layer reuses the token embedding
     # AdamW with decoupled weight decay on the weight matrices only (not on norms, biases, embeddings).
-    lr: float = 3e-3
+    lr: float = 3e-3  # peak learning rate, reached at the end of the warmup
     min_lr: float = 3e-4  # the cosine schedule decays lr to this
     warmup_steps: int = 100  # linear warmup: step s (from 0) runs at lr · (s + 1) / warmup_steps
     decay_steps: int = 2000  # cosine decay ends here (set it to --train.steps); constant min_lr after
