@@ -30,7 +30,7 @@ import torch
 
 from genlab.data.sequences import SequenceDataConfig, load_sequences
 from genlab.errors import run_main
-from genlab.metrics.timeseries import timeseries_scores
+from genlab.metrics.timeseries import step_change_report, timeseries_scores
 from genlab.models.rgan.evaluation import scoring_axis
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
@@ -101,16 +101,10 @@ def main() -> None:
         "correlational": scores["correlational"], "predictive_real_data": scores["predictive_real_data"],
         # Not a TimeGAN score: how much each feature moves from one step to the next, which the
         # post-hoc classifier (F/2 GRU units) may or may not notice.
-        "mean_abs_step_change": {"columns": trained.config.columns,
-                                 "real": step_change(real), "synthetic": step_change(synthetic)},
+        "mean_abs_step_change": step_change_report(real, synthetic, trained.config.columns),
         "protocol": {**scores["protocol"], "scale": axis,
                      "reference_data": "scored against the training windows, as TimeGAN does"},
     }, indent=2, ensure_ascii=False))
-
-
-def step_change(x: torch.Tensor) -> list[float]:
-    """Mean |x_t - x_(t-1)| of each feature of sequences (N, T, F), rounded."""
-    return [round(v, 5) for v in x.diff(dim=1).abs().mean((0, 1)).tolist()]
 
 
 if __name__ == "__main__":

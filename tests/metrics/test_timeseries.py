@@ -6,7 +6,7 @@ import torch
 from genlab.data.sequences import sines
 from genlab.errors import DataError
 from genlab.metrics.timeseries import (correlational_score, cross_correlations, discriminative_score,
-                                       predictive_score, timeseries_scores)
+                                       mean_abs_step_change, predictive_score, step_change_report, timeseries_scores)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -124,3 +124,16 @@ def test_discriminative_score_needs_two_sequences_of_each_kind():
     assert 0 <= discriminative_score(two, two, iterations=1) <= 0.5  # an 80/20 split of 2 keeps 1 and 1
     with pytest.raises(DataError, match="at least 2 real and 2 synthetic sequences"):
         discriminative_score(two[:1], two, iterations=1)
+
+
+def test_step_change_counts_valid_steps_only_and_reports_the_ratio():
+    x = torch.zeros(2, 4, 2)
+    x[0, :, 0] = torch.tensor([0.0, 1.0, 3.0, 6.0])  # changes 1, 2, 3
+    x[1, :, 0] = torch.tensor([1.0, 1.0, 100.0, -100.0])  # changes 0, 99, 200
+    assert mean_abs_step_change(x) == pytest.approx([(1 + 2 + 3 + 0 + 99 + 200) / 6, 0.0])
+    # lengths 3 and 2: steps 1, 2 of the first sequence and step 1 of the second; the padding never counts
+    assert mean_abs_step_change(x, torch.tensor([3, 2])) == pytest.approx([(1 + 2 + 0) / 3, 0.0])
+    rougher = x * 2
+    report = step_change_report(x, rougher, ["a", "b"])
+    assert report["columns"] == ["a", "b"] and report["ratio"] == [2.0, None]  # no change in the data: no ratio
+    assert step_change_report(x, x)["columns"] == ["feature 0", "feature 1"]

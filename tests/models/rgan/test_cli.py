@@ -47,6 +47,11 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
     assert result["protocol"]["repeats"] == 2 and "stock_data.csv" in result["protocol"]["reference_data"]
     assert 0 <= result["discriminative"]["mean"] <= 0.5 and len(result["predictive"]["values"]) == 2
     assert result["correlational"]["mean"] >= 0
+    change = result["step_change"]  # each column's roughness in time, real against synthetic
+    assert change["columns"] == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
+    assert all(r > 0 and s > 0 for r, s in zip(change["real"], change["synthetic"]))
+    assert change["ratio"] == pytest.approx([s / r for r, s in zip(change["real"], change["synthetic"])],
+                                            rel=0.01, abs=0.01)  # from the unrounded means
     assert json.loads((run / "eval.json").read_text()) == result  # what report and compare read
     code, out, _ = run_cli("compare", run)
     header, row = out.splitlines()

@@ -26,7 +26,7 @@ import torch
 
 from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
-from genlab.metrics.timeseries import timeseries_scores
+from genlab.metrics.timeseries import step_change_report, timeseries_scores
 from genlab.models.base import EvalOptions
 from genlab.models.rgan.model import pad_with
 
@@ -66,6 +66,11 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                predictive_iterations=options.predictive_iterations, seed=options.seed,
                                real_lengths=real_lengths, synthetic_lengths=lengths.cpu() if lengths is not None
                                else None)
+    columns = c.columns[:real.shape[-1]] if c.columns else None  # static features (last) are not scored
+    result["step_change"] = step_change_report(real, synthetic, columns, real_lengths,
+                                               lengths.cpu() if lengths is not None else None)
+    result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
+                                         "real and synthetic, and synthetic / real (1: as rough in time as the data)")
     result["protocol"]["reference_data"] = dataset.description
     result["protocol"]["scale"] = axis
     result["protocol"]["synthetic"] = (f"{len(synthetic):,} sequences drawn with seed {options.seed} in chunks of "
