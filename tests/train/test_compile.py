@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -58,16 +59,25 @@ def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli)
     assert json.loads((compiled / "config.json").read_text())["train"]["compile"] is False
 
 
-def test_a_gan_with_a_gradient_penalty_compiles_its_generator_only(tmp_path, digits_npz, run_cli, tiny_dcgan):
+def test_a_gan_with_a_gradient_penalty_or_spectral_norm_compiles_its_generator_only(tmp_path, digits_npz, run_cli, tiny_dcgan):
     from genlab.models.gan.config import GANConfig
     from genlab.models.gan.model import GAN
 
     config = GANConfig(channels=1, resolution=28, r1_gamma=1.0, generator_width=8, discriminator_width=8)
     assert GAN(config).compile_targets == ("generator",)  # compiled graphs cannot be differentiated twice
     assert GAN(GANConfig(channels=1, resolution=28)).compile_targets == ("generator", "discriminator")
+    # A spectrally normalised D is called twice before one backward; its power iterations write in place.
+    normalised = GANConfig(channels=1, resolution=28, spectral_norm="discriminator")
+    assert GAN(normalised).compile_targets == ("generator",)
     code, _, err = run_cli("train", "gan", "--model.name", "gan", "--data", digits_npz, *tiny_dcgan,
                            "--model.r1_gamma", "1.0", "--steps", "2", "--batch-size", "8", "--compile",
-                           "--out", tmp_path / "run", "--quiet")
+                           "--out", tmp_path / "r1", "--quiet")
+    assert code == 0, err
+    # The SNGAN: a ResNet D under spectral norm, which failed at its first compiled step.
+    rgb = tmp_path / "rgb.npz"
+    np.savez(rgb, x=np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
+    code, _, err = run_cli("train", "gan", "--model.name", "sngan", "--data", rgb, *tiny_dcgan, "--steps", "2",
+                           "--batch-size", "10", "--compile", "--out", tmp_path / "sngan", "--quiet")
     assert code == 0, err
 
 
@@ -76,3 +86,20 @@ def test_a_model_with_nothing_to_compile_is_refused(tmp_path, run_cli):
                            "--out", tmp_path / "run")
     assert code == 2 and "has no networks that can be compiled; leave it off" in err
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_on_cuda_networks_with_transposed_convolutions_stay_eager():
+    from genlab.errors import ConfigError
+    from genlab.models.gan.config import GANConfig
+    from genlab.models.gan.model import GAN
+    from genlab.train.trainer import networks_to_compile
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # only compared, never allocated on
+    dcgan = GAN(GANConfig(channels=1, resolution=28, generator_width=8, discriminator_width=8))
+    assert networks_to_compile(dcgan, cpu) == (("generator", "discriminator"), ())
+    assert networks_to_compile(dcgan, cuda) == (("discriminator",), ("generator",))  # its G is ConvTranspose2d
+    resnet = GAN(GANConfig(backbone="resnet", channels=3, resolution=32, generator_width=8, discriminator_width=8))
+    assert networks_to_compile(resnet, cuda) == (("generator", "discriminator"), ())  # upsampling + Conv2d
+    penalised = GAN(GANConfig(channels=1, resolution=28, r1_gamma=1.0, generator_width=8, discriminator_width=8))
+    with pytest.raises(ConfigError, match=r"\(generator\) holds transposed convolutions.*#171622\); leave it off"):
+        networks_to_compile(penalised, cuda)

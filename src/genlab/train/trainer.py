@@ -27,7 +27,8 @@ from genlab.models.base import WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
                                     save_checkpoint)
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
-                                     gather_to_main, init_process_group, mean_across_ranks, unwrap, unwrapped, wrap)
+                                      gather_to_main, init_process_group, mean_across_ranks, split_compilable,
+                                      unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything
@@ -97,6 +98,21 @@ def cpu_has_bf16_units() -> bool:
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
+def networks_to_compile(model: GenerativeModel, device: torch.device) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(networks --train.compile compiles, networks it leaves eager) of ``model`` on ``device``; a
+    ConfigError when there is nothing to compile."""
+    targets = model.compile_targets
+    if not targets:
+        raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
+                          "leave it off.")
+    compiled, eager = split_compilable(model, targets, device)
+    if not compiled:
+        raise ConfigError(f"--train.compile: every network of the {model.name} model that could be compiled "
+                          f"({', '.join(eager)}) holds transposed convolutions, which torch.compile cannot yet "
+                          "train on CUDA (pytorch/pytorch#171622); leave it off.")
+    return compiled, eager
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, process: ProcessContext | None = None,
                  progress: bool | None = None) -> None:
@@ -144,10 +160,10 @@ class Trainer:
         # The log_every the checkpoint was written under says whether its step closed a log window
         # (a resumed run may log at another interval).
         self._checkpoint_log_every = loop.get("log_every", cfg.log_every)
-        compiled = model.compile_targets if cfg.compile else ()
-        if cfg.compile and not compiled:
-            raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
-                              "leave it off.")
+        compiled, eager = networks_to_compile(model, self.device) if cfg.compile else ((), ())
+        if eager and not self._quiet():
+            tqdm.write(f"genlab: --train.compile: {', '.join(eager)} stays eager on CUDA (transposed convolutions, "
+                       f"pytorch/pytorch#171622); compiling {', '.join(compiled)}")
         distributed = model.ddp_modules if process.distributed else ()
         wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that hold a wrapper while training
         start = step

@@ -39,8 +39,14 @@ class GAN(GenerativeModel):
 
     @property
     def compile_targets(self) -> tuple[str, ...]:
-        # A gradient penalty differentiates D twice, which compiled graphs cannot do (torch 2.13).
-        return ("generator",) if self.config.gradient_penalised else self.ddp_modules
+        # D stays eager (1) under a gradient penalty, which differentiates D twice: compiled graphs
+        # cannot (torch 2.13); (2) under spectral norm: D runs on real and on fake images before one
+        # backward, and each call's power iteration updates its vectors in place; with the ResNet D
+        # the first call's compiled backward then finds a saved vector changed ("modified by an
+        # inplace operation" at the first step, torch 2.13 on CPU). The DCGAN D trained compiled in
+        # a toy run; it stays eager too rather than rely on that.
+        eager_discriminator = self.config.gradient_penalised or self.config.spectral_norm != "none"
+        return ("generator",) if eager_discriminator else self.ddp_modules
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__(config)
