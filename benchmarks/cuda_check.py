@@ -1,24 +1,26 @@
 """genlab on a CUDA machine: every family through the command line, and the CIFAR-10 SNGAN recipe
-for a fixed time budget, printed as JSON.
+for a fixed time budget, printed as JSON (exit status 1 if any check failed).
 
     python benchmarks/cuda_check.py --cifar-train cifar_subset.npz --budget 240 --samples-out OUT/
-    python benchmarks/cuda_check.py --device cpu --steps 4 --budget 0       # a dry run of the script
+    python benchmarks/cuda_check.py --device cpu --steps 4 --budget 0   # a dry run of the script
 
 Part 1, ``families``: each family's default model on its embedded data, through ``python -m genlab``
 in fresh processes, as a user would run it: ``train`` for ``--steps`` steps in fp32, the same in bf16
 (autocast), for gan and transformer also with ``--train.compile true``, then ``sample`` and a short
-``eval`` of the fp32 run. The families run side by side (these are checks, not timings). Exact resume: a run of ``--steps`` steps against one stopped at half
-and resumed (``--resume auto``); the record is the largest difference between their logged losses
-and between their saved weights (on a CPU both are 0; cuDNN and atomics may make a GPU's differ).
-Each command's exit status and wall time are kept, and the end of its stderr when it fails.
+``eval`` of the fp32 run. The families run side by side (these are checks, not timings). Exact
+resume: a run of ``--steps`` steps against one stopped at half and resumed (``--resume auto``); the
+record is the largest difference between their logged losses and between their saved weights (on
+a CPU both are 0; cuDNN and atomics may make a GPU's differ). Each command's exit status and wall
+time are kept, and the end of its stderr when it fails.
 
 Part 2, ``sngan`` (with ``--cifar-train``): the packaged ``cifar10-sngan`` config (fp32, batch 320
 split into 5 D steps and one G step of 64) on the given training images for about ``--budget``
 seconds of training: a first run of ``--pace-steps`` (300) steps measures the pace, then the run
 resumes to the step count that the budget allows at that pace. A second pace run in bf16 gives its
-speed (steps/s: the median of the logged 100-step windows after the first). Its samples (``--samples`` of them, seed 0, uint8) are
-saved as .npz files of at most 5,000 images each under ``--samples-out``, for scoring elsewhere
-with ``genlab eval samples.npz --metrics fd,kid --ref cifar10_test.npz --extractor cifar10``.
+speed (steps/s: the median of a process's logged 100-step windows after its first). Its samples
+(``--samples`` of them, seed 0, uint8) are saved as .npz files of at most 5,000 images each under
+``--samples-out``, for scoring elsewhere with
+``genlab eval samples.npz --metrics fd,kid --ref cifar10_test.npz --extractor cifar10``.
 """
 
 from __future__ import annotations
@@ -78,10 +80,11 @@ def logged_losses(run: Path) -> list[dict]:
     return [{k: v for k, v in line.items() if "loss" in k and isinstance(v, (int, float))} for line in lines]
 
 
-def steady_steps_per_second(run: Path, batch_size: int) -> float | None:
-    """Median training steps/s over the logged windows after the first (which holds the warm-up)."""
-    rates = [line["examples_per_s"] / batch_size for line in
-             (json.loads(text) for text in (run / "metrics.jsonl").read_text().splitlines()[1:] if text.strip())]
+def steady_steps_per_second(run: Path, batch_size: int, after: int = 0) -> float | None:
+    """Median training steps/s over the logged windows of steps past ``after``, less their first
+    (which holds a process's warm-up)."""
+    lines = [json.loads(text) for text in (run / "metrics.jsonl").read_text().splitlines() if text.strip()]
+    rates = [line["examples_per_s"] / batch_size for line in lines if line["step"] > after][1:]
     return round(float(np.median(rates)), 2) if rates else None
 
 
@@ -109,11 +112,13 @@ def family_checks(family: str, device: str, steps: int, folder: Path) -> dict:
     found["train_fp32"] = genlab([*base, "--out", str(whole)])
     found["train_bf16"] = genlab([*base, "--train.precision", "bf16", "--out", str(folder / f"{family}-bf16")])
     if family in COMPILED:
-        found["train_compiled"] = genlab([*base, "--train.compile", "true", "--out", str(folder / f"{family}-compiled")])
+        found["train_compiled"] = genlab([*base, "--train.compile", "true",
+                                          "--out", str(folder / f"{family}-compiled")])
     if found["train_fp32"]["rc"] != 0:
         return found
     suffix = ".txt" if family in ("transformer", "textgan") else ".png"
-    found["sample"] = genlab(["sample", str(whole), "--n", "16", "--device", device, "--out", str(folder / f"{family}{suffix}")])
+    found["sample"] = genlab(["sample", str(whole), "--n", "16", "--device", device,
+                              "--out", str(folder / f"{family}{suffix}")])
     found["eval"] = genlab(["eval", str(whole), "--device", device, *EVAL_OPTIONS.get(family, [])])
     half = folder / f"{family}-resumed"
     first = genlab([*base, "--steps", str(max(1, steps // 2)), "--out", str(half)])
@@ -126,12 +131,12 @@ def family_checks(family: str, device: str, steps: int, folder: Path) -> dict:
 
 
 def sngan(train_images: Path, device: str, budget: float, pace: int, samples: int, out: Path, folder: Path) -> dict:
-    def train(run: Path, steps: int, *extra: str, timeout: float = 600) -> dict:
-        found = genlab(["train", "--config", "cifar10-sngan", "--data", str(train_images), "--train.device", device,
-                        "--out", str(run), "--steps", str(steps), "--train.log_every", "100",
+    def train(run: Path, steps: int, *extra: str, after: int = 0, timeout: float = 600) -> dict:
+        found = genlab(["train", "--config", "cifar10-sngan", "--data", str(train_images), "--train.device",
+                        device, "--out", str(run), "--steps", str(steps), "--train.log_every", "100",
                         "--train.checkpoint_every", "1000", "--train.sample_every", "1000000", *extra], timeout)
         if found["rc"] == 0:
-            found["steps_per_s"] = steady_steps_per_second(run, BATCH)
+            found["steps_per_s"] = steady_steps_per_second(run, BATCH, after)
         return found
 
     run = folder / "sngan"
@@ -141,7 +146,7 @@ def sngan(train_images: Path, device: str, budget: float, pace: int, samples: in
     found["pace_run_bf16"] = train(folder / "sngan-bf16", pace, "--train.precision", "bf16")
     seconds_per_step = found["pace_run"]["seconds"] / pace  # start-up included: the pace errs on the slow side
     found["steps"] = steps = max(pace, int(budget / seconds_per_step) // 100 * 100)
-    found["rest"] = train(run, steps, "--resume", "auto", timeout=budget * 2 + 120)
+    found["rest"] = train(run, steps, "--resume", "auto", after=pace, timeout=budget * 2 + 120)
     if found["rest"]["rc"] != 0:
         return found
     found["train_seconds"] = round(found["pace_run"]["seconds"] + found["rest"]["seconds"], 1)
@@ -169,9 +174,10 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     result: dict = {"command": "python " + shlex.join(sys.argv), "torch": torch.__version__,
-                    "cuda": torch.version.cuda, "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-                    "families": {}}
+                    "cuda": torch.version.cuda, "device": gpu, "families": {}}
+
     def save() -> None:  # after each part, so that a run stopped by a time limit leaves what it did
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
@@ -191,6 +197,8 @@ def main() -> None:
                                     args.samples_out, Path(tmp))
             save()
     print(json.dumps(result, indent=2))
+    if result["failed"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 without each option that could matter, and a profiler table of one configuration, printed as JSON.
 
     python benchmarks/gan_step_profile.py                       # cifar10-sngan on CUDA
-    python benchmarks/gan_step_profile.py --device cpu --batch-size 30 --steps 1 --warmup 1   # dry run
+    python benchmarks/gan_step_profile.py --device cpu --batch-size 30 --steps 1 --warmup 1 --variants default
 
 Protocol: the model, optimizers and data are built as ``genlab train --config CONFIG`` builds them
 (the trainer's finite-gradient guards included unless a variant turns them off), on random uint8
@@ -52,12 +52,15 @@ def build(config_name: str, data: Path, batch_size: int, device: torch.device, v
     dataset, config.model = family.build_data(config.data, config.model)
     seed_everything(0)
     model = family.models[config.model_name](config.model).to(device).train()
+    networks = {}
     if variant.get("compile"):
-        compile_modules(model, networks_to_compile(model, device)[0])
+        compiled, eager = networks_to_compile(model, device)
+        compile_modules(model, compiled)
+        networks = {"compiled": list(compiled), "eager": [n for n in model.ddp_modules if n not in compiled]}
     optimizers = model.configure_optimizers()
     if variant.get("check_finite", True):
         install_finite_guards(optimizers)
-    return model, optimizers, dataset, BatchSchedule(len(dataset), batch_size, seed=0)
+    return model, optimizers, dataset, BatchSchedule(len(dataset), batch_size, seed=0), networks
 
 
 def synchronize(device: torch.device) -> None:
@@ -65,9 +68,10 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(args, data: Path, device: torch.device, variant: dict) -> dict:
+def measure(args, data: Path, device: torch.device, name: str) -> dict:
+    variant = VARIANTS[name]
     torch.backends.cuda.matmul.allow_tf32 = variant.get("tf32", False)
-    model, optimizers, dataset, schedule = build(args.config, data, args.batch_size, device, variant)
+    model, optimizers, dataset, schedule, networks = build(args.config, data, args.batch_size, device, variant)
 
     def step(i: int) -> None:
         batch = dataset.get_batch(schedule.indices(i), device)
@@ -85,8 +89,8 @@ def measure(args, data: Path, device: torch.device, variant: dict) -> dict:
         step(i)
     synchronize(device)
     seconds = time.perf_counter() - start
-    found = {"steps_per_s": round(args.steps / seconds, 2), "warmup_seconds": round(warmup_seconds, 1)}
-    if variant is VARIANTS["default"] and args.profile_steps:
+    found = {"steps_per_s": round(args.steps / seconds, 2), "warmup_seconds": round(warmup_seconds, 1), **networks}
+    if name == "default" and args.profile_steps:
         found["profile"] = profile(step, args.warmup + args.steps, args.profile_steps, device)
     return found
 
@@ -110,7 +114,8 @@ def profile(step, first: int, count: int, device: torch.device) -> dict:
         return [{"op": e.key, "calls_per_step": round(e.count / count, 1),
                  "self_ms_per_step": round(getattr(e, key) / 1000 / count, 3)} for e in rows]
 
-    found = {"steps": count, "wall_ms_per_step": round(wall * 1000 / count, 2), "top_self_cpu": top("self_cpu_time_total")}
+    found = {"steps": count, "wall_ms_per_step": round(wall * 1000 / count, 2),
+             "top_self_cpu": top("self_cpu_time_total")}
     if device.type == "cuda":
         kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
         busy = sum(e.device_time for e in kernels) / 1000 / count  # µs → ms
@@ -137,7 +142,7 @@ def main() -> None:
         shape = (2048, 32, 32, 3)  # CIFAR-10's; the config reads its resolution and channels from it
         np.savez(data, x=np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
         for name in args.variants:
-            result["variants"][name] = measure(args, data, device, VARIANTS[name])
+            result["variants"][name] = measure(args, data, device, name)
             print(json.dumps({name: result["variants"][name]["steps_per_s"]}), file=sys.stderr, flush=True)
     print(json.dumps(result, indent=2))
 

@@ -125,6 +125,7 @@ def build(family_name: str, setup: Setup, variant: dict):
     from genlab.train.rng import seed_everything
     from genlab.train.run import build_run_config
     from genlab.train.schedule import BatchSchedule
+    from genlab.train.trainer import networks_to_compile
 
     model_values = dict(setup.model)
     if "channels_last" in variant:
@@ -134,10 +135,8 @@ def build(family_name: str, setup: Setup, variant: dict):
     dataset, model_config = family.build_data(config.data, config.model)
     seed_everything(0)
     model = family.models[config.model_name](model_config).train()
-    if variant.get("compile"):  # what --train.compile does
-        if not model.compile_targets:
-            raise SystemExit(f"{model.name} has no networks to compile: --train.compile refuses it")
-        compile_modules(model, model.compile_targets)
+    if variant.get("compile"):  # what --train.compile does (on the CPU; a ConfigError if nothing compiles)
+        compile_modules(model, networks_to_compile(model, torch.device("cpu"))[0])
     optimizers = model.configure_optimizers()
     if "optimizer" in variant:
         optimizers = {name: rebuilt(opt, variant["optimizer"]) for name, opt in optimizers.items()}

@@ -59,7 +59,8 @@ def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli)
     assert json.loads((compiled / "config.json").read_text())["train"]["compile"] is False
 
 
-def test_a_gan_with_a_gradient_penalty_or_spectral_norm_compiles_its_generator_only(tmp_path, digits_npz, run_cli, tiny_dcgan):
+def test_a_gan_with_a_gradient_penalty_or_spectral_norm_compiles_its_generator_only(tmp_path, digits_npz, run_cli,
+                                                                                   tiny_dcgan):
     from genlab.models.gan.config import GANConfig
     from genlab.models.gan.model import GAN
 
@@ -103,3 +104,15 @@ def test_on_cuda_networks_with_transposed_convolutions_stay_eager():
     penalised = GAN(GANConfig(channels=1, resolution=28, r1_gamma=1.0, generator_width=8, discriminator_width=8))
     with pytest.raises(ConfigError, match=r"\(generator\) holds transposed convolutions.*#171622\); leave it off"):
         networks_to_compile(penalised, cuda)
+
+
+def test_the_trainer_says_which_networks_it_leaves_eager(tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
+    import genlab.train.trainer as trainer
+
+    # What CUDA does to the DCGAN (its generator's transposed convolutions stay eager), here on the CPU.
+    monkeypatch.setattr(trainer, "split_compilable", lambda model, names, device: (("discriminator",), ("generator",)))
+    code, out, err = run_cli("train", "gan", "--data", digits_npz, *tiny_dcgan, "--steps", "1", "--batch-size", "8",
+                             "--compile", "--out", tmp_path / "run")
+    assert code == 0, err
+    said = "left eager on CUDA (transposed convolutions, pytorch/pytorch#171622): generator; compiled: discriminator"
+    assert (out + err).count(said) == 1

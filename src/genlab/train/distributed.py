@@ -64,20 +64,20 @@ def compile_modules(model: nn.Module, names: tuple[str, ...]) -> None:
         setattr(model, name, torch.compile(getattr(model, name)))
 
 
-# Inductor's CUDA graphs for the backward of a transposed convolution expect contiguous gradients
-# where cuDNN returns channels-last ones, and fail a stride check at the first step
-# (pytorch/pytorch#171622, open; seen here with torch 2.11 on an H200, with and without
-# --model.channels_last). CPU graphs are not affected.
-EAGER_ON_CUDA = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+# On CUDA, Inductor's compiled backward of a transposed convolution fails a stride check at the
+# first step: the strides it predicts for the gradient disagree with those cuDNN returns
+# (pytorch/pytorch#171622, open; seen with torch 2.11 on an H200, with --model.channels_last true
+# and false, benchmarks/results/gan_step_profile_h200.json). CPU graphs are not affected.
+UNCOMPILABLE_ON_CUDA = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def split_compilable(model: nn.Module, names: tuple[str, ...], device: torch.device
                      ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(networks to compile, networks left eager) of ``names`` on ``device``: on CUDA, a network
-    holding a transposed convolution stays eager (see ``EAGER_ON_CUDA``)."""
+    holding a transposed convolution stays eager (see ``UNCOMPILABLE_ON_CUDA``)."""
     if device.type != "cuda":
         return names, ()
-    eager = tuple(n for n in names if any(isinstance(m, EAGER_ON_CUDA) for m in getattr(model, n).modules()))
+    eager = tuple(n for n in names if any(isinstance(m, UNCOMPILABLE_ON_CUDA) for m in getattr(model, n).modules()))
     return tuple(n for n in names if n not in eager), eager
 
 

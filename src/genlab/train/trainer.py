@@ -162,8 +162,8 @@ class Trainer:
         self._checkpoint_log_every = loop.get("log_every", cfg.log_every)
         compiled, eager = networks_to_compile(model, self.device) if cfg.compile else ((), ())
         if eager and not self._quiet():
-            tqdm.write(f"genlab: --train.compile: {', '.join(eager)} stays eager on CUDA (transposed convolutions, "
-                       f"pytorch/pytorch#171622); compiling {', '.join(compiled)}")
+            tqdm.write("genlab: --train.compile: left eager on CUDA (transposed convolutions, "
+                       f"pytorch/pytorch#171622): {', '.join(eager)}; compiled: {', '.join(compiled)}")
         distributed = model.ddp_modules if process.distributed else ()
         wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that hold a wrapper while training
         start = step

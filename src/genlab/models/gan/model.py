@@ -43,8 +43,10 @@ class GAN(GenerativeModel):
         # cannot (torch 2.13); (2) under spectral norm: D runs on real and on fake images before one
         # backward, and each call's power iteration updates its vectors in place; with the ResNet D
         # the first call's compiled backward then finds a saved vector changed ("modified by an
-        # inplace operation" at the first step, torch 2.13 on CPU). The DCGAN D trained compiled in
-        # a toy run; it stays eager too rather than rely on that.
+        # inplace operation" at the first step, torch 2.13 on CPU; tests/train/test_compile.py
+        # reproduces it at toy size). The DCGAN D trained compiled in a toy run; it stays eager too
+        # rather than rely on that. (On CUDA a transposed convolution keeps a network eager as well,
+        # a separate Inductor bug: genlab.train.distributed.UNCOMPILABLE_ON_CUDA.)
         eager_discriminator = self.config.gradient_penalised or self.config.spectral_norm != "none"
         return ("generator",) if eager_discriminator else self.ddp_modules
 
