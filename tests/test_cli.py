@@ -289,6 +289,17 @@ def test_resuming_into_another_run_or_from_a_loose_checkpoint_needs_a_new_out(tm
     code, out, err = run_cli("train", "--resume", loose, "--out", tmp_path / "fork", "--steps", "3", "--quiet")
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "fork" / "checkpoints").iterdir()) == ["step-000003"]
+    # A copied-out checkpoints/ folder is not a run: resuming its older checkpoint must not prune the newer.
+    archive = tmp_path / "archive" / "checkpoints"
+    shutil.copytree(tmp_path / "fork" / "checkpoints", archive)
+    shutil.copytree(a / "checkpoints" / "step-000002", archive / "step-000002")
+    code, _, err = run_cli("train", "--resume", archive / "step-000002", "--steps", "4", "--quiet")
+    assert code == 2 and "not inside a run's checkpoints/ folder" in err
+    assert sorted(p.name for p in archive.iterdir()) == ["step-000002", "step-000003"]
+    # RUN/checkpoints names the run.
+    code, _, err = run_cli("train", "--resume", a / "checkpoints", "--steps", "3", "--quiet")
+    assert code == 0, err
+    assert sorted(p.name for p in (a / "checkpoints").iterdir()) == ["step-000002", "step-000003"]
 
 
 def test_a_gpu_index_beyond_the_machine_is_refused(monkeypatch):

@@ -79,6 +79,8 @@ def test_run_config_refuses_unknown_family_and_section():
 def test_config_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config_file(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match=r"is a folder; pass the YAML or JSON file inside it \(a run's is "):
+        load_config_file(tmp_path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML or JSON"):

@@ -59,7 +59,8 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     assert lines[1].split()[:3] == ["run", "dcgan", "4"]
     # An evaluation named like a logged training value keeps both (a transformer logs and evaluates "loss").
     (other / "eval.json").write_text('{"loss_generator": 9.5, "fd_mnist": {"value": 2.25, "protocol": "p"}}')
-    header, first, second = compare([trained_run, other]).splitlines()
+    header, first, second, blank, title, protocol = compare([trained_run, other]).splitlines()
+    assert (blank, title, protocol) == ("", "protocols:", "  other, fd_mnist: p")  # each number's protocol below
     shown = dict(zip(header.split(), second.split()))
     assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"
     assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"

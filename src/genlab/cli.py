@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from genlab.config import check_seed
-from genlab.errors import ConfigError, GenlabError
+from genlab.errors import CheckpointError, ConfigError, GenlabError
 from genlab.runtime import tune_allocator
 
 # Short options of `genlab train` and the dotted option each one sets.
@@ -32,7 +32,7 @@ TRAIN_SHORTCUTS = {
 BUILT_IN_DATA = (
     "gan, vae: the embedded MNIST test split (10,000 digits); toy:ring, toy:grid (2-D mixtures, gan backbone mlp)",
     "transformer: tiny Shakespeare (1,115,394 characters; last 10% held out)",
-    "rgan: the TimeGAN 'sines' (synthetic, drawn from the seed; --data.sines N sequences)",
+    "rgan: the TimeGAN 'sines' (synthetic: --data.sines N sequences drawn with --data.seed, 0 by default)",
 )
 
 
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "text (default samples.png, or samples.txt for a text model)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
-    sample.add_argument("--interpolation-steps", type=int, default=10, help="images per interpolation row")
+    sample.add_argument("--interpolation-steps", type=int, default=10,
+                        help="images per interpolation row (with --interpolate)")
     sample.add_argument("--class", dest="label", type=int, help="class index for a conditional model")
     sample.add_argument("--long", type=int, metavar="STEPS",
                         help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
@@ -265,17 +266,31 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     target = out.resolve()
     # A relative training path is taken from here: the folder training ran in is not recorded.
     trained_on = (training_data_section(model) or {}).get("path") if model is not None else None
-    for source in (*inputs, trained_on):
-        if isinstance(source, str) and target == Path(source).resolve():
+    for source in (*inputs, model, trained_on):
+        if isinstance(source, (str, Path)) and target == Path(source).resolve():
             role = "this model was trained on" if source is trained_on else "this command reads"
             raise ConfigError(f"{option} {path} is {source}, which {role}; writing there would replace it, so pass "
                               "another file name.")
+    if model is not None and Path(model).is_dir() and any(
+            folder.resolve() in target.parents for folder in model_folders(Path(model))):
+        raise ConfigError(f"{option} {path} is inside the model folder this command reads ({model}); pass a file "
+                          "name outside it.")
     run = run_directory_of(Path(model)) if model is not None else None
     if run is not None and any(target == part or part in target.parents
                                for part in (run.resolve() / name for name in RUN_RECORD)):
         raise ConfigError(f"{option} {path} is part of the run's record in {run}; pass a file name outside its "
                           "config, log, model, checkpoints and previews.")
     return out
+
+
+def model_folders(path: Path) -> list[Path]:
+    """The folder holding the weights that ``path`` (a run or a model folder) loads, if it has one."""
+    from genlab.sampling import find_model_folder
+
+    try:
+        return [find_model_folder(path)]
+    except CheckpointError:
+        return []
 
 
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
@@ -286,6 +301,9 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
+    if args.interpolation_steps != 10 and not args.interpolate:
+        raise ConfigError("--interpolation-steps sets the images per row of --interpolate; add --interpolate or drop "
+                          "it.")
     check_seed(args.seed)
     out = output_file(args.out, "--out", args.model) if args.out else None  # refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
@@ -365,8 +383,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 hint = " (their reference images are given with --ref)" if name == "data" else ""
                 raise ConfigError(f"--{name.replace('_', '-')} is not used by image --metrics{hint}; drop it.")
     else:
-        for name in ("extractor", "inception_weights"):
-            if getattr(args, name) is not None:
+        for name in ("extractor", "inception_weights", "no_cache"):
+            if getattr(args, name) not in (None, False):
                 raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
                                   "--metrics fd,kid) or drop it.")
     if args.metrics:

@@ -279,6 +279,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file() and str(path) in packaged_configs():
         path = packaged_configs()[str(path)]
+    if path.is_dir():
+        raise ConfigError(f"Config file {path} is a folder; pass the YAML or JSON file inside it (a run's is "
+                          f"{path / 'config.json'}).")
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist; check the --config path or use a packaged "
                           f"config ({', '.join(packaged_configs())}).")

@@ -164,8 +164,7 @@ def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]
     repeats and groups of named numbers, beside one shared ``"protocol"`` dict."""
     if not evaluation:
         return []
-    shared = evaluation.get("protocol")
-    shared = "; ".join(f"{k}: {v}" for k, v in shared.items()) if isinstance(shared, dict) else str(shared or "")
+    shared = shared_protocol(evaluation)
     rows = []
     for name, value in evaluation.items():
         if name == "protocol" or value is None:
@@ -179,6 +178,22 @@ def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             rows.append((name, value, shared))
     return rows
+
+
+def shared_protocol(evaluation: dict[str, Any]) -> str:
+    """An eval.json's protocol shared by its numbers, as one line ('' when it has none)."""
+    shared = evaluation.get("protocol")
+    return "; ".join(f"{k}: {v}" for k, v in shared.items()) if isinstance(shared, dict) else str(shared or "")
+
+
+def protocol_lines(name: str, evaluation: dict[str, Any] | None) -> list[str]:
+    """How a run's evaluation was measured: its shared protocol, and each value's own (image metrics)."""
+    if not evaluation:
+        return []
+    shared = shared_protocol(evaluation)
+    lines = [f"  {name}: {shared}"] if shared else []
+    return lines + [f"  {name}, {metric}: {value['protocol']}" for metric, value in evaluation.items()
+                    if isinstance(value, dict) and "protocol" in value]
 
 
 def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:
@@ -203,7 +218,9 @@ def write_report(run_dir: Path) -> Path:
 
 
 def compare(run_dirs: list[Path]) -> str:
-    """A plain-text table: one row per run, the last logged losses and the evaluation values."""
+    """A plain-text table: one row per run, the last logged losses and the evaluation values; below
+    it, how each run's evaluation values were measured (their protocols), so runs scored against
+    different references or sample counts are not compared unawares."""
     runs = [read_run(Path(d)) for d in run_dirs]
     columns: list[str] = []
     rows = []
@@ -218,4 +235,7 @@ def compare(run_dirs: list[Path]) -> str:
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
     lines += ["  ".join(_fmt(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    protocols = [line for run in runs for line in protocol_lines(run["name"], run["eval"])]
+    if protocols:
+        lines += ["", "protocols:", *protocols]
     return "\n".join(lines)

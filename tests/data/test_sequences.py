@@ -47,6 +47,9 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     assert found.columns == ["a"]
     found = read_csv(write(tmp_path, "a,stamp\n1,7\n2,8\n"), time_column="stamp")
     assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]
+    assert found.source.endswith("(column 'stamp' excluded as time)")  # said, as a detected one is
+    assert read_csv(write(tmp_path, "time,a\n0.5,1\n1.5,2\n")).source.endswith("(column 'time' excluded as time)")
+    assert read_csv(write(tmp_path, "a,b\n1,2\n3,4\n")).source == str(tmp_path / "series.csv")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -109,6 +112,16 @@ def test_npz_sequences_with_labels_and_series(tmp_path):
         load_sequences(SequenceDataConfig(path=str(tmp_path / "bad.npz"), window=2))
 
 
+def test_an_npz_is_recognised_by_its_suffix_in_any_case(tmp_path):
+    np.savez(tmp_path / "seq.npz", x=np.random.default_rng(0).normal(size=(10, 6, 3)))
+    (tmp_path / "seq.npz").rename(tmp_path / "SEQ.NPZ")
+    dataset, *_ = load_sequences(SequenceDataConfig(path=str(tmp_path / "SEQ.NPZ")))
+    assert dataset.sequences.shape == (10, 6, 3)
+    upper = write(tmp_path, "regime,x\nbull,1\nbear,2\nbull,3\n", "PRICES.CSV")  # every other file is a CSV
+    dataset, *_ = load_sequences(SequenceDataConfig(path=str(upper), window=2, categorical=("regime",)))
+    assert dataset.sequences.shape == (2, 2, 3)
+
+
 def test_sines_follow_the_reference_generator():
     x = sines(200, 24, 5, seed=3)
     assert x.shape == (200, 24, 5)
@@ -165,7 +178,7 @@ def test_categorical_columns_are_one_hot_encoded_where_they_stood(tmp_path):
     with pytest.raises(DataError, match=r"column 'regime' holds 'bull', which is not a number; encode it with "
                                         r"--data.categorical regime"):
         read_csv(path)
-    with pytest.raises(DataError, match="row 5, column 'regime=bear' is missing"):
+    with pytest.raises(DataError, match="row 5, column 'regime' is missing"):  # the CSV's column, not a feature
         read_csv(path, categorical=("regime",))
     found = read_csv(path, fill="ffill", categorical=("regime",))
     assert found.columns == ["regime=bear", "regime=bull", "price"]  # categories sorted; the date excluded

@@ -6,7 +6,8 @@ import torch
 from genlab.data.sequences import sines
 from genlab.errors import DataError
 from genlab.metrics.timeseries import (correlational_score, cross_correlations, discriminative_score,
-                                       mean_abs_step_change, predictive_score, step_change_report, timeseries_scores)
+                                       lengths_protocol, mean_abs_step_change, predictive_score, step_change_report,
+                                       tf1_gru_init, timeseries_scores)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -137,3 +138,29 @@ def test_step_change_counts_valid_steps_only_and_reports_the_ratio():
     report = step_change_report(x, rougher, ["a", "b"])
     assert report["columns"] == ["a", "b"] and report["ratio"] == [2.0, None]  # no change in the data: no ratio
     assert step_change_report(x, x)["columns"] == ["feature 0", "feature 1"]
+
+
+def test_post_hoc_grus_start_as_tf1_grucells_do():
+    """TF1's GRUCell draws one Glorot-uniform kernel over [x, h] for the two gates, shape (I + H, 2H),
+    and one for the candidate, (I + H, H); gate biases 1, candidate biases 0."""
+    torch.manual_seed(0)
+    inputs, hidden = 300, 100
+    gru = torch.nn.GRU(inputs, hidden, batch_first=True)
+    tf1_gru_init(gru)
+    for rows, fan_out in ((slice(0, 2 * hidden), 2 * hidden), (slice(2 * hidden, None), hidden)):
+        bound = (6 / (inputs + hidden + fan_out)) ** 0.5
+        joint = torch.cat([gru.weight_ih_l0[rows], gru.weight_hh_l0[rows]], dim=1)  # the kernel, transposed
+        assert joint.abs().max() <= bound and joint.abs().max() > 0.99 * bound
+        assert joint.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.02)  # uniform, not orthogonal or N(0, ·)
+        recurrent = gru.weight_hh_l0[rows]  # drawn with the joint bound, not one of its own
+        assert recurrent.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.03)
+    assert gru.bias_ih_l0[:2 * hidden].eq(1).all() and gru.bias_ih_l0[2 * hidden:].eq(0).all()
+    assert gru.bias_hh_l0.eq(0).all()
+
+
+def test_the_protocol_says_which_side_had_lengths():
+    lengths = torch.full((4,), 5)
+    assert lengths_protocol(None, None) == "all sequences have T steps"
+    assert "(real and synthetic lengths given)" in lengths_protocol(lengths, lengths)
+    assert "(real lengths given; the synthetic sequences all have T steps)" in lengths_protocol(lengths, None)
+    assert "(synthetic lengths given; the real sequences all have T steps)" in lengths_protocol(None, lengths)

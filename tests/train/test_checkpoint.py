@@ -86,6 +86,17 @@ def test_truncated_or_garbage_files_are_named(tmp_path, content):
         load_checkpoint(folder, model, model.configure_optimizers())
 
 
+@pytest.mark.parametrize("content", [b"\x00" * 64, b"\x80\x02garbage", b"", None])
+def test_a_corrupt_training_state_is_called_corrupt_not_unsafe(tmp_path, content):
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    state = folder / STATE_FILE
+    state.write_bytes(state.read_bytes()[:200] if content is None else content)
+    with pytest.raises(CheckpointError, match="training_state.pt is truncated or corrupt") as raised:
+        load_checkpoint(folder, model, model.configure_optimizers())
+    assert not isinstance(raised.value, UnsafeCheckpointError)
+
+
 class Payload:
     def __reduce__(self):
         return (os.system, ("touch PWNED",))

@@ -150,6 +150,40 @@ def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_pa
     assert all(final[k].equal(v) for k, v in weights(run).items())  # model/ is the step-4 export
 
 
+def test_a_resume_stopped_before_its_first_checkpoint_keeps_the_export_and_its_evaluation(tmp_path, digits_npz,
+                                                                                          run_cli, common):
+    """Until a newer checkpoint is written, the newest one is still the export's weights."""
+    from genlab.errors import GenlabError
+    from genlab.models.gan import GAN
+
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "6", "--out", run, *common)[0] == 0
+    (run / "eval.json").write_text("{}")
+    exported = weights(run)
+    train_step = GAN.training_step
+    calls = []
+
+    def stops_at_the_second_step(self, batch, optimizers):
+        calls.append(1)
+        if len(calls) == 2:
+            raise GenlabError("stopped")
+        return train_step(self, batch, optimizers)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GAN, "training_step", stops_at_the_second_step)
+        code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--resume", "auto", "--out", run,
+                               *common)
+    assert code == 2 and "stopped" in err
+    assert (run / "eval.json").read_text() == "{}"
+    assert all(exported[k].equal(v) for k, v in weights(run).items())
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--resume", "auto", "--out", run,
+                           *common)
+    assert code == 0, err
+    assert not (run / "eval.json").exists()  # it scored the step-6 weights; the export is step 9's now
+    final = load_file(str(run / "checkpoints" / "step-000009" / "model.safetensors"))
+    assert all(final[k].equal(v) for k, v in weights(run).items())
+
+
 def test_going_back_to_an_older_checkpoint_without_training_drops_the_newer_evaluation(tmp_path, digits_npz, run_cli,
                                                                                        common):
     run = tmp_path / "run"

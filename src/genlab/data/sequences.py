@@ -46,6 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from genlab.config import is_set
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 
@@ -72,6 +73,11 @@ class SequenceDataConfig:
         for name in ("sines", "sines_features"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--data.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.path is not None:
+            for name in ("sines", "sines_features", "seed"):
+                if is_set(self, name):
+                    raise ConfigError(f"--data.{name} shapes the generated 'sines', but --data is {self.path}; "
+                                      f"drop --data.{name} (or --data, to train on the sines).")
         if self.window is not None and self.window < 2:
             raise ConfigError(f"--data.window must be at least 2 (got {self.window}).")
 
@@ -146,7 +152,7 @@ def sines(count: int, length: int = DEFAULT_WINDOW, features: int = 5, seed: int
 def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[str]]] | None = None) -> SequenceSource:
     """Read ``config.path`` (CSV, .npz or None for the sines) in original units; ``categories``: the
     encoding of ``config.categorical`` to apply (a trained model's), None to take it from the data."""
-    if config.categorical and (config.path is None or not str(config.path).endswith(".csv")):
+    if config.categorical and (config.path is None or is_npz(Path(config.path))):
         raise ConfigError("--data.categorical names CSV text columns to encode; this data is not a CSV, so drop it.")
     if config.path is None:
         length = config.window or DEFAULT_WINDOW
@@ -157,13 +163,18 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
     if not path.is_file():
         raise DataError(f"{path} does not exist; point --data at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
-    found = (read_npz(path) if path.suffix == ".npz" else
+    found = (read_npz(path) if is_npz(path) else
              read_csv(path, config.time_column, config.fill, config.categorical, categories))
     if config.reverse:
         if not found.is_series:
             raise ConfigError(f"--data.reverse applies to a series, but {path} holds sequences (N, T, F); drop it.")
         found.values = found.values[::-1].copy()
     return found
+
+
+def is_npz(path: Path) -> bool:
+    """Whether ``path`` is read as an .npz (by its suffix, in any case); every other file is read as a CSV."""
+    return path.suffix.lower() == ".npz"
 
 
 def read_csv(path: Path, time_column: str | None = None, fill: str = "none", categorical: tuple[str, ...] = (),
@@ -200,7 +211,7 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if not kept:
         raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
     known = dict(categories or [])
-    blocks, names, encoded = [], [], []
+    blocks, names, sources, encoded = [], [], [], []  # sources: each feature's CSV column
     for i in kept:
         cells = [row[i] for row in rows[1:]]
         if header[i] in categorical:
@@ -210,12 +221,14 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         else:
             block = np.array([[parse_cell(cell, path, header[i], r + 2)] for r, cell in enumerate(cells)])
             names.append(header[i])
+        sources += [header[i]] * block.shape[1]
         blocks.append(block)
     values = np.concatenate(blocks, axis=1)
     missing = np.isnan(values)
     if missing.any():
-        values = fill_missing(values, missing, fill, path, names)
-    return SequenceSource(values, names, None, str(path), categories=encoded or None)
+        values = fill_missing(values, missing, fill, path, sources)
+    description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
+    return SequenceSource(values, names, None, description, categories=encoded or None)
 
 
 MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category
@@ -302,7 +315,8 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
 
 
 def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path, columns: list[str]) -> np.ndarray:
-    """Apply the fill policy to the NaNs of ``values`` (rows, F), or raise naming the first one."""
+    """Apply the fill policy to the NaNs of ``values`` (rows, F), or raise naming the first one's CSV
+    column (``columns``: each feature's, so an encoded feature names the text column it came from)."""
     row, column = (int(i) for i in np.argwhere(missing)[0])
     if fill == "none":
         raise DataError(f"{path} row {row + 2}, column {columns[column]!r} is missing ({int(missing.sum())} missing "

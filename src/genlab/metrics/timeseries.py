@@ -26,17 +26,19 @@ standardise and average over valid steps. A GRU is causal, so the padding after 
 reaches a valid output; it is set to 0 first all the same, as NaN padding would reach the weight
 gradients (0 · NaN).
 
-Each score is repeated (10 times by default) with independent seeds and reported as mean ± std.
-Deviations from the TensorFlow code, forced by the framework: the weights are initialised as
-Keras does (Glorot-uniform input weights, orthogonal recurrent weights, zero biases) except that
-the gate biases of both networks start at 1, as those of TF1's GRUCell, which the reference's
-classifier and predictor both use; PyTorch's GRU applies the reset gate after the recurrent
-product (as Keras's GRU does, but not TF1's GRUCell). Hidden sizes
-are at least 1, so one-feature data can still be classified.
+Each score is repeated (10 times by default) with independent seeds and reported as mean ± std;
+the correlational score's resampling is redrawn in each repeat, where Diffusion-TS averages five.
+The weights start as TF1's ``GRUCell`` and ``fully_connected`` start them, which the reference's
+classifier and predictor both use: one Glorot-uniform kernel over [x, h] for the reset and update
+gates and one for the candidate (:func:`tf1_gru_init`), gate biases 1, candidate biases 0, a
+Glorot-uniform read-out with a zero bias. One deviation is forced by the framework: PyTorch's GRU
+applies the reset gate after the recurrent product (as Keras's GRU does), TF1's ``GRUCell`` before
+it. Hidden sizes are at least 1, so one-feature data can still be classified.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -55,19 +57,30 @@ PREDICTIVE_ITERATIONS = 5000
 CORRELATION_SUBSETS = 5  # Diffusion-TS scores N / 5 sequences per repeat
 
 
+def tf1_gru_init(gru: nn.GRU) -> None:
+    """Initialise a 1-layer ``nn.GRU`` as TF1's ``GRUCell`` is: its gate kernel, shape (inputs + H, 2H)
+    over the concatenated [x, h], and its candidate kernel, (inputs + H, H), each Glorot-uniform (the
+    default initialiser of ``tf.get_variable``); gate biases 1, candidate biases 0. PyTorch splits
+    each kernel into an input and a recurrent part, so both parts get the joint kernel's bound."""
+    hidden, inputs = gru.hidden_size, gru.input_size
+    with torch.no_grad():
+        for rows, fan_out in ((slice(0, 2 * hidden), 2 * hidden), (slice(2 * hidden, 3 * hidden), hidden)):
+            bound = math.sqrt(6 / (inputs + hidden + fan_out))
+            gru.weight_ih_l0[rows].uniform_(-bound, bound)
+            gru.weight_hh_l0[rows].uniform_(-bound, bound)
+        gru.bias_hh_l0.zero_()
+        gru.bias_ih_l0.zero_()
+        gru.bias_ih_l0[:2 * hidden] = 1.0  # PyTorch's gate order: reset, update, new
+
+
 class PostHocGRU(nn.Module):
     """A 1-layer GRU and a linear read-out: (B, T, inputs) → per-step (B, T, 1) or last-state (B, 1) outputs."""
 
-    def __init__(self, inputs: int, hidden: int, gate_bias: float = 1.0) -> None:
+    def __init__(self, inputs: int, hidden: int) -> None:
         super().__init__()
         self.rnn = nn.GRU(inputs, hidden, batch_first=True)
         self.out = nn.Linear(hidden, 1)
-        nn.init.xavier_uniform_(self.rnn.weight_ih_l0)
-        nn.init.orthogonal_(self.rnn.weight_hh_l0)
-        nn.init.zeros_(self.rnn.bias_hh_l0)
-        nn.init.zeros_(self.rnn.bias_ih_l0)
-        with torch.no_grad():
-            self.rnn.bias_ih_l0[:2 * hidden] = gate_bias  # PyTorch's gate order: reset, update, new
+        tf1_gru_init(self.rnn)
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -270,6 +283,15 @@ def summary(values: list[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "values": values, "text": f"{mean:.4f} +/- {std:.4f}"}
 
 
+def lengths_protocol(real_lengths: torch.Tensor | None, synthetic_lengths: torch.Tensor | None) -> str:
+    """How the scores treated sequence lengths, in words."""
+    given = [name for name, lengths in (("real", real_lengths), ("synthetic", synthetic_lengths)) if lengths is not None]
+    if not given:
+        return "all sequences have T steps"
+    rest = "" if len(given) == 2 else f"; the {'synthetic' if given == ['real'] else 'real'} sequences all have T steps"
+    return f"variable: only each sequence's valid steps count ({' and '.join(given)} lengths given{rest})"
+
+
 def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int = 10,
                       discriminative_iterations: int = DISCRIMINATIVE_ITERATIONS,
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
@@ -301,8 +323,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         "real_sequences": real.shape[0],
         "synthetic_sequences": synthetic.shape[0],
         "sequence_shape": [steps, features],
-        "lengths": ("all sequences have T steps" if real_lengths is None and synthetic_lengths is None else
-                    "variable: only each sequence's valid steps count (real and synthetic lengths given)"),
+        "lengths": lengths_protocol(real_lengths, synthetic_lengths),
         "repeats": repeats,
         "spread": "mean ± sample standard deviation (ddof 1) over the repeats; repeat r uses seed seed + r",
         "seed": seed,

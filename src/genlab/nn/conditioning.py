@@ -1,4 +1,5 @@
-"""Class conditioning by input: a label as a one-hot vector beside the features (Mirza & Osindero 2014).
+"""Class conditioning by input: a label as a one-hot vector beside the features (Mirza & Osindero 2014),
+or as constant maps beside an image's channels.
 
 A GAN generator takes it beside z as well as through its class-conditional BatchNorms: entering
 before the first normalisation, the label moves the features from the first steps, while
@@ -19,3 +20,12 @@ def with_one_hot(features: torch.Tensor, labels: torch.Tensor | None, num_classe
     if labels is None:
         raise ValueError("a class-conditional network needs labels (B,) beside its input")
     return torch.cat([features, F.one_hot(labels, num_classes).to(features.dtype)], dim=1)
+
+
+def with_label_maps(images: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
+    """Images (B, C, H, W) and labels (B,) → (B, C + K, H, W): the class one-hot as K constant maps
+    beside the channels (a discriminator's concatenation conditioning)."""
+    if labels is None:
+        raise ValueError("a class-conditional network needs labels (B,) beside its input")
+    maps = F.one_hot(labels, num_classes).to(images.dtype)[:, :, None, None]
+    return torch.cat([images, maps.expand(-1, -1, *images.shape[2:])], dim=1)

@@ -136,6 +136,8 @@ def resolve_checkpoint(path: Path) -> Path:
     if _NAME.match(path.name):
         raise CheckpointError(f"Checkpoint {path} is incomplete (no {MARKER} marker: its write was "
                               "interrupted); resume from the run directory to use the newest complete one.")
+    if path.name in ("checkpoints", "model") and latest_checkpoint(path.parent) is not None:
+        path = path.parent  # RUN/checkpoints or RUN/model: the run is meant
     latest = latest_checkpoint(path)
     if latest is None:
         raise CheckpointError(f"{path} holds no complete checkpoint; start a new run without --resume.")
@@ -187,6 +189,14 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
                               "resume it with the config it was saved with.") from e
 
 
+def load_error_detail(error: Exception) -> str:
+    """The telling line of a failed ``torch.load`` (its "Unsupported ..." one when it has one, not
+    the generic note on weights_only first), or the error's type when it has no text (an empty file)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Unsupported")), lines[0] if lines else
+                type(error).__name__)
+
+
 def load_training_state(path: Path) -> dict[str, Any]:
     """``torch.load`` with ``weights_only=True`` only: a file that needs more is refused, never run."""
     if not path.is_file():
@@ -194,14 +204,16 @@ def load_training_state(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights_only" in str(e) or "Unsupported global" in str(e):
+        # torch words every refusal with a note on weights_only; only a global it will not import
+        # (a function or class the file asks to run) makes the file unsafe rather than broken.
+        if "unsupported global" in str(e).lower():
             raise UnsafeCheckpointError(f"{path} asks to run code when loaded (it is not a genlab training "
                                         "state); it was refused — delete it and use a checkpoint you trust.") from e
-        raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0]}); "
-                              "use an earlier checkpoint.") from e
+        raise CheckpointError(f"{path} is truncated or corrupt ({load_error_detail(e)}); use an earlier "
+                              "checkpoint.") from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is truncated or corrupt ({str(e).splitlines()[0]}); "
-                              "use an earlier checkpoint.") from e
+        raise CheckpointError(f"{path} is truncated or corrupt ({load_error_detail(e)}); use an earlier "
+                              "checkpoint.") from e
     if not isinstance(state, dict) or "step" not in state:
         raise CheckpointError(f"{path} is not a genlab training state; use an earlier checkpoint.")
     return state

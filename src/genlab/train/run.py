@@ -20,7 +20,7 @@ from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_ch
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
-from genlab.train.trainer import Trainer
+from genlab.train.trainer import Trainer, is_run_directory
 
 SECTIONS = ("family", "model", "data", "train", "versions")
 
@@ -88,7 +88,9 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
             return config, None
     else:
         checkpoint = resolve_checkpoint(Path(resume)).resolve()  # '.' or '../step-N' name no folder
-        if checkpoint.parent.name == "checkpoints":  # RUN/checkpoints/step-N continues in RUN
+        # RUN/checkpoints/step-N continues in RUN; a copied-out checkpoints/ folder (no run config
+        # beside it) is not a run whose later checkpoints a resume may discard.
+        if checkpoint.parent.name == "checkpoints" and is_run_directory(checkpoint.parent.parent):
             overrides = merge({"train": {"out": str(checkpoint.parent.parent)}}, overrides)
         elif (overrides.get("train") or {}).get("out") is None:
             raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "

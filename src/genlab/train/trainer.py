@@ -129,7 +129,8 @@ class Trainer:
             self.device = torch.device("cuda", self.process.local_rank)
             torch.cuda.set_device(self.device)
         self._writer = None
-        self._tensorboard_from = None  # a resumed run's first new step: TensorBoard drops its later events
+        self._tensorboard_from = None  # the first step whose earlier TensorBoard events are dropped
+        self._export_stale = False  # a resumed run's export and eval.json, dropped at its first new checkpoint
 
     def fit(self, model: GenerativeModel, dataset: Any, run_config: RunConfig,
             resume_from: Path | None = None) -> dict[str, float]:
@@ -251,30 +252,47 @@ class Trainer:
 
     def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any], trains: bool = True) -> None:
         """Make the run directory this run's: drop what a resume from step ``start`` abandons (newer
-        checkpoints, previews and log lines, the model export, and an evaluation of weights that
-        are about to change) and write the config. Called once the first step has run, so
-        a run that fails before it (a bad option, a batch that does not fit) leaves the directory
-        as it was."""
+        checkpoints, previews and log lines; the model export and its evaluation, at once if they
+        describe abandoned weights, else at the first new checkpoint) and write the config. Called
+        once the first step has run, so a run that fails before it (a bad option, a batch that
+        does not fit) leaves the directory as it was."""
         if not self.process.is_main:
             return
+        # Locked before anything is touched: a second run started into the same new directory is
+        # refused here, before it could truncate the first one's log.
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        hold_run_lock(self.run_dir)
+        # TensorBoard drops its events from the first step metrics.jsonl drops (below): after the
+        # checkpoint, or at it when that step's open window is logged anew; all of a restarted run's.
+        keeps_window = not trains or start % self._checkpoint_log_every == 0
+        self._tensorboard_from = start + 1 if resumed and keeps_window else max(start, 1)
         if resumed:  # what the abandoned steps after ``start`` left behind
-            self._tensorboard_from = start + 1
             abandoned = any(step > start for step, _ in list_checkpoints(self.run_dir))
             discard_after(self.run_dir, start)
             for step, preview in preview_files(self.run_dir, extras=True):
                 if step > start:
                     preview.unlink()
-            shutil.rmtree(self.run_dir / "model", ignore_errors=True)  # exported again at the end
-            if trains or abandoned:  # it scored weights that are gone, or are about to change
-                (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
+            if abandoned:  # the export and its evaluation are of weights that are gone
+                self._drop_export(evaluation=True)
+            elif trains:  # still the newest checkpoint's weights: dropped when a newer checkpoint is written
+                self._export_stale = True
+            else:  # nothing to train: exported again at the end, and its evaluation still holds
+                self._drop_export(evaluation=False)
         self._previous = self._truncate_metrics(start, keep_open_window=not trains)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        hold_run_lock(self.run_dir)  # a new directory: locked as soon as it exists
         atomic_write_json(self.run_dir / "config.json", saved_config)
+
+    def _drop_export(self, evaluation: bool) -> None:
+        """Remove the run's model export (written again at the end) and, with ``evaluation``, its eval.json."""
+        shutil.rmtree(self.run_dir / "model", ignore_errors=True)
+        if evaluation:
+            (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
 
     def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
         if not all_finite(model):  # the guards make this unreachable; a checkpoint must never hold NaNs
             raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
+        if self._export_stale:  # a resumed run leaves the weights its export and evaluation describe
+            self._drop_export(evaluation=True)
+            self._export_stale = False
         save_checkpoint(self.run_dir, step, model, optimizers, saved_config, loop, rng_states)
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 

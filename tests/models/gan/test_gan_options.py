@@ -63,10 +63,22 @@ def test_attention_block_is_identity_at_initialisation_and_learns_its_gate():
 
 
 def test_ema_update_arithmetic():
+    """Late in training an update is average ← 0.9·average + 0.1·current; from the first one on, the
+    average is the bias-corrected 0.9^(t−i)-weighted mean of the weights after each update i."""
     average, current = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
     before = average.weight.detach().clone()
-    ema_update(average, current, decay=0.9)
+    ema_update(average, current, decay=0.9, updates=500)
     assert torch.allclose(average.weight, 0.9 * before + 0.1 * current.weight)
+    torch.manual_seed(0)
+    history = [torch.randn(1, 2) for _ in range(3)]
+    for t, weights in enumerate(history, start=1):
+        with torch.no_grad():
+            current.weight.copy_(weights)
+        ema_update(average, current, decay=0.9, updates=t)
+        if t == 1:  # the random initial weights are gone at once
+            assert torch.allclose(average.weight, weights)
+    expected = sum(0.9 ** (3 - i) * w for i, w in enumerate(history, start=1)) / sum(0.9 ** k for k in range(3))
+    assert torch.allclose(average.weight, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("policy", [("color",), ("translation",), ("cutout",), ("color", "translation", "cutout")])
@@ -122,6 +134,10 @@ CONFIGS = {
     "sagan-conditional-ema": SAGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
                                          attention_resolutions=(8, 16), ema_decay=0.9, **TINY),
     "sngan-64": SNGANConfig(resolution=64, channels=3, discriminator_steps=1, **TINY),
+    "dcgan-conditional-concat": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10,
+                                          discriminator_conditioning="concat", **TINY),
+    "sngan-conditional-concat": SNGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
+                                            discriminator_conditioning="concat", discriminator_steps=1, **TINY),
 }
 
 
@@ -147,7 +163,8 @@ def test_every_configuration_trains_samples_and_round_trips(name, tmp_path):
 def test_ema_generator_is_what_samples():
     model = GAN(GANConfig(resolution=28, channels=1, ema_decay=0.5, **TINY))
     optimizers = model.configure_optimizers()
-    model.training_step(batch(), optimizers)
+    for _ in range(2):  # the first update copies the weights; the second averages
+        model.training_step(batch(), optimizers)
     z = model.sample_latent(2, torch.Generator().manual_seed(0))
     model.generator_ema.eval()
     assert torch.equal(model.decode(z), model.generator_ema(z))
@@ -225,6 +242,13 @@ def test_bad_combinations_are_refused():
         GANConfig(r1_every=4).validate()
     GANConfig(loss="wasserstein_gp", gradient_penalty=5.0).validate()
     GANConfig(r1_gamma=0.1, r1_every=4).validate()
+    with pytest.raises(ConfigError, match="--model.discriminator_conditioning shapes a conditional discriminator"):
+        GANConfig(discriminator_conditioning="auxiliary").validate()
+    with pytest.raises(ConfigError, match="--model.auxiliary_weight shapes a conditional discriminator"):
+        GANConfig(auxiliary_weight=0.5).validate()
+    with pytest.raises(ConfigError, match="--model.auxiliary_weight weighs the auxiliary classifier's loss"):
+        GANConfig(conditional=True, auxiliary_weight=0.5).validate()  # a projection D has no classifier
+    GANConfig(conditional=True, discriminator_conditioning="auxiliary", auxiliary_weight=0.5).validate()
 
 
 def test_monitor_warns_about_saturation_and_collapse_only():
@@ -295,7 +319,7 @@ def two_class_images(n, generator):
     return {"images": images.clamp(-1, 1), "labels": labels}
 
 
-@pytest.mark.parametrize("conditioning", ["projection", "auxiliary"])
+@pytest.mark.parametrize("conditioning", ["projection", "auxiliary", "concat"])
 def test_conditional_generator_learns_to_follow_its_label(conditioning):
     """A conditional GAN whose samples do not depend on the class is a plain GAN with a wasted input."""
     torch.manual_seed(0)
@@ -372,3 +396,15 @@ def test_attention_at_a_size_no_player_has_is_refused(backbone, resolution, size
     model = GAN(GANConfig(resolution=resolution, channels=1, backbone=backbone, attention_resolutions=tuple(sizes),
                           **TINY))
     assert sum(isinstance(m, SelfAttention2d) for m in model.modules()) >= len(sizes)  # each size has a block
+
+
+def test_a_concatenating_discriminator_reads_the_class_as_input_maps():
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3,
+                          discriminator_conditioning="concat", **TINY))
+    first = model.discriminator.trunk[0]
+    assert first.in_channels == 1 + 3  # the image and one constant map per class
+    images = torch.randn(2, 1, 28, 28)
+    logits, classes = model.discriminator(images, torch.tensor([0, 1]))
+    swapped, _ = model.discriminator(images, torch.tensor([2, 2]))
+    assert classes is None and not torch.allclose(logits, swapped)

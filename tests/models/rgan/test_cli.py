@@ -54,8 +54,10 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
                                             rel=0.01, abs=0.01)  # from the unrounded means
     assert json.loads((run / "eval.json").read_text()) == result  # what report and compare read
     code, out, _ = run_cli("compare", run)
-    header, row = out.splitlines()
+    header, row, blank, title, *protocols = out.splitlines()
     assert code == 0 and {"discriminative", "predictive", "correlational"} <= set(header.split())
+    assert (blank, title) == ("", "protocols:") and len(protocols) == 1  # the evaluation's one shared protocol
+    assert "|accuracy - 0.5| of a 1-layer GRU" in protocols[0] and "stock_data.csv" in protocols[0]
     shown = dict(zip(header.split(), row.split()))
     assert float(shown["discriminative"]) == pytest.approx(result["discriminative"]["mean"], rel=1e-3)
 
@@ -315,3 +317,28 @@ def test_renamed_columns_keep_the_data_header_for_resume_and_held_out_data(tmp_p
     (tmp_path / "swapped.csv").write_text("b,a\n" + "".join(f"{v:.4f},{u:.4f}\n" for u, v in rng.normal(size=(40, 2))))
     code, _, err = run_cli("eval", run, "--ref", tmp_path / "swapped.csv", "--repeats", "1")
     assert code == 2 and "training columns in another order (b, a; trained on a, b)" in err
+
+
+def test_eval_never_scores_a_sines_model_against_its_own_training_sines(tmp_path, run_cli, tiny_rgan):
+    """The reference sines are drawn with the training sines' seed + 1 + --seed: fresh ones, whatever
+    --data.seed the model was trained with."""
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--data.seed", "3", "--steps", "1", "--batch-size", "8", "--out", run,
+                           "--quiet", *tiny_rgan)
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["model"]["data_seed"] == 3
+    for seed, reference_seed in (("0", 4), ("2", 6)):
+        code, out, err = run_cli("eval", run, "--seed", seed, "--repeats", "1", "--discriminative-iterations", "1",
+                                 "--predictive-iterations", "1")
+        assert code == 0, err
+        assert f"seed {reference_seed})" in json.loads(out)["protocol"]["reference_data"]
+
+
+def test_sines_options_beside_a_data_file_are_refused(tmp_path, run_cli):
+    numeric = tmp_path / "numeric.csv"
+    numeric.write_text("a,b\n" + "\n".join(f"{i},{i % 5}" for i in range(30)) + "\n")
+    for option, value in (("--data.seed", "2"), ("--data.sines", "50"), ("--data.sines_features", "2")):
+        code, _, err = run_cli("train", "rgan", "--data", numeric, option, value, "--steps", "1",
+                               "--out", tmp_path / "run", *TINY)
+        assert code == 2 and f"{option} shapes the generated 'sines'" in err and "Traceback" not in err
+        assert not (tmp_path / "run").exists()

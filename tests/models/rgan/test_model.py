@@ -182,10 +182,11 @@ def test_ema_generator_averages_each_update_and_is_what_samples_come_from(tmp_pa
     model = RecurrentGAN(CRNNGANConfig(**BASE, ema_decay=0.75))
     average = {k: v.clone() for k, v in model.generator_ema.state_dict().items()}
     assert all(torch.equal(v, model.generator.state_dict()[k]) for k, v in average.items())  # starts as G
-    for _ in range(2):
+    for t in (1, 2):  # bias-corrected: update t moves the average (1 − 0.75) / (1 − 0.75^t) of the way
         train_steps(model, steps=1)
         current = model.generator.state_dict()
-        average = {k: 0.75 * v + 0.25 * current[k] for k, v in average.items()}
+        weight = 0.25 / (1 - 0.75 ** t)  # 1 at the first update: the initial weights drop out
+        average = {k: (1 - weight) * v + weight * current[k] for k, v in average.items()}
         for k, v in model.generator_ema.state_dict().items():
             torch.testing.assert_close(v, average[k])
     assert not all(torch.equal(v, current[k]) for k, v in average.items())
@@ -582,3 +583,28 @@ def test_whitening_errors_name_the_option():
         RecurrentGAN(CRNNGANConfig(**BASE, whiten=True))
     with pytest.raises(ConfigError, match="--model.whiten does not apply to timegan"):
         TimeGANConfig(**BASE, whiten=True).validate()
+
+
+def test_variable_length_wasserstein_loss_weights_each_sequence_alike_as_its_penalty_does():
+    """Under WGAN-GP the loss reads the same critic the penalty holds at norm 1: each sequence's
+    per-step logits averaged over its valid steps, not every valid step pooled (which would weight a
+    sequence by its length)."""
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, "loss": "wasserstein_gp"}))
+    x, lengths = torch.rand(4, 6, 3), torch.tensor([6, 2, 4, 3])
+    counted = model.counted_logits(model.discriminator, x, None, lengths)
+    assert torch.allclose(counted, model.sequence_scores(x, None, lengths), atol=1e-6)
+    pooled = RecurrentGAN(CRNNGANConfig(**BASE))  # a classification loss: one term per valid step
+    assert pooled.counted_logits(pooled.discriminator, x, None, lengths).shape == (int(lengths.sum()),)
+
+
+@pytest.mark.parametrize("option, value, condition", [
+    ("gradient_penalty", 5.0, "--model.loss wasserstein_gp"),
+    ("label_dim", 4, "--model.conditional true"),
+    ("attention_heads", 2, "--model.attention_layers 1 or more"),
+])
+def test_an_option_whose_condition_is_off_is_refused_not_ignored(option, value, condition):
+    with pytest.raises(ConfigError, match=f"--model.{option} applies only with {condition}"):
+        CRNNGANConfig(**{option: value}).validate()
+    with pytest.raises(ConfigError, match="--model.gradient_penalty does not apply to timegan"):
+        TimeGANConfig(gradient_penalty=5.0).validate()

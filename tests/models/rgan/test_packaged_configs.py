@@ -19,7 +19,7 @@ def test_packaged_config_trains_and_samples(name, tmp_path):
     critic_steps = values["model"].get("discriminator_steps", 1)
     overrides = {
         "data": {"path": None, "sines": 40, "window": 6, "sines_features": 3},
-        "model": {"hidden_dim": 8, "noise_dim": 2, "attention_heads": 1},
+        "model": {"hidden_dim": 8, "noise_dim": 2},
         "train": {"steps": 2, "batch_size": 2 * critic_steps, "out": str(tmp_path / "run"), "log_every": 1},
     }
     run_dir = train(build_run_config(None, values, overrides), progress=False)

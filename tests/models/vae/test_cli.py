@@ -1,6 +1,7 @@
 """The VAE through the command line: train, resume exactly, sample, evaluate, and bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -133,6 +134,10 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     assert code == 2 and "--k is the number of importance samples of --nll" in err
     code, _, err = run_cli("eval", run, "--plots", digits_npz)
     assert code == 2 and "is a file; pass a folder" in err
+    code, _, err = run_cli("eval", run, "--no-cache")  # it concerns image --metrics' reference features only
+    assert code == 2 and "--no-cache is for image --metrics" in err
+    code, _, err = run_cli("sample", run, "--interpolation-steps", "5", "--out", tmp_path / "x.png")
+    assert code == 2 and "add --interpolate or drop it" in err and not (tmp_path / "x.png").exists()
 
     # Outputs never replace what the run or the command reads.
     data_before, config_before = digits_npz.read_bytes(), (run / "config.json").read_bytes()
@@ -142,6 +147,15 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     assert code == 2 and "which this command reads" in err
     code, _, err = run_cli("eval", run / "model", "--json", run / "config.json")
     assert code == 2 and "is part of the run's record" in err
+    exported = tmp_path / "exported"  # a model folder outside any run
+    shutil.copytree(run / "model", exported)
+    code, _, err = run_cli("eval", exported, "--json", exported / "config.json")
+    assert code == 2 and "which this command reads" not in err and "inside the model folder this command reads" in err
+    samples = tmp_path / "samples.npz"  # generated images to score: refused before they are read
+    np.savez(samples, x=np.zeros((4, 28, 28), np.uint8))
+    samples_before = samples.read_bytes()
+    code, _, err = run_cli("eval", samples, "--metrics", "kid", "--json", samples)
+    assert code == 2 and "which this command reads" in err and samples.read_bytes() == samples_before
     for _ in range(2):  # the run's own eval.json is an output, written again on each evaluation
         code, _, err = run_cli("eval", run, "--max-examples", "4", "--json", run / "eval.json")
         assert code == 0, err

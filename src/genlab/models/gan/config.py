@@ -28,10 +28,11 @@ class GANConfig:
     discriminator_width: int = 64  # channels of the discriminator's first stage
     attention_resolutions: tuple[int, ...] = ()  # SAGAN: self-attention at these feature-map sizes
     # Class conditioning: G reads the class one-hot beside z and has class-conditional BatchNorm; D a
-    # projection (Miyato & Koyama 2018) or an auxiliary classifier head (AC-GAN, Odena et al. 2017).
+    # projection (Miyato & Koyama 2018), an auxiliary classifier head (AC-GAN, Odena et al. 2017),
+    # or the class one-hot as extra input channels (concat, Mirza & Osindero 2014).
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
-    discriminator_conditioning: Literal["projection", "auxiliary"] = "projection"  # how a conditional D reads labels
+    discriminator_conditioning: Literal["projection", "auxiliary", "concat"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
     loss: LossName = "nonsaturating"  # the adversarial loss of both players
     gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
@@ -97,6 +98,13 @@ class GANConfig:
         if is_set(self, "gradient_penalty") and self.loss != "wasserstein_gp":
             raise ConfigError(f"--model.gradient_penalty is the λ of --model.loss wasserstein_gp; with the {self.loss} "
                               "loss use --model.r1_gamma for a gradient penalty, or drop it.")
+        for name in ("discriminator_conditioning", "auxiliary_weight"):
+            if is_set(self, name) and not self.conditional:
+                raise ConfigError(f"--model.{name} shapes a conditional discriminator; set --model.conditional true "
+                                  "too, or drop it.")
+        if is_set(self, "auxiliary_weight") and self.discriminator_conditioning != "auxiliary":
+            raise ConfigError("--model.auxiliary_weight weighs the auxiliary classifier's loss; set "
+                              "--model.discriminator_conditioning auxiliary too, or drop it.")
         if is_set(self, "r1_every") and not self.r1_gamma:
             raise ConfigError("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
                               "drop it.")

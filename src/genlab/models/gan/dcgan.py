@@ -5,8 +5,8 @@ doubling the resolution from a 4×4 (7×7 for 28×28 images) seed → tanh image
 Discriminator: strided convolutions with LeakyReLU(0.2) (BatchNorm on all but the first) down to
 the seed size, then one linear map of the whole feature map → one logit per image.
 Convolution weights are drawn from N(0, 0.02) (BatchNorm scales from N(1, 0.02)), as in the paper;
-the discriminator's linear head (and a projection's class embedding) keep torch's default
-initialisation.
+the discriminator's linear head keeps torch's default initialisation, and a projection's class
+embedding is drawn Glorot-uniform (``layers.py``; at N(0, 1) it would swamp the logit).
 
 Options beyond the paper, all off by default: class conditioning (G: the class one-hot beside z
 and class-conditional BatchNorm; D: a projection or auxiliary head), self-attention at chosen
@@ -24,7 +24,7 @@ from torch.nn.utils import parametrize
 from genlab.models.gan.config import GANConfig
 from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
 from genlab.nn.attention2d import SelfAttention2d
-from genlab.nn.conditioning import with_one_hot
+from genlab.nn.conditioning import with_label_maps, with_one_hot
 
 
 def _layout(resolution: int) -> tuple[int, int]:
@@ -69,7 +69,8 @@ class Discriminator(nn.Module):
         seed, stages = _layout(config.resolution)
         sn = config.spectral_norm != "none"
         widths = [config.discriminator_width * 2 ** i for i in range(stages)]  # e.g. 64,128,256,512
-        channels = [config.channels * config.pack, *widths]
+        self.concat_classes = num_classes if config.discriminator_conditioning == "concat" else None
+        channels = [config.channels * config.pack + (self.concat_classes or 0), *widths]
         sizes = [config.resolution // 2 ** (i + 1) for i in range(stages)]  # size after each conv
         self.feature_sizes = set(sizes)  # where self-attention can sit
         layers: list[nn.Module] = []
@@ -87,6 +88,8 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None)."""
+        if self.concat_classes is not None:
+            images = with_label_maps(images, labels, self.concat_classes)
         return self.head(self.trunk(images).flatten(1), labels)
 
 

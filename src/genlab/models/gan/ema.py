@@ -9,10 +9,16 @@ from torch import nn
 
 
 @torch.no_grad()
-def ema_update(average: nn.Module, current: nn.Module, decay: float) -> None:
-    """average ← decay·average + (1 − decay)·current for parameters; buffers are copied."""
+def ema_update(average: nn.Module, current: nn.Module, decay: float, updates: int) -> None:
+    """The ``updates``-th update (1, 2, ...) of a bias-corrected average of ``current``'s parameters:
+    average ← average + w·(current − average) with w = (1 − decay) / (1 − decay^updates), which
+    is the decay^(t−i)-weighted mean of the weights after updates i = 1..t, normalised as Adam's
+    moments are. The first update copies the weights, so the network's random initial weights
+    never enter the average (uncorrected, they would still weigh decay^t: 37% after 1,000 updates
+    at 0.999); late in training w is 1 − decay. Buffers are copied."""
+    weight = (1.0 - decay) / (1.0 - decay ** max(updates, 1))
     averaged = list(average.parameters())
-    torch._foreach_lerp_(averaged, [p.detach() for p in current.parameters()], 1.0 - decay)
+    torch._foreach_lerp_(averaged, [p.detach() for p in current.parameters()], weight)
     for mine, theirs in zip(average.buffers(), current.buffers()):
         mine.copy_(theirs)
 

@@ -47,6 +47,8 @@ class DiscriminatorHead(nn.Module):
 
     projection: logit = ψ(h) + ⟨embed(y), h⟩ (Miyato & Koyama 2018).
     auxiliary:  an extra linear classifier over the classes (AC-GAN); returned separately.
+    concat:     nothing here; the trunk read the class as input maps
+                (:func:`genlab.nn.conditioning.with_label_maps`).
     """
 
     def __init__(self, features: int, num_classes: int | None, conditioning: str, sn: bool) -> None:
@@ -60,7 +62,7 @@ class DiscriminatorHead(nn.Module):
             # (Under spectral norm the scale is divided out; the init matters for a plain D.)
             nn.init.xavier_uniform_(embedding.weight)
             self.projection = spectral(embedding, sn)
-        elif num_classes is not None:
+        elif num_classes is not None and conditioning == "auxiliary":
             self.classifier = spectral(nn.Linear(features, num_classes), sn)
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -199,7 +199,7 @@ class GAN(GenerativeModel):
             self.discriminator.requires_grad_(True)
         optimizer.step()
         if self.generator_ema is not None:
-            ema_update(self.generator_ema, self.generator, c.ema_decay)
+            ema_update(self.generator_ema, self.generator, c.ema_decay, updates=self._step + 1)
             self._ema_updates += 1
         return loss
 
@@ -232,8 +232,13 @@ class GAN(GenerativeModel):
         seed (so sampling stays a function of the weights and the caller's seed)."""
         if batch_norms(self.generator_ema):
             seeded = torch.Generator().manual_seed(0)
-            standing_statistics(self.generator_ema, ((self.sample_latent(batch, seeded), self.class_labels(batch))
-                                                     for _ in range(samples // batch)))
+            cycled = self.class_labels(samples)  # every class alike, as far as ``samples`` allows
+
+            def labels(i: int) -> torch.Tensor | None:
+                return cycled[i * batch:(i + 1) * batch] if cycled is not None else None
+
+            standing_statistics(self.generator_ema, ((self.sample_latent(batch, seeded), labels(i))
+                                                     for i in range(samples // batch)))
         self._ema_norms_at = self._ema_updates
 
     @torch.no_grad()

@@ -18,7 +18,7 @@ from torch import nn
 from genlab.models.gan.config import GANConfig
 from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
 from genlab.nn.attention2d import SelfAttention2d
-from genlab.nn.conditioning import with_one_hot
+from genlab.nn.conditioning import with_label_maps, with_one_hot
 
 
 class UpBlock(nn.Module):
@@ -90,9 +90,11 @@ class Discriminator(nn.Module):
         blocks: list[nn.Module] = []
         size = config.resolution
         self.feature_sizes = {config.resolution // 2 ** (i + 1) for i in range(downs)}  # where self-attention can sit
+        self.concat_classes = num_classes if config.discriminator_conditioning == "concat" else None
+        inputs = config.channels * config.pack + (self.concat_classes or 0)
         for i in range(downs + 2):
             down = i < downs
-            blocks.append(DownBlock(config.channels * config.pack if i == 0 else width, width, down, i == 0, sn))
+            blocks.append(DownBlock(inputs if i == 0 else width, width, down, i == 0, sn))
             size //= 2 if down else 1
             if size in config.attention_resolutions and i < downs:
                 blocks.append(SelfAttention2d(width, sn))
@@ -101,5 +103,7 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None)."""
+        if self.concat_classes is not None:
+            images = with_label_maps(images, labels, self.concat_classes)
         h = F.relu(self.trunk(images)).sum(dim=(2, 3))  # (B, width): sum over positions
         return self.head(h, labels)

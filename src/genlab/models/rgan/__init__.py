@@ -56,6 +56,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
               "data_columns": columns if (model.columns or columns) != columns else None,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
               "data_time_column": data.time_column, "data_fill": data.fill, "data_reverse": data.reverse,
+              "data_seed": data.seed if data.path is None else 0,
               "categorical_columns": [name for name, _ in dataset.categories] if dataset.categories else None,
               "categories": [values for _, values in dataset.categories] if dataset.categories else None}
     if model.whiten and model.whitening_basis is None:  # a resumed run keeps its own

@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, check_classes, check_non_negative
+from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
-
-
 
 
 @dataclass
@@ -36,6 +34,7 @@ class RGANConfig:
     data_time_column: str | None = None  # --data.time_column of the training data
     data_fill: Literal["none", "ffill", "zero"] = "none"  # --data.fill of the training data
     data_reverse: bool = False  # --data.reverse of the training data
+    data_seed: int = 0  # --data.seed of the training 'sines': 'genlab eval' draws its reference with another seed
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
@@ -165,6 +164,13 @@ class RGANConfig:
             raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
                               "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
         check_classes(self)
+        for name, condition, applies in (("gradient_penalty", "--model.loss wasserstein_gp",
+                                          self.loss == "wasserstein_gp"),
+                                         ("label_dim", "--model.conditional true", self.conditional),
+                                         ("attention_heads", "--model.attention_layers 1 or more",
+                                          self.attention_layers > 0)):
+            if not applies and is_set(self, name):
+                raise ConfigError(f"--model.{name} applies only with {condition}; drop it, or set that.")
 
 
 @dataclass
@@ -214,13 +220,13 @@ class TimeGANConfig(RGANConfig):
         return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
     def validate(self) -> None:
-        super().validate()
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
                   "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False}
+                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False, "gradient_penalty": 10.0}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")
+        super().validate()
         if self.layers < 2:
             raise ConfigError(f"timegan needs --model.layers of at least 2 (its supervisor has layers - 1); got "
                               f"{self.layers}.")

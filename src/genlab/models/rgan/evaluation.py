@@ -3,8 +3,8 @@
 Protocol:
 - reference: ``--ref``/``--data`` (a CSV or .npz, windowed to the model's ``seq_len``) scaled with
   the *training* data's min and max stored in the model, or — without one — fresh 'sines' drawn
-  with seed ``--seed + 1`` (the training default is seed 0); ``--max-examples`` keeps a random
-  subset of that many reference sequences;
+  with seed ``data_seed + 1 + --seed``, never the training sines' ``data_seed`` (for --seed ≥ 0);
+  ``--max-examples`` keeps a random subset of that many reference sequences;
 - synthetic: as many sequences as the reference has (as the TimeGAN code does), drawn with
   ``--seed``; a conditional model gets the reference's labels when it has them; a model trained on
   variable-length data draws its lengths from the training lengths' histogram;
@@ -13,7 +13,8 @@ Protocol:
   score of the real data itself beside them (the figure to come close to).
 
 TimeGAN's published numbers score the synthetic data against the training data itself; pass the
-training data as ``--ref`` to compare with them.
+training data as ``--ref`` to compare with them (``benchmarks/rgan_timeseries.py`` does so for the
+sines too).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     if options.data is None and not c.trained_on_sines:
         raise ConfigError(f"This {model.name} was trained on data other than the 'sines'; pass --ref with the data to "
                           "score it against (a CSV or .npz).")
-    data = SequenceDataConfig(path=options.data, window=c.seq_len, sines_features=c.features, seed=options.seed + 1,
-                              categorical=tuple(c.categorical_columns or ()), time_column=c.data_time_column,
-                              fill=c.data_fill, reverse=c.data_reverse)
+    if options.data is None:  # fresh sines: another seed than the training sines'
+        data = SequenceDataConfig(window=c.seq_len, sines_features=c.features, seed=c.data_seed + 1 + options.seed)
+    else:
+        data = SequenceDataConfig(path=options.data, window=c.seq_len, categorical=tuple(c.categorical_columns or ()),
+                                  time_column=c.data_time_column, fill=c.data_fill, reverse=c.data_reverse)
     dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)

@@ -84,6 +84,7 @@ class RecurrentGAN(GenerativeModel):
         self.discriminator = RecurrentDiscriminator(config, self.num_classes or 0)
         # The average of the generator's weights that samples come from (None: the generator itself).
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema_decay else None
+        self._step = 0  # steps already taken, set by on_train_step; the EMA's update count
 
     @property
     def scaling(self) -> Scaling:
@@ -102,6 +103,7 @@ class RecurrentGAN(GenerativeModel):
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         c = self.config
+        self._step = step
         if c.decay_steps:
             for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
                 set_learning_rate(optimizers[player], warmup_cosine(step, lr, 0.0, 0, c.decay_steps))
@@ -133,6 +135,7 @@ class RecurrentGAN(GenerativeModel):
             d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
                                                                           part_lengths, optimizers["discriminator"])
         g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"])
+        self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         self.keep_preview(scaled, lengths)
         return {
             "loss_discriminator": d_loss.detach(),
@@ -146,10 +149,15 @@ class RecurrentGAN(GenerativeModel):
 
     def counted_logits(self, discriminator, x, labels, lengths):
         """The discriminator's logits of ``x`` that count: per sequence (B, 1), or per valid step
-        (a flat (valid steps,) tensor when ``lengths`` is given), so the losses' means skip padding."""
+        (a flat (valid steps,) tensor when ``lengths`` is given), so the losses' means skip padding.
+        Under WGAN-GP with ``lengths``, each sequence's per-step logits averaged over its valid steps
+        (B,) instead: the critic the penalty constrains (:meth:`sequence_scores`), each sequence
+        weighted alike rather than by its length."""
         logits = discriminator(x, labels, lengths)
         if lengths is None or not plain(self.discriminator).per_step:
             return logits
+        if self.config.loss == "wasserstein_gp":
+            return valid_step_mean(logits, lengths)
         return logits[length_mask(lengths, x.shape[1])]
 
     def sequence_scores(self, x, labels, lengths):
@@ -159,9 +167,7 @@ class RecurrentGAN(GenerativeModel):
         logits = self.discriminator(x, labels, lengths)
         if not plain(self.discriminator).per_step:
             return logits[:, 0]
-        if lengths is None:
-            return logits.mean(1)
-        return torch.where(length_mask(lengths, x.shape[1]), logits, 0.0).sum(1) / lengths
+        return logits.mean(1) if lengths is None else valid_step_mean(logits, lengths)
 
     def _discriminator_update(self, real, fake, labels, lengths, optimizer):
         c = self.config
@@ -190,7 +196,7 @@ class RecurrentGAN(GenerativeModel):
             self.discriminator.requires_grad_(True)
         optimizer.step()
         if self.generator_ema is not None:
-            ema_update(self.generator_ema, plain(self.generator), self.config.ema_decay)
+            ema_update(self.generator_ema, plain(self.generator), self.config.ema_decay, updates=self._step + 1)
         return loss
 
     def keep_preview(self, real: torch.Tensor, lengths: torch.Tensor | None) -> None:
@@ -329,6 +335,11 @@ class RecurrentGAN(GenerativeModel):
         from genlab.models.rgan.evaluation import evaluate_sequences
 
         return evaluate_sequences(self, options)
+
+
+def valid_step_mean(logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per-step logits (B, T) averaged over each sequence's valid steps → (B,)."""
+    return torch.where(length_mask(lengths, logits.shape[1]), logits, 0.0).sum(1) / lengths
 
 
 def pad_with(x: torch.Tensor, lengths: torch.Tensor | None, value: float) -> torch.Tensor:

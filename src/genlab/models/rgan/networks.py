@@ -19,9 +19,10 @@ from the last forward and first backward states.
 Variable lengths: the discriminator takes ``lengths`` (B,) and packs its input, so its recurrence
 reads only the valid steps (both directions) and its padded states are zero; the sequence logit
 comes from the last *valid* forward state. The losses then average per-step logits over valid
-steps only (``RecurrentGAN.counted_logits``; TimeGAN's losses use :func:`valid_mean`). The generator and TimeGAN's networks are causal (unidirectional
-recurrence, causal attention), so a valid step never sees a later padded one: they run on all T
-steps and the padded outputs are dropped. Attention blocks in the discriminator leave the padded
+steps only (``RecurrentGAN.counted_logits``; TimeGAN's losses use :func:`valid_mean`). The
+generator and TimeGAN's networks are causal (unidirectional recurrence, causal attention), so a
+valid step never sees a later padded one: they run on all T steps and the padded outputs are
+dropped. Attention blocks in the discriminator leave the padded
 positions out of their keys.
 """
 
@@ -90,7 +91,7 @@ class RecurrentGenerator(nn.Module):
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Noise (B, T, sum of noise_widths) → sequences (B, T, F) in [0, 1] (whitened coordinates
         with ``whiten``)."""
-        batch, steps, _ = noise.shape
+        steps = noise.shape[1]
         static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
         conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
         if self.feedback:
