@@ -343,3 +343,22 @@ def test_a_run_directory_named_like_a_number_trains_and_resumes(tmp_path, digits
     assert json.loads((tmp_path / "2024" / "config.json").read_text())["train"]["out"] == "2024"
     code, out, err = run_cli("train", "--resume", "auto", "--steps", "2", *args)
     assert code == 0 and "resuming from step-000001" in out, err
+
+
+def test_a_training_step_or_preview_that_does_not_fit_in_memory_is_one_sentence(tmp_path, digits_npz, run_cli,
+                                                                                tiny_dcgan, monkeypatch):
+    def allocates_too_much(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
+                           "to allocate 8589934592 bytes.")
+
+    args = ("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--quiet", *tiny_dcgan)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GAN, "training_step", allocates_too_much)
+        code, _, err = run_cli(*args, "--out", tmp_path / "a")
+    assert code == 2 and "Traceback" not in err
+    assert "Step 1 does not fit in memory at --train.batch_size 16; lower it" in err
+    monkeypatch.setattr(GAN, "write_preview", allocates_too_much)
+    code, _, err = run_cli(*args, "--out", tmp_path / "b")
+    assert code == 2 and "The preview of --train.preview_count 64 samples does not fit in memory; lower it." in err
+    code, _, err = run_cli(*args, "--out", tmp_path / "c", "--train.preview_count", "100000")
+    assert code == 2 and "--train.preview_count must be at most 1,024 (got 100,000)" in err

@@ -7,14 +7,13 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
 from genlab.config import check_seed
-from genlab.errors import CheckpointError, ConfigError, GenlabError
+from genlab.errors import CheckpointError, ConfigError, GenlabError, out_of_memory_as
 from genlab.runtime import tune_allocator
 
 # Short options of `genlab train` and the dotted option each one sets.
@@ -327,16 +326,10 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-@contextlib.contextmanager
 def too_many_samples_guard(n: int, option: str = "--n"):
     """An allocation that fails while drawing ``option`` ``n`` samples is one sentence, not a traceback."""
-    try:
-        yield
-    except (MemoryError, RuntimeError) as e:  # RuntimeError: torch's CPU allocator, CUDA's out-of-memory
-        if isinstance(e, RuntimeError) and "can't allocate memory" not in str(e) and "out of memory" not in str(e):
-            raise
-        raise ConfigError(f"{option} {n} samples do not fit in memory; draw fewer (several calls with different "
-                          "--seed values give more).") from None
+    return out_of_memory_as(f"{option} {n} samples do not fit in memory; draw fewer (several calls with different "
+                            "--seed values give more).")
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:

@@ -67,6 +67,7 @@ def check_seed(seed: int, option: str = "--seed") -> None:
         raise ConfigError(f"{option} must be an integer from 0 to 2**63 - 1 (got {seed}).")
 
 
+MAX_PREVIEW = 1024  # samples in a progress grid
 MAX_CLASSES = 100_000  # the most classes a conditional model takes: more in data are almost surely unnumbered ids
 
 
@@ -129,6 +130,9 @@ class TrainConfig:
                      "keep_checkpoints", "preview_count"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--train.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.preview_count > MAX_PREVIEW:
+            raise ConfigError(f"--train.preview_count must be at most {MAX_PREVIEW:,} (got {self.preview_count:,}); "
+                              "a preview is a grid to look at — draw more samples with 'genlab sample'.")
         if self.skip_nonfinite < 0:
             raise ConfigError(f"--train.skip_nonfinite must be non-negative (got {self.skip_nonfinite}).")
         check_seed(self.seed, "--train.seed")

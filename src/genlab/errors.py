@@ -7,8 +7,9 @@ status 2.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -32,6 +33,18 @@ class CheckpointError(GenlabError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A file would need unsafe (code-running) deserialisation; it is refused, never run."""
+
+
+@contextlib.contextmanager
+def out_of_memory_as(message: str) -> Iterator[None]:
+    """An allocation that fails inside the block (a MemoryError, torch's CPU allocator, CUDA's
+    out-of-memory) becomes a ConfigError of ``message``, naming the option to lower."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and "can't allocate memory" not in str(e) and "out of memory" not in str(e):
+            raise
+        raise ConfigError(message) from None
 
 
 def run_main(main: Callable[[], object]) -> None:

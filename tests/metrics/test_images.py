@@ -111,6 +111,9 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
     exported = evaluate_images(embedded / "model", "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
     assert "trained on the embedded MNIST test split" in exported["warning"]
     assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
+    # Its own training file as --ref is flagged too.
+    against_own = evaluate_images(own, digits_npz, metrics=["fd"], n=16, extractor="mnist")["FD-mnist"]
+    assert against_own["warning"].startswith(f"the model was trained on {digits_npz}, which these numbers")
 
 
 def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_path, monkeypatch):

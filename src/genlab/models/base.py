@@ -114,6 +114,10 @@ class GenerativeModel(nn.Module):
         """Write a progress artefact for ``count`` fixed samples; return the file written."""
         raise NotImplementedError
 
+    def setup_notes(self) -> list[str]:
+        """What a user should know about how the config was applied, printed when training starts."""
+        return []
+
     def monitor(self, logged: dict[str, float]) -> list[str]:
         """Warnings about training health from one logged window of means (none by default)."""
         return []

@@ -137,6 +137,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                 warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
             for warning in filter(None, warnings):
                 print(f"genlab: warning: {warning}")
+            for note in model.setup_notes():
+                print(f"genlab: note: {note}")
         trainer.fit(model, dataset, config, resume_from=resume_from)
     finally:
         release_run_lock(run_dir)

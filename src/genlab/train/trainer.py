@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.config import RunConfig, TrainConfig
-from genlab.errors import ConfigError, GenlabError
+from genlab.errors import ConfigError, GenlabError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
@@ -190,7 +190,9 @@ class Trainer:
                 batch = dataset.get_batch(schedule.indices(step), self.device)
                 model.on_train_step(step, optimizers)
                 try:
-                    with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"), \
+                            out_of_memory_as(f"Step {step + 1} does not fit in memory at --train.batch_size "
+                                             f"{cfg.batch_size}; lower it (checkpoints written so far are intact)."):
                         losses = model.training_step(batch, optimizers)
                 except NonFiniteGradients as e:
                     skipped += 1
@@ -219,7 +221,9 @@ class Trainer:
                     if step % cfg.log_every == 0:
                         sums, counts = {}, {}
                 if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
-                    with unwrapped(model, wrapped):
+                    with unwrapped(model, wrapped), out_of_memory_as(
+                            f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
+                            "memory; lower it."):
                         model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                     rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part

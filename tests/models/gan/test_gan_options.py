@@ -398,6 +398,19 @@ def test_attention_at_a_size_no_player_has_is_refused(backbone, resolution, size
     assert sum(isinstance(m, SelfAttention2d) for m in model.modules()) >= len(sizes)  # each size has a block
 
 
+def test_attention_at_a_size_only_one_player_has_is_said_when_training_starts(tmp_path, digits_npz, run_cli):
+    """The ResNet generator has a 32×32 feature map at 32 px; its discriminator does not."""
+    model = GAN(GANConfig(resolution=32, channels=3, backbone="resnet", attention_resolutions=(16, 32), **TINY))
+    assert model.setup_notes() == ["self-attention at 32×32 sits in the generator only: the other player has no "
+                                   "feature map of that size."]
+    code, out, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "4", "--out",
+                             tmp_path / "run", "--quiet", "--model.backbone", "resnet", "--data.resolution", "32",
+                             "--model.attention_resolutions", "[32]", "--model.generator_width", "8",
+                             "--model.discriminator_width", "8")
+    assert code == 0, err
+    assert "genlab: note: self-attention at 32×32 sits in the generator only" in out
+
+
 def test_a_concatenating_discriminator_reads_the_class_as_input_maps():
     torch.manual_seed(0)
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3,

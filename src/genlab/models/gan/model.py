@@ -132,6 +132,16 @@ class GAN(GenerativeModel):
             "real_spread": real_part.float().std(dim=0, correction=0).mean(),
         }
 
+    def setup_notes(self) -> list[str]:
+        notes = []
+        for size in self.config.attention_resolutions:
+            players = [name for name in ("generator", "discriminator")
+                       if size in getattr(self, name).feature_sizes]
+            if len(players) == 1:
+                notes.append(f"self-attention at {size}×{size} sits in the {players[0]} only: the other player has "
+                             "no feature map of that size.")
+        return notes
+
     def monitor(self, logged: dict[str, float]) -> list[str]:
         """Warn about a saturated discriminator and about collapsing sample diversity."""
         warnings = []
