@@ -270,10 +270,10 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
             role = "this model was trained on" if source is trained_on else "this command reads"
             raise ConfigError(f"{option} {path} is {source}, which {role}; writing there would replace it, so pass "
                               "another file name.")
-    if model is not None and Path(model).is_dir() and any(
+    if model is not None and target.exists() and Path(model).is_dir() and any(
             folder.resolve() in target.parents for folder in model_folders(Path(model))):
-        raise ConfigError(f"{option} {path} is inside the model folder this command reads ({model}); pass a file "
-                          "name outside it.")
+        raise ConfigError(f"{option} {path} is a file of the model folder this command reads ({model}); pass "
+                          "another file name.")
     run = run_directory_of(Path(model)) if model is not None else None
     if run is not None and any(target == part or part in target.parents
                                for part in (run.resolve() / name for name in RUN_RECORD)):

@@ -86,15 +86,28 @@ def test_truncated_or_garbage_files_are_named(tmp_path, content):
         load_checkpoint(folder, model, model.configure_optimizers())
 
 
-@pytest.mark.parametrize("content", [b"\x00" * 64, b"\x80\x02garbage", b"", None])
-def test_a_corrupt_training_state_is_called_corrupt_not_unsafe(tmp_path, content):
+class Touch:
+    """A pickled object that would create ``path`` if it were ever unpickled."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+@pytest.mark.parametrize("content", [b"\x00" * 64, b"\x80\x02garbage", b"", None, "protocol-4 payload"])
+def test_an_unreadable_training_state_is_named_and_never_run(tmp_path, content):
     model = tiny_model()
     folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
     state = folder / STATE_FILE
+    if content == "protocol-4 payload":  # not a protocol torch.save writes: refused unread, whatever it holds
+        content = pickle.dumps({"step": 1, "payload": Touch(tmp_path / "PWNED")}, protocol=4)
     state.write_bytes(state.read_bytes()[:200] if content is None else content)
-    with pytest.raises(CheckpointError, match="training_state.pt is truncated or corrupt") as raised:
+    with pytest.raises(CheckpointError, match="training_state.pt is truncated or corrupt, or not a genlab training "
+                                              "state") as raised:
         load_checkpoint(folder, model, model.configure_optimizers())
-    assert not isinstance(raised.value, UnsafeCheckpointError)
+    assert not isinstance(raised.value, UnsafeCheckpointError) and not (tmp_path / "PWNED").exists()
 
 
 class Payload:

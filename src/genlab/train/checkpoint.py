@@ -204,16 +204,18 @@ def load_training_state(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        # torch words every refusal with a note on weights_only; only a global it will not import
-        # (a function or class the file asks to run) makes the file unsafe rather than broken.
+        # torch words every refusal with a note on weights_only. A global it will not import (a
+        # function or class the file asks to run) makes the file unsafe; any other refusal (an
+        # opcode it does not take: garbage, or a pickle of another protocol, whatever it holds)
+        # leaves it unread, which the message says without guessing at its intent.
         if "unsupported global" in str(e).lower():
             raise UnsafeCheckpointError(f"{path} asks to run code when loaded (it is not a genlab training "
                                         "state); it was refused — delete it and use a checkpoint you trust.") from e
-        raise CheckpointError(f"{path} is truncated or corrupt ({load_error_detail(e)}); use an earlier "
-                              "checkpoint.") from e
+        raise CheckpointError(f"{path} is truncated or corrupt, or not a genlab training state "
+                              f"({load_error_detail(e)}); it was not loaded — use an earlier checkpoint.") from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is truncated or corrupt ({load_error_detail(e)}); use an earlier "
-                              "checkpoint.") from e
+        raise CheckpointError(f"{path} is truncated or corrupt, or not a genlab training state "
+                              f"({load_error_detail(e)}); it was not loaded — use an earlier checkpoint.") from e
     if not isinstance(state, dict) or "step" not in state:
         raise CheckpointError(f"{path} is not a genlab training state; use an earlier checkpoint.")
     return state

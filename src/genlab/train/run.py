@@ -159,11 +159,24 @@ def _leaves(values: Any, prefix: str = "") -> dict[str, Any]:
             for key, value in _leaves(child, f"{prefix}.{name}" if prefix else name).items()}
 
 
+def default_of(config: RunConfig, key: str) -> Any:
+    """The class default of the option ``key`` ("section.name") of ``config``; a marker that equals
+    nothing when the option has none (a nested key, or a field without a default)."""
+    section, _, name = key.partition(".")
+    field = getattr(getattr(config, section, None), "__dataclass_fields__", {}).get(name)
+    return field.default if field is not None else _NO_DEFAULT
+
+
+_NO_DEFAULT = object()
+
+
 def resume_changes(saved: dict[str, Any], config: RunConfig) -> str | None:
     """A sentence listing the settings (batch size, learning rate, data, ...) in which ``config``
     differs from the checkpoint's ``saved`` config, else None. Such a resume is allowed (a
     larger batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
+    # An option an older genlab did not save yet stands at its default: not a change.
+    before.update({key: value for key, value in after.items() if key not in before and value == default_of(config, key)})
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
                for key in sorted(before.keys() | after.keys(), key=str)
                if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]

@@ -342,3 +342,19 @@ def test_sines_options_beside_a_data_file_are_refused(tmp_path, run_cli):
                                "--out", tmp_path / "run", *TINY)
         assert code == 2 and f"{option} shapes the generated 'sines'" in err and "Traceback" not in err
         assert not (tmp_path / "run").exists()
+
+
+def test_resuming_a_run_saved_before_an_option_existed_reports_no_change(tmp_path, run_cli, tiny_rgan):
+    """An option an older genlab did not save stands at its default: resuming is no change of settings."""
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--steps", "2", "--batch-size", "8", "--out", run, "--quiet", *tiny_rgan)[0] == 0
+    for saved in (run / "config.json", run / "checkpoints" / "step-000002" / "config.json"):
+        config = json.loads(saved.read_text())
+        del config["model"]["data_seed"]  # as genlab wrote it before data_seed
+        saved.write_text(json.dumps(config))
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
+    assert code == 0, err
+    assert "resuming from step-000002" in out and "warning" not in out
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "4", "--quiet",
+                             "--model.lr_generator", "0.002")
+    assert code == 0 and "model.lr_generator 0.001 → 0.002" in out  # a real change is still reported

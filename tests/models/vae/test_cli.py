@@ -150,7 +150,9 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     exported = tmp_path / "exported"  # a model folder outside any run
     shutil.copytree(run / "model", exported)
     code, _, err = run_cli("eval", exported, "--json", exported / "config.json")
-    assert code == 2 and "which this command reads" not in err and "inside the model folder this command reads" in err
+    assert code == 2 and "is a file of the model folder this command reads" in err
+    code, _, err = run_cli("eval", exported, "--max-examples", "4", "--json", exported / "scores.json")
+    assert code == 0, err  # a new file beside the model replaces nothing
     samples = tmp_path / "samples.npz"  # generated images to score: refused before they are read
     np.savez(samples, x=np.zeros((4, 28, 28), np.uint8))
     samples_before = samples.read_bytes()

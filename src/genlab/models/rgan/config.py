@@ -222,7 +222,8 @@ class TimeGANConfig(RGANConfig):
     def validate(self) -> None:
         unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
                   "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False, "gradient_penalty": 10.0}
+                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False, "gradient_penalty": 10.0,
+                  "label_dim": 8, "attention_heads": 4}
         for name, default in unused.items():
             if getattr(self, name) != default:
                 raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")
