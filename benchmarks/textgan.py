@@ -86,8 +86,8 @@ def main() -> None:
         train_path, test_path = oracle_data(args.oracle, folder, 10000)
     else:
         train_path, test_path = Path(args.train_file), Path(args.test_file)
-    model = {"name": args.model, "pretrain_steps": args.pretrain_steps,
-             **model_options(args.set)}
+    pretraining = {} if args.model == "mle" else {"pretrain_steps": args.pretrain_steps}  # mle: maximum likelihood throughout
+    model = {"name": args.model, **pretraining, **model_options(args.set)}
     out = folder / "run"
     config = build_run_config("textgan", overrides={"model": model, "data": {"path": str(train_path)}, "train": {
         "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",

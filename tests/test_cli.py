@@ -54,6 +54,25 @@ def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path,
     assert grid.read_bytes() == b"earlier"
 
 
+def test_image_metrics_beyond_memory_are_one_sentence(tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
+    import torch
+
+    import genlab.metrics.images
+
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+
+    def allocates_too_much(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB.")
+
+    monkeypatch.setattr(genlab.metrics.images, "evaluate_images", allocates_too_much)
+    code, out, err = run_cli("eval", run, "--metrics", "fd", "--n", "5000000", "--batch-size", "4096")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == ("genlab: error: The evaluation does not fit in memory with --n 5000000 samples and "
+                           "--batch-size 4096; lower them.")
+
+
 def test_a_gan_is_evaluated_through_its_samples(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",

@@ -66,6 +66,18 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"
 
 
+def test_penalties_logged_apart_from_the_losses_get_their_own_curves_and_columns(trained_run):
+    """A GAN logs its gradient penalty or R1 beside loss_discriminator, which holds the adversarial loss alone."""
+    with (trained_run / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 5, "loss_discriminator": -0.5, "loss_generator": 0.25, "penalty_gradient": 0.125}\n')
+    page = write_report(trained_run).read_text()
+    losses, penalties = page.split("<h2>Losses</h2>")[1].split("<h2>Penalties</h2>")
+    assert "loss_discriminator" in losses and "penalty_gradient" not in losses
+    assert "<polyline" in penalties.split("<h2>")[0] and "penalty_gradient" in penalties.split("<h2>")[0]
+    header, row = compare([trained_run]).splitlines()
+    assert dict(zip(header.split(), row.split()))["penalty_gradient"] == "0.125"
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium_with_all_images(trained_run, tmp_path):
     page = write_report(trained_run)

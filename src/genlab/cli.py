@@ -326,9 +326,9 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def too_many_samples_guard(n: int, option: str = "--n"):
-    """An allocation that fails while drawing ``option`` ``n`` samples is one sentence, not a traceback."""
-    return out_of_memory_as(f"{option} {n} samples do not fit in memory; draw fewer (several calls with different "
+def too_many_samples_guard(n: int):
+    """An allocation that fails while drawing ``--n`` ``n`` samples is one sentence, not a traceback."""
+    return out_of_memory_as(f"--n {n} samples do not fit in memory; draw fewer (several calls with different "
                             "--seed values give more).")
 
 
@@ -357,8 +357,16 @@ FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminat
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
 
 
+def evaluation_memory_guard(args: argparse.Namespace, samples: bool):
+    """An allocation that fails while evaluating is one sentence naming the options that size it;
+    ``samples``: the evaluation generates ``--n`` samples."""
+    sizes = f"--n {args.n} samples and --batch-size {args.batch_size}" if samples else f"--batch-size {args.batch_size}"
+    return out_of_memory_as(f"The evaluation does not fit in memory with {sizes}; lower {'them' if samples else 'it'}.")
+
+
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import embedded_training_warning, training_data_section
+    from genlab.data.images import (embedded_training_warning, own_training_data_warning, trained_on_data,
+                                    training_data_section)
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import find_model_folder, load_model
@@ -383,9 +391,11 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
-        result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics), n=args.n,
-                                 extractor=args.extractor, inception_weights=args.inception_weights, seed=args.seed,
-                                 batch_size=args.batch_size, device=device, use_cache=not args.no_cache)
+        with evaluation_memory_guard(args, samples=True):
+            result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
+                                     n=args.n, extractor=args.extractor, inception_weights=args.inception_weights,
+                                     seed=args.seed, batch_size=args.batch_size, device=device,
+                                     use_cache=not args.no_cache)
     else:
         if args.data is not None and args.ref is not None:
             raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
@@ -403,7 +413,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
-        result = model.evaluate(options)
+        with evaluation_memory_guard(args, samples=model.family == "textgan"):
+            result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
         if options.data is None and model.family == "vae":
             trained_on = training_data_section(args.model)
@@ -413,6 +424,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 result["protocol"]["warning"] = (f"the model was trained on {trained_on['path']} and these numbers "
                                                  "are measured on the embedded MNIST test digits; pass held-out "
                                                  "images like its training data with --data")
+        elif model.family == "vae" and trained_on_data(args.model, options.data):
+            result["protocol"]["warning"] = own_training_data_warning(options.data, "--data")
     text = json.dumps(result, indent=2)
     print(text)
     from genlab.train.trainer import EVAL_FILE, is_run_directory
@@ -425,7 +438,19 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def generation_memory_guard(num_samples: int, max_new_tokens: int):
+    """An allocation that fails while generating is one sentence naming the options that size it."""
+    if num_samples == 1:
+        return out_of_memory_as(f"A continuation of --max-new-tokens {max_new_tokens} tokens does not fit in memory; "
+                                "lower it.")
+    return out_of_memory_as(f"--num-samples {num_samples} continuations of --max-new-tokens {max_new_tokens} tokens "
+                            "do not fit in memory; generate fewer or shorter ones (several calls with different "
+                            "--seed values give more).")
+
+
 def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
+    import itertools
+
     import torch
 
     from genlab.sampling import load_model
@@ -452,9 +477,17 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     if args.no_cache and model.family != "transformer":
         raise ConfigError(f"--no-cache is for the transformer family's key-value cache; {model.family}/{model.name} "
                           "has none, so drop it.")
-    steps = model.generate(args.prompt, args.num_samples, args.max_new_tokens, temperature=args.temperature,
-                           top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
-                           use_cache=not args.no_cache)
+    # A textgan model generates every token in model.generate, a transformer allocates the whole
+    # sequence at its first step: both happen under the guard, before anything is written.
+    with generation_memory_guard(args.num_samples, args.max_new_tokens):
+        steps = model.generate(args.prompt, args.num_samples, args.max_new_tokens, temperature=args.temperature,
+                               top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
+                               use_cache=not args.no_cache)
+        if args.num_samples == 1:
+            first = next(steps, None)
+            steps = itertools.chain([] if first is None else [first], steps)
+        else:
+            rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
     if args.num_samples == 1:
         decode = model.tokenizer.stream_decoder(args.prompt)
         sys.stdout.write(args.prompt)
@@ -463,8 +496,6 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
             sys.stdout.flush()
         sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
     else:
-        with too_many_samples_guard(args.num_samples, "--num-samples"):
-            rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
         for i, row in enumerate(rows):
             text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
             sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")

@@ -78,13 +78,19 @@ def check_adam_betas(betas: tuple[float, float], option: str = "--model.betas") 
 
 
 def check_classes(config: Any) -> None:
-    """``num_classes`` of a model config with a ``conditional`` switch: in range, and only set
-    for a conditional model (an unconditional one would ignore it)."""
+    """``num_classes`` of a model config with a ``conditional`` switch is in range; one set in an
+    unconditional model is :func:`unconditional_classes`' to refuse."""
     if config.num_classes is not None and not 1 <= config.num_classes <= MAX_CLASSES:
         raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {config.num_classes}).")
+
+
+def unconditional_classes(config: Any) -> dict[str, str]:
+    """``num_classes`` set in an unconditional model config, which nothing reads, as an entry of
+    its ``inapplicable()``."""
     if config.num_classes is not None and not config.conditional:
-        raise ConfigError("--model.num_classes is for a class-conditional model; add --model.conditional true or "
-                          "drop it.")
+        return {"num_classes": "--model.num_classes is for a class-conditional model; add --model.conditional true "
+                               "or drop it."}
+    return {}
 
 
 def check_non_negative(config: Any, *names: str) -> None:
@@ -99,6 +105,24 @@ def is_set(config: Any, name: str) -> bool:
     """Whether the dataclass ``config`` holds a value of ``name`` other than its class's default:
     an option the user (or a preset) chose, which validation can refuse where nothing reads it."""
     return getattr(config, name) != config.__dataclass_fields__[name].default
+
+
+# Inapplicable options. A config class may define ``inapplicable()``: the options set to a value
+# that nothing reads under the rest of the config (a gradient penalty's λ without the loss that
+# has one), each with the sentence refusing it. Its ``validate()`` refuses them: given for training,
+# such an option is a mistake. A saved model may hold one all the same, written before genlab
+# refused it and never read in training; :func:`from_stored` loads it with the option at its default.
+
+def inapplicable(config: Any) -> dict[str, str]:
+    """The options of ``config`` set where nothing reads them, each with the sentence refusing it."""
+    find = getattr(config, "inapplicable", None)
+    return find() if find is not None else {}
+
+
+def refuse_inapplicable(config: Any) -> None:
+    """Raise the first of ``config``'s inapplicable options, for ``validate()``."""
+    for message in inapplicable(config).values():
+        raise ConfigError(message)
 
 
 @dataclass
@@ -166,10 +190,11 @@ def to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = True) -> Any:
     """Build dataclass ``cls`` from ``values``, refusing unknown keys and wrong types.
 
-    ``where`` names the section for error messages, e.g. ``"model"`` gives ``--model.foo``.
+    ``where`` names the section for error messages, e.g. ``"model"`` gives ``--model.foo``;
+    ``validate`` False leaves the config's own ``validate()`` to the caller.
     """
     if not isinstance(values, dict):
         raise ConfigError(f"The '{where}' section must be a mapping of keys to values, "
@@ -184,10 +209,43 @@ def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
     hints = typing.get_type_hints(cls)
     kwargs = {name: coerce(value, hints[name], f"--{where}.{name}") for name, value in values.items()}
     config = cls(**kwargs)
-    validate = getattr(config, "validate", None)
-    if validate is not None:
-        validate()
+    if validate and hasattr(config, "validate"):
+        config.validate()
     return config
+
+
+def from_stored(cls: type, values: dict[str, Any], where: str) -> tuple[Any, dict[str, Any]]:
+    """Build dataclass ``cls`` from a section of a config genlab saved (a model's or a run's
+    ``config.json``), and return it with the inapplicable options it held, by name, with their
+    saved values.
+
+    As :func:`from_dict`, except that those options are set to their defaults instead of refused:
+    the saved run never read them. An option missing from ``values``, saved before it existed,
+    takes the class's ``UNRECORDED`` value if it names one, else its default.
+    """
+    if isinstance(values, dict):
+        values = {**getattr(cls, "UNRECORDED", {}), **values}
+    config, dropped = drop_inapplicable(from_dict(cls, values, where, validate=False))
+    if hasattr(config, "validate"):
+        config.validate()
+    return config, dropped
+
+
+def drop_inapplicable(config: Any) -> tuple[Any, dict[str, Any]]:
+    """``config`` with its inapplicable options at their defaults, and those options by name with
+    the values they held. Resetting one can leave another without its use (a timegan saved with
+    ``conditional`` leaves ``num_classes``), so this repeats until none is left."""
+    dropped: dict[str, Any] = {}
+    while found := inapplicable(config):
+        dropped.update({name: getattr(config, name) for name in found})
+        config = dataclasses.replace(config, **{name: default_value(type(config), name) for name in found})
+    return config, dropped
+
+
+def default_value(cls: type, name: str) -> Any:
+    """The default of the dataclass field ``name`` of ``cls``."""
+    field_ = cls.__dataclass_fields__[name]
+    return field_.default_factory() if field_.default is dataclasses.MISSING else field_.default
 
 
 class _Number:

@@ -19,6 +19,9 @@ from genlab.models.base import read_json
 from genlab.train.trainer import EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+# Logged training values shown as curves and compared across runs: the losses, and the penalties
+# (a GAN's gradient penalty, R1) that the models log apart from them, unweighted.
+CURVES = ("loss", "penalty")
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def render(run_dir: Path) -> str:
     run = read_run(run_dir)
     config, records = run["config"], run["records"]
     last = records[-1] if records else {}
-    losses = sorted({k for r in records for k in r if k.startswith("loss")})
+    losses, penalties = ({k for r in records for k in r if k.startswith(prefix)} for prefix in CURVES)
     samples = previews(Path(run_dir), "png")
     texts = previews(Path(run_dir), "txt")
     def field(section: str, key: str) -> str:
@@ -130,7 +133,9 @@ def render(run_dir: Path) -> str:
                 f"<p>{html.escape(str(config.get('family', '?')))}/{field('model', 'name')}"
                 f" · {html.escape(str(last.get('step', 0)))} of {field('train', 'steps')} steps · genlab "
                 f"{field('versions', 'genlab')}, torch {field('versions', 'torch')}</p>"]
-    sections.append("<h2>Losses</h2>" + svg_curves(records, losses))
+    sections.append("<h2>Losses</h2>" + svg_curves(records, sorted(losses)))
+    if penalties:  # on a chart of their own: their scale is not the losses'
+        sections.append("<h2>Penalties</h2>" + svg_curves(records, sorted(penalties)))
     if samples:
         sections.append(f"<h2>Samples at step {samples[-1].stem[5:].lstrip('0') or 0}</h2>"
                         f'<img alt="samples" src="{png_data_uri(samples[-1])}">')
@@ -218,16 +223,16 @@ def write_report(run_dir: Path) -> Path:
 
 
 def compare(run_dirs: list[Path]) -> str:
-    """A plain-text table: one row per run, the last logged losses and the evaluation values; below
-    it, how each run's evaluation values were measured (their protocols), so runs scored against
-    different references or sample counts are not compared unawares."""
+    """A plain-text table: one row per run, the last logged losses and penalties and the evaluation
+    values; below it, how each run's evaluation values were measured (their protocols), so runs
+    scored against different references or sample counts are not compared unawares."""
     runs = [read_run(Path(d)) for d in run_dirs]
     columns: list[str] = []
     rows = []
     for run in runs:
         last = run["records"][-1] if run["records"] else {}
         row = {"run": run["name"], "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
-        row.update({k: v for k, v in last.items() if k.startswith("loss")})
+        row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
         # An evaluation named like a training column (a transformer's held-out loss) gets its own column.
         row.update({name if name not in row else f"eval.{name}": value for name, value, _ in eval_values(run["eval"])})
         rows.append(row)

@@ -8,7 +8,21 @@ import random
 import pytest
 
 from genlab.errors import ConfigError, DataError
-from genlab.metrics.bleu import BleuReference, corpus_scores, self_bleu, sentence_bleu
+from genlab.metrics.bleu import BleuReference, bleu_from_counts, corpus_scores, ngram_counts, self_bleu
+
+
+def sentence_bleu(hypothesis: list[str], references: list[list[str]], order: int) -> float:
+    """NLTK's ``sentence_bleu(references, hypothesis, (1/order,) * order, method1 smoothing)``, written
+    out: the slow path (every reference is counted for every hypothesis) that ``BleuReference`` must match."""
+    matches, totals = [], []
+    for n in range(1, order + 1):
+        counts = ngram_counts(hypothesis, n)
+        reference_counts = [ngram_counts(reference, n) for reference in references]
+        matches.append(sum(min(count, max(ref[gram] for ref in reference_counts)) for gram, count in counts.items()))
+        totals.append(max(1, sum(counts.values())))
+    closest = min((len(reference) for reference in references),
+                  key=lambda length: (abs(length - len(hypothesis)), length))
+    return bleu_from_counts(matches, totals, len(hypothesis), closest, order)
 
 
 def words(*sentences: str) -> list[list[str]]:
@@ -16,9 +30,9 @@ def words(*sentences: str) -> list[list[str]]:
 
 
 def both_paths(hypothesis: str, references: list[str], order: int) -> tuple[float, float]:
-    """(slow sentence_bleu, fast BleuReference.score) for one hypothesis."""
+    """(slow sentence_bleu, fast BleuReference) for one hypothesis."""
     hyp, refs = hypothesis.split(), words(*references)
-    return sentence_bleu(hyp, refs, order), BleuReference(refs).score(hyp, order)
+    return sentence_bleu(hyp, refs, order), BleuReference(refs).scores(hyp, [order])[0]
 
 
 def test_precisions_and_geometric_mean_by_hand():
@@ -134,6 +148,6 @@ def test_bad_input_is_refused():
     with pytest.raises(DataError, match="at least 2 generated sentences"):
         self_bleu(words("a b"))
     with pytest.raises(ConfigError, match="orders must be whole numbers from 1 to 3"):
-        BleuReference(words("a b"), max_order=3).score(["a"], 4)
+        BleuReference(words("a b"), max_order=3).scores(["a"], [4])
     with pytest.raises(ConfigError, match="orders"):
         corpus_scores(words("a b"), words("a b"), orders=(0, 2))

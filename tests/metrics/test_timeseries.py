@@ -7,7 +7,7 @@ from genlab.data.sequences import sines
 from genlab.errors import DataError
 from genlab.metrics.timeseries import (correlational_score, cross_correlations, discriminative_score,
                                        lengths_protocol, mean_abs_step_change, predictive_score, step_change_report,
-                                       tf1_gru_init, timeseries_scores)
+                                       score_seed, tf1_gru_init, timeseries_scores)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -79,12 +79,30 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
                               seed=7)
     assert again["discriminative"]["values"] == result["discriminative"]["values"]  # seeded: reproducible
     # the real-data reference point: the same predictor trained on the real sequences themselves
-    assert result["predictive_real_data"]["values"] == [predictive_score(real, real, 2, seed=7 + r) for r in range(3)]
+    assert result["predictive_real_data"]["values"] == [predictive_score(real, real, 2, seed=score_seed(7) + r)
+                                                        for r in range(3)]
     assert "predictive_real_data" not in [k for k, v in timeseries_scores(real, synthetic, repeats=1,
                                           discriminative_iterations=2, predictive_iterations=2,
                                           real_baseline=False).items() if v is not None]
     with pytest.raises(DataError, match="same T and F"):
         timeseries_scores(real, synthetic[:, :10], repeats=1)
+
+
+def test_the_scores_draw_from_a_stream_of_their_own_not_the_samples_seed():
+    """The caller draws the synthetic sequences with ``seed``: the classifier, the predictor and the
+    resampling must not replay that stream (repeat 0 used to reuse it), yet stay fixed by ``seed``."""
+    real, synthetic = sine_set(40, features=3), sine_set(40, features=3, seed=5)
+    result = timeseries_scores(real, synthetic, repeats=2, discriminative_iterations=2, predictive_iterations=2,
+                               seed=7)
+    first = score_seed(7)
+    assert first == score_seed(7) and first != score_seed(8) and 0 <= first < 2**63
+    assert all(abs(score_seed(seed) - seed) > 10**6 for seed in range(100))  # far from seed + chunk or + repeat
+    for name, score in (("discriminative", discriminative_score), ("predictive", predictive_score)):
+        assert result[name]["values"] == [score(real, synthetic, 2, seed=first + r) for r in range(2)]
+    assert result["predictive"]["values"][0] != predictive_score(real, synthetic, 2, seed=7)  # not the samples' seed
+    assert result["correlational"]["values"] == [correlational_score(real, synthetic, seed=first + r)
+                                                 for r in range(2)]
+    assert f"with {first} + r" in result["protocol"]["score_seeds"]
 
 
 def ragged(x, lengths, padding):

@@ -70,6 +70,12 @@ def embedded_training_warning(option: str) -> str:
             f"show fit to the training data, not generalisation; pass held-out images with {option}")
 
 
+def own_training_data_warning(data: str | os.PathLike, option: str) -> str:
+    """What an evaluation says when ``data``, which ``option`` named, is what the model trained on."""
+    return (f"the model was trained on {data}, which these numbers are measured on: they show fit to the training "
+            f"data, not generalisation; pass held-out images with {option}")
+
+
 def training_data_section(path: str | os.PathLike) -> dict | None:
     """The ``data`` section of the config of the run that trained ``path`` (a run directory, one of
     its checkpoints or its ``model/`` export), or None when no run config says."""
@@ -89,6 +95,14 @@ def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
     without a data path."""
     data = training_data_section(path)
     return data is not None and data.get("path") is None
+
+
+def trained_on_data(model: str | os.PathLike, data: str | os.PathLike) -> bool:
+    """Whether the run that trained ``model`` (as in :func:`training_data_section`) read the very
+    file or folder ``data`` names (a relative training path is taken from here: the folder training
+    ran in is not recorded)."""
+    trained = (training_data_section(model) or {}).get("path") if Path(model).is_dir() else None
+    return isinstance(trained, str) and Path(data).exists() and Path(trained).resolve() == Path(data).resolve()
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,

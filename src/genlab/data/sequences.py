@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from genlab.config import is_set
+from genlab.config import is_set, refuse_inapplicable
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 
@@ -73,13 +73,17 @@ class SequenceDataConfig:
         for name in ("sines", "sines_features"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--data.{name} must be at least 1 (got {getattr(self, name)}).")
-        if self.path is not None:
-            for name in ("sines", "sines_features", "seed"):
-                if is_set(self, name):
-                    raise ConfigError(f"--data.{name} shapes the generated 'sines', but --data is {self.path}; "
-                                      f"drop --data.{name} (or --data, to train on the sines).")
+        refuse_inapplicable(self)
         if self.window is not None and self.window < 2:
             raise ConfigError(f"--data.window must be at least 2 (got {self.window}).")
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        if self.path is None:
+            return {}
+        return {name: f"--data.{name} shapes the generated 'sines', but --data is {self.path}; drop --data.{name} (or "
+                      "--data, to train on the sines)." for name in ("sines", "sines_features", "seed")
+                if is_set(self, name)}
 
 
 @dataclass

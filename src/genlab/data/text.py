@@ -72,6 +72,19 @@ def read_text(path: str | os.PathLike | None, option: str = "--data") -> tuple[s
     return text, source
 
 
+def refuse_embedded_text_for_other_training(model, fix: str) -> None:
+    """Refuse to score ``model`` on the embedded corpus, which 'genlab eval' reads without --data,
+    when the run that saved it trained on a path of its own: the scores would be of text it was not
+    trained to model. ``fix`` is the clause that says what to pass with --data. A model without its
+    run's config (an export copied out of the run) cannot tell and is let through."""
+    from genlab.data.images import training_data_section
+
+    trained_on = (training_data_section(model.loaded_from) or {}).get("path") if model.loaded_from else None
+    if trained_on is not None:
+        raise ConfigError(f"This model was trained on {trained_on}, not on the embedded tiny Shakespeare that "
+                          f"'genlab eval' scores without --data; {fix}.")
+
+
 def split_text(text: str, validation_fraction: float) -> tuple[str, str]:
     """(train, validation): the first and last parts of ``text``, cut at a character."""
     cut = int(len(text) * (1 - validation_fraction))

@@ -35,8 +35,8 @@ What genlab computes:
   protocol). Subsample before calling to reproduce a variant (first 200 hypotheses: RelGAN).
 - ``self_bleu``: the first ``sample`` sentences (500 by default, Texygen's ``get_score()``; None for all
   of them), each scored against the others of that pool, itself left out.
-- The scores equal NLTK's bit for bit on the same tokens (``sentence_bleu`` below is a direct
-  transcription kept as the reference path; ``BleuReference`` is the fast one).
+- The scores equal NLTK's bit for bit on the same tokens (the tests check ``BleuReference`` against
+  a direct transcription of NLTK's ``sentence_bleu``).
 - Tokenisation is the caller's: the functions take lists of tokens. Texygen tokenises every line with
   ``nltk.word_tokenize``, which splits punctuation off words (``night.`` → ``night`` ``.``) and turns
   ``"`` into ``` `` ``` / ``''``; on Texygen's COCO files plain whitespace splitting keeps ``night.``
@@ -88,26 +88,6 @@ def bleu_from_counts(matches: Sequence[int], totals: Sequence[int], hypothesis_l
     return brevity_penalty(reference_length, hypothesis_length) * math.exp(math.fsum(log_precisions))
 
 
-def sentence_bleu(hypothesis: Tokens, references: Sequence[Tokens], order: int) -> float:
-    """NLTK's ``sentence_bleu(references, hypothesis, (1/order,) * order, method1 smoothing)``, written out.
-
-    The slow reference path (every reference is counted for every hypothesis); ``BleuReference``
-    gives the same numbers fast.
-    """
-    _check_orders([order], max(order, 1))
-    if not references:
-        raise DataError("BLEU needs at least one reference sentence; pass a non-empty reference set.")
-    matches, totals = [], []
-    for n in range(1, order + 1):
-        counts = ngram_counts(hypothesis, n)
-        reference_counts = [ngram_counts(reference, n) for reference in references]
-        matches.append(sum(min(count, max(ref[gram] for ref in reference_counts)) for gram, count in counts.items()))
-        totals.append(max(1, sum(counts.values())))
-    closest = min((len(reference) for reference in references),
-                  key=lambda length: (abs(length - len(hypothesis)), length))
-    return bleu_from_counts(matches, totals, len(hypothesis), closest, order)
-
-
 class BleuReference:
     """A reference set preprocessed once, so that each hypothesis costs a few dictionary look-ups.
 
@@ -140,10 +120,6 @@ class BleuReference:
         self.largest_of_others = {gram: runner_up[gram] for gram, held in holders.items() if held == 1}
         self.length_counts = Counter(len(reference) for reference in references)
         self.lengths = sorted(self.length_counts)  # distinct reference lengths, ascending
-
-    def score(self, hypothesis: Tokens, order: int) -> float:
-        """BLEU-``order`` of one hypothesis against all the references (= ``sentence_bleu``)."""
-        return self.scores(hypothesis, [order])[0]
 
     def scores(self, hypothesis: Tokens, orders: Iterable[int]) -> list[float]:
         """BLEU-n of one hypothesis for each n in ``orders``, sharing the n-gram counts between orders."""

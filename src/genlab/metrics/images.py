@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import (FORMATS, embedded_training_warning, load_images, trained_on_embedded_digits,
-                                training_data_section)
+from genlab.data.images import (FORMATS, embedded_training_warning, load_images, own_training_data_warning,
+                                trained_on_embedded_digits, trained_on_data)
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
@@ -114,13 +114,6 @@ def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: 
     return outputs
 
 
-def trained_on_reference(generated: str | Path, reference: str | Path) -> bool:
-    """Whether the run that trained ``generated`` read the very file or folder ``reference`` names
-    (a relative training path is taken from here: the folder training ran in is not recorded)."""
-    trained = (training_data_section(generated) or {}).get("path") if Path(generated).is_dir() else None
-    return isinstance(trained, str) and Path(reference).exists() and Path(trained).resolve() == Path(reference).resolve()
-
-
 def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test", *,
                     metrics: tuple[str, ...] | list[str] = ("fd", "kid", "pr", "is"), n: int = 10000,
                     extractor: str | None = None, inception_weights: str | Path | None = None, seed: int = 0,
@@ -164,10 +157,8 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
                 "genlab": __version__}
     if str(reference) == "mnist-test" and trained_on_embedded_digits(generated):
         protocol["warning"] = embedded_training_warning("--ref")
-    elif trained_on_reference(generated, reference):
-        protocol["warning"] = (f"the model was trained on {reference}, which these numbers are measured against: "
-                               "they show fit to the training data, not generalisation; pass held-out images with "
-                               "--ref")
+    elif trained_on_data(generated, reference):
+        protocol["warning"] = own_training_data_warning(reference, "--ref")
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:

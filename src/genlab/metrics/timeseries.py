@@ -28,6 +28,8 @@ gradients (0 · NaN).
 
 Each score is repeated (10 times by default) with independent seeds and reported as mean ± std;
 the correlational score's resampling is redrawn in each repeat, where Diffusion-TS averages five.
+Those seeds come from a stream of their own (:func:`score_seed`), not from the seed the caller drew
+the synthetic sequences with, so the classifier's randomness is independent of the samples'.
 The weights start as TF1's ``GRUCell`` and ``fully_connected`` start them, which the reference's
 classifier and predictor both use: one Glorot-uniform kernel over [x, h] for the reset and update
 gates and one for the candidate (:func:`tf1_gru_init`), gate biases 1, candidate biases 0, a
@@ -55,6 +57,19 @@ BATCH_SIZE = 128
 DISCRIMINATIVE_ITERATIONS = 2000
 PREDICTIVE_ITERATIONS = 5000
 CORRELATION_SUBSETS = 5  # Diffusion-TS scores N / 5 sequences per repeat
+SCORE_STREAM = 1  # the scores' key beside the seed in the SeedSequence of score_seed
+
+
+def score_seed(seed: int) -> int:
+    """The first seed of the scores' own random stream for an evaluation seeded ``seed``: repeat r of
+    :func:`timeseries_scores` seeds its classifier, predictor and resampling with ``score_seed(seed) + r``.
+
+    It is 63 bits of numpy's ``SeedSequence([seed, 1])``: the same for the same ``seed``, and unrelated
+    to ``seed`` itself, with which callers draw the synthetic sequences (``genlab eval``: ``--seed``;
+    ``benchmarks/rgan_timeseries.py``: ``--seed`` + chunk), so the two streams are independent.
+    """
+    entropy = seed % 2**64  # a negative seed as torch takes it
+    return int(np.random.SeedSequence([entropy, SCORE_STREAM]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def tf1_gru_init(gru: nn.GRU) -> None:
@@ -297,7 +312,8 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
                       seed: int = 0, real_lengths: torch.Tensor | None = None,
                       synthetic_lengths: torch.Tensor | None = None, real_baseline: bool = True) -> dict[str, Any]:
-    """The three scores, each repeated ``repeats`` times (repeat r uses seed ``seed + r``), with the protocol.
+    """The three scores, each repeated ``repeats`` times (repeat r uses seed ``score_seed(seed) + r``), with the
+    protocol. ``seed`` may be the one the synthetic sequences were drawn with: the scores do not reuse its stream.
 
     With ``real_baseline`` the predictive score is also computed with the real sequences in place of
     the synthetic ones (``predictive_real_data``): the figure a perfect generator would reach, which
@@ -307,16 +323,17 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
     scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "predictive_real_data": [],
                                       "correlational": []}
     predictive = real.shape[-1] >= 2
+    first = score_seed(seed)
     for r in tqdm(range(repeats), desc="TimeGAN scores", leave=False):
         scores["discriminative"].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size,
-                                                             seed + r, **lengths))
+                                                             first + r, **lengths))
         if predictive:
-            scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, seed + r,
+            scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, first + r,
                                                          **lengths))
         if predictive and real_baseline:
             scores["predictive_real_data"].append(predictive_score(real, real, predictive_iterations, batch_size,
-                                                                   seed + r, real_lengths, real_lengths))
-        scores["correlational"].append(correlational_score(real, synthetic, seed + r, **lengths))
+                                                                   first + r, real_lengths, real_lengths))
+        scores["correlational"].append(correlational_score(real, synthetic, first + r, **lengths))
     result: dict[str, Any] = {name: summary(values) if values else None for name, values in scores.items()}
     steps, features = real.shape[1:]
     result["protocol"] = {
@@ -325,8 +342,11 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         "sequence_shape": [steps, features],
         "lengths": lengths_protocol(real_lengths, synthetic_lengths),
         "repeats": repeats,
-        "spread": "mean ± sample standard deviation (ddof 1) over the repeats; repeat r uses seed seed + r",
+        "spread": "mean ± sample standard deviation (ddof 1) over the repeats",
         "seed": seed,
+        "score_seeds": (f"repeat r seeds its classifier, predictor and resampling with {first} + r: 63 bits of "
+                        f"numpy's SeedSequence([{seed}, 1]), a stream unrelated to seed {seed} itself, from which "
+                        "the synthetic sequences are drawn"),
         "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {max(1, features // 2)}, last state) trained "
                            f"{discriminative_iterations} Adam iterations (lr 1e-3) on batches of {batch_size} real + "
                            f"{batch_size} synthetic from an {TRAIN_FRACTION:.0%} split of each, tested on the rest"),

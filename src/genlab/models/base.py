@@ -20,6 +20,7 @@ Export format (``save_pretrained`` / ``from_pretrained``): a plain folder with `
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from genlab.config import from_dict, to_dict
+from genlab.config import from_stored, to_dict
 from genlab.errors import CheckpointError, ConfigError
 from genlab.fileio import atomic_write, atomic_write_json
 
@@ -86,6 +87,7 @@ class GenerativeModel(nn.Module):
     averages_gradients: ClassVar[bool] = False
     # The files save_samples writes, by suffix; the first is 'genlab sample''s default.
     sample_suffixes: ClassVar[tuple[str, ...]] = (".png",)
+    loaded_from: Path | None = None  # the folder from_pretrained read the model from; None: built in memory
 
     @property
     def compile_targets(self) -> tuple[str, ...]:
@@ -202,12 +204,14 @@ class GenerativeModel(nn.Module):
             raise CheckpointError(f"{directory} holds a {family}/{name} model, not a {cls.name}; "
                                   "point at a folder exported from that model.")
         try:  # the model's constructor checks options together, which this genlab may no longer accept
-            config = from_dict(model_cls.config_class, model_section, "model")
+            config, ignored = from_stored(model_cls.config_class, model_section, "model")
             refuse_oversized(model_cls, config, directory / CONFIG_FILE)
             model = model_cls(config)
         except ConfigError as e:
             raise CheckpointError(f"{directory / CONFIG_FILE} does not describe a valid {family}/{name} model: "
                                   f"{e}") from None
+        if ignored:
+            print(f"genlab: note: {ignored_note(directory / CONFIG_FILE, ignored)}", file=sys.stderr)
         try:
             load_weights(model, directory / WEIGHTS_FILE)
         except CheckpointError as e:
@@ -218,7 +222,16 @@ class GenerativeModel(nn.Module):
                 raise
             raise CheckpointError(f"{e} It was saved by genlab {saved} and this is {__version__}, whose layout of "
                                   f"{family}/{name} differs: retrain it, or load it with genlab {saved}.") from None
+        model.loaded_from = directory
         return model.to(map_location)
+
+
+def ignored_note(source: Path, ignored: dict[str, Any], section: str = "model") -> str:
+    """One sentence saying that the saved config ``source`` holds options that nothing read in training
+    (``ignored``, by name, with their saved values), which loading it leaves at their defaults."""
+    options = ", ".join(f"--{section}.{name} {json.dumps(value)}" for name, value in ignored.items())
+    return (f"{source} sets {options}, which nothing reads under the rest of its config (genlab now refuses such "
+            "options for training); ignored.")
 
 
 MAX_PARAMETERS = 2_000_000_000

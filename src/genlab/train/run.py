@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genlab.config import RunConfig, TrainConfig, as_text, from_dict, merge
+from genlab.config import RunConfig, TrainConfig, as_text, drop_inapplicable, from_dict, merge
 from genlab.errors import ConfigError, GenlabError
+from genlab.models.base import ignored_note
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                     resolve_checkpoint)
@@ -81,7 +82,7 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         out = as_text((overrides.get("train") or {}).get("out"))
         if family is None and "family" not in values and out is not None and (Path(out) / "config.json").is_file():
             # The run's own config names its family; a config file's values still apply on top.
-            values = merge(read_checkpoint_config(Path(out)), values)
+            values = merge(saved_run_config(Path(out))[0], values)
         config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
         if checkpoint is None:
@@ -95,7 +96,38 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         elif (overrides.get("train") or {}).get("out") is None:
             raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "
                               "directory to continue in; pass --out DIR for the resumed run.")
-    return build_run_config(family, merge(read_checkpoint_config(checkpoint), given), overrides), checkpoint
+    return build_run_config(family, merge(saved_run_config(checkpoint)[0], given), overrides), checkpoint
+
+
+def saved_run_config(folder: Path) -> tuple[dict[str, Any], list[str]]:
+    """The run config saved in ``folder`` (a run directory or a checkpoint) less the model and data
+    options this genlab refuses as inapplicable, and a sentence for each section that held any.
+
+    A run saved before those refusals never read such an option, so resuming it goes on without; a
+    value given again for the resumed run (a config file, an override) is still refused.
+    """
+    saved = read_checkpoint_config(folder)
+    model = saved.get("model")
+    try:
+        fam = get_family(saved.get("family"))
+        name = model.get("name", fam.default_model) if isinstance(model, dict) else fam.default_model
+        sections = {"model": get_model_class(fam.name, name).config_class, "data": fam.data_config}
+    except GenlabError:
+        return saved, []  # build_run_config says what is wrong with it
+    notes = []
+    for section, cls in sections.items():
+        values = saved.get(section)
+        if not isinstance(values, dict):
+            continue
+        options = {key: value for key, value in values.items() if not (section == "model" and key == "name")}
+        try:
+            _, ignored = drop_inapplicable(from_dict(cls, options, section, validate=False))
+        except GenlabError:
+            continue
+        if ignored:
+            saved = {**saved, section: {key: value for key, value in values.items() if key not in ignored}}
+            notes.append(ignored_note(Path(folder) / "config.json", ignored, section))
+    return saved, notes
 
 
 def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool = False,
@@ -134,7 +166,10 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
             warnings = [decay_mismatch(config), warmup_mismatch(config)]
             if resume_from is not None:
-                warnings.append(resume_changes(read_checkpoint_config(resume_from), config))
+                saved, ignored = saved_run_config(resume_from)
+                for note in ignored:
+                    print(f"genlab: note: {note}")
+                warnings.append(resume_changes(saved, config))
             for warning in filter(None, warnings):
                 print(f"genlab: warning: {warning}")
             for note in model.setup_notes():

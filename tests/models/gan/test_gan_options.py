@@ -1,6 +1,7 @@
 """Conditional GANs, SNGAN/SAGAN backbones, losses, regularisers and tricks."""
 
 import copy
+import json
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import gradient_penalty, r1_penalty
 from genlab.models.gan.model import pack
 from genlab.nn.attention2d import SelfAttention2d
+from genlab.train.run import build_run_config
 
 TINY = dict(latent_dim=8, generator_width=8, discriminator_width=8)
 
@@ -251,6 +253,31 @@ def test_bad_combinations_are_refused():
     GANConfig(conditional=True, discriminator_conditioning="auxiliary", auxiliary_weight=0.5).validate()
 
 
+def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_ignored(tmp_path, capsys):
+    """An unconditional GAN saved before genlab refused its class options (and a λ without WGAN-GP)
+    never read them: it loads, with a note; training with them is still refused."""
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, **TINY))
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    stale = {"discriminator_conditioning": "auxiliary", "auxiliary_weight": 2.0, "gradient_penalty": 5.0,
+             "r1_every": 4, "num_classes": 10}
+    saved["model"].update(stale)
+    path.write_text(json.dumps(saved))
+    loaded = GenerativeModel.from_pretrained(tmp_path / "old")
+    assert loaded.config == model.config and loaded.num_classes is None
+    note = capsys.readouterr().err
+    assert note.startswith(f"genlab: note: {path} sets --model.num_classes 10, ") and note.count("\n") == 1
+    assert '--model.discriminator_conditioning "auxiliary"' in note and "--model.gradient_penalty 5.0" in note
+    assert all(f"--model.{name}" in note for name in stale) and note.rstrip().endswith("ignored.")
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(loaded.sample(2, generator), model.sample(2, torch.Generator().manual_seed(0)))
+    for name, value in stale.items():  # each one, given for training, is refused
+        with pytest.raises(ConfigError, match=f"--model.{name} "):
+            build_run_config("gan", overrides={"model": {"name": "gan", name: value}})
+
+
 def test_monitor_warns_about_saturation_and_collapse_only():
     model = GAN(GANConfig(resolution=28, channels=1, **TINY))
     healthy = {"d_real_logit": 1.0, "d_fake_logit": -1.0, "fake_spread": 0.4, "real_spread": 0.5}
@@ -364,27 +391,62 @@ def test_lazy_r1_penalises_every_nth_discriminator_update_with_n_times_the_weigh
     images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
     def first_update(step, discriminator_steps=1):
-        """(discriminator loss of a fresh model's step ``step``, the discriminator before it)."""
+        """(logged values of a fresh model's step ``step``, the discriminator before it and after it).
+        D takes plain SGD steps, so its move is -lr × the gradient of the loss it descends."""
         torch.manual_seed(0)
         model = GAN(GANConfig(resolution=28, channels=1, r1_gamma=1000.0, r1_every=4,
                               discriminator_steps=discriminator_steps, **TINY))
-        optimizers = model.configure_optimizers()
+        optimizers = {**model.configure_optimizers(),
+                      "discriminator": torch.optim.SGD(model.discriminator.parameters(), lr=1e-3)}
         model.on_train_step(step, optimizers)
         before = copy.deepcopy(model.discriminator)
         torch.manual_seed(1)
-        return model.training_step({"images": images}, optimizers)["loss_discriminator"], before
+        return model.training_step({"images": images}, optimizers), before, model.discriminator
 
-    unpenalised, before = first_update(1)
-    for step in (2, 3, 5):  # not a multiple of 4: the same loss as step 1's
-        assert torch.equal(first_update(step)[0], unpenalised)
-    expected = 4 * 500 * r1_penalty(lambda x: before(x)[0], images)  # r1_every × γ/2 × E‖∇D(x)‖²
+    unpenalised, before, moved = first_update(1)
+    assert "penalty_r1" not in unpenalised
+    for step in (2, 3, 5):  # not a multiple of 4: no penalty, and the same step as step 1's
+        assert "penalty_r1" not in first_update(step)[0]
+        assert torch.equal(first_update(step)[0]["loss_discriminator"], unpenalised["loss_discriminator"])
+    penalty = r1_penalty(lambda x: before(x)[0], images)  # E‖∇D(x)‖²
+    parameters = list(before.parameters())  # a bias after the last weight does not reach ∇ₓD: no gradient
+    gradients = [torch.zeros_like(p) if g is None else g
+                 for p, g in zip(parameters, torch.autograd.grad(penalty, parameters, allow_unused=True))]
     for step in (0, 4):
-        assert torch.allclose(first_update(step)[0] - unpenalised, expected, rtol=1e-3)
+        logged, _, penalised = first_update(step)
+        # The adversarial loss alone is logged as loss_discriminator; the penalty, unweighted, on its own.
+        assert torch.equal(logged["loss_discriminator"], unpenalised["loss_discriminator"])
+        assert torch.allclose(logged["penalty_r1"], penalty.detach(), rtol=1e-4)
+        # D descends the sum: the penalty's gradient, weighted r1_every × γ/2, moves it on top of the loss's.
+        for gradient, with_penalty, without in zip(gradients, penalised.parameters(), moved.parameters()):
+            assert torch.allclose(without - with_penalty, 1e-3 * 4 * 500 * gradient, rtol=1e-3, atol=1e-6)
     # Two discriminator updates a step, each on half the batch: step 1 holds updates 2 and 3 (neither
     # penalised), step 3 updates 6 and 7; step 2 holds update 4, penalised, so D has moved by the time
-    # update 5's loss is reported.
-    assert torch.equal(first_update(1, 2)[0], first_update(3, 2)[0])
-    assert not torch.equal(first_update(2, 2)[0], first_update(3, 2)[0])
+    # update 5's loss is reported, and the step logs update 4's penalty.
+    assert torch.equal(first_update(1, 2)[0]["loss_discriminator"], first_update(3, 2)[0]["loss_discriminator"])
+    assert not torch.equal(first_update(2, 2)[0]["loss_discriminator"], first_update(3, 2)[0]["loss_discriminator"])
+    assert "penalty_r1" in first_update(2, 2)[0] and "penalty_r1" not in first_update(3, 2)[0]
+
+
+def test_wgan_gp_logs_the_critic_loss_and_its_gradient_penalty_apart():
+    """loss_discriminator is the adversarial loss alone, E[D(fake)] - E[D(real)] under WGAN-GP."""
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, loss="wasserstein_gp", gradient_penalty=10.0, **TINY))
+    logged = model.training_step(batch(8), model.configure_optimizers())
+    assert torch.allclose(logged["loss_discriminator"], logged["d_fake_logit"] - logged["d_real_logit"], atol=1e-5)
+    assert logged["penalty_gradient"] > 0 and "penalty_r1" not in logged
+
+
+def test_an_auxiliary_classifier_logs_its_losses_apart_from_the_adversarial_ones():
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, loss="hinge",
+                          discriminator_conditioning="auxiliary", **TINY))
+    logged = model.training_step(batch(8, classes=10), model.configure_optimizers())
+    # Hinge: relu(1 - D(x)) + relu(1 + D(G(z))) is 2 at logits near 0, with nothing of the classifier's
+    # ~2·ln 10 in it; the classifier's losses (real + fake for D, fake for G) are logged on their own.
+    assert abs(logged["loss_discriminator"] - 2) < 0.5 and abs(logged["loss_generator"]) < 0.5
+    assert abs(logged["loss_auxiliary_discriminator"] - 2 * torch.log(torch.tensor(10.0))) < 1.5
+    assert abs(logged["loss_auxiliary_generator"] - torch.log(torch.tensor(10.0))) < 1.0
 
 
 @pytest.mark.parametrize("backbone,resolution,sizes", [("dcgan", 28, "7, 14"), ("resnet", 32, "8, 16, 32")])

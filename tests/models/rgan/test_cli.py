@@ -334,6 +334,64 @@ def test_eval_never_scores_a_sines_model_against_its_own_training_sines(tmp_path
         assert f"seed {reference_seed})" in json.loads(out)["protocol"]["reference_data"]
 
 
+def as_saved_by_an_older_genlab(run, change):
+    """Apply ``change`` to the model section of every config.json of ``run`` (run, checkpoints, export)."""
+    for saved in (run / "config.json", run / "model" / "config.json", *run.glob("checkpoints/*/config.json")):
+        config = json.loads(saved.read_text())
+        change(config["model"])
+        saved.write_text(json.dumps(config))
+
+
+def test_a_sines_model_saved_before_data_seed_takes_it_from_its_run_or_is_refused(tmp_path, run_cli, tiny_rgan):
+    """Without a stored data_seed, eval must not assume 0: this model's training sines (seed 3) are
+    what seed 0 + 1 + --seed 2 would draw."""
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--data.seed", "3", "--steps", "1", "--batch-size", "8", "--out", run,
+                           "--quiet", *tiny_rgan)
+    assert code == 0, err
+    as_saved_by_an_older_genlab(run, lambda model: model.pop("data_seed"))
+    quick = ["--repeats", "1", "--discriminative-iterations", "1", "--predictive-iterations", "1"]
+    code, out, err = run_cli("eval", run, "--seed", "2", *quick)
+    assert code == 0, err
+    protocol = json.loads(out)["protocol"]
+    assert "seed 6)" in protocol["reference_data"]  # 3 + 1 + 2, as for a model that stored it
+    assert protocol["data_seed"].startswith("3, the training sines' --data.seed from the run's config.json")
+    # The export alone, away from its run: nothing says which sines it was trained on.
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (exported / name).write_bytes((run / "model" / name).read_bytes())
+    code, _, err = run_cli("eval", exported, "--seed", "2", *quick)
+    assert code == 2 and "saved before genlab stored the seed of its training sines" in err
+    assert "pass --ref with held-out data" in err and f"{exported / 'config.json'}" in err
+
+
+def test_a_saved_model_holding_an_option_now_refused_loads_and_resumes_but_training_refuses_it(tmp_path, run_cli,
+                                                                                               tiny_rgan):
+    """Options genlab came to refuse as inapplicable were saved, and never read, by older runs: loading
+    and resuming such a run ignore them (with a note); a run given one is still refused."""
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--steps", "2", "--batch-size", "8", "--out", run, "--quiet", *tiny_rgan)
+    assert code == 0, err
+    as_saved_by_an_older_genlab(run, lambda model: model.update(gradient_penalty=5.0, label_dim=4))
+    code, _, err = run_cli("sample", run, "--n", "2", "--out", tmp_path / "synth.csv")
+    assert code == 0, err
+    assert "sets --model.gradient_penalty 5.0, --model.label_dim 4, which nothing reads" in err
+    assert "; ignored." in err and "Traceback" not in err
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
+    assert code == 0, err
+    assert "resuming from step-000002" in out and "genlab: note:" in out and "--model.label_dim 4" in out
+    assert "warning" not in out  # the ignored options are no change of settings
+    saved = json.loads((run / "config.json").read_text())["model"]
+    assert (saved["gradient_penalty"], saved["label_dim"]) == (10.0, 8)  # the resumed run records the defaults
+    # Given for training, the same options are refused: for a new run, and for a resumed one.
+    code, _, err = run_cli("train", "rgan", "--model.gradient_penalty", "5", "--steps", "1", "--out",
+                           tmp_path / "new", *tiny_rgan)
+    assert code == 2 and "--model.gradient_penalty applies only with --model.loss wasserstein_gp" in err
+    code, _, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "4", "--model.label_dim", "4")
+    assert code == 2 and "--model.label_dim applies only with --model.conditional true" in err
+
+
 def test_sines_options_beside_a_data_file_are_refused(tmp_path, run_cli):
     numeric = tmp_path / "numeric.csv"
     numeric.write_text("a,b\n" + "\n".join(f"{i},{i % 5}" for i in range(30)) + "\n")

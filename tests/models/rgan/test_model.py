@@ -585,6 +585,19 @@ def test_whitening_errors_name_the_option():
         TimeGANConfig(**BASE, whiten=True).validate()
 
 
+def test_wgan_gp_logs_the_critic_loss_and_its_gradient_penalty_apart():
+    """loss_discriminator is the adversarial loss alone (E[D(fake)] - E[D(real)] with sequence logits);
+    the penalty, unweighted, is penalty_gradient."""
+    torch.manual_seed(0)
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, "loss": "wasserstein_gp", "logits": "sequence"}))
+    logged = model.training_step({"sequences": torch.rand(8, 6, 3), "labels": None}, model.configure_optimizers())
+    assert torch.allclose(logged["loss_discriminator"], logged["d_fake_logit"] - logged["d_real_logit"], atol=1e-6)
+    assert logged["penalty_gradient"] > 0
+    plain = RecurrentGAN(CRNNGANConfig(**BASE))
+    assert "penalty_gradient" not in plain.training_step({"sequences": torch.rand(8, 6, 3), "labels": None},
+                                                         plain.configure_optimizers())
+
+
 def test_variable_length_wasserstein_loss_weights_each_sequence_alike_as_its_penalty_does():
     """Under WGAN-GP the loss reads the same critic the penalty holds at norm 1: each sequence's
     per-step logits averaged over its valid steps, not every valid step pooled (which would weight a
@@ -608,3 +621,17 @@ def test_an_option_whose_condition_is_off_is_refused_not_ignored(option, value, 
         CRNNGANConfig(**{option: value}).validate()
     with pytest.raises(ConfigError, match=f"--model.{option} does not apply to timegan"):
         TimeGANConfig(**{option: value}).validate()
+
+
+def test_a_stored_config_drops_inapplicable_options_until_none_is_left_and_marks_an_unrecorded_data_seed():
+    """Resetting a timegan's stale ``conditional`` leaves its ``num_classes`` unread too: both go."""
+    from genlab.config import from_stored
+
+    stored = {**BASE, "layers": 2, "conditional": True, "num_classes": 3, "label_dim": 4, "data_seed": 2}
+    config, ignored = from_stored(TimeGANConfig, stored, "model")
+    assert ignored == {"conditional": True, "label_dim": 4, "num_classes": 3}
+    assert (config.conditional, config.num_classes, config.label_dim, config.data_seed) == (False, None, 8, 2)
+    config, ignored = from_stored(CRNNGANConfig, BASE, "model")  # saved before data_seed existed
+    assert ignored == {} and config.data_seed is None and CRNNGANConfig(**BASE).data_seed == 0
+    with pytest.raises(ConfigError, match="--model.conditional does not apply to timegan"):
+        TimeGANConfig(**stored).validate()

@@ -11,15 +11,15 @@ from .conftest import SENTENCES
 
 
 @pytest.mark.parametrize("model", [
-    ["--model.name", "relgan"],
-    ["--model.name", "seqgan", "--model.generator", "transformer", "--model.discriminator", "rnn"],
-    ["--model.name", "relgan", "--model.discriminator", "attention", "--model.loss", "nonsaturating"],
+    {"name": "relgan"},
+    {"name": "seqgan", "generator": "transformer", "discriminator": "rnn"},
+    {"name": "relgan", "discriminator": "attention", "loss": "nonsaturating"},
 ], ids=["relgan", "seqgan-transformer-rnn", "relgan-attention"])
 def test_train_generate_sample_and_eval(tmp_path, run_cli, sentences_txt, tiny_textgan, model):
     run = tmp_path / "run"
     code, out, err = run_cli("train", "textgan", "--data", sentences_txt, "--steps", "6", "--batch-size", "8",
                              "--model.pretrain_steps", "3", "--train.log_every", "3", "--out", run, "--quiet",
-                             *tiny_textgan, *model)
+                             *tiny_textgan(**model))
     assert code == 0, err
     assert "200 sentences, word-level" in out
     logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -53,7 +53,7 @@ def test_a_logged_window_across_the_phase_switch_averages_each_value_over_its_ow
     run = tmp_path / "run"
     code, _, err = run_cli("train", "textgan", "--data", sentences_txt, "--steps", "2", "--batch-size", "8",
                            "--model.pretrain_steps", "1", "--train.log_every", "2", "--out", run, "--quiet",
-                           *tiny_textgan)
+                           *tiny_textgan())
     assert code == 0, err
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
     # Step 1 is maximum likelihood, step 2 the first adversarial step (β = 1): neither value is halved.
@@ -63,7 +63,7 @@ def test_a_logged_window_across_the_phase_switch_averages_each_value_over_its_ow
 def test_resumed_run_is_bit_identical(tmp_path, run_cli, sentences_txt, tiny_textgan, assert_same_run):
     # Stopped inside pretraining; resumed across the switch to adversarial training and its optimizers.
     common = ["textgan", "--data", sentences_txt, "--batch-size", "8", "--model.pretrain_steps", "4",
-              "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_textgan]
+              "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_textgan()]
     full, part = tmp_path / "full", tmp_path / "part"
     assert run_cli("train", *common, "--steps", "8", "--out", full)[0] == 0
     assert run_cli("train", *common, "--steps", "3", "--out", part)[0] == 0
@@ -81,8 +81,8 @@ def test_token_ids_with_an_oracle_are_scored_by_nll_oracle(tmp_path, run_cli, sh
     np.savez(tmp_path / "train.npz", tokens=tokens)
     np.savez(tmp_path / "test.npz", tokens=oracle.sample(32, 8, torch.Generator().manual_seed(1)).numpy())
     run = tmp_path / "run"
-    code, _, err = run_cli("train", "textgan", "--model.name", "mle", "--data", tmp_path / "train.npz", "--steps", "2",
-                           "--batch-size", "8", "--out", run, "--quiet", "--model.vocab_size", "5000", *tiny_textgan)
+    code, _, err = run_cli("train", "textgan", "--data", tmp_path / "train.npz", "--steps", "2", "--batch-size", "8",
+                           "--out", run, "--quiet", "--model.vocab_size", "5000", *tiny_textgan("mle"))
     assert code == 0, err
     code, out, err = run_cli("eval", run, "--data", tmp_path / "test.npz", "--oracle", oracle_path, "--n", "16",
                              "--train-data", tmp_path / "train.npz")
@@ -111,8 +111,8 @@ def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_
     code, _, err = run_cli("train", "textgan", "--data", empty, "--steps", "1", "--out", tmp_path / "b", "--quiet")
     assert code == 2 and "empty.txt holds no" in err
     run = tmp_path / "run"
-    assert run_cli("train", "textgan", "--model.name", "mle", "--data", sentences_txt, "--steps", "1",
-                   "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan)[0] == 0
+    assert run_cli("train", "textgan", "--data", sentences_txt, "--steps", "1",
+                   "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
     code, _, err = run_cli("eval", run, "--data", tmp_path / "no_tokens.npz")
     assert code == 2 and "word-level text" in err
     code, _, err = run_cli("generate", run, "--prompt", " ".join(["a"] * 30))
@@ -127,3 +127,51 @@ def test_bad_input_is_one_sentence_and_exit_code_2(tmp_path, run_cli, sentences_
                            "1", "--out", tmp_path / "c", "--quiet")
     assert code == 2 and "d_widths" in err and not (tmp_path / "c" / "checkpoints").exists()
     assert SENTENCES[0] in sentences_txt.read_text()  # the data file is untouched
+
+
+def test_eval_refuses_what_it_would_ignore_or_score_on_the_wrong_data(tmp_path, run_cli, sentences_txt,
+                                                                       tiny_textgan):
+    run = tmp_path / "run"
+    assert run_cli("train", "textgan", "--data", sentences_txt, "--steps", "1",
+                   "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
+    code, out, err = run_cli("eval", run, "--n", "4")  # no --data: Shakespeare is not what it learned
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == (f"genlab: error: This model was trained on {sentences_txt}, not on the embedded tiny "
+                           "Shakespeare that 'genlab eval' scores without --data; pass held-out sentences like its "
+                           "training data, one per line, with --data.")
+
+    ids = tmp_path / "ids.npz"
+    np.savez(ids, tokens=np.random.default_rng(0).integers(0, 20, (16, 6)))
+    run = tmp_path / "ids-run"
+    assert run_cli("train", "textgan", "--data", ids, "--steps", "1", "--batch-size", "8",
+                   "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
+    code, out, err = run_cli("eval", run, "--train-data", ids, "--n", "4")  # the defaults pass
+    assert code == 0 and "copied" in json.loads(out), err
+    for option, value in (("--max-examples", "2"), ("--batch-size", "8")):  # no held-out sequences to apply to
+        code, _, err = run_cli("eval", run, "--train-data", ids, "--n", "4", option, value)
+        assert code == 2 and err.strip() == (f"genlab: error: {option} applies to the held-out sequences of --data, "
+                                             "and none are given; add --data HELD_OUT.npz or drop it.")
+    code, _, err = run_cli("eval", run, "--data", ids, "--n", "4", "--max-examples", "2", "--batch-size", "8")
+    assert code == 0, err
+
+
+def test_generation_beyond_memory_is_one_sentence(tmp_path, run_cli, sentences_txt, tiny_textgan, monkeypatch):
+    from genlab.models.textgan.model import TextGAN
+
+    run = tmp_path / "run"
+    assert run_cli("train", "textgan", "--data", sentences_txt, "--steps", "1",
+                   "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
+
+    def allocates_too_much(self, prefix, pick, length=None):  # every token is generated at once, eagerly
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 96.00 GiB.")
+
+    monkeypatch.setattr(TextGAN, "continue_tokens", allocates_too_much)
+    code, out, err = run_cli("generate", run, "--num-samples", "1000000000", "--max-new-tokens", "3")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == ("genlab: error: --num-samples 1000000000 continuations of --max-new-tokens 3 tokens do not "
+                           "fit in memory; generate fewer or shorter ones (several calls with different --seed values "
+                           "give more).")
+    code, out, err = run_cli("eval", run, "--data", sentences_txt, "--n", "1000000000")  # sampled the same way
+    assert code == 2 and out == "" and err.strip() == (
+        "genlab: error: The evaluation does not fit in memory with --n 1000000000 samples and --batch-size 256; "
+        "lower them.")

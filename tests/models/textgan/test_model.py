@@ -1,5 +1,6 @@
 """textgan models: data and tokens, the generators' two modes, the Gumbel-softmax and policy-gradient updates."""
 
+import json
 import math
 
 import numpy as np
@@ -8,19 +9,18 @@ import torch
 
 from genlab.data.sentences import SentenceDataConfig
 from genlab.errors import ConfigError, DataError
+from genlab.models.base import GenerativeModel
 from genlab.models.textgan import FAMILY, build_sentence_data
-from genlab.models.textgan.config import SeqGANConfig
+from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig
 from genlab.tokenizers import SentenceTokenizer
+from genlab.train.run import build_run_config
 
-from .conftest import SENTENCES
-
-SMALL = {"embed_dim": 8, "hidden_dim": 16, "d_embed_dim": 8, "d_filters": 4, "d_hidden_dim": 8, "heads": 2,
-         "rollouts": 2}
+from .conftest import SENTENCES, tiny
 
 
 def build(name, path, **options):
     config_class = FAMILY.models[name].config_class
-    dataset, config = build_sentence_data(SentenceDataConfig(str(path)), config_class(**{**SMALL, **options}))
+    dataset, config = build_sentence_data(SentenceDataConfig(str(path)), config_class(**tiny(name, **options)))
     torch.manual_seed(0)
     return FAMILY.models[name](config), dataset
 
@@ -320,3 +320,66 @@ def test_token_ids_far_beyond_any_vocabulary_are_refused(tmp_path):
     np.savez(tmp_path / "ids.npz", tokens=np.array([[0, 10**12], [1, 2]]))
     with pytest.raises(DataError, match="renumber the ids"):
         build("mle", tmp_path / "ids.npz")
+
+
+# (option, value, a model config that does not read it, one that does); "name" defaults to relgan.
+MLE_UNREAD = [("discriminator", "rnn", {}), ("d_embed_dim", 8, {}), ("d_filters", 4, {}), ("d_widths", [2, 3], {}),
+              ("d_hidden_dim", 8, {"discriminator": "rnn"}), ("d_dropout", 0.1, {}), ("pretrain_steps", 5, {}),
+              ("discriminator_pretrain_steps", 5, {}), ("loss", "nonsaturating", {}), ("discriminator_steps", 2, {}),
+              ("lr_generator", 1e-3, {}), ("lr_discriminator", 1e-3, {}), ("rollouts", 2, {"name": "seqgan"})]
+GUMBEL = [("max_inverse_temperature", 10.0), ("temperature_steps", 5), ("straight_through", True)]
+
+
+@pytest.mark.parametrize("option, value, unread, read", [
+    ("embed_dim", 8, {"generator": "transformer"}, {}),
+    ("d_embed_dim", 8, {"discriminator": "attention"}, {"discriminator": "rnn"}),
+    ("d_filters", 4, {"discriminator": "rnn"}, {}),
+    ("d_widths", [2, 3], {"discriminator": "attention"}, {}),
+    ("d_hidden_dim", 8, {}, {"discriminator": "rnn"}),
+    ("d_hidden_dim", 8, {"name": "seqgan"}, {"name": "seqgan", "discriminator": "attention"}),
+    ("heads", 2, {"discriminator": "rnn"}, {"discriminator": "attention"}),
+    ("heads", 2, {"name": "seqgan"}, {"name": "seqgan", "generator": "transformer"}),
+    ("heads", 2, {"name": "mle"}, {"name": "mle", "generator": "transformer"}),
+    ("max_words", 100, {"name": "mle", "split": "ids"}, {"name": "mle", "split": "word"}),
+    ("lr_pretrain", 1e-3, {"pretrain_steps": 0}, {}),
+    ("discriminator_pretrain_steps", 5, {"name": "seqgan", "pretrain_steps": 0}, {"name": "seqgan"}),
+    ("rollouts", 2, {}, {"name": "seqgan"}),
+    *[(option, value, {"name": name}, {}) for option, value in GUMBEL for name in ("seqgan", "mle")],
+    *[(option, value, {"name": "mle"}, read) for option, value, read in MLE_UNREAD],
+])
+def test_an_option_the_model_does_not_read_is_refused_and_accepted_where_it_is_read(option, value, unread, read):
+    with pytest.raises(ConfigError, match=f"^--model.{option} "):
+        build_run_config("textgan", overrides={"model": {**unread, option: value}})
+    build_run_config("textgan", overrides={"model": {**read, option: value}})
+
+
+def test_the_discriminators_checks_leave_mle_alone():
+    """mle has no discriminator: sequences shorter than the cnn's default widths are fine."""
+    MLEConfig(seq_len=3).validate()
+    with pytest.raises(ConfigError, match="--model.d_widths go up to 5, longer than the 3-token sequences"):
+        RelGANConfig(seq_len=3).validate()
+    with pytest.raises(ConfigError, match="^--model.discriminator does not apply to mle"):  # not d_hidden_dim % heads
+        MLEConfig(discriminator="attention", generator="transformer", heads=3, hidden_dim=24).validate()
+
+
+def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_ignored(sentences_txt, tmp_path,
+                                                                                         capsys):
+    """An mle model saved before genlab refused the discriminator's and the adversarial options never
+    read them: it loads, with a note; training with them is still refused."""
+    model, _ = build("mle", sentences_txt)
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    stale = {"d_filters": 4, "heads": 2, "rollouts": 2, "loss": "nonsaturating", "straight_through": True}
+    saved["model"].update(stale)
+    path.write_text(json.dumps(saved))
+    capsys.readouterr()
+    loaded = GenerativeModel.from_pretrained(tmp_path / "old")
+    assert type(loaded.config) is MLEConfig and loaded.config == model.config
+    note = capsys.readouterr().err
+    assert note.startswith(f"genlab: note: {path} sets --model.") and note.rstrip().endswith("ignored.")
+    assert all(f"--model.{name} " in note for name in stale)
+    assert loaded.sample(4, torch.Generator().manual_seed(0)) == model.sample(4, torch.Generator().manual_seed(0))
+    for name, value in stale.items():  # each one, given for training, is refused
+        with pytest.raises(ConfigError, match=f"--model.{name} "):
+            build_run_config("textgan", overrides={"model": {"name": "mle", name: value}})

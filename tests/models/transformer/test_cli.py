@@ -110,3 +110,48 @@ def test_packaged_shakespeare_config_trains_with_its_schedule(tmp_path, run_cli)
     assert config["family"] == "transformer" and config["train"]["batch_size"] == 16
     assert (config["model"]["warmup_steps"], config["model"]["decay_steps"]) == (50, 930)
     assert len(records(run)) >= 1
+
+
+def test_eval_of_a_model_trained_on_a_file_refuses_the_embedded_default(tmp_path, run_cli):
+    text = tmp_path / "poem.txt"
+    text.write_text("the moon over the river, the frost on the ground\n" * 40, encoding="utf-8")
+    run = tmp_path / "run"
+    # Byte-level: tiny Shakespeare would encode, so only the run's record can tell it is the wrong text.
+    assert run_cli("train", "transformer", "--data", text, "--steps", "1", "--out", run, *TINY,
+                   "--model.tokenizer", "byte")[0] == 0
+    for model in (run, run / "model"):
+        code, out, err = run_cli("eval", model)  # no --data: tiny Shakespeare is not what it learned
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert err.strip() == (f"genlab: error: This model was trained on {text}, not on the embedded tiny Shakespeare "
+                               "that 'genlab eval' scores without --data; pass that text with --data (its last 10%, "
+                               "held out in training, is what is scored).")
+    assert not (run / "eval.json").exists()
+    code, out, err = run_cli("eval", run, "--data", text)
+    assert code == 0 and json.loads(out)["protocol"]["data"] == str(text), err
+    code, _, err = run_cli("eval", run, "--data", text, "--seed", "3")  # nothing is sampled
+    assert code == 2 and "--seed is not used: this evaluation samples nothing" in err
+
+
+def test_generation_beyond_memory_is_one_sentence_before_anything_is_written(tmp_path, run_cli, monkeypatch):
+    from genlab.models.transformer import Transformer
+
+    run = tmp_path / "run"
+    assert run_cli("train", "transformer", "--steps", "1", "--out", run, *TINY)[0] == 0
+
+    def allocates_too_much(self, prompt, n, max_new_tokens, **decoding):
+        def steps():  # as generation.generate: the whole sequence is allocated at the first step
+            raise RuntimeError(f"[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you "
+                               f"tried to allocate {8 * n * max_new_tokens} bytes.")
+            yield
+
+        return steps()
+
+    monkeypatch.setattr(Transformer, "generate", allocates_too_much)
+    code, out, err = run_cli("generate", run, "--prompt", "ROMEO:", "--max-new-tokens", "1000000000000")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == ("genlab: error: A continuation of --max-new-tokens 1000000000000 tokens does not fit in "
+                           "memory; lower it.")
+    code, out, err = run_cli("generate", run, "--num-samples", "3", "--max-new-tokens", "1000000000000")
+    assert code == 2 and out == "" and err.strip() == (
+        "genlab: error: --num-samples 3 continuations of --max-new-tokens 1000000000000 tokens do not fit in memory; "
+        "generate fewer or shorter ones (several calls with different --seed values give more).")

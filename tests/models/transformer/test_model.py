@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -8,6 +9,7 @@ from genlab.models.base import EvalOptions, GenerativeModel
 from genlab.models.transformer import Transformer, TransformerConfig
 from genlab.models.transformer.model import learning_rate
 from genlab.tokenizers import WordTokenizer
+from genlab.train.run import build_run_config
 
 
 def test_output_at_t_ignores_later_tokens(tiny_model):
@@ -122,6 +124,29 @@ def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="needs --model.vocab"):
         Transformer(TransformerConfig())
     assert Transformer(TransformerConfig(tokenizer="byte", layers=1, width=8, heads=2)).tokenizer.vocab_size == 256
+
+
+@pytest.mark.parametrize("tokenizer, keeps", [("char", "every character it sees"), ("byte", "its 256 byte values")])
+def test_max_words_is_refused_but_by_the_word_tokenizer(tokenizer, keeps):
+    with pytest.raises(ConfigError, match=f"^--model.max_words caps the word tokenizer's vocabulary, and the "
+                                          f"{tokenizer} tokenizer keeps {keeps}; drop it"):
+        build_run_config("transformer", overrides={"model": {"tokenizer": tokenizer, "max_words": 500}})
+    build_run_config("transformer", overrides={"model": {"tokenizer": "word", "max_words": 500}})
+
+
+def test_a_model_saved_with_an_option_now_refused_as_inapplicable_loads_with_it_ignored(tiny_model, tmp_path, capsys):
+    """A char model saved with a word vocabulary size it never read loads, with a note."""
+    model = tiny_model().float()
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    saved["model"]["max_words"] = 500
+    path.write_text(json.dumps(saved))
+    loaded = GenerativeModel.from_pretrained(tmp_path / "old")
+    assert loaded.config == model.config and loaded.config.max_words == TransformerConfig.max_words
+    assert capsys.readouterr().err.startswith(f"genlab: note: {path} sets --model.max_words 500, which nothing reads")
+    tokens = torch.tensor([[1, 2, 3, 4]])
+    assert torch.equal(loaded.net(tokens), model.net(tokens))
 
 
 def test_eval_without_data_on_a_foreign_vocabulary_asks_for_data(tiny_model):

@@ -78,6 +78,43 @@ def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz,
     assert "warning" not in protocol and protocol["conditioning"] is None
 
 
+def test_evaluating_on_its_own_training_file_is_flagged_and_the_batch_size_recorded(tmp_path, digits_npz, run_cli,
+                                                                                     tiny_vae):
+    run = tmp_path / "run"
+    assert run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_vae)[0] == 0
+    code, out, err = run_cli("eval", run, "--data", digits_npz, "--max-examples", "8", "--batch-size", "4")
+    assert code == 0, err
+    protocol = json.loads(out)["protocol"]
+    assert protocol["warning"] == (f"the model was trained on {digits_npz}, which these numbers are measured on: they "
+                                   "show fit to the training data, not generalisation; pass held-out images with "
+                                   "--data")
+    # The latent noise is drawn batch by batch: the estimate depends on the batch size, so it is recorded.
+    assert protocol["batch_size"].startswith("batches of up to 4 examples; z is drawn batch by batch")
+    held_out = tmp_path / "held-out.npz"
+    shutil.copy(digits_npz, held_out)
+    protocol = json.loads(run_cli("eval", run, "--data", held_out, "--max-examples", "8")[1])["protocol"]
+    assert "warning" not in protocol and protocol["batch_size"].startswith("batches of up to 256 examples;")
+
+
+def test_eval_beyond_memory_is_one_sentence(tmp_path, digits_npz, run_cli, tiny_vae, monkeypatch):
+    from genlab.models.vae.model import VAE
+
+    run = tmp_path / "run"
+    assert run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_vae)[0] == 0
+
+    def allocates_too_much(self, options):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried "
+                           "to allocate 68719476736 bytes.")
+
+    monkeypatch.setattr(VAE, "evaluate", allocates_too_much)
+    code, out, err = run_cli("eval", run, "--data", digits_npz, "--nll", "--batch-size", "100000")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip() == "genlab: error: The evaluation does not fit in memory with --batch-size 100000; lower it."
+    assert not (run / "eval.json").exists()
+
+
 def test_eval_without_data_refuses_a_model_of_other_images_and_names_the_training_data(tmp_path, digits_npz,
                                                                                       run_cli, tiny_vae):
     colour = tmp_path / "colour.npz"

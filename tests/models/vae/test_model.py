@@ -1,5 +1,7 @@
 """The VAE model: shapes for every likelihood and resolution, the training step, presets, save/load."""
 
+import json
+
 import pytest
 import torch
 
@@ -7,6 +9,7 @@ from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel
 from genlab.models.vae import CVAE, IWAE, VAE, BetaVAE, CVAEConfig, IWAEConfig, VAEConfig
 from genlab.models.vae.pictures import interpolation, reconstructions, traversal
+from genlab.train.run import build_run_config
 
 TINY = dict(width=4, hidden_dim=16, latent_dim=4)
 
@@ -151,6 +154,10 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(likelihood="gaussian", gaussian_sigma=0.2), "--model.gaussian_sigma is the σ of --model.likelihood gaussian "
                                                       "with --model.gaussian_variance fixed"),
     (dict(likelihood="logistic", binarize="threshold"), "--model.binarize is for --model.likelihood bernoulli"),
+    (dict(gaussian_variance="fixed"), "--model.gaussian_variance is for --model.likelihood gaussian, not bernoulli"),
+    (dict(likelihood="logistic", gaussian_variance="fixed"), "--model.gaussian_variance is for --model.likelihood "
+                                                             "gaussian, not logistic"),
+    (dict(min_lr=1e-5), "--model.min_lr is where the cosine decay ends, and --model.decay_steps 0 keeps lr constant"),
     (dict(lr=1e-3, min_lr=1e-2), "--model.min_lr must be between 0 and --model.lr"),
     (dict(decay_steps=-1), "--model.decay_steps must be a non-negative number"),
     (dict(betas=(1.5, 0.9)), r"--model.betas must be two numbers in \[0, 1\)"),
@@ -158,3 +165,36 @@ def test_save_and_load_round_trip(tmp_path):
 def test_config_validation_names_the_option(options, message):
     with pytest.raises(ConfigError, match=message):
         VAEConfig(**options).validate()
+
+
+@pytest.mark.parametrize("option, value, unread, read", [
+    ("gaussian_variance", "fixed", {"likelihood": "categorical"}, {"likelihood": "gaussian"}),
+    ("min_lr", 1e-5, {}, {"decay_steps": 100}),
+    ("min_lr", 1e-5, {"name": "iwae"}, {"name": "iwae", "decay_steps": 100}),
+])
+def test_an_option_nothing_reads_is_refused_and_accepted_where_it_is_read(option, value, unread, read):
+    with pytest.raises(ConfigError, match=f"^--model.{option} "):
+        build_run_config("vae", overrides={"model": {**unread, option: value}})
+    build_run_config("vae", overrides={"model": {**read, option: value}})
+
+
+def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_ignored(tmp_path, capsys):
+    """A Bernoulli VAE at a constant learning rate, saved with a Gaussian's variance and a final
+    learning rate it never read: it loads, with a note; training with them is still refused."""
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(resolution=28, channels=1, **TINY))
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    stale = {"gaussian_variance": "fixed", "min_lr": 1e-5}
+    saved["model"].update(stale)
+    path.write_text(json.dumps(saved))
+    loaded = GenerativeModel.from_pretrained(tmp_path / "old")
+    assert loaded.config == model.config
+    note = capsys.readouterr().err
+    assert note.startswith(f'genlab: note: {path} sets --model.gaussian_variance "fixed", --model.min_lr 1e-05, ')
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(loaded.sample(2, generator), model.sample(2, torch.Generator().manual_seed(0)))
+    for name, value in stale.items():
+        with pytest.raises(ConfigError, match=f"^--model.{name} "):
+            build_run_config("vae", overrides={"model": {name: value}})

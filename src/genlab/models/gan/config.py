@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
+from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
+                           unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -95,19 +96,25 @@ class GANConfig:
                 raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
         check_adam_betas(self.betas)
         check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
+        refuse_inapplicable(self)
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        found = unconditional_classes(self)
         if is_set(self, "gradient_penalty") and self.loss != "wasserstein_gp":
-            raise ConfigError(f"--model.gradient_penalty is the λ of --model.loss wasserstein_gp; with the {self.loss} "
-                              "loss use --model.r1_gamma for a gradient penalty, or drop it.")
+            found["gradient_penalty"] = (f"--model.gradient_penalty is the λ of --model.loss wasserstein_gp; with the "
+                                         f"{self.loss} loss use --model.r1_gamma for a gradient penalty, or drop it.")
         for name in ("discriminator_conditioning", "auxiliary_weight"):
             if is_set(self, name) and not self.conditional:
-                raise ConfigError(f"--model.{name} shapes a conditional discriminator; set --model.conditional true "
-                                  "too, or drop it.")
+                found[name] = (f"--model.{name} shapes a conditional discriminator; set --model.conditional true "
+                               "too, or drop it.")
         if is_set(self, "auxiliary_weight") and self.discriminator_conditioning != "auxiliary":
-            raise ConfigError("--model.auxiliary_weight weighs the auxiliary classifier's loss; set "
-                              "--model.discriminator_conditioning auxiliary too, or drop it.")
+            found.setdefault("auxiliary_weight", "--model.auxiliary_weight weighs the auxiliary classifier's loss; set "
+                                                 "--model.discriminator_conditioning auxiliary too, or drop it.")
         if is_set(self, "r1_every") and not self.r1_gamma:
-            raise ConfigError("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
-                              "drop it.")
+            found["r1_every"] = ("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
+                                 "drop it.")
+        return found
 
 
 @dataclass

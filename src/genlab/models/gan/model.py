@@ -110,6 +110,7 @@ class GAN(GenerativeModel):
             raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
                               f"{c.discriminator_steps} equal parts, each a multiple of --model.pack {c.pack}.")
 
+        terms: dict[str, torch.Tensor] = {}
         for i in range(c.discriminator_steps):
             real_part = real[i * size:(i + 1) * size]
             real_labels = labels[i * size:(i + 1) * size] if labels is not None else None
@@ -117,14 +118,15 @@ class GAN(GenerativeModel):
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = self.generator(z, fake_labels)
             update = self._step * c.discriminator_steps + i  # discriminator updates before this one
-            d_loss, real_logits, fake_logits = self._discriminator_update(
+            d_terms, real_logits, fake_logits = self._discriminator_update(
                 real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"],
                 r1=c.r1_gamma > 0 and update % c.r1_every == 0)
-        g_loss = self._generator_update(fake, fake_labels, optimizers["generator"])
+            # Each term as the last discriminator update of the step that computed it (lazy R1 skips some).
+            terms.update(d_terms)
+        terms.update(self._generator_update(fake, fake_labels, optimizers["generator"]))
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         return {
-            "loss_discriminator": d_loss.detach(),
-            "loss_generator": g_loss.detach(),
+            **{name: value.detach() for name, value in terms.items()},
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
             # Spread across the batch, averaged over coordinates: a collapsing G drives it to 0.
@@ -175,25 +177,32 @@ class GAN(GenerativeModel):
         return discriminator(pack(images, self.config.pack), labels)
 
     def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, r1: bool):
+        """One discriminator update; returns its unweighted terms (the adversarial loss, each penalty
+        and the auxiliary classifier's loss computed) by logged name, and the real and fake logits.
+        The update descends their weighted sum."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         real_logits, real_classes = self._judge(real, real_labels)
         fake_logits, fake_classes = self._judge(fake, fake_labels)
-        loss = discriminator_loss(c.loss, real_logits, fake_logits)
+        terms = {"loss_discriminator": discriminator_loss(c.loss, real_logits, fake_logits)}
+        loss = terms["loss_discriminator"]
         if c.loss == "wasserstein_gp":
-            loss = loss + c.gradient_penalty * gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake,
-                                                                c.pack)
+            terms["penalty_gradient"] = gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake, c.pack)
+            loss = loss + c.gradient_penalty * terms["penalty_gradient"]
         if r1:
-            weight = 0.5 * c.r1_gamma * c.r1_every
-            loss = loss + weight * r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
+            terms["penalty_r1"] = r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
+            loss = loss + 0.5 * c.r1_gamma * c.r1_every * terms["penalty_r1"]
         if real_classes is not None:
-            loss = loss + c.auxiliary_weight * (F.cross_entropy(real_classes, real_labels)
-                                                + F.cross_entropy(fake_classes, fake_labels))
+            terms["loss_auxiliary_discriminator"] = (F.cross_entropy(real_classes, real_labels)
+                                                     + F.cross_entropy(fake_classes, fake_labels))
+            loss = loss + c.auxiliary_weight * terms["loss_auxiliary_discriminator"]
         loss.backward()
         optimizer.step()
-        return loss, real_logits, fake_logits
+        return terms, real_logits, fake_logits
 
-    def _generator_update(self, fake, fake_labels, optimizer):
+    def _generator_update(self, fake, fake_labels, optimizer) -> dict[str, torch.Tensor]:
+        """One generator update; returns its unweighted terms by logged name (the adversarial loss,
+        and the auxiliary classifier's loss of a conditional AC-GAN)."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
@@ -201,9 +210,11 @@ class GAN(GenerativeModel):
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not
             # wait for one.
             fake_logits, fake_classes = self._judge(fake, fake_labels, plain(self.discriminator))
-            loss = generator_loss(c.loss, fake_logits)
+            terms = {"loss_generator": generator_loss(c.loss, fake_logits)}
+            loss = terms["loss_generator"]
             if fake_classes is not None:
-                loss = loss + c.auxiliary_weight * F.cross_entropy(fake_classes, fake_labels)
+                terms["loss_auxiliary_generator"] = F.cross_entropy(fake_classes, fake_labels)
+                loss = loss + c.auxiliary_weight * terms["loss_auxiliary_generator"]
             loss.backward()
         finally:
             self.discriminator.requires_grad_(True)
@@ -211,7 +222,7 @@ class GAN(GenerativeModel):
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, c.ema_decay, updates=self._step + 1)
             self._ema_updates += 1
-        return loss
+        return terms
 
     # --- sampling ------------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

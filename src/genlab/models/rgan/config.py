@@ -10,9 +10,10 @@ the training data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
+from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
+                           unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -34,7 +35,9 @@ class RGANConfig:
     data_time_column: str | None = None  # --data.time_column of the training data
     data_fill: Literal["none", "ffill", "zero"] = "none"  # --data.fill of the training data
     data_reverse: bool = False  # --data.reverse of the training data
-    data_seed: int = 0  # --data.seed of the training 'sines': 'genlab eval' draws its reference with another seed
+    # --data.seed of the training 'sines': 'genlab eval' draws its reference with another seed. None: not
+    # recorded (a model saved before genlab stored it; see UNRECORDED)
+    data_seed: int | None = 0
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
@@ -89,6 +92,10 @@ class RGANConfig:
     whiten: bool = False
     whitening_mean: list[float] | None = None  # filled from the training data when whiten is on
     whitening_basis: list[list[float]] | None = None  # F × F: scaled features = mean + whitened @ basis
+
+    # What an option missing from a saved model's config (saved before the option existed) stands
+    # for, where its default would claim what is not known (genlab.config.from_stored).
+    UNRECORDED: ClassVar[dict[str, Any]] = {"data_seed": None}
 
     @property
     def data_header(self) -> list[str] | None:
@@ -164,13 +171,19 @@ class RGANConfig:
             raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
                               "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
         check_classes(self)
+        refuse_inapplicable(self)
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        found = unconditional_classes(self)
         for name, condition, applies in (("gradient_penalty", "--model.loss wasserstein_gp",
                                           self.loss == "wasserstein_gp"),
                                          ("label_dim", "--model.conditional true", self.conditional),
                                          ("attention_heads", "--model.attention_layers 1 or more",
                                           self.attention_layers > 0)):
             if not applies and is_set(self, name):
-                raise ConfigError(f"--model.{name} applies only with {condition}; drop it, or set that.")
+                found[name] = f"--model.{name} applies only with {condition}; drop it, or set that."
+        return found
 
 
 @dataclass
@@ -219,14 +232,17 @@ class TimeGANConfig(RGANConfig):
             raise ConfigError("timegan's step noise has one value per feature, and the features are not known yet.")
         return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
+    def inapplicable(self) -> dict[str, str]:
+        """The crnngan/rcgan options (at a value other than their default), then the family's own."""
+        unused = ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
+                  "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "label_dim",
+                  "attention_heads")
+        found = {name: f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan)."
+                 for name in unused if is_set(self, name)}
+        return found | {name: message for name, message in super().inapplicable().items() if name not in found}
+
     def validate(self) -> None:
-        unused = {"conditional": False, "feedback": True, "minibatch_std": False, "differences": False,
-                  "bidirectional": False, "attention_layers": 0, "logits": "per_step", "loss": "nonsaturating",
-                  "discriminator_steps": 1, "ema_decay": 0.0, "whiten": False, "gradient_penalty": 10.0,
-                  "label_dim": 8, "attention_heads": 4}
-        for name, default in unused.items():
-            if getattr(self, name) != default:
-                raise ConfigError(f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan).")
+        refuse_inapplicable(self)  # before the family's checks, which some of them would fail first
         super().validate()
         if self.layers < 2:
             raise ConfigError(f"timegan needs --model.layers of at least 2 (its supervisor has layers - 1); got "

@@ -4,13 +4,17 @@ Protocol:
 - reference: ``--ref``/``--data`` (a CSV or .npz, windowed to the model's ``seq_len``) scaled with
   the *training* data's min and max stored in the model, or — without one — fresh 'sines' drawn
   with seed ``data_seed + 1 + --seed``, never the training sines' ``data_seed`` (for --seed ≥ 0);
-  ``--max-examples`` keeps a random subset of that many reference sequences;
+  a model saved before ``data_seed`` was stored takes it from its run's config.json, and without
+  one is refused rather than guessed (:func:`training_sines_seed`); ``--max-examples`` keeps a
+  random subset of that many reference sequences;
 - synthetic: as many sequences as the reference has (as the TimeGAN code does), drawn with
   ``--seed``; a conditional model gets the reference's labels when it has them; a model trained on
   variable-length data draws its lengths from the training lengths' histogram;
 - scores: :func:`genlab.metrics.timeseries.timeseries_scores`, repeated ``--repeats`` times, on
   the axis the TimeGAN code scores each dataset on (:func:`scoring_axis`), with the predictive
-  score of the real data itself beside them (the figure to come close to).
+  score of the real data itself beside them (the figure to come close to); their classifiers,
+  predictors and resampling draw from a stream of their own derived from ``--seed``
+  (:func:`genlab.metrics.timeseries.score_seed`), independent of the synthetic sequences'.
 
 TimeGAN's published numbers score the synthetic data against the training data itself; pass the
 training data as ``--ref`` to compare with them (``benchmarks/rgan_timeseries.py`` does so for the
@@ -37,8 +41,10 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     if options.data is None and not c.trained_on_sines:
         raise ConfigError(f"This {model.name} was trained on data other than the 'sines'; pass --ref with the data to "
                           "score it against (a CSV or .npz).")
+    notes = {}
     if options.data is None:  # fresh sines: another seed than the training sines'
-        data = SequenceDataConfig(window=c.seq_len, sines_features=c.features, seed=c.data_seed + 1 + options.seed)
+        data_seed, notes = training_sines_seed(model)
+        data = SequenceDataConfig(window=c.seq_len, sines_features=c.features, seed=data_seed + 1 + options.seed)
     else:
         data = SequenceDataConfig(path=options.data, window=c.seq_len, categorical=tuple(c.categorical_columns or ()),
                                   time_column=c.data_time_column, fill=c.data_fill, reverse=c.data_reverse)
@@ -75,6 +81,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
                                          "real and synthetic, and synthetic / real (1: as rough in time as the data)")
     result["protocol"]["reference_data"] = dataset.description
+    result["protocol"].update(notes)
     result["protocol"]["scale"] = axis
     result["protocol"]["synthetic"] = (f"{len(synthetic):,} sequences drawn with seed {options.seed} in chunks of "
                                        f"--batch-size {options.batch_size} (the noise is drawn chunk by chunk)")
@@ -85,6 +92,30 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     if options.plots is not None:
         result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result
+
+
+def training_sines_seed(model) -> tuple[int, dict[str, str]]:
+    """The ``--data.seed`` of the sines ``model`` was trained on, and protocol notes on where it came from.
+
+    A model saved before genlab stored it (``data_seed`` None) takes it from the config.json of the run
+    it was loaded from (a checkpoint's own, or the one beside a ``model/`` export), which records the
+    data section; without that it is refused: assuming seed 0 could score a model trained on other
+    sines against its own training data."""
+    if model.config.data_seed is not None:
+        return model.config.data_seed, {}
+    from genlab.data.images import training_data_section
+
+    folder = model.loaded_from
+    data = training_data_section(folder) if folder is not None else None
+    seed = data.get("seed") if data is not None and data.get("path") is None else None
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        where = folder / "config.json" if folder is not None else "its config.json"
+        raise ConfigError(f"This {model.name} was saved before genlab stored the seed of its training sines, and no "
+                          "run config beside it says, so eval cannot draw sines it was not trained on; pass --ref "
+                          f"with held-out data, or add \"data_seed\": N (the --data.seed it was trained with) to the "
+                          f"model section of {where}.")
+    return seed, {"data_seed": f"{seed}, the training sines' --data.seed from the run's config.json (the model was "
+                                "saved before genlab stored it)"}
 
 
 def scoring_axis(model, real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None = None,

@@ -132,13 +132,13 @@ class RecurrentGAN(GenerativeModel):
             noise = self.draw_noise(size, c.seq_len, real.device)
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = pad_with(self.generator(noise, part_labels), part_lengths, 0.0)
-            d_loss, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
-                                                                          part_lengths, optimizers["discriminator"])
+            terms, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
+                                                                         part_lengths, optimizers["discriminator"])
         g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"])
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         self.keep_preview(scaled, lengths)
         return {
-            "loss_discriminator": d_loss.detach(),
+            **{name: value.detach() for name, value in terms.items()},
             "loss_generator": g_loss.detach(),
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
@@ -170,19 +170,24 @@ class RecurrentGAN(GenerativeModel):
         return logits.mean(1) if lengths is None else valid_step_mean(logits, lengths)
 
     def _discriminator_update(self, real, fake, labels, lengths, optimizer):
+        """One discriminator update; returns its unweighted terms by logged name (the adversarial loss,
+        and WGAN-GP's penalty), and the counted real and fake logits. The update descends
+        ``loss_discriminator + gradient_penalty · penalty_gradient``."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         real_logits = self.counted_logits(self.discriminator, real, labels, lengths)
         fake_logits = self.counted_logits(self.discriminator, fake, labels, lengths)
-        loss = discriminator_loss(c.loss, real_logits, fake_logits)
+        terms = {"loss_discriminator": discriminator_loss(c.loss, real_logits, fake_logits)}
+        loss = terms["loss_discriminator"]
         if c.loss == "wasserstein_gp":
             # The penalty's double backward through an RNN needs the non-cuDNN path on CUDA.
             with torch.backends.cudnn.flags(enabled=False):
-                loss = loss + c.gradient_penalty * gradient_penalty(
-                    lambda x: self.sequence_scores(x, labels, lengths), real, fake)
+                terms["penalty_gradient"] = gradient_penalty(lambda x: self.sequence_scores(x, labels, lengths),
+                                                             real, fake)
+            loss = loss + c.gradient_penalty * terms["penalty_gradient"]
         loss.backward()
         optimizer.step()
-        return loss, real_logits, fake_logits
+        return terms, real_logits, fake_logits
 
     def _generator_update(self, fake, labels, lengths, optimizer):
         optimizer.zero_grad(set_to_none=True)

@@ -12,13 +12,13 @@ from genlab.data.sentences import (SentenceDataConfig, SentenceDataset, encode_s
                                    read_token_ids)
 from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
-from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
+from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
 from genlab.models.textgan.model import MODELS, RelGAN, SeqGAN, TextGAN
 from genlab.tokenizers import SentenceTokenizer
 
 MAX_VOCABULARY = 1 << 20  # ids taken from data: a larger vocabulary is almost surely unnumbered ids
 
-__all__ = ["FAMILY", "RelGAN", "SeqGAN", "SeqGANConfig", "TextGAN", "TextGANConfig"]
+__all__ = ["FAMILY", "MLEConfig", "RelGAN", "RelGANConfig", "SeqGAN", "SeqGANConfig", "TextGAN", "TextGANConfig"]
 
 
 def build_sentence_data(data: SentenceDataConfig, model: TextGANConfig) -> tuple[SentenceDataset, TextGANConfig]:

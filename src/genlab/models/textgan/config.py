@@ -4,17 +4,28 @@ Named models are presets of it: ``mle`` (maximum likelihood only, the baseline),
 (policy gradient with Monte-Carlo rollouts, Yu et al. 2017) and ``relgan`` (Gumbel-softmax
 relaxation with a rising inverse temperature and the relativistic loss, Nie et al. 2019). Every
 model is first trained by maximum likelihood for ``pretrain_steps``. ``split``, ``vocab`` (or
-``vocab_size``) and ``seq_len`` are filled from the training data.
+``vocab_size``) and ``seq_len`` are filled from the training data. Each preset names its model,
+whose options it checks: the others are refused (``mle`` has no discriminator, seqgan no
+relaxation, relgan no rollouts).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from genlab.config import check_adam_betas, check_non_negative
+from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
+
+# Options only some models read, with those models; the others refuse them.
+MODEL_OPTIONS = (
+    (("seqgan", "relgan"), ("discriminator", "d_embed_dim", "d_filters", "d_widths", "d_hidden_dim", "d_dropout",
+                            "pretrain_steps", "discriminator_pretrain_steps", "loss", "discriminator_steps",
+                            "lr_generator", "lr_discriminator")),  # adversarial training
+    (("relgan",), ("max_inverse_temperature", "temperature_steps", "straight_through")),  # the relaxation
+    (("seqgan",), ("rollouts",)),  # the policy gradient
+)
 
 
 @dataclass
@@ -56,6 +67,13 @@ class TextGANConfig:
     lr_discriminator: float = 1e-4  # the discriminator's Adam learning rate
     betas: tuple[float, float] = (0.9, 0.999)  # Adam (β1, β2) of both players
     grad_clip: float = 5.0  # clip the generator's gradient norm (both phases); 0: off
+    # the model whose options these are (a preset's); None: any, and only the options no model reads are refused
+    model: ClassVar[str | None] = None
+
+    @property
+    def discriminated(self) -> bool:
+        """Whether the model has a discriminator (every model but mle)."""
+        return self.model != "mle"
 
     def validate(self) -> None:
         for name in ("embed_dim", "hidden_dim", "layers", "heads", "d_embed_dim", "d_filters",
@@ -70,12 +88,13 @@ class TextGANConfig:
         if self.generator == "transformer" and self.hidden_dim % (2 * self.heads):
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by 2 × --model.heads "
                               f"{self.heads} (rotary positions need an even head size).")
-        if self.discriminator == "attention" and self.d_hidden_dim % self.heads:
+        if self.discriminated and self.discriminator == "attention" and self.d_hidden_dim % self.heads:
             raise ConfigError(f"--model.d_hidden_dim {self.d_hidden_dim} must be divisible by --model.heads "
                               f"{self.heads}.")
         if not self.d_widths or min(self.d_widths) < 1:
             raise ConfigError(f"--model.d_widths must be positive filter widths (got {list(self.d_widths)}).")
-        if self.discriminator == "cnn" and self.seq_len is not None and max(self.d_widths) > self.seq_len:
+        if (self.discriminated and self.discriminator == "cnn" and self.seq_len is not None
+                and max(self.d_widths) > self.seq_len):
             raise ConfigError(f"--model.d_widths go up to {max(self.d_widths)}, longer than the {self.seq_len}-token "
                               "sequences; use narrower filters.")
         if not 0 <= self.d_dropout < 1:
@@ -90,6 +109,52 @@ class TextGANConfig:
             raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")
         if self.split == "ids" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
+        refuse_inapplicable(self)
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config): the
+        other models' options, then those of the generator and discriminator not chosen."""
+        found = {name: f"--model.{name} does not apply to {self.model}, only to {' and '.join(models)}; drop it, "
+                       f"or use {' or '.join(models)}."
+                 for models, names in MODEL_OPTIONS if self.model is not None and self.model not in models
+                 for name in names if is_set(self, name)}
+        kind = self.discriminator
+        attention = self.generator == "transformer" or (self.discriminated and kind == "attention")
+        pretrained = self.pretrain_steps > 0 or not self.discriminated  # mle trains by maximum likelihood throughout
+        unread = {
+            "embed_dim": (self.generator == "transformer", "sizes the LSTM generator's input embedding (the "
+                                                           "transformer generator's width is --model.hidden_dim)"),
+            "heads": (not attention, "is for the transformer generator and the attention discriminator, and this "
+                                     "model has neither"),
+            "d_embed_dim": (kind == "attention", "sizes the cnn and rnn discriminators' token embedding (the "
+                                                 "attention one's is --model.d_hidden_dim)"),
+            "d_filters": (kind != "cnn", f"shapes the cnn discriminator, not an {kind} one"),
+            "d_widths": (kind != "cnn", f"shapes the cnn discriminator, not an {kind} one"),
+            "d_hidden_dim": (kind == "cnn", "sizes the rnn and attention discriminators, not a cnn"),
+            "max_words": (self.split == "ids", "caps a vocabulary built from text, and token-id data has its own "
+                                               "(--model.vocab_size)"),
+            "lr_pretrain": (not pretrained, "is the learning rate of pretraining, and --model.pretrain_steps is 0"),
+            "discriminator_pretrain_steps": (not pretrained, "counts steps of pretraining, and "
+                                                             "--model.pretrain_steps is 0"),
+        }
+        for name, (ignored, what) in unread.items():
+            if ignored and is_set(self, name) and name not in found:
+                found[name] = f"--model.{name} {what}; drop it."
+        return found
+
+
+@dataclass
+class MLEConfig(TextGANConfig):
+    """Maximum likelihood alone: the generator's options, no discriminator's or adversarial ones."""
+
+    model: ClassVar[str | None] = "mle"
+
+
+@dataclass
+class RelGANConfig(TextGANConfig):
+    """RelGAN's defaults, the family's: RSGAN loss, D trained from the first adversarial step."""
+
+    model: ClassVar[str | None] = "relgan"
 
 
 @dataclass
@@ -97,6 +162,7 @@ class SeqGANConfig(TextGANConfig):
     """SeqGAN's defaults: D pretrained and trained with the standard (non-saturating) loss; a faster
     generator."""
 
+    model: ClassVar[str | None] = "seqgan"
     discriminator_pretrain_steps: int = 200
     loss: Literal["rsgan", "nonsaturating"] = "nonsaturating"
     lr_generator: float = 1e-3

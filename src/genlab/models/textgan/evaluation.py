@@ -8,7 +8,8 @@ Protocol:
   with maximum likelihood.
 - references: the lines of ``--data`` (a text file; the first ``--max-examples`` when given), or,
   without it, the last 10% of the lines of the embedded tiny Shakespeare (the embedded training
-  data is the first 90%). Generated and reference sentences are split into pieces by the model's
+  data is the first 90%); a model trained on a file of its own is then refused, not scored on
+  Shakespeare. Generated and reference sentences are split into pieces by the model's
   tokenizer (words and punctuation marks, or characters); generated ``<unk>`` stays a piece that no
   reference holds.
 - BLEU-n (n = 2..5): each generated sentence scored against the whole reference set, averaged
@@ -36,6 +37,7 @@ from typing import Any
 import torch
 
 from genlab.data.sentences import encode_sentences, is_token_file, read_lines, read_token_ids
+from genlab.data.text import refuse_embedded_text_for_other_training
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.bleu import TEXYGEN_SELF_BLEU_SAMPLE, corpus_scores, self_bleu
 from genlab.models.base import EvalOptions, evaluating
@@ -77,6 +79,11 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     if c.split == "ids" and options.data is None and options.oracle is None and options.train_data is None:
         raise ConfigError("Nothing to score: pass --data HELD_OUT.npz (NLL_gen), --oracle ORACLE.npz (NLL_oracle) "
                           "and/or --train-data TRAIN.npz (copies).")
+    if c.split == "ids" and options.data is None:
+        for name in ("max_examples", "batch_size"):  # they apply to the held-out sequences only
+            if getattr(options, name) != getattr(EvalOptions, name):
+                raise ConfigError(f"--{name.replace('_', '-')} applies to the held-out sequences of --data, and "
+                                  "none are given; add --data HELD_OUT.npz or drop it.")
     if c.split != "ids" and options.samples < 2:
         raise ConfigError(f"--n must be at least 2 for self-BLEU (got {options.samples}).")
     # Every file is read and checked before sampling, so that a bad one costs no sampling time.
@@ -87,6 +94,9 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
         if options.data is not None:
             held_out = token_ids(model, options.data, "--data", "held-out")[:options.max_examples]
     else:
+        if options.data is None:
+            refuse_embedded_text_for_other_training(model, "pass held-out sentences like its training data, one per "
+                                                           "line, with --data")
         lines, source = sentence_lines(model, options.data, "--data", held_out=True)
         lines = lines[:options.max_examples]
     with evaluating(model):

@@ -44,7 +44,7 @@ from genlab.errors import ConfigError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss
-from genlab.models.textgan.config import SeqGANConfig, TextGANConfig
+from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
 from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token
 from genlab.tokenizers import UNKNOWN, IdTokenizer, SentenceTokenizer, Tokenizer
@@ -67,7 +67,7 @@ class TextGAN(GenerativeModel):
 
     family = "textgan"
     name = "mle"
-    config_class = TextGANConfig
+    config_class = MLEConfig
     adversarial: ClassVar[str] = "none"
     sample_suffixes = (".txt",)
     ddp_modules = ("generator",)
@@ -268,6 +268,7 @@ class AdversarialTextGAN(TextGAN):
 
 class RelGAN(AdversarialTextGAN):
     name = "relgan"
+    config_class = RelGANConfig
     adversarial = "gumbel"
 
     @property

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, check_non_negative
+from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
 
 
@@ -59,3 +59,12 @@ class TransformerConfig:
         check_adam_betas(self.betas)
         if self.tokenizer == "byte" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it.")
+        refuse_inapplicable(self)
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        if is_set(self, "max_words") and self.tokenizer != "word":
+            keeps = {"char": "every character it sees", "byte": "its 256 byte values"}[self.tokenizer]
+            return {"max_words": f"--model.max_words caps the word tokenizer's vocabulary, and the {self.tokenizer} "
+                                 f"tokenizer keeps {keeps}; drop it, or set --model.tokenizer word."}
+        return {}

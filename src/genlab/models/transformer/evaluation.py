@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genlab.data.text import read_text, split_text
-from genlab.errors import DataError
+from genlab.data.text import read_text, refuse_embedded_text_for_other_training, split_text
+from genlab.errors import ConfigError, DataError
 from genlab.models.base import EvalOptions, evaluating
 from genlab.tokenizers import ByteTokenizer
 
@@ -42,8 +42,14 @@ def held_out_loss(net, ids: torch.Tensor, batch_size: int, max_windows: int | No
 
 
 def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
-    text, source = read_text(options.data)
+    if options.seed != EvalOptions.seed:  # it would be ignored
+        raise ConfigError("--seed is not used: this evaluation samples nothing, so its result is the same for "
+                          "every seed; drop it.")
     fraction = model.config.held_out_fraction
+    if options.data is None:
+        refuse_embedded_text_for_other_training(model, f"pass that text with --data (its last {fraction * 100:.4g}%, "
+                                                       "held out in training, is what is scored)")
+    text, source = read_text(options.data)
     _, held_out = split_text(text, fraction)
     try:
         ids = torch.from_numpy(model.tokenizer.encode(held_out, source=f"the held-out text of {source}"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import check_adam_betas, check_classes, check_non_negative, is_set
+from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
+                           unconditional_classes)
 from genlab.errors import ConfigError
 
 RESOLUTIONS = (28, 32, 64)
@@ -61,16 +62,28 @@ class VAEConfig:
         check_adam_betas(self.betas)
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
-        if is_set(self, "gaussian_sigma") and (self.likelihood, self.gaussian_variance) != ("gaussian", "fixed"):
-            raise ConfigError("--model.gaussian_sigma is the σ of --model.likelihood gaussian with "
-                              "--model.gaussian_variance fixed; set those too, or drop it.")
-        if is_set(self, "binarize") and self.likelihood != "bernoulli":
-            raise ConfigError(f"--model.binarize is for --model.likelihood bernoulli; the {self.likelihood} "
-                              "likelihood reads the pixels as they are, so drop it.")
+        refuse_inapplicable(self)
         if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
             raise ConfigError("--model.objective iwae is a bound on log p(x) with no separate KL term; drop "
                               "--model.beta, --model.kl_warmup_steps and --model.free_bits, or use the elbo.")
         check_classes(self)
+
+    def inapplicable(self) -> dict[str, str]:
+        """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        found = {}
+        if is_set(self, "gaussian_sigma") and (self.likelihood, self.gaussian_variance) != ("gaussian", "fixed"):
+            found["gaussian_sigma"] = ("--model.gaussian_sigma is the σ of --model.likelihood gaussian with "
+                                       "--model.gaussian_variance fixed; set those too, or drop it.")
+        if is_set(self, "binarize") and self.likelihood != "bernoulli":
+            found["binarize"] = (f"--model.binarize is for --model.likelihood bernoulli; the {self.likelihood} "
+                                 "likelihood reads the pixels as they are, so drop it.")
+        if is_set(self, "gaussian_variance") and self.likelihood != "gaussian":
+            found["gaussian_variance"] = (f"--model.gaussian_variance is for --model.likelihood gaussian, not "
+                                          f"{self.likelihood}; drop it.")
+        if is_set(self, "min_lr") and not self.decay_steps:
+            found["min_lr"] = ("--model.min_lr is where the cosine decay ends, and --model.decay_steps 0 keeps lr "
+                               "constant; set --model.decay_steps too (e.g. to --train.steps), or drop it.")
+        return found | unconditional_classes(self)
 
 
 @dataclass

@@ -95,7 +95,7 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
         result["bits_per_dim"] = {"negative_elbo": -result["elbo"] / (dims * math.log(2))}
         if options.nll:
             result["bits_per_dim"]["nll"] = result["nll"] / (dims * math.log(2))
-    result["protocol"] = protocol(model, options, source, images.shape[0], samples, dims)
+    result["protocol"] = protocol(model, options, source, images.shape[0], samples, dims, size)
     return result
 
 
@@ -126,8 +126,10 @@ def sample_in_chunks(model, x, labels, mean, log_var, samples: int, generator: t
     return log_px_sum, log_sum - math.log(samples)
 
 
-def protocol(model, options: EvalOptions, source: str, examples: int, samples: int, dims: int) -> dict[str, Any]:
+def protocol(model, options: EvalOptions, source: str, examples: int, samples: int, dims: int,
+             batch: int) -> dict[str, Any]:
     c = model.config
+    capped = " (fewer than --batch-size: the decoder's outputs are large)" if batch < options.batch_size else ""
     if c.likelihood == "bernoulli":
         observed = ("pixels > 127 are 1" if c.binarize == "threshold" else
                     f"pixels drawn once as Bernoulli(p / 255) with seed {options.seed}")
@@ -145,6 +147,8 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
         "elbo_samples": samples,
         "active_unit_threshold": f"Cov_x(E_q[z_u]) > {ACTIVE_UNIT_THRESHOLD}",
         "seed": options.seed,
+        "batch_size": f"batches of up to {batch} examples{capped}; z is drawn batch by batch from the seeded "
+                      "stream, so the estimates' sampling noise (not their expectation) depends on the batch size",
         # A conditional VAE is handed each image's label: its figures bound -log p(x | y), which
         # is lower than an unconditional model's -log p(x) by up to log(classes).
         "conditioning": None if not model.num_classes else (
