@@ -251,6 +251,12 @@ def test_bad_combinations_are_refused():
     with pytest.raises(ConfigError, match="--model.auxiliary_weight weighs the auxiliary classifier's loss"):
         GANConfig(conditional=True, auxiliary_weight=0.5).validate()  # a projection D has no classifier
     GANConfig(conditional=True, discriminator_conditioning="auxiliary", auxiliary_weight=0.5).validate()
+    with pytest.raises(ConfigError, match="--model.mlp_depth counts the mlp backbone's hidden layers"):
+        GANConfig(mlp_depth=2).validate()
+    with pytest.raises(ConfigError, match="--model.channels_last lays out image tensors"):
+        GANConfig(backbone="mlp", channels=2, channels_last=False).validate()
+    GANConfig(backbone="mlp", channels=2, mlp_depth=2).validate()
+    GANConfig(channels_last=False).validate()
 
 
 def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_ignored(tmp_path, capsys):

@@ -623,11 +623,19 @@ def test_an_option_whose_condition_is_off_is_refused_not_ignored(option, value, 
         TimeGANConfig(**{option: value}).validate()
 
 
+def test_timegan_refuses_a_noise_size_its_per_step_noise_does_not_read():
+    with pytest.raises(ConfigError, match="--model.noise_dim sizes timegan's per-sequence noise"):
+        TimeGANConfig(noise_dim=4).validate()
+    TimeGANConfig(noise="sequence", noise_dim=4).validate()
+    CRNNGANConfig(noise_dim=4).validate()  # crnngan's per-step noise has noise_dim values
+
+
 def test_a_stored_config_drops_inapplicable_options_until_none_is_left_and_marks_an_unrecorded_data_seed():
     """Resetting a timegan's stale ``conditional`` leaves its ``num_classes`` unread too: both go."""
     from genlab.config import from_stored
 
-    stored = {**BASE, "layers": 2, "conditional": True, "num_classes": 3, "label_dim": 4, "data_seed": 2}
+    stored = {**{k: v for k, v in BASE.items() if k != "noise_dim"}, "layers": 2, "conditional": True,
+              "num_classes": 3, "label_dim": 4, "data_seed": 2}
     config, ignored = from_stored(TimeGANConfig, stored, "model")
     assert ignored == {"conditional": True, "label_dim": 4, "num_classes": 3}
     assert (config.conditional, config.num_classes, config.label_dim, config.data_seed) == (False, None, 8, 2)

@@ -111,6 +111,12 @@ class GANConfig:
         if is_set(self, "auxiliary_weight") and self.discriminator_conditioning != "auxiliary":
             found.setdefault("auxiliary_weight", "--model.auxiliary_weight weighs the auxiliary classifier's loss; set "
                                                  "--model.discriminator_conditioning auxiliary too, or drop it.")
+        if is_set(self, "mlp_depth") and self.backbone != "mlp":
+            found["mlp_depth"] = (f"--model.mlp_depth counts the mlp backbone's hidden layers, not the {self.backbone} "
+                                  "backbone's; drop it, or set --model.backbone mlp.")
+        if is_set(self, "channels_last") and self.backbone == "mlp":
+            found["channels_last"] = ("--model.channels_last lays out image tensors, and the mlp backbone reads "
+                                      "points; drop it.")
         if is_set(self, "r1_every") and not self.r1_gamma:
             found["r1_every"] = ("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
                                  "drop it.")

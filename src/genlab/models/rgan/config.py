@@ -239,6 +239,10 @@ class TimeGANConfig(RGANConfig):
                   "attention_heads")
         found = {name: f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan)."
                  for name in unused if is_set(self, name)}
+        if is_set(self, "noise_dim") and self.noise == "step":
+            found["noise_dim"] = ("--model.noise_dim sizes timegan's per-sequence noise, and with --model.noise step "
+                                  "its noise is one value per feature at each step; drop it, or set --model.noise "
+                                  "sequence or both.")
         return found | {name: message for name, message in super().inapplicable().items() if name not in found}
 
     def validate(self) -> None:
