@@ -35,7 +35,7 @@ from genlab.errors import run_main
 from genlab.imaging import to_uint8
 from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_evaluator
 from genlab.sampling import load_model
-from genlab.train.run import build_run_config
+from genlab.train.run import build_run_config, stored_run_config
 
 from common import timed_training
 
@@ -120,7 +120,7 @@ def main() -> None:
     if args.score:  # the run's own model, data and seed; no training, so no training time
         if rest:
             parser.error(f"--score scores the run as it was trained; drop {rest[0]}")
-        config = build_run_config(None, load_config_file(args.score / "config.json"), {})
+        config = stored_run_config(args.score)[0]  # as a resume reads it: options it never read are dropped
         with np.load(config.data.path) as data:
             train_images = len(data["x"])
         run_dir, train_seconds, cpu_seconds = args.score, None, None

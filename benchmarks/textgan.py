@@ -8,8 +8,8 @@ Synthetic oracle (SeqGAN protocol): 10,000 sequences of 20 tokens sampled from t
 (seed 0) are the training data and 10,000 more (seed 1) the held-out data; NLL_oracle is the
 oracle's mean per-token NLL of 10,000 generated sequences, NLL_gen the generator's NLL of the
 held-out sequences, ``copied`` (both tasks) the share of generated sequences that repeat a training
-sequence verbatim. The model after its maximum-likelihood pretraining (the checkpoint at
-``--pretrain-steps``) is scored too: that is the MLE baseline of the same run.
+sequence verbatim. For seqgan and relgan the model after its maximum-likelihood pretraining (the
+checkpoint at ``--pretrain-steps``) is scored too: that is the MLE baseline of the same run.
 
 COCO captions (Texygen protocol): train on ``image_coco.txt``; BLEU-2..5 of ``--samples`` generated
 sentences, each against all 10,000 lines of ``test_coco.txt``; self-BLEU-2..5 of the first 500;
@@ -64,7 +64,10 @@ def main() -> None:
     parser.add_argument("--train-file", help="COCO training captions (task coco)")
     parser.add_argument("--test-file", help="COCO test captions (task coco)")
     parser.add_argument("--model", choices=["mle", "seqgan", "relgan"], default="relgan")
-    parser.add_argument("--pretrain-steps", type=int, default=1500)
+    parser.add_argument("--pretrain-steps", type=int, default=1500,
+                        help="seqgan/relgan: maximum-likelihood steps before the adversarial ones, whose checkpoint "
+                             "is scored too (pretrained_mle); mle trains by maximum likelihood throughout and takes "
+                             "it as its checkpoint interval only")
     parser.add_argument("--steps", type=int, default=3000, help="all steps, pretraining included")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--samples", type=int, default=10000, help="generated sequences scored")
@@ -116,7 +119,10 @@ def main() -> None:
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
         "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
-        "task": args.task, "model": args.model, "steps": args.steps, "pretrain_steps": args.pretrain_steps,
+        "task": args.task, "model": args.model, "steps": args.steps,
+        # mle has no pretraining phase: there --pretrain-steps only spaced the checkpoints
+        **({"checkpoint_every": args.pretrain_steps} if args.model == "mle"
+           else {"pretrain_steps": args.pretrain_steps}),
         "batch_size": args.batch_size, "threads": args.threads, "train_seconds": round(train_seconds, 1),
         "config": {k: v for k, v in json.loads(json.dumps(trained.export_config()["model"])).items() if k != "vocab"},
         "samples": trained.sample(8, torch.Generator().manual_seed(args.seed)),

@@ -1,10 +1,12 @@
+import json
 import re
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 import pytest
 
-from genlab.config import TrainConfig, from_dict, load_config_file, parse_overrides
+from genlab.config import (TrainConfig, drop_inapplicable, from_dict, from_stored, is_set, load_config_file,
+                           parse_overrides)
 from genlab.errors import ConfigError
 from genlab.train.run import build_run_config
 
@@ -148,3 +150,58 @@ def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
                     encoding="utf-8")
     values = load_config_file(path)
     assert values["model"] == {"lr": 2e-4, "steps": 3} and values["train"] == {"steps": 5}
+
+
+@dataclass
+class Guarded:
+    """``extra`` applies only with ``switch``; ``items`` has a factory default."""
+
+    switch: bool = False
+    extra: int = 0
+    items: list[int] = field(default_factory=lambda: [1, 2])
+    calls: ClassVar[list[int]] = []
+
+    def inapplicable(self) -> dict[str, str]:
+        self.calls.append(1)
+        if len(self.calls) > 10:  # a loop that never ends fails here instead of hanging
+            raise RuntimeError("inapplicable() called again and again")
+        found = {"extra": "--model.extra needs --model.switch."} if is_set(self, "extra") and not self.switch else {}
+        return found | {"items": "--model.items is never read."}  # stays flagged even at its default
+
+
+def test_dropping_stops_once_a_round_drops_nothing_new():
+    Guarded.calls.clear()
+    config, dropped = drop_inapplicable(Guarded(extra=3, items=[5]))
+    assert dropped == {"extra": 3, "items": [5]} and (config.extra, config.items) == (0, [1, 2])
+    assert len(Guarded.calls) == 2
+
+
+def test_an_option_at_its_default_is_not_set_whatever_its_container():
+    """A list given for a tuple default, or a field with a factory default, compares as config.json holds it."""
+    from genlab.models.textgan.config import MLEConfig
+
+    assert not is_set(MLEConfig(d_widths=[2, 3, 4, 5]), "d_widths") and is_set(MLEConfig(d_widths=[2, 3]), "d_widths")
+    MLEConfig(d_widths=[2, 3, 4, 5]).validate()  # the Python API's list: mle reads no d_widths, and none is set
+    assert not is_set(Guarded(), "items") and not is_set(Guarded(items=[1, 2]), "items")
+    assert is_set(Guarded(items=[2]), "items")
+
+
+def test_a_stored_config_drops_the_options_left_unread_but_those_given_again(tmp_path):
+    """R1 saved on (γ 0.1, every 16 steps) and given off: the saved r1_every goes, unless given again."""
+    from genlab.models.gan.config import GANConfig
+    from genlab.train.run import stored_run_config
+
+    config, dropped = from_stored(GANConfig, {"r1_gamma": 0.0, "r1_every": 16}, "model")
+    assert dropped == {"r1_every": 16} and config.r1_every == 1
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+        from_stored(GANConfig, {"r1_gamma": 0.0, "r1_every": 16}, "model", given={"r1_every"})
+    saved = build_run_config("gan", overrides={"model": {"r1_gamma": 0.1, "r1_every": 16}}).to_dict()
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    config, stored = stored_run_config(tmp_path, overrides={"model": {"r1_gamma": 0}})
+    assert (config.model.r1_gamma, config.model.r1_every) == (0.0, 1)
+    assert stored.values["model"]["r1_gamma"] == 0.1 and "r1_every" not in stored.values["model"]
+    assert stored.notes == [f"{tmp_path / 'config.json'} sets --model.r1_every 16, which nothing reads under the "
+                            "config it is resumed with (genlab refuses such options for training); ignored."]
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+        stored_run_config(tmp_path, overrides={"model": {"r1_gamma": 0, "r1_every": 16}})
+    assert stored_run_config(tmp_path)[1].notes == []  # read as saved: R1 on, r1_every read

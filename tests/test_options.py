@@ -81,3 +81,23 @@ def test_list_family_prints_the_options_and_bad_names_are_one_sentence(run_cli):
     assert code == 2 and "Unknown model family 'images'" in err
     code, _, err = run_cli("list", "--model", "crnngan")
     assert code == 2 and "needs a family" in err
+
+
+def test_a_models_listing_leaves_out_the_options_it_never_reads():
+    """mle has no discriminator and no adversarial phase, seqgan no relaxation, relgan no rollouts,
+    timegan none of crnngan's and rcgan's own options; the family's other models list theirs."""
+    def listed(family, model):
+        return {option.name.removeprefix("--model.") for option in family_options(family, model)[1]
+                if option.name.startswith("--model.")}
+
+    mle, seqgan, relgan = (listed("textgan", name) for name in ("mle", "seqgan", "relgan"))
+    assert not {"pretrain_steps", "rollouts", "discriminator", "d_widths", "loss", "lr_generator",
+                "max_inverse_temperature"} & mle
+    assert {"lr_pretrain", "generator", "hidden_dim", "grad_clip"} <= mle
+    assert "rollouts" in seqgan and not {"max_inverse_temperature", "temperature_steps", "straight_through"} & seqgan
+    assert "max_inverse_temperature" in relgan and "rollouts" not in relgan
+    assert {"pretrain_steps", "d_widths", "loss"} <= seqgan & relgan
+    timegan, crnngan = listed("rgan", "timegan"), listed("rgan", "crnngan")
+    assert not {"feedback", "loss", "bidirectional", "ema_decay"} & timegan and "gamma" in timegan
+    assert {"feedback", "loss", "bidirectional", "ema_decay"} <= crnngan
+    assert "noise_dim" in timegan  # read with --model.noise sequence or both: only options never read are left out

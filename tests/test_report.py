@@ -78,6 +78,17 @@ def test_penalties_logged_apart_from_the_losses_get_their_own_curves_and_columns
     assert dict(zip(header.split(), row.split()))["penalty_gradient"] == "0.125"
 
 
+def test_each_kind_of_curve_gets_its_chart_however_many_kinds_there_are(trained_run, monkeypatch):
+    import genlab.report
+
+    monkeypatch.setattr(genlab.report, "CURVES", ("loss", "penalty", "accuracy"))
+    with (trained_run / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 5, "loss_generator": 0.25, "accuracy_real": 0.5}\n')
+    page = write_report(trained_run).read_text()
+    assert "<h2>Losses</h2>" in page and "<h2>Penalties</h2>" not in page  # nothing logged under it
+    assert "accuracy_real" in page.split("<h2>Accuracy</h2>")[1].split("<h2>")[0]
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium_with_all_images(trained_run, tmp_path):
     page = write_report(trained_run)

@@ -244,9 +244,9 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
                 raise ConfigError(f"--{option.replace('_', '-')} {value} and --{section}.{key} {dotted} set the same "
                                   "option; pass only one of them.")
             overrides = merge(overrides, {section: {key: value}})
-    config, checkpoint = resolve_run(args.family, values, overrides, args.resume)
+    config, checkpoint, saved = resolve_run(args.family, values, overrides, args.resume)
     run_dir = train(config, resume_from=checkpoint, restart_ok=args.resume == "auto",
-                    progress=False if args.quiet else None)
+                    progress=False if args.quiet else None, saved=saved)
     if ProcessContext.from_env().is_main:  # under torchrun, one line for the run, not one per process
         print(f"genlab: done; samples in {run_dir / 'samples'}, model in {run_dir / 'model'}")
     return 0
@@ -357,11 +357,25 @@ FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminat
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
 
 
-def evaluation_memory_guard(args: argparse.Namespace, samples: bool):
-    """An allocation that fails while evaluating is one sentence naming the options that size it;
-    ``samples``: the evaluation generates ``--n`` samples."""
-    sizes = f"--n {args.n} samples and --batch-size {args.batch_size}" if samples else f"--batch-size {args.batch_size}"
-    return out_of_memory_as(f"The evaluation does not fit in memory with {sizes}; lower {'them' if samples else 'it'}.")
+def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
+    """An allocation that fails while evaluating is one sentence naming ``names``, the options
+    (``EvalOptions`` names) whose lower values shrink what the evaluation holds at once."""
+    sizes, lower, unset = [], [], []
+    for name in names:
+        flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
+        value = getattr(args, "n" if name == "samples" else name)
+        if value is None:  # --max-examples not given
+            sizes.append(f"every example (no {flag})")
+            unset.append(flag)
+        else:
+            sizes.append(f"{flag} {value} samples" if name == "samples" else f"{flag} {value}")
+            lower.append(flag)
+    if not sizes:
+        return out_of_memory_as("The evaluation does not fit in memory.")
+    listed = sizes[0] if len(sizes) == 1 else f"{', '.join(sizes[:-1])} and {sizes[-1]}"
+    remedies = [f"lower {'them' if len(lower) > 1 else 'it'}"] if lower else []
+    remedies += [f"pass {flag} to use fewer" for flag in unset]
+    return out_of_memory_as(f"The evaluation does not fit in memory with {listed}; {', or '.join(remedies)}.")
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -391,7 +405,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
-        with evaluation_memory_guard(args, samples=True):
+        with evaluation_memory_guard(args, ["samples", "batch_size"]):
             result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
                                      n=args.n, extractor=args.extractor, inception_weights=args.inception_weights,
                                      seed=args.seed, batch_size=args.batch_size, device=device,
@@ -413,7 +427,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
-        with evaluation_memory_guard(args, samples=model.family == "textgan"):
+        with evaluation_memory_guard(args, model.evaluation_memory_options(options)):
             result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
         if options.data is None and model.family == "vae":

@@ -22,7 +22,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Collection, Literal
 
 import yaml
 
@@ -103,8 +103,14 @@ def check_non_negative(config: Any, *names: str) -> None:
 
 def is_set(config: Any, name: str) -> bool:
     """Whether the dataclass ``config`` holds a value of ``name`` other than its class's default:
-    an option the user (or a preset) chose, which validation can refuse where nothing reads it."""
-    return getattr(config, name) != config.__dataclass_fields__[name].default
+    an option the user (or a preset) chose, which validation can refuse where nothing reads it.
+    Both are compared as saved (JSON: a list given for a tuple default is the same value)."""
+    return as_saved(getattr(config, name)) != as_saved(default_value(type(config), name))
+
+
+def as_saved(value: Any) -> Any:
+    """``value`` as a config.json holds it, as :func:`to_dict` writes it (tuples become lists)."""
+    return json.loads(json.dumps(value))
 
 
 # Inapplicable options. A config class may define ``inapplicable()``: the options set to a value
@@ -112,6 +118,8 @@ def is_set(config: Any, name: str) -> bool:
 # has one), each with the sentence refusing it. Its ``validate()`` refuses them: given for training,
 # such an option is a mistake. A saved model may hold one all the same, written before genlab
 # refused it and never read in training; :func:`from_stored` loads it with the option at its default.
+# A config class may also define ``unread_options()``: those its model reads under no config at all
+# (another model's options), which ``genlab list`` leaves out.
 
 def inapplicable(config: Any) -> dict[str, str]:
     """The options of ``config`` set where nothing reads them, each with the sentence refusing it."""
@@ -123,6 +131,13 @@ def refuse_inapplicable(config: Any) -> None:
     """Raise the first of ``config``'s inapplicable options, for ``validate()``."""
     for message in inapplicable(config).values():
         raise ConfigError(message)
+
+
+def unread_options(cls: type) -> tuple[str, ...]:
+    """The options of config class ``cls`` that its model never reads, whatever the rest of the
+    config (``genlab list`` leaves them out): its ``unread_options()``, if it defines one."""
+    find = getattr(cls, "unread_options", None)
+    return tuple(find()) if find is not None else ()
 
 
 @dataclass
@@ -171,7 +186,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form saved as a run's ``config.json``; ``build_run_config`` reads it back."""
+        """The JSON form saved as a run's ``config.json``; ``genlab.train.run.stored_run_config``
+        reads it back."""
         import torch
 
         from genlab import __version__
@@ -187,7 +203,7 @@ class RunConfig:
 
 def to_dict(config: Any) -> dict[str, Any]:
     """A dataclass config as plain JSON-ready values (tuples become lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
+    return as_saved(dataclasses.asdict(config))
 
 
 def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = True) -> Any:
@@ -214,29 +230,32 @@ def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = Tr
     return config
 
 
-def from_stored(cls: type, values: dict[str, Any], where: str) -> tuple[Any, dict[str, Any]]:
+def from_stored(cls: type, values: dict[str, Any], where: str,
+                given: Collection[str] = ()) -> tuple[Any, dict[str, Any]]:
     """Build dataclass ``cls`` from a section of a config genlab saved (a model's or a run's
-    ``config.json``), and return it with the inapplicable options it held, by name, with their
-    saved values.
+    ``config.json``, with any values given on top of it), and return it with the inapplicable
+    options it held, by name, with their saved values.
 
     As :func:`from_dict`, except that those options are set to their defaults instead of refused:
-    the saved run never read them. An option missing from ``values``, saved before it existed,
-    takes the class's ``UNRECORDED`` value if it names one, else its default.
+    the saved run never read them. The options named in ``given`` (given again, by the user) are
+    kept, so that validation refuses them. An option missing from ``values``, saved before it
+    existed, takes the class's ``UNRECORDED`` value if it names one, else its default.
     """
     if isinstance(values, dict):
         values = {**getattr(cls, "UNRECORDED", {}), **values}
-    config, dropped = drop_inapplicable(from_dict(cls, values, where, validate=False))
+    config, dropped = drop_inapplicable(from_dict(cls, values, where, validate=False), keep=given)
     if hasattr(config, "validate"):
         config.validate()
     return config, dropped
 
 
-def drop_inapplicable(config: Any) -> tuple[Any, dict[str, Any]]:
-    """``config`` with its inapplicable options at their defaults, and those options by name with
-    the values they held. Resetting one can leave another without its use (a timegan saved with
-    ``conditional`` leaves ``num_classes``), so this repeats until none is left."""
+def drop_inapplicable(config: Any, keep: Collection[str] = ()) -> tuple[Any, dict[str, Any]]:
+    """``config`` with its inapplicable options (but those in ``keep``) at their defaults, and those
+    options by name with the values they held. Resetting one can leave another without its use (a
+    timegan saved with ``conditional`` leaves ``num_classes``), so this repeats until a round finds
+    none to drop; one still flagged at its default is left to ``validate()`` to refuse."""
     dropped: dict[str, Any] = {}
-    while found := inapplicable(config):
+    while found := [name for name in inapplicable(config) if name not in keep and name not in dropped]:
         dropped.update({name: getattr(config, name) for name in found})
         config = dataclasses.replace(config, **{name: default_value(type(config), name) for name in found})
     return config, dropped

@@ -1,9 +1,10 @@
 """Every option of a family's configs, with its default and the comment beside it in the source.
 
 ``genlab list FAMILY [--model NAME]`` prints them, so the options a user can set with
-``--SECTION.KEY VALUE`` (or in a ``--config`` file) are discoverable without reading the code.
-The help text of a field is the comment on its line, or else the block of comment lines right
-above it, taken from the first class in the config's MRO that declares the field with one.
+``--SECTION.KEY VALUE`` (or in a ``--config`` file) are discoverable without reading the code;
+a model's listing leaves out the options it never reads (another model's). The help text of a
+field is the comment on its line, or else the block of comment lines right above it, taken from
+the first class in the config's MRO that declares the field with one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import types
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from genlab.config import TrainConfig, to_dict
+from genlab.config import TrainConfig, to_dict, unread_options
 
 
 HEADER = re.compile(r"-{2,}.*-{2,}")  # a comment that heads a group of fields, not one field's help
@@ -63,11 +64,15 @@ def field_comments(cls: type) -> dict[str, str]:
 
 
 def options(cls: type, section: str) -> list[Option]:
-    """The options of dataclass ``cls`` as ``--section.key``, with the defaults of ``cls()``."""
+    """The options of dataclass ``cls`` as ``--section.key``, with the defaults of ``cls()``; not
+    those its model never reads (another model's, :func:`genlab.config.unread_options`)."""
     values = to_dict(cls())
     hints = get_type_hints(cls)
+    unread = set(unread_options(cls))
     result = []
     for field in dataclasses.fields(cls):
+        if field.name in unread:
+            continue
         help_text = next((comments[field.name] for base in cls.__mro__ if dataclasses.is_dataclass(base)
                           and field.name in (comments := field_comments(base))), "")
         default = values[field.name]

@@ -16,12 +16,10 @@ from typing import Any
 from genlab.errors import CheckpointError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
+from genlab.train.trainer import CURVES, EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-# Logged training values shown as curves and compared across runs: the losses, and the penalties
-# (a GAN's gradient penalty, R1) that the models log apart from them, unweighted.
-CURVES = ("loss", "penalty")
+CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
@@ -123,7 +121,6 @@ def render(run_dir: Path) -> str:
     run = read_run(run_dir)
     config, records = run["config"], run["records"]
     last = records[-1] if records else {}
-    losses, penalties = ({k for r in records for k in r if k.startswith(prefix)} for prefix in CURVES)
     samples = previews(Path(run_dir), "png")
     texts = previews(Path(run_dir), "txt")
     def field(section: str, key: str) -> str:
@@ -133,9 +130,10 @@ def render(run_dir: Path) -> str:
                 f"<p>{html.escape(str(config.get('family', '?')))}/{field('model', 'name')}"
                 f" · {html.escape(str(last.get('step', 0)))} of {field('train', 'steps')} steps · genlab "
                 f"{field('versions', 'genlab')}, torch {field('versions', 'torch')}</p>"]
-    sections.append("<h2>Losses</h2>" + svg_curves(records, sorted(losses)))
-    if penalties:  # on a chart of their own: their scale is not the losses'
-        sections.append("<h2>Penalties</h2>" + svg_curves(records, sorted(penalties)))
+    for prefix in CURVES:  # a chart for each kind: a penalty's scale is not the losses'
+        names = sorted({k for r in records for k in r if k.startswith(prefix)})
+        if names or prefix == CURVES[0]:  # the losses' chart says so when nothing is logged yet
+            sections.append(f"<h2>{CURVE_TITLES.get(prefix, prefix.title())}</h2>" + svg_curves(records, names))
     if samples:
         sections.append(f"<h2>Samples at step {samples[-1].stem[5:].lstrip('0') or 0}</h2>"
                         f'<img alt="samples" src="{png_data_uri(samples[-1])}">')

@@ -205,3 +205,26 @@ def test_a_resume_that_logs_at_another_interval_counts_each_step_once(tmp_path, 
     assert code == 0, err
     # Step 3 goes into the window logged at 6 (steps 3-6), so its own open-window line is dropped.
     assert [r["step"] for r in logged(run)] == [2, 6]
+
+
+def test_a_resume_that_turns_a_condition_off_drops_the_saved_options_it_leaves_unread(tmp_path, digits_npz, run_cli):
+    """Saved with a learning-rate decay to min_lr and resumed with the decay off: the saved min_lr is
+    read by nothing, and the user never passed it, so the resume goes on without it (with a note);
+    passed again, it is refused."""
+    run = tmp_path / "run"
+    tiny = ["--model.width", "4", "--model.hidden_dim", "16", "--model.latent_dim", "4", "--batch-size", "8"]
+    assert run_cli("train", "vae", "--data", digits_npz, "--steps", "3", "--out", run, "--model.decay_steps", "3",
+                   "--model.min_lr", "1e-5", "--quiet", *tiny)[0] == 0
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "4", "--model.decay_steps", "0",
+                             "--quiet")
+    assert code == 0, err
+    checkpoint = run / "checkpoints" / "step-000003"
+    assert (f"genlab: note: {checkpoint / 'config.json'} sets --model.min_lr 1e-05, which nothing reads under the "
+            "config it is resumed with") in out
+    warning = next(line for line in out.splitlines() if line.startswith("genlab: warning: resuming with settings"))
+    assert "model.decay_steps 3 → 0" in warning and "min_lr" not in warning  # the one change the user made
+    saved = json.loads((run / "config.json").read_text())["model"]
+    assert (saved["decay_steps"], saved["min_lr"]) == (0, 0.0)
+    code, _, err = run_cli("train", "--resume", str(checkpoint), "--steps", "4", "--model.decay_steps", "0",
+                           "--model.min_lr", "1e-5")
+    assert code == 2 and "--model.min_lr is where the cosine decay ends" in err

@@ -128,6 +128,11 @@ class GenerativeModel(nn.Module):
         """Measure the model on held-out data; every number comes with its protocol."""
         raise ConfigError(f"'genlab eval' has no evaluation for {self.family}/{self.name} yet.")
 
+    def evaluation_memory_options(self, options: EvalOptions) -> list[str]:
+        """The options of :meth:`evaluate` (``EvalOptions`` names) that it reads and whose lower values
+        shrink what it holds in memory at once: what an evaluation that does not fit names."""
+        return []
+
     # --- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -226,12 +231,13 @@ class GenerativeModel(nn.Module):
         return model.to(map_location)
 
 
-def ignored_note(source: Path, ignored: dict[str, Any], section: str = "model") -> str:
-    """One sentence saying that the saved config ``source`` holds options that nothing read in training
-    (``ignored``, by name, with their saved values), which loading it leaves at their defaults."""
+def ignored_note(source: Path, ignored: dict[str, Any], section: str = "model",
+                 config: str = "the rest of its config") -> str:
+    """One sentence saying that the saved config ``source`` holds options that nothing reads under
+    ``config`` (``ignored``, by name, with their saved values), which loading it leaves at their defaults."""
     options = ", ".join(f"--{section}.{name} {json.dumps(value)}" for name, value in ignored.items())
-    return (f"{source} sets {options}, which nothing reads under the rest of its config (genlab now refuses such "
-            "options for training); ignored.")
+    return (f"{source} sets {options}, which nothing reads under {config} (genlab refuses such options for "
+            "training); ignored.")
 
 
 MAX_PARAMETERS = 2_000_000_000

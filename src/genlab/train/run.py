@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from genlab.config import RunConfig, TrainConfig, as_text, drop_inapplicable, from_dict, merge
+from genlab.config import RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
 from genlab.errors import ConfigError, GenlabError
 from genlab.models.base import ignored_note
 from genlab.models.registry import get_family, get_model_class
@@ -32,7 +32,16 @@ def build_run_config(family: str | None = None, values: dict[str, Any] | None = 
 
     Later sources win: family defaults < ``values`` (a config file) < ``overrides``.
     """
-    merged = merge(values or {}, overrides or {})
+    return _build_run_config(family, {}, values or {}, overrides or {})[0]
+
+
+def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[str, Any],
+                      overrides: dict[str, Any]) -> tuple[RunConfig, dict[str, dict[str, Any]]]:
+    """:func:`build_run_config` from ``saved`` (a run's saved config; {} for none) < ``values`` <
+    ``overrides``, and the saved model and data options it dropped, by section: those that nothing
+    reads under the merged config, which neither ``values`` nor ``overrides`` gives again
+    (:func:`genlab.config.from_stored`; one given again is refused)."""
+    merged = merge(merge(saved, values), overrides)
     unknown = sorted(set(merged) - set(SECTIONS), key=str)
     if unknown:
         raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.")
@@ -49,13 +58,19 @@ def build_run_config(family: str | None = None, values: dict[str, Any] | None = 
     if not isinstance(name, str):
         raise ConfigError(f"model.name must be a model name such as {fam.default_model!r} (got {name!r}).")
     model_cls = get_model_class(fam.name, name)
-    return RunConfig(
-        family=fam.name,
-        model_name=name,
-        model=from_dict(model_cls.config_class, model_values, "model"),
-        data=from_dict(fam.data_config, merged.get("data") or {}, "data"),
-        train=from_dict(TrainConfig, merged.get("train") or {}, "train"),
-    )
+
+    def build(cls: type, where: str, section: Any) -> tuple[Any, dict[str, Any]]:
+        """The merged ``section`` as ``cls``, and the saved options it dropped."""
+        if not isinstance(saved.get(where), dict):
+            return from_dict(cls, section, where), {}
+        given = {key for source in (values, overrides) if isinstance(source.get(where), dict) for key in source[where]}
+        return from_stored(cls, section, where, given)
+
+    model, dropped_model = build(model_cls.config_class, "model", model_values)
+    data, dropped_data = build(fam.data_config, "data", merged.get("data") or {})
+    config = RunConfig(family=fam.name, model_name=name, model=model, data=data,
+                       train=from_dict(TrainConfig, merged.get("train") or {}, "train"))
+    return config, {"model": dropped_model, "data": dropped_data}
 
 
 def run_directory(config: RunConfig) -> Path:
@@ -66,9 +81,16 @@ def run_directory(config: RunConfig) -> Path:
     return path
 
 
+class SavedConfig(NamedTuple):
+    """The config saved in a run directory or checkpoint as a resume of it reads it."""
+
+    values: dict[str, Any]  # less the options dropped as inapplicable (stored_run_config)
+    notes: list[str]  # a sentence for each section that held any
+
+
 def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str, Any],
-                resume: str | None) -> tuple[RunConfig, Path | None]:
-    """The run config and the checkpoint to resume from (None for a fresh run).
+                resume: str | None) -> tuple[RunConfig, Path | None, SavedConfig | None]:
+    """The run config, the checkpoint to resume from and its saved config (None, None for a fresh run).
 
     ``resume`` is None, ``"auto"`` (the newest complete checkpoint of the run directory, if any)
     or a run directory / checkpoint folder. A resumed run starts from the config it was saved
@@ -76,17 +98,17 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
     on top, in that order (``train()`` warns about those that change what is trained).
     """
     if resume is None:
-        return build_run_config(family, values, overrides), None
-    given = values
+        return build_run_config(family, values, overrides), None, None
     if resume == "auto":
         out = as_text((overrides.get("train") or {}).get("out"))
         if family is None and "family" not in values and out is not None and (Path(out) / "config.json").is_file():
             # The run's own config names its family; a config file's values still apply on top.
-            values = merge(saved_run_config(Path(out))[0], values)
-        config = build_run_config(family, values, overrides)
+            config = stored_run_config(Path(out), None, values, overrides)[0]
+        else:
+            config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
         if checkpoint is None:
-            return config, None
+            return config, None, None
     else:
         checkpoint = resolve_checkpoint(Path(resume)).resolve()  # '.' or '../step-N' name no folder
         # RUN/checkpoints/step-N continues in RUN; a copied-out checkpoints/ folder (no run config
@@ -96,46 +118,40 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         elif (overrides.get("train") or {}).get("out") is None:
             raise ConfigError(f"--resume {checkpoint} is not inside a run's checkpoints/ folder, so it has no run "
                               "directory to continue in; pass --out DIR for the resumed run.")
-    return build_run_config(family, merge(saved_run_config(checkpoint)[0], given), overrides), checkpoint
+    config, saved = stored_run_config(checkpoint, family, values, overrides)
+    return config, checkpoint, saved
 
 
-def saved_run_config(folder: Path) -> tuple[dict[str, Any], list[str]]:
-    """The run config saved in ``folder`` (a run directory or a checkpoint) less the model and data
-    options this genlab refuses as inapplicable, and a sentence for each section that held any.
+def stored_run_config(folder: Path, family: str | None = None, values: dict[str, Any] | None = None,
+                      overrides: dict[str, Any] | None = None) -> tuple[RunConfig, SavedConfig]:
+    """The config of the run saved in ``folder`` (a run directory or a checkpoint) with a config
+    file's ``values`` and the ``overrides`` on top, as :func:`build_run_config` merges them, and
+    the saved config as that reads it.
 
-    A run saved before those refusals never read such an option, so resuming it goes on without; a
-    value given again for the resumed run (a config file, an override) is still refused.
+    A run saved before genlab refused an option as inapplicable never read it, so the config goes
+    on without the saved options that nothing reads under the merged config, each with a note: also
+    one that the ``values`` or ``overrides`` leave unread (a saved ``min_lr`` once ``--model.decay_steps
+    0`` turns the decay off). An option they give again is refused, as for any run.
     """
+    folder = Path(folder)
     saved = read_checkpoint_config(folder)
-    model = saved.get("model")
-    try:
-        fam = get_family(saved.get("family"))
-        name = model.get("name", fam.default_model) if isinstance(model, dict) else fam.default_model
-        sections = {"model": get_model_class(fam.name, name).config_class, "data": fam.data_config}
-    except GenlabError:
-        return saved, []  # build_run_config says what is wrong with it
-    notes = []
-    for section, cls in sections.items():
-        values = saved.get(section)
-        if not isinstance(values, dict):
-            continue
-        options = {key: value for key, value in values.items() if not (section == "model" and key == "name")}
-        try:
-            _, ignored = drop_inapplicable(from_dict(cls, options, section, validate=False))
-        except GenlabError:
-            continue
-        if ignored:
-            saved = {**saved, section: {key: value for key, value in values.items() if key not in ignored}}
-            notes.append(ignored_note(Path(folder) / "config.json", ignored, section))
-    return saved, notes
+    config, dropped = _build_run_config(family, saved, values or {}, overrides or {})
+    dropped = {section: names for section, names in dropped.items() if names}
+    kept = {**saved, **{section: {key: value for key, value in saved[section].items() if key not in names}
+                        for section, names in dropped.items()}}
+    notes = [ignored_note(folder / "config.json", names, section, "the config it is resumed with")
+             for section, names in dropped.items()]
+    return config, SavedConfig(kept, notes)
 
 
 def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool = False,
-          progress: bool | None = None) -> Path:
+          progress: bool | None = None, saved: SavedConfig | None = None) -> Path:
     """Train the run described by ``config`` (from ``resume_from`` if given); return the run directory.
 
     A run directory that already holds a run is refused unless resuming one of its own
     checkpoints, or ``restart_ok`` (``--resume auto`` on a run that died before its first checkpoint).
+    ``saved`` is the checkpoint's config as :func:`resolve_run` or :func:`stored_run_config` read it:
+    its notes are printed and ``config`` is compared with it; by default, its config.json as it is.
     """
     run_dir = run_directory(config)
     own_checkpoint = (resume_from is not None
@@ -166,10 +182,10 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
             warnings = [decay_mismatch(config), warmup_mismatch(config)]
             if resume_from is not None:
-                saved, ignored = saved_run_config(resume_from)
-                for note in ignored:
+                saved = saved or SavedConfig(read_checkpoint_config(resume_from), [])
+                for note in saved.notes:
                     print(f"genlab: note: {note}")
-                warnings.append(resume_changes(saved, config))
+                warnings.append(resume_changes(saved.values, config))
             for warning in filter(None, warnings):
                 print(f"genlab: warning: {warning}")
             for note in model.setup_notes():

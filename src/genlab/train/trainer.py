@@ -36,6 +36,10 @@ from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
+# Prefixes of the logged values that are training curves: the losses, and the penalties (a GAN's
+# gradient penalty, R1) that the models log apart from them, unweighted. The progress bar shows
+# them, a tenfold jump in one is warned of, and report draws and compares them.
+CURVES = ("loss", "penalty")
 
 
 # What training writes into a run directory: its record, which an output file must never replace.
@@ -216,7 +220,7 @@ class Trainer:
                     # logged too, but its window stays open: a resumed run completes it.
                     window = step - (step - 1) // cfg.log_every * cfg.log_every
                     last = self._log(step, sums, counts, window, time.perf_counter() - window_start, timed_steps)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith("loss")})
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith(CURVES)})
                     window_start, timed_steps = time.perf_counter(), 0
                     if step % cfg.log_every == 0:
                         sums, counts = {}, {}
@@ -339,11 +343,11 @@ class Trainer:
         return values
 
     def _health(self, values: dict[str, float]) -> list[str]:
-        """The model's own warnings, plus any loss that jumped tenfold since the last window."""
+        """The model's own warnings, plus any loss or penalty that jumped tenfold since the last window."""
         warnings = self._model.monitor(values)
         for name, value in values.items():
             previous = self._previous.get(name)
-            if name.startswith("loss") and previous is not None and abs(value) > 10 * max(abs(previous), 0.1):
+            if name.startswith(CURVES) and previous is not None and abs(value) > 10 * max(abs(previous), 0.1):
                 warnings.append(f"{name} spiked from {previous:.3g} to {value:.3g}")
         self._previous = values
         return warnings
@@ -365,8 +369,8 @@ class Trainer:
 
         Those are the lines after the checkpoint (a killed run's tail) and the line of an open
         window at the checkpoint's own step (a run that ended there), unless ``keep_open_window``
-        (the run ends at that step again, so nothing would log it anew). Returns the losses of
-        the last line kept.
+        (the run ends at that step again, so nothing would log it anew). Returns the losses and
+        penalties of the last line kept.
         """
         path = self.run_dir / METRICS_FILE
         if not path.is_file():
@@ -382,5 +386,5 @@ class Trainer:
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a line cut short by the kill
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
-        # The last kept window is what the loss-spike check compares the next one with.
-        return {k: v for k, v in last.items() if k.startswith("loss")}
+        # The last kept window is what the spike check compares the next one with.
+        return {k: v for k, v in last.items() if k.startswith(CURVES)}

@@ -65,9 +65,10 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
 @pytest.mark.parametrize("model", [
     ["--model.name", "crnngan", "--model.attention_layers", "1", "--model.attention_heads", "2"],
     ["--model.name", "crnngan", "--model.whiten", "true", "--model.ema_decay", "0.9"],
-    # Stopped inside the supervised phase; resumed through the joint phase and its five optimizers.
+    # Stopped inside the supervised phase; resumed through the joint phase and its five optimizers. Both
+    # noises: the per-step draws of the reference, and per-sequence ones that read the tiny noise_dim.
     ["--model.name", "timegan", "--model.layers", "2", "--model.autoencoder_steps", "2", "--model.supervised_steps",
-     "2"],
+     "2", "--model.noise", "both"],
 ], ids=["crnngan-attention", "crnngan-whitened-ema", "timegan"])
 def test_resumed_run_is_bit_identical(tmp_path, run_cli, tiny_rgan, model, assert_same_run):
     common = ["--batch-size", "16", "--train.log_every", "2", "--train.checkpoint_every", "3", "--quiet", *tiny_rgan,
@@ -416,3 +417,27 @@ def test_resuming_a_run_saved_before_an_option_existed_reports_no_change(tmp_pat
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "4", "--quiet",
                              "--model.lr_generator", "0.002")
     assert code == 0 and "model.lr_generator 0.001 → 0.002" in out  # a real change is still reported
+
+
+def test_eval_beyond_memory_names_the_reference_size(tmp_path, run_cli, tiny_rgan, monkeypatch):
+    """The scores' classifiers take every reference sequence, and as many synthetic ones, at once:
+    --max-examples is what lowers that; --batch-size only chunks the drawing of the synthetic ones."""
+    import torch
+
+    from genlab.models.rgan.model import RecurrentGAN
+
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *tiny_rgan)
+    assert code == 0, err
+
+    def allocates_too_much(self, options):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB.")
+
+    monkeypatch.setattr(RecurrentGAN, "evaluate", allocates_too_much)
+    code, out, err = run_cli("eval", run, "--batch-size", "64")
+    assert code == 2 and out == "" and err.strip() == ("genlab: error: The evaluation does not fit in memory with "
+                                                       "every example (no --max-examples); pass --max-examples to use "
+                                                       "fewer.")
+    code, _, err = run_cli("eval", run, "--max-examples", "5000")
+    assert code == 2 and err.strip() == ("genlab: error: The evaluation does not fit in memory with --max-examples "
+                                         "5000; lower it.")

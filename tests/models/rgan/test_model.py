@@ -623,6 +623,14 @@ def test_an_option_whose_condition_is_off_is_refused_not_ignored(option, value, 
         TimeGANConfig(**{option: value}).validate()
 
 
+def test_an_unread_option_is_refused_before_any_check_of_its_range():
+    """"Drop it" is the advice for an option nothing reads, not a range it need not meet."""
+    with pytest.raises(ConfigError, match="--model.label_dim applies only with --model.conditional true"):
+        CRNNGANConfig(label_dim=0).validate()
+    with pytest.raises(ConfigError, match="--model.ema_decay does not apply to timegan"):
+        TimeGANConfig(ema_decay=2.0).validate()
+
+
 def test_timegan_refuses_a_noise_size_its_per_step_noise_does_not_read():
     with pytest.raises(ConfigError, match="--model.noise_dim sizes timegan's per-sequence noise"):
         TimeGANConfig(noise_dim=4).validate()

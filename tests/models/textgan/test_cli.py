@@ -158,9 +158,12 @@ def test_eval_refuses_what_it_would_ignore_or_score_on_the_wrong_data(tmp_path, 
 def test_generation_beyond_memory_is_one_sentence(tmp_path, run_cli, sentences_txt, tiny_textgan, monkeypatch):
     from genlab.models.textgan.model import TextGAN
 
-    run = tmp_path / "run"
+    run, ids_run, ids = tmp_path / "run", tmp_path / "ids-run", tmp_path / "ids.npz"
     assert run_cli("train", "textgan", "--data", sentences_txt, "--steps", "1",
                    "--batch-size", "8", "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
+    np.savez(ids, tokens=np.random.default_rng(0).integers(0, 20, (16, 6)))
+    assert run_cli("train", "textgan", "--data", ids, "--steps", "1", "--batch-size", "8",
+                   "--out", ids_run, "--quiet", *tiny_textgan("mle"))[0] == 0
 
     def allocates_too_much(self, prefix, pick, length=None):  # every token is generated at once, eagerly
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 96.00 GiB.")
@@ -172,6 +175,14 @@ def test_generation_beyond_memory_is_one_sentence(tmp_path, run_cli, sentences_t
                            "fit in memory; generate fewer or shorter ones (several calls with different --seed values "
                            "give more).")
     code, out, err = run_cli("eval", run, "--data", sentences_txt, "--n", "1000000000")  # sampled the same way
+    assert code == 2 and out == "" and err.strip() == (
+        "genlab: error: The evaluation does not fit in memory with --n 1000000000 samples, --batch-size 256 and every "
+        "example (no --max-examples); lower them, or pass --max-examples to use fewer.")
+    # A token-id model without held-out --data reads neither --batch-size nor --max-examples (it refuses them).
+    code, out, err = run_cli("eval", ids_run, "--train-data", ids, "--n", "1000000000")
+    assert code == 2 and out == "" and err.strip() == (
+        "genlab: error: The evaluation does not fit in memory with --n 1000000000 samples; lower it.")
+    code, out, err = run_cli("eval", ids_run, "--data", ids, "--n", "1000000000", "--max-examples", "4")
     assert code == 2 and out == "" and err.strip() == (
         "genlab: error: The evaluation does not fit in memory with --n 1000000000 samples and --batch-size 256; "
         "lower them.")

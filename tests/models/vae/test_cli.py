@@ -90,11 +90,17 @@ def test_evaluating_on_its_own_training_file_is_flagged_and_the_batch_size_recor
                                    "show fit to the training data, not generalisation; pass held-out images with "
                                    "--data")
     # The latent noise is drawn batch by batch: the estimate depends on the batch size, so it is recorded.
-    assert protocol["batch_size"].startswith("batches of up to 4 examples; z is drawn batch by batch")
+    assert protocol["batch_size"] == 4
+    assert protocol["batch_size_note"].startswith("batches of up to 4 examples; z is drawn batch by batch")
     held_out = tmp_path / "held-out.npz"
     shutil.copy(digits_npz, held_out)
     protocol = json.loads(run_cli("eval", run, "--data", held_out, "--max-examples", "8")[1])["protocol"]
-    assert "warning" not in protocol and protocol["batch_size"].startswith("batches of up to 256 examples;")
+    assert "warning" not in protocol and protocol["batch_size"] == 256
+    assert protocol["batch_size_note"].startswith("batches of up to 256 examples;")
+    protocol = json.loads(run_cli("eval", run, "--data", held_out, "--max-examples", "8", "--batch-size",
+                                  "100000")[1])["protocol"]
+    assert protocol["batch_size"] == 2048  # what the decoder takes at once (vae.evaluation.decode_pairs)
+    assert protocol["batch_size_note"].startswith("batches of up to 2048 examples (fewer than --batch-size: ")
 
 
 def test_eval_beyond_memory_is_one_sentence(tmp_path, digits_npz, run_cli, tiny_vae, monkeypatch):
@@ -109,10 +115,20 @@ def test_eval_beyond_memory_is_one_sentence(tmp_path, digits_npz, run_cli, tiny_
                            "to allocate 68719476736 bytes.")
 
     monkeypatch.setattr(VAE, "evaluate", allocates_too_much)
-    code, out, err = run_cli("eval", run, "--data", digits_npz, "--nll", "--batch-size", "100000")
+    code, out, err = run_cli("eval", run, "--data", digits_npz, "--batch-size", "64", "--max-examples", "100")
     assert code == 2 and out == "" and "Traceback" not in err
-    assert err.strip() == "genlab: error: The evaluation does not fit in memory with --batch-size 100000; lower it."
+    assert err.strip() == ("genlab: error: The evaluation does not fit in memory with --batch-size 64 and "
+                           "--max-examples 100; lower them.")
     assert not (run / "eval.json").exists()
+    # A decoder pass takes min(k, 2048 // batch) × batch (example, sample) pairs, the batch capped at 2048 for
+    # these images: at that cap neither --batch-size nor --k lowers it; below it, both do.
+    code, _, err = run_cli("eval", run, "--data", digits_npz, "--nll", "--batch-size", "100000")
+    assert code == 2 and err.strip() == ("genlab: error: The evaluation does not fit in memory with every example "
+                                         "(no --max-examples); pass --max-examples to use fewer.")
+    code, _, err = run_cli("eval", run, "--data", digits_npz, "--nll", "--k", "4", "--batch-size", "8")
+    assert code == 2 and err.strip() == ("genlab: error: The evaluation does not fit in memory with --batch-size 8, "
+                                         "--k 4 and every example (no --max-examples); lower them, or pass "
+                                         "--max-examples to use fewer.")
 
 
 def test_eval_without_data_refuses_a_model_of_other_images_and_names_the_training_data(tmp_path, digits_npz,

@@ -119,6 +119,9 @@ class RGANConfig:
         return None if self.categories is None else list(zip(self.categorical_columns, self.categories))
 
     def validate(self) -> None:
+        # Options nothing reads first: "drop it" is the advice for them, not a range some check below
+        # would hold them to (timegan's unread options would fail several of those checks).
+        refuse_inapplicable(self)
         for name in ("hidden_dim", "layers", "noise_dim", "attention_heads", "discriminator_steps", "label_dim"):
             if not 1 <= getattr(self, name) <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
@@ -171,7 +174,6 @@ class RGANConfig:
             raise ConfigError("--model.length_counts must hold seq_len non-negative counts of the training sequences "
                               "of each length 1..seq_len, none of length 1; drop it to take it from the data.")
         check_classes(self)
-        refuse_inapplicable(self)
 
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
@@ -232,13 +234,17 @@ class TimeGANConfig(RGANConfig):
             raise ConfigError("timegan's step noise has one value per feature, and the features are not known yet.")
         return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
+    @classmethod
+    def unread_options(cls) -> tuple[str, ...]:
+        """The crnngan/rcgan options, which timegan never reads (genlab.config)."""
+        return ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
+                "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "label_dim",
+                "attention_heads")
+
     def inapplicable(self) -> dict[str, str]:
         """The crnngan/rcgan options (at a value other than their default), then the family's own."""
-        unused = ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
-                  "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "label_dim",
-                  "attention_heads")
         found = {name: f"--model.{name} does not apply to timegan; drop it (or use crnngan / rcgan)."
-                 for name in unused if is_set(self, name)}
+                 for name in self.unread_options() if is_set(self, name)}
         if is_set(self, "noise_dim") and self.noise == "step":
             found["noise_dim"] = ("--model.noise_dim sizes timegan's per-sequence noise, and with --model.noise step "
                                   "its noise is one value per feature at each step; drop it, or set --model.noise "
@@ -246,7 +252,6 @@ class TimeGANConfig(RGANConfig):
         return found | {name: message for name, message in super().inapplicable().items() if name not in found}
 
     def validate(self) -> None:
-        refuse_inapplicable(self)  # before the family's checks, which some of them would fail first
         super().validate()
         if self.layers < 2:
             raise ConfigError(f"timegan needs --model.layers of at least 2 (its supervisor has layers - 1); got "

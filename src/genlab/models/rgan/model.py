@@ -341,6 +341,11 @@ class RecurrentGAN(GenerativeModel):
 
         return evaluate_sequences(self, options)
 
+    def evaluation_memory_options(self, options: EvalOptions) -> list[str]:
+        # The scores' classifiers take all reference sequences, and as many synthetic ones, at once;
+        # --batch-size only chunks the drawing of the synthetic ones.
+        return ["max_examples"]
+
 
 def valid_step_mean(logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Per-step logits (B, T) averaged over each sequence's valid steps → (B,)."""

@@ -2,8 +2,9 @@
 
 Named models are presets of it: ``mle`` (maximum likelihood only, the baseline), ``seqgan``
 (policy gradient with Monte-Carlo rollouts, Yu et al. 2017) and ``relgan`` (Gumbel-softmax
-relaxation with a rising inverse temperature and the relativistic loss, Nie et al. 2019). Every
-model is first trained by maximum likelihood for ``pretrain_steps``. ``split``, ``vocab`` (or
+relaxation with a rising inverse temperature and the relativistic loss, Nie et al. 2019). mle
+trains by maximum likelihood throughout; seqgan and relgan are first trained by it for
+``pretrain_steps``, then adversarially. ``split``, ``vocab`` (or
 ``vocab_size``) and ``seq_len`` are filled from the training data. Each preset names its model,
 whose options it checks: the others are refused (``mle`` has no discriminator, seqgan no
 relaxation, relgan no rollouts).
@@ -111,13 +112,19 @@ class TextGANConfig:
             raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
         refuse_inapplicable(self)
 
+    @classmethod
+    def unread_options(cls) -> tuple[str, ...]:
+        """The other models' options, which this model never reads (genlab.config)."""
+        return tuple(name for models, names in MODEL_OPTIONS if cls.model is not None and cls.model not in models
+                     for name in names)
+
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config): the
         other models' options, then those of the generator and discriminator not chosen."""
-        found = {name: f"--model.{name} does not apply to {self.model}, only to {' and '.join(models)}; drop it, "
-                       f"or use {' or '.join(models)}."
-                 for models, names in MODEL_OPTIONS if self.model is not None and self.model not in models
-                 for name in names if is_set(self, name)}
+        only = {name: models for models, names in MODEL_OPTIONS for name in names}
+        found = {name: f"--model.{name} does not apply to {self.model}, only to {' and '.join(only[name])}; drop "
+                       f"it, or use {' or '.join(only[name])}."
+                 for name in self.unread_options() if is_set(self, name)}
         kind = self.discriminator
         attention = self.generator == "transformer" or (self.discriminated and kind == "attention")
         pretrained = self.pretrain_steps > 0 or not self.discriminated  # mle trains by maximum likelihood throughout

@@ -1,9 +1,10 @@
 """Adversarial text generation: one generator, trained by maximum likelihood and then, for
 ``seqgan`` and ``relgan``, against a discriminator.
 
-Every model starts with maximum likelihood (teacher forcing, Adam at ``lr_pretrain``) for
-``pretrain_steps``; ``mle`` never leaves it. During the last ``discriminator_pretrain_steps`` of
-them the discriminator trains too, as in the adversarial phase (SeqGAN pretrains its D). The
+``mle`` trains by maximum likelihood (teacher forcing, Adam at ``lr_pretrain``) throughout;
+``seqgan`` and ``relgan`` start with it for ``pretrain_steps``. During the last
+``discriminator_pretrain_steps`` of those the discriminator trains too, as in the adversarial
+phase (SeqGAN pretrains its D). The
 adversarial phase splits each batch into ``discriminator_steps + 1`` parts: one D update on each
 of the first ``discriminator_steps`` parts, then one G update on the last.
 
@@ -200,6 +201,14 @@ class TextGAN(GenerativeModel):
         from genlab.models.textgan.evaluation import evaluate_textgan
 
         return evaluate_textgan(self, options)
+
+    def evaluation_memory_options(self, options: EvalOptions) -> list[str]:
+        # --n sequences are sampled at once; --batch-size chunks the references' NLL; sentence
+        # references are held at once for BLEU. Token-id references are read whole whatever
+        # --max-examples, and without --data there are none (both options are refused then).
+        if self.config.split != "ids":
+            return ["samples", "batch_size", "max_examples"]
+        return ["samples", "batch_size"] if options.data is not None else ["samples"]
 
 
 class AdversarialTextGAN(TextGAN):

@@ -123,3 +123,6 @@ class Transformer(GenerativeModel):
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         """Validation loss, perplexity and bits per character (see ``evaluation.py`` for the protocol)."""
         return evaluate_text(self, options)
+
+    def evaluation_memory_options(self, options: EvalOptions) -> list[str]:
+        return ["batch_size"]  # windows per forward pass; the held-out text is read whole whatever --max-examples

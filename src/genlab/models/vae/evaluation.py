@@ -99,6 +99,22 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     return result
 
 
+def memory_options(model, options: EvalOptions) -> list[str]:
+    """The options whose lower values shrink what :func:`evaluate_vae` holds at once: ``max_examples``
+    (every evaluated example is held, observed, from the start), and ``batch_size`` and ``k`` where
+    they size the (example, sample) pairs a decoder pass takes: min(k, pairs // batch) × batch, the
+    batch capped at :func:`decode_pairs`' pairs. At that cap, lowering them changes nothing."""
+    pairs = decode_pairs(model)
+
+    def decoded(batch_size: int, k: int) -> int:
+        batch = min(batch_size, pairs)
+        return min(k if options.nll else 1, pairs // batch) * batch
+
+    now = decoded(options.batch_size, options.k)
+    levers = {"batch_size": decoded(1, options.k), "k": decoded(options.batch_size, 1)}
+    return [name for name, lowest in levers.items() if lowest < now] + ["max_examples"]
+
+
 def decode_pairs(model) -> int:
     """(example, sample) pairs decoded per forward pass: ``DECODE_BATCH``, fewer where the decoder's
     outputs would pass ``DECODE_VALUES`` (a 256-way categorical of 32×32×3 images: 21)."""
@@ -147,8 +163,10 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
         "elbo_samples": samples,
         "active_unit_threshold": f"Cov_x(E_q[z_u]) > {ACTIVE_UNIT_THRESHOLD}",
         "seed": options.seed,
-        "batch_size": f"batches of up to {batch} examples{capped}; z is drawn batch by batch from the seeded "
-                      "stream, so the estimates' sampling noise (not their expectation) depends on the batch size",
+        "batch_size": batch,  # examples per batch, as evaluated
+        "batch_size_note": f"batches of up to {batch} examples{capped}; z is drawn batch by batch from the seeded "
+                           "stream, so the estimates' sampling noise (not their expectation) depends on the batch "
+                           "size",
         # A conditional VAE is handed each image's label: its figures bound -log p(x | y), which
         # is lower than an unconditional model's -log p(x) by up to log(classes).
         "conditioning": None if not model.num_classes else (

@@ -132,6 +132,11 @@ class VAE(GenerativeModel):
 
         return evaluate_vae(self, options)
 
+    def evaluation_memory_options(self, options: EvalOptions) -> list[str]:
+        from genlab.models.vae.evaluation import memory_options
+
+        return memory_options(self, options)
+
     # --- sampling ------------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ N(0, I), drawn on the CPU so a seed gives the same latents on every device."""

@@ -1,0 +1,73 @@
+"""The trainer's health checks on the logged values."""
+
+import json
+from dataclasses import dataclass
+
+import torch
+
+from genlab.config import RunConfig, TrainConfig
+from genlab.data.image_dataset import ImageDataConfig
+from genlab.models.base import GenerativeModel
+from genlab.train.checkpoint import latest_checkpoint
+from genlab.train.trainer import Trainer
+
+
+@dataclass
+class PenalisedConfig:
+    pass
+
+
+class Penalised(GenerativeModel):
+    """A constant loss, and a penalty logged apart from it whose value each step is ``PENALTIES``'."""
+
+    family, name, config_class = "test", "penalised", PenalisedConfig
+    PENALTIES = {5: 20.0, 6: 20.0, 7: 400.0, 8: 400.0}  # by step; 1.0 at the others
+
+    def __init__(self):
+        super().__init__(PenalisedConfig())
+        self.w = torch.nn.Parameter(torch.ones(2))
+
+    def configure_optimizers(self):
+        return {"line": torch.optim.SGD([self.w], lr=0.0)}
+
+    def on_train_step(self, step, optimizers):
+        self.step = step + 1
+
+    def training_step(self, batch, optimizers):
+        optimizers["line"].zero_grad(set_to_none=True)
+        (batch @ self.w).sum().backward()
+        optimizers["line"].step()
+        return {"loss": torch.tensor(1.0), "penalty_r1": torch.tensor(self.PENALTIES.get(self.step, 1.0))}
+
+    def write_preview(self, path, count, seed):
+        return path
+
+    def save_pretrained(self, directory):
+        return directory
+
+
+class Ones:
+    description = "ones"
+
+    def __len__(self):
+        return 8
+
+    def get_batch(self, indices, device):
+        return torch.ones(len(indices), 2)
+
+
+def fit(tmp_path, steps, resume_from=None):
+    config = TrainConfig(steps=steps, batch_size=1, log_every=1, checkpoint_every=4, sample_every=100)
+    run = RunConfig("test", "penalised", PenalisedConfig(), ImageDataConfig(), config)
+    return Trainer(config, tmp_path, progress=False).fit(Penalised(), Ones(), run, resume_from=resume_from)
+
+
+def test_a_penalty_that_jumps_tenfold_is_warned_of_also_right_after_a_resume(tmp_path):
+    """Penalties (a GAN's R1, gradient penalty) are logged apart from the losses; a spike in one is
+    warned of as a loss's is, also against the last window before a resume."""
+    fit(tmp_path, steps=4)
+    fit(tmp_path, steps=8, resume_from=latest_checkpoint(tmp_path))
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    warned = {record["step"]: record.get("warnings") for record in records}
+    assert warned == {1: None, 2: None, 3: None, 4: None, 5: ["penalty_r1 spiked from 1 to 20"], 6: None,
+                      7: ["penalty_r1 spiked from 20 to 400"], 8: None}
