@@ -120,7 +120,9 @@ def main() -> None:
     if args.score:  # the run's own model, data and seed; no training, so no training time
         if rest:
             parser.error(f"--score scores the run as it was trained; drop {rest[0]}")
-        config = stored_run_config(args.score)[0]  # as a resume reads it: options it never read are dropped
+        config, saved = stored_run_config(args.score)  # as a resume reads it: options it never read are dropped
+        for note in saved.notes:
+            print(f"note: {note}", file=sys.stderr)
         with np.load(config.data.path) as data:
             train_images = len(data["x"])
         run_dir, train_seconds, cpu_seconds = args.score, None, None

@@ -201,7 +201,7 @@ def test_a_stored_config_drops_the_options_left_unread_but_those_given_again(tmp
     assert (config.model.r1_gamma, config.model.r1_every) == (0.0, 1)
     assert stored.values["model"]["r1_gamma"] == 0.1 and "r1_every" not in stored.values["model"]
     assert stored.notes == [f"{tmp_path / 'config.json'} sets --model.r1_every 16, which nothing reads under the "
-                            "config it is resumed with (genlab refuses such options for training); ignored."]
+                            "resumed run's config; ignored."]
     with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
         stored_run_config(tmp_path, overrides={"model": {"r1_gamma": 0, "r1_every": 16}})
     assert stored_run_config(tmp_path)[1].notes == []  # read as saved: R1 on, r1_every read

@@ -220,7 +220,7 @@ def test_a_resume_that_turns_a_condition_off_drops_the_saved_options_it_leaves_u
     assert code == 0, err
     checkpoint = run / "checkpoints" / "step-000003"
     assert (f"genlab: note: {checkpoint / 'config.json'} sets --model.min_lr 1e-05, which nothing reads under the "
-            "config it is resumed with") in out
+            "resumed run's config; ignored.") in out
     warning = next(line for line in out.splitlines() if line.startswith("genlab: warning: resuming with settings"))
     assert "model.decay_steps 3 → 0" in warning and "min_lr" not in warning  # the one change the user made
     saved = json.loads((run / "config.json").read_text())["model"]
@@ -228,3 +228,14 @@ def test_a_resume_that_turns_a_condition_off_drops_the_saved_options_it_leaves_u
     code, _, err = run_cli("train", "--resume", str(checkpoint), "--steps", "4", "--model.decay_steps", "0",
                            "--model.min_lr", "1e-5")
     assert code == 2 and "--model.min_lr is where the cosine decay ends" in err
+
+
+def test_resume_auto_naming_the_family_reads_the_saved_config_before_the_overrides(tmp_path):
+    """A GAN saved with R1 on, resumed with its pace changed: r1_every is read, so it is not refused
+    as if R1 were off (which only the family's defaults would say)."""
+    from genlab.train.run import build_run_config, resolve_run
+
+    saved = build_run_config("gan", overrides={"model": {"r1_gamma": 0.1, "r1_every": 16}}).to_dict()
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    config, checkpoint, _ = resolve_run("gan", {}, {"train": {"out": str(tmp_path)}, "model": {"r1_every": 8}}, "auto")
+    assert (config.model.r1_gamma, config.model.r1_every, checkpoint) == (0.1, 8, None)

@@ -71,3 +71,23 @@ def test_a_penalty_that_jumps_tenfold_is_warned_of_also_right_after_a_resume(tmp
     warned = {record["step"]: record.get("warnings") for record in records}
     assert warned == {1: None, 2: None, 3: None, 4: None, 5: ["penalty_r1 spiked from 1 to 20"], 6: None,
                       7: ["penalty_r1 spiked from 20 to 400"], 8: None}
+
+
+class LazilyPenalised(Penalised):
+    """The penalty only on even steps, as lazy R1 logs it with --model.r1_every 2."""
+
+    name = "lazily-penalised"
+    PENALTIES = {6: 50.0}
+
+    def training_step(self, batch, optimizers):
+        values = super().training_step(batch, optimizers)
+        return values if self.step % 2 == 0 else {"loss": values["loss"]}
+
+
+def test_a_penalty_missing_from_some_windows_is_still_compared_with_its_last_value(tmp_path):
+    config = TrainConfig(steps=8, batch_size=1, log_every=1, checkpoint_every=8, sample_every=100)
+    run = RunConfig("test", "lazily-penalised", PenalisedConfig(), ImageDataConfig(), config)
+    Trainer(config, tmp_path, progress=False).fit(LazilyPenalised(), Ones(), run)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert {record["step"]: record.get("warnings") for record in records if record.get("warnings")} == {
+        6: ["penalty_r1 spiked from 1 to 50"]}

@@ -236,8 +236,7 @@ def ignored_note(source: Path, ignored: dict[str, Any], section: str = "model",
     """One sentence saying that the saved config ``source`` holds options that nothing reads under
     ``config`` (``ignored``, by name, with their saved values), which loading it leaves at their defaults."""
     options = ", ".join(f"--{section}.{name} {json.dumps(value)}" for name, value in ignored.items())
-    return (f"{source} sets {options}, which nothing reads under {config} (genlab refuses such options for "
-            "training); ignored.")
+    return f"{source} sets {options}, which nothing reads under {config}; ignored."
 
 
 MAX_PARAMETERS = 2_000_000_000

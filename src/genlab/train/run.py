@@ -101,9 +101,9 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         return build_run_config(family, values, overrides), None, None
     if resume == "auto":
         out = as_text((overrides.get("train") or {}).get("out"))
-        if family is None and "family" not in values and out is not None and (Path(out) / "config.json").is_file():
-            # The run's own config names its family; a config file's values still apply on top.
-            config = stored_run_config(Path(out), None, values, overrides)[0]
+        if out is not None and (Path(out) / "config.json").is_file():
+            # The run's own config (which names its family) below a config file's values and the overrides.
+            config = stored_run_config(Path(out), family, values, overrides)[0]
         else:
             config = build_run_config(family, values, overrides)
         checkpoint = latest_checkpoint(run_directory(config))
@@ -139,7 +139,7 @@ def stored_run_config(folder: Path, family: str | None = None, values: dict[str,
     dropped = {section: names for section, names in dropped.items() if names}
     kept = {**saved, **{section: {key: value for key, value in saved[section].items() if key not in names}
                         for section, names in dropped.items()}}
-    notes = [ignored_note(folder / "config.json", names, section, "the config it is resumed with")
+    notes = [ignored_note(folder / "config.json", names, section, "the resumed run's config")
              for section, names in dropped.items()]
     return config, SavedConfig(kept, notes)
 
@@ -182,7 +182,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
             warnings = [decay_mismatch(config), warmup_mismatch(config)]
             if resume_from is not None:
-                saved = saved or SavedConfig(read_checkpoint_config(resume_from), [])
+                saved = saved or stored_run_config(resume_from)[1]
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
                 warnings.append(resume_changes(saved.values, config))

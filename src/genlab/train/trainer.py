@@ -349,7 +349,7 @@ class Trainer:
             previous = self._previous.get(name)
             if name.startswith(CURVES) and previous is not None and abs(value) > 10 * max(abs(previous), 0.1):
                 warnings.append(f"{name} spiked from {previous:.3g} to {value:.3g}")
-        self._previous = values
+        self._previous = {**self._previous, **values}  # a value not logged in every window (lazy R1) keeps its last
         return warnings
 
     def _tensorboard(self, step: int, values: dict[str, float]) -> None:

@@ -631,6 +631,11 @@ def test_an_unread_option_is_refused_before_any_check_of_its_range():
         TimeGANConfig(ema_decay=2.0).validate()
 
 
+def test_timegan_refuses_a_class_count_it_cannot_use_without_advising_conditional():
+    with pytest.raises(ConfigError, match="--model.num_classes does not apply to timegan"):
+        TimeGANConfig(num_classes=3).validate()
+
+
 def test_timegan_refuses_a_noise_size_its_per_step_noise_does_not_read():
     with pytest.raises(ConfigError, match="--model.noise_dim sizes timegan's per-sequence noise"):
         TimeGANConfig(noise_dim=4).validate()

@@ -383,3 +383,11 @@ def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_
     for name, value in stale.items():  # each one, given for training, is refused
         with pytest.raises(ConfigError, match=f"--model.{name} "):
             build_run_config("textgan", overrides={"model": {"name": "mle", name: value}})
+
+
+@pytest.mark.parametrize("config_class, option, value", [
+    (RelGANConfig, "rollouts", 0), (SeqGANConfig, "temperature_steps", 0), (MLEConfig, "d_dropout", 1.0),
+    (MLEConfig, "discriminator_steps", 0)])
+def test_an_option_the_model_never_reads_is_refused_as_such_before_its_range_is_checked(config_class, option, value):
+    with pytest.raises(ConfigError, match=f"^--model.{option} does not apply to {config_class.model}"):
+        config_class(**{option: value}).validate()

@@ -239,7 +239,7 @@ class TimeGANConfig(RGANConfig):
         """The crnngan/rcgan options, which timegan never reads (genlab.config)."""
         return ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
                 "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "label_dim",
-                "attention_heads")
+                "attention_heads", "num_classes")
 
     def inapplicable(self) -> dict[str, str]:
         """The crnngan/rcgan options (at a value other than their default), then the family's own."""

@@ -77,6 +77,7 @@ class TextGANConfig:
         return self.model != "mle"
 
     def validate(self) -> None:
+        refuse_inapplicable(self)  # an option nothing reads is dropped, not range-checked
         for name in ("embed_dim", "hidden_dim", "layers", "heads", "d_embed_dim", "d_filters",
                      "d_hidden_dim", "temperature_steps", "rollouts", "discriminator_steps"):
             if getattr(self, name) < 1:
@@ -110,7 +111,6 @@ class TextGANConfig:
             raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")
         if self.split == "ids" and self.vocab is not None:
             raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
-        refuse_inapplicable(self)
 
     @classmethod
     def unread_options(cls) -> tuple[str, ...]:

@@ -145,7 +145,8 @@ def sample_in_chunks(model, x, labels, mean, log_var, samples: int, generator: t
 def protocol(model, options: EvalOptions, source: str, examples: int, samples: int, dims: int,
              batch: int) -> dict[str, Any]:
     c = model.config
-    capped = " (fewer than --batch-size: the decoder's outputs are large)" if batch < options.batch_size else ""
+    capped = (f" (fewer than --batch-size: a decoder pass takes at most {decode_pairs(model):,} (example, sample) pairs)"
+              if batch < options.batch_size else "")
     if c.likelihood == "bernoulli":
         observed = ("pixels > 127 are 1" if c.binarize == "threshold" else
                     f"pixels drawn once as Bernoulli(p / 255) with seed {options.seed}")
