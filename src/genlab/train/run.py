@@ -101,8 +101,11 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
         return build_run_config(family, values, overrides), None, None
     if resume == "auto":
         out = as_text((overrides.get("train") or {}).get("out"))
-        if out is not None and (Path(out) / "config.json").is_file():
-            # The run's own config (which names its family) below a config file's values and the overrides.
+        saved_family = (read_checkpoint_config(Path(out)).get("family")
+                        if out is not None and (Path(out) / "config.json").is_file() else None)
+        if saved_family is not None and (family or values.get("family", saved_family)) == saved_family:
+            # The run's own config below a config file's values and the overrides. (A run of another
+            # family is refused as such when the run directory is checked.)
             config = stored_run_config(Path(out), family, values, overrides)[0]
         else:
             config = build_run_config(family, values, overrides)
