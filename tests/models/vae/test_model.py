@@ -167,6 +167,14 @@ def test_config_validation_names_the_option(options, message):
         VAEConfig(**options).validate()
 
 
+def test_iwae_on_beta_vae_names_the_presets_values_the_user_never_typed():
+    from genlab.models.vae.config import BetaVAEConfig
+
+    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 5000; set"):
+        BetaVAEConfig(objective="iwae").validate()
+    BetaVAEConfig(objective="iwae", beta=1.0, kl_warmup_steps=0).validate()
+
+
 @pytest.mark.parametrize("option, value, unread, read", [
     ("gaussian_variance", "fixed", {"likelihood": "categorical"}, {"likelihood": "gaussian"}),
     ("min_lr", 1e-5, {}, {"decay_steps": 100}),

@@ -63,9 +63,13 @@ class VAEConfig:
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
         refuse_inapplicable(self)
-        if self.objective == "iwae" and (self.beta != 1 or self.kl_warmup_steps or self.free_bits):
-            raise ConfigError("--model.objective iwae is a bound on log p(x) with no separate KL term; drop "
-                              "--model.beta, --model.kl_warmup_steps and --model.free_bits, or use the elbo.")
+        kl_shaping = {name: value for name, value, neutral in (("beta", self.beta, 1), ("kl_warmup_steps",
+                      self.kl_warmup_steps, 0), ("free_bits", self.free_bits, 0)) if value != neutral}
+        if self.objective == "iwae" and kl_shaping:  # a preset's defaults (beta_vae's) count too: name the values
+            held = ", ".join(f"--model.{name} {value}" for name, value in kl_shaping.items())
+            raise ConfigError(f"--model.objective iwae is a bound on log p(x) with no separate KL term to shape, and "
+                              f"this config has {held}; set --model.beta 1, --model.kl_warmup_steps 0 and "
+                              "--model.free_bits 0, or use the elbo.")
         check_classes(self)
 
     def inapplicable(self) -> dict[str, str]:
