@@ -256,7 +256,7 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     """``path`` as the file an option names, refused up front if it is an existing folder, one of
     ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
     record of ``model``'s run (its config, log, weights, checkpoints, previews)."""
-    from genlab.data.images import training_data_section
+    from genlab.data.provenance import training_data_section
     from genlab.train.trainer import RUN_RECORD, run_directory_of
 
     out = Path(path)
@@ -379,8 +379,8 @@ def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import (embedded_training_warning, own_training_data_warning, trained_on_data,
-                                    training_data_section)
+    from genlab.data.images import embedded_training_warning, own_training_data_warning
+    from genlab.data.provenance import trained_on_data, training_data_section
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
     from genlab.sampling import find_model_folder, load_model

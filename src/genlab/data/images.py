@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import math
 import os
 import pickle
@@ -35,6 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from genlab.data.npz import load_npz_arrays
+from genlab.data.provenance import training_data_section
 from genlab.errors import DataError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
@@ -76,33 +76,11 @@ def own_training_data_warning(data: str | os.PathLike, option: str) -> str:
             f"data, not generalisation; pass held-out images with {option}")
 
 
-def training_data_section(path: str | os.PathLike) -> dict | None:
-    """The ``data`` section of the config of the run that trained ``path`` (a run directory, one of
-    its checkpoints or its ``model/`` export), or None when no run config says."""
-    path = Path(path)
-    for folder in (path, path.parent) if path.name == "model" else (path,):
-        try:
-            data = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("data")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
-
-
 def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
     """Whether ``path`` (as in :func:`training_data_section`) trained on the embedded digits, i.e.
     without a data path."""
     data = training_data_section(path)
     return data is not None and data.get("path") is None
-
-
-def trained_on_data(model: str | os.PathLike, data: str | os.PathLike) -> bool:
-    """Whether the run that trained ``model`` (as in :func:`training_data_section`) read the very
-    file or folder ``data`` names (a relative training path is taken from here: the folder training
-    ran in is not recorded)."""
-    trained = (training_data_section(model) or {}).get("path") if Path(model).is_dir() else None
-    return isinstance(trained, str) and Path(data).exists() and Path(trained).resolve() == Path(data).resolve()
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,

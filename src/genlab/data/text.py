@@ -77,7 +77,7 @@ def refuse_embedded_text_for_other_training(model, fix: str) -> None:
     when the run that saved it trained on a path of its own: the scores would be of text it was not
     trained to model. ``fix`` is the clause that says what to pass with --data. A model without its
     run's config (an export copied out of the run) cannot tell and is let through."""
-    from genlab.data.images import training_data_section
+    from genlab.data.provenance import training_data_section
 
     trained_on = (training_data_section(model.loaded_from) or {}).get("path") if model.loaded_from else None
     if trained_on is not None:

@@ -17,7 +17,8 @@ import torch
 
 from genlab import __version__
 from genlab.data.images import (FORMATS, embedded_training_warning, load_images, own_training_data_warning,
-                                trained_on_embedded_digits, trained_on_data)
+                                trained_on_embedded_digits)
+from genlab.data.provenance import trained_on_data
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples

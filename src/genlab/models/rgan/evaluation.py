@@ -103,7 +103,7 @@ def training_sines_seed(model) -> tuple[int, dict[str, str]]:
     sines against its own training data."""
     if model.config.data_seed is not None:
         return model.config.data_seed, {}
-    from genlab.data.images import training_data_section
+    from genlab.data.provenance import training_data_section
 
     folder = model.loaded_from
     data = training_data_section(folder) if folder is not None else None

@@ -1,0 +1,30 @@
+"""Which data a saved run trained on, read from its run config: for the evaluations that must not
+score a model on its own training data, or on a default it never saw."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def training_data_section(path: str | os.PathLike) -> dict | None:
+    """The ``data`` section of the config of the run that trained ``path`` (a run directory, one of
+    its checkpoints or its ``model/`` export), or None when no run config says."""
+    path = Path(path)
+    for folder in (path, path.parent) if path.name == "model" else (path,):
+        try:
+            data = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("data")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def trained_on_data(model: str | os.PathLike, data: str | os.PathLike) -> bool:
+    """Whether the run that trained ``model`` (as in :func:`training_data_section`) read the very
+    file or folder ``data`` names (a relative training path is taken from here: the folder training
+    ran in is not recorded)."""
+    trained = (training_data_section(model) or {}).get("path") if Path(model).is_dir() else None
+    return isinstance(trained, str) and Path(data).exists() and Path(trained).resolve() == Path(data).resolve()
