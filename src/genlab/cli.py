@@ -307,7 +307,8 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     out = output_file(args.out, "--out", args.model) if args.out else None  # refused before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     suffixes = model.sample_suffixes
-    out = out or Path(f"samples{suffixes[0]}")
+    # The default file gets the same checks as a given one: a model trained on ./samples.txt must not replace it.
+    out = out or output_file(f"samples{suffixes[0]}", "the default --out", args.model)
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
                           f"pass a file name ending in {suffixes[0]}.")

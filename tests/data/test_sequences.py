@@ -197,3 +197,15 @@ def test_categorical_columns_are_one_hot_encoded_where_they_stood(tmp_path):
         read_csv(ids, categorical=("id",))
     with pytest.raises(ConfigError, match="--data.categorical names CSV text columns"):
         load_sequences(SequenceDataConfig(categorical=("regime",)))
+
+
+def test_csv_messages_name_the_line_in_the_file_after_blank_lines_and_folders_are_named(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b\n1,2\n\n\nx,4\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"row 5, column 'a' holds 'x'"):
+        read_csv(path)
+    path.write_text("a,b\n1,2\n\n,4\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"row 4, column 'a' is missing"):
+        read_csv(path)
+    with pytest.raises(DataError, match="is a folder; point --data at a CSV file or an .npz inside it"):
+        load_sequences(SequenceDataConfig(path=str(tmp_path)))

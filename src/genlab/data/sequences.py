@@ -164,6 +164,8 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
         return SequenceSource(values, [f"sine_{i}" for i in range(config.sines_features)], None,
                               f"'sines' ({config.sines} × {length} × {config.sines_features}, seed {config.seed})")
     path = Path(config.path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; point --data at a CSV file or an .npz inside it.")
     if not path.is_file():
         raise DataError(f"{path} does not exist; point --data at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
@@ -189,17 +191,23 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     trained model's: a value outside them is an error), else with their values sorted."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+            reader = csv.reader(f)
+            # Blank rows are skipped; each kept row keeps its line in the file (where it ends), for messages.
+            rows, lines = [], []
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append(row)
+                    lines.append(reader.line_num)
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
     except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
         raise DataError(f"{path} is not a readable CSV file ({e}); look for an unclosed quote, which runs on "
                         "to the end of the file.") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise DataError(f"{path} needs a header row and at least one row of values; it has {len(rows)} lines.")
     header = [name.strip() for name in rows[0]]
-    for number, row in enumerate(rows[1:], start=2):
+    lines = lines[1:]  # each value row's line
+    for number, row in zip(lines, rows[1:]):
         if len(row) != len(header):
             raise DataError(f"{path} row {number} has {len(row)} cells but the header has {len(header)}; every "
                             "row needs one value per column.")
@@ -219,18 +227,18 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     for i in kept:
         cells = [row[i] for row in rows[1:]]
         if header[i] in categorical:
-            block, values_of = one_hot(cells, path, header[i], known.get(header[i]))
+            block, values_of = one_hot(cells, path, header[i], known.get(header[i]), lines)
             encoded.append((header[i], values_of))
             names += encoded_names(header[i], values_of)
         else:
-            block = np.array([[parse_cell(cell, path, header[i], r + 2)] for r, cell in enumerate(cells)])
+            block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
             names.append(header[i])
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
     values = np.concatenate(blocks, axis=1)
     missing = np.isnan(values)
     if missing.any():
-        values = fill_missing(values, missing, fill, path, sources)
+        values = fill_missing(values, missing, fill, path, sources, lines)
     description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
     return SequenceSource(values, names, None, description, categories=encoded or None)
 
@@ -243,10 +251,12 @@ def encoded_names(column: str, categories: list[str]) -> list[str]:
     return [f"{column}={category}" for category in categories]
 
 
-def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | None) -> tuple[np.ndarray, list[str]]:
+def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | None,
+            lines: list[int]) -> tuple[np.ndarray, list[str]]:
     """A text column → (rows, K) one-hot values (an empty cell: a row of NaN, for the fill policy)
     and its K categories (``categories``, or the distinct values sorted). Unlike a number, text
-    such as "NA" or "None" is a category: only an empty cell is missing."""
+    such as "NA" or "None" is a category: only an empty cell is missing. ``lines``: each cell's
+    line in the file, for messages."""
     texts = [cell.strip() for cell in cells]
     present = [bool(text) for text in texts]
     if categories is None:
@@ -264,7 +274,7 @@ def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | N
             block[r] = math.nan
         elif text not in index:
             shown = ", ".join(map(repr, categories[:10])) + (", ..." if len(categories) > 10 else "")
-            raise DataError(f"{path} row {r + 2}, column {column!r} holds {text[:40]!r}, a category the model was "
+            raise DataError(f"{path} row {lines[r]}, column {column!r} holds {text[:40]!r}, a category the model was "
                             f"not trained on (it knows {shown}); use data with the training categories.")
         else:
             block[r, index[text]] = 1.0
@@ -318,18 +328,20 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
     return value
 
 
-def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path, columns: list[str]) -> np.ndarray:
+def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path, columns: list[str],
+                 lines: list[int]) -> np.ndarray:
     """Apply the fill policy to the NaNs of ``values`` (rows, F), or raise naming the first one's CSV
-    column (``columns``: each feature's, so an encoded feature names the text column it came from)."""
+    line and column (``columns``: each feature's, so an encoded feature names the text column it came
+    from; ``lines``: each row's line in the file)."""
     row, column = (int(i) for i in np.argwhere(missing)[0])
     if fill == "none":
-        raise DataError(f"{path} row {row + 2}, column {columns[column]!r} is missing ({int(missing.sum())} missing "
+        raise DataError(f"{path} row {lines[row]}, column {columns[column]!r} is missing ({int(missing.sum())} missing "
                         "cells in all); fill them in, or pass --data.fill ffill (previous value) or zero.")
     if fill == "zero":
         return np.where(missing, 0.0, values)
     if missing[0].any():
         first = int(np.argmax(missing[0]))
-        raise DataError(f"{path} row 2, column {columns[first]!r} is missing and has no earlier value to carry "
+        raise DataError(f"{path} row {lines[0]}, column {columns[first]!r} is missing and has no earlier value to carry "
                         "forward; fill it in or pass --data.fill zero.")
     filled = values.copy()
     for r in range(1, len(filled)):  # rows in order, so a run of missing cells takes the last value seen

@@ -155,3 +155,17 @@ def test_generation_beyond_memory_is_one_sentence_before_anything_is_written(tmp
     assert code == 2 and out == "" and err.strip() == (
         "genlab: error: --num-samples 3 continuations of --max-new-tokens 1000000000000 tokens do not fit in memory; "
         "generate fewer or shorter ones (several calls with different --seed values give more).")
+
+
+def test_the_default_sample_file_never_replaces_the_training_text(tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = tmp_path / "samples.txt"  # the name 'genlab sample' writes by default, here the training data
+    text.write_text("the moon over the river, the frost on the ground\n" * 40, encoding="utf-8")
+    before = text.read_bytes()
+    assert run_cli("train", "transformer", "--data", "samples.txt", "--steps", "1", "--out", "run", *TINY,
+                   "--model.tokenizer", "byte")[0] == 0
+    code, _, err = run_cli("sample", "run", "--n", "1")
+    assert code == 2 and "the default --out samples.txt is samples.txt, which this model was trained on" in err
+    assert text.read_bytes() == before
+    code, _, err = run_cli("sample", "run", "--n", "1", "--out", "drawn.txt")
+    assert code == 0 and (tmp_path / "drawn.txt").is_file(), err
