@@ -5,6 +5,7 @@ import os
 import pickle
 import struct
 import tarfile
+import zlib
 
 import numpy as np
 import pytest
@@ -46,6 +47,8 @@ def test_arrays_at_the_requested_size_skip_pil(tmp_path, monkeypatch):
 @pytest.mark.parametrize("arrays, message", [
     ({"x": np.zeros((2, 4, 4), np.float32)}, "'x' has dtype float32, but images must be uint8"),
     ({"x": np.zeros((2, 4, 4, 2), np.uint8)}, r"'x' has shape \(2, 4, 4, 2\), but images must be \(N, H, W\)"),
+    ({"x": np.zeros((5, 0, 28), np.uint8)}, r"'x' has shape \(5, 0, 28\), .* with N, H and W at least 1"),
+    ({"x": np.zeros((5, 28, 0, 3), np.uint8)}, r"'x' has shape \(5, 28, 0, 3\), .* with N, H and W at least 1"),
     ({"x": np.zeros((2, 4, 4), np.uint8), "y": np.arange(3)}, r"'y' has shape \(3,\) .* must be 2 non-negative"),
     ({"pixels": np.zeros((2, 4, 4), np.uint8)}, "has no 'x' \\(or 'images'\\) array, only 'pixels'"),
 ])
@@ -113,6 +116,28 @@ def test_flat_folder_has_no_labels_and_keeps_grey(tmp_path):
         Image.fromarray(a).save(tmp_path / f"{i}.png")
     found = load_images(tmp_path)
     assert found.labels is None and found.class_names is None and np.array_equal(found.images[..., 0], x)
+
+
+def test_loose_pictures_beside_class_folders_are_refused(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.fromarray(random_pixels(8, 8)).save(tmp_path / "cats" / "a.png")
+    Image.fromarray(random_pixels(8, 8)).save(tmp_path / "stray.png")
+    for read in (load_images, describe_images):
+        with pytest.raises(DataError, match=r"holds both 1 loose picture \(e.g. stray.png\) and class subfolders "
+                                            r"\(cats\); move the loose pictures into a class folder"):
+            read(tmp_path)
+
+
+def test_hidden_files_and_folders_are_not_pictures_or_classes(tmp_path):
+    for folder in ("cats", ".ipynb_checkpoints", "__MACOSX"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(random_pixels(8, 8)).save(tmp_path / folder / "a.png")
+    (tmp_path / "cats" / "._a.png").write_bytes(b"\x00\x05\x16\x07")  # macOS AppleDouble, not a picture
+    found = load_images(tmp_path)
+    assert found.class_names == ["cats"] and found.images.shape == (1, 8, 8, 1)
+    (tmp_path / "cats" / "._a.png").rename(tmp_path / "._b.png")  # a hidden loose file is no loose picture
+    assert load_images(tmp_path).class_names == ["cats"]
+    assert load_images(tmp_path / "cats").labels is None
 
 
 def test_corrupt_and_truncated_pictures_are_named_or_skipped(tmp_path):
@@ -196,6 +221,39 @@ def test_cifar_folder_archive_and_single_batch(tmp_path):
         tar.add(folder, arcname="cifar-10-batches-py")
     assert np.array_equal(load_images(archive).images, found.images)
     assert load_images(folder / "test_batch").images.shape == (3, 32, 32, 3)
+
+
+def test_folder_holding_the_downloaded_cifar_archive(tmp_path):
+    folder = write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    (tmp_path / "download").mkdir()  # what 'genlab data download cifar10 download' leaves
+    with tarfile.open(tmp_path / "download" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    assert np.array_equal(load_images(tmp_path / "download").images, load_images(folder).images)
+    assert describe_images(tmp_path / "download")["count"] == 10
+
+
+def damage_deflate_data(path):
+    """Flip bytes in the middle of a gzip file's compressed payload (header and trailer intact), so
+    that zlib itself fails (zlib.error), not gzip's length or CRC check (OSError, EOFError)."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle - 32:middle + 32] = bytes(b ^ 0xFF for b in data[middle - 32:middle + 32])
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error):  # pixels of 16 levels compress with Huffman codes that this breaks
+        gzip.decompress(bytes(data))
+
+
+def test_cifar_archive_with_damaged_deflate_data_is_named(tmp_path):
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    for i in range(1, 6):
+        batch = {b"data": random_pixels(20, 3072, seed=i) // 16, b"labels": [0] * 20}
+        (tmp_path / "cifar-10-batches-py" / f"data_batch_{i}").write_bytes(pickle.dumps(batch, protocol=4))
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    damage_deflate_data(archive)
+    with pytest.raises(DataError, match="cifar-10-python.tar.gz is not a readable .tar.gz archive"):
+        load_images(archive)
 
 
 def test_cifar_archive_member_larger_than_a_batch_is_refused_before_it_is_read(tmp_path, monkeypatch):
@@ -288,6 +346,21 @@ def test_idx_with_no_items_is_named(tmp_path):
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((0, 28, 28), np.uint8))
     with pytest.raises(DataError, match="holds no items"):
         load_images(tmp_path / "train-images-idx3-ubyte")
+
+
+def test_gzipped_idx_with_damaged_deflate_data_is_named(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    write_idx(path, random_pixels(50, 28, 28) // 16)
+    damage_deflate_data(path)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz is not a readable IDX file"):
+        load_images(path)
+
+
+@pytest.mark.parametrize("rows, cols", [(0, 28), (28, 0)])
+def test_idx_of_images_without_pixels_is_named(tmp_path, rows, cols):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((5, rows, cols), np.uint8))
+    with pytest.raises(DataError, match=f"holds images of {rows}×{cols} pixels .* at least one row and one column"):
+        load_images(tmp_path / "train-images-idx3-ubyte", resolution=8)
 
 
 def test_idx_with_wrong_magic_number(tmp_path):

@@ -42,6 +42,16 @@ def test_folder_joins_txt_files_in_sorted_order(tmp_path):
     assert text == "first\nsecond\nthird" and "3 text files" in source
 
 
+def test_folder_skips_hidden_files_and_folders_below_it(tmp_path):
+    corpus = tmp_path / ".cache" / "corpus"  # a dot above the given folder does not count
+    (corpus / ".ipynb_checkpoints").mkdir(parents=True)
+    (corpus / "a.txt").write_text("train", encoding="utf-8")
+    (corpus / ".ipynb_checkpoints" / "a-checkpoint.txt").write_text("train", encoding="utf-8")
+    (corpus / "._a.txt").write_bytes(b"\x00\x05\x16\x07")  # macOS AppleDouble, not UTF-8
+    text, source = read_text(corpus)
+    assert text == "train" and "1 text files" in source
+
+
 def test_non_utf8_names_file_and_byte_offset(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("café au lait".encode("latin-1"))

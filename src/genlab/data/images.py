@@ -6,9 +6,11 @@ conversion happen once, here, so training batches are plain tensor gathers.
 Formats, detected from the path:
 - ``.npz`` with ``x`` (or ``images``): uint8 (N, H, W) or (N, H, W, C), C in {1, 3, 4}; optional
   ``y`` (or ``labels``) of length N;
-- a folder of images (png, jpg, jpeg, bmp, gif, webp); class subfolders become labels;
-- CIFAR-10 "python version": the ``cifar-10-batches-py`` folder or ``cifar-10-python.tar.gz``
-  give the 50,000 training images (data_batch_1..5); a path to one batch file (``test_batch``,
+- a folder of images (png, jpg, jpeg, bmp, gif, webp); class subfolders become labels; hidden
+  files and folders (names starting with '.') and ``__MACOSX`` are ignored;
+- CIFAR-10 "python version": the ``cifar-10-batches-py`` folder, ``cifar-10-python.tar.gz`` or
+  the folder holding it (what 'genlab data download cifar10 DIR' leaves) give the 50,000
+  training images (data_batch_1..5); a path to one batch file (``test_batch``,
   ``data_batch_3``) gives that batch. The batches are pickles, read with an unpickler that can
   only rebuild numpy arrays;
 - MNIST / Fashion-MNIST IDX files, raw or ``.gz``: an ``*-images-idx3-ubyte`` file (labels come
@@ -25,6 +27,7 @@ import os
 import pickle
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +43,7 @@ from genlab.errors import DataError
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 DIGIT_CLASSES = [str(d) for d in range(10)]
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"  # the name 'genlab data download cifar10' saves it under
 FORMATS = "an .npz file, an image folder, a CIFAR-10 python folder or MNIST IDX files"
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 WIDE_GREY_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}  # 16-bit grey: scaled to 8 bits, not clipped
@@ -112,6 +116,8 @@ def _detect_format(path: Path) -> str:
     if path.is_dir():
         if (path / "data_batch_1").is_file():
             return "CIFAR-10 folder"
+        if (path / CIFAR10_ARCHIVE).is_file():
+            return "CIFAR-10 archive folder"
         return "IDX folder" if _idx_train_images(path) else "image folder"
     name = path.name.lower()
     if name.endswith(".npz"):
@@ -148,9 +154,9 @@ def _checked_npz_images(x: np.ndarray, path: Path, key: str) -> np.ndarray:
         raise DataError(f"{path}: '{key}' has dtype {x.dtype}, but images must be uint8 in 0..255; convert it, e.g. "
                         "(x * 255).round().astype(numpy.uint8) for floats in [0, 1].")
     images = x[..., None] if x.ndim == 3 else x
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or len(images) == 0:
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or 0 in images.shape[:3]:
         raise DataError(f"{path}: '{key}' has shape {x.shape}, but images must be (N, H, W) or (N, H, W, C) "
-                        "with N > 0 and C 1, 3 or 4.")
+                        "with N, H and W at least 1 and C 1, 3 or 4.")
     return images[..., :3] if images.shape[-1] == 4 else images  # RGBA → RGB: alpha is dropped
 
 
@@ -166,20 +172,31 @@ def _checked_npz_labels(y: np.ndarray | None, n: int, path: Path, key: str | Non
 # --- image folders -----------------------------------------------------------------------------
 def _folder_files(path: Path) -> tuple[list[tuple[Path, int | None]], list[str] | None]:
     """(picture file, label) pairs of a folder, and the class names when it has class subfolders."""
-    subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p))
+    loose = _picture_files(path)
+    if subfolders and loose:  # reading only the subfolders would silently drop these pictures
+        raise DataError(f"{path} holds both {len(loose)} loose picture{'s' if len(loose) > 1 else ''} (e.g. {loose[0].name}) and class subfolders "
+                        f"({', '.join(p.name for p in subfolders[:3])}{', ...' if len(subfolders) > 3 else ''}); "
+                        "move the loose pictures into a class folder, or point --data at one level of the two.")
     if subfolders:
         files = [(f, label) for label, folder in enumerate(subfolders) for f in _picture_files(folder)]
         class_names = [p.name for p in subfolders]
     else:
-        files, class_names = [(f, None) for f in _picture_files(path)], None
+        files, class_names = [(f, None) for f in loose], None
     if not files:
         raise DataError(f"{path} is empty: it holds no pictures ({', '.join(IMAGE_SUFFIXES)}), directly or in "
-                        f"class subfolders; point --data.path at such a folder or pass {FORMATS}.")
+                        f"class subfolders; point --data at such a folder or pass {FORMATS}.")
     return files, class_names
 
 
 def _picture_files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not _hidden(f))
+
+
+def _hidden(path: Path) -> bool:
+    """Not data: dotfiles and dot-folders (macOS ``._img.png``, ``.ipynb_checkpoints``) and the
+    ``__MACOSX`` folder that zips made on macOS carry."""
+    return path.name.startswith(".") or path.name == "__MACOSX"
 
 
 def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_corrupt: bool) -> ImageSet:
@@ -314,13 +331,17 @@ def _read_cifar_archive(path: Path) -> ImageSet:
                     raise DataError(f"{path}: member {m.name} claims {m.size:,} bytes, more than a CIFAR-10 batch "
                                     f"(about 31 MB); download the archive again with 'genlab data download cifar10'.")
                 batches[Path(m.name).name] = (m.name, archive.extractfile(m).read())
-    except (tarfile.TarError, OSError, EOFError) as e:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:  # zlib.error: damaged deflate data
         raise DataError(f"{path} is not a readable .tar.gz archive ({e}); download it again with "
                         "'genlab data download cifar10'.") from e
     _require_train_batches(set(batches), path)
     parts = [_unpickle_batch(data, f"{path}:{member}") for member, data in
              (batches[f"data_batch_{i}"] for i in range(1, 6))]
     return _cifar_set(parts, f"CIFAR-10 archive {path}")
+
+
+def _read_cifar_archive_folder(path: Path) -> ImageSet:
+    return _read_cifar_archive(path / CIFAR10_ARCHIVE)
 
 
 # --- MNIST IDX ---------------------------------------------------------------------------------
@@ -344,6 +365,9 @@ def _read_idx(path: Path, dims: int) -> np.ndarray:
                                 f"expected {0x0800 + dims:#x}); pass the matching *-idx{dims}-ubyte file.")
             if shape[0] == 0:
                 raise DataError(f"{path} holds no items (its IDX header says 0); pass a file with images.")
+            if dims == 3 and 0 in shape[1:]:
+                raise DataError(f"{path} holds images of {shape[1]}×{shape[2]} pixels (so its IDX header says), but "
+                                "images need at least one row and one column; download it again.")
             promised = math.prod(shape)
             held = None if path.name.lower().endswith(".gz") else path.stat().st_size - header_size
             if held is not None and promised > held:  # before allocating what a damaged header asks for
@@ -357,7 +381,7 @@ def _read_idx(path: Path, dims: int) -> np.ndarray:
             # Read straight into the array: one copy of the pixels, and the array is writable.
             got = f.readinto(memoryview(array.reshape(-1)))
             extra = f.read(1)
-    except (OSError, EOFError) as e:  # not gzip, or a gzip stream cut short
+    except (OSError, EOFError, zlib.error) as e:  # not gzip, a gzip stream cut short, or damaged deflate data
         raise DataError(f"{path} is not a readable IDX file ({e}); download it again.") from e
     if got != array.size or extra:
         found = f"only {got}" if got != array.size else "more"
@@ -389,7 +413,8 @@ def _read_idx_folder(path: Path) -> ImageSet:
 
 
 _READERS = {"npz": _read_npz, "CIFAR-10 folder": _read_cifar_folder, "CIFAR-10 archive": _read_cifar_archive,
-           "CIFAR-10 batch": _read_cifar_batch, "IDX": _read_idx_images, "IDX folder": _read_idx_folder}
+            "CIFAR-10 archive folder": _read_cifar_archive_folder, "CIFAR-10 batch": _read_cifar_batch,
+            "IDX": _read_idx_images, "IDX folder": _read_idx_folder}
 
 
 # --- resizing and channels ---------------------------------------------------------------------

@@ -50,14 +50,16 @@ def decode_utf8(data: bytes, source: str) -> str:
 
 
 def read_text(path: str | os.PathLike | None, option: str = "--data") -> tuple[str, str]:
-    """Read a text file, a folder of ``.txt`` files (sorted, joined by newlines) or, for None,
-    the embedded corpus → (text, description of the source). Errors tell the user to point
-    ``option`` elsewhere."""
+    """Read a text file, a folder of ``.txt`` files (sorted, joined by newlines; hidden files and
+    folders skipped) or, for None, the embedded corpus → (text, description of the source).
+    Errors tell the user to point ``option`` elsewhere."""
     if path is None:
         return decode_utf8(gzip.decompress(embedded_corpus_path().read_bytes()), EMBEDDED_NAME), EMBEDDED_NAME
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        # Hidden copies (.ipynb_checkpoints/, macOS ._x.txt) would repeat the text, or leak validation text.
+        files = sorted(p for p in path.rglob("*.txt")
+                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
             raise DataError(f"{path} holds no .txt files; point {option} at a UTF-8 text file or a folder of .txt "
                             "files.")
