@@ -10,9 +10,12 @@ saved PNG; each channel is read by genlab's shipped MNIST evaluator (99.3% test 
 sample's mode is its triple of predicted digits; modes = triples with at least one sample, and KL
 = KL(sample mode histogram ‖ uniform over 1,000). The same score of 26,000 fresh real triples is
 printed as the reference point (what a perfect generator would get from this classifier and this
-sample size). Training time is CPU wall time with ``--threads`` threads. Any model option can be
-added as ``--model.KEY VALUE`` (e.g. ``--model.loss hinge``). ``--score RUN`` scores a finished run
-again without training (its ``train_seconds`` is then null), e.g. with ``--truncation 2.0``.
+sample size). ``discriminator_logit_by_digit`` asks whether D sees the digits G draws too often:
+D's mean logit per digit read in each channel, beside the offsets an optimal D's logit would have
+(log of real over generated share), and their correlation. Training time is CPU wall time with
+``--threads`` threads. Any model option can be added as ``--model.KEY VALUE`` (e.g. ``--model.loss
+hinge``). ``--score RUN`` scores a finished run again without training (its ``train_seconds`` is
+then null), e.g. with ``--truncation 2.0``.
 
 Anchors (PacGAN, NeurIPS 2018, Table 3): DCGAN 99 modes / KL 3.40, PacDCGAN2 1,000 / 0.06.
 """
@@ -57,6 +60,46 @@ def read_modes(images: np.ndarray, evaluator) -> np.ndarray:
     digits = [evaluator_outputs(evaluator, images[..., c:c + 1], progress=False)[1].argmax(-1).numpy()
               for c in range(3)]
     return digits[0] * 100 + digits[1] * 10 + digits[2]
+
+
+@torch.no_grad()
+def discriminator_by_digit(model, samples: np.ndarray, modes: np.ndarray, real_modes: np.ndarray,
+                           partners: int = 4) -> dict:
+    """Whether D sees which digits G over-draws: D's mean logit on the samples (N, 28, 28, 3) whose
+    channel reads each digit, per channel, beside the log-ratio log(real share / generated share)
+    that an optimal D's logit would follow. A packed D judges ``pack`` samples at once, so a
+    sample's score is its pack's logit with ``partners`` fixed samples in the other slots, averaged
+    over the partners and over the sample's slot (an optimal packed D's logit is the sum of its
+    members' log-ratios, so the partners add a constant)."""
+    images = torch.from_numpy(samples).permute(0, 3, 1, 2).float() / 127.5 - 1  # as D saw the data
+    images = images.to(model.device)
+    size, mates = model.config.pack, images[:partners]
+    scores = torch.zeros(len(images))
+    for start in range(0, len(images), 1000):
+        x = images[start:start + 1000]
+        for mate in mates:
+            for slot in range(size):
+                group = [mate.expand_as(x)] * size
+                group[slot] = x
+                packed = torch.stack(group, 1).flatten(1, 2)  # (n, pack·C, H, W): one pack per sample
+                packed = packed.contiguous(memory_format=torch.channels_last)
+                scores[start:start + len(x)] += model.discriminator(packed)[0].float().cpu()
+    scores /= partners * size
+    found: dict = {"logit": [], "optimal_offset": []}
+    for c in (2, 1, 0):  # R, G, B
+        digits, real = modes // 10 ** c % 10, real_modes // 10 ** c % 10
+        drawn = np.bincount(digits, minlength=10)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a digit never drawn has neither number
+            logits = np.array([float(scores[torch.from_numpy(digits == k)].mean()) if drawn[k] else np.nan
+                               for k in range(10)])
+            ratio = np.log(np.bincount(real, minlength=10) / len(real) / (drawn / len(digits)))
+        ratio[~np.isfinite(ratio)] = np.nan
+        for name, values in (("logit", logits), ("optimal_offset", ratio)):  # offsets: the mean says nothing
+            found[name].append([None if np.isnan(v) else round(float(v), 3) for v in values - np.nanmean(values)])
+    pairs = np.array([(a, b) for row, ideal in zip(found["logit"], found["optimal_offset"])
+                      for a, b in zip(row, ideal) if a is not None and b is not None])
+    found["correlation"] = round(float(np.corrcoef(pairs.T)[0, 1]), 3) if len(pairs) > 2 else None
+    return found
 
 
 def mode_statistics(modes: np.ndarray) -> dict:
@@ -141,6 +184,7 @@ def main() -> None:
     evaluator = load_evaluator("mnist")
     real_images, real_modes = stacked(digits, SAMPLES, seed + 2)
     real_read = read_modes(real_images, evaluator)
+    generated_read = read_modes(samples, evaluator)
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
@@ -154,7 +198,9 @@ def main() -> None:
         # the process's CPU time (all threads) is recorded beside it.
         "train_cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),
         "truncation": model.config.truncation,
-        "generated": mode_statistics(read_modes(samples, evaluator)),
+        "generated": mode_statistics(generated_read),
+        # Offsets from their mean over the digits, per channel (R, G, B); see discriminator_by_digit.
+        "discriminator_logit_by_digit": discriminator_by_digit(model, samples, generated_read, real_read),
         "real_data_reference": {**mode_statistics(real_read),
                                 "triples_read_correctly": float((real_read == real_modes).mean())},
         "last_logged": {k: v for k, v in last.items() if k != "time"},

@@ -31,6 +31,10 @@ class CheckpointError(GenlabError):
     """A checkpoint or exported model folder is missing, incomplete or of another model."""
 
 
+class SampleError(GenlabError):
+    """A model drew samples that cannot be written or scored truthfully (NaN or infinite values)."""
+
+
 class UnsafeCheckpointError(CheckpointError):
     """A file would need unsafe (code-running) deserialisation; it is refused, never run."""
 

@@ -10,12 +10,22 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genlab.errors import SampleError
 from genlab.fileio import atomic_write, atomic_write_bytes
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Map images in [-1, 1], shape (N, C, H, W), to uint8 (N, H, W, C) with rounding."""
-    x = images.detach().float().cpu().clamp(-1, 1)
+    """Map images in [-1, 1], shape (N, C, H, W), to uint8 (N, H, W, C) with rounding.
+
+    A NaN pixel is refused rather than written: clamping and the uint8 cast would turn it into a
+    plausible black pixel, and a broken model would pass for a dark one."""
+    x = images.detach().float().cpu()
+    finite = torch.isfinite(x)
+    if not finite.all():
+        broken = int((~finite).flatten(1).any(1).sum())
+        raise SampleError(f"The model drew {broken} of {len(x)} images with NaN or infinite pixels; its weights "
+                          "overflow — use an earlier checkpoint (or, while training, a lower learning rate).")
+    x = x.clamp(-1, 1)
     x = ((x + 1) * 127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).numpy()
 

@@ -223,3 +223,17 @@ def test_a_random_number_state_torch_cannot_restore_is_a_checkpoint_error(tmp_pa
     folder = save_checkpoint(tmp_path, 2, model, optimizers, {"family": "gan"}, rng_states=[broken])
     with pytest.raises(CheckpointError, match="random-number state cannot be restored"):
         load_checkpoint(folder, model, optimizers)
+
+
+def test_weights_holding_nan_are_refused_with_the_tensor_named(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    weights = folder / "model.safetensors"
+    state = load_file(str(weights))
+    key = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 2)
+    state[key].view(-1)[:2] = float("nan")
+    save_file(state, str(weights))
+    with pytest.raises(CheckpointError, match=f"holds 2 NaN or infinite values in {key};"):
+        load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())

@@ -301,6 +301,11 @@ def load_weights(module: nn.Module, path: Path) -> None:
             raise CheckpointError(f"{path} holds weights of another model ({key} has shape "
                                   f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
                                   "load it with the config it was saved with.")
+    for key, tensor in state.items():  # a NaN weight would make every sample and every later step NaN
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"{path} holds {bad} NaN or infinite value{'s' * (bad > 1)} in {key}; these weights "
+                                  "are broken — use an earlier checkpoint.")
     module.load_state_dict(state, strict=False)
 
 

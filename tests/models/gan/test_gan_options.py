@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 
 import pytest
 import torch
@@ -257,6 +258,48 @@ def test_bad_combinations_are_refused():
         GANConfig(backbone="mlp", channels=2, channels_last=False).validate()
     GANConfig(backbone="mlp", channels=2, mlp_depth=2).validate()
     GANConfig(channels_last=False).validate()
+    with pytest.raises(ConfigError, match="^--model.conditional needs a generator that reads labels, and the mlp "):
+        GANConfig(backbone="mlp", channels=2, conditional=True).validate()  # not merely unread: incompatible
+
+
+@pytest.mark.parametrize("option, value, sentence", [
+    ("diffaugment", ("color",), "--model.diffaugment augments images, and the mlp backbone reads points; drop it."),
+    ("attention_resolutions", (8,), "--model.attention_resolutions places self-attention on feature maps, and the mlp "
+                                    "backbone has none; drop it."),
+    ("resolution", 28, "--model.resolution sizes images, and the mlp backbone reads points; drop it."),
+])
+def test_image_options_on_the_mlp_backbone_are_refused_for_training_and_dropped_from_a_saved_model(option, value,
+                                                                                                  sentence):
+    from genlab.config import drop_inapplicable
+
+    config = GANConfig(backbone="mlp", channels=2, **{option: value})
+    with pytest.raises(ConfigError, match=f"^{re.escape(sentence)}$"):
+        config.validate()
+    kept, dropped = drop_inapplicable(config)
+    assert dropped == {option: value} and kept == GANConfig(backbone="mlp", channels=2)
+    kept.validate()
+    GANConfig(**{option: value}).validate()  # the dcgan backbone reads it
+
+
+def test_a_stored_mlp_gan_loads_without_the_image_options_it_never_read():
+    from genlab.config import from_stored
+
+    stored = {"backbone": "mlp", "channels": 2, "resolution": 28, "diffaugment": ["color"],
+              "attention_resolutions": [8]}
+    config, dropped = from_stored(GANConfig, stored, "model")
+    assert config == GANConfig(backbone="mlp", channels=2)
+    assert dropped == {"resolution": 28, "diffaugment": ("color",), "attention_resolutions": (8,)}
+
+
+def test_sagans_attention_on_the_mlp_backbone_is_refused_even_at_the_presets_default():
+    """Dropping it would restore sagan's own (16,): the sentence says to empty it, and it stays refused."""
+    from genlab.config import drop_inapplicable
+
+    config = SAGANConfig(backbone="mlp", channels=2)
+    with pytest.raises(ConfigError, match=re.escape("has none; set it to [] (this preset's default is [16]).")):
+        config.validate()
+    assert drop_inapplicable(config)[0] == config
+    SAGANConfig(backbone="mlp", channels=2, attention_resolutions=()).validate()
 
 
 def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_ignored(tmp_path, capsys):

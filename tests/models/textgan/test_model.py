@@ -297,6 +297,22 @@ def test_text_data_rejects_a_token_id_vocabulary_size(sentences_txt):
         build("mle", sentences_txt, vocab_size=3)
 
 
+@pytest.mark.parametrize("tokens, option, value", [
+    ({"split": "word", "vocab": ["<eos>", "<unk>", "a"]}, "vocab_size", 3),  # text builds its own vocabulary
+    ({"split": "ids", "vocab_size": 3}, "vocab", ["<eos>", "<unk>", "a"]),  # token ids have no pieces to name
+])
+def test_the_other_kind_of_tokens_vocabulary_is_refused_for_training_and_dropped_from_a_saved_model(tokens, option,
+                                                                                                   value):
+    from genlab.config import drop_inapplicable
+
+    config = MLEConfig(seq_len=8, **tokens, **{option: value})
+    with pytest.raises(ConfigError, match=f"^--model.{option} .*; drop it.$"):
+        config.validate()
+    kept, dropped = drop_inapplicable(config)
+    assert dropped == {option: value} and kept == MLEConfig(seq_len=8, **tokens)
+    kept.validate()
+
+
 def test_config_rejects_betas_adam_would_refuse():
     with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
         SeqGANConfig(betas=(-0.1, 0.9)).validate()

@@ -134,6 +134,18 @@ def test_max_words_is_refused_but_by_the_word_tokenizer(tokenizer, keeps):
     build_run_config("transformer", overrides={"model": {"tokenizer": "word", "max_words": 500}})
 
 
+def test_a_vocabulary_given_to_the_byte_tokenizer_is_refused_for_training_and_dropped_from_a_saved_model():
+    from genlab.config import drop_inapplicable
+
+    config = TransformerConfig(tokenizer="byte", vocab=["a", "b"])
+    with pytest.raises(ConfigError, match=r"^--model.vocab is not used by the byte tokenizer \(its 256 symbols are "
+                                          r"fixed\); drop it.$"):
+        config.validate()
+    kept, dropped = drop_inapplicable(config)
+    assert dropped == {"vocab": ["a", "b"]} and kept == TransformerConfig(tokenizer="byte")
+    kept.validate()
+
+
 def test_a_model_saved_with_an_option_now_refused_as_inapplicable_loads_with_it_ignored(tiny_model, tmp_path, capsys):
     """A char model saved with a word vocabulary size it never read loads, with a note."""
     model = tiny_model().float()

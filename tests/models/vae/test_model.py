@@ -149,7 +149,8 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(channels=2), "--model.channels must be 1 or 3"),
     (dict(samples=0), "--model.samples must be between 1 and 5000"),
     (dict(free_bits=-1.0), "--model.free_bits must be a non-negative number"),
-    (dict(objective="iwae", beta=2.0), "iwae is a bound on log p"),
+    (dict(objective="iwae", beta=2.0), "^--model.beta weighs the ELBO's KL term, and --model.objective iwae has no "
+                                       "separate KL term; drop it, or set --model.objective elbo.$"),
     (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
     (dict(likelihood="gaussian", gaussian_sigma=0.2), "--model.gaussian_sigma is the σ of --model.likelihood gaussian "
                                                       "with --model.gaussian_variance fixed"),
@@ -175,10 +176,50 @@ def test_iwae_on_beta_vae_names_the_presets_values_the_user_never_typed():
     BetaVAEConfig(objective="iwae", beta=1.0, kl_warmup_steps=0).validate()
 
 
+def test_kl_shaping_under_the_iwae_bound_is_refused_for_training_and_dropped_from_a_saved_model():
+    from genlab.config import drop_inapplicable
+    from genlab.models.vae.config import BetaVAEConfig
+
+    config = IWAEConfig(beta=4.0, kl_warmup_steps=100, free_bits=0.5)
+    with pytest.raises(ConfigError, match="^--model.beta weighs the ELBO's KL term, and --model.objective iwae has no "
+                                          "separate KL term; drop it, or set --model.objective elbo.$"):
+        config.validate()
+    kept, dropped = drop_inapplicable(config)
+    assert dropped == {"beta": 4.0, "kl_warmup_steps": 100, "free_bits": 0.5} and kept == IWAEConfig()
+    kept.validate()
+    # beta_vae's β set to another value: the sentence names the neutral one, as dropping it restores the preset's,
+    # which validate() then refuses by value
+    beta_vae = BetaVAEConfig(objective="iwae", beta=2.0)
+    with pytest.raises(ConfigError, match="^--model.beta weighs .*; set it to 1, or set --model.objective elbo.$"):
+        beta_vae.validate()
+    kept, dropped = drop_inapplicable(beta_vae)
+    assert dropped == {"beta": 2.0} and kept == BetaVAEConfig(objective="iwae")
+    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 5000; set"):
+        kept.validate()
+
+
+def test_an_iwae_saved_with_kl_shaping_it_never_read_loads_with_a_note(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = IWAE(IWAEConfig(resolution=28, channels=1, **TINY))
+    model.save_pretrained(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    saved["model"].update({"beta": 4.0, "kl_warmup_steps": 1000})
+    path.write_text(json.dumps(saved))
+    loaded = GenerativeModel.from_pretrained(tmp_path / "old")
+    assert type(loaded) is IWAE and loaded.config == model.config
+    note = capsys.readouterr().err
+    assert note.startswith(f"genlab: note: {path} sets ") and "--model.beta 4.0" in note
+    assert "--model.kl_warmup_steps 1000" in note
+
+
 @pytest.mark.parametrize("option, value, unread, read", [
     ("gaussian_variance", "fixed", {"likelihood": "categorical"}, {"likelihood": "gaussian"}),
     ("min_lr", 1e-5, {}, {"decay_steps": 100}),
     ("min_lr", 1e-5, {"name": "iwae"}, {"name": "iwae", "decay_steps": 100}),
+    ("beta", 4.0, {"name": "iwae"}, {"name": "iwae", "objective": "elbo"}),
+    ("kl_warmup_steps", 100, {"objective": "iwae"}, {}),
+    ("free_bits", 0.5, {"name": "iwae"}, {"name": "iwae", "objective": "elbo"}),
 ])
 def test_an_option_nothing_reads_is_refused_and_accepted_where_it_is_read(option, value, unread, read):
     with pytest.raises(ConfigError, match=f"^--model.{option} "):

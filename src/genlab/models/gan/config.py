@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
-                           unconditional_classes)
+from genlab.config import (check_adam_betas, check_classes, check_non_negative, default_value, is_set,
+                           refuse_inapplicable, unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -64,15 +64,15 @@ class GANConfig:
 
     def validate(self) -> None:
         allowed = RESOLUTIONS[self.backbone]
-        if self.resolution is not None and self.resolution not in allowed:
+        if self.backbone != "mlp" and self.resolution is not None and self.resolution not in allowed:
             raise ConfigError(f"--model.resolution must be one of {', '.join(map(str, allowed))} for the "
                               f"{self.backbone} backbone (got {self.resolution}); set --data.resolution to "
                               "resize the data.")
         if self.backbone != "mlp" and self.channels not in (None, 1, 3):
             raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
-        if self.backbone == "mlp" and (self.conditional or self.diffaugment or self.attention_resolutions):
-            raise ConfigError("The mlp backbone takes no --model.conditional, --model.diffaugment or "
-                              "--model.attention_resolutions; use the dcgan or resnet backbone for images.")
+        if self.backbone == "mlp" and self.conditional:
+            raise ConfigError("--model.conditional needs a generator that reads labels, and the mlp backbone's reads "
+                              "only z; use --model.backbone dcgan or resnet for a class-conditional GAN.")
         for name in ("latent_dim", "generator_width", "discriminator_width", "mlp_depth"):
             value = getattr(self, name)
             if not 1 <= value <= 4096:
@@ -117,6 +117,15 @@ class GANConfig:
         if is_set(self, "channels_last") and self.backbone == "mlp":
             found["channels_last"] = ("--model.channels_last lays out image tensors, and the mlp backbone reads "
                                       "points; drop it.")
+        if is_set(self, "resolution") and self.backbone == "mlp":
+            found["resolution"] = "--model.resolution sizes images, and the mlp backbone reads points; drop it."
+        if is_set(self, "diffaugment") and self.backbone == "mlp":
+            found["diffaugment"] = "--model.diffaugment augments images, and the mlp backbone reads points; drop it."
+        if self.attention_resolutions and self.backbone == "mlp":  # at sagan's default too: no drop clears it
+            default = list(default_value(type(self), "attention_resolutions"))
+            fix = f"set it to [] (this preset's default is {default})" if default else "drop it"
+            found["attention_resolutions"] = ("--model.attention_resolutions places self-attention on feature maps, "
+                                              f"and the mlp backbone has none; {fix}.")
         if is_set(self, "r1_every") and not self.r1_gamma:
             found["r1_every"] = ("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
                                  "drop it.")

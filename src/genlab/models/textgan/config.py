@@ -107,10 +107,6 @@ class TextGANConfig:
                               f"{self.max_inverse_temperature}).")
         check_non_negative(self, "lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip")
         check_adam_betas(self.betas)
-        if self.split in ("word", "char") and self.vocab_size is not None:
-            raise ConfigError("--model.vocab_size is for token-id (.npz) data; for text use --model.max_words.")
-        if self.split == "ids" and self.vocab is not None:
-            raise ConfigError("--model.vocab is not used with token-id data (split ids); drop it.")
 
     @classmethod
     def unread_options(cls) -> tuple[str, ...]:
@@ -120,7 +116,8 @@ class TextGANConfig:
 
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config): the
-        other models' options, then those of the generator and discriminator not chosen."""
+        other models' options, then those of the generator and discriminator not chosen, and those the kind
+        of tokens (text or ids) does not read."""
         only = {name: models for models, names in MODEL_OPTIONS for name in names}
         found = {name: f"--model.{name} does not apply to {self.model}, only to {' and '.join(only[name])}; drop "
                        f"it, or use {' or '.join(only[name])}."
@@ -140,6 +137,9 @@ class TextGANConfig:
             "d_hidden_dim": (kind == "cnn", "sizes the rnn and attention discriminators, not a cnn"),
             "max_words": (self.split == "ids", "caps a vocabulary built from text, and token-id data has its own "
                                                "(--model.vocab_size)"),
+            "vocab": (self.split == "ids", "is not used with token-id data (split ids)"),
+            "vocab_size": (self.split in ("word", "char"), "is for token-id (.npz) data, and text builds its own "
+                                                           "vocabulary (capped by --model.max_words)"),
             "lr_pretrain": (not pretrained, "is the learning rate of pretraining, and --model.pretrain_steps is 0"),
             "discriminator_pretrain_steps": (not pretrained, "counts steps of pretraining, and "
                                                              "--model.pretrain_steps is 0"),

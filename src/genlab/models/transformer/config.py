@@ -57,14 +57,15 @@ class TransformerConfig:
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
         check_non_negative(self, "warmup_steps", "weight_decay", "grad_clip")
         check_adam_betas(self.betas)
-        if self.tokenizer == "byte" and self.vocab is not None:
-            raise ConfigError("--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it.")
         refuse_inapplicable(self)
 
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
+        found: dict[str, str] = {}
         if is_set(self, "max_words") and self.tokenizer != "word":
             keeps = {"char": "every character it sees", "byte": "its 256 byte values"}[self.tokenizer]
-            return {"max_words": f"--model.max_words caps the word tokenizer's vocabulary, and the {self.tokenizer} "
-                                 f"tokenizer keeps {keeps}; drop it, or set --model.tokenizer word."}
-        return {}
+            found["max_words"] = (f"--model.max_words caps the word tokenizer's vocabulary, and the {self.tokenizer} "
+                                  f"tokenizer keeps {keeps}; drop it, or set --model.tokenizer word.")
+        if is_set(self, "vocab") and self.tokenizer == "byte":
+            found["vocab"] = "--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it."
+        return found

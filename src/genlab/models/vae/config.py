@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
-                           unconditional_classes)
+from genlab.config import (check_adam_betas, check_classes, check_non_negative, default_value, is_set,
+                           refuse_inapplicable, unconditional_classes)
 from genlab.errors import ConfigError
 
 RESOLUTIONS = (28, 32, 64)
 LikelihoodName = Literal["bernoulli", "gaussian", "logistic", "categorical"]
+# The options shaping the ELBO's KL term, which the iwae objective has none of: each with its neutral value.
+KL_SHAPING = (("beta", 1, "weighs the ELBO's KL term"), ("kl_warmup_steps", 0, "ramps the ELBO's KL weight up from 0"),
+              ("free_bits", 0, "leaves that many nats per latent unit of the ELBO's KL term unpenalised"))
 
 
 @dataclass
@@ -63,9 +66,10 @@ class VAEConfig:
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
         refuse_inapplicable(self)
-        kl_shaping = {name: value for name, value, neutral in (("beta", self.beta, 1), ("kl_warmup_steps",
-                      self.kl_warmup_steps, 0), ("free_bits", self.free_bits, 0)) if value != neutral}
-        if self.objective == "iwae" and kl_shaping:  # a preset's defaults (beta_vae's) count too: name the values
+        # Those set are inapplicable() (refused above); a preset's own defaults (beta_vae's), which dropping an
+        # option cannot clear, are refused here, by value.
+        kl_shaping = {name: getattr(self, name) for name, neutral, _ in KL_SHAPING if getattr(self, name) != neutral}
+        if self.objective == "iwae" and kl_shaping:
             held = ", ".join(f"--model.{name} {value}" for name, value in kl_shaping.items())
             raise ConfigError(f"--model.objective iwae is a bound on log p(x) with no separate KL term to shape, and "
                               f"this config has {held}; set --model.beta 1, --model.kl_warmup_steps 0 and "
@@ -87,6 +91,11 @@ class VAEConfig:
         if is_set(self, "min_lr") and not self.decay_steps:
             found["min_lr"] = ("--model.min_lr is where the cosine decay ends, and --model.decay_steps 0 keeps lr "
                                "constant; set --model.decay_steps too (e.g. to --train.steps), or drop it.")
+        for name, neutral, what in KL_SHAPING:  # at its neutral value (beta_vae's beta 1) it undoes a preset: kept
+            if self.objective == "iwae" and is_set(self, name) and getattr(self, name) != neutral:
+                fix = "drop it" if default_value(type(self), name) == neutral else f"set it to {neutral}"
+                found[name] = (f"--model.{name} {what}, and --model.objective iwae has no separate KL term; {fix}, "
+                               "or set --model.objective elbo.")
         return found | unconditional_classes(self)
 
 
