@@ -70,10 +70,22 @@ def discriminator_by_digit(model, samples: np.ndarray, modes: np.ndarray, real_m
     that an optimal D's logit would follow. A packed D judges ``pack`` samples at once, so a
     sample's score is its pack's logit with ``partners`` fixed samples in the other slots, averaged
     over the partners and over the sample's slot (an optimal packed D's logit is the sum of its
-    members' log-ratios, so the partners add a constant)."""
+    members' log-ratios, so the partners add a constant). The partners themselves are left out.
+
+    The comparison holds for the non-saturating (BCE) loss, whose optimal logit is that log-ratio,
+    and for a D without BatchNorm (which would judge with running statistics here, not the batch
+    statistics G trained against), judging what it trained on: the generator's own samples (no EMA,
+    no truncation) without augmentation (no DiffAugment); otherwise the reason is returned instead."""
+    c = model.config
+    if (c.loss != "nonsaturating" or c.ema_decay or c.truncation or c.diffaugment
+            or not (c.gradient_penalised or c.spectral_norm != "none")):
+        return {"skipped": "D's logit estimates log(p_data / p_g) only for the nonsaturating loss, a D without "
+                           "BatchNorm (R1 or spectral norm) and the samples D trained on (no EMA, truncation or "
+                           "DiffAugment)"}
     images = torch.from_numpy(samples).permute(0, 3, 1, 2).float() / 127.5 - 1  # as D saw the data
     images = images.to(model.device)
-    size, mates = model.config.pack, images[:partners]
+    size = c.pack
+    mates = images[:partners] if size > 1 else images[:1]  # unpacked, a sample is judged alone: one pass
     scores = torch.zeros(len(images))
     for start in range(0, len(images), 1000):
         x = images[start:start + 1000]
@@ -84,10 +96,12 @@ def discriminator_by_digit(model, samples: np.ndarray, modes: np.ndarray, real_m
                 packed = torch.stack(group, 1).flatten(1, 2)  # (n, pack·C, H, W): one pack per sample
                 packed = packed.contiguous(memory_format=torch.channels_last)
                 scores[start:start + len(x)] += model.discriminator(packed)[0].float().cpu()
-    scores /= partners * size
+    scores /= len(mates) * size
+    left_out = len(mates) if size > 1 else 0
+    scores, modes = scores[left_out:], modes[left_out:]
     found: dict = {"logit": [], "optimal_offset": []}
-    for c in (2, 1, 0):  # R, G, B
-        digits, real = modes // 10 ** c % 10, real_modes // 10 ** c % 10
+    for place in (2, 1, 0):  # R, G, B: the mode's hundreds, tens and units
+        digits, real = modes // 10 ** place % 10, real_modes // 10 ** place % 10
         drawn = np.bincount(digits, minlength=10)
         with np.errstate(divide="ignore", invalid="ignore"):  # a digit never drawn has neither number
             logits = np.array([float(scores[torch.from_numpy(digits == k)].mean()) if drawn[k] else np.nan

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -17,4 +16,13 @@ def test_non_finite_pixels_are_refused_not_written_as_black(bad):
     images[1, 0, 2, 2] = bad
     with pytest.raises(SampleError, match="drew 1 of 3 images with NaN or infinite pixels"):
         to_uint8(images)
-    assert to_uint8(torch.zeros(3, 1, 4, 4)).dtype == np.uint8
+
+
+def test_non_finite_points_are_refused_not_plotted_at_a_corner(tmp_path):
+    from genlab.imaging import save_scatter
+
+    points = torch.zeros(5, 2)
+    points[3, 1] = float("nan")
+    with pytest.raises(SampleError, match="drew 1 of 5 points with NaN or infinite coordinates"):
+        save_scatter(points, tmp_path / "points.png")
+    assert not (tmp_path / "points.png").exists()

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+import torch
 
 from genlab.report import compare, eval_values, previews, svg_curves, write_report
 
@@ -136,3 +137,22 @@ def test_a_hand_edited_config_of_odd_types_still_reports(trained_run, run_cli):
         code, out, err = run_cli(command, trained_run)
         assert code == 0, err
     assert "3/?" in (trained_run / "report.html").read_text()
+
+
+def test_a_model_drawing_nan_images_still_reports_and_sampling_it_is_one_sentence(trained_run, run_cli, tmp_path):
+    """Finite weights can still draw NaN (here a negative BatchNorm variance): the report keeps its curves and
+    previews without the interpolation figure, and 'genlab sample' refuses rather than writing black images."""
+    from safetensors.torch import load_file, save_file
+
+    weights = trained_run / "model" / "model.safetensors"
+    state = load_file(str(weights))
+    for key in [k for k in state if k.endswith("running_var")]:
+        state[key] = -torch.ones_like(state[key])
+    save_file(state, str(weights))
+    page = write_report(trained_run).read_text()
+    assert page.count("data:image/png;base64,") == 3 and "<polyline" in page  # no interpolation grid
+    out = tmp_path / "samples.png"
+    code, _, err = run_cli("sample", trained_run, "--n", "4", "--out", out)
+    assert code == 2 and not out.exists()
+    assert err.strip() == ("genlab: error: The model drew 4 of 4 images with NaN or infinite pixels: its activations "
+                           "overflow; use an earlier checkpoint.")

@@ -31,6 +31,10 @@ class CheckpointError(GenlabError):
     """A checkpoint or exported model folder is missing, incomplete or of another model."""
 
 
+class BrokenWeightsError(CheckpointError):
+    """A weights file reads correctly but holds NaN or infinite values."""
+
+
 class SampleError(GenlabError):
     """A model drew samples that cannot be written or scored truthfully (NaN or infinite values)."""
 

@@ -23,8 +23,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     finite = torch.isfinite(x)
     if not finite.all():
         broken = int((~finite).flatten(1).any(1).sum())
-        raise SampleError(f"The model drew {broken} of {len(x)} images with NaN or infinite pixels; its weights "
-                          "overflow — use an earlier checkpoint (or, while training, a lower learning rate).")
+        raise SampleError(f"The model drew {broken} of {len(x)} images with NaN or infinite pixels: its activations "
+                          "overflow; use an earlier checkpoint.")
     x = x.clamp(-1, 1)
     x = ((x + 1) * 127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).numpy()
@@ -59,6 +59,10 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
 def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
     """Save 2-D points (N, 2) as a PNG scatter plot on a white square, y up."""
     xy = points.detach().float().cpu()
+    if not torch.isfinite(xy).all():
+        broken = int((~torch.isfinite(xy)).any(1).sum())
+        raise SampleError(f"The model drew {broken} of {len(xy)} points with NaN or infinite coordinates: its "
+                          "activations overflow; use an earlier checkpoint.")
     extent = extent or float(xy.abs().max().clamp(min=1e-6)) * 1.1
     pixels = ((xy / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
     canvas = np.full((size, size), 255, np.uint8)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, SampleError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
 from genlab.train.trainer import CURVES, EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
@@ -103,7 +103,10 @@ def interpolation_png(run_dir: Path) -> bytes | None:
     if not model.has_latent or not getattr(model, "is_image", True):
         return None
     images = interpolation_images(model, 8, 10, torch.Generator().manual_seed(0))
-    return grid_png(images, ncol=10) if images.dim() == 4 else None
+    try:
+        return grid_png(images, ncol=10) if images.dim() == 4 else None
+    except SampleError:  # a diverged model: the report still shows its curves
+        return None
 
 
 def previews(run_dir: Path, suffix: str) -> list[Path]:

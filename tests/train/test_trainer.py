@@ -91,3 +91,24 @@ def test_a_penalty_missing_from_some_windows_is_still_compared_with_its_last_val
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert {record["step"]: record.get("warnings") for record in records if record.get("warnings")} == {
         6: ["penalty_r1 spiked from 1 to 50"]}
+
+
+class NaNPreview(Penalised):
+    """A model whose previews are NaN images, as a diverged generator's in eval mode are."""
+
+    name = "nan-preview"
+
+    def write_preview(self, path, count, seed):
+        from genlab.imaging import save_image_grid
+
+        return save_image_grid(torch.full((2, 1, 4, 4), float("nan")), path.with_suffix(".png"))
+
+
+def test_a_preview_of_nan_images_is_a_warning_and_the_run_finishes(tmp_path, capsys):
+    config = TrainConfig(steps=4, batch_size=1, log_every=1, checkpoint_every=4, sample_every=2)
+    run = RunConfig("test", "nan-preview", PenalisedConfig(), ImageDataConfig(), config)
+    Trainer(config, tmp_path, progress=False).fit(NaNPreview(), Ones(), run)
+    assert latest_checkpoint(tmp_path).name == "step-000004"
+    assert not list((tmp_path / "samples").glob("*.png"))  # nothing black written in their place
+    printed = "".join(capsys.readouterr())
+    assert printed.count("warning: no preview written: The model drew 2 of 2 images with NaN or infinite pixels") == 2

@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from genlab.config import from_stored, to_dict
-from genlab.errors import CheckpointError, ConfigError
+from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError
 from genlab.fileio import atomic_write, atomic_write_json
 
 CONFIG_FILE = "config.json"
@@ -223,7 +223,7 @@ class GenerativeModel(nn.Module):
             from genlab import __version__
 
             saved = (exported.get("versions") or {}).get("genlab")
-            if saved is None or saved == __version__:
+            if saved is None or saved == __version__ or isinstance(e, BrokenWeightsError):  # not a layout change
                 raise
             raise CheckpointError(f"{e} It was saved by genlab {saved} and this is {__version__}, whose layout of "
                                   f"{family}/{name} differs: retrain it, or load it with genlab {saved}.") from None
@@ -304,8 +304,8 @@ def load_weights(module: nn.Module, path: Path) -> None:
     for key, tensor in state.items():  # a NaN weight would make every sample and every later step NaN
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             bad = int((~torch.isfinite(tensor)).sum())
-            raise CheckpointError(f"{path} holds {bad} NaN or infinite value{'s' * (bad > 1)} in {key}; these weights "
-                                  "are broken — use an earlier checkpoint.")
+            raise BrokenWeightsError(f"{path} holds {bad} NaN or infinite value{'s' * (bad > 1)} in {key}; these "
+                                     "weights are broken — use an earlier checkpoint.")
     module.load_state_dict(state, strict=False)
 
 

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.config import RunConfig, TrainConfig
-from genlab.errors import ConfigError, GenlabError, out_of_memory_as
+from genlab.errors import ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
@@ -228,7 +228,11 @@ class Trainer:
                     with unwrapped(model, wrapped), out_of_memory_as(
                             f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
                             "memory; lower it."):
-                        model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
+                        try:
+                            model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count,
+                                                cfg.seed)
+                        except SampleError as e:  # the loss curves tell more; the run goes on as configured
+                            tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                     rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
                     if process.is_main:

@@ -71,8 +71,9 @@ class GANConfig:
         if self.backbone != "mlp" and self.channels not in (None, 1, 3):
             raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
         if self.backbone == "mlp" and self.conditional:
-            raise ConfigError("--model.conditional needs a generator that reads labels, and the mlp backbone's reads "
-                              "only z; use --model.backbone dcgan or resnet for a class-conditional GAN.")
+            raise ConfigError("--model.conditional needs a generator that reads labels, and the mlp backbone's "
+                              "generator reads only z; use --model.backbone dcgan or resnet for a class-conditional "
+                              "GAN.")
         for name in ("latent_dim", "generator_width", "discriminator_width", "mlp_depth"):
             value = getattr(self, name)
             if not 1 <= value <= 4096:

@@ -65,15 +65,17 @@ class VAEConfig:
         check_adam_betas(self.betas)
         if not self.gaussian_sigma > 0:
             raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
-        refuse_inapplicable(self)
-        # Those set are inapplicable() (refused above); a preset's own defaults (beta_vae's), which dropping an
-        # option cannot clear, are refused here, by value.
+        # KL shaping under iwae: options the user set are inapplicable(), one sentence each. A preset's own
+        # non-neutral defaults (beta_vae's), which dropping an option cannot clear, are refused by value, all
+        # named in one sentence, and before the rest, so that one fix is enough.
         kl_shaping = {name: getattr(self, name) for name, neutral, _ in KL_SHAPING if getattr(self, name) != neutral}
-        if self.objective == "iwae" and kl_shaping:
+        preset_shapes = any(default_value(type(self), name) != neutral for name, neutral, _ in KL_SHAPING)
+        if self.objective == "iwae" and kl_shaping and preset_shapes:
             held = ", ".join(f"--model.{name} {value}" for name, value in kl_shaping.items())
             raise ConfigError(f"--model.objective iwae is a bound on log p(x) with no separate KL term to shape, and "
                               f"this config has {held}; set --model.beta 1, --model.kl_warmup_steps 0 and "
                               "--model.free_bits 0, or use the elbo.")
+        refuse_inapplicable(self)
         check_classes(self)
 
     def inapplicable(self) -> dict[str, str]:
