@@ -14,17 +14,22 @@ from genlab.errors import SampleError
 from genlab.fileio import atomic_write, atomic_write_bytes
 
 
+def refuse_non_finite(samples: torch.Tensor, what: str) -> torch.Tensor:
+    """``samples`` (N, ...) unchanged, or a SampleError counting the samples holding NaN or infinity."""
+    finite = torch.isfinite(samples)
+    if not finite.all():
+        broken = int((~finite).flatten(1).any(1).sum())
+        raise SampleError(f"The model drew {broken} of {len(samples)} {what}: its activations overflow; use an "
+                          "earlier checkpoint.")
+    return samples
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Map images in [-1, 1], shape (N, C, H, W), to uint8 (N, H, W, C) with rounding.
 
     A NaN pixel is refused rather than written: clamping and the uint8 cast would turn it into a
     plausible black pixel, and a broken model would pass for a dark one."""
-    x = images.detach().float().cpu()
-    finite = torch.isfinite(x)
-    if not finite.all():
-        broken = int((~finite).flatten(1).any(1).sum())
-        raise SampleError(f"The model drew {broken} of {len(x)} images with NaN or infinite pixels: its activations "
-                          "overflow; use an earlier checkpoint.")
+    x = refuse_non_finite(images.detach().float().cpu(), "images with NaN or infinite pixels")
     x = x.clamp(-1, 1)
     x = ((x + 1) * 127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).numpy()
@@ -58,11 +63,7 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
 
 def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
     """Save 2-D points (N, 2) as a PNG scatter plot on a white square, y up."""
-    xy = points.detach().float().cpu()
-    if not torch.isfinite(xy).all():
-        broken = int((~torch.isfinite(xy)).any(1).sum())
-        raise SampleError(f"The model drew {broken} of {len(xy)} points with NaN or infinite coordinates: its "
-                          "activations overflow; use an earlier checkpoint.")
+    xy = refuse_non_finite(points.detach().float().cpu(), "points with NaN or infinite coordinates")
     extent = extent or float(xy.abs().max().clamp(min=1e-6)) * 1.1
     pixels = ((xy / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
     canvas = np.full((size, size), 255, np.uint8)
