@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genlab.config import check_seed
 from genlab.errors import CheckpointError, ConfigError, GenlabError, out_of_memory_as
+from genlab.fileio import blocking_file
 from genlab.runtime import tune_allocator
 
 # Short options of `genlab train` and the dotted option each one sets.
@@ -262,6 +263,10 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     out = Path(path)
     if out.is_dir():
         raise ConfigError(f"{option} {path} is a folder; pass a file name inside it.")
+    blocked = blocking_file(out)
+    if blocked is not None:
+        raise ConfigError(f"{option} {path} lies under {blocked}, which is a file, not a folder; pass a path in a "
+                          "folder.")
     target = out.resolve()
     # A relative training path is taken from here: the folder training ran in is not recorded.
     trained_on = (training_data_section(model) or {}).get("path") if model is not None else None
@@ -492,8 +497,14 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     if args.no_cache and model.family != "transformer":
         raise ConfigError(f"--no-cache is for the transformer family's key-value cache; {model.family}/{model.name} "
                           "has none, so drop it.")
+    # A terminal or file whose encoding lacks a character (a byte model's U+FFFD for broken bytes, on
+    # a Latin-1 or Windows console) gets a replacement mark, not a traceback halfway through the text.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
     # A textgan model generates every token in model.generate, a transformer allocates the whole
-    # sequence at its first step: both happen under the guard, before anything is written.
+    # sequence at its first step: both happen under the guard, before anything is written. A single
+    # continuation streams; what it allocates later (a transformer's caches, rebuilt when its window
+    # slides) is under the guard too.
     with generation_memory_guard(args.num_samples, args.max_new_tokens):
         steps = model.generate(args.prompt, args.num_samples, args.max_new_tokens, temperature=args.temperature,
                                top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
@@ -501,16 +512,15 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
         if args.num_samples == 1:
             first = next(steps, None)
             steps = itertools.chain([] if first is None else [first], steps)
+            decode = model.tokenizer.stream_decoder(args.prompt)
+            sys.stdout.write(args.prompt)
+            for token in steps:
+                sys.stdout.write(decode(int(token[0])))
+                sys.stdout.flush()
+            sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
         else:
             rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
-    if args.num_samples == 1:
-        decode = model.tokenizer.stream_decoder(args.prompt)
-        sys.stdout.write(args.prompt)
-        for token in steps:
-            sys.stdout.write(decode(int(token[0])))
-            sys.stdout.flush()
-        sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
-    else:
+    if args.num_samples > 1:
         for i, row in enumerate(rows):
             text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
             sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")

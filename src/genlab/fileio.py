@@ -39,6 +39,15 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def blocking_file(path: str | os.PathLike) -> Path | None:
+    """The existing file (not folder) among ``path``'s parents, which would stop a folder being
+    made there; None if there is none. Checked before long work whose result goes to ``path``."""
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` and atomically move the result to ``path``.
 

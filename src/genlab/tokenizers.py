@@ -237,7 +237,7 @@ class IdTokenizer(Tokenizer):
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         try:
             ids = np.array([int(word) for word in text.split()], dtype=np.int64)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an id beyond int64
             raise DataError(f"{source} must be token ids separated by spaces for this model; got {text[:40]!r}.") \
                 from None
         if ids.size and not (0 <= ids.min() and ids.max() < self._size):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -114,6 +115,37 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
     # Its own training file as --ref is flagged too.
     against_own = evaluate_images(own, digits_npz, metrics=["fd"], n=16, extractor="mnist")["FD-mnist"]
     assert against_own["warning"].startswith(f"the model was trained on {digits_npz}, which these numbers")
+
+
+def test_class_metrics_that_cannot_apply_are_refused_before_any_feature_is_computed(tmp_path, monkeypatch):
+    from genlab.metrics import images
+
+    unlabelled = tmp_path / "unlabelled.npz"
+    np.savez(unlabelled, x=np.zeros((20, 28, 28), np.uint8))
+    real = images.get_extractor
+    computed = []
+
+    def spied(*args, **kwargs):
+        extractor = real(*args, **kwargs)
+        return dataclasses.replace(extractor, outputs=lambda x: computed.append(len(x)))
+
+    monkeypatch.setattr(images, "get_extractor", spied)
+    with pytest.raises(ConfigError, match="--metrics acc needs class labels"):
+        images.evaluate_images(unlabelled, "mnist-test", metrics=["fd", "kid", "acc"], n=20)
+    assert computed == []  # refused before the costly part, not after FD and KID were computed
+
+
+def test_a_reference_cache_that_cannot_be_written_is_a_warning_not_a_lost_evaluation(tmp_path, monkeypatch, capsys):
+    from genlab.metrics.cache import reference_key, save_reference
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GENLAB_CACHE", str(blocker / "cache"))
+    key = reference_key("mnist", "pixels", "test", "mnist", "sha", 28)
+    assert save_reference(key, {"features": torch.zeros(3, 8)}) is None
+    err = capsys.readouterr().err
+    assert "were not cached" in err and "GENLAB_CACHE" in err and "--no-cache" in err
+    assert blocker.read_text() == "not a folder"
 
 
 def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,14 @@ def load_reference(key: dict[str, str | int]) -> dict[str, torch.Tensor] | None:
         return None
 
 
-def save_reference(key: dict[str, str | int], tensors: dict[str, torch.Tensor]) -> Path:
-    path = _entry_path(key)
+def save_reference(key: dict[str, str | int], tensors: dict[str, torch.Tensor]) -> Path | None:
+    """Cache ``tensors`` under ``key``; a cache that cannot be written (a read-only home, a full
+    disk) is a printed warning and None, never the loss of the evaluation that computed them."""
     contiguous = {name: t.contiguous() for name, t in tensors.items()}
-    return atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata={"key": json.dumps(key)}))
+    try:
+        path = _entry_path(key)
+        return atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata={"key": json.dumps(key)}))
+    except (OSError, RuntimeError) as e:  # RuntimeError: Path.home() with no home directory
+        print(f"genlab: warning: the reference features were not cached ({e}); the scores are unaffected. Set "
+              "GENLAB_CACHE to a writable folder, or pass --no-cache.", file=sys.stderr)
+        return None

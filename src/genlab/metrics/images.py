@@ -35,6 +35,7 @@ DENSITY_K = 5  # ... and of density/coverage (Naeem et al.)
 MIN_SAMPLES = {"fd": 2, "kid": 2, "pr": DENSITY_K + 1, "is": 10, "acc": 1, "modes": 1}
 METRICS = tuple(MIN_SAMPLES)
 USES_REFERENCE = ("fd", "kid", "pr")  # metrics whose reference features need the same minimum
+CLASS_METRICS = {"acc", "modes"}  # metrics that need a genlab evaluator, whose classes are the dataset's
 RADII = {k: f"radii_k{k}" for k in (K, DENSITY_K)}  # cached with the reference features
 # Reference names genlab can resolve without a path: name -> (dataset, split, default extractor).
 NAMED_REFERENCES = {"mnist-test": ("mnist", "test", "mnist")}
@@ -140,7 +141,14 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     # The extractor is loaded (and Inception's weights checked) before anything is sampled.
     chosen = get_extractor(name, inception_weights=inception_weights, device=device, batch_size=batch_size,
                            progress=progress)
+    for metric in sorted(set(metrics) & CLASS_METRICS):  # refused before anything is sampled or extracted
+        if not chosen.dataset_classes:
+            raise ConfigError(f"--metrics {metric} needs a genlab evaluator (--extractor mnist, fashion-mnist or "
+                              "cifar10), whose classes are the dataset's.")
     images, labels, source = generated_images(generated, n, seed, device, batch_size)
+    if "acc" in metrics and labels is None:  # before the features, the costly part
+        raise ConfigError("--metrics acc needs class labels with the generated images: a class-conditional model "
+                          "or an .npz with a 'y' array.")
     for metric in metrics:
         require_samples(len(images), MIN_SAMPLES[metric], f"--metrics {metric}")
         if metric in USES_REFERENCE and len(ref_images) < MIN_SAMPLES[metric]:
@@ -189,16 +197,11 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
 
 def _class_metric(metric: str, chosen: Extractor, probs: torch.Tensor, labels: np.ndarray | None,
                   real_probs: torch.Tensor) -> tuple[str, dict[str, Any], str]:
-    """Class-aware metrics of genlab's evaluators: accuracy on conditional samples, mode count."""
-    if not chosen.dataset_classes:
-        raise ConfigError(f"--metrics {metric} needs a genlab evaluator (--extractor mnist, fashion-mnist or "
-                          "cifar10), whose classes are the dataset's.")
+    """Class-aware metrics of genlab's evaluators (``evaluate_images`` has checked that they apply):
+    accuracy on conditional samples, mode count."""
     if metric == "modes":
         return ("modes", {"value": mode_count(probs), "of": mode_count(real_probs)},
                 "classes predicted for at least one sample")
-    if labels is None:
-        raise ConfigError("--metrics acc needs class labels with the generated images: a class-conditional model "
-                          "or an .npz with a 'y' array.")
     correct = probs.argmax(-1).numpy() == labels
     return ("class_accuracy", {"value": float(correct.mean())},
             "fraction of samples the evaluator assigns to the class they were drawn for")

@@ -34,7 +34,7 @@ from torch import nn
 
 from genlab.config import from_stored, to_dict
 from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError
-from genlab.fileio import atomic_write, atomic_write_json
+from genlab.fileio import atomic_write, atomic_write_json, blocking_file
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -65,13 +65,16 @@ class EvalOptions:
         for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
-        if not self.temperature > 0:
-            raise ConfigError(f"--temperature must be positive (got {self.temperature}); 1 samples the model's "
-                              "own distribution.")
+        if not 0 < self.temperature < float("inf"):
+            raise ConfigError(f"--temperature must be a positive number (got {self.temperature}); 1 samples the "
+                              "model's own distribution.")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
         if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():
             raise ConfigError(f"--plots {self.plots} is a file; pass a folder for the figures.")
+        if self.plots is not None and blocking_file(self.plots) is not None:
+            raise ConfigError(f"--plots {self.plots} lies under {blocking_file(self.plots)}, which is a file, not a "
+                              "folder; pass a folder path.")
 
 
 class GenerativeModel(nn.Module):

@@ -111,4 +111,13 @@ def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | No
     """
     if temperature == 0:
         return logits.argmax(dim=-1)
-    return categorical_sample(filter_logits(logits.float() / temperature, top_k, top_p), generator)
+    return categorical_sample(filter_logits(tempered(logits.float(), temperature), top_k, top_p), generator)
+
+
+def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits / temperature up to a constant per row (the same softmax), shifted so that each row's
+    largest is 0 first: a tiny temperature then sends the others to -inf, not every logit to ±inf
+    (whose differences are NaN)."""
+    if temperature == 1.0:
+        return logits
+    return (logits - logits.amax(dim=-1, keepdim=True)) / temperature

@@ -137,6 +137,10 @@ CONFIGS = {
     "sagan-conditional-ema": SAGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
                                          attention_resolutions=(8, 16), ema_decay=0.9, **TINY),
     "sngan-64": SNGANConfig(resolution=64, channels=3, discriminator_steps=1, **TINY),
+    # Penalties differentiate D's input gradient again, through the attention blocks too.
+    "sagan-r1": SAGANConfig(resolution=32, channels=3, r1_gamma=1.0, **TINY),
+    "dcgan-attention-wgan-gp": GANConfig(resolution=32, channels=3, attention_resolutions=(8,), loss="wasserstein_gp",
+                                         **TINY),
     "dcgan-conditional-concat": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10,
                                           discriminator_conditioning="concat", **TINY),
     "sngan-conditional-concat": SNGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,

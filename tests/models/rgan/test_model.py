@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genlab.data.sequences import Scaling
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, SampleError
 from genlab.models.base import GenerativeModel
 from genlab.models.rgan import RCGAN, RecurrentGAN
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, TimeGANConfig
@@ -32,14 +32,15 @@ def train_steps(model, steps=3, labels=None):
     {},
     {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
     {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
+    {"attention_layers": 1, "attention_heads": 2, "loss": "wasserstein_gp"},  # the penalty's double backward
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
     {"differences": True, "loss": "wasserstein_gp", "discriminator_steps": 2},
     {"noise": "sequence", "feedback": False, "static_features": 1},
     {"noise": "both", "static_features": 1},
-], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std",
-        "differences", "sequence-noise", "both-noises"])
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "attention-wgan-gp", "wgan-gp", "no-feedback-hinge-static",
+        "minibatch-std", "differences", "sequence-noise", "both-noises"])
 def test_each_variant_trains_and_samples_in_original_units(options):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
@@ -177,6 +178,15 @@ def test_export_round_trip_keeps_weights_and_scale(tmp_path):
     assert torch.equal(loaded.sample(4, generator()), model.eval().sample(4, generator()))
 
 
+def test_a_generator_drawing_nan_is_refused_not_written_as_padding(tmp_path):
+    model = RecurrentGAN(CRNNGANConfig(**BASE))
+    with torch.no_grad():
+        next(model.generator.parameters()).fill_(float("nan"))
+    with pytest.raises(SampleError, match="drew 5 of 5 sequences with NaN or infinite values"):
+        model.sample(5, torch.Generator().manual_seed(1))
+    assert not list(tmp_path.iterdir())
+
+
 def test_ema_generator_averages_each_update_and_is_what_samples_come_from(tmp_path):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**BASE, ema_decay=0.75))
@@ -300,10 +310,12 @@ def trained_on_padding(model_class, config, padding, steps):
     {},
     {"cell": "lstm", "layers": 2, "bidirectional": True, "logits": "sequence"},
     {"attention_layers": 1, "attention_heads": 2, "bidirectional": True},
+    {"attention_layers": 1, "attention_heads": 2, "loss": "wasserstein_gp"},  # the penalty's double backward
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
-], ids=["gru", "lstm-bidirectional-sequence", "attention", "wgan-gp", "no-feedback-hinge-static", "minibatch-std"])
+], ids=["gru", "lstm-bidirectional-sequence", "attention", "attention-wgan-gp", "wgan-gp", "no-feedback-hinge-static",
+        "minibatch-std"])
 def test_padded_steps_change_no_gan_loss_and_no_update(options):
     config = CRNNGANConfig(**{**BASE, **options})
     zeros, zero_state = trained_on_padding(RecurrentGAN, config, 0.0, 2)

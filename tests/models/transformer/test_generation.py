@@ -52,6 +52,13 @@ def test_temperature_zero_is_greedy_and_temperature_sharpens():
     assert abs((cold == 1).float().mean().item() - expected) < 0.02
 
 
+@pytest.mark.parametrize("temperature", [1e-30, 1e-45])
+def test_a_tiny_temperature_draws_the_argmax_not_nan_garbage(temperature):
+    logits = torch.tensor([[0.3, 2.0, -1.0, 1.9], [5.0, -3.0, 4.0, 0.0]])  # / 1e-30 overflows float32
+    assert sample_token(logits, temperature, generator=torch.Generator().manual_seed(0)).tolist() == [1, 0]
+    assert sample_token(logits, temperature, top_p=0.5).tolist() == [1, 0]
+
+
 def test_window_jumps_by_stride_once_full():
     assert window_start(0, 8, context=8, stride=2) == 0
     assert window_start(0, 9, context=8, stride=2) == 3  # keeps the newest 6 tokens

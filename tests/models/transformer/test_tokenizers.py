@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from genlab.errors import DataError
-from genlab.tokenizers import UNKNOWN, ByteTokenizer, CharTokenizer, WordTokenizer, build_tokenizer, load_tokenizer
+from genlab.tokenizers import (UNKNOWN, ByteTokenizer, CharTokenizer, IdTokenizer, WordTokenizer, build_tokenizer,
+                               load_tokenizer)
 
 MIXED = "To be, or not to be 🎭 — 生存还是毁灭，这是一个问题。👩‍👩‍👧 café\n"
 
@@ -63,3 +64,13 @@ def test_corrupt_vocabularies_are_refused():
         WordTokenizer(["a", "b"])
     with pytest.raises(DataError, match="hold each word once"):
         WordTokenizer(["<unk>", "a", "a"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3 x", "must be token ids separated by spaces"),
+    ("3 99999999999999999999", "must be token ids separated by spaces"),  # beyond int64
+    ("3 7", "token ids outside 0..4"),
+])
+def test_token_id_prompts_out_of_range_or_not_numbers_are_clear_errors(text, message):
+    with pytest.raises(DataError, match=message):
+        IdTokenizer(5).encode(text, source="--prompt")

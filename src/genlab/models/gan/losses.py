@@ -24,6 +24,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 LossName = Literal["nonsaturating", "hinge", "least_squares", "wasserstein_gp"]
 
@@ -58,7 +59,10 @@ def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs:
     the whole group, since that is what the critic sees as one point.
     """
     inputs = inputs.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
+    # The penalty differentiates this gradient again; the fused attention kernels (flash and
+    # memory-efficient, on CPU and CUDA) have no second derivative, the math one does.
+    with sdpa_kernel(SDPBackend.MATH):
+        (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
     return grad.reshape(inputs.shape[0] // group, -1).norm(dim=1)
 
 

@@ -33,6 +33,7 @@ import torch
 from genlab.data.sequences import Scaling, encoded_names, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
+from genlab.imaging import refuse_non_finite
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty
@@ -252,7 +253,8 @@ class RecurrentGAN(GenerativeModel):
         net = self.generator_ema if self.generator_ema is not None else self.generator
         noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
         with evaluating(net):
-            generated = net(noise, labels)
+            # NaN would pass for padding in the written samples and poison the scores: refused.
+            generated = refuse_non_finite(net(noise, labels), "sequences with NaN or infinite values")
         if self.whitening is not None:
             generated = self.whitening.unwhiten(generated)
         return pad_with(generated, lengths, 0.0)

@@ -47,7 +47,7 @@ from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
-from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token
+from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token, tempered
 from genlab.tokenizers import UNKNOWN, IdTokenizer, SentenceTokenizer, Tokenizer
 from genlab.train.distributed import plain
 
@@ -113,9 +113,7 @@ class TextGAN(GenerativeModel):
         """−log p(y_t | y_<t) of every token of tokens (B, T), teacher-forced → (B, T); with a
         ``temperature``, of the distribution that sampling at it draws from, softmax(logits / T)."""
         logits, _ = self.generator(self.inputs(tokens))
-        if temperature != 1.0:
-            logits = logits / temperature
-        return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")
+        return F.cross_entropy(tempered(logits, temperature).transpose(1, 2), tokens, reduction="none")
 
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         real = batch["tokens"]
