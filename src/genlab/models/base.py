@@ -72,9 +72,9 @@ class EvalOptions:
             raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
         if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():
             raise ConfigError(f"--plots {self.plots} is a file; pass a folder for the figures.")
-        if self.plots is not None and blocking_file(self.plots) is not None:
-            raise ConfigError(f"--plots {self.plots} lies under {blocking_file(self.plots)}, which is a file, not a "
-                              "folder; pass a folder path.")
+        if self.plots is not None and (blocked := blocking_file(self.plots)) is not None:
+            raise ConfigError(f"--plots {self.plots} lies under {blocked}, which is a file, not a folder; pass a "
+                              "folder path.")
 
 
 class GenerativeModel(nn.Module):
