@@ -1,13 +1,17 @@
 """The command line end to end: train, sample, list, data info, and one assertion per bad input."""
 
+import io
 import json
 import math
+import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from genlab.cli import main
 from genlab.errors import GenlabError
 from genlab.models.gan import GAN
 
@@ -209,6 +213,23 @@ def test_toy_model_samples_as_a_scatter_plot_and_refuses_interpolation(tmp_path,
     assert code == 2 and "--interpolate needs an image model" in err
     code, _, err = run_cli("sample", run, "--device", "cuda:3", "--out", tmp_path / "x.png")
     assert code == 2 and "--device cuda:3 asks for CUDA" in err
+
+
+def test_a_run_folder_named_by_bytes_that_are_not_utf8_trains_samples_and_reports(tmp_path, monkeypatch):
+    # Python hands such a path over as surrogate escapes; a UTF-8 locale's stdout refuses to print
+    # those, and safetensors refuses to open them. Both must still work, the printed path escaped.
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    run, png = tmp_path / os.fsdecode(b"ring-\xff"), tmp_path / os.fsdecode(b"points-\xfe.png")
+    assert main(["train", "--config", "toy-ring", "--steps", "2", "--out", str(run), "--quiet"]) == 0
+    assert main(["sample", str(run), "--n", "100", "--out", str(png)]) == 0
+    assert main(["report", str(run)]) == 0
+    stdout.flush()
+    printed = stdout.buffer.getvalue().decode("utf-8")
+    assert f"samples in {tmp_path}/ring-\\udcff/samples" in printed
+    assert f"wrote {tmp_path}/points-\\udcfe.png" in printed
+    assert Image.open(png).size == (512, 512)
+    assert "ring-\\udcff" in (run / "report.html").read_text(encoding="utf-8")
 
 
 def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli, tiny_dcgan):

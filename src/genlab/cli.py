@@ -201,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     plain, dotted = split_dotted(list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(plain)
     tune_allocator()
+    # A path given as bytes that are not UTF-8 reaches Python as surrogate escapes, which a stdout
+    # with strict errors (the usual one under a UTF-8 locale) refuses to print: 'genlab: done ...'
+    # would fail after the work. Print them as backslash escapes, as Python's stderr already does.
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         if unknown:
             raise ConfigError(unknown_argument_error(parser, args, unknown, plain))

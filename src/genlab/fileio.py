@@ -76,8 +76,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, errors: str = "strict") -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8", errors))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -219,7 +219,8 @@ def _fmt(value: Any) -> str:
 
 def write_report(run_dir: Path) -> Path:
     path = Path(run_dir) / "report.html"
-    atomic_write_text(path, render(Path(run_dir)))
+    # A run folder named by bytes that are not UTF-8 appears in the page as backslash escapes.
+    atomic_write_text(path, render(Path(run_dir)), errors="backslashreplace")
     return path
 
 
