@@ -148,6 +148,22 @@ def test_a_reference_cache_that_cannot_be_written_is_a_warning_not_a_lost_evalua
     assert blocker.read_text() == "not a folder"
 
 
+def test_without_a_home_folder_the_reference_cache_is_skipped_with_a_warning(monkeypatch, capsys):
+    from pathlib import Path
+
+    from genlab.metrics.cache import load_reference, reference_key, save_reference
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("GENLAB_CACHE", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    key = reference_key("mnist", "pixels", "test", "mnist", "sha", 28)
+    assert load_reference(key) is None
+    assert save_reference(key, {"features": torch.zeros(3, 8)}) is None
+    assert "GENLAB_CACHE" in capsys.readouterr().err
+
+
 def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_path, monkeypatch):
     from genlab.metrics.cache import load_reference, reference_key, save_reference
 

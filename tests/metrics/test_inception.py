@@ -68,6 +68,16 @@ def test_missing_weights_say_where_to_get_them(tmp_path, monkeypatch):
         load_inception(tmp_path / "nowhere.pth")
 
 
+def test_without_a_home_folder_missing_weights_are_still_one_sentence(monkeypatch):
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("GENLAB_CACHE", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(CheckpointError, match="no home folder to look in.*set GENLAB_CACHE"):
+        load_inception()
+
+
 def test_wrong_hash_is_refused_and_the_right_one_loads(tmp_path, monkeypatch):
     path = tmp_path / "weights.pth"
     torch.save(FIDInceptionV3().state_dict(), path)

@@ -24,7 +24,17 @@ from genlab.fileio import atomic_write
 
 
 def cache_dir() -> Path:
+    """``$GENLAB_CACHE``, else ``~/.cache/genlab``. Raises RuntimeError where the user has no home
+    folder (HOME unset and no password entry, as for an arbitrary uid in some containers)."""
     return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser()
+
+
+def home_cache(*parts: str) -> Path | None:
+    """``~/.cache/PARTS``, or None where the user has no home folder."""
+    try:
+        return Path.home().joinpath(".cache", *parts)
+    except RuntimeError:
+        return None
 
 
 def images_digest(images: np.ndarray) -> str:
@@ -51,7 +61,10 @@ def _entry_path(key: dict[str, str | int]) -> Path:
 
 def load_reference(key: dict[str, str | int]) -> dict[str, torch.Tensor] | None:
     """The cached tensors for ``key``, or None when absent or unreadable (it is then recomputed)."""
-    path = _entry_path(key)
+    try:
+        path = _entry_path(key)
+    except RuntimeError:  # no home folder: nothing cached (save_reference says so)
+        return None
     if not path.is_file():
         return None
     try:

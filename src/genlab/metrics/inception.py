@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import CheckpointError
-from genlab.metrics.cache import cache_dir
+from genlab.metrics.cache import cache_dir, home_cache
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_NAME}"
@@ -197,18 +197,23 @@ class FIDInceptionV3(nn.Module):
 
 def find_weights(path: str | Path | None = None) -> Path:
     """The FID Inception weight file: ``path``, else the genlab or torch.hub cache; a clear error if absent."""
+    try:
+        genlab_cache = cache_dir()
+    except RuntimeError:  # no home folder and no GENLAB_CACHE
+        genlab_cache = None
     if path is not None:
         candidates = [Path(path).expanduser()]
     else:
-        torch_hub = Path.home() / ".cache" / "torch" / "hub" / "checkpoints"  # where pytorch-fid keeps it
-        candidates = [cache_dir() / WEIGHTS_NAME, torch_hub / WEIGHTS_NAME]
+        torch_hub = home_cache("torch", "hub", "checkpoints")  # where pytorch-fid keeps it
+        candidates = [folder / WEIGHTS_NAME for folder in (genlab_cache, torch_hub) if folder is not None]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise CheckpointError(f"The FID Inception weights {WEIGHTS_NAME} are not at {candidates[0]}; download "
-                          f"{WEIGHTS_URL} "
-                          f"(sha256 {SHA256}) and pass --inception-weights PATH or put it in "
-                          f"{cache_dir()} — or use an offline evaluator, e.g. --extractor mnist.")
+    where = f"are not at {candidates[0]}" if candidates else "were not given, and there is no home folder to look in"
+    keep = f"put it in {genlab_cache}" if genlab_cache else "set GENLAB_CACHE to a folder holding it"
+    raise CheckpointError(f"The FID Inception weights {WEIGHTS_NAME} {where}; download {WEIGHTS_URL} "
+                          f"(sha256 {SHA256}) and pass --inception-weights PATH or {keep} — or use an offline "
+                          "evaluator, e.g. --extractor mnist.")
 
 
 def verify_weights(path: Path) -> None:
