@@ -232,6 +232,15 @@ def test_a_run_folder_named_by_bytes_that_are_not_utf8_trains_samples_and_report
     assert "ring-\\udcff" in (run / "report.html").read_text(encoding="utf-8")
 
 
+def test_a_run_inside_its_own_data_folder_is_refused_before_anything_is_written(tmp_path, run_cli):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("to be or not to be, that is the question\n" * 20)
+    code, _, err = run_cli("train", "transformer", "--data", corpus, "--out", corpus / "run", "--steps", "1")
+    assert code == 2 and "is inside the data folder" in err and "put the run outside" in err
+    assert sorted(p.name for p in corpus.iterdir()) == ["a.txt"]
+
+
 def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",

@@ -72,6 +72,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return path
 
 
+def missing(path: Path) -> str:
+    """How a message says that ``path`` is not there: a link to nothing, or absent."""
+    return ("is a link to nothing (its target is missing, or the links loop)" if path.is_symlink()
+            else "does not exist")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 

@@ -144,7 +144,9 @@ def test_corrupt_and_truncated_pictures_are_named_or_skipped(tmp_path):
     Image.fromarray(random_pixels(8, 8, 3)).save(tmp_path / "good.png")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(DataError, match=r"broken.png is not a readable image .*--data.skip_corrupt true"):
-        load_images(tmp_path)
+        load_images(tmp_path, skip_corrupt=False)  # training, which has --data.skip_corrupt
+    with pytest.raises(DataError, match=r"broken.png is not a readable image .*replace or delete it\.$"):
+        load_images(tmp_path)  # an evaluation, which has no such option to offer
     (tmp_path / "broken.png").unlink()
     Image.fromarray(random_pixels(64, 64, 3)).save(tmp_path / "cut.png")
     (tmp_path / "cut.png").write_bytes((tmp_path / "cut.png").read_bytes()[:2000])
@@ -155,10 +157,27 @@ def test_corrupt_and_truncated_pictures_are_named_or_skipped(tmp_path):
     assert found.images.shape == (1, 8, 8, 3) and found.skipped == 2
 
 
+def test_messages_name_the_option_that_gave_the_path_and_the_kind_of_a_non_image_npz(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="point --ref at such a folder"):
+        load_images(tmp_path / "empty", option="--ref")
+    np.savez(tmp_path / "series.npz", x=np.zeros((10, 24, 5), np.float32))
+    with pytest.raises(DataError, match="time series .* 'genlab train rgan --data FILE'"):
+        load_images(tmp_path / "series.npz")
+    np.savez(tmp_path / "ids.npz", tokens=np.zeros((10, 20), np.int64))
+    with pytest.raises(DataError, match="'tokens' holds token ids: .*'genlab train textgan"):
+        load_images(tmp_path / "ids.npz")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(DataError, match="loop is a link to nothing"):
+        load_images(tmp_path / "loop")
+
+
 def test_folder_of_mixed_sizes_needs_a_resolution(tmp_path):
     Image.fromarray(random_pixels(8, 8, 3)).save(tmp_path / "a.png")
     Image.fromarray(random_pixels(9, 9, 3)).save(tmp_path / "b.png")
     with pytest.raises(DataError, match=r"different sizes \(8×8, 9×9\); pass --data.resolution N"):
+        load_images(tmp_path, skip_corrupt=False)
+    with pytest.raises(DataError, match=r"different sizes \(8×8, 9×9\); resize them to one size\.$"):
         load_images(tmp_path)
     assert load_images(tmp_path, resolution=8).images.shape == (2, 8, 8, 3)
 

@@ -57,7 +57,15 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("a,b\n1,2\n3,NaN\n", "row 3, column 'b' is missing"),
     ("a,b\n1,2\n3,\n", "row 3, column 'b' is missing"),
     ("a,b\n1,2\n3,4,5\n", "row 3 has 3 cells but the header has 2"),
-    ("a,b\n1,2\n3\n", "row 3 has 1 cells but the header has 2"),
+    ("a,b\n1,2\n3\n", "row 3 has 1 cell but the header has 2"),
+    ("a,b\n1,2\n\"3,4\n5,6\n7,8\n", r"row 5 has 1 cell but the header has 2; a quoted cell runs on from line 3 "
+                                     r"\(an unclosed quote\?\)"),
+    ("a;b\n1;2\n3;4\n", "reads as one column named 'a;b': its columns look separated by semicolons"),
+    ("a\tb\n1\t2\n", "look separated by tabs"),
+    ("a,b,a\n1,2,3\n", "has two columns named 'a' \\(columns 1 and 3\\)"),
+    (",a,b\n0,1,2\n1,3,4\n", "column 1 has no name in the header \\(an index written by pandas\\?\\)"),
+    ("0.5,1\n0.7,2\n0.9,3\n", r"starts with a row of values \(0.5, 1\), not a header; add a first row naming"),
+    ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
 ])
 def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -66,13 +74,24 @@ def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
     assert str(path) in str(error.value)
 
 
+def test_headers_that_are_read_as_they_should_be(tmp_path):
+    # pandas' numbered columns of an unnamed array are a header, and its unnamed date index is time
+    assert read_csv(write(tmp_path, "0,1\n5,6\n7,8\n")).columns == ["0", "1"]
+    found = read_csv(write(tmp_path, ",a\n2020-01-01,1\n2020-01-02,2\n"))
+    assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]
+
+
 def test_too_few_rows_for_one_window_is_an_error(tmp_path):
     path = write(tmp_path, "a,b\n" + "".join(f"{i},{i}\n" for i in range(5)))
     with pytest.raises(DataError, match=r"has 5 rows, too few for one window of 24 steps") as error:
         load_sequences(SequenceDataConfig(path=str(path)))
     assert str(path) in str(error.value)
-    dataset, *_ = load_sequences(SequenceDataConfig(path=str(path), window=5))
+    dataset, scaling, *_ = load_sequences(SequenceDataConfig(path=str(path), window=5))
     assert dataset.sequences.shape == (1, 5, 2)
+    # Held-out data for a trained model: its window is fixed, so the fix is other data, not an option.
+    with pytest.raises(DataError, match=r"has 5 rows, too few for the model's window of 6 steps; use a longer "
+                                        r"series\.$"):
+        load_sequences(SequenceDataConfig(path=str(path), window=6), scaling)
 
 
 def test_held_out_data_with_the_training_columns_reordered_is_refused(tmp_path):

@@ -59,6 +59,12 @@ def test_non_utf8_names_file_and_byte_offset(tmp_path):
         read_text(path)
 
 
+def test_a_compressed_or_binary_file_is_named_as_such_not_as_a_text_encoding(tmp_path):
+    (tmp_path / "corpus.txt.gz").write_bytes(gzip.compress("to be or not to be".encode()))
+    with pytest.raises(DataError, match=r"corpus.txt.gz is gzip-compressed, not text; decompress"):
+        read_text(tmp_path / "corpus.txt.gz")
+
+
 def test_missing_empty_and_textless_paths(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         read_text(tmp_path / "nope.txt")

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from genlab.data.npz import load_npz_arrays
 from genlab.data.provenance import training_data_section
 from genlab.errors import DataError
+from genlab.fileio import missing
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -88,12 +89,14 @@ def trained_on_embedded_digits(path: str | os.PathLike) -> bool:
 
 
 def load_images(path: str | os.PathLike | None, *, resolution: int | None = None, channels: int | None = None,
-                skip_corrupt: bool = False) -> ImageSet:
+                skip_corrupt: bool | None = None, option: str = "--data") -> ImageSet:
     """Load uint8 (N, H, W, C) images from ``path`` (None: the embedded MNIST test split).
 
     ``resolution``: resize so the shorter side is this many pixels, then centre-crop to a square.
-    ``channels``: 1 or 3 (None: as stored). ``skip_corrupt``: skip and count unreadable pictures
-    in image folders instead of stopping.
+    ``channels``: 1 or 3 (None: as stored). ``skip_corrupt``: training's --data.skip_corrupt, to skip
+    and count unreadable pictures in image folders instead of stopping; None where the command has
+    no such option (and no --data.resolution either), so messages do not offer them. ``option``:
+    the command's option naming the path, for messages.
     """
     if path is None:
         found = _read_npz(embedded_digits_path())
@@ -102,7 +105,7 @@ def load_images(path: str | os.PathLike | None, *, resolution: int | None = None
         path = Path(path).expanduser()
         kind = _detect_format(path)
         if kind == "image folder":
-            found = _read_folder(path, resolution, channels, skip_corrupt)
+            found = _read_folder(path, resolution, channels, skip_corrupt, option)
         else:
             found = _READERS[kind](path)
     found.images = convert_channels(resize_square(found.images, resolution), channels)
@@ -112,7 +115,7 @@ def load_images(path: str | os.PathLike | None, *, resolution: int | None = None
 def _detect_format(path: Path) -> str:
     """The format of a data path: a key of ``_READERS``, or "image folder"."""
     if not path.exists():
-        raise DataError(f"{path} does not exist; pass {FORMATS}.")
+        raise DataError(f"{path} {missing(path)}; pass {FORMATS}.")
     if path.is_dir():
         if (path / "data_batch_1").is_file():
             return "CIFAR-10 folder"
@@ -136,8 +139,10 @@ def _read_npz(path: Path) -> ImageSet:
     arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
     key = _first_key(list(arrays), ("x", "images"))
     if key is None:
-        raise DataError(f"{path} has no 'x' (or 'images') array, only {', '.join(map(repr, arrays)) or 'nothing'}; "
-                        "save the images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
+        text = " ('tokens' holds token ids: train on them with 'genlab train textgan --data FILE')" \
+            if "tokens" in arrays else ""
+        raise DataError(f"{path} has no 'x' (or 'images') array, only {', '.join(map(repr, arrays)) or 'nothing'}"
+                        f"{text}; save images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
     label_key = _first_key(list(arrays), ("y", "labels"))
     x, y = arrays[key], (arrays[label_key] if label_key else None)
     return ImageSet(_checked_npz_images(x, path, key), _checked_npz_labels(y, len(x), path, label_key), None,
@@ -151,8 +156,10 @@ def _first_key(files: list[str], keys: tuple[str, ...]) -> str | None:
 def _checked_npz_images(x: np.ndarray, path: Path, key: str) -> np.ndarray:
     """(N, H, W) or (N, H, W, C) uint8 → (N, H, W, C) with C in {1, 3}, viewing the array (no copy)."""
     if x.dtype != np.uint8:
+        series = (" — or, if it is a time series of shape (rows, F) or (N, T, F), train on it with 'genlab train "
+                  "rgan --data FILE'") if x.ndim in (2, 3) and np.issubdtype(x.dtype, np.floating) else ""
         raise DataError(f"{path}: '{key}' has dtype {x.dtype}, but images must be uint8 in 0..255; convert it, e.g. "
-                        "(x * 255).round().astype(numpy.uint8) for floats in [0, 1].")
+                        f"(x * 255).round().astype(numpy.uint8) for floats in [0, 1]{series}.")
     images = x[..., None] if x.ndim == 3 else x
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or 0 in images.shape[:3]:
         raise DataError(f"{path}: '{key}' has shape {x.shape}, but images must be (N, H, W) or (N, H, W, C) "
@@ -170,14 +177,14 @@ def _checked_npz_labels(y: np.ndarray | None, n: int, path: Path, key: str | Non
 
 
 # --- image folders -----------------------------------------------------------------------------
-def _folder_files(path: Path) -> tuple[list[tuple[Path, int | None]], list[str] | None]:
+def _folder_files(path: Path, option: str = "--data") -> tuple[list[tuple[Path, int | None]], list[str] | None]:
     """(picture file, label) pairs of a folder, and the class names when it has class subfolders."""
     subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p))
     loose = _picture_files(path)
     if subfolders and loose:  # reading only the subfolders would silently drop these pictures
         raise DataError(f"{path} holds both {len(loose)} loose picture{'s' if len(loose) > 1 else ''} (e.g. {loose[0].name}) and class subfolders "
                         f"({', '.join(p.name for p in subfolders[:3])}{', ...' if len(subfolders) > 3 else ''}); "
-                        "move the loose pictures into a class folder, or point --data at one level of the two.")
+                        f"move the loose pictures into a class folder, or point {option} at one level of the two.")
     if subfolders:
         files = [(f, label) for label, folder in enumerate(subfolders) for f in _picture_files(folder)]
         class_names = [p.name for p in subfolders]
@@ -185,7 +192,7 @@ def _folder_files(path: Path) -> tuple[list[tuple[Path, int | None]], list[str] 
         files, class_names = [(f, None) for f in loose], None
     if not files:
         raise DataError(f"{path} is empty: it holds no pictures ({', '.join(IMAGE_SUFFIXES)}), directly or in "
-                        f"class subfolders; point --data at such a folder or pass {FORMATS}.")
+                        f"class subfolders; point {option} at such a folder or pass {FORMATS}.")
     return files, class_names
 
 
@@ -199,9 +206,11 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__MACOSX"
 
 
-def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_corrupt: bool) -> ImageSet:
+def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_corrupt: bool | None,
+                 option: str = "--data") -> ImageSet:
     """Decode every picture (resized one by one, so memory holds only the output size)."""
-    files, class_names = _folder_files(path)
+    training = skip_corrupt is not None  # the options that messages offer exist in training only
+    files, class_names = _folder_files(path, option)
     images, labels, skipped = [], [], 0
     for file, label in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
@@ -209,8 +218,9 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
                 array = _picture_array(picture, channels)
         except UNREADABLE as e:
             if not skip_corrupt:
-                raise DataError(f"{file} is not a readable image ({type(e).__name__}: {e}); replace or delete it, "
-                                "or pass --data.skip_corrupt true to skip such files.") from e
+                skip = ", or pass --data.skip_corrupt true to skip such files" if training else ""
+                raise DataError(f"{file} is not a readable image ({type(e).__name__}: {e}); replace or delete "
+                                f"it{skip}.") from e
             skipped += 1
             continue
         images.append(array if resolution is None else _resize_one(array, resolution))
@@ -220,8 +230,9 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
     sizes = sorted({a.shape[:2] for a in images})
     if len(sizes) > 1:
         listed = ", ".join(f"{h}×{w}" for h, w in sizes[:3]) + (", ..." if len(sizes) > 3 else "")
-        raise DataError(f"{path} holds pictures of different sizes ({listed}); pass --data.resolution N "
-                        "to resize and centre-crop them all to N×N.")
+        fix = "pass --data.resolution N to resize and centre-crop them all to N×N" if training else \
+            "resize them to one size"
+        raise DataError(f"{path} holds pictures of different sizes ({listed}); {fix}.")
     target = channels or max(a.shape[-1] for a in images)  # mixed grey and colour: all colour
     stacked = np.stack([convert_channels(a, target) for a in images])
     y = np.asarray(labels, np.int64) if class_names else None

@@ -49,11 +49,13 @@ import torch
 from genlab.config import is_set, refuse_inapplicable
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
+from genlab.fileio import missing
 
 DEFAULT_WINDOW = 24
 SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
+THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
 TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
@@ -167,7 +169,7 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
     if path.is_dir():
         raise DataError(f"{path} is a folder; point --data at a CSV file or an .npz inside it.")
     if not path.is_file():
-        raise DataError(f"{path} does not exist; point --data at a CSV file or an .npz with x of shape (rows, F) "
+        raise DataError(f"{path} {missing(path)}; point --data at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
     found = (read_npz(path) if is_npz(path) else
              read_csv(path, config.time_column, config.fill, config.categorical, categories))
@@ -192,25 +194,32 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            # Blank rows are skipped; each kept row keeps its line in the file (where it ends), for messages.
-            rows, lines = [], []
+            # Blank rows are skipped; each kept row keeps its line in the file (where it ends), for messages,
+            # and where it starts (a quoted cell may run over several lines).
+            rows, lines, starts, previous = [], [], [], 0
             for row in reader:
                 if any(cell.strip() for cell in row):
                     rows.append(row)
                     lines.append(reader.line_num)
+                    starts.append(previous + 1)
+                previous = reader.line_num
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
     except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
         raise DataError(f"{path} is not a readable CSV file ({e}); look for an unclosed quote, which runs on "
                         "to the end of the file.") from None
     if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one row of values; it has {len(rows)} lines.")
+        raise DataError(f"{path} needs a header row and at least one row of values; it has "
+                        f"{plural(len(rows), 'line')}.")
     header = [name.strip() for name in rows[0]]
+    check_header(path, header)
     lines = lines[1:]  # each value row's line
-    for number, row in zip(lines, rows[1:]):
+    for number, start, row in zip(lines, starts[1:], rows[1:]):
         if len(row) != len(header):
-            raise DataError(f"{path} row {number} has {len(row)} cells but the header has {len(header)}; every "
-                            "row needs one value per column.")
+            where = (f"; a quoted cell runs on from line {start} (an unclosed quote?), close it" if start < number
+                     else "; every row needs one value per column")
+            raise DataError(f"{path} row {number} has {plural(len(row), 'cell')} but the header has "
+                            f"{len(header)}{where}.")
     absent = [name for name in categorical if name not in header]
     if absent:
         raise DataError(f"{path} has no column {absent[0]!r} (--data.categorical); its columns are "
@@ -222,6 +231,10 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     kept = [i for i in range(len(header)) if i != excluded]
     if not kept:
         raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
+    unnamed = [i for i in kept if not header[i]]
+    if unnamed:  # pandas writes its index so, unless told index=False; an unnamed date index is excluded above
+        raise DataError(f"{path} column {unnamed[0] + 1} has no name in the header (an index written by pandas?); "
+                        "name it, or remove it (DataFrame.to_csv(..., index=False)).")
     known = dict(categories or [])
     blocks, names, sources, encoded = [], [], [], []  # sources: each feature's CSV column
     for i in kept:
@@ -281,6 +294,40 @@ def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | N
     return block, list(categories)
 
 
+def check_header(path: Path, header: list[str]) -> None:
+    """Refuse a header that would misread the file: one cell holding another separator, repeated
+    column names (a model could not tell them apart), or no header at all (the first row is data)."""
+    if len(header) == 1:
+        separator = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+                          if sep in header[0]), None)
+        if separator:
+            raise DataError(f"{path} reads as one column named {header[0][:40]!r}: its columns look separated by "
+                            f"{separator}, and genlab reads comma-separated values; save it with commas.")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name and name in seen:
+            raise DataError(f"{path} has two columns named {name!r} (columns {seen[name] + 1} and {i + 1}); give "
+                            "every column its own name.")
+        seen[name] = i
+    # Numbered columns 0, 1, ... are a header (pandas names the columns of an unnamed array so).
+    if all(looks_like_value(name) for name in header) and header != [str(i) for i in range(len(header))]:
+        raise DataError(f"{path} starts with a row of values ({', '.join(header[:3])}"
+                        f"{', ...' if len(header) > 3 else ''}), not a header; add a first row naming the columns.")
+
+
+def looks_like_value(cell: str) -> bool:
+    """Whether a header cell is a number or a date, as a data row's cells are."""
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return bool(TIME_PATTERN.match(cell)) or is_iso_time(cell)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def find_time_column(path: Path, header: list[str], first_row: list[str], name: str | None,
                      skip: set[str] = frozenset()) -> int | None:
     """Index of the column to exclude: the named one, else one named like a time or holding dates
@@ -320,6 +367,9 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
     try:
         value = float(text)
     except ValueError:
+        if THOUSANDS.match(text):
+            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
+                            "thousands separators; remove them (1234.5, not 1,234.5).") from None
         raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
                         f"encode it with --data.categorical {column} (one feature per category) or remove it "
                         "(a date column is excluded with --data.time_column).") from None
@@ -406,22 +456,26 @@ def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device) < lengths[:, None]
 
 
-def to_windows(found: SequenceSource, scaling: Scaling, window: int | None) -> tuple[torch.Tensor, int]:
+def to_windows(found: SequenceSource, scaling: Scaling, window: int | None,
+               trained: bool = False) -> tuple[torch.Tensor, int]:
     """Scaled sequences (N, T, F) as float32 and T: every stride-1 window of a series, or the
-    sequences of an (N, T, F) source (whose T a given ``window`` must match)."""
+    sequences of an (N, T, F) source (whose T a given ``window`` must match). ``trained``: the
+    window is a trained model's, so the fix is other data, not another --data.window."""
     with np.errstate(over="ignore", invalid="ignore"):  # padded steps may hold anything; they are zeroed below
         scaled = torch.from_numpy(scaling.scale(found.values)).float()
     if not found.is_series:
         if window is not None and window != scaled.shape[1]:
-            raise ConfigError(f"{found.source} holds sequences of {scaled.shape[1]} steps but the window is {window}; "
-                              "drop --data.window or make them match.")
+            fix = (f"the model was trained on {window}; use sequences of {window} steps" if trained else
+                   f"the window is {window}; drop --data.window or make them match")
+            raise ConfigError(f"{found.source} holds sequences of {scaled.shape[1]} steps but {fix}.")
         if found.lengths is not None:  # finite zeros at the padding, whatever the file held there
             scaled[~length_mask(torch.from_numpy(found.lengths), scaled.shape[1])] = 0.0
         return scaled, scaled.shape[1]
     window = window or DEFAULT_WINDOW
     if scaled.shape[0] < window:
-        raise DataError(f"{found.source} has {scaled.shape[0]} rows, too few for one window of {window} steps; "
-                        "use a longer series or a smaller --data.window.")
+        fix = (f"the model's window of {window} steps; use a longer series" if trained else
+               f"one window of {window} steps; use a longer series or a smaller --data.window")
+        raise DataError(f"{found.source} has {plural(scaled.shape[0], 'row')}, too few for {fix}.")
     return scaled.unfold(0, window, 1).transpose(1, 2), window  # a view: (rows - window + 1, window, F)
 
 
@@ -468,6 +522,7 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     would be scaled and scored as another.
     """
     found = read_sources(config, categories)
+    trained = scaling is not None
     if columns is not None and found.columns != columns and sorted(found.columns) == sorted(columns):
         raise DataError(f"{found.source} has the training columns in another order ({', '.join(found.columns)}; "
                         f"trained on {', '.join(columns)}); put them in the training order.")
@@ -481,7 +536,7 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     elif len(scaling.minimum) != found.values.shape[-1]:
         raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
                         f"{len(scaling.minimum)}; use data with the training columns.")
-    sequences, window = to_windows(found, scaling, config.window)
+    sequences, window = to_windows(found, scaling, config.window, trained)
     labels = torch.from_numpy(found.labels) if found.labels is not None else None
     lengths = torch.from_numpy(found.lengths) if found.lengths is not None else None
     kind = "windows" if found.is_series else "sequences"

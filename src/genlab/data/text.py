@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from genlab.errors import ConfigError, DataError
+from genlab.fileio import missing
 
 EMBEDDED_NAME = "tiny Shakespeare (embedded)"
 
@@ -39,11 +40,22 @@ def embedded_corpus_path() -> Path:
     return Path(str(resources.files("genlab.data") / "assets" / "tinyshakespeare.txt.gz"))
 
 
+# Files that are not text at all, by their first bytes: converting their encoding would not help.
+BINARY_FORMATS = ((b"\x1f\x8b", "gzip-compressed"), (b"PK\x03\x04", "a zip archive (an .npz is one)"),
+                  (b"\x93NUMPY", "a NumPy array (.npy)"), (b"BZh", "bzip2-compressed"),
+                  (b"\xfd7zXZ\x00", "xz-compressed"), (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+                  (b"%PDF", "a PDF document"))
+
+
 def decode_utf8(data: bytes, source: str) -> str:
     """Bytes → text; invalid UTF-8 is an error naming ``source`` and the byte offset."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
+        kind = next((kind for magic, kind in BINARY_FORMATS if data.startswith(magic)), None)
+        if kind is not None:
+            raise DataError(f"{source} is {kind}, not text; decompress or convert it to a UTF-8 text file and "
+                            "pass that.") from None
         raise DataError(f"{source} is not UTF-8 text (invalid byte 0x{data[e.start]:02x} at byte offset {e.start}); "
                         "convert it to UTF-8, e.g. with 'iconv -f LATIN1 -t UTF-8'.") from None
     return text.removeprefix("\ufeff")  # a byte-order mark is not text
@@ -68,7 +80,7 @@ def read_text(path: str | os.PathLike | None, option: str = "--data") -> tuple[s
     elif path.is_file():
         text, source = decode_utf8(path.read_bytes(), str(path)), str(path)
     else:
-        raise DataError(f"{path} does not exist; point {option} at a UTF-8 text file or a folder of .txt files.")
+        raise DataError(f"{path} {missing(path)}; point {option} at a UTF-8 text file or a folder of .txt files.")
     if not text:
         raise DataError(f"{path} holds no text; point {option} at a non-empty UTF-8 text file.")
     return text, source
@@ -98,8 +110,8 @@ class TokenWindows:
 
     def __init__(self, tokens: torch.Tensor, context: int, description: str = "") -> None:
         if tokens.numel() <= context:
-            raise DataError(f"The training text of {description or 'the data'} has {tokens.numel()} tokens, too few "
-                            f"for one window of --model.context {context} + 1; use more text or a shorter context.")
+            raise DataError(f"{tokens.numel()} training tokens are too few for one window of --model.context "
+                            f"{context} + 1 ({description or 'the data'}); use more text or a shorter context.")
         self.tokens = tokens
         self.context = context
         self.description = description

@@ -56,7 +56,7 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
         raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
                           "pass a folder or .npz of reference images.")
     split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
-    return load_images(path).images, str(path.resolve()), split, None  # the cache keys the pixels themselves
+    return load_images(path, option="--ref").images, str(path.resolve()), split, None  # the cache keys the pixels themselves
 
 
 def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int

@@ -147,6 +147,18 @@ def stored_run_config(folder: Path, family: str | None = None, values: dict[str,
     return config, SavedConfig(kept, notes)
 
 
+def refuse_run_inside_data(run_dir: Path, data: str | None) -> None:
+    """Refuse a run directory inside the data folder it trains on: the next run on that folder would
+    read the run's files as data (its preview grids as pictures, even as a class of their own; its
+    sample text as training text)."""
+    if data is None or not Path(data).is_dir():
+        return
+    folder, inside = Path(data).resolve(), run_dir.resolve()
+    if inside == folder or folder in inside.parents:
+        raise ConfigError(f"--out {run_dir} is inside the data folder {data}, where the next run would read its "
+                          f"samples as data; put the run outside {data}.")
+
+
 def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool = False,
           progress: bool | None = None, saved: SavedConfig | None = None) -> Path:
     """Train the run described by ``config`` (from ``resume_from`` if given); return the run directory.
@@ -167,6 +179,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                           "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
     if restart_ok and resume_from is None and (run_dir / "config.json").exists():
         refuse_restart_over(run_dir, config)
+    refuse_run_inside_data(run_dir, getattr(config.data, "path", None))
     trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
     dataset, config.model = family.build_data(config.data, config.model)
