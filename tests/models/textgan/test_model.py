@@ -12,6 +12,7 @@ from genlab.errors import ConfigError, DataError
 from genlab.models.base import GenerativeModel
 from genlab.models.textgan import FAMILY, build_sentence_data
 from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig
+from genlab.nn.discrete import gumbel_noise
 from genlab.tokenizers import SentenceTokenizer
 from genlab.train.run import build_run_config
 
@@ -112,6 +113,23 @@ def test_relaxed_sample_peaks_at_the_sampled_tokens(sentences_txt):
     tokens, relaxed = model.relaxed_sample(6, torch.device("cpu"))
     assert torch.equal(relaxed.argmax(dim=-1), tokens)
     assert relaxed.max(dim=-1).values.mean() > 0.99
+
+
+@pytest.mark.parametrize("generator", ["lstm", "transformer"])
+def test_the_fakes_shown_to_the_discriminator_are_the_relaxation_of_the_sampling_pass(sentences_txt, generator):
+    # fake_batch relaxes the logits the tokens were sampled from; the generator's update relaxes a
+    # teacher-forced pass over the same tokens. The two passes must give the same logits.
+    model, _ = build("relgan", sentences_txt, pretrain_steps=0, generator=generator)
+    model.on_train_step(0, {})
+    noise = gumbel_noise((5, model.config.seq_len, model.vocab_size))
+    tokens, stepwise = model.gumbel_tokens(5, noise)
+    with torch.no_grad():
+        forced, _ = model.generator(model.inputs(tokens))
+    assert torch.allclose(stepwise, forced, atol=1e-5)
+    torch.manual_seed(4)
+    fake = model.fake_batch(5, torch.device("cpu"))
+    torch.manual_seed(4)
+    assert torch.allclose(fake, model.relaxed_sample(5, torch.device("cpu"))[1].detach(), atol=1e-5)
 
 
 def test_straight_through_shows_the_discriminator_one_hot_tokens_and_still_trains_the_generator(sentences_txt):

@@ -285,23 +285,38 @@ class RelGAN(AdversarialTextGAN):
         progress = min(max(self.step - c.pretrain_steps, 0) / c.temperature_steps, 1.0)
         return c.max_inverse_temperature ** progress
 
-    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> torch.Tensor:
-        """n sequences whose token t is argmax(logits_t + noise[:, t]), noise (n, T, V)."""
+    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """n sequences (n, T) whose token t is argmax(logits_t + noise[:, t]), noise (n, T, V), and
+        the logits (n, T, V) they were drawn from (no gradient)."""
         empty = torch.empty(n, 0, dtype=torch.long, device=noise.device)
-        return self.continue_tokens(empty, lambda logits, t: (logits + noise[:, t]).argmax(dim=-1))
+        steps = []
+
+        def pick(logits: torch.Tensor, t: int) -> torch.Tensor:
+            steps.append(logits)
+            return (logits + noise[:, t]).argmax(dim=-1)
+
+        tokens = self.continue_tokens(empty, pick)
+        return tokens, torch.stack(steps, dim=1)
+
+    def relax(self, logits: torch.Tensor, noise: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through,
+                              tokens=tokens)
 
     def relaxed_sample(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """n sampled sequences (n, T) and their Gumbel-softmax relaxations (n, T, V), the latter
-        differentiable in the generator's weights."""
+        differentiable in the generator's weights: the sampled tokens are fed back through the
+        generator in one teacher-forced pass, whose logits are the sampling pass's."""
         noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
-        tokens = self.gumbel_tokens(n, noise)
+        tokens, _ = self.gumbel_tokens(n, noise)
         logits, _ = self.generator(self.inputs(tokens))
-        return tokens, gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through,
-                                      tokens=tokens)
+        return tokens, self.relax(logits, noise, tokens)
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
+        # D's fakes need no gradient, so the sampling pass's own logits serve: no second pass.
         with torch.no_grad():
-            return self.relaxed_sample(n, device)[1]
+            noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
+            tokens, logits = self.gumbel_tokens(n, noise)
+            return self.relax(logits, noise, tokens)
 
     def generator_step(self, real: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
         fake = self.relaxed_sample(real.shape[0], real.device)[1]
