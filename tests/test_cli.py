@@ -157,6 +157,15 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "gan", "--stepz", "2"], "'genlab train' has no option --stepz (did you mean --steps?)"),
     (lambda t: ["train", "gan", "--step", "2"], "has no option --step (did you mean --steps?)"),  # no abbreviations
     (lambda t: ["sample", t, "extra"], "'genlab sample' takes no further argument 'extra'"),
+    (lambda t: ["train", "gan", "--out", ""], "--train.out is empty; name a folder for the run"),
+    (lambda t: ["train", "gan", "--data", ""], "--data is empty; name a data file or folder"),
+    (lambda t: ["train", "gan", "--data.resolution", "30"], "--data.resolution 30 is not a resolution this model"),
+    (lambda t: ["train", "vae", "--model.lr", "0"], "--model.lr must be a learning rate between 0 and 1 (got 0.0)"),
+    (lambda t: ["train", "rgan", "--model.lr_generator", "2"], "--model.lr_generator must be a learning rate"),
+    (lambda t: ["train", "textgan", "--model.lr_pretrain", "0"], "--model.lr_pretrain must be a learning rate"),
+    (lambda t: ["train", "rgan", "--data.seed", "-1"], "--data.seed must be an integer from 0 to 2**63 - 1"),
+    (lambda t: ["train", "transformer", "--model.width", str(10**9)], "A transformer model of this size does not "
+                                                                        "fit in memory; lower its size options"),
 ])
 def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
     (tmp_path / "empty").mkdir()
@@ -239,6 +248,16 @@ def test_a_run_inside_its_own_data_folder_is_refused_before_anything_is_written(
     code, _, err = run_cli("train", "transformer", "--data", corpus, "--out", corpus / "run", "--steps", "1")
     assert code == 2 and "is inside the data folder" in err and "put the run outside" in err
     assert sorted(p.name for p in corpus.iterdir()) == ["a.txt"]
+
+
+def test_resuming_a_finished_run_with_changed_settings_is_refused_and_leaves_its_record(tmp_path, run_cli):
+    run = tmp_path / "ring"
+    assert run_cli("train", "--config", "toy-ring", "--steps", "2", "--out", run, "--quiet")[0] == 0
+    record = (run / "config.json").read_bytes()
+    code, _, err = run_cli("train", "--resume", "auto", "--out", run, "--model.lr_generator", "1e-4")
+    assert code == 2 and "is at step 2, so --train.steps 2 leaves nothing to train with the changed settings" in err
+    assert "model.lr_generator 0.001 → 0.0001" in err and (run / "config.json").read_bytes() == record
+    assert run_cli("train", "--resume", "auto", "--out", run, "--quiet")[0] == 0  # unchanged: allowed
 
 
 def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli, tiny_dcgan):

@@ -53,10 +53,21 @@ def test_parse_overrides_reads_yaml_scalars():
     (["steps"], "Unrecognised argument 'steps'"),
     (["--steps"], "Unrecognised argument '--steps'"),
     (["--train.steps"], "needs a value"),
+    (["--train.out", "--model.latent_dim", "8"], "Option --train.out needs a value"),  # not '--model.latent_dim'
+    (["--model.latent_dim", "8", "--model.latent_dim=16"], "Option --model.latent_dim is given twice"),
 ])
 def test_parse_overrides_rejects_malformed(args, fragment):
     with pytest.raises(ConfigError, match=fragment):
         parse_overrides(args)
+
+
+def test_option_values_keep_what_yaml_1_1_would_turn_into_other_things():
+    overrides = parse_overrides(["--train.out", "runs/run #2", "--data.time_column", "No", "--data.path", "2024-01-01",
+                                 "--model.conditional", "yes"])
+    assert overrides == {"train": {"out": "runs/run #2"}, "data": {"time_column": "No", "path": "2024-01-01"},
+                         "model": {"conditional": "yes"}}  # a string: refused where a flag needs true or false
+    with pytest.raises(ConfigError, match="--model.conditional must be true or false"):
+        build_run_config("gan", overrides={"model": {"conditional": "yes"}})
 
 
 def test_train_config_validation_names_the_option():
@@ -87,6 +98,13 @@ def test_config_file_errors(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML or JSON"):
         load_config_file(bad)
+    bad.write_text("model:\n\tname: dcgan\n")
+    with pytest.raises(ConfigError, match=r"found character '\\t' that cannot start any token at line 2, column 1"):
+        load_config_file(bad)
+    for section in ("model: dcgan\n", "train: [1, 2]\n"):  # merged with options, the value would vanish
+        bad.write_text(section)
+        with pytest.raises(ConfigError, match=f"The config's '{section.split(':')[0]}' section must be a mapping"):
+            build_run_config("gan", load_config_file(bad), {"model": {"latent_dim": 8}, "train": {"steps": 1}})
     good = tmp_path / "good.yaml"
     good.write_text("family: gan\ntrain:\n  steps: 5\n")
     assert build_run_config(None, load_config_file(good)).train.steps == 5

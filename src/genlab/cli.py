@@ -187,7 +187,9 @@ def split_dotted(argv: list[str]) -> tuple[list[str], list[str]]:
     while i < len(argv):
         arg = argv[i]
         if arg.startswith("--") and "." in arg.split("=", 1)[0]:
-            takes_value = "=" not in arg and i + 1 < len(argv)
+            # A next token that is itself an option is not this one's value: parse_overrides then
+            # reports the missing value instead of swallowing the option.
+            takes_value = "=" not in arg and i + 1 < len(argv) and not argv[i + 1].startswith("--")
             dotted += argv[i:i + 2] if takes_value else [arg]
             i += 2 if takes_value else 1
         else:

@@ -59,6 +59,17 @@ ConfigLoader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+# YAML 1.2's booleans (true / false), not YAML 1.1's yes / no / on / off, which would turn a column
+# named 'No' into false; and no timestamps, which would turn --train.out 2024-01-01 into a date.
+# genlab has no date options, and a flag takes true or false.
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in ConfigLoader.yaml_implicit_resolvers.items()}
+ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
 MAX_SEED = 2**63 - 1  # torch takes 64-bit seeds; the headroom keeps seed + rank (one stream per process) valid
 
 
@@ -91,6 +102,15 @@ def unconditional_classes(config: Any) -> dict[str, str]:
         return {"num_classes": "--model.num_classes is for a class-conditional model; add --model.conditional true "
                                "or drop it."}
     return {}
+
+
+def check_learning_rates(config: Any, *names: str) -> None:
+    """Each named option of ``config`` must be a learning rate in (0, 1): at 0 nothing trains, and
+    a rate of 1 or more sends Adam's steps (about the rate itself per weight) far off at once."""
+    for name in names:
+        value = getattr(config, name)
+        if not 0 < value < 1:
+            raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
 
 
 def check_non_negative(config: Any, *names: str) -> None:
@@ -368,6 +388,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
                           f"config ({', '.join(packaged_configs())}).")
     try:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=ConfigLoader)
+    except yaml.MarkedYAMLError as e:  # what went wrong and where: 'found character '\t' ...', line and column
+        mark = e.problem_mark or e.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"Config file {path} is not valid YAML or JSON ({e.problem or e.context}{where}); "
+                          "fix the syntax.") from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"Config file {path} is not valid YAML or JSON ({str(e).splitlines()[0]}); "
                           "fix the syntax.") from e
@@ -396,11 +421,14 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
             key, raw = arg[2:].split("=", 1)
             i += 1
         else:
-            if i + 1 >= len(args):
-                raise ConfigError(f"Option {arg} needs a value, e.g. {arg} 10.")
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise ConfigError(f"Option {arg} needs a value, e.g. {arg} 10 (a value that starts with '--' is "
+                                  f"given as {arg}=VALUE).")
             key, raw = arg[2:], args[i + 1]
             i += 2
         section, name = key.split(".", 1)
+        if name in overrides.get(section, {}):
+            raise ConfigError(f"Option --{key} is given twice; pass it once.")
         overrides.setdefault(section, {})[name] = parse_value(raw)
     return overrides
 
@@ -415,9 +443,11 @@ def parse_value(raw: str) -> Any:
         value.text = raw
         return value
     try:
-        return yaml.load(raw, Loader=ConfigLoader)
+        value = yaml.load(raw, Loader=ConfigLoader)
     except yaml.YAMLError:
         return raw
+    # ' #' starts a YAML comment, which would cut 'runs/run #2' short: such a token is text as typed.
+    return raw if (value is None or isinstance(value, str)) and re.search(r"(^|\s)#", raw) else value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

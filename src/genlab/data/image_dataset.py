@@ -72,6 +72,9 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
         if asked is not None and wanted is not None and asked != wanted:
             raise ConfigError(f"--data.{name} {asked} differs from --model.{name} {wanted}; set one of them, "
                               "or both to the same value.")
+    if data.resolution is not None and model.resolution is None and data.resolution not in resolutions:
+        raise ConfigError(f"--data.resolution {data.resolution} is not a resolution this model supports; choose one "
+                          f"of {', '.join(map(str, resolutions))}.")
     images = load_images(data.path, resolution=data.resolution or model.resolution,
                          channels=data.channels or model.channels, skip_corrupt=data.skip_corrupt)
     n, height, width, channels = images.images.shape

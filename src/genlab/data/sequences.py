@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from genlab.config import is_set, refuse_inapplicable
+from genlab.config import check_seed, is_set, refuse_inapplicable
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
@@ -75,6 +75,7 @@ class SequenceDataConfig:
         for name in ("sines", "sines_features"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--data.{name} must be at least 1 (got {getattr(self, name)}).")
+        check_seed(self.seed, "--data.seed")
         refuse_inapplicable(self)
         if self.window is not None and self.window < 2:
             raise ConfigError(f"--data.window must be at least 2 (got {self.window}).")

@@ -94,6 +94,12 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def checkpoint_step(folder: Path) -> int | None:
+    """The step a checkpoint folder (``step-000100``) was written at, or None for another name."""
+    match = _NAME.match(Path(folder).name)
+    return int(match.group(1)) if match else None
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1][1] if found else None

@@ -13,17 +13,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from genlab.config import RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
-from genlab.errors import ConfigError, GenlabError
+from genlab.errors import ConfigError, GenlabError, out_of_memory_as
 from genlab.models.base import ignored_note
 from genlab.models.registry import get_family, get_model_class
-from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
-                                    resolve_checkpoint)
+from genlab.train.checkpoint import (checkpoint_step, checkpoints_dir, latest_checkpoint, read_checkpoint_config,
+                                    remove_partial, resolve_checkpoint)
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
 from genlab.train.trainer import Trainer, is_run_directory
 
 SECTIONS = ("family", "model", "data", "train", "versions")
+SECTION_EXAMPLES = {"model": "{name: dcgan, latent_dim: 64}", "data": "{path: data.npz}",
+                    "train": "{steps: 1000, batch_size: 64}"}
 
 
 def build_run_config(family: str | None = None, values: dict[str, Any] | None = None,
@@ -41,6 +43,10 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
     ``overrides``, and the saved model and data options it dropped, by section: those that nothing
     reads under the merged config, which neither ``values`` nor ``overrides`` gives again
     (:func:`genlab.config.from_stored`; one given again is refused)."""
+    for section in ("model", "data", "train"):  # merged with a mapping of overrides, another value would vanish
+        if values.get(section) is not None and not isinstance(values[section], dict):
+            raise ConfigError(f"The config's '{section}' section must be a mapping of options (such as "
+                              f"{SECTION_EXAMPLES[section]}), not {values[section]!r}.")
     merged = merge(merge(saved, values), overrides)
     unknown = sorted(set(merged) - set(SECTIONS), key=str)
     if unknown:
@@ -75,6 +81,9 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
 
 def run_directory(config: RunConfig) -> Path:
     """Where the run writes (``--out``, default ``runs/<model>``); refused up front if it is a file."""
+    if config.train.out == "":
+        raise ConfigError("--train.out is empty; name a folder for the run, or leave the option out for "
+                          f"runs/{config.model_name}.")
     path = Path(config.train.out or f"runs/{config.model_name}")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path} is a file, not a run directory; pass a folder name (new or a run's).")
@@ -151,6 +160,9 @@ def refuse_run_inside_data(run_dir: Path, data: str | None) -> None:
     """Refuse a run directory inside the data folder it trains on: the next run on that folder would
     read the run's files as data (its preview grids as pictures, even as a class of their own; its
     sample text as training text)."""
+    if data == "":
+        raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
+                          "data.")
     if data is None or not Path(data).is_dir():
         return
     folder, inside = Path(data).resolve(), run_dir.resolve()
@@ -182,11 +194,16 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     refuse_run_inside_data(run_dir, getattr(config.data, "path", None))
     trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
-    dataset, config.model = family.build_data(config.data, config.model)
+    with out_of_memory_as("The data as configured does not fit in memory (its --data.* sizes, such as a "
+                          "resolution or a count of generated sequences); lower them."):
+        dataset, config.model = family.build_data(config.data, config.model)
     if hasattr(config.model, "validate"):
         config.model.validate()  # again, with what the data filled in (resolution, classes, features)
     seed_everything(config.train.seed)  # the initial weights are part of what the seed reproduces
-    model = family.models[config.model_name](config.model)
+    with out_of_memory_as(f"A {config.model_name} model of this size does not fit in memory; lower its size options "
+                          f"(widths, layers, vocabulary: 'genlab list {config.family} --model {config.model_name}' "
+                          "lists them)."):
+        model = family.models[config.model_name](config.model)
     process = ProcessContext.from_env()
     if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
@@ -201,7 +218,17 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                 saved = saved or stored_run_config(resume_from)[1]
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
-                warnings.append(resume_changes(saved.values, config))
+                changed = changed_settings(saved.values, config)
+                at = checkpoint_step(resume_from)
+                if changed and at is not None and at >= config.train.steps:
+                    # Nothing would train under the new settings, yet config.json would record them.
+                    raise ConfigError(f"{resume_from} is at step {at}, so --train.steps {config.train.steps} leaves "
+                                      f"nothing to train with the changed settings ({'; '.join(changed)}); raise "
+                                      "--train.steps to train on with them, or drop them.")
+                if changed:
+                    warnings.append(f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): "
+                                    "the run goes on, but not as an uninterrupted run with the saved settings would, "
+                                    "and config.json will record only the new ones.")
             for warning in filter(None, warnings):
                 print(f"genlab: warning: {warning}")
             for note in model.setup_notes():
@@ -237,21 +264,17 @@ def default_of(config: RunConfig, key: str) -> Any:
 _NO_DEFAULT = object()
 
 
-def resume_changes(saved: dict[str, Any], config: RunConfig) -> str | None:
-    """A sentence listing the settings (batch size, learning rate, data, ...) in which ``config``
-    differs from the checkpoint's ``saved`` config, else None. Such a resume is allowed (a
-    larger batch late in training is a real technique) but is no longer the saved run."""
+def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
+    """The settings (batch size, learning rate, data, ...) in which ``config`` differs from the
+    checkpoint's ``saved`` config, each as "key old → new". Such a resume is allowed (a larger
+    batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
     # An option an older genlab did not save yet stands at its default: not a change.
     before.update({key: value for key, value in after.items() if key not in before and value == default_of(config, key)})
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
                for key in sorted(before.keys() | after.keys(), key=str)
                if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]
-    if not changed:
-        return None
-    return (f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): the run goes on, but "
-            "not as an uninterrupted run with the saved settings would, and config.json will record only the new "
-            "ones.")
+    return changed
 
 
 def refuse_restart_over(run_dir: Path, config: RunConfig) -> None:

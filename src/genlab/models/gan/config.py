@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_non_negative, default_value, is_set,
+from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, default_value, is_set,
                            refuse_inapplicable, unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
@@ -91,10 +91,7 @@ class GANConfig:
         if unknown:
             raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "
                               f"{', '.join(AUGMENTATIONS)}.")
-        for name in ("lr_generator", "lr_discriminator"):
-            value = getattr(self, name)
-            if not 0 < value < 1:
-                raise ConfigError(f"--model.{name} must be a learning rate between 0 and 1 (got {value}).")
+        check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_adam_betas(self.betas)
         check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
         refuse_inapplicable(self)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_non_negative, is_set, refuse_inapplicable,
+from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, is_set, refuse_inapplicable,
                            unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
@@ -138,7 +138,8 @@ class RGANConfig:
         if self.attention_layers and self.hidden_dim % self.attention_heads:
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
                               f"{self.attention_heads}.")
-        check_non_negative(self, "lr_generator", "lr_discriminator", "gradient_penalty", "decay_steps")
+        check_learning_rates(self, "lr_generator", "lr_discriminator")
+        check_non_negative(self, "gradient_penalty", "decay_steps")
         if self.noise not in ("step", "sequence", "both"):
             raise ConfigError(f"--model.noise must be step, sequence or both (got {self.noise!r}).")
         check_adam_betas(self.betas)

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_inapplicable
+from genlab.config import check_adam_betas, check_learning_rates, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
 
 # Options only some models read, with those models; the others refuse them.
@@ -105,7 +105,8 @@ class TextGANConfig:
         if not 1 <= self.max_inverse_temperature < math.inf:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")
-        check_non_negative(self, "lr_pretrain", "lr_generator", "lr_discriminator", "grad_clip")
+        check_learning_rates(self, "lr_pretrain", "lr_generator", "lr_discriminator")
+        check_non_negative(self, "grad_clip")
         check_adam_betas(self.betas)
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_non_negative, default_value, is_set,
+from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, default_value, is_set,
                            refuse_inapplicable, unconditional_classes)
 from genlab.errors import ConfigError
 
@@ -58,7 +58,8 @@ class VAEConfig:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
         if not 1 <= self.samples <= 5000:
             raise ConfigError(f"--model.samples must be between 1 and 5000 (got {self.samples}).")
-        check_non_negative(self, "beta", "free_bits", "kl_warmup_steps", "lr", "decay_steps")
+        check_learning_rates(self, "lr")
+        check_non_negative(self, "beta", "free_bits", "kl_warmup_steps", "decay_steps")
         if not 0 <= self.min_lr <= self.lr:
             raise ConfigError(f"--model.min_lr must be between 0 and --model.lr (got min_lr {self.min_lr}, "
                               f"lr {self.lr}).")
