@@ -164,6 +164,8 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "rgan", "--model.lr_generator", "2"], "--model.lr_generator must be a learning rate"),
     (lambda t: ["train", "textgan", "--model.lr_pretrain", "0"], "--model.lr_pretrain must be a learning rate"),
     (lambda t: ["train", "rgan", "--data.seed", "-1"], "--data.seed must be an integer from 0 to 2**63 - 1"),
+    (lambda t: ["train", "transformer", "--model.vocab", "[a, a, b]"], "--model.vocab must list distinct symbols"),
+    (lambda t: ["list", "gan", "--model", "vae"], "--model vae is not a gan model; choose one of"),
     (lambda t: ["train", "transformer", "--model.width", str(10**9)], "A transformer model of this size does not "
                                                                         "fit in memory; lower its size options"),
 ])

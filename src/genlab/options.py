@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from genlab.config import TrainConfig, to_dict, unread_options
+from genlab.errors import ConfigError
 
 
 HEADER = re.compile(r"-{2,}.*-{2,}")  # a comment that heads a group of fields, not one field's help
@@ -94,6 +95,8 @@ def family_options(family: str, model: str | None = None) -> tuple[str, list[Opt
 
     fam = get_family(family)
     name = model or fam.default_model
+    if name not in fam.models:  # asked as 'genlab list FAMILY --model NAME', not as --model.name
+        raise ConfigError(f"--model {name} is not a {family} model; choose one of: {', '.join(fam.models)}.")
     model_class = get_model_class(family, name)
     choice = Option("--model.name", name, tuple(fam.models),
                     f"the model; each sets its own defaults of the options below (genlab list {family} --model NAME)")

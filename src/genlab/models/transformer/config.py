@@ -57,6 +57,12 @@ class TransformerConfig:
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
         check_non_negative(self, "warmup_steps", "weight_decay", "grad_clip")
         check_adam_betas(self.betas)
+        if self.vocab is not None and (not self.vocab or len(set(self.vocab)) != len(self.vocab)):
+            raise ConfigError(f"--model.vocab must list distinct symbols, one per token id (got {len(self.vocab)}, "
+                              f"{len(set(self.vocab))} distinct); leave it out to build it from the training text.")
+        if self.vocab is not None and self.tokenizer == "char" and any(len(symbol) != 1 for symbol in self.vocab):
+            raise ConfigError("--model.vocab of the char tokenizer must list single characters; leave it out to "
+                              "build it from the training text.")
         refuse_inapplicable(self)
 
     def inapplicable(self) -> dict[str, str]:
