@@ -55,6 +55,8 @@ def test_parse_overrides_reads_yaml_scalars():
     (["--train.steps"], "needs a value"),
     (["--train.out", "--model.latent_dim", "8"], "Option --train.out needs a value"),  # not '--model.latent_dim'
     (["--model.latent_dim", "8", "--model.latent_dim=16"], "Option --model.latent_dim is given twice"),
+    (["--family.x", "1"], "--family.x is not an option: options are --model.KEY, --data.KEY or --train.KEY"),
+    (["--versions.torch", "9"], "--versions.torch is not an option"),
 ])
 def test_parse_overrides_rejects_malformed(args, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -154,7 +156,7 @@ def test_text_options_take_number_like_values_verbatim():
     class Columns:
         names: tuple[str, ...] = ()
 
-    assert from_dict(Columns, parse_overrides(["--x.names", "1e3"])["x"], "x").names == ("1e3",)
+    assert from_dict(Columns, parse_overrides(["--data.names", "1e3"])["data"], "data").names == ("1e3",)
 
 
 def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):

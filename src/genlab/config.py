@@ -404,6 +404,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
+OPTION_SECTIONS = ("model", "data", "train")
+
+
 def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
     """Parse ``--section.key value`` (or ``--section.key=value``) pairs into nested dicts.
 
@@ -427,6 +430,9 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
             key, raw = arg[2:], args[i + 1]
             i += 2
         section, name = key.split(".", 1)
+        if section not in OPTION_SECTIONS:
+            raise ConfigError(f"--{key} is not an option: options are --model.KEY, --data.KEY or --train.KEY (the "
+                              "family is the first argument, e.g. 'genlab train gan').")
         if name in overrides.get(section, {}):
             raise ConfigError(f"Option --{key} is given twice; pass it once.")
         overrides.setdefault(section, {})[name] = parse_value(raw)
