@@ -166,8 +166,8 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "rgan", "--data.seed", "-1"], "--data.seed must be an integer from 0 to 2**63 - 1"),
     (lambda t: ["train", "transformer", "--model.vocab", "[a, a, b]"], "--model.vocab must list distinct symbols"),
     (lambda t: ["list", "gan", "--model", "vae"], "--model vae is not a gan model; choose one of"),
-    (lambda t: ["train", "transformer", "--model.width", str(10**9)], "A transformer model of this size does not "
-                                                                        "fit in memory; lower its size options"),
+    (lambda t: ["train", "transformer", "--model.width", str(2**42)],  # more bytes than any address space
+     "A transformer model of this size does not fit in memory; lower its size options"),
 ])
 def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
     (tmp_path / "empty").mkdir()
@@ -257,7 +257,8 @@ def test_resuming_a_finished_run_with_changed_settings_is_refused_and_leaves_its
     assert run_cli("train", "--config", "toy-ring", "--steps", "2", "--out", run, "--quiet")[0] == 0
     record = (run / "config.json").read_bytes()
     code, _, err = run_cli("train", "--resume", "auto", "--out", run, "--model.lr_generator", "1e-4")
-    assert code == 2 and "is at step 2, so --train.steps 2 leaves nothing to train with the changed settings" in err
+    assert code == 2 and "is at step 2, the run's last (--train.steps), so nothing would train with the changed " \
+                         "settings" in err
     assert "model.lr_generator 0.001 → 0.0001" in err and (run / "config.json").read_bytes() == record
     assert run_cli("train", "--resume", "auto", "--out", run, "--quiet")[0] == 0  # unchanged: allowed
 

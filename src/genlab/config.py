@@ -390,7 +390,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=ConfigLoader)
     except yaml.MarkedYAMLError as e:  # what went wrong and where: 'found character '\t' ...', line and column
         mark = e.problem_mark or e.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark and "line" not in str(e.problem) else ""
         raise ConfigError(f"Config file {path} is not valid YAML or JSON ({e.problem or e.context}{where}); "
                           "fix the syntax.") from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -453,7 +453,8 @@ def parse_value(raw: str) -> Any:
     except yaml.YAMLError:
         return raw
     # ' #' starts a YAML comment, which would cut 'runs/run #2' short: such a token is text as typed.
-    return raw if (value is None or isinstance(value, str)) and re.search(r"(^|\s)#", raw) else value
+    quoted = raw.strip()[:1] in ("'", '"')  # the user's own YAML quoting, which already keeps a '#'
+    return raw if (value is None or isinstance(value, str)) and re.search(r"(^|\s)#", raw) and not quoted else value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

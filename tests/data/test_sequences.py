@@ -65,6 +65,8 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("a,b,a\n1,2,3\n", "has two columns named 'a' \\(columns 1 and 3\\)"),
     (",a,b\n0,1,2\n1,3,4\n", "column 1 has no name in the header \\(an index written by pandas\\?\\)"),
     ("0.5,1\n0.7,2\n0.9,3\n", r"starts with a row of values \(0.5, 1\), not a header; add a first row naming"),
+    ("0.5,0.5\n0.7,2\n", r"starts with a row of values \(0.5, 0.5\)"),  # not 'two columns named'
+    ("a,b,\n1,2,\n3,4,\n", "has an empty last column, unnamed: its lines end with a comma"),
     ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
 ])
 def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
@@ -77,6 +79,8 @@ def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
 def test_headers_that_are_read_as_they_should_be(tmp_path):
     # pandas' numbered columns of an unnamed array are a header, and its unnamed date index is time
     assert read_csv(write(tmp_path, "0,1\n5,6\n7,8\n")).columns == ["0", "1"]
+    assert read_csv(write(tmp_path, "450,550,650\n0.1,0.2,0.3\n")).columns == ["450", "550", "650"]  # wavelengths
+    assert read_csv(write(tmp_path, "a;b\n1\n")).columns == ["a;b"]  # one column whose name holds a ';'
     found = read_csv(write(tmp_path, ",a\n2020-01-01,1\n2020-01-02,2\n"))
     assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]
 

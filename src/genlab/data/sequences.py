@@ -55,6 +55,7 @@ DEFAULT_WINDOW = 24
 SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
+INTEGER = re.compile(r"^[-+]?\d+$")
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
 TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
@@ -213,7 +214,7 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         raise DataError(f"{path} needs a header row and at least one row of values; it has "
                         f"{plural(len(rows), 'line')}.")
     header = [name.strip() for name in rows[0]]
-    check_header(path, header)
+    check_header(path, header, rows[1])
     lines = lines[1:]  # each value row's line
     for number, start, row in zip(lines, starts[1:], rows[1:]):
         if len(row) != len(header):
@@ -233,6 +234,9 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if not kept:
         raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
     unnamed = [i for i in kept if not header[i]]
+    if unnamed == [len(header) - 1] and not any(row[-1].strip() for row in rows):
+        raise DataError(f"{path} has an empty last column, unnamed: its lines end with a comma; remove the trailing "
+                        "commas.")
     if unnamed:  # pandas writes its index so, unless told index=False; an unnamed date index is excluded above
         raise DataError(f"{path} column {unnamed[0] + 1} has no name in the header (an index written by pandas?); "
                         "name it, or remove it (DataFrame.to_csv(..., index=False)).")
@@ -250,9 +254,9 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
     values = np.concatenate(blocks, axis=1)
-    missing = np.isnan(values)
-    if missing.any():
-        values = fill_missing(values, missing, fill, path, sources, lines)
+    gaps = np.isnan(values)
+    if gaps.any():
+        values = fill_missing(values, gaps, fill, path, sources, lines)
     description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
     return SequenceSource(values, names, None, description, categories=encoded or None)
 
@@ -295,25 +299,27 @@ def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | N
     return block, list(categories)
 
 
-def check_header(path: Path, header: list[str]) -> None:
-    """Refuse a header that would misread the file: one cell holding another separator, repeated
-    column names (a model could not tell them apart), or no header at all (the first row is data)."""
-    if len(header) == 1:
+def check_header(path: Path, header: list[str], first_row: list[str]) -> None:
+    """Refuse a header that would misread the file: one cell holding the separator of every row,
+    no header at all (the first row is data), or repeated column names (a model could not tell
+    them apart)."""
+    if len(header) == 1 and len(first_row) == 1:
         separator = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
-                          if sep in header[0]), None)
+                          if sep in header[0] and sep in first_row[0]), None)
         if separator:
             raise DataError(f"{path} reads as one column named {header[0][:40]!r}: its columns look separated by "
                             f"{separator}, and genlab reads comma-separated values; save it with commas.")
+    # Whole numbers may name columns (sensor ids, wavelengths, pandas' 0, 1, ...); a header of
+    # numbers among which one has a fraction or an exponent, or a date, is a row of data.
+    if all(looks_like_value(name) for name in header) and not all(INTEGER.match(name) for name in header):
+        raise DataError(f"{path} starts with a row of values ({', '.join(header[:3])}"
+                        f"{', ...' if len(header) > 3 else ''}), not a header; add a first row naming the columns.")
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name and name in seen:
             raise DataError(f"{path} has two columns named {name!r} (columns {seen[name] + 1} and {i + 1}); give "
                             "every column its own name.")
         seen[name] = i
-    # Numbered columns 0, 1, ... are a header (pandas names the columns of an unnamed array so).
-    if all(looks_like_value(name) for name in header) and header != [str(i) for i in range(len(header))]:
-        raise DataError(f"{path} starts with a row of values ({', '.join(header[:3])}"
-                        f"{', ...' if len(header) > 3 else ''}), not a header; add a first row naming the columns.")
 
 
 def looks_like_value(cell: str) -> bool:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors, save_file
+from safetensors.torch import load as load_safetensors, load_file, save_file
 from torch import nn
 
 from genlab.config import from_stored, to_dict
@@ -288,8 +288,13 @@ def load_weights(module: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist; the model folder is incomplete — re-export it "
                               "or point at a complete checkpoint.")
-    try:  # read here, not by safetensors' own open, which refuses a path that is not valid UTF-8
-        state = load_safetensors(path.read_bytes())
+    try:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:  # safetensors' own open refuses a path that is not valid UTF-8: read it here
+            state = load_safetensors(path.read_bytes())
+        else:  # memory-mapped, without a second copy of the file in memory
+            state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable safetensors file ({e}); it is truncated or "
                               "corrupt — use an earlier checkpoint.") from e

@@ -86,12 +86,8 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     parent = checkpoints_dir(run_dir)
     if not parent.is_dir():
         return []
-    found = []
-    for child in parent.iterdir():
-        match = _NAME.match(child.name)
-        if match and (child / MARKER).is_file():
-            found.append((int(match.group(1)), child))
-    return sorted(found)
+    found = [(checkpoint_step(child), child) for child in parent.iterdir()]
+    return sorted((step, child) for step, child in found if step is not None and (child / MARKER).is_file())
 
 
 def checkpoint_step(folder: Path) -> int | None:

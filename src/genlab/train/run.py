@@ -160,12 +160,9 @@ def refuse_run_inside_data(run_dir: Path, data: str | None) -> None:
     """Refuse a run directory inside the data folder it trains on: the next run on that folder would
     read the run's files as data (its preview grids as pictures, even as a class of their own; its
     sample text as training text)."""
-    if data == "":
-        raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
-                          "data.")
-    if data is None or not Path(data).is_dir():
+    if data is None or not Path(data).expanduser().is_dir():
         return
-    folder, inside = Path(data).resolve(), run_dir.resolve()
+    folder, inside = Path(data).expanduser().resolve(), run_dir.resolve()
     if inside == folder or folder in inside.parents:
         raise ConfigError(f"--out {run_dir} is inside the data folder {data}, where the next run would read its "
                           f"samples as data; put the run outside {data}.")
@@ -191,6 +188,9 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                           "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
     if restart_ok and resume_from is None and (run_dir / "config.json").exists():
         refuse_restart_over(run_dir, config)
+    if getattr(config.data, "path", None) == "":
+        raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
+                          "data.")
     refuse_run_inside_data(run_dir, getattr(config.data, "path", None))
     trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
     family = get_family(config.family)
@@ -207,6 +207,15 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     process = ProcessContext.from_env()
     if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
+    changed: list[str] = []
+    if resume_from is not None:  # on every process, so that all of them stop at a refusal
+        saved = saved or stored_run_config(resume_from)[1]
+        changed = changed_settings(saved.values, config)
+        if changed and checkpoint_step(resume_from) == config.train.steps:
+            # Nothing would train under the new settings, yet config.json would record them.
+            raise ConfigError(f"{resume_from} is at step {config.train.steps}, the run's last (--train.steps), so "
+                              f"nothing would train with the changed settings ({'; '.join(changed)}); raise "
+                              "--train.steps to train on with them, or drop them.")
     try:
         if process.is_main:
             hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
@@ -215,16 +224,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
             warnings = [decay_mismatch(config), warmup_mismatch(config)]
             if resume_from is not None:
-                saved = saved or stored_run_config(resume_from)[1]
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
-                changed = changed_settings(saved.values, config)
-                at = checkpoint_step(resume_from)
-                if changed and at is not None and at >= config.train.steps:
-                    # Nothing would train under the new settings, yet config.json would record them.
-                    raise ConfigError(f"{resume_from} is at step {at}, so --train.steps {config.train.steps} leaves "
-                                      f"nothing to train with the changed settings ({'; '.join(changed)}); raise "
-                                      "--train.steps to train on with them, or drop them.")
                 if changed:
                     warnings.append(f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): "
                                     "the run goes on, but not as an uninterrupted run with the saved settings would, "
