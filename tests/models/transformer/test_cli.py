@@ -96,7 +96,7 @@ def test_bad_input_is_one_clear_sentence(tmp_path, run_cli):
     assert code == 2 and "--temperature must be at least 0 (got nan)" in err
     code, _, err = run_cli("generate", run, "--prompt", "a\udcffb")  # an undecodable argument byte
     assert code == 2 and "--prompt is not valid UTF-8 text" in err and "Traceback" not in err
-    code, _, err = run_cli("train", "transformer", "--steps", "1", "--out", tmp_path / "y", *TINY,
+    code, _, err = run_cli("train", "transformer", "--steps", "1", "--out", tmp_path / "y", *TINY[2:],  # not its context
                            "--model.context", "4000", "--data", latin.with_name("short.txt"))
     assert code == 2 and "does not exist" in err
 
