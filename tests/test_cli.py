@@ -166,6 +166,10 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "rgan", "--data.seed", "-1"], "--data.seed must be an integer from 0 to 2**63 - 1"),
     (lambda t: ["train", "transformer", "--model.vocab", "[a, a, b]"], "--model.vocab must list distinct symbols"),
     (lambda t: ["list", "gan", "--model", "vae"], "--model vae is not a gan model; choose one of"),
+    (lambda t: ["train", "gan", "--steps", "2.5"], "Argument --steps: invalid int value: '2.5'; see 'genlab train"),
+    (lambda t: ["sample"], "The following arguments are required: model; see 'genlab sample --help'."),
+    (lambda t: ["train", "rgan", "--model.data_fill", "ffill"], "--model.data_fill is recorded from the training data "
+                                                                 "(--data.fill), not an option; drop it."),
     (lambda t: ["train", "transformer", "--model.width", str(2**42)],  # more bytes than any address space
      "A transformer model of this size does not fit in memory; lower its size options"),
 ])

@@ -36,8 +36,16 @@ BUILT_IN_DATA = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's own complaints (a value that is not a number, a missing argument) as genlab's one
+    sentence and exit code 2, instead of a usage block; subcommands' parsers are of this class too."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{message[:1].upper()}{message[1:]}; see '{self.prog} --help'.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and evaluate deep generative models.")
+    parser = Parser(prog="genlab", description="Train, sample and evaluate deep generative models.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -201,7 +209,13 @@ def split_dotted(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     plain, dotted = split_dotted(list(sys.argv[1:] if argv is None else argv))
-    args, unknown = parser.parse_known_args(plain)
+    try:
+        args, unknown = parser.parse_known_args(plain)
+    except ConfigError as e:
+        if "--debug" in plain:
+            raise
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return e.exit_code
     tune_allocator()
     # A path given as bytes that are not UTF-8 reaches Python as surrogate escapes, which a stdout
     # with strict errors (the usual one under a UTF-8 locale) refuses to print: 'genlab: done ...'

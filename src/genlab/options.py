@@ -69,7 +69,7 @@ def options(cls: type, section: str) -> list[Option]:
     those its model never reads (another model's, :func:`genlab.config.unread_options`)."""
     values = to_dict(cls())
     hints = get_type_hints(cls)
-    unread = set(unread_options(cls))
+    unread = set(unread_options(cls)) | set(getattr(cls, "FROM_DATA", {}))  # the latter are recorded, not set
     result = []
     for field in dataclasses.fields(cls):
         if field.name in unread:

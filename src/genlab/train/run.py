@@ -64,6 +64,11 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
     if not isinstance(name, str):
         raise ConfigError(f"model.name must be a model name such as {fam.default_model!r} (got {name!r}).")
     model_cls = get_model_class(fam.name, name)
+    filled = getattr(model_cls.config_class, "FROM_DATA", {})
+    given = [key for key in (overrides.get("model") or {}) if key in filled]
+    if given:
+        raise ConfigError(f"--model.{given[0]} is recorded from the training data ({filled[given[0]]}), not an option; "
+                          "drop it.")
 
     def build(cls: type, where: str, section: Any) -> tuple[Any, dict[str, Any]]:
         """The merged ``section`` as ``cls``, and the saved options it dropped."""

@@ -96,6 +96,14 @@ class RGANConfig:
     # What an option missing from a saved model's config (saved before the option existed) stands
     # for, where its default would claim what is not known (genlab.config.from_stored).
     UNRECORDED: ClassVar[dict[str, Any]] = {"data_seed": None}
+    # Fields that training fills from the data (and saves with the model), not options: each with
+    # where its value comes from. Given on the command line they would be overwritten silently.
+    FROM_DATA: ClassVar[dict[str, str]] = {
+        "data_columns": "the data's header", "categorical_columns": "--data.categorical",
+        "categories": "--data.categorical and the data", "data_time_column": "--data.time_column",
+        "data_fill": "--data.fill", "data_reverse": "--data.reverse", "data_seed": "--data.seed",
+        "feature_min": "the data's range", "feature_max": "the data's range", "length_counts": "the data's lengths",
+        "whitening_mean": "--model.whiten, fitted to the data", "whitening_basis": "--model.whiten, fitted to the data"}
 
     @property
     def data_header(self) -> list[str] | None:

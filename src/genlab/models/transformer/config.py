@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
@@ -12,6 +12,9 @@ from genlab.errors import ConfigError
 
 @dataclass
 class TransformerConfig:
+    # Filled by training from the data config, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
+    FROM_DATA: ClassVar[dict[str, str]] = {"held_out_fraction": "--data.validation_fraction"}
+
     tokenizer: Literal["char", "byte", "word"] = "char"  # how text becomes tokens
     vocab: list[str] | None = None  # char/word symbols in id order; None: built from the training text
     max_words: int = 20000  # word tokenizer: vocabulary size, <unk> included
