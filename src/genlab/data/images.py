@@ -489,7 +489,7 @@ def describe_images(path: str | os.PathLike | None) -> dict:
     kind = "npz" if path is None else _detect_format(Path(path).expanduser())
     if kind == "image folder":
         return _describe_folder(Path(path).expanduser())
-    found = load_images(path)
+    found = load_images(path, option="'genlab data info'")
     n, h, w, c = found.images.shape
     return {"format": kind, "source": found.source, "count": n, "shape": [h, w, c],
             "dtype": str(found.images.dtype), "classes": _class_counts(found.labels, found.class_names)}
@@ -504,7 +504,7 @@ def _class_counts(labels: np.ndarray | None, class_names: list[str] | None) -> d
 
 
 def _describe_folder(path: Path) -> dict:
-    files, class_names = _folder_files(path)
+    files, class_names = _folder_files(path, "'genlab data info'")
     sizes: dict[str, int] = {}
     for file, _ in files:
         try:

@@ -68,7 +68,7 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
                         f"({FORMATS}).")
     if path.is_dir() and any((path / marker).exists() for marker in ("config.json", "model", "checkpoints")):
         return _model_samples(path, n, seed, device, batch_size)
-    found = load_images(path)
+    found = load_images(path, option="'genlab eval'")
     count = min(n, len(found.images))
     labels = None if found.labels is None else found.labels[:count]
     return found.images[:count], labels, f"the first {count} of {len(found.images)} images of {found.source}"
