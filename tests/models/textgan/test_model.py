@@ -122,7 +122,8 @@ def test_the_fakes_shown_to_the_discriminator_are_the_relaxation_of_the_sampling
     model, _ = build("relgan", sentences_txt, pretrain_steps=0, generator=generator)
     model.on_train_step(0, {})
     noise = gumbel_noise((5, model.config.seq_len, model.vocab_size))
-    tokens, stepwise = model.gumbel_tokens(5, noise)
+    tokens, steps = model.gumbel_tokens(5, noise)
+    stepwise = torch.stack(steps, dim=1)
     with torch.no_grad():
         forced, _ = model.generator(model.inputs(tokens))
     assert torch.allclose(stepwise, forced, atol=1e-5)

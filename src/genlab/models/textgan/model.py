@@ -285,9 +285,9 @@ class RelGAN(AdversarialTextGAN):
         progress = min(max(self.step - c.pretrain_steps, 0) / c.temperature_steps, 1.0)
         return c.max_inverse_temperature ** progress
 
-    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def gumbel_tokens(self, n: int, noise: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """n sequences (n, T) whose token t is argmax(logits_t + noise[:, t]), noise (n, T, V), and
-        the logits (n, T, V) they were drawn from (no gradient)."""
+        the logits (n, V) each token was drawn from (no gradient; a list, stacked only where used)."""
         empty = torch.empty(n, 0, dtype=torch.long, device=noise.device)
         steps = []
 
@@ -295,8 +295,7 @@ class RelGAN(AdversarialTextGAN):
             steps.append(logits)
             return (logits + noise[:, t]).argmax(dim=-1)
 
-        tokens = self.continue_tokens(empty, pick)
-        return tokens, torch.stack(steps, dim=1)
+        return self.continue_tokens(empty, pick), steps
 
     def relax(self, logits: torch.Tensor, noise: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         return gumbel_softmax(logits, 1 / self.inverse_temperature, noise, hard=self.config.straight_through,
@@ -315,8 +314,8 @@ class RelGAN(AdversarialTextGAN):
         # D's fakes need no gradient, so the sampling pass's own logits serve: no second pass.
         with torch.no_grad():
             noise = gumbel_noise((n, self.config.seq_len, self.vocab_size), device=device)
-            tokens, logits = self.gumbel_tokens(n, noise)
-            return self.relax(logits, noise, tokens)
+            tokens, steps = self.gumbel_tokens(n, noise)
+            return self.relax(torch.stack(steps, dim=1), noise, tokens)
 
     def generator_step(self, real: torch.Tensor, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
         fake = self.relaxed_sample(real.shape[0], real.device)[1]
