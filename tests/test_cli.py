@@ -267,6 +267,15 @@ def test_resuming_a_finished_run_with_changed_settings_is_refused_and_leaves_its
     assert run_cli("train", "--resume", "auto", "--out", run, "--quiet")[0] == 0  # unchanged: allowed
 
 
+def test_a_renamed_copy_of_a_final_checkpoint_is_still_known_as_final(tmp_path, run_cli):
+    run = tmp_path / "ring"
+    assert run_cli("train", "--config", "toy-ring", "--steps", "2", "--out", run, "--quiet")[0] == 0
+    best = tmp_path / "best"
+    shutil.copytree(run / "checkpoints" / "step-000002", best)  # its name no longer says step 2; its marker does
+    code, _, err = run_cli("train", "--resume", best, "--out", tmp_path / "again", "--model.lr_generator", "1e-4")
+    assert code == 2 and "is at step 2, the run's last" in err and not (tmp_path / "again").exists()
+
+
 def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli, tiny_dcgan):
     run = tmp_path / "run"
     run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run, "--quiet",

@@ -96,6 +96,16 @@ def checkpoint_step(folder: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def saved_step(folder: Path) -> int | None:
+    """The step a complete checkpoint holds, as its marker records it (so a renamed or copied folder
+    still tells), else as its name does; None if neither says."""
+    try:
+        match = re.match(r"step (\d+)\n", (Path(folder) / MARKER).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        match = None
+    return int(match.group(1)) if match else checkpoint_step(folder)
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1][1] if found else None

@@ -16,8 +16,8 @@ from genlab.config import RunConfig, TrainConfig, as_text, from_dict, from_store
 from genlab.errors import ConfigError, GenlabError, out_of_memory_as
 from genlab.models.base import ignored_note
 from genlab.models.registry import get_family, get_model_class
-from genlab.train.checkpoint import (checkpoint_step, checkpoints_dir, latest_checkpoint, read_checkpoint_config,
-                                    remove_partial, resolve_checkpoint)
+from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
+                                    resolve_checkpoint, saved_step)
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
@@ -216,7 +216,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     if resume_from is not None:  # on every process, so that all of them stop at a refusal
         saved = saved or stored_run_config(resume_from)[1]
         changed = changed_settings(saved.values, config)
-        if changed and checkpoint_step(resume_from) == config.train.steps:
+        if changed and saved_step(resume_from) == config.train.steps:
             # Nothing would train under the new settings, yet config.json would record them.
             raise ConfigError(f"{resume_from} is at step {config.train.steps}, the run's last (--train.steps), so "
                               f"nothing would train with the changed settings ({'; '.join(changed)}); raise "
