@@ -29,12 +29,13 @@ def test_real_digits_score_well_and_noise_scores_worse(digits_npz, noisy_npz, pr
     metrics = ["fd", "kid", "pr", "is", "acc", "modes"]
     clean = evaluate_images(digits_npz, "mnist-test", metrics=metrics, n=200)
     noisy = evaluate_images(noisy_npz, "mnist-test", metrics=metrics, n=200)
-    assert set(clean) == {"FD-mnist", "KID-mnist", "precision", "recall", "density", "coverage", "IS-mnist",
-                          "class_accuracy", "modes"}
+    assert set(clean) == {"FD-mnist", "KID-mnist", "precision-mnist", "recall-mnist", "density-mnist",
+                          "coverage-mnist", "IS-mnist", "class_accuracy", "modes"}
     assert clean["FD-mnist"]["value"] < noisy["FD-mnist"]["value"]
     assert clean["KID-mnist"]["value"] < noisy["KID-mnist"]["value"]
-    assert clean["precision"]["value"] > noisy["precision"]["value"]
-    assert clean["recall"]["k"] == 3 and clean["coverage"]["k"] == 5 and "k = 5" in clean["density"]["protocol"]
+    assert clean["precision-mnist"]["value"] > noisy["precision-mnist"]["value"]
+    assert clean["recall-mnist"]["k"] == 3 and clean["coverage-mnist"]["k"] == 5
+    assert "k = 5" in clean["density-mnist"]["protocol"]
     assert clean["class_accuracy"]["value"] > 0.97  # the digits carry their true labels
     assert clean["modes"]["value"] == 10 and clean["modes"]["of"] == 10
     assert clean["IS-mnist"]["splits"] == 10 and clean["IS-mnist"]["value"] > 3  # 10 splits of only 20
@@ -68,7 +69,29 @@ def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cl
     assert code == 0, err
     scores = json.loads(out_json.read_text())
     assert scores["FD-mnist"]["generated"] == 100 and scores["FD-mnist"]["reference"] == 256
-    assert scores["precision"]["value"] == 1.0  # the generated images are part of the reference
+    assert scores["precision-mnist"]["value"] == 1.0  # the generated images are part of the reference
+    assert scores["FD-mnist"]["reference_split"] == "as given"  # 'digits.npz' names no split
+
+
+def test_fewer_samples_than_a_class_ordered_folder_holds_are_drawn_from_every_class(tmp_path):
+    from PIL import Image
+
+    from genlab.metrics.images import generated_images, load_reference_images
+
+    for digit in range(10):  # a folder of class subfolders loads class by class
+        (tmp_path / "samples" / str(digit)).mkdir(parents=True)
+        for i in range(3):
+            picture = Image.fromarray(np.full((28, 28), 25 * digit + i, np.uint8))
+            picture.save(tmp_path / "samples" / str(digit) / f"{i}.png")
+    images, labels, source = generated_images(tmp_path / "samples", 6, seed=0, device="cpu", batch_size=8)
+    assert len(images) == 6 and len(set(labels.tolist())) > 2  # the first six would be classes 0 and 1 only
+    assert "drawn at random (seed 0)" in source and "of the 30 images" in source
+    assert np.array_equal(images[:, 0, 0, 0] // 25, labels)  # each image keeps its own label
+    again = generated_images(tmp_path / "samples", 6, seed=0, device="cpu", batch_size=8)
+    assert np.array_equal(again[0], images)  # the seed fixes the subset
+    assert generated_images(tmp_path / "samples", 50, seed=0, device="cpu", batch_size=8)[2].startswith("all 30 ")
+    np.savez(tmp_path / "mnist_test.npz", x=images)
+    assert load_reference_images(tmp_path / "mnist_test.npz")[2] == "test (guessed from the file name)"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -55,7 +55,8 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
     if not path.exists():
         raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
                           "pass a folder or .npz of reference images.")
-    split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
+    guessed = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), None)
+    split = f"{guessed} (guessed from the file name)" if guessed else "as given"
     return load_images(path, option="--ref").images, str(path.resolve()), split, None  # the cache keys the pixels themselves
 
 
@@ -69,9 +70,13 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
     if path.is_dir() and any((path / marker).exists() for marker in ("config.json", "model", "checkpoints")):
         return _model_samples(path, n, seed, device, batch_size)
     found = load_images(path, option="'genlab eval'")
-    count = min(n, len(found.images))
-    labels = None if found.labels is None else found.labels[:count]
-    return found.images[:count], labels, f"the first {count} of {len(found.images)} images of {found.source}"
+    total = len(found.images)
+    if n >= total:
+        return found.images, found.labels, f"all {total} images of {found.source}"
+    # A random subset, not the first n: a folder of class subfolders loads class by class.
+    keep = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    labels = None if found.labels is None else found.labels[keep]
+    return found.images[keep], labels, f"{n} of the {total} images of {found.source}, drawn at random (seed {seed})"
 
 
 @torch.no_grad()
@@ -181,13 +186,13 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         elif metric == "kid":
             kid = kernel_distance(fake, real, seed=seed)
             add(f"KID{chosen.label}", kid, f"unbiased MMD², cubic kernel, {kid['subsets']} subsets of "
-                                           f"{kid['subset_size']}, ± std over subsets")
+                                           f"{kid['subset_size']} (seed {seed}), ± std over subsets")
         elif metric == "pr":
             pr = manifold_metrics(fake, real, k=K, density_k=DENSITY_K,
                                   reference_radii={k: reference_outputs[name] for k, name in RADII.items()})
             for key, value in pr.items():
                 k = K if key in ("precision", "recall") else DENSITY_K
-                add(key, {"value": value, "k": k}, f"k-NN manifolds, k = {k} ({key})")
+                add(f"{key}{chosen.label}", {"value": value, "k": k}, f"k-NN manifolds, k = {k} ({key})")
         elif metric == "is":
             add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits")
         else:

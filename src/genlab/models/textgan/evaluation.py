@@ -120,7 +120,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                                                                         temperature)
             protocol.update({
                 "references": f"{source}: {len(lines):,} sentences, {c.split}-level pieces",
-                "bleu": "each generated sentence against all references, averaged (Texygen protocol)",
+                "bleu": "each generated sentence against all references, averaged (Texygen protocol: NLTK's "
+                        "sentence_bleu, uniform n-gram weights, SmoothingFunction().method1)",
                 "self_bleu": f"each of the first {min(TEXYGEN_SELF_BLEU_SAMPLE, len(hypotheses)):,} generated "
                              "sentences against the others of them (Texygen's get_score)",
                 "nll_gen": f"nats per token over each reference's pieces and its <eos>, under softmax(logits / "
