@@ -58,6 +58,28 @@ def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path,
     assert grid.read_bytes() == b"earlier"
 
 
+def test_sample_output_paths_and_model_paths_get_one_sentence(tmp_path, digits_npz, run_cli, tiny_dcgan,
+                                                               monkeypatch):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("sample", run, "--out", "")  # an unset shell variable: not the default samples.png
+    assert code == 2 and "--out is empty; pass a file name" in err and not (tmp_path / "samples.png").exists()
+    code, _, err = run_cli("sample", run / "model" / "model.safetensors", "--out", "s.png")
+    assert code == 2 and "is one file of a model; pass the folder that holds it" in err
+    code, _, err = run_cli("report", tmp_path / "nowhere")
+    assert code == 2 and "nowhere does not exist" in err
+
+    def refuse(prefix, suffix, dir):  # what a folder without write permission does to the temporary file
+        raise PermissionError(13, "Permission denied", os.path.join(dir, f"{prefix}x{suffix}"))
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    locked = tmp_path / "locked"
+    code, _, err = run_cli("sample", run, "--out", locked / "s.png")
+    assert code == 2 and f"Permission denied: {locked / 's.png'};" in err and ".tmp" not in err
+
+
 def test_image_metrics_beyond_memory_are_one_sentence(tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
     import torch
 

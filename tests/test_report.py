@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import torch
 
+from genlab.errors import CheckpointError
 from genlab.report import compare, eval_values, previews, svg_curves, write_report
 
 
@@ -50,6 +51,23 @@ def test_eval_values_reads_every_family_s_eval_json():
 
 def test_svg_curves_without_values():
     assert "No logged values" in svg_curves([], ["loss"])
+
+
+def test_damaged_and_non_finite_log_lines_are_left_out_of_the_charts(trained_run):
+    with (trained_run / "metrics.jsonl").open("ab") as f:
+        f.write(b'\xff\xfe not json\n{"step": 5, "loss_generator": NaN, "loss_discriminator": Infinity}\n')
+        f.write(b'{"step": 6, "loss_generator": 1' + b"0" * 400 + b'}\n')
+    page = write_report(trained_run).read_text()
+    losses = page.split("<h2>Losses</h2>")[1]
+    assert "nan" not in losses.split("</svg>")[0] and "inf" not in losses.split("</svg>")[0]
+    assert "3 logged values that are NaN, infinite or not a number left out of the chart" in losses
+    assert "loss_generator" in compare([trained_run])  # the table shows what was logged, NaN included
+
+
+def test_a_corrupt_eval_json_names_the_command_that_rewrites_it(trained_run):
+    (trained_run / "eval.json").write_text('{"fd": ')
+    with pytest.raises(CheckpointError, match="eval.json is truncated or corrupt; run 'genlab eval .*' again"):
+        compare([trained_run])
 
 
 def test_compare_lists_one_row_per_run(trained_run, tmp_path):

@@ -281,6 +281,8 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     from genlab.data.provenance import training_data_section
     from genlab.train.trainer import RUN_RECORD, run_directory_of
 
+    if not str(path).strip():
+        raise ConfigError(f"{option} is empty; pass a file name.")
     out = Path(path)
     if out.is_dir():
         raise ConfigError(f"{option} {path} is a folder; pass a file name inside it.")
@@ -330,14 +332,14 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         raise ConfigError("--interpolation-steps sets the images per row of --interpolate; add --interpolate or drop "
                           "it.")
     check_seed(args.seed)
-    out = output_file(args.out, "--out", args.model) if args.out else None  # refused before the model loads
+    out = output_file(args.out, "--out", args.model) if args.out is not None else None  # before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     suffixes = model.sample_suffixes
     # The default file gets the same checks as a given one: a model trained on ./samples.txt must not replace it.
     out = out or output_file(f"samples{suffixes[0]}", "the default --out", args.model)
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
-                          f"pass a file name ending in {suffixes[0]}.")
+                          f"pass a file name ending in {suffixes[0]}, such as samples{suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
     conditional = model.num_classes is not None
     if args.label is not None and not conditional:
@@ -347,16 +349,24 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
         if args.long < 1:
             raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
-    with too_many_samples_guard(args.n):
+    if args.long is not None:
+        too_many = f"--n {args.n} series of --long {args.long} steps do not fit in memory; lower --long or --n."
+    elif args.interpolate:
+        too_many = (f"--n {args.n} rows of --interpolation-steps {args.interpolation_steps} images do not fit in "
+                    "memory; lower them.")
+    else:
+        too_many = None
+    with too_many_samples_guard(args.n, too_many):
         draw_and_save(args, model, out, generator, conditional)
     print(f"genlab: wrote {out}")
     return 0
 
 
-def too_many_samples_guard(n: int):
-    """An allocation that fails while drawing ``--n`` ``n`` samples is one sentence, not a traceback."""
-    return out_of_memory_as(f"--n {n} samples do not fit in memory; draw fewer (several calls with different "
-                            "--seed values give more).")
+def too_many_samples_guard(n: int, message: str | None = None):
+    """An allocation that fails while drawing ``--n`` ``n`` samples is one sentence (``message`` where
+    another option sets the size), not a traceback."""
+    return out_of_memory_as(message or f"--n {n} samples do not fit in memory; draw fewer (several calls with "
+                            "different --seed values give more).")
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
@@ -415,7 +425,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
 
     check_seed(args.seed)
     device = resolve_device(args.device, "--device")
-    if args.json:
+    if args.json is not None:
         output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
     defaults = EvalOptions()
     if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
@@ -474,7 +484,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     run = Path(args.model)
     if is_run_directory(run):  # for report and compare
         atomic_write_json(run / EVAL_FILE, result)
-    if args.json:
+    if args.json is not None:
         atomic_write_json(args.json, result)
     return 0
 

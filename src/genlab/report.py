@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,16 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """Config, logged records and evaluation results of a run directory."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
+    if not run_dir.exists():
+        raise CheckpointError(f"{run_dir} does not exist; pass the --out folder of 'genlab train'.")
     if not is_run_directory(run_dir):
         what = "a checkpoint or an exported model" if config_path.is_file() else "not a run directory (no config.json)"
         raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
     records = []
     metrics = run_dir / METRICS_FILE
     if metrics.is_file():
-        for line in metrics.read_text(encoding="utf-8").splitlines():
+        # A damaged line (cut short by a kill, or bytes that are not UTF-8) is skipped, not fatal.
+        for line in metrics.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -40,6 +44,11 @@ def read_run(run_dir: Path) -> dict[str, Any]:
             if isinstance(record, dict) and isinstance(record.get("step"), int):
                 records.append(record)
     evaluation = run_dir / EVAL_FILE
+    try:
+        scores = read_json(evaluation) if evaluation.is_file() else None
+    except CheckpointError:
+        raise CheckpointError(f"{evaluation} is truncated or corrupt; run 'genlab eval {run_dir}' again to rewrite "
+                              "it, or delete it.") from None
     config = read_json(config_path)
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_path} is not a run config (a JSON object); pass the --out folder of "
@@ -48,16 +57,19 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         "name": run_dir.name,
         "config": config,
         "records": records,
-        "eval": read_json(evaluation) if evaluation.is_file() else None,
+        "eval": scores,
     }
 
 
 def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640, height: int = 260) -> str:
     """Inline SVG line chart of ``names`` against step."""
-    series = {n: [(r["step"], r[n]) for r in records if isinstance(r.get(n), (int, float))] for n in names}
+    series = {n: [(r["step"], float(r[n])) for r in records if plottable(r.get(n))] for n in names}
     series = {n: points for n, points in series.items() if points}
+    left_out = sum(1 for r in records for n in names if n in r and not plottable(r[n]))
+    note = (f"<p>{left_out} logged value{'s' if left_out != 1 else ''} that {'are' if left_out != 1 else 'is'} "
+            "NaN, infinite or not a number left out of the chart.</p>") if left_out else ""
     if not series:
-        return "<p>No logged values yet.</p>"
+        return note or "<p>No logged values yet.</p>"
     xs = [x for points in series.values() for x, _ in points]
     ys = [y for points in series.values() for _, y in points]
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
@@ -81,7 +93,17 @@ def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640
         parts.append(f'<text x="{width - pad - 150}" y="{pad + 14 * i}" font-size="11" fill="{colour}">'
                      f'{html.escape(name)}</text>')
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + note
+
+
+def plottable(value: Any) -> bool:
+    """A logged value a chart can place: a finite number (the trainer logs NaN and inf as such)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def png_data_uri(path_or_bytes: Path | bytes) -> str:
@@ -204,8 +226,9 @@ def protocol_lines(name: str, evaluation: dict[str, Any] | None) -> list[str]:
 
 def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:
     rows = eval_values(evaluation)
-    rows += [(k, v, "training, mean of the last logged window") for k, v in last.items()
-             if k not in ("step", "time", "warnings") and isinstance(v, (int, float))]
+    rows += [(k, v, f"training, {'throughput' if k == 'examples_per_s' else 'mean'} over the last logged window "
+                    f"(up to step {last.get('step', '?')})") for k, v in last.items()
+             if k not in ("step", "time", "warnings") and isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not rows:
         return "<p>No metrics yet: run 'genlab eval RUN'.</p>"
     body = "".join(f"<tr><td>{html.escape(str(n))}</td><td>{html.escape(_fmt(v))}</td><td>{html.escape(str(p))}</td>"

@@ -24,7 +24,9 @@ def find_model_folder(path: str | Path) -> Path:
         return path
     if (path / "model" / WEIGHTS_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
         return path / "model"
-    latest = latest_checkpoint(path)
+    if path.is_file() and path.name in (CONFIG_FILE, WEIGHTS_FILE):
+        raise CheckpointError(f"{path} is one file of a model; pass the folder that holds it ({path.parent}).")
+    latest = latest_checkpoint(path) if path.is_dir() else None
     if latest is None:
         raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
                               "train one with 'genlab train' first.")

@@ -333,5 +333,6 @@ def read_json(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not valid JSON ({e}); the file is truncated or corrupt — "
                               "restore it or use an earlier checkpoint.") from e
     if not isinstance(value, dict):
-        raise CheckpointError(f"{path} must hold a JSON object; the file is corrupt.")
+        raise CheckpointError(f"{path} must hold a JSON object; the file is corrupt — restore it or use an earlier "
+                              "checkpoint.")
     return value

@@ -208,6 +208,9 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     rows = np.loadtxt(tmp_path / "long.csv", delimiter=",", skiprows=1)
     assert rows.shape == (100, 2 + 3)  # sequence, step, 3 features
     assert rows[:, 1].max() == 49 and set(rows[:, 0]) == {0, 1}
+    code, _, err = run_cli("sample", run, "--long", str(10**19), "--n", "2", "--out", tmp_path / "long.csv")
+    assert code == 2 and f"--n 2 series of --long {10**19} steps do not fit in memory; lower --long or --n" in err
+    assert np.loadtxt(tmp_path / "long.csv", delimiter=",", skiprows=1).shape == (100, 5)  # the earlier file stays
     gan = tmp_path / "gan"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", gan, "--quiet",
                    *tiny_dcgan)[0] == 0

@@ -205,5 +205,8 @@ def noise_like(batch: int, steps: int, dim: int, device: torch.device, generator
     starts like the window of the same seed)."""
     if generator is None:
         return draw(batch, steps, dim, device=device)
-    return torch.stack([draw(batch, dim, generator=generator) for _ in range(steps)], 1).to(device)
+    noise = torch.empty(batch, steps, dim)  # all at once, so too long a draw fails here, not after filling memory
+    for t in range(steps):
+        noise[:, t] = draw(batch, dim, generator=generator)
+    return noise.to(device)
 
