@@ -37,6 +37,10 @@ def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_
     walk = tmp_path / "walk.png"
     assert run_cli("sample", run, "--interpolate", "--n", "2", "--interpolation-steps", "5", "--out", walk)[0] == 0
     assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)
+    code, _, err = run_cli("sample", run, "--interpolate", "--n", "2", "--interpolation-steps", str(10**19),
+                           "--out", walk)
+    assert code == 2 and f"--n 2 rows of --interpolation-steps {10**19} images do not fit in memory" in err
+    assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)  # the earlier file stays
 
 
 def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path, digits_npz, run_cli, tiny_dcgan,

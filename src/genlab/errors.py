@@ -49,14 +49,14 @@ def out_of_memory_as(message: str) -> Iterator[None]:
     out-of-memory) becomes a ConfigError of ``message``, naming the option to lower."""
     try:
         yield
-    except (MemoryError, RuntimeError, TypeError) as e:
+    except (MemoryError, RuntimeError, TypeError, ValueError) as e:
         if not isinstance(e, MemoryError) and not any(sign in str(e) for sign in TOO_LARGE):
             raise
         raise ConfigError(message) from None
 
 
 # How torch says that an allocation failed or that its size is beyond any memory (a count past
-# int64 is a TypeError while torch unpacks it, one whose byte size overflows a RuntimeError).
+# int64 is a TypeError or ValueError while torch unpacks it, one whose byte size overflows a RuntimeError).
 TOO_LARGE = ("can't allocate memory", "out of memory", "size calculation overflowed", "Overflow when unpacking")
 
 
