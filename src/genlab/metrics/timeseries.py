@@ -69,7 +69,8 @@ def score_seed(seed: int) -> int:
     ``benchmarks/rgan_timeseries.py``: ``--seed`` + chunk), so the two streams are independent.
     """
     entropy = seed % 2**64  # a negative seed as torch takes it
-    return int(np.random.SeedSequence([entropy, SCORE_STREAM]).generate_state(1, np.uint64)[0]) >> 1  # numpy 1.x: no uint64 >> int
+    state = np.random.SeedSequence([entropy, SCORE_STREAM]).generate_state(1, np.uint64)
+    return int(state[0]) >> 1  # shifted as a Python int: numpy 1.x has no np.uint64 >> int
 
 
 def tf1_gru_init(gru: nn.GRU) -> None:
