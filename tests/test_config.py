@@ -75,6 +75,9 @@ def test_option_values_keep_what_yaml_1_1_would_turn_into_other_things():
 def test_train_config_validation_names_the_option():
     with pytest.raises(ConfigError, match="--train.batch_size must be at least 1"):
         from_dict(TrainConfig, {"batch_size": 0}, "train")
+    with pytest.raises(ConfigError, match="--train.skip_nonfinite counts the steps --train.check_finite stops, which "
+                                          "is off"):  # it would be read by nothing
+        from_dict(TrainConfig, {"check_finite": False, "skip_nonfinite": 2}, "train")
 
 
 def test_run_config_round_trips_through_its_json_form():

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="draw samples from a trained model")
     sample.add_argument("model", help="run directory, checkpoint folder or exported model folder")
-    sample.add_argument("--n", type=int, default=64, help="number of samples (rows with --interpolate)")
+    sample.add_argument("--n", type=int, default=64, help="number of samples (rows with --interpolate; default 64)")
     sample.add_argument("--out", help="output file: .png for images; .png, .csv or .npz for sequences; .txt for "
                                       "text (default samples.png, or samples.txt for a text model)")
     sample.add_argument("--seed", type=int, default=0)
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--class", dest="label", type=int, help="class index for a conditional model")
     sample.add_argument("--long", type=int, metavar="STEPS",
                         help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
-    sample.add_argument("--device", default="cpu")
+    sample.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
 
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
                                    description="Evaluate a model; what is measured depends on its family, and the "
@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes ")
     evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
                                         "default: the embedded MNIST test split); for sequence models a CSV or .npz")
-    evaluate.add_argument("--n", type=int, default=10000, help="generated samples for --metrics and textgan models")
+    evaluate.add_argument("--n", type=int, default=10000,
+                          help="generated samples for --metrics and textgan models (default 10000)")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
                                               "evaluators, FD-<name>) or inception (FID)")
     evaluate.add_argument("--inception-weights", help="path of pt_inception-2015-12-05-6726825d.pth for "
@@ -98,11 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-cache", action="store_true", help="recompute the reference features")
     evaluate.add_argument("--data", help="evaluation data path (default: the family's embedded held-out data)")
     evaluate.add_argument("--nll", action="store_true", help="also estimate the test negative log-likelihood")
-    evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll")
-    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll (default 5000)")
+    evaluate.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
     evaluate.add_argument("--max-examples", type=int, help="evaluate on N examples only (the first N; sequence "
                                                            "models: a random N, drawn with --seed)")
-    evaluate.add_argument("--repeats", type=int, default=10, help="repetitions of each sequence score (mean ± std)")
+    evaluate.add_argument("--repeats", type=int, default=10,
+                          help="repetitions of each sequence score (mean ± std; default 10)")
     evaluate.add_argument("--discriminative-iterations", type=int, default=2000,
                           help="training iterations of the discriminative score's classifier")
     evaluate.add_argument("--predictive-iterations", type=int, default=5000,
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
                           "PCA and t-SNE) to DIR")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
     generate = commands.add_parser("generate", help="continue a prompt with a trained text model",
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     generate.add_argument("--prompt", default="", help="text to continue (default: none; a transformer then starts "
                           "from a newline, a textgan model from its start symbol)")
-    generate.add_argument("--max-new-tokens", type=int, default=500)
+    generate.add_argument("--max-new-tokens", type=int, default=500, help="tokens to generate (default 500)")
     generate.add_argument("--temperature", type=float, default=1.0, help="0: greedy decoding")
     generate.add_argument("--top-k", type=int, help="sample among the K most likely tokens only")
     generate.add_argument("--top-p", type=float, help="sample among the most likely tokens holding probability P")
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--no-cache", action="store_true",
                           help="re-run the whole window for every token (slow; transformer family only)")
-    generate.add_argument("--device", default="cpu")
+    generate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
 
     report = commands.add_parser("report", help="write RUN/report.html: samples, curves, metrics, config")
     report.add_argument("run", help="run directory")

@@ -178,8 +178,9 @@ class TrainConfig:
     # far slower). fp32 is the default everywhere: bf16 keeps 8 bits of mantissa, and on the CPU
     # it made some families slower (README: Speed).
     precision: Literal["fp32", "bf16"] = "fp32"
-    # torch.compile (Inductor) of the networks that train. Off by default: on the 2-core CPU it
-    # made no family faster (benchmarks/results/throughput_cpu.json) and compiling took 17-36 s.
+    # torch.compile (Inductor) of the networks that train. Off by default: on the 2-core CPU it made
+    # only the transformer faster (1.12x, near the noise), the others 0.94-0.96x, and compiling took
+    # 15-36 s (README: Speed).
     compile: bool = False
     check_finite: bool = True  # stop a step whose gradients hold NaN/inf before it is applied
     skip_nonfinite: int = 0  # how many such steps may be skipped before the run stops
@@ -194,6 +195,9 @@ class TrainConfig:
                               "a preview is a grid to look at — draw more samples with 'genlab sample'.")
         if self.skip_nonfinite < 0:
             raise ConfigError(f"--train.skip_nonfinite must be non-negative (got {self.skip_nonfinite}).")
+        if self.skip_nonfinite and not self.check_finite:
+            raise ConfigError("--train.skip_nonfinite counts the steps --train.check_finite stops, which is off; turn "
+                              "it on or drop --train.skip_nonfinite.")
         check_seed(self.seed, "--train.seed")
 
 

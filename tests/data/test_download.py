@@ -57,11 +57,11 @@ def test_download_verifies_and_does_not_fetch_twice(tmp_path, server, monkeypatc
 def test_hash_mismatch_keeps_nothing(tmp_path, server, monkeypatch):
     served, url = server
     publish(monkeypatch, served, {"tiny.bin": b"tampered"}, digests={"tiny.bin": "0" * 64})
-    dest = tmp_path / "dest"
+    dest = tmp_path / "data" / "dest"
     actual = hashlib.sha256(b"tampered").hexdigest()
     with pytest.raises(DataError, match=f"tiny.bin from .* has sha256 {actual} .*, expected 0{{64}}"):
         download("tiny", dest, base_url=url, progress=False)
-    assert list(dest.iterdir()) == []
+    assert not (tmp_path / "data").exists()  # the folders the download created are gone with it
 
 
 def test_unreachable_file_names_the_url_and_the_folder(tmp_path, server, monkeypatch):
@@ -69,9 +69,10 @@ def test_unreachable_file_names_the_url_and_the_folder(tmp_path, server, monkeyp
     publish(monkeypatch, served, {"tiny.bin": b"x"})
     (served / "tiny.bin").unlink()
     dest = tmp_path / "dest"
+    dest.mkdir()
     with pytest.raises(DataError, match=f"Downloading {url}/tiny.bin failed .* by hand into {dest}"):
         download("tiny", dest, base_url=url, progress=False)
-    assert list(dest.iterdir()) == []
+    assert list(dest.iterdir()) == []  # a folder that was there stays, empty
 
 
 def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch):
@@ -86,7 +87,7 @@ def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch)
     dest = tmp_path / "dest"
     with pytest.raises(OSError, match="No space left") as raised:  # main() names the path and the space left
         download("tiny", dest, base_url=url, progress=False)
-    assert not isinstance(raised.value, DataError) and list(dest.iterdir()) == []
+    assert not isinstance(raised.value, DataError) and not dest.exists()  # the folder it made is removed
     assert raised.value.filename == str(dest)
 
 

@@ -85,7 +85,8 @@ def test_a_gan_with_a_gradient_penalty_or_spectral_norm_compiles_its_generator_o
 def test_a_model_with_nothing_to_compile_is_refused(tmp_path, run_cli):
     code, _, err = run_cli("train", "rgan", "--compile", "--steps", "1", "--data.sines", "16", "--batch-size", "8",
                            "--out", tmp_path / "run")
-    assert code == 2 and "has no networks that can be compiled; leave it off" in err
+    assert code == 2 and "has no networks that can be compiled: its GRU/LSTM networks run eager" in err
+    assert "with --model.attention_layers N its attention blocks compile" in err
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 

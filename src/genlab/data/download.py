@@ -67,8 +67,15 @@ def download(name: str, dest_dir: str | os.PathLike, *, base_url: str | None = N
     if name not in DATASETS:
         raise DataError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.")
     dest = Path(dest_dir).expanduser()
+    created = [folder for folder in (dest, *dest.parents) if not folder.exists()]  # innermost first
     dest.mkdir(parents=True, exist_ok=True)
-    return [_fetch(remote, dest, base_url, progress) for remote in DATASETS[name]]
+    try:
+        return [_fetch(remote, dest, base_url, progress) for remote in DATASETS[name]]
+    except BaseException:
+        for folder in created:  # a failed download leaves no empty folders behind
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
 
 
 def sha256_of(path: Path) -> str:

@@ -547,7 +547,8 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     labels = torch.from_numpy(found.labels) if found.labels is not None else None
     lengths = torch.from_numpy(found.lengths) if found.lengths is not None else None
     kind = "windows" if found.is_series else "sequences"
-    steps = f"{window} steps" if lengths is None else f"2 to {window} steps (mean {lengths.double().mean():.1f})"
+    steps = (f"{window} steps" if lengths is None else
+             f"{int(lengths.min())} to {int(lengths.max())} steps (mean {lengths.double().mean():.1f})")
     description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
     if found.static_features:
         description += f" ({found.static_features} of them static: one value per sequence)"

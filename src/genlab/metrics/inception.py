@@ -213,7 +213,7 @@ def find_weights(path: str | Path | None = None) -> Path:
     keep = f"put it in {genlab_cache}" if genlab_cache else "set GENLAB_CACHE to a folder holding it"
     raise CheckpointError(f"The FID Inception weights {WEIGHTS_NAME} {where}; download {WEIGHTS_URL} "
                           f"(sha256 {SHA256}) and pass --inception-weights PATH or {keep} — or use an offline "
-                          "evaluator, e.g. --extractor mnist.")
+                          "evaluator of the data's kind: --extractor mnist, fashion-mnist or cifar10.")
 
 
 def verify_weights(path: Path) -> None:

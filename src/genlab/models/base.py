@@ -97,6 +97,9 @@ class GenerativeModel(nn.Module):
         """The submodules ``--train.compile`` compiles, called as attributes like ``ddp_modules``."""
         return self.ddp_modules
 
+    # What --train.compile's refusal suggests when compile_targets is empty.
+    nothing_to_compile: ClassVar[str] = "leave it off"
+
     def __init__(self, config: Any) -> None:
         super().__init__()
         self.config = config

@@ -107,8 +107,8 @@ def networks_to_compile(model: GenerativeModel, device: torch.device) -> tuple[t
     ConfigError when there is nothing to compile."""
     targets = model.compile_targets
     if not targets:
-        raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled; "
-                          "leave it off.")
+        raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled: "
+                          f"{model.nothing_to_compile}.")
     compiled, eager = split_compilable(model, targets, device)
     if not compiled:
         raise ConfigError(f"--train.compile: every network of the {model.name} model that could be compiled "

@@ -54,6 +54,8 @@ class RecurrentGAN(GenerativeModel):
     config_class = CRNNGANConfig
     ddp_modules = ("generator", "discriminator")
     samples_long_series = True  # sample(steps=...) runs the recurrence past the training window
+    nothing_to_compile = ("its GRU/LSTM networks run eager (Dynamo leaves them to eager mode); with "
+                          "--model.attention_layers N its attention blocks compile, else leave it off")
 
     @property
     def compile_targets(self) -> tuple[str, ...]:

@@ -76,6 +76,7 @@ class TimeGAN(RecurrentGAN):
     ddp_modules = ()
     averages_gradients = True
     compile_targets = ()  # five recurrent stacks, which Dynamo leaves to eager mode: nothing to compile
+    nothing_to_compile = "its five recurrent networks run eager (Dynamo leaves them to eager mode); leave it off"
 
     def build_networks(self, config: TimeGANConfig) -> None:
         c = config

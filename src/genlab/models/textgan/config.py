@@ -32,7 +32,7 @@ MODEL_OPTIONS = (
 @dataclass
 class TextGANConfig:
     # --- tokens (filled from the data) ---
-    split: Literal["word", "char", "ids"] | None = None  # ids: pre-tokenised .npz data
+    split: Literal["word", "char", "ids"] | None = None  # None: word for text, ids for .npz token ids (pre-tokenised)
     vocab: list[str] | None = None  # word/char pieces in id order, <eos> and <unk> first
     vocab_size: int | None = None  # ids data: the number of ids
     max_words: int = 5000  # word/char vocabulary size, <eos> and <unk> included
