@@ -89,8 +89,8 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
     probability reaches ``top_p`` set to -inf (the most likely token always stays)."""
     logits = logits.clone()
     if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
-        logits[logits < kth] = float("-inf")
+        keep = torch.topk(logits, top_k, dim=-1).indices  # by index: exactly k even when logits tie at the k-th
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, keep, logits.gather(-1, keep))
     if top_p is not None and top_p < 1:
         sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
         probs = sorted_logits.softmax(dim=-1)

@@ -17,6 +17,9 @@ def test_top_k_keeps_the_k_most_likely():
     assert kept(filter_logits(PROBS.log(), top_k=2)) == [1, 3]
     assert kept(filter_logits(PROBS.log(), top_k=1)) == [1]
     assert kept(filter_logits(PROBS.log(), top_k=10)) == [0, 1, 2, 3, 4]
+    tied = torch.tensor([[2.0, 1.0, 1.0, 1.0, 0.0]])
+    assert len(kept(filter_logits(tied, top_k=2))) == 2  # a tie at the k-th place keeps k, not every tied token
+    assert kept(filter_logits(tied, top_k=2))[0] == 0
 
 
 def test_top_p_keeps_the_smallest_set_reaching_p():

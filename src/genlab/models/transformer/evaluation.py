@@ -80,6 +80,8 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
     }
     if model.config.tokenizer == "word":  # <unk> is one symbol for many words: per-token scores flatter
         protocol["unknown_tokens"] = int((ids[1:tokens + 1] == 0).sum())
+        protocol["perplexity"] = ("exp(loss) per token, and the word tokenizer's tokens include runs of whitespace "
+                                  "and punctuation marks: lower than a perplexity per word")
     return {
         "loss": loss,
         "perplexity": math.exp(loss),

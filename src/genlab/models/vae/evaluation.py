@@ -7,8 +7,9 @@ Protocol (Burda et al. 2016):
 - NLL: -log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x) with k = ``--k`` draws z_i ~ q(z|x) per example,
   averaged over the examples, in nats; for the discrete likelihoods also in bits per dimension
   (C·H·W dimensions: binary pixels for bernoulli, 8-bit sub-pixels for logistic/categorical);
-- ELBO: the reconstruction term E_q[log p(x|z)], estimated with the same k draws (one draw
-  without ``--nll``), minus the closed-form KL;
+- ELBO: E_q[log p(x|z)], estimated with the same k draws (one draw without ``--nll``), minus the
+  closed-form KL; reported with its two terms as positive nats per example: ``reconstruction``
+  (−E_q[log p(x|z)]) and ``kl``, so that elbo = −(reconstruction + kl);
 - active units: latent units u with Cov_x(E_q[z_u]) > 0.01 over the evaluated examples.
 """
 
@@ -151,7 +152,9 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
         observed = ("pixels > 127 are 1" if c.binarize == "threshold" else
                     f"pixels drawn once as Bernoulli(p / 255) with seed {options.seed}")
     else:
-        observed = "8-bit pixels" if model.likelihood.discrete else "pixels / 255, a density on [0, 1]"
+        observed = "8-bit pixels" if model.likelihood.discrete else (
+            "pixels / 255 under an untruncated Gaussian density on the reals, not dequantised: a log-density, not "
+            "comparable with the NLL of a discrete likelihood")
     return {
         "data": source,
         "examples": examples,
