@@ -443,10 +443,13 @@ def test_resume_auto_without_a_checkpoint_restarts_only_a_run_that_died_early(tm
     code, _, err = run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--out", run, "--resume", "auto")
     assert code == 2 and "holds a run of another model" in err
     shutil.rmtree(run / "model")  # now as a run killed before its first checkpoint leaves it
-    changes = config_file(tmp_path, '{"train": {"log_every": 1}}')
-    code, out, err = run_cli("train", "--out", run, "--resume", "auto", "--config", changes, "--quiet")
+    (run / "samples" / "step-000099.png").write_bytes((run / "samples" / "step-000002.png").read_bytes())
+    changes = config_file(tmp_path, '{"train": {"log_every": 1, "sample_every": 1}}')
+    code, out, err = run_cli("train", "--out", run, "--resume", "auto", "--config", changes, "--steps", "1",
+                             "--quiet")
     assert code == 0 and "resuming" not in out, err
     assert json.loads((run / "config.json").read_text())["train"]["log_every"] == 1  # the file's value applies
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000001.png"]  # the dead run's are gone
 
 
 def test_a_run_directory_named_like_a_number_trains_and_resumes(tmp_path, digits_npz, run_cli, tiny_dcgan,

@@ -157,3 +157,23 @@ def test_a_nan_on_one_rank_is_skipped_by_every_rank_of_a_gradient_averaging_mode
     assert output.count("step 4: non-finite generator gradients, step skipped (1 of at most 1)") == 2  # both ranks
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
     assert all(rank0[key].equal(rank1[key]) and torch.isfinite(rank0[key]).all() for key in rank0)
+
+
+def test_the_log_window_open_at_a_resume_is_averaged_over_ranks_as_without_the_resume(tmp_path):
+    """Checkpoint at step 3 inside the window of steps 3-4: the resumed step-4 line must be the uninterrupted one."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+
+    def genlab(out, steps, *extra):
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+                   "genlab", "train", "--config", "toy-ring", "--out", str(out), "--steps", str(steps), "--quiet",
+                   "--train.log_every", "2", "--train.checkpoint_every", "3", "--batch-size", "64", *extra]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    genlab(tmp_path / "whole", 4)
+    genlab(tmp_path / "split", 3)
+    genlab(tmp_path / "split", 4, "--resume", "auto")
+    lines = {name: {json.loads(line)["step"]: json.loads(line) for line in
+                    (tmp_path / name / "metrics.jsonl").read_text().splitlines()} for name in ("whole", "split")}
+    for name in ("loss_discriminator", "loss_generator"):
+        assert lines["split"][4][name] == pytest.approx(lines["whole"][4][name], rel=1e-6), name

@@ -80,6 +80,25 @@ def test_skipping_allows_the_run_to_finish_with_finite_weights(tmp_path):
     assert torch.isfinite(model.w).all() and not torch.equal(model.w.detach(), torch.ones(2))
 
 
+class NormedLine(Line):
+    """Line with a BatchNorm before it, whose running statistics a NaN batch poisons in the forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.BatchNorm1d(2)
+
+    def training_step(self, batch, optimizers):
+        self.norm(batch.repeat(2, 1))  # moves the running statistics, as a forward pass does
+        return super().training_step(batch, optimizers)
+
+
+def test_a_skipped_step_leaves_no_nan_in_the_buffers_and_the_run_checkpoints(tmp_path):
+    model = NormedLine()
+    fit(tmp_path, model, poisoned=[0], skip_nonfinite=1)  # the NaN batch's statistics would fail the checkpoint
+    assert torch.isfinite(model.norm.running_mean).all() and torch.isfinite(model.norm.running_var).all()
+    assert latest_checkpoint(tmp_path).name == "step-000008"
+
+
 def test_a_third_poisoned_step_exceeds_the_allowance(tmp_path):
     with pytest.raises(GenlabError, match="not finite"):
         fit(tmp_path, Line(), poisoned=[0, 1, 2], skip_nonfinite=2)

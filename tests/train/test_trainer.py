@@ -112,3 +112,15 @@ def test_a_preview_of_nan_images_is_a_warning_and_the_run_finishes(tmp_path, cap
     assert not list((tmp_path / "samples").glob("*.png"))  # nothing black written in their place
     printed = "".join(capsys.readouterr())
     assert printed.count("warning: no preview written: The model drew 2 of 2 images with NaN or infinite pixels") == 2
+
+
+def test_training_streams_differ_from_the_weights_stream_and_between_seeds_and_ranks():
+    from genlab.train.rng import seed_everything, training_seed
+
+    seeds = {(seed, rank): training_seed(seed, rank) for seed in range(3) for rank in range(3)}
+    assert len(set(seeds.values())) == 9  # seed 1 rank 0 is no longer seed 0 rank 1
+    seed_everything(0)
+    weights = torch.randn(4)
+    seed_everything(training_seed(0, 0))
+    assert not torch.equal(torch.randn(4), weights)  # rank 0's first noise does not replay the initial weights'
+    assert training_seed(-1, 0) == training_seed(2**64 - 1, 0)  # a negative seed as torch takes it

@@ -34,6 +34,7 @@ MARKER = "COMPLETE"
 STATE_FILE = "training_state.pt"
 CONFIG_FILE = "config.json"
 _NAME = re.compile(r"^step-(\d+)$")
+_LEFTOVER = re.compile(r"^\.step-(\d+)\.(?:partial|stale)$")  # a write's staging folder, a replaced one
 
 
 def checkpoints_dir(run_dir: Path) -> Path:
@@ -128,10 +129,19 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
+    """Delete what a kill left mid-write, except a complete checkpoint caught between its renames
+    (``.step-N.partial`` written, ``step-N`` moved aside as ``.step-N.stale`` or not yet created):
+    that one is put in place, the newer write first."""
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
-        for child in parent.glob(".step-*"):
-            shutil.rmtree(child, ignore_errors=True)
+        for child in sorted(parent.glob(".step-*")):  # .partial sorts before .stale
+            leftover = _LEFTOVER.match(child.name)
+            final = parent / f"step-{leftover.group(1)}" if leftover else None
+            if final is not None and not final.exists() and (child / MARKER).is_file():
+                child.rename(final)
+                fsync_dir(parent)
+            else:
+                shutil.rmtree(child, ignore_errors=True)
         for child in parent.glob("step-*"):  # left by a kill while pruning
             if not (child / MARKER).is_file():
                 shutil.rmtree(child, ignore_errors=True)

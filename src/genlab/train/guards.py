@@ -5,7 +5,8 @@ optimizer step); a NaN or infinity raises :class:`NonFiniteGradients` before tha
 moves any of its parameters, so weights — and therefore checkpoints — are never poisoned. An
 optimizer that already stepped earlier in the same training step (a GAN's discriminator before
 its generator) keeps its finite update. The trainer turns that into a clear error naming the
-step, or skips the rest of the step when the user allowed it.
+step, or skips the rest of the step when the user allowed it; the buffers that step's forward
+pass left non-finite (BatchNorm statistics) are then put back as they were before it.
 """
 
 from __future__ import annotations

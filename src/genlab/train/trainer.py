@@ -31,7 +31,7 @@ from genlab.train.distributed import (ProcessContext, average_gradients_before_s
                                       unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
-from genlab.train.rng import capture_rng, seed_everything
+from genlab.train.rng import capture_rng, seed_everything, training_seed
 from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
@@ -140,9 +140,9 @@ class Trainer:
             resume_from: Path | None = None) -> dict[str, float]:
         """Train ``model`` on ``dataset`` until ``config.steps``; return the last logged values."""
         cfg = self.config
-        # The randomness of training (noise, dropout, augmentation) differs between ranks; the
-        # initial weights are seeded by the caller before the model is built.
-        seed_everything(cfg.seed + self.process.rank)
+        # The randomness of training (noise, dropout, augmentation) differs between ranks and does not
+        # replay the stream that drew the initial weights (seeded by the caller before the model was built).
+        seed_everything(training_seed(cfg.seed, self.process.rank))
         process = self.process
         self._model, self._previous = model, {}
         created_group = init_process_group(process, self.device)
@@ -190,9 +190,13 @@ class Trainer:
                 handles += average_gradients_before_steps(model, optimizers)
             if cfg.check_finite:
                 handles += install_finite_guards(optimizers)
+            # A skipped step's forward pass has already moved buffers (BatchNorm statistics), perhaps
+            # to NaN; with skipping allowed, the ones it left non-finite are put back as they were.
+            buffers = [b for b in model.buffers() if b.is_floating_point()] if cfg.skip_nonfinite else []
             while step < cfg.steps:
                 batch = dataset.get_batch(schedule.indices(step), self.device)
                 model.on_train_step(step, optimizers)
+                before = [b.clone() for b in buffers]
                 try:
                     with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"), \
                             out_of_memory_as(f"Step {step + 1} does not fit in memory at --train.batch_size "
@@ -204,6 +208,10 @@ class Trainer:
                         raise self._nonfinite_error(step + 1, e.optimizer_name) from None
                     bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
                               f"({skipped} of at most {cfg.skip_nonfinite})")
+                    with torch.no_grad():
+                        for buffer, old in zip(buffers, before):
+                            if not torch.isfinite(buffer).all():
+                                buffer.copy_(old)
                     losses = {}
                 if step == start:  # the first step has run: only now does the run directory change
                     self._open_run(start, resume_from is not None, saved_config)
@@ -235,9 +243,12 @@ class Trainer:
                             tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                     rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
+                    # The open window's sums as the mean over ranks (a collective too): every rank resumes
+                    # with them, so the next log's average over ranks is the uninterrupted run's.
+                    open_sums = {k: mean_across_ranks(sums[k].detach(), process).cpu() for k in sorted(sums)}
                     if process.is_main:
                         with unwrapped(model, wrapped):
-                            loop = {"log_sums": {k: v.detach().cpu() for k, v in sums.items()}, "log_counts": counts,
+                            loop = {"log_sums": open_sums, "log_counts": counts,
                                     "skipped": skipped, "log_every": cfg.log_every}
                             self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
             if step == start:  # resumed at its last step: nothing to train, and its last log line stays
@@ -278,12 +289,14 @@ class Trainer:
         # checkpoint, or at it when that step's open window is logged anew; all of a restarted run's.
         keeps_window = not trains or start % self._checkpoint_log_every == 0
         self._tensorboard_from = start + 1 if resumed and keeps_window else max(start, 1)
-        if resumed:  # what the abandoned steps after ``start`` left behind
+        # What the abandoned steps after ``start`` left behind (all of it when a run that died before
+        # its first checkpoint starts afresh).
+        for step, preview in preview_files(self.run_dir, extras=True):
+            if step > start:
+                preview.unlink()
+        if resumed:
             abandoned = any(step > start for step, _ in list_checkpoints(self.run_dir))
             discard_after(self.run_dir, start)
-            for step, preview in preview_files(self.run_dir, extras=True):
-                if step > start:
-                    preview.unlink()
             if abandoned:  # the export and its evaluation are of weights that are gone
                 self._drop_export(evaluation=True)
             elif trains:  # still the newest checkpoint's weights: dropped when a newer checkpoint is written
@@ -300,7 +313,7 @@ class Trainer:
             (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
 
     def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
-        if not all_finite(model):  # the guards make this unreachable; a checkpoint must never hold NaNs
+        if not all_finite(model):  # a checkpoint must never hold NaNs (the guards and the skip path prevent it)
             raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
         if self._export_stale:  # a resumed run leaves the weights its export and evaluation describe
             self._drop_export(evaluation=True)
@@ -380,15 +393,15 @@ class Trainer:
         if not path.is_file():
             return {}
         kept, last = [], {}
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(line)
                 if record["step"] < step or (record["step"] == step
                                              and (keep_open_window or step % self._checkpoint_log_every == 0)):
                     kept.append(line)
-                    last = record
+                    last.update(record)  # each curve's last value, also of curves some windows lack
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a line cut short by the kill
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
-        # The last kept window is what the spike check compares the next one with.
+        # Each curve's last kept value is what the spike check compares its next one with.
         return {k: v for k, v in last.items() if k.startswith(CURVES)}
