@@ -39,7 +39,8 @@ def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_
     assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)
     code, _, err = run_cli("sample", run, "--interpolate", "--n", "2", "--interpolation-steps", str(10**19),
                            "--out", walk)
-    assert code == 2 and f"--n 2 rows of --interpolation-steps {10**19} images do not fit in memory" in err
+    assert code == 2 and f"--n 2 rows of --interpolation-steps {10**19} images do not fit in memory; lower --n or " \
+                         "--interpolation-steps" in err
     assert Image.open(walk).size == (5 * 30 + 2, 2 * 30 + 2)  # the earlier file stays
 
 
@@ -74,6 +75,8 @@ def test_sample_output_paths_and_model_paths_get_one_sentence(tmp_path, digits_n
     assert code == 2 and "is one file of a model; pass the folder that holds it" in err
     code, _, err = run_cli("report", tmp_path / "nowhere")
     assert code == 2 and "nowhere does not exist" in err
+    code, _, err = run_cli("eval", run, "--plots", "")
+    assert code == 2 and "--plots is empty; pass a folder for the figures" in err
 
     def refuse(prefix, suffix, dir):  # what a folder without write permission does to the temporary file
         raise PermissionError(13, "Permission denied", os.path.join(dir, f"{prefix}x{suffix}"))

@@ -1,3 +1,4 @@
+import errno
 import json
 
 import pytest
@@ -25,6 +26,17 @@ def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
         atomic_write(path, explode)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_file_system_error_names_the_file_asked_for_not_its_temporary(tmp_path):
+    path = tmp_path / "a.png"
+
+    def full_disk(tmp):  # OSErrors carry the path as given, here a Path
+        raise OSError(errno.ENOSPC, "No space left on device", tmp)
+
+    with pytest.raises(OSError, match="No space left") as raised:
+        atomic_write(path, full_disk)
+    assert raised.value.filename == str(path) and list(tmp_path.iterdir()) == []
 
 
 def test_written_files_get_the_permissions_open_would_give(tmp_path):

@@ -355,20 +355,14 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         too_many = f"--n {args.n} series of --long {args.long} steps do not fit in memory; lower --long or --n."
     elif args.interpolate:
         too_many = (f"--n {args.n} rows of --interpolation-steps {args.interpolation_steps} images do not fit in "
-                    "memory; lower them.")
+                    "memory; lower --n or --interpolation-steps.")
     else:
-        too_many = None
-    with too_many_samples_guard(args.n, too_many):
+        too_many = (f"--n {args.n} samples do not fit in memory; draw fewer (several calls with different --seed "
+                    "values give more).")
+    with out_of_memory_as(too_many):  # an allocation that fails while drawing is one sentence, not a traceback
         draw_and_save(args, model, out, generator, conditional)
     print(f"genlab: wrote {out}")
     return 0
-
-
-def too_many_samples_guard(n: int, message: str | None = None):
-    """An allocation that fails while drawing ``--n`` ``n`` samples is one sentence (``message`` where
-    another option sets the size), not a traceback."""
-    return out_of_memory_as(message or f"--n {n} samples do not fit in memory; draw fewer (several calls with "
-                            "different --seed values give more).")
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
@@ -429,6 +423,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     device = resolve_device(args.device, "--device")
     if args.json is not None:
         output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
+    if args.plots is not None and not args.plots.strip():  # an unset shell variable: not the current folder
+        raise ConfigError("--plots is empty; pass a folder for the figures.")
     defaults = EvalOptions()
     if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
         for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations",

@@ -70,7 +70,7 @@ ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:tr
                                    list("tTfF"))
 
 
-MAX_SEED = 2**63 - 1  # torch takes 64-bit seeds; the headroom keeps seed + rank (one stream per process) valid
+MAX_SEED = 2**63 - 1  # torch takes signed 64-bit seeds (each process's stream is derived from it: train/rng.py)
 
 
 def check_seed(seed: int, option: str = "--seed") -> None:

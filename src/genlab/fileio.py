@@ -59,7 +59,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:  # named as the file asked for, not the hidden temporary one
-        raise OSError(e.errno, e.strerror, str(path)) from None
+        raise OSError(e.errno, e.strerror, str(path)) from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -70,8 +70,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and tmp_name in (e.filename, e.filename2):
-            raise OSError(e.errno, e.strerror, str(path)) from None
+        if isinstance(e, OSError) and tmp_name in {os.fspath(f) for f in (e.filename, e.filename2) if f is not None}:
+            raise OSError(e.errno, e.strerror, str(path)) from e  # named as the file asked for
         raise
     fsync_dir(path.parent)
     return path

@@ -76,7 +76,7 @@ def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cl
 def test_fewer_samples_than_a_class_ordered_folder_holds_are_drawn_from_every_class(tmp_path):
     from PIL import Image
 
-    from genlab.metrics.images import generated_images, load_reference_images
+    from genlab.metrics.images import generated_images, load_reference_images, split_label
 
     for digit in range(10):  # a folder of class subfolders loads class by class
         (tmp_path / "samples" / str(digit)).mkdir(parents=True)
@@ -91,7 +91,9 @@ def test_fewer_samples_than_a_class_ordered_folder_holds_are_drawn_from_every_cl
     assert np.array_equal(again[0], images)  # the seed fixes the subset
     assert generated_images(tmp_path / "samples", 50, seed=0, device="cpu", batch_size=8)[2].startswith("all 30 ")
     np.savez(tmp_path / "mnist_test.npz", x=images)
-    assert load_reference_images(tmp_path / "mnist_test.npz")[2] == "test (guessed from the file name)"
+    split = load_reference_images(tmp_path / "mnist_test.npz")[2]
+    assert split == "test" and split_label(tmp_path / "mnist_test.npz", split) == "test (guessed from the file name)"
+    assert split_label("mnist-test", "test") == "test"  # a named reference's split is known
 
 
 @pytest.mark.parametrize("args, message", [

@@ -11,7 +11,7 @@ from genlab.errors import CheckpointError, UnsafeCheckpointError
 from genlab.models.base import GenerativeModel
 from genlab.models.gan import DCGAN, DCGANConfig
 from genlab.train.checkpoint import (MARKER, STATE_FILE, latest_checkpoint, list_checkpoints, load_checkpoint,
-                                     prune_checkpoints, remove_partial, resolve_checkpoint, save_checkpoint)
+                                     prune_checkpoints, resolve_checkpoint, save_checkpoint)
 
 
 def tiny_model(**overrides):
@@ -53,20 +53,6 @@ def test_a_resume_keeps_the_configured_optimizer_settings_and_the_saved_moments(
         assert optimizer.param_groups[0]["betas"] == (0.0, 0.9), name  # what config.json will record
         saved = optimizers[name].state_dict()["state"][0]["exp_avg"]
         assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"], saved)
-
-
-def test_a_kill_between_the_renames_of_a_rewritten_checkpoint_keeps_one_copy(tmp_path):
-    model = tiny_model()
-    optimizers = model.configure_optimizers()
-    folder = save_checkpoint(tmp_path, 4, model, optimizers, {"family": "gan"})
-    parent = folder.parent
-    folder.rename(parent / ".step-000004.stale")  # rewriting step 4: the old folder moved aside ...
-    new = save_checkpoint(tmp_path, 5, model, optimizers, {"family": "gan"})
-    new.rename(parent / ".step-000004.partial")  # ... and the new one complete, not yet renamed in: a kill here
-    (parent / ".step-000007.partial").mkdir()  # a write killed before its marker
-    remove_partial(tmp_path)
-    assert sorted(p.name for p in parent.iterdir()) == ["step-000004"]
-    assert (parent / "step-000004" / MARKER).read_text().startswith("step 5")  # the newer write was kept
 
 
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):

@@ -10,6 +10,7 @@ torchvision's pinned sha256 for the CIFAR-10 python archive.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -73,8 +74,9 @@ def download(name: str, dest_dir: str | os.PathLike, *, base_url: str | None = N
         return [_fetch(remote, dest, base_url, progress) for remote in DATASETS[name]]
     except BaseException:
         for folder in created:  # a failed download leaves no empty folders behind
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+            with contextlib.suppress(OSError):  # (best effort: the download's own error is the one to report)
+                if not any(folder.iterdir()):
+                    folder.rmdir()
         raise
 
 

@@ -55,9 +55,15 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
     if not path.exists():
         raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
                           "pass a folder or .npz of reference images.")
-    guessed = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), None)
-    split = f"{guessed} (guessed from the file name)" if guessed else "as given"
+    split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
     return load_images(path, option="--ref").images, str(path.resolve()), split, None  # the cache keys the pixels themselves
+
+
+def split_label(reference: str | Path, split: str) -> str:
+    """How the protocol names a reference's split: a path's is only guessed from its file name."""
+    if str(reference) in NAMED_REFERENCES or split == "as given":
+        return split
+    return f"{split} (guessed from the file name)"
 
 
 def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int
@@ -166,8 +172,9 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     fake, fake_probs = chosen.outputs(images)
     reference_outputs = _reference_outputs(ref_images, dataset, split, chosen, use_cache, need_radii="pr" in metrics)
     real, real_probs = reference_outputs["features"], reference_outputs["probs"]
+    shown_split = split_label(reference, split)
     protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
-                "reference": len(ref_images), "reference_data": str(reference), "reference_split": split,
+                "reference": len(ref_images), "reference_data": str(reference), "reference_split": shown_split,
                 "genlab": __version__}
     if str(reference) == "mnist-test" and trained_on_embedded_digits(generated):
         protocol["warning"] = embedded_training_warning("--ref")
@@ -176,8 +183,9 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:
-        results[metric] = {**values, "protocol": f"{how}; {chosen.description}; {len(images)} generated vs "
-                                                  f"{len(ref_images)} reference ({reference}, {split})", **protocol}
+        results[metric] = {**values, **protocol,
+                           "protocol": f"{how}; {chosen.description}; {len(images)} generated vs "
+                                       f"{len(ref_images)} reference ({reference}, {shown_split})"}
 
     for metric in metrics:
         if metric == "fd":

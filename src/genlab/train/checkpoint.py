@@ -34,7 +34,6 @@ MARKER = "COMPLETE"
 STATE_FILE = "training_state.pt"
 CONFIG_FILE = "config.json"
 _NAME = re.compile(r"^step-(\d+)$")
-_LEFTOVER = re.compile(r"^\.step-(\d+)\.(?:partial|stale)$")  # a write's staging folder, a replaced one
 
 
 def checkpoints_dir(run_dir: Path) -> Path:
@@ -70,7 +69,8 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
     atomic_write_json(staging / CONFIG_FILE, run_config)
     atomic_write_text(staging / MARKER, f"step {step}\nwritten {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
 
-    if final.exists():  # re-running a step after resuming from an older checkpoint
+    if final.exists():  # a library caller saving a step again ('genlab train' first discards newer checkpoints);
+        # a kill between the two renames leaves only hidden folders, which the next start removes
         stale = parent / f".step-{step:06d}.stale"
         shutil.rmtree(stale, ignore_errors=True)
         final.rename(stale)
@@ -129,19 +129,10 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
-    """Delete what a kill left mid-write, except a complete checkpoint caught between its renames
-    (``.step-N.partial`` written, ``step-N`` moved aside as ``.step-N.stale`` or not yet created):
-    that one is put in place, the newer write first."""
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
-        for child in sorted(parent.glob(".step-*")):  # .partial sorts before .stale
-            leftover = _LEFTOVER.match(child.name)
-            final = parent / f"step-{leftover.group(1)}" if leftover else None
-            if final is not None and not final.exists() and (child / MARKER).is_file():
-                child.rename(final)
-                fsync_dir(parent)
-            else:
-                shutil.rmtree(child, ignore_errors=True)
+        for child in parent.glob(".step-*"):
+            shutil.rmtree(child, ignore_errors=True)
         for child in parent.glob("step-*"):  # left by a kill while pruning
             if not (child / MARKER).is_file():
                 shutil.rmtree(child, ignore_errors=True)

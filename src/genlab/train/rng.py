@@ -23,10 +23,10 @@ TRAINING_STREAM = 0x7472_6169  # tells training's streams apart from a checkpoin
 
 
 def training_seed(seed: int, rank: int) -> int:
-    """The seed of one process's training randomness (noise, dropout, augmentation, data order on
-    the host): unrelated to ``seed`` itself, which drew the initial weights, and to other ranks' and
-    other seeds' streams (``seed + rank`` would give seed 1's rank 0 the stream of seed 0's rank 1)."""
-    return int(np.random.SeedSequence([seed % 2**64, TRAINING_STREAM, rank]).generate_state(1, np.uint64)[0]) >> 1
+    """The seed (below 2**63) of one process's training randomness (noise, dropout, augmentation):
+    unrelated to ``seed`` itself, which drew the initial weights, and to other ranks' and other seeds'
+    streams (``seed + rank`` would give seed 1's rank 0 the stream of seed 0's rank 1)."""
+    return int(np.random.SeedSequence([seed, TRAINING_STREAM, rank]).generate_state(1, np.uint64)[0]) >> 1
 
 
 def capture_rng() -> dict[str, Any]:

@@ -245,7 +245,7 @@ class Trainer:
                     rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
                     # The open window's sums as the mean over ranks (a collective too): every rank resumes
                     # with them, so the next log's average over ranks is the uninterrupted run's.
-                    open_sums = {k: mean_across_ranks(sums[k].detach(), process).cpu() for k in sorted(sums)}
+                    open_sums = self._rank_mean(sums)
                     if process.is_main:
                         with unwrapped(model, wrapped):
                             loop = {"log_sums": open_sums, "log_counts": counts,
@@ -313,7 +313,7 @@ class Trainer:
             (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
 
     def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
-        if not all_finite(model):  # a checkpoint must never hold NaNs (the guards and the skip path prevent it)
+        if not all_finite(model):  # a checkpoint must never hold NaNs (with check_finite off they can arise)
             raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
         if self._export_stale:  # a resumed run leaves the weights its export and evaluation describe
             self._drop_export(evaluation=True)
@@ -335,17 +335,24 @@ class Trainer:
             return True
         return None if self.progress is None else False  # None: tqdm hides itself when not a terminal
 
+    def _rank_mean(self, sums: dict[str, torch.Tensor], divisors: dict[str, float] | None = None
+                   ) -> dict[str, torch.Tensor]:
+        """Each of ``sums`` (divided by its divisor) as float32, averaged over the ranks in one
+        all-reduce (a collective: every rank calls it with the same names); on the CPU."""
+        names = sorted(sums)
+        stacked = torch.zeros(0, device=self.device)
+        if names:
+            stacked = torch.stack([sums[n].detach().float() for n in names]).to(self.device)
+            if divisors is not None:
+                stacked = stacked / torch.tensor([divisors[n] for n in names], device=self.device)
+        return dict(zip(names, mean_across_ranks(stacked, self.process).cpu()))
+
     def _log(self, step: int, sums: dict[str, torch.Tensor], counts: dict[str, int], window: int, elapsed: float,
              timed_steps: int) -> dict[str, float]:
         """Append the window means of ``sums`` (each over the ``counts`` steps that produced it; a
         checkpoint written before counts were kept: over the ``window``) to metrics.jsonl."""
-        names = sorted(sums)
-        stacked = torch.zeros(0)
-        if names:
-            divisors = torch.tensor([float(counts.get(n, window)) for n in names], device=self.device)
-            stacked = torch.stack([sums[n] for n in names]).float() / divisors
-        means = mean_across_ranks(stacked.to(self.device), self.process).tolist()
-        values = dict(zip(names, means))
+        divisors = {n: float(counts.get(n, window)) for n in sums}
+        values = {n: value.item() for n, value in self._rank_mean(sums, divisors).items()}
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
         warnings = self._health(values)
         record = {"step": step, **values, "examples_per_s": throughput, "time": time.time()}
