@@ -49,10 +49,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     except CheckpointError:
         raise CheckpointError(f"{evaluation} is truncated or corrupt; run 'genlab eval {run_dir}' again to rewrite "
                               "it, or delete it.") from None
-    config = read_json(config_path)
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{config_path} is not a run config (a JSON object); pass the --out folder of "
-                              "'genlab train'.")
+    config = read_json(config_path)  # refuses anything but a JSON object
     return {
         "name": run_dir.name,
         "config": config,
