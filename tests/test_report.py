@@ -74,15 +74,29 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(trained_run, other)
     lines = compare([trained_run, other]).splitlines()
-    assert lines[0].split()[:3] == ["run", "model", "step"] and len(lines) == 3
+    assert lines[0].split()[:3] == ["run", "model", "step"] and len(lines) == 6
     assert lines[1].split()[:3] == ["run", "dcgan", "4"]
+    # The training columns say what they are: means over a log window, not held-out numbers.
+    assert lines[3:5] == ["", "protocols:"] and lines[5].startswith("  loss_discriminator, loss_generator: training")
     # An evaluation named like a logged training value keeps both (a transformer logs and evaluates "loss").
     (other / "eval.json").write_text('{"loss_generator": 9.5, "fd_mnist": {"value": 2.25, "protocol": "p"}}')
-    header, first, second, blank, title, protocol = compare([trained_run, other]).splitlines()
+    header, first, second, blank, title, training, protocol = compare([trained_run, other]).splitlines()
     assert (blank, title, protocol) == ("", "protocols:", "  other, fd_mnist: p")  # each number's protocol below
     shown = dict(zip(header.split(), second.split()))
     assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"
     assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"
+
+
+def test_an_evaluation_never_shares_a_column_with_another_runs_training_value(trained_run, tmp_path):
+    """A run that logged nothing but evaluated "loss_generator", listed first, does not fill the training column."""
+    scored = tmp_path / "scored"
+    shutil.copytree(trained_run, scored)
+    (scored / "metrics.jsonl").write_text("")
+    (scored / "eval.json").write_text('{"loss_generator": 9.5}')
+    header, first, second, *_ = compare([scored, trained_run]).splitlines()
+    columns = header.split()
+    assert dict(zip(columns, first.split()))["eval.loss_generator"] == "9.5"
+    assert "9.5" not in second.split() and "loss_generator" in columns
 
 
 def test_penalties_logged_apart_from_the_losses_get_their_own_curves_and_columns(trained_run):
@@ -93,8 +107,8 @@ def test_penalties_logged_apart_from_the_losses_get_their_own_curves_and_columns
     losses, penalties = page.split("<h2>Losses</h2>")[1].split("<h2>Penalties</h2>")
     assert "loss_discriminator" in losses and "penalty_gradient" not in losses
     assert "<polyline" in penalties.split("<h2>")[0] and "penalty_gradient" in penalties.split("<h2>")[0]
-    header, row = compare([trained_run]).splitlines()
-    assert dict(zip(header.split(), row.split()))["penalty_gradient"] == "0.125"
+    header, row, _, _, training = compare([trained_run]).splitlines()
+    assert dict(zip(header.split(), row.split()))["penalty_gradient"] == "0.125" and "penalty_gradient" in training
 
 
 def test_each_kind_of_curve_gets_its_chart_however_many_kinds_there_are(trained_run, monkeypatch):
@@ -125,7 +139,7 @@ def test_report_and_compare_commands(trained_run, run_cli, tmp_path):
     code, out, _ = run_cli("report", trained_run)
     assert code == 0 and (trained_run / "report.html").is_file()
     code, out, _ = run_cli("compare", trained_run, trained_run)
-    assert code == 0 and len(out.strip().splitlines()) == 3
+    assert code == 0 and len(out.strip().splitlines()) == 6  # header, two rows, the training columns' protocol
     code, _, err = run_cli("report", tmp_path)
     assert code == 2 and "is not a run directory" in err
     for folder in (trained_run / "checkpoints" / "step-000004", trained_run / "model"):  # they hold a config.json

@@ -249,20 +249,24 @@ def compare(run_dirs: list[Path]) -> str:
     values; below it, how each run's evaluation values were measured (their protocols), so runs
     scored against different references or sample counts are not compared unawares."""
     runs = [read_run(Path(d)) for d in run_dirs]
+    lasts = [run["records"][-1] if run["records"] else {} for run in runs]
+    logged = list(dict.fromkeys(k for last in lasts for k in last if k.startswith(CURVES)))  # training columns
     columns: list[str] = []
     rows = []
-    for run in runs:
-        last = run["records"][-1] if run["records"] else {}
+    for run, last in zip(runs, lasts):
         row = {"run": run["name"], "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
-        # An evaluation named like a training column (a transformer's held-out loss) gets its own column.
-        row.update({name if name not in row else f"eval.{name}": value for name, value, _ in eval_values(run["eval"])})
+        # An evaluation named like any run's training column (a transformer's held-out loss) gets its own column.
+        row.update({name if name not in row and name not in logged else f"eval.{name}": value
+                    for name, value, _ in eval_values(run["eval"])})
         rows.append(row)
         columns += [c for c in row if c not in columns]
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
     lines += ["  ".join(_fmt(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
     protocols = [line for run in runs for line in protocol_lines(run["name"], run["eval"])]
+    if logged:  # the training columns are window means, not held-out numbers
+        protocols.insert(0, f"  {', '.join(logged)}: training, mean over each run's last logged window (up to its step)")
     if protocols:
         lines += ["", "protocols:", *protocols]
     return "\n".join(lines)

@@ -54,9 +54,10 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
                                             rel=0.01, abs=0.01)  # from the unrounded means
     assert json.loads((run / "eval.json").read_text()) == result  # what report and compare read
     code, out, _ = run_cli("compare", run)
-    header, row, blank, title, *protocols = out.splitlines()
+    header, row, blank, title, training, *protocols = out.splitlines()
     assert code == 0 and {"discriminative", "predictive", "correlational"} <= set(header.split())
     assert (blank, title) == ("", "protocols:") and len(protocols) == 1  # the evaluation's one shared protocol
+    assert "loss_generator" in training and "training, mean over each run's last logged window" in training
     assert "|accuracy - 0.5| of a 1-layer GRU" in protocols[0] and "stock_data.csv" in protocols[0]
     shown = dict(zip(header.split(), row.split()))
     assert float(shown["discriminative"]) == pytest.approx(result["discriminative"]["mean"], rel=1e-3)
