@@ -24,14 +24,14 @@ from pathlib import Path
 import torch
 
 from genlab.config import load_config_file
-from genlab.data.toy import get_mixture, mode_statistics
+from genlab.data.toy import PROTOCOL_SAMPLES, get_mixture, mode_statistics
 from genlab.errors import run_main
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
 from common import model_options, timed_training
 
-SAMPLES = 2500
+SAMPLES = PROTOCOL_SAMPLES  # what 'genlab eval RUN --data toy:ring' scores too
 
 
 def run_once(mixture: str, seed: int, steps: int | None, pack: int, folder: Path, options: dict) -> dict:

@@ -35,6 +35,10 @@ class BrokenWeightsError(CheckpointError):
     """A weights file reads correctly but holds NaN or infinite values."""
 
 
+class WeightsMismatchError(CheckpointError):
+    """A weights file holds the weights of another model (other layers or shapes)."""
+
+
 class SampleError(GenlabError):
     """A model drew samples that cannot be written or scored truthfully (NaN or infinite values)."""
 

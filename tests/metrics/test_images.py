@@ -239,3 +239,22 @@ def test_a_reference_too_small_for_a_metric_is_one_clear_error(tmp_path, digits_
         np.savez(small, x=data["x"][:3])
     with pytest.raises(DataError, match="pr needs at least 6 reference images but --ref .* holds 3"):
         evaluate_images(digits_npz, small, metrics=["pr"], extractor="mnist", n=50)
+
+
+def test_a_conditional_models_samples_cycle_through_every_class_across_batches(tmp_path):
+    """sample() starts each call at class 0: batches of 4 would give classes 0-3 only."""
+    from genlab.imaging import to_uint8
+    from genlab.metrics.images import generated_images
+    from genlab.models.gan import GAN, GANConfig
+
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, latent_dim=8,
+                          generator_width=8, discriminator_width=8)).eval()
+    model.save_pretrained(tmp_path / "model")
+    images, labels, _ = generated_images(tmp_path / "model", 30, seed=1, device="cpu", batch_size=4)
+    assert labels.tolist() == [i % 10 for i in range(30)]
+    generator, expected = torch.Generator().manual_seed(1), []
+    for start in range(0, 30, 4):  # each image drawn with the label it is reported with
+        count = min(4, 30 - start)
+        expected.append(model.decode(model.sample_latent(count, generator), torch.arange(start, start + count) % 10))
+    assert np.array_equal(images, to_uint8(torch.cat(expected)))

@@ -96,6 +96,9 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
         if model.num_classes is not None and found > model.num_classes:
             raise ConfigError(f"{images.source} has labels up to {found - 1}, more than --model.num_classes "
                               f"{model.num_classes}; raise it or leave it unset.")
+        if model.num_classes is not None and found < model.num_classes:  # fakes of classes no real image has
+            raise ConfigError(f"{images.source} has labels 0 to {found - 1}, fewer classes than --model.num_classes "
+                              f"{model.num_classes}; set it to {found} or leave it unset.")
         filled["num_classes"] = model.num_classes or found
     tensor = torch.from_numpy(np.ascontiguousarray(images.images.transpose(0, 3, 1, 2)))  # (N, C, H, W) uint8
     labels = torch.from_numpy(images.labels) if images.labels is not None else None

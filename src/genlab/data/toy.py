@@ -70,6 +70,18 @@ def mode_statistics(samples: torch.Tensor, mixture: Mixture) -> dict[str, float 
     }
 
 
+PROTOCOL_SAMPLES = 2500  # samples scored per model (PacGAN)
+
+
+def mode_protocol(mixture: Mixture, seed: int) -> dict[str, str | int]:
+    """How :func:`mode_statistics` measured a model's samples, for an eval.json."""
+    return {"samples": f"{PROTOCOL_SAMPLES} samples of the generator (seed {seed})",
+            "reference": f"the 2-D {mixture.name} mixture: {len(mixture.centres)} Gaussians, σ = {mixture.sigma}",
+            "metrics": "VEEGAN / PacGAN: a sample is high quality within 3σ of its nearest mode; a mode is captured "
+                       "with one high-quality sample; reverse KL of the high-quality samples' mode histogram to "
+                       "uniform"}
+
+
 class PointDataset:
     """``count`` points drawn once from a mixture with a fixed seed; batches are {"points": (B, 2)}."""
 

@@ -89,22 +89,29 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
 def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
                    ) -> tuple[np.ndarray, np.ndarray | None, str]:
     from genlab.imaging import to_uint8
+    from genlab.models.base import GenerativeModel
     from genlab.sampling import load_model
 
     model = load_model(path, device=device)
     generator = torch.Generator().manual_seed(seed)  # latents are drawn on the CPU: the same samples on any device
-    conditional = getattr(model, "class_labels", None)
-    images, labels = [], []
+    not_images = ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; image "
+                             "metrics (--metrics) need an image model.")
+    # A conditional model's labels cycle through the classes over all n samples: sample() would
+    # start each batch again at class 0, and never reach the classes beyond a batch's size.
+    labels = model.class_labels(n)
+    if labels is not None and type(model).sample_latent is GenerativeModel.sample_latent:  # no latents to decode
+        raise not_images
+    images = []
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
-        batch = model.sample(count, generator)
+        if labels is None:
+            batch = model.sample(count, generator)
+        else:
+            batch = model.decode(model.sample_latent(count, generator), labels[start:start + count])
         if not isinstance(batch, torch.Tensor) or batch.dim() != 4:  # text models sample strings
-            raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; "
-                              "image metrics (--metrics) need an image model.")
+            raise not_images
         images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
-        if conditional is not None and conditional(count) is not None:
-            labels.append(conditional(count).cpu().numpy())  # sample() cycles through the classes this way
-    return (np.concatenate(images), np.concatenate(labels) if labels else None,
+    return (np.concatenate(images), labels.cpu().numpy() if labels is not None else None,
             f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})")
 
 

@@ -33,7 +33,7 @@ from safetensors.torch import load as load_safetensors, load_file, save_file
 from torch import nn
 
 from genlab.config import from_stored, to_dict
-from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError
+from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError, WeightsMismatchError
 from genlab.fileio import atomic_write, atomic_write_json, blocking_file
 
 CONFIG_FILE = "config.json"
@@ -305,11 +305,11 @@ def load_weights(module: nn.Module, path: Path) -> None:
     missing = [k for k in expected if k not in state and not _is_tied_duplicate(module, k, state)]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
-        raise CheckpointError(f"{path} holds weights of another model (missing {missing[:3]}, "
+        raise WeightsMismatchError(f"{path} holds weights of another model (missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}); load it with the config it was saved with.")
     for key, tensor in expected.items():
         if key in state and state[key].shape != tensor.shape:
-            raise CheckpointError(f"{path} holds weights of another model ({key} has shape "
+            raise WeightsMismatchError(f"{path} holds weights of another model ({key} has shape "
                                   f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
                                   "load it with the config it was saved with.")
     for key, tensor in state.items():  # a NaN weight would make every sample and every later step NaN

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from genlab.config import RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
-from genlab.errors import ConfigError, GenlabError, out_of_memory_as
-from genlab.models.base import ignored_note
+from genlab.errors import ConfigError, GenlabError, WeightsMismatchError, out_of_memory_as
+from genlab.models.base import WEIGHTS_FILE, ignored_note, load_weights
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                     resolve_checkpoint, saved_step)
@@ -221,6 +221,13 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             raise ConfigError(f"{resume_from} is at step {config.train.steps}, the run's last (--train.steps), so "
                               f"nothing would train with the changed settings ({'; '.join(changed)}); raise "
                               "--train.steps to train on with them, or drop them.")
+        if changed:  # the trainer loads them again; a mismatch is refused here, before anything is written
+            try:
+                load_weights(model, resume_from / WEIGHTS_FILE)
+            except WeightsMismatchError as e:
+                raise ConfigError(f"The changed settings ({'; '.join(changed)}) change the model's layers, so "
+                                  f"{resume_from} cannot go on with them; drop them, or start a new run (another "
+                                  "--out).") from e
     try:
         if process.is_main:
             hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created

@@ -18,6 +18,7 @@ from genlab.nn.attention2d import SelfAttention2d
 from genlab.train.run import build_run_config
 
 TINY = dict(latent_dim=8, generator_width=8, discriminator_width=8)
+TINY_OPTIONS = [f"--model.{name}={value}" for name, value in TINY.items()]
 
 
 def batch(n=8, channels=1, size=28, classes=None):
@@ -264,6 +265,66 @@ def test_bad_combinations_are_refused():
     GANConfig(channels_last=False).validate()
     with pytest.raises(ConfigError, match="^--model.conditional needs a generator that reads labels, and the mlp "):
         GANConfig(backbone="mlp", channels=2, conditional=True).validate()  # not merely unread: incompatible
+    # A weight of 0 would switch the part off that the other options ask for.
+    with pytest.raises(ConfigError, match="^--model.gradient_penalty 0 leaves the Wasserstein critic unconstrained"):
+        GANConfig(loss="wasserstein_gp", gradient_penalty=0.0).validate()
+    with pytest.raises(ConfigError, match="^--model.auxiliary_weight 0 switches the auxiliary classifier off"):
+        GANConfig(conditional=True, num_classes=10, discriminator_conditioning="auxiliary",
+                  auxiliary_weight=0.0).validate()
+
+
+def test_image_data_options_and_channels_on_toy_points_are_refused(tmp_path, run_cli):
+    base = ["train", "gan", "--data", "toy:ring", "--model.backbone", "mlp", "--steps", "1", "--batch-size", "8",
+            "--quiet", "--out", tmp_path / "run"]
+    for option, value in [("--data.hflip", "true"), ("--data.resolution", "64"), ("--data.channels", "3"),
+                          ("--data.skip_corrupt", "true")]:
+        code, _, err = run_cli(*base, option, value)
+        assert code == 2 and f"{option} is for images, and toy:ring holds 2-D points; drop it." in err
+    code, _, err = run_cli(*base, "--model.channels", "5")
+    assert code == 2 and "--model.channels is the points' dimension, 2 for toy:ring (got 5); drop it." in err
+    assert not (tmp_path / "run").exists()
+    code, _, err = run_cli(*base)
+    assert code == 0, err
+
+
+def test_a_toy_model_is_evaluated_by_the_mode_statistics_of_its_mixture(tmp_path, run_cli):
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "gan", "--data", "toy:ring", "--model.backbone", "mlp", "--steps", "2",
+                           "--batch-size", "8", "--quiet", "--out", run)
+    assert code == 0, err
+    code, out, err = run_cli("eval", run, "--data", "toy:ring", "--seed", "3")
+    assert code == 0, err
+    result = json.loads(out)
+    from genlab.data.toy import mode_statistics, ring
+    from genlab.sampling import load_model
+
+    samples = load_model(run).sample(2500, torch.Generator().manual_seed(3))
+    assert {k: v for k, v in result.items() if k != "protocol"} == mode_statistics(samples, ring())
+    assert result["samples"] == 2500 and "2500 samples of the generator (seed 3)" in result["protocol"]["samples"]
+    assert "8 Gaussians, σ = 0.01" in result["protocol"]["reference"]
+    code, _, err = run_cli("eval", run)
+    assert code == 2 and "pass the mixture it learned with --data toy:ring or --data toy:grid" in err
+
+
+def test_more_classes_than_the_data_has_are_refused(tmp_path, digits_npz, run_cli):
+    """A class no real image has would be drawn only as a fake, for D to reject from the label alone."""
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--quiet",
+                           "--out", tmp_path / "run", "--model.conditional", "true", "--model.num_classes", "12",
+                           *TINY_OPTIONS)
+    assert code == 2 and "has labels 0 to 9, fewer classes than --model.num_classes 12; set it to 10" in err
+
+
+def test_resuming_with_a_setting_that_changes_the_layers_is_refused_before_anything_is_written(tmp_path, digits_npz,
+                                                                                              run_cli):
+    run = tmp_path / "run"
+    common = ["train", "gan", "--data", digits_npz, "--batch-size", "8", "--quiet", "--out", run, *TINY_OPTIONS]
+    code, _, err = run_cli(*common, "--steps", "2")
+    assert code == 0, err
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    code, out, err = run_cli(*common, "--steps", "4", "--resume", "auto", "--model.r1_gamma", "1")  # D loses its BatchNorm
+    assert code == 2 and "The changed settings (model.r1_gamma 0.0 → 1.0) change the model's layers" in err
+    assert "cannot go on with them; drop them, or start a new run" in err and "warning" not in out
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.parametrize("option, value, sentence", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from genlab.config import is_set
 from genlab.data.image_dataset import ImageDataConfig, build_image_dataset
 from genlab.data.toy import PointDataset, get_mixture
 from genlab.errors import ConfigError
@@ -21,6 +22,12 @@ def build_gan_data(data: ImageDataConfig, model: GANConfig):
         raise ConfigError("The 2-D toy data (--data toy:ring, toy:grid) goes with --model.backbone mlp, and "
                           "the mlp backbone only with toy data.")
     if is_toy:
+        for name in ("resolution", "channels", "hflip", "skip_corrupt"):  # options of image files
+            if is_set(data, name):
+                raise ConfigError(f"--data.{name} is for images, and {data.path} holds 2-D points; drop it.")
+        if model.channels not in (None, 2):
+            raise ConfigError(f"--model.channels is the points' dimension, 2 for {data.path} (got {model.channels}); "
+                              "drop it.")
         return PointDataset(get_mixture(data.path[4:]), seed=0), dataclasses.replace(model, channels=2)
     return build_image_dataset(data, model, RESOLUTIONS[model.backbone])
 

@@ -94,6 +94,13 @@ class GANConfig:
         check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_adam_betas(self.betas)
         check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
+        if self.loss == "wasserstein_gp" and self.gradient_penalty == 0:
+            raise ConfigError("--model.gradient_penalty 0 leaves the Wasserstein critic unconstrained; give a positive "
+                              "λ (WGAN-GP's is 10) or choose another --model.loss.")
+        if self.conditional and self.discriminator_conditioning == "auxiliary" and self.auxiliary_weight == 0:
+            raise ConfigError("--model.auxiliary_weight 0 switches the auxiliary classifier off, so the discriminator "
+                              "ignores the labels; give a positive weight, or another "
+                              "--model.discriminator_conditioning (projection, concat).")
         refuse_inapplicable(self)
 
     def inapplicable(self) -> dict[str, str]:

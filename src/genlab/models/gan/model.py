@@ -161,9 +161,22 @@ class GAN(GenerativeModel):
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         if not self.is_image:
-            return super().evaluate(options)
+            return self._evaluate_points(options)
         raise ConfigError(f"A GAN has no likelihood to evaluate; score the samples of {self.family}/{self.name} with "
                           "--metrics (e.g. --metrics fd,kid --ref mnist-test; see 'genlab eval --help').")
+
+    @torch.no_grad()
+    def _evaluate_points(self, options: EvalOptions) -> dict[str, Any]:
+        """The VEEGAN / PacGAN mode statistics of a 2-D toy model's samples on the mixture it learned."""
+        from genlab.data.toy import PROTOCOL_SAMPLES, get_mixture, mode_protocol, mode_statistics
+
+        if options.data is None or not options.data.startswith("toy:"):
+            raise ConfigError(f"{self.family}/{self.name} with the mlp backbone draws 2-D points; pass the mixture it "
+                              "learned with --data toy:ring or --data toy:grid.")
+        mixture = get_mixture(options.data[4:])
+        with evaluating(self):
+            samples = self.sample(PROTOCOL_SAMPLES, torch.Generator().manual_seed(options.seed)).cpu()
+        return {**mode_statistics(samples, mixture), "protocol": mode_protocol(mixture, options.seed)}
 
     def _noise(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.config.latent_dim, device=device)
