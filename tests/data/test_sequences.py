@@ -1,5 +1,6 @@
 """Sequence data: CSV and .npz reading, bad input, min-max scaling, windows and the 'sines'."""
 
+import re
 
 import numpy as np
 import pytest
@@ -105,6 +106,11 @@ def test_held_out_data_with_the_training_columns_reordered_is_refused(tmp_path):
     swapped.write_text("b,a\n" + rows)
     with pytest.raises(DataError, match=r"swapped.csv has the training columns in another order \(b, a; trained on a, b\)"):
         load_sequences(SequenceDataConfig(path=str(swapped), window=3), scaling, columns=columns)
+    partly = tmp_path / "partly.csv"  # b would be scaled with a's range, and c with b's
+    partly.write_text("b,c\n" + rows)
+    with pytest.raises(DataError, match=r"partly.csv has columns b, c, and the model was trained on a, b; give it the "
+                                        r"training columns, in that order\.$"):
+        load_sequences(SequenceDataConfig(path=str(partly), window=3), scaling, columns=columns)
     renamed = tmp_path / "renamed.csv"  # other names are the caller's business (a model may rename its features)
     renamed.write_text("x,y\n" + rows)
     dataset, *_ = load_sequences(SequenceDataConfig(path=str(renamed), window=3), scaling, columns=columns)
@@ -232,3 +238,32 @@ def test_csv_messages_name_the_line_in_the_file_after_blank_lines_and_folders_ar
         read_csv(path)
     with pytest.raises(DataError, match="is a folder; point --data at a CSV file or an .npz inside it"):
         load_sequences(SequenceDataConfig(path=str(tmp_path)))
+
+
+def test_a_reversed_series_fills_its_gaps_from_the_earlier_day(tmp_path):
+    """A newest-first file read with --data.reverse: ffill takes the value before the gap in time."""
+    path = write(tmp_path, "date,v\n2024-01-05,10\n2024-01-04,40\n2024-01-03,\n2024-01-02,20\n2024-01-01,30\n")
+    dataset, scaling, _, _ = load_sequences(SequenceDataConfig(path=str(path), window=5, fill="ffill", reverse=True))
+    series = scaling.unscale(dataset.sequences[0].double())[:, 0]
+    assert series.tolist() == pytest.approx([30, 20, 20, 40, 10])
+
+
+def test_every_feature_spans_zero_to_one_however_narrow_and_a_constant_one_comes_back(tmp_path):
+    values = np.stack([np.linspace(0, 2e-8, 6), np.full(6, 5.0), 1e8 + np.arange(6.0)], 1)
+    scaling = Scaling.fit(values)
+    scaled = scaling.scale(values)
+    assert scaled[:, 0].min() == 0 and scaled[:, 0].max() == pytest.approx(1) and (scaled[:, 1] == 0).all()
+    top = scaling.unscale(np.ones(3))  # a generator's largest output
+    assert top[[0, 2]] == pytest.approx([2e-8, 1e8 + 5], rel=1e-12) and abs(top[1] - 5.0) <= 1.01e-7
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"reverse": True}, "--data.reverse is for a CSV or .npz given with --data, and the 'sines' are generated"),
+    ({"time_column": "date"}, "--data.time_column is for a CSV or .npz given with --data"),
+    ({"fill": "ffill"}, "--data.fill is for a CSV or .npz given with --data"),
+    ({"path": "series.npz", "time_column": "date"}, "--data.time_column is for CSV files, and series.npz is an .npz"),
+    ({"path": "series.npz", "fill": "zero"}, "--data.fill is for CSV files, and series.npz is an .npz"),
+])
+def test_csv_options_where_nothing_reads_them_are_refused(options, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        SequenceDataConfig(**options).validate()

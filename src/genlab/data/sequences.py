@@ -2,9 +2,12 @@
 
 A series of ``rows`` time steps and ``F`` numeric features becomes every stride-1 window of
 ``window`` steps: ``rows - window + 1`` sequences of shape (window, F). Each feature is scaled
-to [0, 1] with the min and max of the whole series, as the TimeGAN reference code does:
+to [0, 1] with the min and max of the whole series:
 
-    scaled = (x - min) / (max - min + 1e-7),    x = scaled · (max - min + 1e-7) + min
+    scaled = (x - min) / (max - min),    x = scaled · (max - min) + min
+
+with 1e-7 in place of max - min for a constant feature. (The TimeGAN reference code adds 1e-7 to
+every span, which leaves a feature whose values span less than about 1e-6 short of [0, 1].)
 
 The min and max are stored in the model config, so samples come back in the original units.
 
@@ -52,7 +55,7 @@ from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
 
 DEFAULT_WINDOW = 24
-SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
+SCALE_EPSILON = 1e-7  # a constant feature's span (the reference MinMaxScaler adds it to every span)
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
 INTEGER = re.compile(r"^[-+]?\d+$")
@@ -84,10 +87,15 @@ class SequenceDataConfig:
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
         if self.path is None:
-            return {}
-        return {name: f"--data.{name} shapes the generated 'sines', but --data is {self.path}; drop --data.{name} (or "
-                      "--data, to train on the sines)." for name in ("sines", "sines_features", "seed")
-                if is_set(self, name)}
+            return {name: f"--data.{name} is for a CSV or .npz given with --data, and the 'sines' are generated; drop "
+                          "it." for name in ("time_column", "fill", "reverse") if is_set(self, name)}
+        found = {name: f"--data.{name} shapes the generated 'sines', but --data is {self.path}; drop --data.{name} "
+                       "(or --data, to train on the sines)." for name in ("sines", "sines_features", "seed")
+                 if is_set(self, name)}
+        if is_npz(Path(self.path)):
+            found.update({name: f"--data.{name} is for CSV files, and {self.path} is an .npz; drop it."
+                          for name in ("time_column", "fill") if is_set(self, name)})
+        return found
 
 
 @dataclass
@@ -104,7 +112,8 @@ class Scaling:
 
     def _bounds(self, like: Any) -> tuple[Any, Any]:
         low = np.asarray(self.minimum, np.float64)
-        span = np.asarray(self.maximum, np.float64) - low + SCALE_EPSILON
+        span = np.asarray(self.maximum, np.float64) - low
+        span = np.where(span > 0, span, SCALE_EPSILON)  # a constant feature scales to 0 and back to its value
         if isinstance(like, torch.Tensor):
             return (torch.as_tensor(low, dtype=like.dtype, device=like.device),
                     torch.as_tensor(span, dtype=like.dtype, device=like.device))
@@ -173,11 +182,13 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
     if not path.is_file():
         raise DataError(f"{path} {missing(path)}; point --data at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
-    found = (read_npz(path) if is_npz(path) else
-             read_csv(path, config.time_column, config.fill, config.categorical, categories))
+    if not is_npz(path):  # a CSV is reversed before its gaps are filled, so ffill carries the earlier values
+        return read_csv(path, config.time_column, config.fill, config.categorical, categories, config.reverse)
+    found = read_npz(path)
     if config.reverse:
         if not found.is_series:
-            raise ConfigError(f"--data.reverse applies to a series, but {path} holds sequences (N, T, F); drop it.")
+            raise ConfigError(f"--data.reverse reverses a series (rows, F) in time, but {path} holds sequences (N, T, "
+                              "F); drop it when training, or score a model trained with it against a series.")
         found.values = found.values[::-1].copy()
     return found
 
@@ -188,8 +199,9 @@ def is_npz(path: Path) -> bool:
 
 
 def read_csv(path: Path, time_column: str | None = None, fill: str = "none", categorical: tuple[str, ...] = (),
-             categories: list[tuple[str, list[str]]] | None = None) -> SequenceSource:
-    """A CSV with a header → its value columns as a series (rows, F); see the module docstring.
+             categories: list[tuple[str, list[str]]] | None = None, reverse: bool = False) -> SequenceSource:
+    """A CSV with a header → its value columns as a series (rows, F), last row first with
+    ``reverse``; see the module docstring.
 
     ``categorical`` columns are one-hot encoded, with ``categories`` (name, values) when given (a
     trained model's: a value outside them is an error), else with their values sorted."""
@@ -254,6 +266,8 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
     values = np.concatenate(blocks, axis=1)
+    if reverse:  # before the gaps are filled: ffill takes the value before a gap in the series' own order
+        values, lines = values[::-1].copy(), lines[::-1]
     gaps = np.isnan(values)
     if gaps.any():
         values = fill_missing(values, gaps, fill, path, sources, lines)
@@ -533,6 +547,10 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     if columns is not None and found.columns != columns and sorted(found.columns) == sorted(columns):
         raise DataError(f"{found.source} has the training columns in another order ({', '.join(found.columns)}; "
                         f"trained on {', '.join(columns)}); put them in the training order.")
+    if columns is not None and found.columns != columns and set(found.columns) & set(columns):
+        # Named columns partly the model's: each would be scaled and scored as the one at its position.
+        raise DataError(f"{found.source} has columns {', '.join(found.columns)}, and the model was trained on "
+                        f"{', '.join(columns)}; give it the training columns, in that order.")
     if scaling is None:
         scaling = Scaling.fit(found.valid_values())
         too_wide = [column for column, low, high in zip(found.columns, scaling.minimum, scaling.maximum)

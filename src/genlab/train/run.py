@@ -234,7 +234,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             remove_partial(run_dir)
             resuming = f" (resuming from {resume_from.name})" if resume_from else ""
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-            warnings = [decay_mismatch(config), warmup_mismatch(config)]
+            warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config)]
             if resume_from is not None:
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
@@ -314,6 +314,20 @@ def warmup_mismatch(config: RunConfig) -> str | None:
             return (f"--model.{name} {warmup} is longer than --train.steps {steps}: {what} only {steps / warmup:.0%} "
                     f"of its value; set --model.{name} below {steps} or train longer.")
     return None
+
+
+def phases_unfinished(config: RunConfig) -> str | None:
+    """A sentence when a phased model's (TimeGAN's) run ends before its joint phase, the only one
+    that trains its generator and discriminator, else None. Not an error: such a run may be
+    resumed with more steps."""
+    model = config.model
+    before = getattr(model, "autoencoder_steps", 0) + getattr(model, "supervised_steps", 0)
+    if not before or config.train.steps > before:
+        return None
+    return (f"--train.steps {config.train.steps} ends before the joint phase (--model.autoencoder_steps "
+            f"{model.autoencoder_steps} + --model.supervised_steps {model.supervised_steps}), so the generator and "
+            f"discriminator do not train and samples are noise; raise --train.steps above {before} (or resume later "
+            "with more).")
 
 
 def decay_mismatch(config: RunConfig) -> str | None:

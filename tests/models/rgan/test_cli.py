@@ -446,3 +446,15 @@ def test_eval_beyond_memory_names_the_reference_size(tmp_path, run_cli, tiny_rga
     code, _, err = run_cli("eval", run, "--max-examples", "5000")
     assert code == 2 and err.strip() == ("genlab: error: The evaluation does not fit in memory with --max-examples "
                                          "5000; lower it.")
+
+
+def test_a_timegan_run_that_ends_before_its_joint_phase_says_so(tmp_path, run_cli, tiny_rgan):
+    common = ["train", "rgan", "--model.name", "timegan", "--model.autoencoder_steps", "2", "--model.supervised_steps",
+              "2", "--batch-size", "8", "--model.noise", "both", "--quiet",
+              *[item for item in tiny_rgan if item not in ("--model.layers", "1")]]
+    code, out, err = run_cli(*common, "--steps", "4", "--out", tmp_path / "short")
+    assert code == 0, err
+    assert ("warning: --train.steps 4 ends before the joint phase (--model.autoencoder_steps 2 + "
+            "--model.supervised_steps 2), so the generator and discriminator do not train") in out
+    code, out, err = run_cli(*common, "--steps", "5", "--out", tmp_path / "long")
+    assert code == 0 and "joint phase" not in out

@@ -51,7 +51,7 @@ def test_each_variant_trains_and_samples_in_original_units(options):
     low, high = torch.tensor(BASE["feature_min"]), torch.tensor(BASE["feature_max"])
     assert ((samples >= low - 1e-5) & (samples <= high + 1e-5)).all()
     assert torch.allclose(Scaling(BASE["feature_min"], BASE["feature_max"]).scale(samples),
-                          model.generate(5, torch.Generator().manual_seed(1)), atol=1e-5)
+                          model.generate(5, torch.Generator().manual_seed(1)).double(), atol=1e-5)
     expected_logits = (8, 1) if options.get("logits") == "sequence" else (8, 6)
     assert model.discriminator(torch.rand(8, 6, 3)).shape == expected_logits
 
@@ -353,7 +353,7 @@ def test_variable_length_samples_follow_the_training_lengths_and_files_keep_vali
     saved = load_sequences(SequenceDataConfig(path=str(model.save_samples(samples[:10], tmp_path / "s.npz"))),
                            model.scaling)[0]
     assert torch.equal(saved.lengths, lengths[:10])
-    assert torch.allclose(saved.sequences[valid[:10]], model.scaling.scale(samples[:10][valid[:10]]), atol=1e-5)
+    assert torch.allclose(saved.sequences[valid[:10]], model.scaling.scale(samples[:10][valid[:10]]).float(), atol=1e-5)
     model.save_samples(samples[:8], tmp_path / "s.png")  # the plot stops each line at its sequence's end
     # Fixed-length data stays on the fast path: no lengths drawn, no NaN.
     fixed = RecurrentGAN(CRNNGANConfig(**BASE))
@@ -668,3 +668,12 @@ def test_a_stored_config_drops_inapplicable_options_until_none_is_left_and_marks
     assert ignored == {} and config.data_seed is None and CRNNGANConfig(**BASE).data_seed == 0
     with pytest.raises(ConfigError, match="--model.conditional does not apply to timegan"):
         TimeGANConfig(**stored).validate()
+
+
+def test_samples_keep_the_digits_of_a_column_far_from_zero():
+    """float32 steps by 8 near 1e8: a column spanning 1e8 .. 1e8 + 5 would come back as one value."""
+    model = RecurrentGAN(CRNNGANConfig(**{**BASE, "features": 2, "feature_min": [123456789.0, 1e8],
+                                          "feature_max": [123456789.0, 1e8 + 5]}))
+    samples = model.sample(16, torch.Generator().manual_seed(0))
+    assert samples.dtype == torch.float64 and ((samples[..., 0] - 123456789.0).abs() <= 1e-6).all()
+    assert len(samples[..., 1].unique()) > 1 and ((samples[..., 1] >= 1e8) & (samples[..., 1] <= 1e8 + 5)).all()

@@ -276,7 +276,7 @@ class RecurrentGAN(GenerativeModel):
         if steps is not None:
             lengths = None
         scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
-        return pad_with(self.scaling.unscale(scaled.double()).float(), lengths, math.nan)
+        return pad_with(self.scaling.unscale(scaled.double()), lengths, math.nan)  # float64: a column far from 0 keeps its digits
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
         """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per valid step, with
