@@ -129,6 +129,7 @@ def test_list_and_data_info(run_cli, digits_npz):
     code, out, _ = run_cli("list")
     assert code == 0 and "dcgan" in out and "mnist" in out
     assert all(f"  {family} " in out for family in ("gan", "vae", "transformer", "rgan")) and "tiny Shakespeare" in out
+    assert "textgan: tiny Shakespeare's lines as sentences" in out
     code, out, _ = run_cli("data", "info", digits_npz)
     assert code == 0 and "256" in out
 

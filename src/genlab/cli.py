@@ -32,6 +32,7 @@ TRAIN_SHORTCUTS = {
 BUILT_IN_DATA = (
     "gan, vae: the embedded MNIST test split (10,000 digits); toy:ring, toy:grid (2-D mixtures, gan backbone mlp)",
     "transformer: tiny Shakespeare (1,115,394 characters; last 10% held out)",
+    "textgan: tiny Shakespeare's lines as sentences (first 90% of the lines train; the last 10% are eval's references)",
     "rgan: the TimeGAN 'sines' (synthetic: --data.sines N sequences drawn with --data.seed, 0 by default)",
 )
 

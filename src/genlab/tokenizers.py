@@ -5,7 +5,8 @@
 - ``char``: one token per Unicode code point seen in the training text (sorted by code point,
   as the reference char-level models build it). A character it never saw cannot be encoded:
   that is an error naming the character, never a silent substitution.
-- ``word``: runs of word characters, runs of whitespace and single punctuation marks, so
+- ``word``: runs of word characters (letters and digits, with their combining marks), runs of
+  whitespace and single punctuation marks, so
   ``decode(encode(text)) == text`` for known words; the ``max_words`` most frequent pieces are
   kept and any other piece becomes ``<unk>`` (id 0) — the documented fallback for captions-style
   corpora whose vocabulary is open.
@@ -17,7 +18,10 @@ so it is saved as JSON with every checkpoint and exported model.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
+import sys
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -26,7 +30,31 @@ from genlab.errors import DataError
 
 KINDS = ("char", "byte", "word")
 UNKNOWN = "<unk>"
-_WORD_PIECES = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+@functools.cache
+def _marks() -> str:
+    """Every combining mark (Unicode categories Mn, Mc, Me) as ranges for a regex character class.
+    ``\\w`` leaves them out, so without them a word in Hindi, Thai or decomposed Latin would split
+    at each of its marks. Built on first use (about 0.2 s)."""
+    ranges, start, last = [], None, None
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code))[0] == "M":
+            if start is None or code != last + 1:
+                if start is not None:
+                    ranges.append((start, last))
+                start = code
+            last = code
+    ranges.append((start, last))
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b != a else "") for a, b in ranges)
+
+
+@functools.cache
+def word_pattern(whitespace: bool) -> re.Pattern:
+    """Words (letters, digits and their combining marks), single other marks, and with
+    ``whitespace`` runs of whitespace too (a transformer's word tokens; a sentence's leave it out)."""
+    marks = _marks()
+    return re.compile(rf"[\w{marks}]+|" + (r"\s+|" if whitespace else "") + rf"[^\w\s{marks}]")
 
 
 class Tokenizer:
@@ -38,6 +66,12 @@ class Tokenizer:
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        """The pieces of ``text`` outside the vocabulary, which encode as ``<unk>`` (none for the
+        tokenizers without ``<unk>``: they refuse such text)."""
+        ids = getattr(self, "_ids", None)
+        return [] if ids is None or not hasattr(self, "pieces") else [p for p in self.pieces(text) if p not in ids]
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         """Text → token ids (N,) int64; ``source`` names the text in error messages."""
@@ -124,13 +158,13 @@ class WordTokenizer(Tokenizer):
 
     @classmethod
     def from_text(cls, text: str, max_words: int) -> WordTokenizer:
-        counts = Counter(_WORD_PIECES.findall(text))
+        counts = Counter(word_pattern(True).findall(text))
         # Most frequent first; ties in first-seen order, so the vocabulary is deterministic.
         return cls([UNKNOWN, *(word for word, _ in counts.most_common(max_words - 1))])
 
     def pieces(self, text: str) -> list[str]:
         """The text behind each token of ``text`` (an ``<unk>`` token's piece included); they join to ``text``."""
-        return _WORD_PIECES.findall(text)
+        return word_pattern(True).findall(text)
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         return np.array([self._ids.get(piece, 0) for piece in self.pieces(text)], dtype=np.int64)
@@ -156,7 +190,12 @@ def load_tokenizer(kind: str, vocab: list[str]) -> Tokenizer:
 
 # --- sentence tokenizers (the textgan family: one sentence per sequence) -----------------------
 EOS = "<eos>"  # ends a sentence and pads it to the model's length
-_SENTENCE_PIECES = {"word": re.compile(r"\w+|[^\w\s]"), "char": re.compile(r".", re.DOTALL)}
+SPLITS = ("word", "char")
+
+
+def sentence_pattern(split: str) -> re.Pattern:
+    """How a sentence is cut into pieces: words and other marks (``word``) or characters (``char``)."""
+    return word_pattern(False) if split == "word" else re.compile(r".", re.DOTALL)
 
 
 class SentenceTokenizer(Tokenizer):
@@ -171,20 +210,21 @@ class SentenceTokenizer(Tokenizer):
 
     def __init__(self, vocab: list[str], split: str) -> None:
         super().__init__(vocab)
-        if split not in _SENTENCE_PIECES:
+        if split not in SPLITS:
             raise DataError(f"Unknown sentence split {split!r}; choose word or char.")
         if vocab[:2] != [EOS, UNKNOWN] or len(set(vocab)) != len(vocab):
             raise DataError(f"A sentence vocabulary must start with {EOS}, {UNKNOWN} and hold distinct pieces; the "
                             "model config's vocab is corrupt — re-export the model.")
         self.split = split
-        self._pattern = _SENTENCE_PIECES[split]
+        self._pattern = sentence_pattern(split)
         self._ids = {piece: i for i, piece in enumerate(vocab)}
         self._separator = " " if split == "word" else ""
 
     @classmethod
     def from_lines(cls, lines: list[str], split: str, max_words: int) -> SentenceTokenizer:
         """The ``max_words`` (specials included) most frequent pieces of ``lines``; ties in first-seen order."""
-        counts = Counter(piece for line in lines for piece in _SENTENCE_PIECES[split].findall(line))
+        pattern = sentence_pattern(split)
+        counts = Counter(piece for line in lines for piece in pattern.findall(line))
         return cls([EOS, UNKNOWN, *(piece for piece, _ in counts.most_common(max_words - 2))], split)
 
     def pieces(self, text: str) -> list[str]:
@@ -260,3 +300,9 @@ class IdTokenizer(Tokenizer):
             text, first = (str(int(token)) if first else f" {int(token)}"), False
             return text
         return piece
+
+
+def unknown_prompt_warning(pieces: list[str]) -> str:
+    """The warning for a prompt with pieces outside a word vocabulary."""
+    return (f"genlab: warning: --prompt pieces {', '.join(pieces)} are outside the model's vocabulary and are read as "
+            f"{UNKNOWN}.")

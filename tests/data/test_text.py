@@ -59,6 +59,23 @@ def test_non_utf8_names_file_and_byte_offset(tmp_path):
         read_text(path)
 
 
+@pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
+                                            ("utf-32", "UTF-32LE")])
+def test_a_utf16_or_utf32_file_is_named_with_its_conversion(tmp_path, encoding, name):
+    """'iconv -f LATIN1' would make valid UTF-8 of it, with a NUL after every letter."""
+    path = tmp_path / "notepad.txt"
+    text = "hello\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding) if encoding.endswith("-be") else text.encode(encoding))
+    with pytest.raises(DataError, match=rf"notepad.txt is {name} text .*'iconv -f {name} -t UTF-8'"):
+        read_text(path)
+
+
+def test_a_folder_reads_txt_files_whatever_the_case_of_their_suffix(tmp_path):
+    (tmp_path / "A.TXT").write_text("upper", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("lower", encoding="utf-8")
+    assert read_text(tmp_path)[0] == "upper\nlower"
+
+
 def test_a_compressed_or_binary_file_is_named_as_such_not_as_a_text_encoding(tmp_path):
     (tmp_path / "corpus.txt.gz").write_bytes(gzip.compress("to be or not to be".encode()))
     with pytest.raises(DataError, match=r"corpus.txt.gz is gzip-compressed, not text; decompress"):

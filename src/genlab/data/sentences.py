@@ -15,6 +15,7 @@ non-empty lines train and the last 10% are the held-out references of ``genlab e
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def read_lines(path: str | os.PathLike | None, held_out: bool = False,
     embedded tiny Shakespeare: its first 90% of lines, or with ``held_out`` its last 10%. Errors
     name ``option``."""
     text, source = read_text(path, option)
-    lines = [line.strip() for line in text.splitlines()]
+    # Split at line ends only: str.splitlines would also split at U+2028, U+0085 and other separators.
+    lines = [line.strip() for line in re.split(r"\r\n|\r|\n", text)]
     lines = [line for line in lines if line]
     if path is None:
         cut = int(len(lines) * EMBEDDED_TRAIN_FRACTION)

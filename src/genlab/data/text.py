@@ -47,11 +47,21 @@ BINARY_FORMATS = ((b"\x1f\x8b", "gzip-compressed"), (b"PK\x03\x04", "a zip archi
                   (b"%PDF", "a PDF document"))
 
 
+# Byte-order marks of the wider Unicode encodings (Windows Notepad's "Unicode" is UTF-16LE); the
+# UTF-32 ones first, as UTF-32LE's begins with UTF-16LE's.
+WIDE_ENCODINGS = ((b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe", "UTF-16LE"),
+                  (b"\xfe\xff", "UTF-16BE"))
+
+
 def decode_utf8(data: bytes, source: str) -> str:
     """Bytes → text; invalid UTF-8 is an error naming ``source`` and the byte offset."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
+        wide = next((name for mark, name in WIDE_ENCODINGS if data.startswith(mark)), None)
+        if wide is not None:  # iconv -f LATIN1 would turn it into valid UTF-8 with a NUL after every letter
+            raise DataError(f"{source} is {wide} text (it starts with that byte-order mark); convert it to UTF-8, "
+                            f"e.g. with 'iconv -f {wide} -t UTF-8'.") from None
         kind = next((kind for magic, kind in BINARY_FORMATS if data.startswith(magic)), None)
         if kind is not None:
             raise DataError(f"{source} is {kind}, not text; decompress or convert it to a UTF-8 text file and "
@@ -70,8 +80,8 @@ def read_text(path: str | os.PathLike | None, option: str = "--data") -> tuple[s
     path = Path(path)
     if path.is_dir():
         # Hidden copies (.ipynb_checkpoints/, macOS ._x.txt) would repeat the text, or leak validation text.
-        files = sorted(p for p in path.rglob("*.txt")
-                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt"
+                       and p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
             raise DataError(f"{path} holds no .txt files; point {option} at a UTF-8 text file or a folder of .txt "
                             "files.")

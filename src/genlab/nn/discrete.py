@@ -117,7 +117,8 @@ def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | No
 def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """logits / temperature up to a constant per row (the same softmax), shifted so that each row's
     largest is 0 first: a tiny temperature then sends the others to -inf, not every logit to ±inf
-    (whose differences are NaN)."""
+    (whose differences are NaN). Divided in float64: a temperature below float32's smallest number
+    would round to 0 there and make the largest 0 / 0."""
     if temperature == 1.0:
         return logits
-    return (logits - logits.amax(dim=-1, keepdim=True)) / temperature
+    return ((logits - logits.amax(dim=-1, keepdim=True)).double() / temperature).to(logits.dtype)

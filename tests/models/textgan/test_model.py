@@ -426,3 +426,13 @@ def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_
 def test_an_option_the_model_never_reads_is_refused_as_such_before_its_range_is_checked(config_class, option, value):
     with pytest.raises(ConfigError, match=f"^--model.{option} does not apply to {config_class.model}"):
         config_class(**{option: value}).validate()
+
+
+def test_sentences_are_cut_at_line_ends_only(tmp_path):
+    """str.splitlines would also cut at U+2028, U+0085 (a cp1252 mix-up's NEL) and form feeds."""
+    from genlab.data.sentences import read_lines
+
+    path = tmp_path / "lines.txt"
+    path.write_text("a dog\u2028runs\r\na cat\x85sits\rthe end\x0c\n", encoding="utf-8")
+    lines, _ = read_lines(path)
+    assert lines == ["a dog\u2028runs", "a cat\x85sits", "the end"]

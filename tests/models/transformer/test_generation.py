@@ -55,7 +55,7 @@ def test_temperature_zero_is_greedy_and_temperature_sharpens():
     assert abs((cold == 1).float().mean().item() - expected) < 0.02
 
 
-@pytest.mark.parametrize("temperature", [1e-30, 1e-45])
+@pytest.mark.parametrize("temperature", [1e-30, 1e-45, 1e-50, 5e-324])  # below float32: 0 there
 def test_a_tiny_temperature_draws_the_argmax_not_nan_garbage(temperature):
     logits = torch.tensor([[0.3, 2.0, -1.0, 1.9], [5.0, -3.0, 4.0, 0.0]])  # / 1e-30 overflows float32
     assert sample_token(logits, temperature, generator=torch.Generator().manual_seed(0)).tolist() == [1, 0]
@@ -117,3 +117,15 @@ def test_uniform_model_samples_every_token(tiny_model):
     counts = torch.bincount(tokens, minlength=len(model.tokenizer.vocab)).float()
     expected = 4000 / len(model.tokenizer.vocab)
     assert counts.min() > expected - 5 * math.sqrt(expected)
+
+
+def test_a_word_models_prompt_with_unknown_words_is_warned_about(capsys):
+    from genlab.models.transformer import Transformer, TransformerConfig
+    from genlab.tokenizers import build_tokenizer
+
+    vocab = build_tokenizer("word", "the cat sat on the mat").vocab
+    model = Transformer(TransformerConfig(tokenizer="word", vocab=vocab, context=8, layers=1, heads=1, width=8))
+    assert model.sample(2, torch.Generator().manual_seed(0), prompt="the zebra", max_new_tokens=0) == ["the zebra"] * 2
+    assert "--prompt pieces zebra are outside the model's vocabulary and are read as <unk>" in capsys.readouterr().err
+    model.sample(1, prompt="the cat", max_new_tokens=1)
+    assert "warning" not in capsys.readouterr().err

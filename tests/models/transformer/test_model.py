@@ -212,3 +212,15 @@ def test_eval_scores_the_fraction_training_held_out(tmp_path):
     result = Transformer(config).evaluate(EvalOptions(data=str(path)))
     assert result["protocol"]["characters"] == 50 - 1  # the last 5% of 1,000 characters, less the first
     assert "last 5%" in result["protocol"]["split"]
+
+
+def test_a_given_word_vocabulary_counts_the_training_words_it_does_not_know(tmp_path):
+    """A word vocabulary taken over with another run's config.json reads a new text's words as <unk>: said."""
+    from genlab.data.text import TextDataConfig
+    from genlab.models.transformer import TransformerConfig, build_text_data
+
+    path = tmp_path / "text.txt"
+    path.write_text("the cat the dog " * 50, encoding="utf-8")
+    config = TransformerConfig(tokenizer="word", vocab=["<unk>", "the", " "], context=4, layers=1, heads=1, width=8)
+    windows, _ = build_text_data(TextDataConfig(str(path), validation_fraction=0.1), config)
+    assert "training tokens (word-level, 3 symbols, 90 of them <unk> (words outside the vocabulary))" in windows.description

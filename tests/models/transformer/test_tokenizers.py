@@ -74,3 +74,25 @@ def test_corrupt_vocabularies_are_refused():
 def test_token_id_prompts_out_of_range_or_not_numbers_are_clear_errors(text, message):
     with pytest.raises(DataError, match=message):
         IdTokenizer(5).encode(text, source="--prompt")
+
+
+def test_a_word_keeps_its_combining_marks():
+    """Python's \\w leaves combining marks out: Hindi, Thai and decomposed Latin words would split at each."""
+    import unicodedata
+
+    from genlab.tokenizers import SentenceTokenizer
+
+    hindi, decomposed = "मैं हिन्दी बोलता हूँ", unicodedata.normalize("NFD", "le café est naïf, ok!")
+    word = build_tokenizer("word", hindi + "\n" + decomposed)
+    assert word.pieces(hindi) == ["मैं", " ", "हिन्दी", " ", "बोलता", " ", "हूँ"]
+    assert word.pieces(decomposed)[:7] == ["le", " ", unicodedata.normalize("NFD", "café"), " ", "est", " ",
+                                           unicodedata.normalize("NFD", "naïf")]
+    sentence = SentenceTokenizer.from_lines([hindi, decomposed], "word", 100)
+    assert sentence.decode(sentence.encode(hindi).tolist()) == hindi
+    assert sentence.pieces(decomposed)[-3:] == [",", "ok", "!"]
+
+
+def test_unknown_pieces_are_the_ones_read_as_unk():
+    word = build_tokenizer("word", "the cat sat")
+    assert word.unknown_pieces("the zebra sat on") == ["zebra", "on"]
+    assert build_tokenizer("char", "abc").unknown_pieces("abc") == []

@@ -48,7 +48,7 @@ from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
 from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
 from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token, tempered
-from genlab.tokenizers import UNKNOWN, IdTokenizer, SentenceTokenizer, Tokenizer
+from genlab.tokenizers import IdTokenizer, SentenceTokenizer, Tokenizer, unknown_prompt_warning
 from genlab.train.distributed import plain
 
 Picker = Callable[[torch.Tensor, int], torch.Tensor]  # (logits (B, V), position) → tokens (B,)
@@ -181,10 +181,9 @@ class TextGAN(GenerativeModel):
         """The tokens (n,) after ``prompt``, one step at a time, up to the model's ``seq_len`` tokens
         in all (its trained length) or ``max_new_tokens``; ``use_cache`` is accepted for the CLI."""
         prompt_ids = torch.as_tensor(self.tokenizer.encode(prompt, source="--prompt"), device=self.device)
-        if isinstance(self.tokenizer, SentenceTokenizer) and (prompt_ids == 1).any():
-            unknown = [p for p, i in zip(self.tokenizer.pieces(prompt), prompt_ids.tolist()) if i == 1]
-            tqdm.write(f"genlab: warning: --prompt pieces {', '.join(unknown)} are outside the model's vocabulary "
-                       f"and are read as {UNKNOWN}.", file=sys.stderr)
+        unknown = self.tokenizer.unknown_pieces(prompt)
+        if unknown:
+            tqdm.write(unknown_prompt_warning(unknown), file=sys.stderr)
         if len(prompt_ids) >= self.config.seq_len:
             raise ConfigError(f"--prompt has {len(prompt_ids)} tokens; this model generates sequences of "
                               f"{self.config.seq_len}, so give a shorter prompt.")

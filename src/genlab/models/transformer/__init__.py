@@ -25,8 +25,12 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
     tokenizer = load_tokenizer(model.tokenizer, model.vocab or [])
     train_text, _ = split_text(text, data.validation_fraction)
     ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
+    # A word vocabulary given with the config (another run's config.json) may not know this text's words.
+    unknown = int((ids == 0).sum()) if model.tokenizer == "word" else 0
+    unknown_note = f", {unknown:,} of them <unk> (words outside the vocabulary)" if unknown else ""
     description = (f"{source}: {ids.numel():,} training tokens ({model.tokenizer}-level, "
-                   f"{tokenizer.vocab_size} symbols), first {1 - data.validation_fraction:.0%} of the text")
+                   f"{tokenizer.vocab_size} symbols{unknown_note}), first {1 - data.validation_fraction:.0%} of the "
+                   "text")
     return TokenWindows(ids, model.context, description), model
 
 

@@ -3,12 +3,14 @@ gradient clipping and gradient accumulation; text samples as previews."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import atomic_write_text
@@ -17,7 +19,7 @@ from genlab.models.transformer.config import TransformerConfig
 from genlab.models.transformer.evaluation import evaluate_text
 from genlab.models.transformer.generation import generate
 from genlab.models.transformer.network import TransformerNet
-from genlab.tokenizers import Tokenizer, load_tokenizer
+from genlab.tokenizers import Tokenizer, load_tokenizer, unknown_prompt_warning
 from genlab.train.distributed import batch_option
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
@@ -80,6 +82,9 @@ class Transformer(GenerativeModel):
     def encode_prompt(self, prompt: str, batch: int = 1) -> torch.Tensor:
         """Prompt text → ids (batch, P); an empty prompt starts from a newline (or token 0)."""
         ids = self.tokenizer.encode(prompt, source="--prompt")
+        unknown = self.tokenizer.unknown_pieces(prompt)
+        if unknown:
+            tqdm.write(unknown_prompt_warning(unknown), file=sys.stderr)
         if len(ids) == 0:
             try:
                 ids = self.tokenizer.encode("\n")[:1]
@@ -106,8 +111,10 @@ class Transformer(GenerativeModel):
     def sample(self, n: int, generator: torch.Generator | None = None, prompt: str = "",
                max_new_tokens: int | None = None, **decoding: Any) -> list[str]:
         """``n`` texts of ``max_new_tokens`` (default ``preview_tokens``) tokens continuing ``prompt``."""
-        steps = list(self.generate(prompt, n, max_new_tokens or self.config.preview_tokens, generator=generator,
-                                   **decoding))
+        length = self.config.preview_tokens if max_new_tokens is None else max_new_tokens
+        steps = list(self.generate(prompt, n, length, generator=generator, **decoding))
+        if not steps:  # max_new_tokens 0
+            return [prompt] * n
         ids = torch.stack(steps, dim=1).tolist()  # (n, max_new_tokens)
         return [prompt + self.tokenizer.decode(row) for row in ids]
 
