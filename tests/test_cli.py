@@ -166,6 +166,8 @@ def config_file(tmp_path, text):
     (lambda t: ["sample", t], "holds no model"),
     (lambda t: ["sample", t / "nothing"], "does not exist"),
     (lambda t: ["eval", t, "--temperature", "0"], "--temperature must be a positive number (got 0.0)"),
+    (lambda t: ["generate", t, "--temperature", "0", "--top-k", "5"], "--top-k has no effect at --temperature 0"),
+    (lambda t: ["generate", t, "--temperature", "0", "--top-p", "0.9"], "--top-p has no effect at --temperature 0"),
     (lambda t: ["eval", t, "--temperature", "inf"], "--temperature must be a positive number (got inf)"),
     (lambda t: ["sample", t, "--out", garbage_npz(t) / "x.png"], "garbage.npz, which is a file, not a folder"),
     (lambda t: ["eval", t, "--json", garbage_npz(t) / "x.json"], "garbage.npz, which is a file, not a folder"),

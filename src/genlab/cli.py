@@ -518,6 +518,10 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
         raise ConfigError("--prompt is not valid UTF-8 text; pass the prompt as UTF-8.") from None
     if args.top_p is not None and not 0 < args.top_p <= 1:
         raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
+    for flag, value in (("--top-k", args.top_k), ("--top-p", args.top_p)):
+        if args.temperature == 0 and value is not None:  # greedy decoding takes the top token whatever they keep
+            raise ConfigError(f"{flag} has no effect at --temperature 0, which always takes the most likely token; "
+                              "drop it, or sample at a temperature above 0.")
     from genlab.train.trainer import resolve_device
 
     model = load_model(args.model, device=resolve_device(args.device, "--device"))

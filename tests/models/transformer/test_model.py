@@ -224,3 +224,15 @@ def test_a_given_word_vocabulary_counts_the_training_words_it_does_not_know(tmp_
     config = TransformerConfig(tokenizer="word", vocab=["<unk>", "the", " "], context=4, layers=1, heads=1, width=8)
     windows, _ = build_text_data(TextDataConfig(str(path), validation_fraction=0.1), config)
     assert "training tokens (word-level, 3 symbols, 90 of them <unk> (words outside the vocabulary))" in windows.description
+
+
+def test_a_word_vocabulary_without_unk_first_names_the_option_not_a_corrupt_model():
+    from genlab.errors import ConfigError
+    from genlab.models.textgan.config import TextGANConfig
+    from genlab.models.transformer import TransformerConfig
+
+    with pytest.raises(ConfigError, match=r"^--model.vocab of the word tokenizer must start with <unk>"):
+        TransformerConfig(tokenizer="word", vocab=["the", "cat"]).validate()  # or a char run resumed as word
+    with pytest.raises(ConfigError, match=r"^--model.vocab must start with <eos>, <unk> and list each piece once"):
+        TextGANConfig(vocab=["the", "cat"]).validate()
+    TextGANConfig(vocab=["<eos>", "<unk>", "the"]).validate()

@@ -102,6 +102,9 @@ class TextGANConfig:
         if not 0 <= self.d_dropout < 1:
             raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
         check_non_negative(self, "pretrain_steps", "discriminator_pretrain_steps")
+        if self.vocab is not None and (self.vocab[:2] != ["<eos>", "<unk>"] or len(set(self.vocab)) != len(self.vocab)):
+            raise ConfigError("--model.vocab must start with <eos>, <unk> and list each piece once; leave it out to "
+                              "build it from the training sentences.")
         if not 1 <= self.max_inverse_temperature < math.inf:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")
