@@ -380,7 +380,8 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         kwargs = {"label": args.label} if conditional else {}
         if args.long is not None:
             kwargs["steps"] = args.long
-        model.save_samples(model.sample(args.n, generator, **kwargs), out)
+        labels = model.class_labels(args.n, args.label) if conditional else None  # the ones sample() draws with
+        model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
 
 
 # `genlab eval` options (EvalOptions fields) that one family's evaluation reads, and what that

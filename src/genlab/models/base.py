@@ -144,8 +144,10 @@ class GenerativeModel(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator))
 
-    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
-        """Write samples from :meth:`sample` or :meth:`decode` to a file (default: a PNG image grid)."""
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
+                     labels: torch.Tensor | None = None) -> Path:
+        """Write samples from :meth:`sample` or :meth:`decode` to a file (default: a PNG image grid).
+        ``labels``: each sample's class, kept where the file format has a place for it."""
         from genlab.imaging import save_image_grid
 
         return save_image_grid(samples, path, ncol=columns)

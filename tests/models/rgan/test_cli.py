@@ -93,6 +93,12 @@ def test_rcgan_trains_on_labelled_npz_and_samples_a_class(tmp_path, run_cli):
     assert code == 0, err
     assert json.loads((run / "config.json").read_text())["model"]["num_classes"] == 4
     assert run_cli("sample", run, "--n", "4", "--class", "3", "--out", tmp_path / "threes.npz")[0] == 0
+    with np.load(tmp_path / "threes.npz") as threes:
+        assert threes["y"].tolist() == [3, 3, 3, 3] and threes["x"].shape == (4, 5, 2)  # genlab reads it back labelled
+    assert run_cli("sample", run, "--n", "6", "--out", tmp_path / "mixed.csv")[0] == 0
+    with open(tmp_path / "mixed.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 30 and {(row["sequence"], row["label"]) for row in rows} == {(str(i), str(i % 4)) for i in range(6)}
     code, _, err = run_cli("eval", run, "--ref", path, "--repeats", "1", "--discriminative-iterations", "1",
                            "--predictive-iterations", "1")
     assert code == 0, err

@@ -279,7 +279,8 @@ class GAN(GenerativeModel):
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
 
-    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
+                     labels: torch.Tensor | None = None) -> Path:
         """Images as a PNG grid; 2-D points as a PNG scatter plot."""
         if not self.is_image:
             return save_scatter(samples, path)

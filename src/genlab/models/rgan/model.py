@@ -278,10 +278,12 @@ class RecurrentGAN(GenerativeModel):
         scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
         return pad_with(self.scaling.unscale(scaled.double()), lengths, math.nan)  # float64: a column far from 0 keeps its digits
 
-    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None) -> Path:
+    def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
+                     labels: torch.Tensor | None = None) -> Path:
         """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per valid step, with
-        ``sequence`` and ``step`` columns), ``.npz`` (x of shape (N, T, F), with ``lengths`` (N,) when
-        some steps are NaN padding) or ``.png`` (a plot)."""
+        ``sequence`` and ``step`` columns, and ``label`` given ``labels``), ``.npz`` (x of shape (N, T,
+        F), with ``lengths`` (N,) when some steps are NaN padding, and ``y`` (N,) given ``labels``) or
+        ``.png`` (a plot)."""
         path = Path(path)
         values = samples.detach().double().cpu().numpy()
         valid = ~np.isnan(values).all(-1)  # (N, T): padded steps are NaN in every feature
@@ -292,8 +294,11 @@ class RecurrentGAN(GenerativeModel):
             names, columns = self.decoded_columns(values[valid])
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(["sequence", "step", *names])
-            writer.writerows(zip(index[:, 0].tolist(), index[:, 1].tolist(), *columns))
+            keys = [index[:, 0].tolist(), index[:, 1].tolist()]
+            if labels is not None:  # each step's row names its sequence's class
+                keys.append(labels.cpu().numpy()[index[:, 0]].tolist())
+            writer.writerow(["sequence", "step", *(["label"] if labels is not None else []), *names])
+            writer.writerows(zip(*keys, *columns))
             return atomic_write_text(path, buffer.getvalue())
         if suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
             dynamic = values.shape[-1] - self.config.static_features
@@ -302,6 +307,8 @@ class RecurrentGAN(GenerativeModel):
                 arrays["static"] = values[:, 0, dynamic:]
             if not valid.all():
                 arrays["lengths"] = valid.sum(1).astype(np.int64)
+            if labels is not None:
+                arrays["y"] = labels.cpu().numpy().astype(np.int64)
 
             def write(tmp: Path) -> None:
                 with open(tmp, "wb") as f:

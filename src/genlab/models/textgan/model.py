@@ -166,7 +166,8 @@ class TextGAN(GenerativeModel):
         self.class_labels(n, label)  # the shared message for --class on an unconditional model
         return [self.tokenizer.decode(row) for row in self.sample_tokens(n, generator).tolist()]
 
-    def save_samples(self, samples: list[str], path: Path, columns: int | None = None) -> Path:
+    def save_samples(self, samples: list[str], path: Path, columns: int | None = None,
+                     labels: torch.Tensor | None = None) -> Path:
         """Write sentences to a text file, one per line."""
         return atomic_write_text(Path(path), "".join(f"{s}\n" for s in samples))
 

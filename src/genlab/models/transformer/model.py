@@ -118,7 +118,8 @@ class Transformer(GenerativeModel):
         ids = torch.stack(steps, dim=1).tolist()  # (n, max_new_tokens)
         return [prompt + self.tokenizer.decode(row) for row in ids]
 
-    def save_samples(self, samples: list[str], path: Path, columns: int | None = None) -> Path:
+    def save_samples(self, samples: list[str], path: Path, columns: int | None = None,
+                     labels: torch.Tensor | None = None) -> Path:
         """Write texts to a text file, each under a ``--- sample i ---`` line (a text may span lines)."""
         return atomic_write_text(Path(path), "".join(f"--- sample {i + 1} ---\n{text}\n\n"
                                                      for i, text in enumerate(samples)))
