@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 
@@ -236,3 +237,18 @@ def test_a_word_vocabulary_without_unk_first_names_the_option_not_a_corrupt_mode
     with pytest.raises(ConfigError, match=r"^--model.vocab must start with <eos>, <unk> and list each piece once"):
         TextGANConfig(vocab=["the", "cat"]).validate()
     TextGANConfig(vocab=["<eos>", "<unk>", "the"]).validate()
+
+
+def test_a_given_char_vocabulary_that_lacks_a_character_says_where_it_came_from(tmp_path):
+    from genlab.data.text import TextDataConfig
+    from genlab.errors import DataError
+    from genlab.models.transformer import TransformerConfig, build_text_data
+
+    path = tmp_path / "text.txt"
+    path.write_text("café " * 40, encoding="utf-8")
+    config = TransformerConfig(vocab=list("acf "), context=4, layers=1, heads=1, width=8)
+    with pytest.raises(DataError, match=r"holds the character 'é' .*; the vocabulary is the config's --model.vocab, "
+                                        r"built on another text: leave it out to build one from this text\.$"):
+        build_text_data(TextDataConfig(str(path)), config)
+    windows, built = build_text_data(TextDataConfig(str(path)), dataclasses.replace(config, vocab=None))
+    assert "é" in built.vocab

@@ -7,6 +7,7 @@ import dataclasses
 import torch
 
 from genlab.data.text import TextDataConfig, TokenWindows, read_text, split_text
+from genlab.errors import DataError
 from genlab.models.registry import Family
 from genlab.models.transformer.config import TransformerConfig
 from genlab.models.transformer.model import Transformer
@@ -19,12 +20,19 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
     """Windows of the training split; the vocabulary is built from the whole text unless the config
     already holds one (a resumed run), so the validation text never meets an unknown symbol."""
     text, source = read_text(data.path)
+    given = model.vocab is not None  # a resumed run's, or one taken over with another run's config.json
     if model.vocab is None and model.tokenizer != "byte":
         model = dataclasses.replace(model, vocab=build_tokenizer(model.tokenizer, text, model.max_words).vocab)
     model = dataclasses.replace(model, held_out_fraction=data.validation_fraction)  # what genlab eval scores
     tokenizer = load_tokenizer(model.tokenizer, model.vocab or [])
     train_text, _ = split_text(text, data.validation_fraction)
-    ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
+    try:
+        ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
+    except DataError as e:
+        if not given:
+            raise
+        raise DataError(f"{str(e).rstrip('.')}; the vocabulary is the config's --model.vocab, built on another text: "
+                        "leave it out to build one from this text.") from None
     # A word vocabulary given with the config (another run's config.json) may not know this text's words.
     unknown = int((ids == 0).sum()) if model.tokenizer == "word" else 0
     unknown_note = f", {unknown:,} of them <unk> (words outside the vocabulary)" if unknown else ""
