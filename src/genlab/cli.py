@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     generate.add_argument("--prompt", default="", help="text to continue (default: none; a transformer then starts "
                           "from a newline, a textgan model from its start symbol)")
-    generate.add_argument("--max-new-tokens", type=int, default=500, help="tokens to generate (default 500)")
+    generate.add_argument("--max-new-tokens", type=int, default=500,
+                          help="tokens to generate (default 500); a textgan model stops at its trained sentence length")
     generate.add_argument("--temperature", type=float, default=1.0, help="0: greedy decoding")
     generate.add_argument("--top-k", type=int, help="sample among the K most likely tokens only")
     generate.add_argument("--top-p", type=float, help="sample among the most likely tokens holding probability P")

@@ -173,7 +173,7 @@ class TrainConfig:
     sample_every: int = 500  # steps between previews in RUN/samples
     checkpoint_every: int = 500  # steps between checkpoints (and one at the end)
     keep_checkpoints: int = 3  # the newest this many are kept
-    preview_count: int = 64  # samples in each progress grid
+    preview_count: int = 64  # samples in each progress grid (text models write at most 4 or 16)
     # bf16 autocast: CUDA, or CPUs with bf16 units (AVX512-BF16/AMX; without them bf16 is emulated,
     # far slower). fp32 is the default everywhere: bf16 keeps 8 bits of mantissa, and on the CPU
     # it made some families slower (README: Speed).
