@@ -37,13 +37,22 @@ def logged_losses(run):
             for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli):
+def test_a_compiled_run_trains_the_same_model_as_an_eager_one(tmp_path, run_cli, monkeypatch):
     tiny = ["--model.context", "16", "--model.layers", "1", "--model.width", "16", "--model.heads", "2",
             "--batch-size", "4", "--train.log_every", "1", "--train.sample_every", "3", "--quiet"]
     options = [*tiny, "--steps", "3"]
     eager, compiled = tmp_path / "eager", tmp_path / "compiled"
+    real_compile, compiled_modules = torch.compile, []
+
+    def spied(module, *args, **kwargs):  # what the run hands to torch.compile (matching losses alone would not tell)
+        compiled_modules.append(type(module).__name__)
+        return real_compile(module, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", spied)
     assert run_cli("train", "transformer", "--out", eager, *options)[0] == 0
+    assert compiled_modules == []
     assert run_cli("train", "transformer", "--out", compiled, "--compile", *options)[0] == 0
+    assert compiled_modules == ["TransformerNet"]
     assert json.loads((compiled / "config.json").read_text())["train"]["compile"] is True
     # Inductor fuses and reorders float arithmetic, so the numbers agree closely, not bitwise.
     for a, b in zip(logged_losses(eager), logged_losses(compiled), strict=True):

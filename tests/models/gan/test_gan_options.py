@@ -99,14 +99,29 @@ def test_cutout_zeroes_one_square_and_translation_shifts_whole_images():
     x = torch.ones(32, 1, 8, 8)
     for image in diff_augment(x, ("cutout",))[:, 0]:
         rows, cols = (image == 0).nonzero(as_tuple=True)
-        if len(rows):  # a square of side 4, clipped at the border: a full rectangle of zeros
-            height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-            assert len(rows) == height * width and height <= 4 and width <= 4
+        # A square of side 4 centred inside the image, clipped at the border: a full rectangle of zeros.
+        assert len(rows) > 0
+        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert len(rows) == height * width and 2 <= height <= 4 and 2 <= width <= 4
     ramp = torch.arange(64.0).reshape(1, 1, 8, 8).repeat(16, 1, 1, 1) + 1
+    moves = []
     for image in diff_augment(ramp, ("translation",))[:, 0]:
         found = [(dy, dx) for dy in range(-1, 2) for dx in range(-1, 2)
                  if torch.equal(image, shifted(ramp[0, 0], dy, dx))]
         assert found, "each image is the input moved by at most 1/8 of its size, zeros filling in"
+        moves.append(found[0])
+    assert len(set(moves)) > 1  # each image draws its own shift (nine possible: 16 alike would be a broken draw)
+
+
+def test_colour_augmentation_changes_each_images_brightness_on_its_own():
+    """On images of one grey, saturation and contrast change nothing: what is left is brightness, drawn per image."""
+    torch.manual_seed(0)
+    grey = torch.full((16, 3, 8, 8), 0.25)
+    out = diff_augment(grey, ("color",))
+    per_image = out.flatten(1)
+    assert torch.allclose(per_image, per_image[:, :1].expand_as(per_image), atol=1e-6)  # each stays one grey
+    offsets = per_image[:, 0] - 0.25
+    assert offsets.abs().max() <= 0.5 and len(offsets.unique()) == 16  # brightness + U(-0.5, 0.5) per image
 
 
 def shifted(image, dy, dx):
