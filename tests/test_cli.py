@@ -205,8 +205,9 @@ def config_file(tmp_path, text):
     (lambda t: ["train", "transformer", "--model.width", str(2**42)],  # more bytes than any address space
      "A transformer model of this size does not fit in memory; lower its size options"),
 ])
-def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message):
+def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, make_args, message, monkeypatch):
     (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)  # a check that regressed would train into ./runs here, not into the repository
     code, out, err = run_cli(*make_args(tmp_path))
     assert code == 2
     assert message in err

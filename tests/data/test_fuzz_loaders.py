@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from genlab.data.images import load_images
 from genlab.errors import DataError
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=40, deadline=None, database=None,  # no .hypothesis folder in the repository
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def outcome(path: Path) -> str:

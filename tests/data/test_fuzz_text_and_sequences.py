@@ -20,7 +20,8 @@ from genlab.models.textgan import TextGANConfig, build_sentence_data
 from genlab.models.transformer import TransformerConfig, build_text_data
 from genlab.tokenizers import EOS, UNKNOWN, build_tokenizer, load_tokenizer
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=40, deadline=None, database=None,  # no .hypothesis folder in the repository
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 NPZ_MAGIC = b"PK\x03\x04"
 NPY_MAGIC = b"\x93NUMPY"
 

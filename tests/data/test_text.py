@@ -1,5 +1,4 @@
 import gzip
-from pathlib import Path
 
 import pytest
 import torch
@@ -7,16 +6,17 @@ import torch
 from genlab.data.text import EMBEDDED_NAME, TextDataConfig, TokenWindows, embedded_corpus_path, read_text, split_text
 from genlab.errors import ConfigError, DataError
 
-SHARED_SHAKESPEARE = Path(__file__).resolve().parents[3] / "shared" / "data" / "text" / "tinyshakespeare.txt"
 
 
 def test_embedded_corpus_is_tiny_shakespeare():
     text, source = read_text(None)
     assert source == EMBEDDED_NAME
     assert len(text) == 1_115_394 and text.startswith("First Citizen:")
-    if SHARED_SHAKESPEARE.is_file():
-        assert text == SHARED_SHAKESPEARE.read_text(encoding="utf-8")
     assert gzip.decompress(embedded_corpus_path().read_bytes()).decode("utf-8") == text
+
+
+def test_embedded_corpus_is_the_shared_copy_of_tiny_shakespeare(shared_file):
+    assert read_text(None)[0] == shared_file("text/tinyshakespeare.txt").read_text(encoding="utf-8")
 
 
 def test_split_is_first_and_last_part_of_the_characters():

@@ -42,9 +42,26 @@ def test_real_digits_score_well_and_noise_scores_worse(digits_npz, noisy_npz, pr
     entry = clean["FD-mnist"]
     assert entry["generated"] == 200 and entry["reference"] == 10000 and entry["reference_split"] == "test"
     assert "genlab evaluator 'mnist'" in entry["extractor"] and entry["genlab"]
-    assert list(private_cache.rglob("mnist-*.safetensors"))  # reference features were cached ...
+
+
+def test_reference_features_are_computed_once_then_read_from_the_cache(digits_npz, tmp_path, monkeypatch):
+    from genlab.metrics import images
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))  # empty: no other test's features
+    real = images.get_extractor
+    computed = []
+
+    def counted(*args, **kwargs):
+        extractor = real(*args, **kwargs)
+        return dataclasses.replace(extractor, outputs=lambda x: (computed.append(len(x)), extractor.outputs(x))[1])
+
+    monkeypatch.setattr(images, "get_extractor", counted)
+    first = evaluate_images(digits_npz, "mnist-test", metrics=["fd"], n=200)
+    assert sum(computed) == 10000 + 200 and list((tmp_path / "cache").rglob("mnist-*.safetensors"))
+    computed.clear()
     again = evaluate_images(digits_npz, "mnist-test", metrics=["fd"], n=200)
-    assert again["FD-mnist"]["value"] == clean["FD-mnist"]["value"]  # ... and reused to the same value
+    assert sum(computed) == 200  # the generated images only: the 10,000 reference features came from the cache
+    assert again["FD-mnist"]["value"] == first["FD-mnist"]["value"]
 
 
 def test_cli_scores_a_trained_run_and_writes_eval_json(tmp_path, digits_npz, run_cli, tiny_dcgan):

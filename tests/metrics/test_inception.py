@@ -80,11 +80,16 @@ def test_without_a_home_folder_missing_weights_are_still_one_sentence(monkeypatc
 
 def test_wrong_hash_is_refused_and_the_right_one_loads(tmp_path, monkeypatch):
     path = tmp_path / "weights.pth"
-    torch.save(FIDInceptionV3().state_dict(), path)
+    torch.manual_seed(0)
+    saved = FIDInceptionV3().state_dict()
+    torch.save(saved, path)
     with pytest.raises(CheckpointError, match="not the FID Inception weights"):
         load_inception(path)
     monkeypatch.setattr(inception, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
-    assert isinstance(load_inception(path), FIDInceptionV3)
+    torch.manual_seed(1)  # a fresh network draws other weights: equal ones below were loaded from the file
+    loaded = load_inception(path)
+    assert isinstance(loaded, FIDInceptionV3) and not loaded.training
+    assert all(torch.equal(value, saved[key]) for key, value in loaded.state_dict().items())
     torch.save({"fc.weight": torch.zeros(3)}, path)
     monkeypatch.setattr(inception, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(CheckpointError, match="does not hold the FID Inception-v3"):

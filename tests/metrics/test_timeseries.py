@@ -140,7 +140,8 @@ def test_padded_steps_change_no_score_and_equal_lengths_score_like_truncated_dat
 
 def test_discriminative_score_needs_two_sequences_of_each_kind():
     two = sine_set(2, features=2)
-    assert 0 <= discriminative_score(two, two, iterations=1) <= 0.5  # an 80/20 split of 2 keeps 1 and 1
+    # An 80/20 split of 2 holds out 1 real and 1 synthetic sequence: accuracy 0, 0.5 or 1, so the score is 0 or 0.5.
+    assert discriminative_score(two, two, iterations=1) in (0.0, 0.5)
     with pytest.raises(DataError, match="at least 2 real and 2 synthetic sequences"):
         discriminative_score(two[:1], two, iterations=1)
 

@@ -116,7 +116,7 @@ class Payload:
         return (os.system, ("touch PWNED",))
 
 
-def test_pickle_payload_in_training_state_is_refused_and_never_run(tmp_path):
+def test_pickle_payload_in_training_state_is_refused_and_never_run(tmp_path, monkeypatch):
     model = tiny_model()
     folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
     with open(folder / STATE_FILE, "wb") as f:
@@ -132,8 +132,10 @@ def test_pickle_payload_in_training_state_is_refused_and_never_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "asks to run code when loaded" in result.stdout
     assert not (tmp_path / "PWNED").exists()
+    monkeypatch.chdir(tmp_path)  # where the payload's 'touch PWNED' would land
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint(folder, model, model.configure_optimizers())
+    assert not (tmp_path / "PWNED").exists()
 
 
 def test_export_round_trip_and_wrong_class(tmp_path):

@@ -177,8 +177,9 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     run = tmp_path / "run"
     assert run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
                    *tiny_vae)[0] == 0
-    code, _, err = run_cli("sample", run, "--class", "1")
+    code, _, err = run_cli("sample", run, "--class", "1", "--out", tmp_path / "class1.png")
     assert code == 2 and "--class needs a conditional model; this vae is unconditional" in err
+    assert not (tmp_path / "class1.png").exists()
     code, _, err = run_cli("eval", run, "--nll", "--k", "0")
     assert code == 2 and "--k must be at least 1" in err
     code, _, err = run_cli("eval", run, "--data", tmp_path / "missing.npz")
