@@ -95,7 +95,8 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
                               f"({MAX_CLASSES:,} classes); number the classes from 0.")
         if model.num_classes is not None and found > model.num_classes:
             raise ConfigError(f"{images.source} has labels up to {found - 1}, more than --model.num_classes "
-                              f"{model.num_classes}; raise it or leave it unset.")
+                              f"{model.num_classes}; raise it or leave it unset (a resumed run keeps its "
+                              "checkpoint's classes: start a new run with another --out).")
         if model.num_classes is not None and found < model.num_classes:  # fakes of classes no real image has
             raise ConfigError(f"{images.source} has labels 0 to {found - 1}, fewer classes than --model.num_classes "
                               f"{model.num_classes}; set it to {found} or leave it unset.")

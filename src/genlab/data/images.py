@@ -61,6 +61,7 @@ class ImageSet:
     class_names: list[str] | None  # folder: sorted subfolder names; CIFAR-10 / embedded MNIST: the 10 classes
     source: str  # e.g. "npz file /x/y.npz"
     skipped: int = 0  # unreadable files skipped (skip_corrupt=True)
+    converted: str | None = None  # "28×28×1 → 32×32×3" when load_images resized or recoloured the stored images
 
 
 def embedded_digits_path() -> Path:
@@ -108,7 +109,10 @@ def load_images(path: str | os.PathLike | None, *, resolution: int | None = None
             found = _read_folder(path, resolution, channels, skip_corrupt, option)
         else:
             found = _READERS[kind](path)
+    stored = found.images.shape[1:]
     found.images = convert_channels(resize_square(found.images, resolution), channels)
+    if found.images.shape[1:] != stored:
+        found.converted = f"{'×'.join(map(str, stored))} → {'×'.join(map(str, found.images.shape[1:]))}"
     return found
 
 

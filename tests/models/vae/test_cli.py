@@ -216,3 +216,24 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
         code, _, err = run_cli("eval", run, "--max-examples", "4", "--json", run / "eval.json")
         assert code == 0, err
     assert digits_npz.read_bytes() == data_before and (run / "config.json").read_bytes() == config_before
+
+
+def test_eval_says_when_it_converted_the_images_or_kept_only_some_classes(tmp_path, digits_npz, run_cli, tiny_vae):
+    run = tmp_path / "run"
+    assert run_cli("train", "vae", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_vae)[0] == 0
+    with np.load(digits_npz) as data:
+        x, y = data["x"], data["y"]
+    rgb = tmp_path / "rgb.npz"  # the same digits stored as 28×28 RGB: recoloured to grey for the model
+    np.savez(rgb, x=np.repeat(x[..., None], 3, axis=-1), y=y)
+    code, out, err = run_cli("eval", run, "--data", rgb, "--max-examples", "8")
+    assert code == 0, err
+    assert "(converted 28×28×3 → 28×28×1 (H×W×C) to the model's shape)" in json.loads(out)["protocol"]["data"]
+    ordered = tmp_path / "ordered.npz"  # sorted by class, as a folder of class subfolders loads
+    order = np.argsort(y, kind="stable")
+    np.savez(ordered, x=x[order], y=y[order])
+    first_class = int((y == y[order][0]).sum())
+    code, out, err = run_cli("eval", run, "--data", ordered, "--max-examples", str(first_class))
+    data = json.loads(out)["protocol"]["data"]
+    assert code == 0 and f"its first {first_class} images, the --max-examples selection, hold 1 of its 10 classes" in data
+    assert "converted" not in data

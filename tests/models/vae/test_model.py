@@ -151,7 +151,7 @@ def test_save_and_load_round_trip(tmp_path):
     (dict(free_bits=-1.0), "--model.free_bits must be a non-negative number"),
     (dict(objective="iwae", beta=2.0), "^--model.beta weighs the ELBO's KL term, and --model.objective iwae has no "
                                        "separate KL term; drop it, or set --model.objective elbo.$"),
-    (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be positive"),
+    (dict(gaussian_sigma=0.0), "--model.gaussian_sigma must be a positive number"),
     (dict(likelihood="gaussian", gaussian_sigma=0.2), "--model.gaussian_sigma is the σ of --model.likelihood gaussian "
                                                       "with --model.gaussian_variance fixed"),
     (dict(likelihood="logistic", binarize="threshold"), "--model.binarize is for --model.likelihood bernoulli"),
@@ -171,7 +171,7 @@ def test_config_validation_names_the_option(options, message):
 def test_iwae_on_beta_vae_names_the_presets_values_the_user_never_typed():
     from genlab.models.vae.config import BetaVAEConfig
 
-    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 5000; set"):
+    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 1000; set"):
         BetaVAEConfig(objective="iwae").validate()
     BetaVAEConfig(objective="iwae", beta=1.0, kl_warmup_steps=0).validate()
 
@@ -191,12 +191,12 @@ def test_kl_shaping_under_the_iwae_bound_is_refused_for_training_and_dropped_fro
     # enough; the inapplicable() sentence names the neutral value, as dropping β restores the preset's, which
     # validate() then refuses by value
     beta_vae = BetaVAEConfig(objective="iwae", beta=2.0)
-    with pytest.raises(ConfigError, match="this config has --model.beta 2.0, --model.kl_warmup_steps 5000; set"):
+    with pytest.raises(ConfigError, match="this config has --model.beta 2.0, --model.kl_warmup_steps 1000; set"):
         beta_vae.validate()
     assert beta_vae.inapplicable()["beta"].endswith("; set it to 1, or set --model.objective elbo.")
     kept, dropped = drop_inapplicable(beta_vae)
     assert dropped == {"beta": 2.0} and kept == BetaVAEConfig(objective="iwae")
-    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 5000; set"):
+    with pytest.raises(ConfigError, match="this config has --model.beta 4.0, --model.kl_warmup_steps 1000; set"):
         kept.validate()
 
 
@@ -249,3 +249,26 @@ def test_a_model_saved_with_options_now_refused_as_inapplicable_loads_with_them_
     for name, value in stale.items():
         with pytest.raises(ConfigError, match=f"^--model.{name} "):
             build_run_config("vae", overrides={"model": {name: value}})
+
+
+def test_kl_options_with_beta_0_and_an_infinite_sigma_are_refused():
+    with pytest.raises(ConfigError, match=r"^--model.kl_warmup_steps shapes the KL term, and --model.beta 0 leaves it "
+                                          r"out of the loss; drop it\.$"):
+        VAEConfig(beta=0.0, kl_warmup_steps=10).validate()
+    with pytest.raises(ConfigError, match=r"^--model.free_bits shapes the KL term, and --model.beta 0"):
+        VAEConfig(beta=0.0, free_bits=0.5).validate()
+    VAEConfig(beta=0.0).validate()
+    with pytest.raises(ConfigError, match=r"^--model.gaussian_sigma must be a positive number \(got inf\)"):
+        VAEConfig(likelihood="gaussian", gaussian_variance="fixed", gaussian_sigma=float("inf")).validate()
+
+
+def test_the_beta_vae_preset_reaches_its_beta_within_the_default_run():
+    config = build_run_config("vae", overrides={"model": {"name": "beta_vae"}})
+    assert config.model.kl_warmup_steps < config.train.steps and config.model.beta == 4.0
+
+
+def test_an_iwae_objective_with_one_sample_is_said_to_be_the_elbo():
+    shape = dict(resolution=28, channels=1, **TINY)
+    assert "is the single-sample ELBO" in VAE(VAEConfig(objective="iwae", **shape)).setup_notes()[0]
+    assert VAE(VAEConfig(objective="iwae", samples=5, **shape)).setup_notes() == []
+    assert IWAE(IWAEConfig(**shape)).setup_notes() == []

@@ -6,6 +6,7 @@ different defaults, so any preset can be pushed toward another from the command 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,8 +65,8 @@ class VAEConfig:
             raise ConfigError(f"--model.min_lr must be between 0 and --model.lr (got min_lr {self.min_lr}, "
                               f"lr {self.lr}).")
         check_adam_betas(self.betas)
-        if not self.gaussian_sigma > 0:
-            raise ConfigError(f"--model.gaussian_sigma must be positive (got {self.gaussian_sigma}).")
+        if not 0 < self.gaussian_sigma < math.inf:
+            raise ConfigError(f"--model.gaussian_sigma must be a positive number (got {self.gaussian_sigma}).")
         # KL shaping under iwae: options the user set are inapplicable(), one sentence each. A preset's own
         # non-neutral defaults (beta_vae's), which dropping an option cannot clear, are refused by value, all
         # named in one sentence, and before the rest, so that one fix is enough.
@@ -99,6 +100,11 @@ class VAEConfig:
                 fix = "drop it" if default_value(type(self), name) == neutral else f"set it to {neutral}"
                 found[name] = (f"--model.{name} {what}, and --model.objective iwae has no separate KL term; {fix}, "
                                "or set --model.objective elbo.")
+        if self.objective == "elbo" and self.beta == 0:
+            for name, neutral, _ in KL_SHAPING:
+                if name != "beta" and is_set(self, name) and getattr(self, name) != neutral:
+                    found[name] = (f"--model.{name} shapes the KL term, and --model.beta 0 leaves it out of the "
+                                   "loss; drop it.")
         return found | unconditional_classes(self)
 
 
@@ -107,7 +113,7 @@ class BetaVAEConfig(VAEConfig):
     """β-VAE (Higgins et al. 2017): a heavier KL term, reached by a linear warm-up."""
 
     beta: float = 4.0
-    kl_warmup_steps: int = 5000
+    kl_warmup_steps: int = 1000  # within the default 2,000 steps: β reaches 4 halfway
 
 
 @dataclass

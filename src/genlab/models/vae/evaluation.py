@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -53,7 +54,15 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
         if int(labels.max()) >= model.num_classes:
             raise DataError(f"{found.source} has labels up to {int(labels.max())} but the model knows classes 0 "
                             f"to {model.num_classes - 1}; evaluate on data with the training classes.")
-    return images, labels, found.source
+    # Resized or recoloured to the model's shape (as --data.resolution / --data.channels may have done in
+    # training): said, since the numbers then describe the converted images (bits/dim over its dimensions).
+    converted = f" (converted {found.converted} (H×W×C) to the model's shape)" if found.converted else ""
+    if options.max_examples is not None and found.labels is not None:  # a class-ordered folder's first images
+        kept, present = len(np.unique(found.labels[:options.max_examples])), len(np.unique(found.labels))
+        if kept < present:
+            converted += (f"; its first {len(images):,} images, the --max-examples selection, hold {kept} of its "
+                          f"{present} classes")
+    return images, labels, found.source + converted
 
 
 @torch.no_grad()

@@ -127,6 +127,12 @@ class VAE(GenerativeModel):
         self.preview_batch = (x[kept], labels[kept] if labels is not None else None)
         return {name: value.detach() for name, value in terms.items()}
 
+    def setup_notes(self) -> list[str]:
+        if self.config.objective == "iwae" and self.config.samples == 1:
+            return ["--model.objective iwae with --model.samples 1 is the single-sample ELBO (its KL sampled, not "
+                    "closed-form); set --model.samples K (the iwae preset's is 5) for an importance-weighted bound."]
+        return []
+
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         from genlab.models.vae.evaluation import evaluate_vae
 
