@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from genlab.cli import main
@@ -333,21 +334,33 @@ def test_resuming_with_another_batch_size_says_so(tmp_path, digits_npz, run_cli,
     assert saved["train"]["batch_size"] == 8 and saved["model"]["lr_generator"] == 0.001
 
 
-def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cli, digits_npz, tiny_dcgan):
-    from genlab.train.trainer import cpu_has_bf16_units
+@pytest.mark.parametrize("has_units", [True, False])
+def test_bf16_on_the_cpu_runs_only_where_the_cpu_has_bf16_units(tmp_path, run_cli, digits_npz, tiny_dcgan,
+                                                                 monkeypatch, has_units):
+    from genlab.train import trainer
 
+    monkeypatch.setattr(trainer, "cpu_has_bf16_units", lambda: has_units)  # both branches, whatever this CPU has
+    real_autocast, entered = torch.autocast, []
+
+    class SpiedAutocast(real_autocast):
+        def __enter__(self):
+            entered.append((self.fast_dtype, self._enabled))
+            return super().__enter__()
+
+    monkeypatch.setattr(torch, "autocast", SpiedAutocast)
     run = tmp_path / "run"
     code, _, err = run_cli("train", "gan", "--data", digits_npz, "--device", "cpu", "--train.precision", "bf16",
                            "--steps", "2", "--batch-size", "8", "--train.log_every", "1", "--out", run, "--quiet",
                            *tiny_dcgan)
-    if cpu_has_bf16_units():
+    if has_units:
         assert code == 0, err
         records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert [r["step"] for r in records] == [1, 2]
         assert all(math.isfinite(r["loss_generator"]) for r in records)
+        assert entered and all(entry == (torch.bfloat16, True) for entry in entered)  # each step under bf16 autocast
     else:
         assert code == 2 and "--train.precision bf16 needs a CUDA device or a CPU with bf16 units" in err
-        assert not run.exists()
+        assert not run.exists() and not entered
 
 
 def test_an_unwritable_output_path_is_one_sentence(tmp_path, digits_npz, run_cli, tiny_dcgan):
