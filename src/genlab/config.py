@@ -93,15 +93,22 @@ def check_classes(config: Any) -> None:
     unconditional model is :func:`unconditional_classes`' to refuse."""
     if config.num_classes is not None and not 1 <= config.num_classes <= MAX_CLASSES:
         raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {config.num_classes}).")
+    names = getattr(config, "class_names", None)
+    if names is not None and (len(set(names)) != len(names) or
+                              (config.num_classes is not None and len(names) != config.num_classes)):
+        raise ConfigError(f"--model.class_names must name each of the --model.num_classes classes once (got "
+                          f"{len(names)} names for {config.num_classes} classes); leave it out to take the data's.")
 
 
 def unconditional_classes(config: Any) -> dict[str, str]:
     """``num_classes`` set in an unconditional model config, which nothing reads, as an entry of
     its ``inapplicable()``."""
-    if config.num_classes is not None and not config.conditional:
-        return {"num_classes": "--model.num_classes is for a class-conditional model; add --model.conditional true "
-                               "or drop it."}
-    return {}
+    found = {}
+    for name in ("num_classes", "class_names"):
+        if getattr(config, name, None) is not None and not config.conditional:
+            found[name] = (f"--model.{name} is for a class-conditional model; add --model.conditional true or drop "
+                           "it.")
+    return found
 
 
 def check_learning_rates(config: Any, *names: str) -> None:

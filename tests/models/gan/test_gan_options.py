@@ -275,6 +275,11 @@ def test_bad_combinations_are_refused():
     GANConfig(channels_last=False).validate()
     with pytest.raises(ConfigError, match="^--model.conditional needs a generator that reads labels, and the mlp "):
         GANConfig(backbone="mlp", channels=2, conditional=True).validate()  # not merely unread: incompatible
+    with pytest.raises(ConfigError, match="^--model.class_names is for a class-conditional model"):
+        GANConfig(class_names=("a", "b")).validate()
+    with pytest.raises(ConfigError, match=r"^--model.class_names must name each of the --model.num_classes classes "
+                                          r"once \(got 2 names for 3 classes\)"):
+        GANConfig(conditional=True, num_classes=3, class_names=("a", "b")).validate()
     # A weight of 0 would switch the part off that the other options ask for.
     with pytest.raises(ConfigError, match="^--model.gradient_penalty 0 leaves the Wasserstein critic unconstrained"):
         GANConfig(loss="wasserstein_gp", gradient_penalty=0.0).validate()

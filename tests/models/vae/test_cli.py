@@ -237,3 +237,29 @@ def test_eval_says_when_it_converted_the_images_or_kept_only_some_classes(tmp_pa
     data = json.loads(out)["protocol"]["data"]
     assert code == 0 and f"its first {first_class} images, the --max-examples selection, hold 1 of its 10 classes" in data
     assert "converted" not in data
+
+
+def test_a_conditional_model_matches_another_folders_classes_by_name(tmp_path, digits_npz, run_cli, tiny_vae):
+    """A folder numbers its subfolders in order: 5 and 7 alone would be labels 0 and 1, not the model's 1 and 2."""
+    with np.load(digits_npz) as data:
+        x, y = data["x"], data["y"]
+    picked = {digit: x[y == digit][:12] for digit in (3, 5, 7, 9)}
+
+    def folder(name, digits):
+        for digit in digits:
+            (tmp_path / name / str(digit)).mkdir(parents=True)
+            for i, image in enumerate(picked[digit]):
+                Image.fromarray(image).save(tmp_path / name / str(digit) / f"{i:02d}.png")  # read in this order
+        return tmp_path / name
+
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "vae", "--model.name", "cvae", "--data", folder("train", (3, 5, 7)), "--steps",
+                           "2", "--batch-size", "8", "--out", run, "--quiet", *tiny_vae)
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["model"]["class_names"] == ["3", "5", "7"]
+    np.savez(tmp_path / "fives_sevens.npz", x=np.concatenate([picked[5], picked[7]]), y=np.repeat([1, 2], 12))
+    scored = [json.loads(run_cli("eval", run, "--data", data, "--seed", "1")[1])["elbo"]
+              for data in (folder("held_out", (5, 7)), tmp_path / "fives_sevens.npz")]
+    assert scored[0] == pytest.approx(scored[1], rel=1e-6)  # the folder's 5s and 7s read as the model's 5s and 7s
+    code, _, err = run_cli("eval", run, "--data", folder("other", (5, 9)))
+    assert code == 2 and "has class '9', which the model was not trained on (its classes: 3, 5, 7)" in err

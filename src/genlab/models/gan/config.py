@@ -33,6 +33,7 @@ class GANConfig:
     # or the class one-hot as extra input channels (concat, Mirza & Osindero 2014).
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
+    class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
     discriminator_conditioning: Literal["projection", "auxiliary", "concat"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
     loss: LossName = "nonsaturating"  # the adversarial loss of both players

@@ -43,6 +43,7 @@ class VAEConfig:
     free_bits: float = 0.0  # nats per latent unit below which the KL is not penalised (Kingma et al. 2016)
     conditional: bool = False  # labels, one-hot, into encoder and decoder (Sohn et al. 2015)
     num_classes: int | None = None  # None: taken from the data's labels
+    class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
     lr: float = 1e-3  # Adam learning rate
     min_lr: float = 0.0  # the cosine schedule decays lr to this
     decay_steps: int = 0  # cosine decay ends here (set it to --train.steps); constant min_lr after; 0: constant lr

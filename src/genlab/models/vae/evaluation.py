@@ -50,7 +50,7 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
         if found.labels is None:
             raise DataError(f"{found.source} has no labels, which this conditional VAE needs; use labelled data "
                             "(class subfolders, or y in the .npz).")
-        labels = torch.from_numpy(found.labels[:options.max_examples])
+        labels = torch.from_numpy(by_name(found, c.class_names)[:options.max_examples])
         if int(labels.max()) >= model.num_classes:
             raise DataError(f"{found.source} has labels up to {int(labels.max())} but the model knows classes 0 "
                             f"to {model.num_classes - 1}; evaluate on data with the training classes.")
@@ -63,6 +63,19 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
             converted += (f"; its first {len(images):,} images, the --max-examples selection, hold {kept} of its "
                           f"{present} classes")
     return images, labels, found.source + converted
+
+
+def by_name(found, names: tuple[str, ...] | None) -> np.ndarray:
+    """The labels of ``found`` as the model numbers its classes: a folder numbers its subfolders in
+    order, so a folder holding some of the training classes would give them other numbers."""
+    if names is None or found.class_names is None or list(found.class_names) == list(names):
+        return found.labels
+    index = {name: k for k, name in enumerate(names)}
+    unknown = [name for name in found.class_names if name not in index]
+    if unknown:
+        raise DataError(f"{found.source} has class {unknown[0]!r}, which the model was not trained on (its classes: "
+                        f"{', '.join(names)}); evaluate on images of the training classes.")
+    return np.array([index[name] for name in found.class_names], np.int64)[found.labels]
 
 
 @torch.no_grad()
