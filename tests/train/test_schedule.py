@@ -50,10 +50,10 @@ def test_a_decay_that_does_not_end_with_the_run_is_named():
 def test_a_warmup_longer_than_the_run_is_named():
     from genlab.train.run import build_run_config, warmup_mismatch
 
-    beta_vae = build_run_config("vae", {"model": {"name": "beta_vae"}}, {"train": {"steps": 2000}})
-    message = warmup_mismatch(beta_vae)  # the preset's β warm-up is 5,000 steps
-    assert "--model.kl_warmup_steps 5000 is longer than --train.steps 2000: β reaches only 40%" in message
-    assert warmup_mismatch(build_run_config("vae", {"model": {"name": "beta_vae"}}, {"train": {"steps": 5000}})) is None
+    beta_vae = build_run_config("vae", {"model": {"name": "beta_vae"}}, {"train": {"steps": 400}})
+    message = warmup_mismatch(beta_vae)  # the preset's β warm-up is 1,000 steps
+    assert "--model.kl_warmup_steps 1000 is longer than --train.steps 400: β reaches only 40%" in message
+    assert warmup_mismatch(build_run_config("vae", {"model": {"name": "beta_vae"}}, {"train": {"steps": 1000}})) is None
     assert "the learning rate reaches only 50%" in warmup_mismatch(
         build_run_config("transformer", {"model": {"warmup_steps": 200}}, {"train": {"steps": 100}}))
     assert warmup_mismatch(build_run_config("gan", {}, {"train": {"steps": 7}})) is None  # no warm-up option
