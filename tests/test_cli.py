@@ -499,3 +499,24 @@ def test_a_training_step_or_preview_that_does_not_fit_in_memory_is_one_sentence(
     assert code == 2 and "The preview of --train.preview_count 64 samples does not fit in memory; lower it." in err
     code, _, err = run_cli(*args, "--out", tmp_path / "c", "--train.preview_count", "100000")
     assert code == 2 and "--train.preview_count must be at most 1,024 (got 100,000)" in err
+
+
+def test_a_run_repeats_from_its_config_json_and_a_conditional_gan_samples_the_asked_class(tmp_path, digits_npz,
+                                                                                         run_cli, tiny_dcgan):
+    from safetensors.torch import load_file
+
+    from genlab.sampling import load_model
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "8", "--out", first,
+                           "--quiet", "--model.conditional", "true", *tiny_dcgan)
+    assert code == 0, err
+    code, _, err = run_cli("train", "--config", first / "config.json", "--out", second, "--quiet")
+    assert code == 0, err
+    a, b = (load_file(str(run / "model" / "model.safetensors")) for run in (first, second))
+    assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)  # the same run again
+    assert run_cli("sample", first, "--class", "3", "--n", "4", "--out", tmp_path / "threes.png")[0] == 0
+    model = load_model(first)
+    for label, same in ((3, True), (4, False)):
+        model.save_samples(model.sample(4, torch.Generator().manual_seed(0), label=label), tmp_path / f"{label}.png")
+        assert ((tmp_path / f"{label}.png").read_bytes() == (tmp_path / "threes.png").read_bytes()) is same

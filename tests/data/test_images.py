@@ -9,6 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from genlab.data.images import describe_images, embedded_digits_path, load_images
@@ -412,3 +413,18 @@ def test_real_mnist_test_file_equals_the_embedded_split(shared_file):
     embedded = load_images(None)
     assert np.array_equal(found.images, embedded.images) and np.array_equal(found.labels, embedded.labels)
     assert np.bincount(found.labels)[:3].tolist() == [980, 1135, 1032]  # per PROVENANCE.txt
+
+
+def test_hflip_mirrors_some_images_of_a_batch_and_keeps_the_others():
+    from genlab.data.image_dataset import ImageTensorDataset
+
+    torch.manual_seed(0)
+    images = torch.arange(64 * 2 * 3, dtype=torch.uint8).reshape(64, 1, 2, 3)  # no image is its own mirror
+    batch = ImageTensorDataset(images, hflip=True).get_batch(torch.arange(64), torch.device("cpu"))["images"]
+    plain = images.float() / 127.5 - 1
+    mirrored = [torch.equal(out, image.flip(-1)) for out, image in zip(batch, plain)]
+    kept = [torch.equal(out, image) for out, image in zip(batch, plain)]
+    assert all(m != k for m, k in zip(mirrored, kept))  # each image is either itself or its mirror
+    assert 16 <= sum(mirrored) <= 48  # about half, drawn per image
+    unflipped = ImageTensorDataset(images).get_batch(torch.arange(64), torch.device("cpu"))["images"]
+    assert torch.equal(unflipped, plain)
