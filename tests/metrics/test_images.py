@@ -275,3 +275,22 @@ def test_a_conditional_models_samples_cycle_through_every_class_across_batches(t
         count = min(4, 30 - start)
         expected.append(model.decode(model.sample_latent(count, generator), torch.arange(start, start + count) % 10))
     assert np.array_equal(images, to_uint8(torch.cat(expected)))
+
+
+def test_a_model_that_draws_nan_images_is_refused_not_scored(tmp_path, monkeypatch):
+    from genlab.errors import SampleError
+    from genlab.metrics.images import generated_images
+    from genlab.models.gan import GAN, GANConfig
+
+    GAN(GANConfig(resolution=28, channels=1, latent_dim=8, generator_width=8, discriminator_width=8)).save_pretrained(
+        tmp_path / "model")
+    real_decode = GAN.decode
+
+    def broken(self, latent, labels=None):
+        images = real_decode(self, latent, labels)
+        images[1, 0, 3, 3] = float("nan")  # one pixel of one image
+        return images
+
+    monkeypatch.setattr(GAN, "decode", broken)
+    with pytest.raises(SampleError, match=r"^The model drew 1 of 8 images with NaN or infinite pixels"):
+        generated_images(tmp_path / "model", 8, seed=0, device="cpu", batch_size=8)
