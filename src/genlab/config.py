@@ -93,11 +93,10 @@ def check_classes(config: Any) -> None:
     unconditional model is :func:`unconditional_classes`' to refuse."""
     if config.num_classes is not None and not 1 <= config.num_classes <= MAX_CLASSES:
         raise ConfigError(f"--model.num_classes must be between 1 and {MAX_CLASSES} (got {config.num_classes}).")
-    names = getattr(config, "class_names", None)
-    if names is not None and (len(set(names)) != len(names) or
-                              (config.num_classes is not None and len(names) != config.num_classes)):
-        raise ConfigError(f"--model.class_names must name each of the --model.num_classes classes once (got "
-                          f"{len(names)} names for {config.num_classes} classes); leave it out to take the data's.")
+    names = getattr(config, "class_names", None)  # in an unconditional config: unconditional_classes' to refuse
+    if names is not None and config.conditional and (len(set(names)) != len(names) or len(names) != config.num_classes):
+        raise ConfigError(f"model.class_names must name each of the model.num_classes classes once (got {names} for "
+                          f"num_classes {config.num_classes}); remove it from the config to take the data's.")
 
 
 def unconditional_classes(config: Any) -> dict[str, str]:

@@ -50,11 +50,19 @@ def _marks() -> str:
 
 
 @functools.cache
-def word_pattern(whitespace: bool) -> re.Pattern:
+def word_pattern(whitespace: bool, marks: bool = True) -> re.Pattern:
     """Words (letters, digits and their combining marks), single other marks, and with
-    ``whitespace`` runs of whitespace too (a transformer's word tokens; a sentence's leave it out)."""
-    marks = _marks()
-    return re.compile(rf"[\w{marks}]+|" + (r"\s+|" if whitespace else "") + rf"[^\w\s{marks}]")
+    ``whitespace`` runs of whitespace too (a transformer's word tokens; a sentence's leave it out).
+    Without ``marks``, the split of genlab before 5 December, which cut a word at each combining
+    mark: a vocabulary it built (see :func:`built_without_marks`) keeps reading text that way."""
+    within = _marks() if marks else ""
+    return re.compile(rf"[\w{within}]+|" + (r"\s+|" if whitespace else "") + rf"[^\w\s{within}]")
+
+
+def built_without_marks(vocab: list[str]) -> bool:
+    """Whether a word vocabulary was built by the earlier split: only that one made a piece of a
+    combining mark alone (the current one keeps marks inside their words)."""
+    return any(piece and all(unicodedata.category(ch)[0] == "M" for ch in piece) for piece in vocab)
 
 
 class Tokenizer:
@@ -155,6 +163,7 @@ class WordTokenizer(Tokenizer):
             raise DataError(f"A word vocabulary must start with {UNKNOWN} and hold each word once; the model "
                             "config's vocab is corrupt — re-export the model.")
         self._ids = {word: i for i, word in enumerate(vocab)}
+        self._pattern = word_pattern(True, marks=not built_without_marks(vocab))
 
     @classmethod
     def from_text(cls, text: str, max_words: int) -> WordTokenizer:
@@ -164,7 +173,7 @@ class WordTokenizer(Tokenizer):
 
     def pieces(self, text: str) -> list[str]:
         """The text behind each token of ``text`` (an ``<unk>`` token's piece included); they join to ``text``."""
-        return word_pattern(True).findall(text)
+        return self._pattern.findall(text)
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         return np.array([self._ids.get(piece, 0) for piece in self.pieces(text)], dtype=np.int64)
@@ -193,9 +202,10 @@ EOS = "<eos>"  # ends a sentence and pads it to the model's length
 SPLITS = ("word", "char")
 
 
-def sentence_pattern(split: str) -> re.Pattern:
-    """How a sentence is cut into pieces: words and other marks (``word``) or characters (``char``)."""
-    return word_pattern(False) if split == "word" else re.compile(r".", re.DOTALL)
+def sentence_pattern(split: str, marks: bool = True) -> re.Pattern:
+    """How a sentence is cut into pieces: words and other marks (``word``; ``marks``: see
+    :func:`word_pattern`) or characters (``char``)."""
+    return word_pattern(False, marks) if split == "word" else re.compile(r".", re.DOTALL)
 
 
 class SentenceTokenizer(Tokenizer):
@@ -216,7 +226,7 @@ class SentenceTokenizer(Tokenizer):
             raise DataError(f"A sentence vocabulary must start with {EOS}, {UNKNOWN} and hold distinct pieces; the "
                             "model config's vocab is corrupt — re-export the model.")
         self.split = split
-        self._pattern = sentence_pattern(split)
+        self._pattern = sentence_pattern(split, marks=not built_without_marks(vocab))
         self._ids = {piece: i for i, piece in enumerate(vocab)}
         self._separator = " " if split == "word" else ""
 

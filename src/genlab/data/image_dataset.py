@@ -99,13 +99,15 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
                               "checkpoint's classes: start a new run with another --out).")
         if model.num_classes is not None and found < model.num_classes:  # fakes of classes no real image has
             raise ConfigError(f"{images.source} has labels 0 to {found - 1}, fewer classes than --model.num_classes "
-                              f"{model.num_classes}; set it to {found} or leave it unset.")
+                              f"{model.num_classes}; set it to {found} or leave it unset (a resumed run keeps its "
+                              "checkpoint's classes: start a new run with another --out).")
         filled["num_classes"] = model.num_classes or found
         names = tuple(images.class_names) if images.class_names is not None else None
         saved = getattr(model, "class_names", None)
         if saved is not None and names is not None and names != tuple(saved):  # a resumed run on other folders
-            raise ConfigError(f"{images.source} has classes {', '.join(names)}, and the model was trained on "
-                              f"{', '.join(saved)}; train on the same classes, or start a new run with another --out.")
+            raise ConfigError(f"{images.source} has classes {', '.join(names)}, and the model config records "
+                              f"{', '.join(saved)} (the classes of the run it was saved by); resume on data of those "
+                              "classes, or start a new run from a config without model.class_names.")
         if saved is None and names is not None and len(names) == filled["num_classes"] and hasattr(model, "class_names"):
             filled["class_names"] = names  # so that evaluation matches other data's labels by name
     tensor = torch.from_numpy(np.ascontiguousarray(images.images.transpose(0, 3, 1, 2)))  # (N, C, H, W) uint8

@@ -111,7 +111,7 @@ def load_images(path: str | os.PathLike | None, *, resolution: int | None = None
             found = _READERS[kind](path)
     stored = found.images.shape[1:]
     found.images = convert_channels(resize_square(found.images, resolution), channels)
-    if found.images.shape[1:] != stored:
+    if found.images.shape[1:] != stored:  # (a folder's pictures were converted one by one as they were read)
         found.converted = f"{'×'.join(map(str, stored))} → {'×'.join(map(str, found.images.shape[1:]))}"
     return found
 
@@ -215,10 +215,11 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
     """Decode every picture (resized one by one, so memory holds only the output size)."""
     training = skip_corrupt is not None  # the options that messages offer exist in training only
     files, class_names = _folder_files(path, option)
-    images, labels, skipped = [], [], 0
+    images, labels, skipped, natives = [], [], 0, set()
     for file, label in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
             with Image.open(file) as picture:
+                natives.add((picture.height, picture.width, _native_channels(picture)))
                 array = _picture_array(picture, channels)
         except UNREADABLE as e:
             if not skip_corrupt:
@@ -240,7 +241,12 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
     target = channels or max(a.shape[-1] for a in images)  # mixed grey and colour: all colour
     stacked = np.stack([convert_channels(a, target) for a in images])
     y = np.asarray(labels, np.int64) if class_names else None
-    return ImageSet(stacked, y, class_names, f"image folder {path}", skipped)
+    found = ImageSet(stacked, y, class_names, f"image folder {path}", skipped)
+    other = sorted(shape for shape in natives if shape != stacked.shape[1:])  # resized or recoloured on reading
+    if other:
+        shapes = ", ".join("×".join(map(str, shape)) for shape in other[:3]) + (", ..." if len(other) > 3 else "")
+        found.converted = f"{shapes} → {'×'.join(map(str, stacked.shape[1:]))}"
+    return found
 
 
 def _native_channels(picture: Image.Image) -> int:

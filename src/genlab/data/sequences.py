@@ -4,10 +4,11 @@ A series of ``rows`` time steps and ``F`` numeric features becomes every stride-
 ``window`` steps: ``rows - window + 1`` sequences of shape (window, F). Each feature is scaled
 to [0, 1] with the min and max of the whole series:
 
-    scaled = (x - min) / (max - min),    x = scaled · (max - min) + min
+    scaled = (x - min) / (max - min + 1e-7),    x = scaled · (max - min + 1e-7) + min
 
-with 1e-7 in place of max - min for a constant feature. (The TimeGAN reference code adds 1e-7 to
-every span, which leaves a feature whose values span less than about 1e-6 short of [0, 1].)
+as the TimeGAN reference code scales (and every model genlab saved so far was trained). The 1e-7
+keeps a constant feature finite; it also leaves a feature whose values span less than about 1e-6
+short of [0, 1] (a span of 2e-8 reaches only 0.17): multiply such a column by a power of ten first.
 
 The min and max are stored in the model config, so samples come back in the original units.
 
@@ -55,7 +56,7 @@ from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
 
 DEFAULT_WINDOW = 24
-SCALE_EPSILON = 1e-7  # a constant feature's span (the reference MinMaxScaler adds it to every span)
+SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
 INTEGER = re.compile(r"^[-+]?\d+$")
@@ -112,8 +113,7 @@ class Scaling:
 
     def _bounds(self, like: Any) -> tuple[Any, Any]:
         low = np.asarray(self.minimum, np.float64)
-        span = np.asarray(self.maximum, np.float64) - low
-        span = np.where(span > 0, span, SCALE_EPSILON)  # a constant feature scales to 0 and back to its value
+        span = np.asarray(self.maximum, np.float64) - low + SCALE_EPSILON
         if isinstance(like, torch.Tensor):
             return (torch.as_tensor(low, dtype=like.dtype, device=like.device),
                     torch.as_tensor(span, dtype=like.dtype, device=like.device))

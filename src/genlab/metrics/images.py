@@ -89,7 +89,6 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
 def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
                    ) -> tuple[np.ndarray, np.ndarray | None, str]:
     from genlab.imaging import to_uint8
-    from genlab.models.base import GenerativeModel
     from genlab.sampling import load_model
 
     model = load_model(path, device=device)
@@ -99,7 +98,7 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
     # A conditional model's labels cycle through the classes over all n samples: sample() would
     # start each batch again at class 0, and never reach the classes beyond a batch's size.
     labels = model.class_labels(n)
-    if labels is not None and type(model).sample_latent is GenerativeModel.sample_latent:  # no latents to decode
+    if labels is not None and not model.has_latent:  # no latents to decode with the labels
         raise not_images
     images = []
     for start in range(0, n, batch_size):

@@ -282,8 +282,11 @@ def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
     checkpoint's ``saved`` config, each as "key old → new". Such a resume is allowed (a larger
     batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
-    # An option an older genlab did not save yet stands at its default: not a change.
-    before.update({key: value for key, value in after.items() if key not in before and value == default_of(config, key)})
+    # An option an older genlab did not save yet stands at its default, and a value it did not record
+    # from the data yet is recorded now: neither is a change.
+    recorded = {f"model.{name}" for name in getattr(type(config.model), "FROM_DATA", {})}
+    before.update({key: value for key, value in after.items()
+                   if key not in before and (value == default_of(config, key) or key in recorded)})
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
                for key in sorted(before.keys() | after.keys(), key=str)
                if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]

@@ -277,15 +277,23 @@ def test_bad_combinations_are_refused():
         GANConfig(backbone="mlp", channels=2, conditional=True).validate()  # not merely unread: incompatible
     with pytest.raises(ConfigError, match="^--model.class_names is for a class-conditional model"):
         GANConfig(class_names=("a", "b")).validate()
-    with pytest.raises(ConfigError, match=r"^--model.class_names must name each of the --model.num_classes classes "
-                                          r"once \(got 2 names for 3 classes\)"):
+    with pytest.raises(ConfigError, match=r"^model.class_names must name each of the model.num_classes classes once "
+                                          r"\(got \('a', 'b'\) for num_classes 3\)"):
         GANConfig(conditional=True, num_classes=3, class_names=("a", "b")).validate()
     # A weight of 0 would switch the part off that the other options ask for.
+    # Refused for training (a model saved with them still loads: its weights are what they are).
+    from genlab.data.image_dataset import ImageDataConfig
+    from genlab.models.gan import build_gan_data
+
+    zero_penalty = GANConfig(loss="wasserstein_gp", gradient_penalty=0.0)
+    zero_penalty.validate()
     with pytest.raises(ConfigError, match="^--model.gradient_penalty 0 leaves the Wasserstein critic unconstrained"):
-        GANConfig(loss="wasserstein_gp", gradient_penalty=0.0).validate()
+        build_gan_data(ImageDataConfig(), zero_penalty)
+    zero_classifier = GANConfig(conditional=True, num_classes=10, discriminator_conditioning="auxiliary",
+                                auxiliary_weight=0.0)
+    zero_classifier.validate()
     with pytest.raises(ConfigError, match="^--model.auxiliary_weight 0 switches the auxiliary classifier off"):
-        GANConfig(conditional=True, num_classes=10, discriminator_conditioning="auxiliary",
-                  auxiliary_weight=0.0).validate()
+        build_gan_data(ImageDataConfig(), zero_classifier)
 
 
 def test_image_data_options_and_channels_on_toy_points_are_refused(tmp_path, run_cli):
@@ -612,3 +620,32 @@ def test_a_concatenating_discriminator_reads_the_class_as_input_maps():
     logits, classes = model.discriminator(images, torch.tensor([0, 1]))
     swapped, _ = model.discriminator(images, torch.tensor([2, 2]))
     assert classes is None and not torch.allclose(logits, swapped)
+
+
+def test_a_conditional_run_saved_before_class_names_were_recorded_resumes_unchanged(tmp_path, run_cli, digits_npz):
+    """Its config.json lacks class_names; the resume records them from the data, which is no change of settings."""
+    import numpy as np
+    from PIL import Image
+
+    with np.load(digits_npz) as data:
+        x, y = data["x"], data["y"]
+    for digit in (1, 2, 3):
+        (tmp_path / "folder" / str(digit)).mkdir(parents=True)
+        for i, image in enumerate(x[y == digit][:8]):
+            Image.fromarray(image).save(tmp_path / "folder" / str(digit) / f"{i:02d}.png")
+    run = tmp_path / "run"
+    common = ["train", "gan", "--data", tmp_path / "folder", "--batch-size", "8", "--quiet", "--out", run,
+              "--model.conditional", "true", *TINY_OPTIONS]
+    code, _, err = run_cli(*common, "--steps", "2", "--train.checkpoint_every", "1")
+    assert code == 0, err
+    for path in run.rglob("config.json"):  # as genlab saved it before 5 December
+        saved = json.loads(path.read_text())
+        assert saved["model"].pop("class_names") == ["1", "2", "3"]
+        path.write_text(json.dumps(saved))
+    code, out, err = run_cli(*common, "--steps", "2", "--resume", "auto")  # at its last step: nothing to train
+    assert code == 0 and "differ" not in out + err, err
+    code, out, err = run_cli(*common, "--steps", "3", "--resume", "auto")
+    assert code == 0 and "warning" not in out, out
+    assert json.loads((run / "config.json").read_text())["model"]["class_names"] == ["1", "2", "3"]
+    code, _, err = run_cli("train", "gan", "--model.class_names", "[a, b]", "--out", tmp_path / "other")
+    assert code == 2 and "--model.class_names is recorded from the training data" in err

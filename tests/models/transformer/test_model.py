@@ -247,8 +247,9 @@ def test_a_given_char_vocabulary_that_lacks_a_character_says_where_it_came_from(
     path = tmp_path / "text.txt"
     path.write_text("café " * 40, encoding="utf-8")
     config = TransformerConfig(vocab=list("acf "), context=4, layers=1, heads=1, width=8)
-    with pytest.raises(DataError, match=r"holds the character 'é' .*; the vocabulary is the config's --model.vocab, "
-                                        r"built on another text: leave it out to build one from this text\.$"):
+    with pytest.raises(DataError, match=r"holds the character 'é', which the vocabulary that came with the config "
+                                        r"lacks .*; resume on the text it was built from, or start a new run from a "
+                                        r"config without model.vocab\.$"):
         build_text_data(TextDataConfig(str(path)), config)
     windows, built = build_text_data(TextDataConfig(str(path)), dataclasses.replace(config, vocab=None))
     assert "é" in built.vocab

@@ -96,3 +96,19 @@ def test_unknown_pieces_are_the_ones_read_as_unk():
     word = build_tokenizer("word", "the cat sat")
     assert word.unknown_pieces("the zebra sat on") == ["zebra", "on"]
     assert build_tokenizer("char", "abc").unknown_pieces("abc") == []
+
+
+def test_a_vocabulary_built_by_the_earlier_split_keeps_cutting_words_at_their_marks():
+    """Saved before 5 December, its pieces are words cut at each combining mark: it reads text as it was built."""
+    import re
+
+    from genlab.tokenizers import SentenceTokenizer
+
+    text = "मैं हिन्दी बोलता हूँ"
+    earlier = re.compile(r"\w+|\s+|[^\w\s]")  # the split of genlab before 5 December
+    vocab = [UNKNOWN, *dict.fromkeys(earlier.findall(text))]
+    old = load_tokenizer("word", vocab)
+    assert old.pieces(text) == earlier.findall(text) and 0 not in old.encode(text).tolist()
+    sentence = SentenceTokenizer(["<eos>", UNKNOWN, *dict.fromkeys(re.findall(r"\w+|[^\w\s]", text))], "word")
+    assert 1 not in sentence.encode(text).tolist()
+    assert build_tokenizer("word", text).pieces(text) == ["मैं", " ", "हिन्दी", " ", "बोलता", " ", "हूँ"]  # new ones

@@ -229,6 +229,12 @@ def test_eval_says_when_it_converted_the_images_or_kept_only_some_classes(tmp_pa
     code, out, err = run_cli("eval", run, "--data", rgb, "--max-examples", "8")
     assert code == 0, err
     assert "(converted 28×28×3 → 28×28×1 (H×W×C) to the model's shape)" in json.loads(out)["protocol"]["data"]
+    (tmp_path / "pictures").mkdir()  # a folder's pictures are converted one by one as they are read: said too
+    for i in range(4):
+        Image.fromarray(np.repeat(x[i][..., None], 3, axis=-1)).resize((32, 32)).save(tmp_path / "pictures" / f"{i}.png")
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "pictures")
+    assert code == 0, err
+    assert "(converted 32×32×3 → 28×28×1 (H×W×C) to the model's shape)" in json.loads(out)["protocol"]["data"]
     ordered = tmp_path / "ordered.npz"  # sorted by class, as a folder of class subfolders loads
     order = np.argsort(y, kind="stable")
     np.savez(ordered, x=x[order], y=y[order])

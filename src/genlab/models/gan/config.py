@@ -7,7 +7,7 @@ defaults, so any preset can be pushed toward another from the command line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, default_value, is_set,
                            refuse_inapplicable, unconditional_classes)
@@ -34,6 +34,8 @@ class GANConfig:
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
     class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
+    # Filled by training from the data, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
+    FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes"}
     discriminator_conditioning: Literal["projection", "auxiliary", "concat"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
     loss: LossName = "nonsaturating"  # the adversarial loss of both players
@@ -95,6 +97,11 @@ class GANConfig:
         check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_adam_betas(self.betas)
         check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
+        refuse_inapplicable(self)
+
+    def check_training(self) -> None:
+        """Settings a model may hold (one saved with them still loads) but a new run should not train
+        with: a weight of 0 switches off the part the other options ask for."""
         if self.loss == "wasserstein_gp" and self.gradient_penalty == 0:
             raise ConfigError("--model.gradient_penalty 0 leaves the Wasserstein critic unconstrained; give a positive "
                               "λ (WGAN-GP's is 10) or choose another --model.loss.")
@@ -102,7 +109,6 @@ class GANConfig:
             raise ConfigError("--model.auxiliary_weight 0 switches the auxiliary classifier off, so the discriminator "
                               "ignores the labels; give a positive weight, or another "
                               "--model.discriminator_conditioning (projection, concat).")
-        refuse_inapplicable(self)
 
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""

@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 
 from genlab.config import check_adam_betas, check_learning_rates, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
+from genlab.tokenizers import EOS, UNKNOWN
 
 # Options only some models read, with those models; the others refuse them.
 MODEL_OPTIONS = (
@@ -102,9 +103,9 @@ class TextGANConfig:
         if not 0 <= self.d_dropout < 1:
             raise ConfigError(f"--model.d_dropout must lie in [0, 1) (got {self.d_dropout}).")
         check_non_negative(self, "pretrain_steps", "discriminator_pretrain_steps")
-        if self.vocab is not None and (self.vocab[:2] != ["<eos>", "<unk>"] or len(set(self.vocab)) != len(self.vocab)):
-            raise ConfigError("--model.vocab must start with <eos>, <unk> and list each piece once; leave it out to "
-                              "build it from the training sentences.")
+        if self.vocab is not None and (self.vocab[:2] != [EOS, UNKNOWN] or len(set(self.vocab)) != len(self.vocab)):
+            raise ConfigError(f"--model.vocab must start with {EOS}, {UNKNOWN} and list each piece once; leave it out "
+                              "to build it from the training sentences.")
         if not 1 <= self.max_inverse_temperature < math.inf:
             raise ConfigError(f"--model.max_inverse_temperature must be at least 1 (got "
                               f"{self.max_inverse_temperature}).")

@@ -28,11 +28,14 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
     train_text, _ = split_text(text, data.validation_fraction)
     try:
         ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
-    except DataError as e:
+    except DataError:
         if not given:
             raise
-        raise DataError(f"{str(e).rstrip('.')}; the vocabulary is the config's --model.vocab, built on another text: "
-                        "leave it out to build one from this text.") from None
+        known = set(model.vocab)
+        lacking = next((char for char in train_text if char not in known), "")
+        raise DataError(f"{source} holds the character {lacking!r}, which the vocabulary that came with the config "
+                        "lacks (the resumed run's, or that of the run whose config.json was given); resume on the "
+                        "text it was built from, or start a new run from a config without model.vocab.") from None
     # A word vocabulary given with the config (another run's config.json) may not know this text's words.
     unknown = int((ids == 0).sum()) if model.tokenizer == "word" else 0
     unknown_note = f", {unknown:,} of them <unk> (words outside the vocabulary)" if unknown else ""

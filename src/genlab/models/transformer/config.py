@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_inapplicable
 from genlab.errors import ConfigError
+from genlab.tokenizers import UNKNOWN
 
 
 @dataclass
@@ -66,8 +67,8 @@ class TransformerConfig:
         if self.vocab is not None and self.tokenizer == "char" and any(len(symbol) != 1 for symbol in self.vocab):
             raise ConfigError("--model.vocab of the char tokenizer must list single characters; leave it out to "
                               "build it from the training text.")
-        if self.vocab is not None and self.tokenizer == "word" and self.vocab[0] != "<unk>":
-            raise ConfigError("--model.vocab of the word tokenizer must start with <unk> (a run's vocabulary is "
+        if self.vocab is not None and self.tokenizer == "word" and self.vocab[0] != UNKNOWN:
+            raise ConfigError(f"--model.vocab of the word tokenizer must start with {UNKNOWN} (a run's vocabulary is "
                               "its --model.tokenizer's: keep that one); leave it out to build it from the training "
                               "text.")
         refuse_inapplicable(self)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, default_value, is_set,
                            refuse_inapplicable, unconditional_classes)
@@ -44,6 +44,8 @@ class VAEConfig:
     conditional: bool = False  # labels, one-hot, into encoder and decoder (Sohn et al. 2015)
     num_classes: int | None = None  # None: taken from the data's labels
     class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
+    # Filled by training from the data, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
+    FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes"}
     lr: float = 1e-3  # Adam learning rate
     min_lr: float = 0.0  # the cosine schedule decays lr to this
     decay_steps: int = 0  # cosine decay ends here (set it to --train.steps); constant min_lr after; 0: constant lr
