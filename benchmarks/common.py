@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,11 @@ from genlab.runtime import tune_allocator
 from genlab.train.run import train
 
 tune_allocator()  # as the CLI does: big CPU activations reuse heap memory instead of fresh mmaps
+
+
+def command_line() -> str:
+    """How this benchmark was invoked, for its JSON: ``python benchmarks/NAME.py ARGS``."""
+    return shlex.join(["python", *sys.argv])
 
 
 def json_or_text(value: str):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
+import sys
 import time
 
 import torch
@@ -98,6 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     steps, warmup, repeats = (5, 2, 2) if args.quick else (20, 3, 3)
     result = {
+        "command": shlex.join(["python", *sys.argv]),  # (not common.py's: importing it tunes the allocator)
         "protocol": f"synthetic batches, fp32, {warmup} warm-up steps, best of {repeats} x {steps} timed steps",
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "torch": torch.__version__},

@@ -18,6 +18,7 @@ CIFAR-10 configs are GPU recipes that a CPU can run only for a sliver of their s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab import __version__
 from genlab.config import load_config_file
 from genlab.errors import run_main
 from genlab.metrics.evaluators import evaluator_record
@@ -63,7 +65,7 @@ def scores(source: Path, images: Path, dataset: str, metrics: list[str], samples
     """The metrics of ``samples`` images of ``source`` against the dataset's test split, protocols kept."""
     found = evaluate_images(source, images / SPLITS[dataset][1], metrics=metrics, n=samples, extractor=dataset,
                             use_cache=False, progress=False)
-    return {metric: {k: v for k, v in value.items() if k in ("value", "std", "of", "protocol")}
+    return {metric: {k: v for k, v in value.items() if k in ("value", "std", "of", "protocol", "warning")}
             for metric, value in found.items()}
 
 
@@ -80,10 +82,14 @@ def run_config(name: str, images: Path, folder: Path, steps: int | None, samples
     if steps:
         overrides["train"]["steps"] = steps
     config = build_run_config(None, load_config_file(name), overrides)
-    run_dir, seconds, _ = timed_training(config)
+    run_dir, seconds, cpu_seconds = timed_training(config)
     metrics = ["fd", "kid", "modes"] + (["acc"] if config.model.conditional else [])
     return {"config": name, "steps": config.train.steps, "batch_size": config.train.batch_size,
-            "train_seconds": round(seconds, 1), "scores": scores(run_dir, images, dataset, metrics, samples)}
+            "seed": config.train.seed, "data": config.data.path,
+            # What ran, so a later change to the packaged config cannot make this result ambiguous.
+            "model_config": dataclasses.asdict(config.model), "genlab": __version__,
+            "train_seconds": round(seconds, 1), "train_cpu_seconds": round(cpu_seconds, 1),
+            "scores": scores(run_dir, images, dataset, metrics, samples)}
 
 
 def main() -> None:

@@ -39,7 +39,8 @@ VARIANTS = {
     "default": {},
     "check_finite false": {"check_finite": False},
     "channels_last false": {"model": {"channels_last": False}},
-    "tf32 matmuls": {"tf32": True},
+    "tf32 matmuls": {"tf32": True},  # cuDNN's convolutions are TF32 in the others too (PyTorch's default)
+    "true fp32": {"cudnn_tf32": False},  # no TF32 anywhere: convolutions in full fp32 as well
     "bf16 autocast": {"bf16": True},
     "compile": {"compile": True},  # what --train.compile does; compilation happens in the warm-up
 }
@@ -71,6 +72,7 @@ def synchronize(device: torch.device) -> None:
 def measure(args, data: Path, device: torch.device, name: str) -> dict:
     variant = VARIANTS[name]
     torch.backends.cuda.matmul.allow_tf32 = variant.get("tf32", False)
+    torch.backends.cudnn.allow_tf32 = variant.get("cudnn_tf32", True)
     model, optimizers, dataset, schedule, networks = build(args.config, data, args.batch_size, device, variant)
 
     def step(i: int) -> None:
@@ -89,7 +91,9 @@ def measure(args, data: Path, device: torch.device, name: str) -> dict:
         step(i)
     synchronize(device)
     seconds = time.perf_counter() - start
-    found = {"steps_per_s": round(args.steps / seconds, 2), "warmup_seconds": round(warmup_seconds, 1), **networks}
+    found = {"steps_per_s": round(args.steps / seconds, 2), "warmup_seconds": round(warmup_seconds, 1),
+             "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+             **networks}
     if name == "default" and args.profile_steps:
         found["profile"] = profile(step, args.warmup + args.steps, args.profile_steps, device)
     return found

@@ -27,7 +27,7 @@ from genlab.metrics.extractors import get_extractor
 from genlab.metrics.frechet import frechet_distance_features
 from genlab.metrics.kid import kernel_distance
 
-from common import read_images
+from common import command_line, read_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 SPLITS = {"mnist": ("mnist_train.npz", "mnist_test.npz"),
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--inception-weights", help="run the CIFAR-10 FID anchor (expected 3.15) with these weights")
     args = parser.parse_args()
     start = time.perf_counter()
-    report = {name: anchors(name) for name in args.datasets.split(",")}
+    report = {"command": command_line(), **{name: anchors(name) for name in args.datasets.split(",")}}
     if args.inception_weights:
         inception = get_extractor("inception", inception_weights=args.inception_weights)
         train, test = (read(f) for f in SPLITS["cifar10"])

@@ -56,16 +56,28 @@ def main() -> None:
                         help="score this finished run again (e.g. with more --repeats) instead of training; pass "
                              "the --dataset and --csv it was trained on")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="training seed, and the scores' (default 0; with --score: the run's)")
     args = parser.parse_args()
     if args.dataset != "sines" and not args.csv:
         parser.error(f"--dataset {args.dataset} needs --csv PATH")
+    if args.seed is None and not args.score:
+        args.seed = 0
     torch.set_num_threads(args.threads)
 
     data = {"path": args.csv, "window": 24, "reverse": args.dataset in ("stocks", "energy")}  # as the reference
     if args.score:  # the run's own model; no training, so no training time
         if args.set:
             parser.error("--score scores the run as it was trained; drop --set")
+        trained_with = json.loads((args.score / "config.json").read_text())
+        saved = trained_with.get("data", {})
+        def where(path):
+            return None if path is None else Path(path).resolve()
+
+        if (where(saved.get("path")), bool(saved.get("reverse"))) != (where(data["path"]), data["reverse"]):
+            parser.error(f"{args.score} was trained on --data {saved.get('path')} (reverse {saved.get('reverse')}); "
+                         "pass the --dataset and --csv it was trained on")
+        if args.seed is None:  # scored as the training command scored it
+            args.seed = trained_with.get("train", {}).get("seed", 0)
         out, train_seconds = args.score, None
     else:
         model = {"name": args.model, "hidden_dim": args.hidden_dim}

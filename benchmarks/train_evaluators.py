@@ -26,7 +26,7 @@ from genlab.fileio import atomic_write_json
 from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
 from genlab.models.base import save_weights
 
-from common import read_images
+from common import command_line, read_images
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "images"
 # name -> (train files, test file, channels, resolution, horizontal flips, shift in pixels)
@@ -66,7 +66,7 @@ def main() -> None:
     weights = args.out / f"{args.dataset}.safetensors"
     save_weights(model, weights)
     record = {
-        "name": args.dataset, "config": protocol.pop("config"),
+        "name": args.dataset, "command": command_line(), "config": protocol.pop("config"),
         "test_accuracy": accuracy(model, x_test, y_test), "test_examples": len(x_test),
         "test_data": f"{test_file} (full test split)", "train_data": ", ".join(train_files),
         "training": protocol, "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),

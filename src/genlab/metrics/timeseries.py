@@ -356,7 +356,8 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                        "predict the last feature one step ahead from the others" if predictive
                        else "not defined for one feature"),
         "predictive_real_data": ("the predictive score with the real sequences in place of the synthetic ones "
-                                 "(trained and tested on real data; the paper's 'original data' row)"
+                                 "(trained and tested on the same real sequences, in-sample; the paper's 'original "
+                                 "data' row)"
                                  if predictive and real_baseline else "not computed"),
         "correlational": (f"sum over feature pairs i <= j of |lag-0 cross-correlation difference| / 10, on "
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
