@@ -520,3 +520,17 @@ def test_a_run_repeats_from_its_config_json_and_a_conditional_gan_samples_the_as
     for label, same in ((3, True), (4, False)):
         model.save_samples(model.sample(4, torch.Generator().manual_seed(0), label=label), tmp_path / f"{label}.png")
         assert ((tmp_path / f"{label}.png").read_bytes() == (tmp_path / "threes.png").read_bytes()) is same
+
+
+def test_a_recipe_for_data_genlab_does_not_ship_needs_data(tmp_path, run_cli, monkeypatch):
+    from genlab.cli import RECIPE_DATA
+    from genlab.config import packaged_configs
+
+    assert set(RECIPE_DATA) <= set(packaged_configs())  # names of packaged configs, kept in step with them
+    monkeypatch.chdir(tmp_path)
+    for recipe in ("cifar10-sngan", "prices-crnngan"):
+        code, _, err = run_cli("train", "--config", recipe, "--steps", "1", "--out", tmp_path / recipe)
+        assert code == 2 and f"--config {recipe} is a recipe for" in err and "pass --data" in err
+        assert not (tmp_path / recipe).exists()
+    code, out, _ = run_cli("list")
+    assert "cifar10-sngan*" in out and "mnist-dcgan*" not in out

@@ -255,6 +255,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+# Packaged recipes made for a dataset genlab does not ship: without --data they would train on the
+# family's built-in data (MNIST digits upscaled to colour, the synthetic sines), which they were not tuned for.
+RECIPE_DATA = {
+    "cifar10-sngan": "CIFAR-10 (its cifar-10-batches-py folder or an .npz)",
+    "cifar10-sngan-conditional": "CIFAR-10 with its labels (its cifar-10-batches-py folder or an .npz with y)",
+    "cifar10-sagan": "CIFAR-10 (its cifar-10-batches-py folder or an .npz)",
+    "prices-crnngan": "a CSV of daily prices (the TimeGAN stocks: stock_data.csv, with --data.reverse true)",
+    "sensors-crnngan": "a CSV of sensor readings (the TimeGAN energy data, with --data.reverse true)",
+}
+
+
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.config import load_config_file, merge, parse_overrides
     from genlab.train.distributed import ProcessContext
@@ -271,6 +282,10 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
                                   "option; pass only one of them.")
             overrides = merge(overrides, {section: {key: value}})
     config, checkpoint, saved = resolve_run(args.family, values, overrides, args.resume)
+    recipe = str(args.config) if args.config and not Path(args.config).is_file() else None
+    if recipe in RECIPE_DATA and checkpoint is None and getattr(config.data, "path", None) is None:
+        raise ConfigError(f"--config {recipe} is a recipe for {RECIPE_DATA[recipe]}, and --data is not given, so it "
+                          "would train on the built-in data instead; pass --data.")
     run_dir = train(config, resume_from=checkpoint, restart_ok=args.resume == "auto",
                     progress=False if args.quiet else None, saved=saved)
     if ProcessContext.from_env().is_main:  # under torchrun, one line for the run, not one per process
@@ -460,6 +475,13 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         options.validate()
         weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
         model = load_model(weights, device=device)
+        if model.family == "gan" and not getattr(model, "is_image", True):  # a 2-D toy model: its own mixture
+            learned = (training_data_section(args.model) or {}).get("path")
+            if options.data is None and isinstance(learned, str) and learned.startswith("toy:"):
+                options.data = learned
+            elif options.data is not None and isinstance(learned, str) and options.data != learned:
+                raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data (its own mixture "
+                                  "is the default).")
         for name, family in FAMILY_EVAL_OPTIONS.items():  # which a model of another family would silently ignore
             if getattr(options, name) != getattr(defaults, name) and model.family != family:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
@@ -598,8 +620,8 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"  {name:<12} models: {', '.join(family.models)}")
         print(textwrap.fill(family.description, width=100, initial_indent=" " * 15, subsequent_indent=" " * 15,
                             break_on_hyphens=False))
-    print("packaged configs (genlab train --config NAME):")
-    print("  " + ", ".join(packaged_configs()))
+    print("packaged configs (genlab train --config NAME; * needs --data: a recipe for data genlab does not ship):")
+    print("  " + ", ".join(name + ("*" if name in RECIPE_DATA else "") for name in packaged_configs()))
     print("built-in data (what --data defaults to, or names it takes):")
     for line in BUILT_IN_DATA:
         print("  " + line)

@@ -325,7 +325,15 @@ def test_a_toy_model_is_evaluated_by_the_mode_statistics_of_its_mixture(tmp_path
     assert {k: v for k, v in result.items() if k != "protocol"} == mode_statistics(samples, ring())
     assert result["samples"] == 2500 and "2500 samples of the generator (seed 3)" in result["protocol"]["samples"]
     assert "8 Gaussians, σ = 0.01" in result["protocol"]["reference"]
-    code, _, err = run_cli("eval", run)
+    code, out, err = run_cli("eval", run, "--seed", "3")  # the mixture it learned, read from its run
+    assert code == 0 and {k: v for k, v in json.loads(out).items() if k != "protocol"} == {
+        k: v for k, v in result.items() if k != "protocol"}
+    code, _, err = run_cli("eval", run, "--data", "toy:grid")
+    assert code == 2 and "The model learned toy:ring, not toy:grid; drop --data" in err
+    import shutil
+
+    shutil.copytree(run / "model", tmp_path / "exported")  # a model folder alone: no run says what it learned
+    code, _, err = run_cli("eval", tmp_path / "exported")
     assert code == 2 and "pass the mixture it learned with --data toy:ring or --data toy:grid" in err
 
 
