@@ -82,6 +82,10 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     (other / "eval.json").write_text('{"loss_generator": 9.5, "fd_mnist": {"value": 2.25, "protocol": "p"}}')
     header, first, second, blank, title, training, protocol = compare([trained_run, other]).splitlines()
     assert (blank, title, protocol) == ("", "protocols:", "  other, fd_mnist: p")  # each number's protocol below
+    # An image metric's warning (scored against its own training data) travels with its protocol.
+    (other / "eval.json").write_text('{"fd_mnist": {"value": 2.25, "protocol": "p", "warning": "w"}}')
+    assert compare([trained_run, other]).splitlines()[-1] == "  other, fd_mnist: p; warning: w"
+    assert "p; warning: w" in write_report(other).read_text()
     shown = dict(zip(header.split(), second.split()))
     assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"
     assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"

@@ -248,10 +248,11 @@ def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = Tr
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
+        settable = [name for name in fields if name not in getattr(cls, "FROM_DATA", {})]  # the rest is recorded
+        close = difflib.get_close_matches(str(unknown[0]), settable, n=1)
         guess = f" (did you mean --{where}.{close[0]}?)" if close else ""
         raise ConfigError(f"Unknown option --{where}.{unknown[0]}{guess}; valid options of '{where}' are: "
-                          f"{', '.join(sorted(fields))} ('genlab list FAMILY' says what each does).")
+                          f"{', '.join(sorted(settable))} ('genlab list FAMILY' says what each does).")
     hints = typing.get_type_hints(cls)
     kwargs = {name: coerce(value, hints[name], f"--{where}.{name}") for name, value in values.items()}
     config = cls(**kwargs)

@@ -197,7 +197,9 @@ def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]
         if isinstance(value, dict) and ("value" in value or "mean" in value):
             repeats = f" over {len(value['values'])} repeats" if isinstance(value.get("values"), list) else ""
             std = f" (std {_fmt(value['std'])}{repeats})" if "std" in value else ""
-            rows.append((name, value.get("value", value.get("mean")), str(value.get("protocol", shared)) + std))
+            warning = f"; warning: {value['warning']}" if "warning" in value else ""  # an image metric's own
+            rows.append((name, value.get("value", value.get("mean")),
+                         str(value.get("protocol", shared)) + std + warning))
         elif isinstance(value, dict):  # a group: bits_per_dim {negative_elbo, nll}
             rows += [(f"{name}.{key}", v, shared) for key, v in value.items() if isinstance(v, (int, float))]
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -217,8 +219,9 @@ def protocol_lines(name: str, evaluation: dict[str, Any] | None) -> list[str]:
         return []
     shared = shared_protocol(evaluation)
     lines = [f"  {name}: {shared}"] if shared else []
-    return lines + [f"  {name}, {metric}: {value['protocol']}" for metric, value in evaluation.items()
-                    if isinstance(value, dict) and "protocol" in value]
+    return lines + [f"  {name}, {metric}: {value['protocol']}"
+                    + (f"; warning: {value['warning']}" if "warning" in value else "")
+                    for metric, value in evaluation.items() if isinstance(value, dict) and "protocol" in value]
 
 
 def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> str:

@@ -57,3 +57,20 @@ def test_a_warmup_longer_than_the_run_is_named():
     assert "the learning rate reaches only 50%" in warmup_mismatch(
         build_run_config("transformer", {"model": {"warmup_steps": 200}}, {"train": {"steps": 100}}))
     assert warmup_mismatch(build_run_config("gan", {}, {"train": {"steps": 7}})) is None  # no warm-up option
+
+
+def test_a_text_gan_run_ending_in_pretraining_or_before_its_temperature_tops_out_is_named():
+    from genlab.train.run import adversarial_unfinished, build_run_config
+
+    def relgan(steps, **model):
+        return build_run_config("textgan", {"model": {"name": "relgan", **model}}, {"train": {"steps": steps}})
+
+    assert ("--train.steps 3 ends within the maximum-likelihood pretraining (--model.pretrain_steps 1000), so "
+            "nothing trains adversarially") in adversarial_unfinished(relgan(3))
+    message = adversarial_unfinished(relgan(1100, max_inverse_temperature=100.0))  # 100 of the 1,000 steps
+    assert "--model.temperature_steps 1000 is longer than the 100 adversarial steps" in message
+    assert f"stops at {100 ** 0.1:.3g} of its 100" in message  # β_max^(n/N)
+    assert adversarial_unfinished(relgan(2000, max_inverse_temperature=100.0)) is None
+    assert adversarial_unfinished(build_run_config("textgan", {"model": {"name": "relgan"}})) is None  # its defaults
+    assert adversarial_unfinished(relgan(1100, max_inverse_temperature=1.0)) is None  # β held at 1: nothing to rise
+    assert adversarial_unfinished(build_run_config("textgan", {"model": {"name": "mle"}}, {"train": {"steps": 3}})) is None

@@ -234,7 +234,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             remove_partial(run_dir)
             resuming = f" (resuming from {resume_from.name})" if resume_from else ""
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-            warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config)]
+            warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config),
+                        adversarial_unfinished(config)]
             if resume_from is not None:
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
@@ -331,6 +332,25 @@ def phases_unfinished(config: RunConfig) -> str | None:
             f"{model.autoencoder_steps} + --model.supervised_steps {model.supervised_steps}), so the generator and "
             f"discriminator do not train and samples are noise; raise --train.steps above {before} (or resume later "
             "with more).")
+
+
+def adversarial_unfinished(config: RunConfig) -> str | None:
+    """A sentence when a text GAN's run ends inside its maximum-likelihood pretraining, or before
+    relgan's inverse temperature has risen to its top, else None."""
+    model, steps = config.model, config.train.steps
+    if not getattr(model, "discriminated", False):  # mle, and every other family
+        return None
+    if steps <= model.pretrain_steps:
+        return (f"--train.steps {steps} ends within the maximum-likelihood pretraining (--model.pretrain_steps "
+                f"{model.pretrain_steps}), so nothing trains adversarially; raise --train.steps above "
+                f"{model.pretrain_steps} (or resume later with more).")
+    adversarial = steps - model.pretrain_steps
+    top, rise = model.max_inverse_temperature, model.temperature_steps
+    if model.model == "relgan" and top > 1 and rise > adversarial:
+        return (f"--model.temperature_steps {rise} is longer than the {adversarial} adversarial steps: the inverse "
+                f"temperature stops at {top ** (adversarial / rise):.3g} of its {top:g}; set "
+                f"--model.temperature_steps {adversarial} or train longer.")
+    return None
 
 
 def decay_mismatch(config: RunConfig) -> str | None:

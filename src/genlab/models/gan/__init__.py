@@ -19,6 +19,8 @@ def build_gan_data(data: ImageDataConfig, model: GANConfig):
     """Images for the convolutional backbones; ``--data toy:ring`` / ``toy:grid`` points for mlp."""
     model.check_training()
     is_toy = data.path is not None and data.path.startswith("toy:")
+    if is_toy:
+        get_mixture(data.path[4:])  # an unknown one is named as such, before the backbone's rule
     if is_toy != (model.backbone == "mlp"):
         raise ConfigError("The 2-D toy data (--data toy:ring, toy:grid) goes with --model.backbone mlp, and "
                           "the mlp backbone only with toy data.")
