@@ -430,7 +430,8 @@ def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import embedded_training_warning, own_training_data_warning
+    from genlab.data.images import (embedded_training_warning, holds_embedded_digits, load_images,
+                                    own_training_data_warning, trained_on_embedded_digits)
     from genlab.data.provenance import trained_on_data, training_data_section
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
@@ -500,6 +501,9 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                                                  "images like its training data with --data")
         elif model.family == "vae" and trained_on_data(args.model, options.data):
             result["protocol"]["warning"] = own_training_data_warning(options.data, "--data")
+        elif model.family == "vae" and trained_on_embedded_digits(args.model) and holds_embedded_digits(
+                load_images(options.data).images):  # a file holding a copy of the embedded split
+            result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)
     from genlab.train.trainer import EVAL_FILE, is_run_directory

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -294,3 +295,16 @@ def test_a_model_that_draws_nan_images_is_refused_not_scored(tmp_path, monkeypat
     monkeypatch.setattr(GAN, "decode", broken)
     with pytest.raises(SampleError, match=r"^The model drew 1 of 8 images with NaN or infinite pixels"):
         generated_images(tmp_path / "model", 8, seed=0, device="cpu", batch_size=8)
+
+
+def test_a_file_holding_the_embedded_digits_is_flagged_for_a_model_trained_on_them(tmp_path, run_cli, tiny_dcgan):
+    from genlab.data.images import embedded_digits_path
+
+    run = tmp_path / "run"  # trained without --data: on the embedded MNIST test split
+    code, _, err = run_cli("train", "gan", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *tiny_dcgan)
+    assert code == 0, err
+    copy = tmp_path / "my_mnist_test.npz"
+    shutil.copy(embedded_digits_path(), copy)
+    code, out, err = run_cli("eval", run, "--metrics", "fd", "--ref", copy, "--n", "50", "--extractor", "mnist")
+    assert code == 0, err
+    assert json.loads(out)["FD-mnist"]["warning"].startswith("the model was trained on the embedded MNIST test split")

@@ -76,6 +76,16 @@ def embedded_training_warning(option: str) -> str:
             f"show fit to the training data, not generalisation; pass held-out images with {option}")
 
 
+def holds_embedded_digits(images: np.ndarray) -> bool:
+    """Whether uint8 ``images`` (N, H, W, C) are the embedded MNIST test digits, as a copy of that
+    split in a file of the user's holds them (the model's own training data, for a model trained
+    without --data)."""
+    if images.shape != (10000, 28, 28, 1):
+        return False
+    with np.load(embedded_digits_path()) as data:
+        return bool(np.array_equal(images[..., 0], data["x"]))
+
+
 def own_training_data_warning(data: str | os.PathLike, option: str) -> str:
     """What an evaluation says when ``data``, which ``option`` named, is what the model trained on."""
     return (f"the model was trained on {data}, which these numbers are measured on: they show fit to the training "

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data.images import (FORMATS, embedded_training_warning, load_images, own_training_data_warning,
-                                trained_on_embedded_digits)
+from genlab.data.images import (FORMATS, embedded_training_warning, holds_embedded_digits, load_images,
+                                own_training_data_warning, trained_on_embedded_digits)
 from genlab.data.provenance import trained_on_data
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
@@ -182,7 +182,7 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
                 "reference": len(ref_images), "reference_data": str(reference), "reference_split": shown_split,
                 "genlab": __version__}
-    if str(reference) == "mnist-test" and trained_on_embedded_digits(generated):
+    if trained_on_embedded_digits(generated) and (str(reference) == "mnist-test" or holds_embedded_digits(ref_images)):
         protocol["warning"] = embedded_training_warning("--ref")
     elif trained_on_data(generated, reference):
         protocol["warning"] = own_training_data_warning(reference, "--ref")

@@ -269,3 +269,14 @@ def test_a_conditional_model_matches_another_folders_classes_by_name(tmp_path, d
     assert scored[0] == pytest.approx(scored[1], rel=1e-6)  # the folder's 5s and 7s read as the model's 5s and 7s
     code, _, err = run_cli("eval", run, "--data", folder("other", (5, 9)))
     assert code == 2 and "has class '9', which the model was not trained on (its classes: 3, 5, 7)" in err
+
+
+def test_a_file_holding_the_embedded_digits_is_flagged_for_a_vae_trained_on_them(tmp_path, run_cli, tiny_vae):
+    from genlab.data.images import embedded_digits_path
+
+    run = tmp_path / "run"
+    assert run_cli("train", "vae", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *tiny_vae)[0] == 0
+    shutil.copy(embedded_digits_path(), tmp_path / "copy.npz")
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "copy.npz", "--max-examples", "8")
+    assert code == 0, err
+    assert json.loads(out)["protocol"]["warning"].startswith("the model was trained on the embedded MNIST test split")
