@@ -268,3 +268,14 @@ def test_scaling_adds_the_references_guard_to_every_span_and_a_constant_feature_
 def test_csv_options_where_nothing_reads_them_are_refused(options, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         SequenceDataConfig(**options).validate()
+
+
+def test_every_text_column_is_named_at_once_with_the_categorical_option_that_encodes_them(tmp_path):
+    path = write(tmp_path, "isp,speed,tech,state\n" + "".join(f"a{i % 2},{i},Fiber,NY\n" for i in range(8)))
+    with pytest.raises(DataError, match=r"has text in the columns 'tech', 'state' \(row 2 of 'tech' holds 'Fiber'\); "
+                                        r"encode them with --data.categorical isp,tech,state "):
+        load_sequences(SequenceDataConfig(path=str(path), window=3, categorical=("isp",)))
+    one = write(tmp_path, "speed,tech\n" + "".join(f"{i},x\n" for i in range(8)), name="one.csv")
+    with pytest.raises(DataError, match=r"column 'tech' holds 'x', which is not a number; encode it with "
+                                        r"--data.categorical tech"):
+        load_sequences(SequenceDataConfig(path=str(one), window=3))

@@ -261,7 +261,16 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
             encoded.append((header[i], values_of))
             names += encoded_names(header[i], values_of)
         else:
-            block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
+            try:
+                block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
+            except TextCellError as e:  # name every text column at once: one fix, not one rerun per column
+                text = [header[k] for k in kept if header[k] not in categorical
+                        and not all(is_number_or_missing(row[k]) for row in rows[1:])]
+                if len(text) < 2:
+                    raise
+                raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {e.row} of "
+                                f"{header[i]!r} holds {e.text!r}); encode them with --data.categorical "
+                                f"{','.join([*categorical, *text])} (one feature per category) or remove them.") from None
             names.append(header[i])
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
@@ -380,6 +389,25 @@ def is_iso_time(value: str) -> bool:
         return False
 
 
+class TextCellError(DataError):
+    """A CSV cell of a numeric column holds text: ``row`` (its line) and ``text``."""
+
+    def __init__(self, message: str, row: int, text: str) -> None:
+        super().__init__(message)
+        self.row, self.text = row, text
+
+
+def is_number_or_missing(cell: str) -> bool:
+    text = cell.strip()
+    if text.lower() in MISSING:
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
     """One CSV cell → a float (NaN when missing); text is an error naming the row and column."""
     text = cell.strip()
@@ -391,9 +419,9 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
         if THOUSANDS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
-        raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
-                        f"encode it with --data.categorical {column} (one feature per category) or remove it "
-                        "(a date column is excluded with --data.time_column).") from None
+        raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
+                            f"encode it with --data.categorical {column} (one feature per category) or remove it "
+                            "(a date column is excluded with --data.time_column).", row, text[:40]) from None
     if math.isinf(value):
         raise DataError(f"{path} row {row}, column {column!r} is infinite; replace it with a finite number.")
     return value

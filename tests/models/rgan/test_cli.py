@@ -247,7 +247,7 @@ def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, 
     run = tmp_path / "run"
     common = ["--data.window", "6", "--batch-size", "8", "--out", run, "--quiet", *TINY]
     code, _, err = run_cli("train", "rgan", "--data", data, "--steps", "2", *common)
-    assert code == 2 and "encode it with --data.categorical shift" in err
+    assert code == 2 and "encode them with --data.categorical shift,regime" in err  # both text columns at once
     code, _, err = run_cli("train", "rgan", "--data", data, "--data.categorical", "regime,shift", "--steps", "2",
                            "--model.columns", "[a, b, c, d, e]", *common)
     assert code == 2 and "--model.columns cannot rename" in err
