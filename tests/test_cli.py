@@ -534,3 +534,11 @@ def test_a_recipe_for_data_genlab_does_not_ship_needs_data(tmp_path, run_cli, mo
         assert not (tmp_path / recipe).exists()
     code, out, _ = run_cli("list")
     assert "cifar10-sngan*" in out and "mnist-dcgan*" not in out
+
+
+def test_sampling_a_runs_checkpoints_folder_names_the_run_and_a_checkpoint(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_dcgan)[0] == 0
+    code, _, err = run_cli("sample", run / "checkpoints", "--out", tmp_path / "x.png")
+    assert code == 2 and f"is a run's checkpoints folder; pass the run ({run})" in err and "step-000002" in err

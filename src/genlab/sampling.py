@@ -27,6 +27,9 @@ def find_model_folder(path: str | Path) -> Path:
     if path.is_file() and path.name in (CONFIG_FILE, WEIGHTS_FILE):
         raise CheckpointError(f"{path} is one file of a model; pass the folder that holds it ({path.parent}).")
     latest = latest_checkpoint(path) if path.is_dir() else None
+    if latest is None and path.is_dir() and latest_checkpoint(path.parent) is not None and path.name == "checkpoints":
+        raise CheckpointError(f"{path} is a run's checkpoints folder; pass the run ({path.parent}) or one checkpoint "
+                              f"in it ({latest_checkpoint(path.parent)}).")
     if latest is None:
         raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
                               "train one with 'genlab train' first.")

@@ -42,7 +42,8 @@ def list_families() -> list[str]:
 
 def get_family(name: str | None) -> Family:
     if name is None:
-        raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE.")
+        raise ConfigError("Name a model family, e.g. 'genlab train gan' (see 'genlab list'), or pass --config FILE "
+                          "with a 'family:' line (to resume, --resume auto also needs --out RUN).")
     if not isinstance(name, str):
         raise ConfigError(f"The family must be a name such as 'gan' (got {name!r}); choose one of: "
                           f"{', '.join(FAMILY_MODULES)}.")
