@@ -397,8 +397,9 @@ def test_a_resume_that_fails_keeps_the_newer_checkpoints(tmp_path, digits_npz, r
     assert code == 2 and "the first step failed" in err
     assert {p.name: (p / "model.safetensors").read_bytes() for p in (run / "checkpoints").iterdir()} == before
     assert (run / "metrics.jsonl").read_text() == metrics and (run / "config.json").read_text() == config
-    # Resuming the older checkpoint for real abandons the newer one.
-    assert run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "3", "--quiet")[0] == 0
+    # Resuming the older checkpoint for real abandons the newer one, and says so.
+    code, out, _ = run_cli("train", "--resume", run / "checkpoints" / "step-000002", "--steps", "3", "--quiet")
+    assert code == 0 and "resuming from step 2 abandons the newer checkpoint step-000004: deleted." in out
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000002", "step-000003"]
 
 

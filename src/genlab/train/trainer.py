@@ -295,7 +295,11 @@ class Trainer:
             if step > start:
                 preview.unlink()
         if resumed:
-            abandoned = any(step > start for step, _ in list_checkpoints(self.run_dir))
+            newer = [folder.name for step, folder in list_checkpoints(self.run_dir) if step > start]
+            abandoned = bool(newer)
+            if newer:  # documented, but deleting is worth a line
+                tqdm.write(f"genlab: resuming from step {start} abandons the newer checkpoint"
+                           f"{'s' if len(newer) > 1 else ''} {', '.join(newer)}: deleted.")
             discard_after(self.run_dir, start)
             if abandoned:  # the export and its evaluation are of weights that are gone
                 self._drop_export(evaluation=True)
