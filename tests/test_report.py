@@ -192,3 +192,10 @@ def test_a_model_drawing_nan_images_still_reports_and_sampling_it_is_one_sentenc
     assert code == 2 and not out.exists()
     assert err.strip() == ("genlab: error: The model drew 4 of 4 images with NaN or infinite pixels: its activations "
                            "overflow; use an earlier checkpoint.")
+
+
+def test_an_evaluations_shared_protocol_is_written_once_under_its_table(trained_run):
+    (trained_run / "eval.json").write_text('{"elbo": -100.5, "nll": 90.25, "protocol": {"data": "held-out.npz", "k": 5}}')
+    page = html.unescape(write_report(trained_run).read_text())
+    assert page.count("data: held-out.npz; k: 5") == 1 and "Protocol of the evaluation: data: held-out.npz; k: 5" in page
+    assert page.count("the evaluation's protocol, below") == 2  # the elbo and nll rows

@@ -231,9 +231,13 @@ def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> st
              if k not in ("step", "time", "warnings") and isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not rows:
         return "<p>No metrics yet: run 'genlab eval RUN'.</p>"
+    # The evaluation's shared protocol once, below the table, not in every row that follows it.
+    shared = shared_protocol(evaluation) if evaluation else ""
+    rows = [(n, v, "the evaluation's protocol, below" if shared and p == shared else p) for n, v, p in rows]
     body = "".join(f"<tr><td>{html.escape(str(n))}</td><td>{html.escape(_fmt(v))}</td><td>{html.escape(str(p))}</td>"
                    "</tr>" for n, v, p in rows)
-    return f"<table><tr><th>metric</th><th>value</th><th>protocol</th></tr>{body}</table>"
+    below = f"<p>Protocol of the evaluation: {html.escape(shared)}</p>" if shared else ""
+    return f"<table><tr><th>metric</th><th>value</th><th>protocol</th></tr>{body}</table>{below}"
 
 
 def _fmt(value: Any) -> str:
