@@ -123,3 +123,24 @@ def test_training_streams_differ_from_the_weights_stream_and_between_seeds_and_r
     weights = torch.randn(4)
     seed_everything(training_seed(0, 0))
     assert not torch.equal(torch.randn(4), weights)  # rank 0's first noise does not replay the initial weights'
+
+
+class Collapsing(Penalised):
+    """A model whose health check warns in windows 2-4 and 6 (numbers change from window to window)."""
+
+    name = "collapsing"
+
+    def monitor(self, logged):
+        return [f"samples barely differ (spread {self.step / 100:.2f}): mode collapse"] if self.step in (2, 3, 4, 6) else []
+
+
+def test_a_warning_is_printed_when_it_starts_not_again_while_it_lasts(tmp_path, capsys):
+    config = TrainConfig(steps=7, batch_size=1, log_every=1, checkpoint_every=7, sample_every=100)
+    run = RunConfig("test", "collapsing", PenalisedConfig(), ImageDataConfig(), config)
+    Trainer(config, tmp_path, progress=False).fit(Collapsing(), Ones(), run)
+    printed = [line for line in capsys.readouterr().out.splitlines() + capsys.readouterr().err.splitlines()
+               if "mode collapse" in line]
+    assert [line.split(":")[1].strip() for line in printed] == ["step 2", "step 6"]  # it started twice
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    collapsed = [record["step"] for record in records if any("collapse" in w for w in record.get("warnings", []))]
+    assert collapsed == [2, 3, 4, 6]  # every window's kept

@@ -117,6 +117,12 @@ def networks_to_compile(model: GenerativeModel, device: torch.device) -> tuple[t
     return compiled, eager
 
 
+def warning_kind(warning: str) -> str:
+    """What a training warning is about, without its numbers: ``"generated samples barely differ
+    from each other "`` of ``"... (spread 0.01 vs 0.3): mode collapse; ..."``."""
+    return re.split(r"[\d(]", warning, maxsplit=1)[0]
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, process: ProcessContext | None = None,
                  progress: bool | None = None) -> None:
@@ -144,7 +150,7 @@ class Trainer:
         # replay the stream that drew the initial weights (seeded by the caller before the model was built).
         seed_everything(training_seed(cfg.seed, self.process.rank))
         process = self.process
-        self._model, self._previous = model, {}
+        self._model, self._previous, self._warned = model, {}, set()
         created_group = init_process_group(process, self.device)
         model.to(self.device).train()
         optimizers = model.configure_optimizers()
@@ -363,8 +369,12 @@ class Trainer:
         if warnings:
             record["warnings"] = warnings
         if self.process.is_main:
+            # Printed when a condition starts, not again while it lasts (metrics.jsonl records every window's).
+            kinds = {warning_kind(warning) for warning in warnings}
             for warning in warnings:
-                tqdm.write(f"genlab: step {step}: warning: {warning}")
+                if warning_kind(warning) not in self._warned:
+                    tqdm.write(f"genlab: step {step}: warning: {warning}")
+            self._warned = kinds
             with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
             self._tensorboard(step, values)
