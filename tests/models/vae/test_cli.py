@@ -31,6 +31,7 @@ def test_train_sample_interpolate_and_evaluate(tmp_path, digits_npz, run_cli, ti
     code, out, err = run_cli("eval", run, "--data", digits_npz, "--nll", "--k", "20", "--max-examples", "40",
                              "--json", result_file)
     assert code == 0, err
+    assert "the NLL decodes 20 latents for each of 40 images (800 decoder passes)" in err  # the cost, said first
     result = json.loads(result_file.read_text())
     assert result["protocol"]["examples"] == 40 and result["protocol"]["importance_samples"] == 20
     assert result["protocol"]["weights"] == str(run / "model")  # which weights were scored

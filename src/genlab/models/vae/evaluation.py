@@ -16,6 +16,7 @@ Protocol (Burda et al. 2016):
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,10 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     posterior_means = []
     pairs = decode_pairs(model)
     size = min(options.batch_size, pairs)  # a 256-way categorical decoder of colour images: a few at a time
+    if options.nll:  # said up front: at the defaults this is the long part of an evaluation
+        tqdm.write(f"genlab: the NLL decodes {samples:,} latents for each of {images.shape[0]:,} images "
+                   f"({samples * images.shape[0]:,} decoder passes); --k and --max-examples make it smaller.",
+                   file=sys.stderr)
     for start in tqdm(range(0, images.shape[0], size), desc=f"eval {model.name} (k={samples})", leave=False):
         x = observations[start:start + size].to(device)
         batch_labels = labels[start:start + size].to(device) if labels is not None else None
