@@ -317,6 +317,9 @@ def test_resume_auto_needs_only_the_run_directory(tmp_path, digits_npz, run_cli,
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
     assert code == 0, err
     assert "resuming from step-000002" in out and "warning" not in out  # more steps change nothing else
+    assert "nothing to train" not in out
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--quiet")  # a finished run, run again
+    assert code == 0 and "note: step-000003 is the run's last step (--train.steps 3): nothing to train" in out, err
 
 
 def test_resuming_with_another_batch_size_says_so(tmp_path, digits_npz, run_cli, tiny_dcgan):

@@ -239,6 +239,9 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             if resume_from is not None:
                 for note in saved.notes:
                     print(f"genlab: note: {note}")
+                if saved_step(resume_from) == config.train.steps:
+                    print(f"genlab: note: {resume_from.name} is the run's last step (--train.steps "
+                          f"{config.train.steps}): nothing to train; pass a larger --steps to go on.")
                 if changed:
                     warnings.append(f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): "
                                     "the run goes on, but not as an uninterrupted run with the saved settings would, "
