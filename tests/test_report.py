@@ -195,7 +195,9 @@ def test_a_model_drawing_nan_images_still_reports_and_sampling_it_is_one_sentenc
 
 
 def test_an_evaluations_shared_protocol_is_written_once_under_its_table(trained_run):
-    (trained_run / "eval.json").write_text('{"elbo": -100.5, "nll": 90.25, "protocol": {"data": "held-out.npz", "k": 5}}')
+    (trained_run / "eval.json").write_text('{"elbo": -100.5, "nll": 90.25, "predictive": {"mean": 0.1, "std": 0.01, '
+                                           '"values": [0.09, 0.11]}, "protocol": {"data": "held-out.npz", "k": 5}}')
     page = html.unescape(write_report(trained_run).read_text())
     assert page.count("data: held-out.npz; k: 5") == 1 and "Protocol of the evaluation: data: held-out.npz; k: 5" in page
-    assert page.count("the evaluation's protocol, below") == 2  # the elbo and nll rows
+    assert page.count("the evaluation's protocol, below") == 3  # the elbo, nll and predictive rows
+    assert "the evaluation's protocol, below (std 0.01 over 2 repeats)" in page

@@ -488,6 +488,14 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
+        # A file holding a copy of the embedded digits, for a VAE trained on them: checked before the
+        # evaluation, so that data it cannot read this way (it reads with the model's shape) costs no result.
+        copy_of_embedded = False
+        if model.family == "vae" and options.data is not None and trained_on_embedded_digits(args.model):
+            try:
+                copy_of_embedded = holds_embedded_digits(load_images(options.data, resolution=28, channels=1).images)
+            except GenlabError:
+                pass  # the evaluation says what is wrong with the data
         with evaluation_memory_guard(args, model.evaluation_memory_options(options)):
             result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
@@ -501,8 +509,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                                                  "images like its training data with --data")
         elif model.family == "vae" and trained_on_data(args.model, options.data):
             result["protocol"]["warning"] = own_training_data_warning(options.data, "--data")
-        elif model.family == "vae" and trained_on_embedded_digits(args.model) and holds_embedded_digits(
-                load_images(options.data).images):  # a file holding a copy of the embedded split
+        elif model.family == "vae" and copy_of_embedded:
             result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)

@@ -233,7 +233,8 @@ def metrics_table(evaluation: dict[str, Any] | None, last: dict[str, Any]) -> st
         return "<p>No metrics yet: run 'genlab eval RUN'.</p>"
     # The evaluation's shared protocol once, below the table, not in every row that follows it.
     shared = shared_protocol(evaluation) if evaluation else ""
-    rows = [(n, v, "the evaluation's protocol, below" if shared and p == shared else p) for n, v, p in rows]
+    rows = [(n, v, "the evaluation's protocol, below" + p[len(shared):] if shared and p.startswith(shared) else p)
+            for n, v, p in rows]  # what follows it (a spread over repeats) stays in the row
     body = "".join(f"<tr><td>{html.escape(str(n))}</td><td>{html.escape(_fmt(v))}</td><td>{html.escape(str(p))}</td>"
                    "</tr>" for n, v, p in rows)
     below = f"<p>Protocol of the evaluation: {html.escape(shared)}</p>" if shared else ""

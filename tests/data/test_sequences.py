@@ -279,3 +279,13 @@ def test_every_text_column_is_named_at_once_with_the_categorical_option_that_enc
     with pytest.raises(DataError, match=r"column 'tech' holds 'x', which is not a number; encode it with "
                                         r"--data.categorical tech"):
         load_sequences(SequenceDataConfig(path=str(one), window=3))
+
+
+def test_numbers_with_separators_and_dates_are_not_offered_for_categorical_encoding(tmp_path):
+    rows = "".join(f'2020-01-0{i + 1},{"AB"[i % 2]},"1,23{i}",2020-02-0{i + 1},{i}\n' for i in range(8))
+    path = write(tmp_path, "date,ticker,volume,settle,price\n" + rows)
+    with pytest.raises(DataError) as raised:
+        load_sequences(SequenceDataConfig(path=str(path), window=3))
+    # ticker alone is text: "1,230" wants its separators removed, and a second date column the time column's fix.
+    assert "column 'ticker' holds 'A', which is not a number; encode it with --data.categorical ticker (" in str(
+        raised.value)

@@ -129,6 +129,7 @@ class Collapsing(Penalised):
     """A model whose health check warns in windows 2-4 and 6 (numbers change from window to window)."""
 
     name = "collapsing"
+    PENALTIES = {5: 20.0, 6: 400.0}  # a penalty that jumps tenfold in two windows running
 
     def monitor(self, logged):
         return [f"samples barely differ (spread {self.step / 100:.2f}): mode collapse"] if self.step in (2, 3, 4, 6) else []
@@ -138,9 +139,12 @@ def test_a_warning_is_printed_when_it_starts_not_again_while_it_lasts(tmp_path, 
     config = TrainConfig(steps=7, batch_size=1, log_every=1, checkpoint_every=7, sample_every=100)
     run = RunConfig("test", "collapsing", PenalisedConfig(), ImageDataConfig(), config)
     Trainer(config, tmp_path, progress=False).fit(Collapsing(), Ones(), run)
-    printed = [line for line in capsys.readouterr().out.splitlines() + capsys.readouterr().err.splitlines()
-               if "mode collapse" in line]
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    printed = [line for line in out.splitlines() if "mode collapse" in line]
     assert [line.split(":")[1].strip() for line in printed] == ["step 2", "step 6"]  # it started twice
+    spikes = [line.split(":")[1].strip() for line in out.splitlines() if "spiked" in line]
+    assert spikes == ["step 5", "step 6"]  # events, each printed, even in windows running
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     collapsed = [record["step"] for record in records if any("collapse" in w for w in record.get("warnings", []))]
     assert collapsed == [2, 3, 4, 6]  # every window's kept

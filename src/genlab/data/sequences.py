@@ -265,12 +265,13 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
                 block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
             except TextCellError as e:  # name every text column at once: one fix, not one rerun per column
                 text = [header[k] for k in kept if header[k] not in categorical
-                        and not all(is_number_or_missing(row[k]) for row in rows[1:])]
-                if len(text) < 2:
+                        and any(is_category(row[k]) for row in rows[1:])]
+                if len(text) < 2 or header[i] not in text:
                     raise
                 raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {e.row} of "
                                 f"{header[i]!r} holds {e.text!r}); encode them with --data.categorical "
-                                f"{','.join([*categorical, *text])} (one feature per category) or remove them.") from None
+                                f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
+                                "date column is excluded with --data.time_column).") from None
             names.append(header[i])
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
@@ -397,15 +398,17 @@ class TextCellError(DataError):
         self.row, self.text = row, text
 
 
-def is_number_or_missing(cell: str) -> bool:
+def is_category(cell: str) -> bool:
+    """Whether a CSV cell is text a category could hold: not a number (thousands separators and
+    all), not missing and not a date, which want other fixes."""
     text = cell.strip()
-    if text.lower() in MISSING:
-        return True
+    if text.lower() in MISSING or THOUSANDS.match(text) or TIME_PATTERN.match(text):
+        return False
     try:
         float(text)
     except ValueError:
-        return False
-    return True
+        return True
+    return False
 
 
 def parse_cell(cell: str, path: Path, column: str, row: int) -> float:

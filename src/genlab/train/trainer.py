@@ -364,31 +364,35 @@ class Trainer:
         divisors = {n: float(counts.get(n, window)) for n in sums}
         values = {n: value.item() for n, value in self._rank_mean(sums, divisors).items()}
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
-        warnings = self._health(values)
+        conditions, events = self._health(values)
+        warnings = conditions + events
         record = {"step": step, **values, "examples_per_s": throughput, "time": time.time()}
         if warnings:
             record["warnings"] = warnings
         if self.process.is_main:
-            # Printed when a condition starts, not again while it lasts (metrics.jsonl records every window's).
-            kinds = {warning_kind(warning) for warning in warnings}
-            for warning in warnings:
+            # A condition (collapse, saturation) is printed when it starts, not again while it lasts; an
+            # event (a spike) every time. metrics.jsonl records every window's warnings.
+            for warning in conditions:
                 if warning_kind(warning) not in self._warned:
                     tqdm.write(f"genlab: step {step}: warning: {warning}")
-            self._warned = kinds
+            for warning in events:
+                tqdm.write(f"genlab: step {step}: warning: {warning}")
+            self._warned = {warning_kind(warning) for warning in conditions}
             with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
             self._tensorboard(step, values)
         return values
 
-    def _health(self, values: dict[str, float]) -> list[str]:
-        """The model's own warnings, plus any loss or penalty that jumped tenfold since the last window."""
-        warnings = self._model.monitor(values)
+    def _health(self, values: dict[str, float]) -> tuple[list[str], list[str]]:
+        """(the model's own warnings, conditions that may last; any loss or penalty that jumped
+        tenfold since the last window, events)."""
+        spikes = []
         for name, value in values.items():
             previous = self._previous.get(name)
             if name.startswith(CURVES) and previous is not None and abs(value) > 10 * max(abs(previous), 0.1):
-                warnings.append(f"{name} spiked from {previous:.3g} to {value:.3g}")
+                spikes.append(f"{name} spiked from {previous:.3g} to {value:.3g}")
         self._previous = {**self._previous, **values}  # a value not logged in every window (lazy R1) keeps its last
-        return warnings
+        return self._model.monitor(values), spikes
 
     def _tensorboard(self, step: int, values: dict[str, float]) -> None:
         if self._writer is None:

@@ -281,3 +281,8 @@ def test_a_file_holding_the_embedded_digits_is_flagged_for_a_vae_trained_on_them
     code, out, err = run_cli("eval", run, "--data", tmp_path / "copy.npz", "--max-examples", "8")
     assert code == 0, err
     assert json.loads(out)["protocol"]["warning"].startswith("the model was trained on the embedded MNIST test split")
+    (tmp_path / "mixed").mkdir()  # pictures of two sizes: the evaluation resizes them, so the check must not fail
+    for i, size in enumerate((28, 32, 28, 32)):
+        Image.fromarray(np.full((size, size), 40 * i, np.uint8)).save(tmp_path / "mixed" / f"{i}.png")
+    code, out, err = run_cli("eval", run, "--data", tmp_path / "mixed")
+    assert code == 0 and "warning" not in json.loads(out)["protocol"], err
