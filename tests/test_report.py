@@ -201,3 +201,15 @@ def test_an_evaluations_shared_protocol_is_written_once_under_its_table(trained_
     assert page.count("data: held-out.npz; k: 5") == 1 and "Protocol of the evaluation: data: held-out.npz; k: 5" in page
     assert page.count("the evaluation's protocol, below") == 3  # the elbo, nll and predictive rows
     assert "the evaluation's protocol, below (std 0.01 over 2 repeats)" in page
+
+
+def test_curves_over_two_decades_share_a_log_axis_and_a_single_window_is_a_dot():
+    from genlab.report import svg_curves
+
+    records = [{"step": 1, "loss_a": 0.01, "loss_b": 50.0}, {"step": 2, "loss_a": 0.005, "loss_b": 40.0}]
+    chart = svg_curves(records, ["loss_a", "loss_b"])
+    assert "(log scale)" in chart and ">50<" in chart and ">0.005<" in chart  # the axis in the values' units
+    heights = [float(p.split(",")[1]) for p in chart.split('points="')[1].split('"')[0].split()]
+    assert heights[1] - heights[0] > 10  # 0.01 and 0.005 apart; on a linear axis to 50 both lie on the bottom
+    assert "(log scale)" not in svg_curves([{"step": 1, "loss": -1.0}, {"step": 2, "loss": 5.0}], ["loss"])
+    assert "<circle" in svg_curves([{"step": 4, "loss": 1.0}], ["loss"])

@@ -69,23 +69,29 @@ def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640
         return note or "<p>No logged values yet.</p>"
     xs = [x for points in series.values() for x, _ in points]
     ys = [y for points in series.values() for _, y in points]
+    # Curves of positive values spanning over two decades (TimeGAN's six losses) share a log axis,
+    # where a linear one would flatten all but the largest.
+    log = min(ys) > 0 and max(ys) > 100 * min(ys)
+    scale = math.log10 if log else float
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+    y0, y1 = scale(min(ys)), scale(max(ys)) if max(ys) > min(ys) else scale(min(ys)) + 1
     pad = 40
 
-    def to_px(x: float, y: float) -> str:
-        px = pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
-        py = height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
-        return f"{px:.1f},{py:.1f}"
+    def to_px(x: float, y: float) -> tuple[float, float]:
+        return (pad + (x - x0) / (x1 - x0) * (width - 2 * pad),
+                height - pad - (scale(y) - y0) / (y1 - y0) * (height - 2 * pad))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
              f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
-             f'<text x="{pad}" y="{height - 10}" font-size="11">step {x0} … {x1}</text>',
-             f'<text x="4" y="{pad - 10}" font-size="11">{y1:.3g}</text>',
-             f'<text x="4" y="{height - pad}" font-size="11">{y0:.3g}</text>']
+             f'<text x="{pad}" y="{height - 10}" font-size="11">step {x0} … {x1}{" (log scale)" if log else ""}</text>',
+             f'<text x="4" y="{pad - 10}" font-size="11">{max(ys):.3g}</text>',
+             f'<text x="4" y="{height - pad}" font-size="11">{min(ys):.3g}</text>']
     for i, (name, points) in enumerate(series.items()):
         colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
-        path = " ".join(to_px(x, y) for x, y in points)
+        pixels = [to_px(x, y) for x, y in points]
+        if len(pixels) == 1:  # one logged window: a dot, as a line of one point draws nothing
+            parts.append(f'<circle cx="{pixels[0][0]:.1f}" cy="{pixels[0][1]:.1f}" r="3" fill="{colour}"/>')
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pixels)
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{path}"/>')
         parts.append(f'<text x="{width - pad - 150}" y="{pad + 14 * i}" font-size="11" fill="{colour}">'
                      f'{html.escape(name)}</text>')
