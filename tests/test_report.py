@@ -83,8 +83,10 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     header, first, second, blank, title, training, protocol = compare([trained_run, other]).splitlines()
     assert (blank, title, protocol) == ("", "protocols:", "  other, fd_mnist: p")  # each number's protocol below
     # An image metric's warning (scored against its own training data) travels with its protocol.
-    (other / "eval.json").write_text('{"fd_mnist": {"value": 2.25, "protocol": "p", "warning": "w"}}')
-    assert compare([trained_run, other]).splitlines()[-1] == "  other, fd_mnist: p; warning: w"
+    (other / "eval.json").write_text('{"fd_mnist": {"value": 2.25, "protocol": "p", "warning": "w"}, '
+                                     '"kid_mnist": {"value": 0.5, "std": 0.125, "protocol": "q"}}')
+    assert compare([trained_run, other]).splitlines()[-2:] == ["  other, fd_mnist: p; warning: w",
+                                                                "  other, kid_mnist: q; std 0.125"]
     assert "p; warning: w" in write_report(other).read_text()
     shown = dict(zip(header.split(), second.split()))
     assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"

@@ -226,6 +226,7 @@ def protocol_lines(name: str, evaluation: dict[str, Any] | None) -> list[str]:
     shared = shared_protocol(evaluation)
     lines = [f"  {name}: {shared}"] if shared else []
     return lines + [f"  {name}, {metric}: {value['protocol']}"
+                    + (f"; std {_fmt(value['std'])}" if "std" in value else "")  # KID's spread over its subsets
                     + (f"; warning: {value['warning']}" if "warning" in value else "")
                     for metric, value in evaluation.items() if isinstance(value, dict) and "protocol" in value]
 
