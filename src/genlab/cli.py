@@ -430,8 +430,7 @@ def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import (embedded_training_warning, holds_embedded_digits, load_images,
-                                    own_training_data_warning, trained_on_embedded_digits)
+    from genlab.data.images import embedded_training_warning, own_training_data_warning, trained_on_embedded_digits
     from genlab.data.provenance import trained_on_data, training_data_section
     from genlab.fileio import atomic_write_json
     from genlab.models.base import EvalOptions
@@ -488,14 +487,6 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
                 raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                                   f"{model.name} does not use it, so drop it.")
-        # A file holding a copy of the embedded digits, for a VAE trained on them: checked before the
-        # evaluation, so that data it cannot read this way (it reads with the model's shape) costs no result.
-        copy_of_embedded = False
-        if model.family == "vae" and options.data is not None and trained_on_embedded_digits(args.model):
-            try:
-                copy_of_embedded = holds_embedded_digits(load_images(options.data, resolution=28, channels=1).images)
-            except GenlabError:
-                pass  # the evaluation says what is wrong with the data
         with evaluation_memory_guard(args, model.evaluation_memory_options(options)):
             result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
@@ -509,7 +500,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                                                  "images like its training data with --data")
         elif model.family == "vae" and trained_on_data(args.model, options.data):
             result["protocol"]["warning"] = own_training_data_warning(options.data, "--data")
-        elif model.family == "vae" and copy_of_embedded:
+        elif model.family == "vae" and result["protocol"].get("data_is_the_embedded_test_split") and \
+                trained_on_embedded_digits(args.model):  # a file holding a copy of them
             result["protocol"]["warning"] = embedded_training_warning("--data")
     text = json.dumps(result, indent=2)
     print(text)

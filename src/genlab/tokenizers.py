@@ -78,8 +78,7 @@ class Tokenizer:
     def unknown_pieces(self, text: str) -> list[str]:
         """The pieces of ``text`` outside the vocabulary, which encode as ``<unk>`` (none for the
         tokenizers without ``<unk>``: they refuse such text)."""
-        ids = getattr(self, "_ids", None)
-        return [] if ids is None or not hasattr(self, "pieces") else [p for p in self.pieces(text) if p not in ids]
+        return []
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         """Text → token ids (N,) int64; ``source`` names the text in error messages."""
@@ -178,6 +177,9 @@ class WordTokenizer(Tokenizer):
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         return np.array([self._ids.get(piece, 0) for piece in self.pieces(text)], dtype=np.int64)
 
+    def unknown_pieces(self, text: str) -> list[str]:
+        return [piece for piece in self.pieces(text) if piece not in self._ids]
+
 
 def build_tokenizer(kind: str, text: str, max_words: int = 20000) -> Tokenizer:
     """A tokenizer of ``kind`` whose vocabulary is learned from ``text``."""
@@ -242,6 +244,9 @@ class SentenceTokenizer(Tokenizer):
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
         return np.array([self._ids.get(piece, 1) for piece in self.pieces(text)], dtype=np.int64)
+
+    def unknown_pieces(self, text: str) -> list[str]:
+        return [piece for piece in self.pieces(text) if piece not in self._ids]
 
     def decode(self, ids) -> str:
         words = []

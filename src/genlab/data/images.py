@@ -229,8 +229,9 @@ def _read_folder(path: Path, resolution: int | None, channels: int | None, skip_
     for file, label in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
             with Image.open(file) as picture:
-                natives.add((picture.height, picture.width, _native_channels(picture)))
-                array = _picture_array(picture, channels)
+                own = _native_channels(picture)
+                array = _picture_array(picture, channels or own)
+                natives.add((*array.shape[:2], own))  # upright, as its EXIF says: a rotated photo is not converted
         except UNREADABLE as e:
             if not skip_corrupt:
                 skip = ", or pass --data.skip_corrupt true to skip such files" if training else ""

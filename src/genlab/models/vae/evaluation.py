@@ -32,9 +32,10 @@ DECODE_VALUES = 1 << 24  # decoder output values per forward pass, at most (64 M
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
-def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """(uint8 images (N, C, H, W), labels (N,) or None, a description of the data) to evaluate on."""
-    from genlab.data.images import load_images
+def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Tensor | None, str, bool]:
+    """(uint8 images (N, C, H, W), labels (N,) or None, a description of the data, whether a --data
+    file holds the embedded MNIST test split's digits) to evaluate on."""
+    from genlab.data.images import holds_embedded_digits, load_images
 
     c = model.config
     if options.data is None and (c.channels, c.resolution) != (1, 28):  # the digits would be resized and recoloured
@@ -63,7 +64,8 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
         if kept < present:
             converted += (f"; its first {len(images):,} images, the --max-examples selection, hold {kept} of its "
                           f"{present} classes")
-    return images, labels, found.source + converted
+    copy = options.data is not None and holds_embedded_digits(found.images)
+    return images, labels, found.source + converted, copy
 
 
 def by_name(found, names: tuple[str, ...] | None) -> np.ndarray:
@@ -84,7 +86,7 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     """The ELBO, its terms, active units and (with ``options.nll``) the importance-sampled NLL."""
     if options.k != EvalOptions.k and not options.nll:  # it would be ignored
         raise ConfigError("--k is the number of importance samples of --nll; add --nll or drop --k.")
-    images, labels, source = held_out_images(model, options)
+    images, labels, source, embedded_copy = held_out_images(model, options)
     device, samples = model.device, options.k if options.nll else 1
     generator = torch.Generator().manual_seed(options.seed)
     # All at once, before any latent is drawn: the binarised set is then the same for every k and batch size.
@@ -124,6 +126,8 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
         if options.nll:
             result["bits_per_dim"]["nll"] = result["nll"] / (dims * math.log(2))
     result["protocol"] = protocol(model, options, source, images.shape[0], samples, dims, size)
+    if embedded_copy:  # for the warning of a model trained on them (genlab eval)
+        result["protocol"]["data_is_the_embedded_test_split"] = True
     return result
 
 
