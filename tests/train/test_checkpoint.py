@@ -228,6 +228,20 @@ def test_a_random_number_state_torch_cannot_restore_is_a_checkpoint_error(tmp_pa
         load_checkpoint(folder, model, optimizers)
 
 
+@pytest.mark.parametrize("loop, named", [
+    ({"log_sums": {"loss_generator": 0.5}}, "log_sums are not scalar tensors"),
+    ({"log_counts": {"loss_generator": "2"}}, "log_counts are not counts"),
+    ({"skipped": -1}, "skipped is not a count"),
+    ({"log_every": 0}, "log_every is not a count"),
+])
+def test_a_loop_state_of_the_wrong_types_is_a_checkpoint_error_not_a_crash_later(tmp_path, loop, named):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    folder = save_checkpoint(tmp_path, 2, model, optimizers, {"family": "gan"}, loop)
+    with pytest.raises(CheckpointError, match=f"does not match this model's training state \\(its {named}\\)"):
+        load_checkpoint(folder, model, optimizers)
+
+
 def test_weights_holding_nan_are_refused_with_the_tensor_named(tmp_path):
     from safetensors.torch import load_file, save_file
 

@@ -10,6 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import genlab
+
 pytestmark = pytest.mark.slow
 
 TRAIN_AND_DUMP = textwrap.dedent("""
@@ -177,3 +179,34 @@ def test_the_log_window_open_at_a_resume_is_averaged_over_ranks_as_without_the_r
                     (tmp_path / name / "metrics.jsonl").read_text().splitlines()} for name in ("whole", "split")}
     for name in ("loss_discriminator", "loss_generator"):
         assert lines["split"][4][name] == pytest.approx(lines["whole"][4][name], rel=1e-6), name
+
+
+def test_ranks_that_would_resume_from_different_steps_are_refused_before_training(tmp_path):
+    """Two machines whose --train.out is not shared: rank 1's folder lacks rank 0's checkpoints."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+    shared, local = tmp_path / "shared", tmp_path / "rank1-disk"
+    script = tmp_path / "per_rank_out.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        from genlab.cli import main
+        out = {str(shared)!r} if os.environ["RANK"] == "0" else {str(local)!r}
+        sys.exit(main(["train", "--config", "toy-ring", "--out", out, "--quiet", "--batch-size", "64",
+                       "--train.checkpoint_every", "3", *sys.argv[1:]]))
+    """))
+
+    def run(*extra):
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                   str(script), *extra]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    first = run("--steps", "3")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert (shared / "checkpoints" / "step-000003").is_dir() and not local.exists()  # only rank 0 wrote
+    before = (shared / "metrics.jsonl").read_bytes()
+    resumed = run("--steps", "6", "--resume", "auto")
+    assert resumed.returncode != 0
+    assert "would start from different steps (3, 0 by rank)" in resumed.stderr
+    # torchrun prints its own traceback for a failed child; genlab's processes print none
+    assert f'File "{os.path.dirname(genlab.__file__)}' not in resumed.stderr
+    assert (shared / "metrics.jsonl").read_bytes() == before  # nothing of the run changed
+    assert not (shared / "checkpoints" / "step-000006").exists()

@@ -196,10 +196,27 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
                 print(f"genlab: {folder.name} was written by {len(state['rng'])} process(es), this run has "
                       f"{world_size}: random streams are reseeded, so the run is not bit-exact from here.")
             seed_everything(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
-        return step, dict(state["loop"])
+        return step, checked_loop_state(state["loop"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e
+
+
+def checked_loop_state(loop: Any) -> dict[str, Any]:
+    """The trainer's loop state as saved (the open log window's sums and counts, skipped steps, the
+    log interval), checked entry by entry: a state that unpickles but holds other types raises
+    TypeError here rather than failing in the middle of the trainer."""
+    if not isinstance(loop, dict):
+        raise TypeError("its loop state is not a dict")
+    sums, counts = loop.get("log_sums", {}), loop.get("log_counts", {})
+    if not (isinstance(sums, dict) and all(isinstance(v, torch.Tensor) and v.numel() == 1 for v in sums.values())):
+        raise TypeError("its log_sums are not scalar tensors")
+    if not (isinstance(counts, dict) and all(isinstance(v, int) and v >= 0 for v in counts.values())):
+        raise TypeError("its log_counts are not counts")
+    for key in ("skipped", "log_every"):
+        if key in loop and not (isinstance(loop[key], int) and loop[key] >= (key == "log_every")):
+            raise TypeError(f"its {key} is not a count")
+    return dict(loop)
 
 
 def load_error_detail(error: Exception) -> str:

@@ -164,6 +164,15 @@ def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
     torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
 
 
+def gather_to_all(obj, process: ProcessContext) -> list:
+    """Every rank's ``obj`` as a list on every rank (``[obj]`` in a single process)."""
+    if not process.distributed:
+        return [obj]
+    gathered = [None] * process.world_size
+    dist.all_gather_object(gathered, obj)
+    return gathered
+
+
 def gather_to_main(obj, process: ProcessContext) -> list:
     """Every rank's ``obj`` as a list on rank 0 (``[obj]`` in a single process; None on other ranks)."""
     if not process.distributed:

@@ -21,14 +21,14 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.config import RunConfig, TrainConfig
-from genlab.errors import ConfigError, GenlabError, SampleError, out_of_memory_as
+from genlab.errors import CheckpointError, ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
                                     save_checkpoint)
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
-                                      gather_to_main, init_process_group, mean_across_ranks, split_compilable,
-                                      unwrap, unwrapped, wrap)
+                                      gather_to_all, gather_to_main, init_process_group, mean_across_ranks,
+                                      split_compilable, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything, training_seed
@@ -163,6 +163,12 @@ class Trainer:
             if step > cfg.steps:  # nothing written yet: the run directory stays as it was
                 raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
                                   f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
+        starts = gather_to_all(step, process)  # a collective: every rank takes part, and all refuse together
+        if len(set(starts)) > 1:  # only rank 0 writes checkpoints: the others' --train.out lacks them
+            raise CheckpointError(f"The processes would start from different steps ({', '.join(map(str, starts))} "
+                                  "by rank): each reads its checkpoint from its own --train.out, and only rank 0 "
+                                  "writes there; put the run folder on a disk every machine shares, or copy rank "
+                                  "0's to every machine, and resume again.")
         sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
         # Steps that logged each value in the open window: a value absent from some steps (a phase
         # switch, a skipped step) is averaged over the steps that produced it.
