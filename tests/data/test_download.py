@@ -75,6 +75,47 @@ def test_unreachable_file_names_the_url_and_the_folder(tmp_path, server, monkeyp
     assert list(dest.iterdir()) == []  # a folder that was there stays, empty
 
 
+def test_a_wrong_file_already_in_place_is_named_when_the_published_one_cannot_be_fetched(tmp_path, server,
+                                                                                          monkeypatch):
+    served, url = server
+    publish(monkeypatch, served, {"tiny.bin": b"published"})
+    (served / "tiny.bin").unlink()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "tiny.bin").write_bytes(b"something else")
+    with pytest.raises(DataError, match=f"{dest / 'tiny.bin'} is already there but is not the published file "
+                                        r"\(14 bytes, expected 9\); fetching the published one failed too: "
+                                        f"downloading {url}/tiny.bin failed"):
+        download("tiny", dest, base_url=url, progress=False)
+    assert (dest / "tiny.bin").read_bytes() == b"something else"  # left as it was
+    (dest / "tiny.bin").write_bytes(b"same size")  # the published size, another hash
+    with pytest.raises(DataError, match=f"sha256 {hashlib.sha256(b'same size').hexdigest()}\\); fetching"):
+        download("tiny", dest, base_url=url, progress=False)
+    (served / "tiny.bin").write_bytes(b"published")  # back online: the wrong file is replaced
+    assert download("tiny", dest, base_url=url, progress=False)[0].read_bytes() == b"published"
+
+
+def test_a_server_sending_more_than_the_published_size_is_cut_off(tmp_path, server, monkeypatch):
+    served, url = server
+    publish(monkeypatch, served, {"tiny.bin": b"x" * 10})
+    (served / "tiny.bin").write_bytes(b"x" * (3 << 20))  # a bigger file than registered, over several reads
+    written = []
+    real_open = open
+
+    def counting_open(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        if "w" in mode:
+            write = handle.write
+            handle.write = lambda data: written.append(len(data)) or write(data)
+        return handle
+
+    monkeypatch.setattr("genlab.data.download.open", counting_open, raising=False)
+    dest = tmp_path / "dest"
+    with pytest.raises(DataError, match="tiny.bin from .* is larger than the published 10 bytes; the server sent"):
+        download("tiny", dest, base_url=url, progress=False)
+    assert sum(written) == 0 and not dest.exists()  # nothing past the published size was written, nothing kept
+
+
 def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch):
     served, url = server
     publish(monkeypatch, served, {"tiny.bin": b"x" * 100})

@@ -90,11 +90,23 @@ def sha256_of(path: Path) -> str:
 
 def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool) -> Path:
     target = dest / remote.filename
-    if target.is_file() and target.stat().st_size == remote.size and sha256_of(target) == remote.sha256:
-        return target
+    present = None  # what is wrong with a file already at the target, which a download then replaces
+    if target.is_file():
+        size = target.stat().st_size
+        digest = sha256_of(target) if size == remote.size else None
+        if digest == remote.sha256:
+            return target
+        present = (f"{target} is already there but is not the published file ("
+                   + (f"sha256 {digest}" if digest else f"{size:,} bytes, expected {remote.size:,}") + ")")
     url = f"{base_url.rstrip('/')}/{remote.filename}" if base_url else remote.url
-    # atomic_write removes the temporary file if _stream raises: a bad download leaves nothing behind.
-    atomic_write(target, lambda tmp: _stream(url, tmp, remote, progress))
+    try:
+        # atomic_write removes the temporary file if _stream raises: a bad download leaves nothing behind.
+        atomic_write(target, lambda tmp: _stream(url, tmp, remote, progress))
+    except DataError as e:
+        if present is None:
+            raise
+        reason = str(e)
+        raise DataError(f"{present}; fetching the published one failed too: {reason[:1].lower()}{reason[1:]}") from e
     return target
 
 
@@ -115,14 +127,19 @@ def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
                 total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
                 disable=None if progress else True, leave=False) as bar:
             while chunk := network(lambda: response.read(CHUNK)):
+                size += len(chunk)
+                if size > remote.size:  # a wrong file (or a page) from the server: stop before the disk fills
+                    break
                 out.write(chunk)
                 digest.update(chunk)
-                size += len(chunk)
                 bar.update(len(chunk))
     except OSError as e:  # the file's own failure (a full disk): the CLI names the path and the space left
         if e.filename is None:
             e.filename = str(tmp.parent)
         raise
+    if size > remote.size:
+        raise DataError(f"{remote.filename} from {url} is larger than the published {remote.size:,} bytes; the "
+                        "server sent another file, so the download was stopped and nothing was kept.")
     if digest.hexdigest() != remote.sha256 or size != remote.size:
         raise DataError(f"{remote.filename} from {url} has sha256 {digest.hexdigest()} ({size} bytes), expected "
                         f"{remote.sha256} ({remote.size} bytes); the download is corrupt or the server changed the "
