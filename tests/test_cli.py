@@ -203,6 +203,14 @@ def config_file(tmp_path, text):
     (lambda t: ["sample"], "The following arguments are required: model; see 'genlab sample --help'."),
     (lambda t: ["train", "rgan", "--model.data_fill", "ffill"], "--model.data_fill is recorded from the training data "
                                                                  "(--data.fill), not an option; drop it."),
+    (lambda t: ["train", "gan", "--resume", ""], "--resume is empty; pass auto or a run or checkpoint folder"),
+    (lambda t: ["train", "--config", ""], "--config is empty; pass a config file"),
+    (lambda t: ["eval", t, "--metrics", ""], "--metrics is empty; pass metric names"),
+    (lambda t: ["eval", t, "--json", t / "keep.png"], "keep.png does not end in .json; pass a .json file name"),
+    (lambda t: ["train", "gan", "--steps", "3", "--steps", "2"], "Option --steps is given twice; pass it once."),
+    (lambda t: ["sample", t, "--out", "a.png", "--out", "b.png"], "Option --out is given twice; pass it once."),
+    (lambda t: ["train", "--config", config_file(t, '{"a": ' * 20000 + "1" + "}" * 20000)],
+     "config.json is nested too deeply to read"),
     (lambda t: ["train", "transformer", "--model.width", str(2**42)],  # more bytes than any address space
      "A transformer model of this size does not fit in memory; lower its size options"),
 ])
@@ -214,6 +222,21 @@ def test_bad_input_is_one_clear_sentence_with_exit_code_2(tmp_path, run_cli, mak
     assert message in err
     assert "Traceback" not in err and err.startswith("genlab: error: ") and len(err.strip().splitlines()) == 1
     assert "unsafely" not in err and "allow_pickle" not in err  # never advise unsafe loading
+
+
+def test_training_into_a_folder_of_other_files_is_refused_and_leaves_them(tmp_path, run_cli, digits_npz, tiny_dcgan):
+    folder = tmp_path / "mine"
+    (folder / "checkpoints" / "step-100").mkdir(parents=True)
+    (folder / "checkpoints" / "step-100" / "weights.bin").write_bytes(b"keep")
+    (folder / "metrics.jsonl").write_text("my own log\n")
+    before = sorted((p.relative_to(folder), p.read_bytes() if p.is_file() else None) for p in folder.rglob("*"))
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--out", folder, "--steps", "2", *tiny_dcgan)
+    assert code == 2 and "already holds files (checkpoints, metrics.jsonl) but no genlab run" in err
+    assert sorted((p.relative_to(folder), p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")) == before
+    (tmp_path / "empty").mkdir()  # an empty folder is a fine place for a run
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--out", tmp_path / "empty", "--steps", "2",
+                           "--quiet", *tiny_dcgan)
+    assert code == 0, err
 
 
 def test_debug_shows_the_traceback(tmp_path, run_cli):
@@ -546,3 +569,17 @@ def test_sampling_a_runs_checkpoints_folder_names_the_run_and_a_checkpoint(tmp_p
                    *tiny_dcgan)[0] == 0
     code, _, err = run_cli("sample", run / "checkpoints", "--out", tmp_path / "x.png")
     assert code == 2 and f"is a run's checkpoints folder; pass the run ({run})" in err and "step-000002" in err
+    (run / "checkpoints" / "step-000002" / "COMPLETE").unlink()  # a checkpoint whose writing was cut short
+    code, _, err = run_cli("sample", run / "checkpoints" / "step-000002", "--out", tmp_path / "x.png")
+    assert code == 2 and "step-000002 is an incomplete checkpoint" in err and not (tmp_path / "x.png").exists()
+
+
+def test_a_resume_under_another_model_name_is_refused_as_its_preset_would_not_follow(tmp_path, run_cli):
+    run = tmp_path / "run"
+    tiny = ("--model.width", "4", "--model.hidden_dim", "16", "--model.latent_dim", "4", "--batch-size", "8", "--quiet")
+    assert run_cli("train", "vae", "--steps", "2", "--out", run, *tiny)[0] == 0
+    before = (run / "config.json").read_bytes()
+    code, _, err = run_cli("train", "vae", "--steps", "4", "--out", run, "--resume", "auto", "--model.name", "iwae",
+                           *tiny)
+    assert code == 2 and "--model.name iwae is not the model" in err and "holds (vae)" in err
+    assert (run / "config.json").read_bytes() == before and not (run / "checkpoints" / "step-000004").exists()

@@ -37,9 +37,26 @@ BUILT_IN_DATA = (
 )
 
 
+class StoreOnce(argparse.Action):
+    """argparse's plain store, refusing an option's second occurrence, where the last would silently
+    win (as a dotted --SECTION.KEY given twice is refused)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = vars(namespace).setdefault("_given", set())
+        if option_string is not None and self.dest in given:
+            raise ConfigError(f"Option {option_string} is given twice; pass it once.")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse's own complaints (a value that is not a number, a missing argument) as genlab's one
     sentence and exit code 2, instead of a usage block; subcommands' parsers are of this class too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, StoreOnce)  # the action of every option declared without one
+        self.register("action", "store", StoreOnce)
 
     def error(self, message: str):
         raise ConfigError(f"{message[:1].upper()}{message[1:]}; see '{self.prog} --help'.")
@@ -271,6 +288,10 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.train.distributed import ProcessContext
     from genlab.train.run import resolve_run, train
 
+    for option, hint in (("resume", "auto or a run or checkpoint folder, or leave it out to start a new run"),
+                         ("config", "a config file or a packaged config's name, or leave it out")):
+        if getattr(args, option) is not None and not getattr(args, option).strip():  # an unset shell variable
+            raise ConfigError(f"--{option} is empty; pass {hint}.")
     values = load_config_file(args.config) if args.config else {}
     overrides = parse_overrides(rest)
     for option, (section, key) in TRAIN_SHORTCUTS.items():
@@ -441,6 +462,13 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     device = resolve_device(args.device, "--device")
     if args.json is not None:
         output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
+        if Path(args.json).suffix.lower() != ".json":  # a .png or a run's .lock would be replaced by JSON
+            raise ConfigError(f"--json {args.json} does not end in .json; pass a .json file name.")
+    from genlab.metrics.images import evaluate_images, parse_metrics
+
+    if args.metrics is not None and not parse_metrics(args.metrics):  # an unset shell variable: not "all"
+        raise ConfigError("--metrics is empty; pass metric names (e.g. --metrics fd,kid), or drop it for the "
+                          "model's own evaluation.")
     if args.plots is not None and not args.plots.strip():  # an unset shell variable: not the current folder
         raise ConfigError("--plots is empty; pass a folder for the figures.")
     defaults = EvalOptions()
@@ -456,8 +484,6 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
                                   "--metrics fd,kid) or drop it.")
     if args.metrics:
-        from genlab.metrics.images import evaluate_images, parse_metrics
-
         with evaluation_memory_guard(args, ["samples", "batch_size"]):
             result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
                                      n=args.n, extractor=args.extractor, inception_weights=args.inception_weights,

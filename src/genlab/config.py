@@ -407,6 +407,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"Config file {path} is not valid YAML or JSON ({str(e).splitlines()[0]}); "
                           "fix the syntax.") from e
+    except RecursionError:
+        raise ConfigError(f"Config file {path} is nested too deeply to read; a genlab config has sections such as "
+                          "'model', 'data' and 'train' of plain options.") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

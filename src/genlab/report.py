@@ -39,8 +39,8 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         for line in metrics.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
+            except (json.JSONDecodeError, RecursionError):
+                continue  # a line cut short by a kill (or nested past what the parser reads)
             if isinstance(record, dict) and isinstance(record.get("step"), int):
                 records.append(record)
     evaluation = run_dir / EVAL_FILE

@@ -8,7 +8,7 @@ import torch
 
 from genlab.errors import CheckpointError
 from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
-from genlab.train.checkpoint import latest_checkpoint
+from genlab.train.checkpoint import MARKER, STATE_FILE, latest_checkpoint
 
 
 def find_model_folder(path: str | Path) -> Path:
@@ -21,6 +21,9 @@ def find_model_folder(path: str | Path) -> Path:
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; pass a run directory or an exported model folder.")
     if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+        if (path / STATE_FILE).exists() and not (path / MARKER).exists():  # as --resume refuses it
+            raise CheckpointError(f"{path} is an incomplete checkpoint (its writing was cut short before the {MARKER} "
+                                  "marker); pass an earlier checkpoint or the run directory.")
         return path
     if (path / "model" / WEIGHTS_FILE).is_file() and (path / "model" / CONFIG_FILE).is_file():
         return path / "model"

@@ -218,6 +218,19 @@ def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_
     assert load_reference(reference_key("cifar10", "pixels", "test", "cifar10", "sha-of-new-weights", 32)) is None
 
 
+@pytest.mark.parametrize("metadata", [None, {"key": "[" * 100000}, {"key": "[1, 2]"}])
+def test_a_cache_entry_without_genlabs_key_is_recomputed_not_a_crash(tmp_path, monkeypatch, metadata):
+    from safetensors.torch import save_file
+
+    from genlab.metrics.cache import _entry_path, load_reference, reference_key
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    key = reference_key("mnist", "pixels", "test", "mnist", "sha", 28)
+    _entry_path(key).parent.mkdir(parents=True, exist_ok=True)
+    save_file({"features": torch.zeros(3, 8)}, str(_entry_path(key)), metadata=metadata)  # not written by genlab
+    assert load_reference(key) is None
+
+
 @pytest.mark.parametrize("folder", [False, True])
 def test_an_edited_reference_is_recomputed_even_with_its_size_and_mtime_kept(tmp_path, digits_npz, folder):
     from PIL import Image

@@ -15,7 +15,7 @@ def training_data_section(path: str | os.PathLike) -> dict | None:
     for folder in (path, path.parent) if path.name == "model" else (path,):
         try:
             data = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("data")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(data, dict):
             return data

@@ -69,10 +69,10 @@ def load_reference(key: dict[str, str | int]) -> dict[str, torch.Tensor] | None:
         return None
     try:
         with safe_open(str(path), framework="pt") as f:
-            if json.loads(f.metadata().get("key", "null")) != key:
+            if json.loads((f.metadata() or {}).get("key", "null")) != key:  # no metadata: not genlab's entry
                 return None
             return {name: f.get_tensor(name) for name in f.keys()}
-    except (SafetensorError, OSError, ValueError):
+    except (SafetensorError, OSError, ValueError, RecursionError):
         return None
 
 

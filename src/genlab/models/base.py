@@ -337,6 +337,9 @@ def read_json(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON ({e}); the file is truncated or corrupt — "
                               "restore it or use an earlier checkpoint.") from e
+    except RecursionError:
+        raise CheckpointError(f"{path} is nested too deeply to be a genlab config (the file is corrupt); restore "
+                              "it or use an earlier checkpoint.") from None
     if not isinstance(value, dict):
         raise CheckpointError(f"{path} must hold a JSON object; the file is corrupt — restore it or use an earlier "
                               "checkpoint.")

@@ -193,6 +193,15 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                           "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
     if restart_ok and resume_from is None and (run_dir / "config.json").exists():
         refuse_restart_over(run_dir, config)
+    if not own_checkpoint and not (run_dir / "config.json").exists() and run_dir.is_dir():
+        # a folder of other things (a run of genlab's has its config.json from its first step on): the
+        # trainer would overwrite, prune or delete what it takes for its own files there
+        found = sorted(entry.name for entry in run_dir.iterdir() if not entry.name.startswith("."))
+        if found:
+            listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+            raise ConfigError(f"--out {run_dir} already holds files ({listed}) but no genlab run (no config.json), "
+                              "some of which training would overwrite or delete; pass --out NEW_DIR or an empty "
+                              "folder.")
     if getattr(config.data, "path", None) == "":
         raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
                           "data.")
@@ -215,6 +224,11 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     changed: list[str] = []
     if resume_from is not None:  # on every process, so that all of them stop at a refusal
         saved = saved or stored_run_config(resume_from)[1]
+        saved_name = (saved.values.get("model") or {}).get("name")
+        if saved_name is not None and saved_name != config.model_name:  # a preset's settings would not follow
+            raise ConfigError(f"--model.name {config.model_name} is not the model {resume_from} holds ({saved_name}), "
+                              "and a resume goes on with that model; drop the option, or train "
+                              f"{config.model_name} as a new run (--out NEW_DIR).")
         changed = changed_settings(saved.values, config)
         if changed and saved_step(resume_from) == config.train.steps:
             # Nothing would train under the new settings, yet config.json would record them.

@@ -431,8 +431,8 @@ class Trainer:
                                              and (keep_open_window or step % self._checkpoint_log_every == 0)):
                     kept.append(line)
                     last.update(record)  # each curve's last value, also of curves some windows lack
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a line cut short by the kill
+            except (json.JSONDecodeError, KeyError, TypeError, RecursionError):
+                continue  # a line cut short by the kill (or nested past what the parser reads)
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
         # Each curve's last kept value is what the spike check compares its next one with.
         return {k: v for k, v in last.items() if k.startswith(CURVES)}
