@@ -583,3 +583,15 @@ def test_a_resume_under_another_model_name_is_refused_as_its_preset_would_not_fo
                            *tiny)
     assert code == 2 and "--model.name iwae is not the model" in err and "holds (vae)" in err
     assert (run / "config.json").read_bytes() == before and not (run / "checkpoints" / "step-000004").exists()
+
+
+def test_a_resume_clears_the_temporary_files_a_killed_run_left(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    options = ("gan", "--data", digits_npz, "--batch-size", "8", "--out", run, "--quiet", *tiny_dcgan)
+    assert run_cli("train", *options, "--steps", "2")[0] == 0
+    leftovers = [run / "samples" / ".step-000002.png.k1l2.tmp", run / ".metrics.jsonl.x9.tmp",
+                 run / "model" / ".model.safetensors.q.tmp"]
+    for leftover in leftovers:  # what a SIGKILL during an atomic write leaves
+        leftover.write_bytes(b"half")
+    assert run_cli("train", *options, "--steps", "4", "--resume", "auto")[0] == 0
+    assert not any(leftover.exists() for leftover in leftovers)

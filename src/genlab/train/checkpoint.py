@@ -129,6 +129,11 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
+    """Drop what a killed run left half-written in ``run_dir`` (called under its lock): checkpoints
+    without their marker, and the hidden temporary files of interrupted atomic writes."""
+    for folder in (run_dir, run_dir / "samples", run_dir / "model"):
+        for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+            leftover.unlink(missing_ok=True)
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
         for child in parent.glob(".step-*"):
