@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--discriminative-iterations", type=int, default=2000)
     parser.add_argument("--predictive-iterations", type=int, default=5000)
+    parser.add_argument("--classifier-hidden", type=int,
+                        help="also score with a post-hoc classifier of this many GRU units (not a TimeGAN score)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="further model options, e.g. loss=hinge logits=sequence bidirectional=true")
     parser.add_argument("--score", metavar="RUN", type=Path,
@@ -99,7 +101,8 @@ def main() -> None:
     start = time.perf_counter()
     scores = timeseries_scores(real, synthetic, repeats=args.repeats,
                                discriminative_iterations=args.discriminative_iterations,
-                               predictive_iterations=args.predictive_iterations, seed=args.seed)
+                               predictive_iterations=args.predictive_iterations, seed=args.seed,
+                               wide_hidden=args.classifier_hidden)
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
         "dataset": args.dataset, "data": dataset.description, "model": trained.name, "run": str(out),
@@ -109,7 +112,10 @@ def main() -> None:
                    if k not in ("feature_min", "feature_max", "whitening_mean", "whitening_basis")},
         "train_seconds": round(train_seconds, 1) if train_seconds is not None else None,
         "score_seconds": round(time.perf_counter() - start, 1),
-        "discriminative": scores["discriminative"], "predictive": scores["predictive"],
+        "discriminative": scores["discriminative"],
+        **({f"discriminative_h{args.classifier_hidden}": scores[f"discriminative_h{args.classifier_hidden}"]}
+           if args.classifier_hidden else {}),
+        "predictive": scores["predictive"],
         "correlational": scores["correlational"], "predictive_real_data": scores["predictive_real_data"],
         # Not a TimeGAN score: how much each feature moves from one step to the next, which the
         # post-hoc classifier (F/2 GRU units) may or may not notice.

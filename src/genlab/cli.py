@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="training iterations of the discriminative score's classifier")
     evaluate.add_argument("--predictive-iterations", type=int, default=5000,
                           help="training iterations of the predictive score's predictor")
+    evaluate.add_argument("--classifier-hidden", type=int,
+                          help="also report the discriminative score with a classifier of this many GRU units "
+                               "(the TimeGAN protocol's has F/2, two for five features: it misses what a wider "
+                               "one sees; not a TimeGAN score)")
     evaluate.add_argument("--oracle", help="textgan: the oracle LSTM's .npz (SeqGAN parameters), to score "
                                            "generated token ids by NLL_oracle")
     evaluate.add_argument("--temperature", type=float, default=1.0,
@@ -424,6 +428,7 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
 # `genlab eval` options (EvalOptions fields) that one family's evaluation reads, and what that
 # family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
+                       "classifier_hidden": "rgan",
                        "predictive_iterations": "rgan", "plots": "rgan", "oracle": "textgan",
                        "temperature": "textgan", "train_data": "textgan", "samples": "textgan"}
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
@@ -473,7 +478,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         raise ConfigError("--plots is empty; pass a folder for the figures.")
     defaults = EvalOptions()
     if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
-        for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations",
+        for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations", "classifier_hidden",
                      "predictive_iterations", "oracle", "temperature", "train_data", "plots"):
             if getattr(args, name) != getattr(defaults, name):
                 hint = " (their reference images are given with --ref)" if name == "data" else ""
@@ -495,6 +500,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
                               max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
                               discriminative_iterations=args.discriminative_iterations,
+                              classifier_hidden=args.classifier_hidden,
                               predictive_iterations=args.predictive_iterations, samples=args.n,
                               oracle=args.oracle, plots=args.plots, temperature=args.temperature,
                               train_data=args.train_data)

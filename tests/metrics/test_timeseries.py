@@ -1,5 +1,6 @@
 """The TimeGAN scores: sanity on data whose answer is known, and the repeat/protocol wrapper."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,6 +35,24 @@ def test_discriminative_score_is_near_zero_for_real_data_and_large_for_shuffled_
     assert max(same) < 0.1
     assert min(shuffled) > 0.2
     assert all(0 <= v <= 0.5 for v in same + shuffled)
+
+
+def plateaued_sines(count, seed):
+    """The sines, except that each stays at 1 once it reaches its peak instead of coming back down."""
+    rng = np.random.default_rng(seed)
+    frequency, phase = rng.uniform(0, 0.1, (2, count, 1, 5))
+    angle = np.minimum(frequency * np.arange(24)[None, :, None] + phase, np.pi / 2)
+    return torch.from_numpy((np.sin(angle) + 1) / 2).float()
+
+
+@pytest.mark.slow
+def test_a_wider_classifier_sees_the_missing_decline_that_the_protocols_two_units_miss():
+    """Five features give the protocol's classifier two units: it does not notice that no sequence
+    comes back down from its peak (a third of the sines' features do); sixteen units do."""
+    real, other_real, plateaued = sine_set(1000, 5, seed=1), sine_set(1000, 5, seed=3), plateaued_sines(1000, 2)
+    assert discriminative_score(real, plateaued, iterations=1000) < 0.06
+    assert discriminative_score(real, plateaued, iterations=1000, hidden=16) > 0.15
+    assert discriminative_score(real, other_real, iterations=1000, hidden=16) < 0.06  # not a classifier that overfits
 
 
 def test_predictive_score_is_better_when_trained_on_real_than_on_shuffled_data():
@@ -84,6 +103,14 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
     assert "predictive_real_data" not in [k for k, v in timeseries_scores(real, synthetic, repeats=1,
                                           discriminative_iterations=2, predictive_iterations=2,
                                           real_baseline=False).items() if v is not None]
+    wide = timeseries_scores(real, synthetic, repeats=2, discriminative_iterations=2, predictive_iterations=2, seed=7,
+                             wide_hidden=4)
+    assert wide["discriminative"]["values"] == result["discriminative"]["values"][:2]  # the protocol's, unchanged
+    assert wide["discriminative_h4"]["values"] == [discriminative_score(real, synthetic, 2, seed=score_seed(7) + r,
+                                                                        hidden=4) for r in range(2)]
+    assert "not a TimeGAN score" in wide["protocol"]["discriminative_h4"] and "4 units in place of 1" in \
+        wide["protocol"]["discriminative_h4"]
+    assert "discriminative_h4" not in result
     with pytest.raises(DataError, match="same T and F"):
         timeseries_scores(real, synthetic[:, :10], repeats=1)
 

@@ -159,17 +159,23 @@ def _both_lengths(real: torch.Tensor, synthetic: torch.Tensor, real_lengths: tor
                  for x, lengths in ((real, real_lengths), (synthetic, synthetic_lengths)))
 
 
+def protocol_hidden(features: int) -> int:
+    """The state size of the reference's classifier and predictor: ⌊F/2⌋, at least 1."""
+    return max(1, features // 2)
+
+
 def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = DISCRIMINATIVE_ITERATIONS,
                          batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
-                         synthetic_lengths: torch.Tensor | None = None) -> float:
-    """|accuracy − 0.5| of a post-hoc GRU classifier on held-out real and synthetic sequences."""
+                         synthetic_lengths: torch.Tensor | None = None, hidden: int | None = None) -> float:
+    """|accuracy − 0.5| of a post-hoc GRU classifier on held-out real and synthetic sequences; ``hidden``
+    its state size (None: the protocol's ⌊F/2⌋)."""
     real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     real_lengths, synthetic_lengths = _both_lengths(real, synthetic, real_lengths, synthetic_lengths)
     real, synthetic = (real.float().cpu(), real_lengths), (synthetic.float().cpu(), synthetic_lengths)
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        classifier = PostHocGRU(real[0].shape[-1], max(1, real[0].shape[-1] // 2))
+        classifier = PostHocGRU(real[0].shape[-1], protocol_hidden(real[0].shape[-1]) if hidden is None else hidden)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
     real_train, real_test = _split(real, generator)
     fake_train, fake_test = _split(synthetic, generator)
@@ -210,7 +216,7 @@ def predictive_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: in
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        predictor = PostHocGRU(features - 1, max(1, features // 2))
+        predictor = PostHocGRU(features - 1, protocol_hidden(features))
     optimizer = torch.optim.Adam(predictor.parameters(), lr=1e-3)
 
     def errors(part: Sequences) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -312,22 +318,31 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                       discriminative_iterations: int = DISCRIMINATIVE_ITERATIONS,
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
                       seed: int = 0, real_lengths: torch.Tensor | None = None,
-                      synthetic_lengths: torch.Tensor | None = None, real_baseline: bool = True) -> dict[str, Any]:
+                      synthetic_lengths: torch.Tensor | None = None, real_baseline: bool = True,
+                      wide_hidden: int | None = None) -> dict[str, Any]:
     """The three scores, each repeated ``repeats`` times (repeat r uses seed ``score_seed(seed) + r``), with the
     protocol. ``seed`` may be the one the synthetic sequences were drawn with: the scores do not reuse its stream.
+
+    With ``wide_hidden`` H, the discriminative score is also computed with a classifier of H units in
+    place of the protocol's ⌊F/2⌋ (``discriminative_hH``; not a TimeGAN score): with five features the
+    protocol's classifier has two units, too few to notice what a wider one finds at once.
 
     With ``real_baseline`` the predictive score is also computed with the real sequences in place of
     the synthetic ones (``predictive_real_data``): the figure a perfect generator would reach, which
     the TimeGAN paper reports beside each model's."""
     real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
-    scores: dict[str, list[float]] = {"discriminative": [], "predictive": [], "predictive_real_data": [],
-                                      "correlational": []}
+    wide = f"discriminative_h{wide_hidden}" if wide_hidden is not None else None
+    scores: dict[str, list[float]] = {"discriminative": [], **({wide: []} if wide else {}), "predictive": [],
+                                      "predictive_real_data": [], "correlational": []}
     predictive = real.shape[-1] >= 2
     first = score_seed(seed)
     for r in tqdm(range(repeats), desc="TimeGAN scores", leave=False):
         scores["discriminative"].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size,
                                                              first + r, **lengths))
+        if wide:
+            scores[wide].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size, first + r,
+                                                     **lengths, hidden=wide_hidden))
         if predictive:
             scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, first + r,
                                                          **lengths))
@@ -348,10 +363,10 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         "score_seeds": (f"repeat r seeds its classifier, predictor and resampling with {first} + r: 63 bits of "
                         f"numpy's SeedSequence([{seed}, 1]), a stream unrelated to seed {seed} itself, from which "
                         "the synthetic sequences are drawn"),
-        "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {max(1, features // 2)}, last state) trained "
+        "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {protocol_hidden(features)}, last state) trained "
                            f"{discriminative_iterations} Adam iterations (lr 1e-3) on batches of {batch_size} real + "
                            f"{batch_size} synthetic from an {TRAIN_FRACTION:.0%} split of each, tested on the rest"),
-        "predictive": (f"MAE on all real sequences of a 1-layer GRU (hidden {max(1, features // 2)}) trained on "
+        "predictive": (f"MAE on all real sequences of a 1-layer GRU (hidden {protocol_hidden(features)}) trained on "
                        f"synthetic data for {predictive_iterations} Adam iterations (lr 1e-3, batch {batch_size}) to "
                        "predict the last feature one step ahead from the others" if predictive
                        else "not defined for one feature"),
@@ -363,5 +378,9 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
         "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",
     }
+    if wide:
+        result["protocol"][wide] = (f"not a TimeGAN score: the discriminative score's protocol with a GRU of "
+                                    f"{wide_hidden} units in place of {protocol_hidden(features)} (the same "
+                                    "iterations, batches, split and seeds)")
     return result
 

@@ -53,6 +53,8 @@ class EvalOptions:
     repeats: int = 10  # independent repetitions of each sequence score (mean ± std)
     discriminative_iterations: int = 2000  # training iterations of the post-hoc classifier (TimeGAN: 2,000)
     predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
+    # also score with a post-hoc classifier of this many units (sequence models; not a TimeGAN score)
+    classifier_hidden: int | None = None
     samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
     oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
     temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
@@ -68,6 +70,8 @@ class EvalOptions:
         if not 0 < self.temperature < float("inf"):
             raise ConfigError(f"--temperature must be a positive number (got {self.temperature}); 1 samples the "
                               "model's own distribution.")
+        if self.classifier_hidden is not None and self.classifier_hidden < 1:
+            raise ConfigError(f"--classifier-hidden must be at least 1 (got {self.classifier_hidden}).")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
         if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():

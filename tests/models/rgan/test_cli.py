@@ -40,13 +40,16 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
 
     result_file = tmp_path / "eval.json"
     code, out, err = run_cli("eval", run, "--ref", stocks, "--repeats", "2", "--discriminative-iterations", "3",
-                             "--predictive-iterations", "3", "--max-examples", "200", "--json", result_file)
+                             "--predictive-iterations", "3", "--max-examples", "200", "--json", result_file,
+                             "--classifier-hidden", "8")
     assert code == 0, err
     result = json.loads(result_file.read_text())
     assert result["protocol"]["real_sequences"] == 200 and result["protocol"]["synthetic_sequences"] == 200
     assert result["protocol"]["repeats"] == 2 and "stock_data.csv" in result["protocol"]["reference_data"]
     assert 0 <= result["discriminative"]["mean"] <= 0.5 and len(result["predictive"]["values"]) == 2
     assert result["correlational"]["mean"] >= 0
+    assert len(result["discriminative_h8"]["values"]) == 2  # beside the protocol's classifier (3 units), not for it
+    assert "8 units in place of 3" in result["protocol"]["discriminative_h8"]
     change = result["step_change"]  # each column's roughness in time, real against synthetic
     assert change["columns"] == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
     assert all(r > 0 and s > 0 for r, s in zip(change["real"], change["synthetic"]))
@@ -126,6 +129,8 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     assert not (tmp_path / "long.csv").exists()
     code, _, err = run_cli("eval", run, "--repeats", "0")
     assert code == 2 and "--repeats must be at least 1" in err
+    code, _, err = run_cli("eval", run, "--classifier-hidden", "0")
+    assert code == 2 and "--classifier-hidden must be at least 1" in err
     code, _, err = run_cli("eval", run, "--ref", text)
     assert code == 2 and "column 'b' holds 'oops'" in err
     numeric = tmp_path / "numeric.csv"
