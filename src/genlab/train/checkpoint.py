@@ -129,11 +129,6 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
-    """Drop what a killed run left half-written in ``run_dir`` (called under its lock): checkpoints
-    without their marker, and the hidden temporary files of interrupted atomic writes."""
-    for folder in (run_dir, run_dir / "samples", run_dir / "model"):
-        for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
-            leftover.unlink(missing_ok=True)
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
         for child in parent.glob(".step-*"):
@@ -141,6 +136,20 @@ def remove_partial(run_dir: Path) -> None:
         for child in parent.glob("step-*"):  # left by a kill while pruning
             if not (child / MARKER).is_file():
                 shutil.rmtree(child, ignore_errors=True)
+
+
+# The hidden temporary files of the atomic writes a killed training run may leave (relative globs);
+# not those of 'genlab eval' and 'genlab report' (.eval.json.*, .report.html.*), which may be writing
+# into a run that trains.
+TRAINING_TEMPORARIES = (".config.json.*.tmp", ".metrics.jsonl.*.tmp", "samples/.*.tmp", "model/.*.tmp")
+
+
+def remove_training_temporaries(run_dir: Path) -> None:
+    """Drop what a killed run's interrupted atomic writes left in ``run_dir``; called as a run starts
+    there, under its lock, before it writes anything."""
+    for pattern in TRAINING_TEMPORARIES:
+        for leftover in run_dir.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def resolve_checkpoint(path: Path) -> Path:

@@ -17,11 +17,11 @@ from genlab.errors import ConfigError, GenlabError, WeightsMismatchError, out_of
 from genlab.models.base import WEIGHTS_FILE, ignored_note, load_weights
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
-                                    resolve_checkpoint, saved_step)
+                                     remove_training_temporaries, resolve_checkpoint, saved_step)
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
-from genlab.train.trainer import Trainer, is_run_directory
+from genlab.train.trainer import EVAL_FILE, RUN_RECORD, Trainer, is_run_directory
 
 SECTIONS = ("family", "model", "data", "train", "versions")
 SECTION_EXAMPLES = {"model": "{name: dcgan, latent_dim: 64}", "data": "{path: data.npz}",
@@ -194,14 +194,13 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     if restart_ok and resume_from is None and (run_dir / "config.json").exists():
         refuse_restart_over(run_dir, config)
     if not own_checkpoint and not (run_dir / "config.json").exists() and run_dir.is_dir():
-        # a folder of other things (a run of genlab's has its config.json from its first step on): the
-        # trainer would overwrite, prune or delete what it takes for its own files there
-        found = sorted(entry.name for entry in run_dir.iterdir() if not entry.name.startswith("."))
+        # Not a run (a run of genlab's has its config.json from its first step on) but holding files of the
+        # names a run writes, which the trainer would overwrite, prune or delete; other files it leaves alone.
+        found = sorted(name for name in {*RUN_RECORD, EVAL_FILE, "report.html"} if (run_dir / name).exists())
         if found:
             listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
-            raise ConfigError(f"--out {run_dir} already holds files ({listed}) but no genlab run (no config.json), "
-                              "some of which training would overwrite or delete; pass --out NEW_DIR or an empty "
-                              "folder.")
+            raise ConfigError(f"--out {run_dir} already holds {listed} but no genlab run (no config.json), and "
+                              "training would overwrite or delete them; pass --out NEW_DIR or an empty folder.")
     if getattr(config.data, "path", None) == "":
         raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
                           "data.")
@@ -246,6 +245,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         if process.is_main:
             hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
             remove_partial(run_dir)
+            remove_training_temporaries(run_dir)
             resuming = f" (resuming from {resume_from.name})" if resume_from else ""
             print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
             warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config),
