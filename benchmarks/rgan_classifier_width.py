@@ -7,9 +7,10 @@ Each RUN is a sines run of ``benchmarks/rgan_timeseries.py`` (its ``run`` field)
 sequences are drawn exactly as that benchmark draws them (the run's training seed, chunks of 1,024),
 on the same axis, against the same 10,000 training sines, and classifier repeat r uses seed
 ``score_seed(run seed) + r`` — so the protocol column reproduces the run's own discriminative
-values (for runs scored since the scores got that seed stream, 4 December, late). ``--floor`` scores 10,000 fresh sines (seed 1) the same way: what a perfect generator gets
-at each width. Only the classifier's width differs between columns (2,000 iterations, batches of
-128 + 128, the 80/20 split). The wider scores are not TimeGAN scores. Beside them, ``declines``: the
+values (for runs scored since the scores got that seed stream, 4 December, late). ``--floor``
+scores 10,000 fresh sines (seed 1) the same way: what a perfect generator gets at each width.
+Only the classifier's width differs between columns (2,000 iterations, batches of 128 + 128, the
+80/20 split). The wider scores are not TimeGAN scores. Beside them, ``declines``: the
 share of sequences in which some feature ends at least 0.05 below its own maximum — a sine whose
 peak falls inside the window comes back down, so about half the real sequences do. ``--repeats 0``
 prints that alone. JSON on stdout.

@@ -363,9 +363,10 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
         "score_seeds": (f"repeat r seeds its classifier, predictor and resampling with {first} + r: 63 bits of "
                         f"numpy's SeedSequence([{seed}, 1]), a stream unrelated to seed {seed} itself, from which "
                         "the synthetic sequences are drawn"),
-        "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {protocol_hidden(features)}, last state) trained "
-                           f"{discriminative_iterations} Adam iterations (lr 1e-3) on batches of {batch_size} real + "
-                           f"{batch_size} synthetic from an {TRAIN_FRACTION:.0%} split of each, tested on the rest"),
+        "discriminative": (f"|accuracy - 0.5| of a 1-layer GRU (hidden {protocol_hidden(features)}, last state) "
+                           f"trained {discriminative_iterations} Adam iterations (lr 1e-3) on batches of {batch_size} "
+                           f"real + {batch_size} synthetic from an {TRAIN_FRACTION:.0%} split of each, tested on the "
+                           "rest"),
         "predictive": (f"MAE on all real sequences of a 1-layer GRU (hidden {protocol_hidden(features)}) trained on "
                        f"synthetic data for {predictive_iterations} Adam iterations (lr 1e-3, batch {batch_size}) to "
                        "predict the last feature one step ahead from the others" if predictive
