@@ -469,9 +469,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
         if Path(args.json).suffix.lower() != ".json":  # a .png or a run's .lock would be replaced by JSON
             raise ConfigError(f"--json {args.json} does not end in .json; pass a .json file name.")
-    from genlab.metrics.images import evaluate_images, parse_metrics
-
-    if args.metrics is not None and not parse_metrics(args.metrics):  # an unset shell variable: not "all"
+    if args.metrics is not None and not args.metrics.strip():  # an unset shell variable: not "all"
         raise ConfigError("--metrics is empty; pass metric names (e.g. --metrics fd,kid), or drop it for the "
                           "model's own evaluation.")
     if args.plots is not None and not args.plots.strip():  # an unset shell variable: not the current folder
@@ -489,6 +487,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                 raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
                                   "--metrics fd,kid) or drop it.")
     if args.metrics:
+        from genlab.metrics.images import evaluate_images, parse_metrics
+
         with evaluation_memory_guard(args, ["samples", "batch_size"]):
             result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
                                      n=args.n, extractor=args.extractor, inception_weights=args.inception_weights,
