@@ -205,6 +205,8 @@ def config_file(tmp_path, text):
                                                                  "(--data.fill), not an option; drop it."),
     (lambda t: ["train", "gan", "--resume", ""], "--resume is empty; pass auto or a run or checkpoint folder"),
     (lambda t: ["train", "--config", ""], "--config is empty; pass a config file"),
+    (lambda t: ["train", "--config", config_file(t, "")], "config.json is empty; add one such as 'family: gan'"),
+    (lambda t: ["train", "--config", config_file(t, '{"train": {"steps": 2}}')], "config.json has no 'family:' line"),
     (lambda t: ["eval", t, "--metrics", ""], "--metrics is empty; pass metric names"),
     (lambda t: ["eval", t, "--json", t / "keep.png"], "keep.png does not end in .json; pass a .json file name"),
     (lambda t: ["train", "gan", "--steps", "3", "--steps", "2"], "Option --steps is given twice; pass it once."),

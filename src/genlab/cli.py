@@ -297,6 +297,10 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
         if getattr(args, option) is not None and not getattr(args, option).strip():  # an unset shell variable
             raise ConfigError(f"--{option} is empty; pass {hint}.")
     values = load_config_file(args.config) if args.config else {}
+    if args.config and args.family is None and args.resume is None and values.get("family") is None:
+        what = "is empty" if not values else "has no 'family:' line"
+        raise ConfigError(f"Config file {args.config} {what}; add one such as 'family: gan', or name the family: "
+                          f"genlab train gan --config {args.config}.")
     overrides = parse_overrides(rest)
     for option, (section, key) in TRAIN_SHORTCUTS.items():
         value = getattr(args, option)
