@@ -30,7 +30,7 @@ import torch
 
 from genlab.data.sequences import SequenceDataConfig, load_sequences
 from genlab.errors import run_main
-from genlab.metrics.timeseries import step_change_report, timeseries_scores
+from genlab.metrics.timeseries import step_change_report, timeseries_scores, wide_key
 from genlab.models.rgan.evaluation import scoring_axis
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
@@ -113,7 +113,7 @@ def main() -> None:
         "train_seconds": round(train_seconds, 1) if train_seconds is not None else None,
         "score_seconds": round(time.perf_counter() - start, 1),
         "discriminative": scores["discriminative"],
-        **({f"discriminative_h{args.classifier_hidden}": scores[f"discriminative_h{args.classifier_hidden}"]}
+        **({wide_key(args.classifier_hidden): scores[wide_key(args.classifier_hidden)]}
            if args.classifier_hidden else {}),
         "predictive": scores["predictive"],
         "correlational": scores["correlational"], "predictive_real_data": scores["predictive_real_data"],

@@ -17,7 +17,7 @@ from typing import Any
 from genlab.errors import CheckpointError, SampleError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import CURVES, EVAL_FILE, METRICS_FILE, is_run_directory, preview_files
+from genlab.train.trainer import CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
@@ -253,7 +253,7 @@ def _fmt(value: Any) -> str:
 
 
 def write_report(run_dir: Path) -> Path:
-    path = Path(run_dir) / "report.html"
+    path = Path(run_dir) / REPORT_FILE
     # A run folder named by bytes that are not UTF-8 appears in the page as backslash escapes.
     atomic_write_text(path, render(Path(run_dir)), errors="backslashreplace")
     return path

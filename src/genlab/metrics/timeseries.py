@@ -164,6 +164,11 @@ def protocol_hidden(features: int) -> int:
     return max(1, features // 2)
 
 
+def wide_key(hidden: int) -> str:
+    """The result key of the discriminative score with a classifier of ``hidden`` units (not the protocol's)."""
+    return f"discriminative_h{hidden}"
+
+
 def discriminative_score(real: torch.Tensor, synthetic: torch.Tensor, iterations: int = DISCRIMINATIVE_ITERATIONS,
                          batch_size: int = BATCH_SIZE, seed: int = 0, real_lengths: torch.Tensor | None = None,
                          synthetic_lengths: torch.Tensor | None = None, hidden: int | None = None) -> float:
@@ -332,7 +337,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
     the TimeGAN paper reports beside each model's."""
     real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
-    wide = f"discriminative_h{wide_hidden}" if wide_hidden is not None else None
+    wide = wide_key(wide_hidden) if wide_hidden is not None else None
     scores: dict[str, list[float]] = {"discriminative": [], **({wide: []} if wide else {}), "predictive": [],
                                       "predictive_real_data": [], "correlational": []}
     predictive = real.shape[-1] >= 2

@@ -21,7 +21,7 @@ from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_ch
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
-from genlab.train.trainer import EVAL_FILE, RUN_RECORD, Trainer, is_run_directory
+from genlab.train.trainer import EVAL_FILE, REPORT_FILE, RUN_RECORD, Trainer, is_run_directory
 
 SECTIONS = ("family", "model", "data", "train", "versions")
 SECTION_EXAMPLES = {"model": "{name: dcgan, latent_dim: 64}", "data": "{path: data.npz}",
@@ -196,7 +196,7 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     if not own_checkpoint and not (run_dir / "config.json").exists() and run_dir.is_dir():
         # Not a run (a run of genlab's has its config.json from its first step on) but holding files of the
         # names a run writes, which the trainer would overwrite, prune or delete; other files it leaves alone.
-        found = sorted(name for name in {*RUN_RECORD, EVAL_FILE, "report.html"} if (run_dir / name).exists())
+        found = sorted(name for name in {*RUN_RECORD, EVAL_FILE, REPORT_FILE} if (run_dir / name).exists())
         if found:
             listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
             raise ConfigError(f"--out {run_dir} already holds {listed} but no genlab run (no config.json), and "

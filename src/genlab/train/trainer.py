@@ -36,6 +36,7 @@ from genlab.train.schedule import BatchSchedule
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
+REPORT_FILE = "report.html"  # written into the run directory by 'genlab report RUN'
 # Prefixes of the logged values that are training curves: the losses, and the penalties (a GAN's
 # gradient penalty, R1) that the models log apart from them, unweighted. The progress bar shows
 # them, a tenfold jump in one is warned of, and report draws and compares them.
