@@ -549,6 +549,9 @@ def test_a_run_repeats_from_its_config_json_and_a_conditional_gan_samples_the_as
     a, b = (load_file(str(run / "model" / "model.safetensors")) for run in (first, second))
     assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)  # the same run again
     assert run_cli("sample", first, "--class", "3", "--n", "4", "--out", tmp_path / "threes.png")[0] == 0
+    code, _, err = run_cli("sample", first, "--class", "three", "--out", tmp_path / "none.png")
+    assert code == 2 and "--class three: this model has no class of that name" in err
+    assert not (tmp_path / "none.png").exists()
     model = load_model(first)
     for label, same in ((3, True), (4, False)):
         model.save_samples(model.sample(4, torch.Generator().manual_seed(0), label=label), tmp_path / f"{label}.png")

@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int, default=10,
                         help="images per interpolation row (with --interpolate)")
-    sample.add_argument("--class", dest="label", type=int, help="class index for a conditional model")
+    sample.add_argument("--class", dest="label", metavar="CLASS",
+                        help="a conditional model's class: its name in the training data (a class subfolder, "
+                             "CIFAR-10's 'cat') or its number")
     sample.add_argument("--long", type=int, metavar="STEPS",
                         help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
     sample.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
@@ -390,8 +392,8 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
                           f"pass a file name ending in {suffixes[0]}, such as samples{suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
     conditional = model.num_classes is not None
-    if args.label is not None and not conditional:
-        raise ConfigError(f"--class needs a conditional model; this {model.name} is unconditional.")
+    if args.label is not None:
+        args.label = model.class_index(args.label)
     if args.long is not None:
         if not getattr(model, "samples_long_series", False):
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")

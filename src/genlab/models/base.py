@@ -176,6 +176,26 @@ class GenerativeModel(nn.Module):
         conditional = getattr(self.config, "conditional", False)
         return getattr(self.config, "num_classes", None) if conditional else None
 
+    def class_index(self, given: str) -> int:
+        """The class that ``--class`` names: one of the names the model's data gave its classes
+        (``class_names``: an image folder's subfolders, CIFAR-10's classes), or a class number. A
+        name wins over a number, so a folder whose subfolders are ``1``, ``2``, ``3`` is sampled by
+        what the folders say."""
+        if not self.num_classes:
+            raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+        names = list(getattr(self.config, "class_names", None) or [])
+        if given in names:
+            return names.index(given)
+        try:
+            label = int(given)
+        except ValueError:
+            known = (f"its classes are {', '.join(names)}" if names else
+                     f"its classes have no names, only the numbers 0 to {self.num_classes - 1}")
+            raise ConfigError(f"--class {given}: this model has no class of that name; {known}.") from None
+        if not 0 <= label < self.num_classes:
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
+        return label
+
     def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
         """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
         if not self.num_classes:

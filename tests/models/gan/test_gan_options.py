@@ -224,6 +224,24 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
         model.sample(2, label=3)
 
 
+def test_a_class_is_named_by_the_datas_name_for_it_or_by_its_number():
+    named = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, class_names=("2", "cat", "1"),
+                          **TINY))
+    assert [named.class_index(given) for given in ("cat", "1", "2", "0")] == [1, 2, 0, 0]  # a name wins over a number
+    with pytest.raises(ConfigError, match="--class dog: this model has no class of that name; its classes are 2, cat, "
+                                          "1."):
+        named.class_index("dog")
+    with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
+        named.class_index("3")
+    unnamed = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
+    assert unnamed.class_index("2") == 2
+    with pytest.raises(ConfigError, match="--class cat: this model has no class of that name; its classes have no "
+                                          "names, only the numbers 0 to 2."):
+        unnamed.class_index("cat")
+    with pytest.raises(ConfigError, match="--class needs a conditional model; this gan is unconditional"):
+        GAN(GANConfig(resolution=28, channels=1, **TINY)).class_index("cat")
+
+
 def test_interpolations_keep_one_class_along_each_row(monkeypatch):
     from genlab.sampling import interpolation_images
 
@@ -630,10 +648,12 @@ def test_a_concatenating_discriminator_reads_the_class_as_input_maps():
     assert classes is None and not torch.allclose(logits, swapped)
 
 
-def test_a_conditional_run_saved_before_class_names_were_recorded_resumes_unchanged(tmp_path, run_cli, digits_npz):
+def test_class_names_recorded_at_a_resume_of_an_older_run_and_sampled_by_name(tmp_path, run_cli, digits_npz):
     """Its config.json lacks class_names; the resume records them from the data, which is no change of settings."""
     import numpy as np
     from PIL import Image
+
+    from genlab.sampling import load_model
 
     with np.load(digits_npz) as data:
         x, y = data["x"], data["y"]
@@ -657,3 +677,8 @@ def test_a_conditional_run_saved_before_class_names_were_recorded_resumes_unchan
     assert json.loads((run / "config.json").read_text())["model"]["class_names"] == ["1", "2", "3"]
     code, _, err = run_cli("train", "gan", "--model.class_names", "[a, b]", "--out", tmp_path / "other")
     assert code == 2 and "--model.class_names is recorded from the training data" in err
+    code, _, err = run_cli("sample", run, "--class", "3", "--n", "2", "--out", tmp_path / "threes.png")
+    assert code == 0, err
+    model = load_model(run)  # '3' is the folder of that name, the model's class 2, not class number 3
+    model.save_samples(model.sample(2, torch.Generator().manual_seed(0), label=2), tmp_path / "class2.png")
+    assert (tmp_path / "threes.png").read_bytes() == (tmp_path / "class2.png").read_bytes()
