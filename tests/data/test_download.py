@@ -5,6 +5,7 @@ import functools
 import hashlib
 import http.server
 import io
+import sys
 import threading
 
 import pytest
@@ -52,6 +53,50 @@ def test_download_verifies_and_does_not_fetch_twice(tmp_path, server, monkeypatc
         (served / name).unlink()  # a second call must not need the server
     assert download("tiny", dest, base_url=url + "/", progress=False) == paths
     assert sorted(p.name for p in dest.iterdir()) == ["a.bin", "b.gz"]  # no temporary files left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no advisory file locks on Windows")
+def test_what_a_killed_download_left_is_removed_unless_a_running_download_holds_it(tmp_path, server, monkeypatch):
+    import fcntl
+
+    served, url = server
+    publish(monkeypatch, served, {"a.bin": b"genlab" * 1000})
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    killed, running, other = dest / ".a.bin.k1ll3d_x.tmp", dest / ".a.bin.runn1ng_.tmp", dest / ".b.bin.k1ll3d_x.tmp"
+    for leftover in (killed, running, other):
+        leftover.write_bytes(b"half a file")
+    with open(running, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a download in another process holds its file
+        download("tiny", dest, base_url=url, progress=False)
+    assert sorted(p.name for p in dest.iterdir()) == [".a.bin.runn1ng_.tmp", ".b.bin.k1ll3d_x.tmp", "a.bin"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no advisory file locks on Windows")
+def test_a_running_download_keeps_its_file_from_the_cleanup_of_another(tmp_path, server, monkeypatch):
+    import genlab.data.download as module
+
+    served, url = server
+    publish(monkeypatch, served, {"a.bin": b"genlab" * 1000})
+    dest, seen = tmp_path / "dest", []
+
+    class CleanupAtEachChunk:  # stands in for the progress bar, which the download updates after each chunk
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            module._remove_unfinished(dest / "a.bin")  # another download of the file, starting now
+            seen.append(len(list(dest.glob(".a.bin.*.tmp"))))
+
+    monkeypatch.setattr(module, "tqdm", CleanupAtEachChunk)
+    assert download("tiny", dest, base_url=url, progress=False)[0].read_bytes() == b"genlab" * 1000
+    assert seen == [1]
 
 
 def test_hash_mismatch_keeps_nothing(tmp_path, server, monkeypatch):

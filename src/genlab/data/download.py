@@ -3,7 +3,9 @@
     genlab data download mnist ~/data/mnist
 
 Each file is streamed to a temporary file beside its destination, checked, and only then renamed
-into place; a file already present with the right hash is not fetched again. Sizes and hashes
+into place; a file already present with the right hash is not fetched again. A download killed
+outright (SIGKILL, a power cut) cannot remove its temporary file; the next download of that file
+into that folder does, unless a running download still holds its lock on it. Sizes and hashes
 are the published ones: TensorFlow Datasets' url_checksums for MNIST and Fashion-MNIST, and
 torchvision's pinned sha256 for the CIFAR-10 python archive.
 """
@@ -11,6 +13,7 @@ torchvision's pinned sha256 for the CIFAR-10 python archive.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import http.client
 import os
@@ -20,6 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so an interrupted download's temporary file stays
+    fcntl = None
 
 from genlab.errors import DataError
 from genlab.fileio import atomic_write
@@ -90,6 +98,7 @@ def sha256_of(path: Path) -> str:
 
 def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool) -> Path:
     target = dest / remote.filename
+    _remove_unfinished(target)
     present = None  # what is wrong with a file already at the target, which a download then replaces
     if target.is_file():
         size = target.stat().st_size
@@ -110,6 +119,25 @@ def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool)
     return target
 
 
+def _remove_unfinished(target: Path) -> None:
+    """Delete the temporary files that killed downloads of ``target`` left beside it (named as
+    :func:`genlab.fileio.atomic_write` names them: ``.NAME.XXXXXXXX.tmp``), skipping any a running
+    download holds locked. Up to a whole archive each, they are otherwise invisible (hidden files)."""
+    if fcntl is None:
+        return
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.{'?' * 8}.tmp"):
+        with contextlib.suppress(OSError), open(leftover, "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises (BlockingIOError) while a download writes it
+            leftover.unlink()
+
+
+def _lock(out) -> None:
+    """Mark ``out`` (the temporary file being written) as in use for :func:`_remove_unfinished`."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):  # a file system without locks: no worse than no cleanup
+            fcntl.flock(out, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
     """Copy ``url`` into ``tmp``, hashing on the way; raise unless size and sha256 match."""
     digest, size = hashlib.sha256(), 0
@@ -123,16 +151,18 @@ def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
                             "verify it.") from e
 
     try:
-        with open(tmp, "wb") as out, network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
-                total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
-                disable=None if progress else True, leave=False) as bar:
-            while chunk := network(lambda: response.read(CHUNK)):
-                size += len(chunk)
-                if size > remote.size:  # a wrong file (or a page) from the server: stop before the disk fills
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
+        with open(tmp, "wb") as out:
+            _lock(out)
+            with network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
+                    total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
+                    disable=None if progress else True, leave=False) as bar:
+                while chunk := network(lambda: response.read(CHUNK)):
+                    size += len(chunk)
+                    if size > remote.size:  # a wrong file (or a page) from the server: stop before the disk fills
+                        break
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
     except OSError as e:  # the file's own failure (a full disk): the CLI names the path and the space left
         if e.filename is None:
             e.filename = str(tmp.parent)
