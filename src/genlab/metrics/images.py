@@ -92,23 +92,21 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
     from genlab.sampling import load_model
 
     model = load_model(path, device=device)
+    if not model.has_latent:  # image models decode latents; the others (text, sequences) draw no images
+        raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; image "
+                          "metrics (--metrics) need an image model.")
     generator = torch.Generator().manual_seed(seed)  # latents are drawn on the CPU: the same samples on any device
-    not_images = ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; image "
-                             "metrics (--metrics) need an image model.")
-    # A conditional model's labels cycle through the classes over all n samples: sample() would
-    # start each batch again at class 0, and never reach the classes beyond a batch's size.
-    labels = model.class_labels(n)
-    if labels is not None and not model.has_latent:  # no latents to decode with the labels
-        raise not_images
+    # All n latents in one draw, decoded batch by batch: torch draws a tensor's normals in blocks,
+    # so draws split at another --batch-size would be other samples. A conditional model's labels
+    # cycle through the classes over all n samples, as sample() would only within each batch.
+    latents, labels = model.sample_latent(n, generator), model.class_labels(n)
     images = []
     for start in range(0, n, batch_size):
-        count = min(batch_size, n - start)
-        if labels is None:
-            batch = model.sample(count, generator)
-        else:
-            batch = model.decode(model.sample_latent(count, generator), labels[start:start + count])
-        if not isinstance(batch, torch.Tensor) or batch.dim() != 4:  # text models sample strings
-            raise not_images
+        batch = model.decode(latents[start:start + batch_size],
+                             None if labels is None else labels[start:start + batch_size])
+        if batch.dim() != 4:  # a 2-D toy model's points
+            raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which draws 2-D points, not "
+                              "images; image metrics (--metrics) need an image model.")
         images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
     return (np.concatenate(images), labels.cpu().numpy() if labels is not None else None,
             f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})")
