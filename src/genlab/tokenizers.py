@@ -8,11 +8,12 @@
 - ``word``: runs of word characters (letters and digits, with their combining marks), runs of
   whitespace and single punctuation marks, so
   ``decode(encode(text)) == text`` for known words; the ``max_words`` most frequent pieces are
-  kept and any other piece becomes ``<unk>`` (id 0) — the documented fallback for captions-style
-  corpora whose vocabulary is open.
+  kept and any other piece becomes ``<unk>`` (id 0, ``WORD_UNKNOWN_ID``) — the documented fallback
+  for captions-style corpora whose vocabulary is open.
 
-A tokenizer is fully described by ``(kind, vocab)``, which the transformer keeps in its config,
-so it is saved as JSON with every checkpoint and exported model.
+A tokenizer is fully described by its kind and vocabulary, which the transformer keeps in its
+config (``tokenizer`` and ``vocab``), so it is saved as JSON with every checkpoint and exported
+model and rebuilt by :func:`load_tokenizer`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from genlab.errors import DataError
 
 KINDS = ("char", "byte", "word")
 UNKNOWN = "<unk>"
+WORD_UNKNOWN_ID = 0  # a word vocabulary's first piece
 
 
 @functools.cache
@@ -66,8 +68,6 @@ def built_without_marks(vocab: list[str]) -> bool:
 
 
 class Tokenizer:
-    kind: str
-
     def __init__(self, vocab: list[str]) -> None:
         self.vocab = vocab
 
@@ -99,8 +99,6 @@ class Tokenizer:
 
 
 class ByteTokenizer(Tokenizer):
-    kind = "byte"
-
     def __init__(self) -> None:
         super().__init__([])
 
@@ -121,8 +119,6 @@ class ByteTokenizer(Tokenizer):
 
 
 class CharTokenizer(Tokenizer):
-    kind = "char"
-
     def __init__(self, vocab: list[str]) -> None:
         super().__init__(vocab)
         if not vocab or any(len(symbol) != 1 for symbol in vocab) or len(set(vocab)) != len(vocab):
@@ -154,11 +150,9 @@ class CharTokenizer(Tokenizer):
 
 
 class WordTokenizer(Tokenizer):
-    kind = "word"
-
     def __init__(self, vocab: list[str]) -> None:
         super().__init__(vocab)
-        if not vocab or vocab[0] != UNKNOWN or len(set(vocab)) != len(vocab):
+        if not vocab or vocab[WORD_UNKNOWN_ID] != UNKNOWN or len(set(vocab)) != len(vocab):
             raise DataError(f"A word vocabulary must start with {UNKNOWN} and hold each word once; the model "
                             "config's vocab is corrupt — re-export the model.")
         self._ids = {word: i for i, word in enumerate(vocab)}
@@ -175,7 +169,7 @@ class WordTokenizer(Tokenizer):
         return self._pattern.findall(text)
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
-        return np.array([self._ids.get(piece, 0) for piece in self.pieces(text)], dtype=np.int64)
+        return np.array([self._ids.get(piece, WORD_UNKNOWN_ID) for piece in self.pieces(text)], dtype=np.int64)
 
     def unknown_pieces(self, text: str) -> list[str]:
         return [piece for piece in self.pieces(text) if piece not in self._ids]
@@ -201,6 +195,8 @@ def load_tokenizer(kind: str, vocab: list[str]) -> Tokenizer:
 
 # --- sentence tokenizers (the textgan family: one sentence per sequence) -----------------------
 EOS = "<eos>"  # ends a sentence and pads it to the model's length
+SENTENCE_EOS_ID = 0  # a sentence vocabulary starts with <eos>, then <unk>
+SENTENCE_UNKNOWN_ID = 1
 SPLITS = ("word", "char")
 
 
@@ -214,11 +210,10 @@ class SentenceTokenizer(Tokenizer):
     """Words and punctuation marks (``word``; whitespace between them is not a token and decoding
     joins them with one space) or characters (``char``, spaces included) of one sentence.
 
-    Id 0 is ``<eos>``, which ends a sentence and pads it to a fixed length; id 1 is ``<unk>``, which
-    stands for any piece outside the ``max_words`` most frequent. Decoding stops at the first ``<eos>``.
+    Id ``SENTENCE_EOS_ID`` (0) is ``<eos>``, which ends a sentence and pads it to a fixed length; id
+    ``SENTENCE_UNKNOWN_ID`` (1) is ``<unk>``, which stands for any piece outside the ``max_words`` most
+    frequent. Decoding stops at the first ``<eos>``.
     """
-
-    kind = "sentence"
 
     def __init__(self, vocab: list[str], split: str) -> None:
         super().__init__(vocab)
@@ -243,7 +238,7 @@ class SentenceTokenizer(Tokenizer):
         return self._pattern.findall(text)
 
     def encode(self, text: str, source: str = "the text") -> np.ndarray:
-        return np.array([self._ids.get(piece, 1) for piece in self.pieces(text)], dtype=np.int64)
+        return np.array([self._ids.get(piece, SENTENCE_UNKNOWN_ID) for piece in self.pieces(text)], dtype=np.int64)
 
     def unknown_pieces(self, text: str) -> list[str]:
         return [piece for piece in self.pieces(text) if piece not in self._ids]
@@ -251,7 +246,7 @@ class SentenceTokenizer(Tokenizer):
     def decode(self, ids) -> str:
         words = []
         for i in ids:
-            if i == 0:
+            if i == SENTENCE_EOS_ID:
                 break
             words.append(self.vocab[i])
         return self._separator.join(words)
@@ -264,7 +259,7 @@ class SentenceTokenizer(Tokenizer):
 
         def piece(token: int | None) -> str:
             nonlocal ended, first
-            ended = ended or token is None or token == 0
+            ended = ended or token is None or token == SENTENCE_EOS_ID
             if ended:
                 return ""
             text = self.vocab[token] if first else self._separator + self.vocab[token]
@@ -278,8 +273,6 @@ class IdTokenizer(Tokenizer):
 
     No ``<eos>``: every sequence has the model's full length (the synthetic-oracle setting).
     """
-
-    kind = "ids"
 
     def __init__(self, vocab_size: int) -> None:
         super().__init__([])

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from genlab.nn.attention import SelfAttention, rotary_tables, rotate
+from genlab.nn.attention import AttentionBlocks, SelfAttention, rotary_tables, rotate
 
 
 def reference_attention(layer: SelfAttention, x: torch.Tensor) -> torch.Tensor:
@@ -98,3 +98,21 @@ def test_masked_keys_are_ignored(causal):
     assert torch.allclose(masked[:, :4], alone, atol=1e-10) and torch.allclose(noisy[:, :4], alone, atol=1e-10)
     if not causal:
         assert not torch.allclose(layer(x)[:, :4], alone, atol=1e-3)  # without the mask the padding is seen
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_blocks_are_pre_norm_residual_layers_with_stable_weight_names(causal):
+    torch.manual_seed(0)
+    blocks = AttentionBlocks(8, 2, 2, causal=causal).double()
+    # Saved rgan and textgan models hold these names (under their own attribute): they must not change.
+    assert sorted(blocks.state_dict()) == sorted(f"{part}.{i}.{name}" for i in range(2) for part, names in
+                                                 (("norms", ("weight", "bias")),
+                                                  ("attentions", ("qkv.weight", "qkv.bias", "out.weight", "out.bias")))
+                                                 for name in names)
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    expected = x
+    for norm, attention in zip(blocks.norms, blocks.attentions):
+        assert attention.causal == causal
+        expected = expected + attention(norm(expected))
+    assert torch.allclose(blocks(x), expected, atol=1e-12)
+    assert torch.equal(AttentionBlocks(8, 0, 2, causal=causal)(x), x)  # no layers: the identity

@@ -25,7 +25,7 @@ import torch
 from genlab.data.npz import load_npz_arrays
 from genlab.data.text import read_text
 from genlab.errors import DataError
-from genlab.tokenizers import SentenceTokenizer
+from genlab.tokenizers import SENTENCE_EOS_ID, SentenceTokenizer
 
 EMBEDDED_TRAIN_FRACTION = 0.9
 
@@ -75,10 +75,10 @@ def is_token_file(path: str | os.PathLike | None) -> bool:
 
 
 def encode_sentences(tokenizer: SentenceTokenizer, lines: list[str], seq_len: int) -> tuple[torch.Tensor, int]:
-    """Sentences → ids (N, seq_len), each ended by ``<eos>`` (id 0) and padded with it; a sentence of
+    """Sentences → ids (N, seq_len), each ended by ``<eos>`` and padded with it; a sentence of
     ``seq_len`` or more pieces keeps its first ``seq_len`` and no ``<eos>``. Returns (ids, number of
     sentences without their ``<eos>``)."""
-    tokens = torch.zeros(len(lines), seq_len, dtype=torch.long)
+    tokens = torch.full((len(lines), seq_len), SENTENCE_EOS_ID, dtype=torch.long)
     cut = 0
     for row, line in enumerate(lines):
         ids = tokenizer.encode(line)[:seq_len]

@@ -1,4 +1,6 @@
-"""Multi-head self-attention over a sequence, causal by default, with an optional KV cache.
+"""Multi-head self-attention over a sequence, causal by default, with an optional KV cache, and
+:class:`AttentionBlocks`, a stack of pre-norm residual self-attention layers (the rgan and textgan
+players' attention).
 
 Built on ``F.scaled_dot_product_attention``, which picks a fused kernel (flash / memory-efficient
 on CUDA, a blocked kernel on CPU). Positions can be rotary (RoPE, Su et al. 2021): queries and
@@ -123,3 +125,18 @@ class SelfAttention(nn.Module):
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, hd)
         y = y.transpose(1, 2).reshape(b, t, dim)  # (B, T, dim)
         return self.out_dropout(self.out(y))
+
+
+class AttentionBlocks(nn.Module):
+    """``layers`` pre-norm residual blocks x ← x + SelfAttention(LayerNorm(x)): (B, T, dim) → (B, T, dim)."""
+
+    def __init__(self, dim: int, layers: int, heads: int, causal: bool) -> None:
+        super().__init__()
+        self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
+        self.attentions = nn.ModuleList([SelfAttention(dim, heads, causal=causal) for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``key_mask`` (B, T): the positions that may be attended (None: all)."""
+        for norm, attention in zip(self.norms, self.attentions):
+            x = x + attention(norm(x), key_mask=key_mask)
+        return x

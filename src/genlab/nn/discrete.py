@@ -1,8 +1,12 @@
 """Drawing discrete tokens: inverse-CDF sampling, the Gumbel-max trick and its relaxation, the
 Gumbel-softmax (Jang et al. 2017; Maddison et al. 2017).
 
-:func:`sample_token` is how every generator in genlab picks its next token (temperature, top-k,
-top-p). :func:`categorical_sample` draws one token per row with a single uniform number: on a CPU it is
+:func:`sample_token` is how genlab's generators pick their next token when sampling and generating
+text (temperature, top-k, top-p), and how seqgan draws its fakes and rollouts. relgan's
+adversarial training is the exception: it draws each token as ``argmax(logits + g)`` with noise from
+:func:`gumbel_noise` and keeps that noise for its :func:`gumbel_softmax` relaxation (the textgan
+oracle, which makes synthetic data, calls :func:`categorical_sample` directly).
+:func:`categorical_sample` draws one token per row with a single uniform number: on a CPU it is
 about 10× faster than ``torch.multinomial`` over 5,000 categories, and than drawing V Gumbel
 variables per row.
 
@@ -106,8 +110,10 @@ def sample_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | No
     """One token per row of logits (B, V) → (B,): softmax(logits / temperature) restricted to the
     top-k / top-p tokens, drawn by :func:`categorical_sample`; temperature 0 is greedy (argmax).
 
-    Every generator in genlab (transformer, text GANs) draws through this one function. With a
-    ``generator`` the uniform numbers come from the CPU, so a seed draws the same numbers on every device.
+    The transformer's and the text GANs' sampling and generation draw through this one function
+    (relgan's adversarial training draws by the Gumbel-max trick instead: see the module's docstring).
+    With a ``generator`` the uniform numbers come from the CPU, so a seed draws the same numbers on
+    every device.
     """
     if temperature == 0:
         return logits.argmax(dim=-1)

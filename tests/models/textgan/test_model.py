@@ -157,6 +157,19 @@ def test_inverse_temperature_rises_geometrically_after_pretraining(sentences_txt
     assert not model.pretraining
 
 
+def test_mle_trains_by_maximum_likelihood_at_every_step_and_the_others_stop_after_pretraining(sentences_txt):
+    mle, _ = build("mle", sentences_txt)  # mle has no pretrain_steps: it refuses them
+    for step in (0, mle.config.pretrain_steps, 10**6):
+        mle.on_train_step(step, {})
+        assert mle.pretraining
+    for name in ("seqgan", "relgan"):
+        model, _ = build(name, sentences_txt, pretrain_steps=10)
+        model.on_train_step(9, {})
+        assert model.pretraining
+        model.on_train_step(10, {})
+        assert not model.pretraining
+
+
 def test_seqgan_rewards_are_probabilities_ending_with_the_whole_sequence(sentences_txt):
     model, dataset = build("seqgan", sentences_txt, pretrain_steps=0, d_dropout=0.0)
     assert isinstance(model.config, SeqGANConfig) and model.config.loss == "nonsaturating"

@@ -54,6 +54,23 @@ def test_schedule_is_applied_to_the_optimizer(tiny_model):
     assert all(g["lr"] == pytest.approx(5.5e-4) for g in optimizers["adamw"].param_groups)
 
 
+def test_decay_steps_0_keeps_the_learning_rate_constant_after_the_warmup(tiny_model):
+    c = TransformerConfig(lr=1e-3, warmup_steps=2, decay_steps=0)
+    c.validate()  # 0 is accepted, as by the gan, vae and rgan families
+    assert [learning_rate(c, step) for step in range(2)] == pytest.approx([5e-4, 1e-3])
+    model = tiny_model(lr=1e-3, warmup_steps=0, decay_steps=0)
+    optimizers = model.configure_optimizers()
+    for step in (0, 1, 2, 100, 10_000):
+        model.on_train_step(step, optimizers)
+        assert all(g["lr"] == 1e-3 for g in optimizers["adamw"].param_groups)
+    with pytest.raises(ConfigError, match="--model.decay_steps must be a non-negative number"):
+        TransformerConfig(decay_steps=-1).validate()
+    # min_lr is where the decay ends: without a decay it is refused, not range-checked against lr.
+    with pytest.raises(ConfigError, match="^--model.min_lr is where the cosine decay ends, and --model.decay_steps 0"):
+        TransformerConfig(lr=1e-4, min_lr=1e-5, decay_steps=0).validate()
+    TransformerConfig(lr=1e-4, decay_steps=0).validate()  # the default min_lr 3e-4 above lr is never read
+
+
 def one_step(tiny_model, tokens, **options):
     model = tiny_model(**options).float().train()
     losses = model.training_step({"tokens": tokens}, model.configure_optimizers())

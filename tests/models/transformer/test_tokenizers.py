@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from genlab.errors import DataError
-from genlab.tokenizers import (UNKNOWN, ByteTokenizer, CharTokenizer, IdTokenizer, WordTokenizer, build_tokenizer,
+from genlab.tokenizers import (EOS, SENTENCE_EOS_ID, SENTENCE_UNKNOWN_ID, UNKNOWN, WORD_UNKNOWN_ID, ByteTokenizer,
+                               CharTokenizer, IdTokenizer, SentenceTokenizer, WordTokenizer, build_tokenizer,
                                load_tokenizer)
 
 MIXED = "To be, or not to be 🎭 — 生存还是毁灭，这是一个问题。👩‍👩‍👧 café\n"
@@ -57,6 +58,15 @@ def test_word_level_pieces_unknown_fallback_and_vocabulary_limit():
     assert tokenizer.decode(ids.tolist()) == f"a {UNKNOWN}"
 
 
+def test_the_named_special_ids_are_the_vocabularies_special_pieces():
+    word = WordTokenizer.from_text("a cat", max_words=3)
+    assert word.vocab[WORD_UNKNOWN_ID] == UNKNOWN and word.encode("dog").tolist() == [WORD_UNKNOWN_ID]
+    sentence = SentenceTokenizer.from_lines(["a cat"], "word", max_words=4)
+    assert sentence.vocab[SENTENCE_EOS_ID] == EOS and sentence.vocab[SENTENCE_UNKNOWN_ID] == UNKNOWN
+    assert sentence.encode("a dog").tolist() == [2, SENTENCE_UNKNOWN_ID]
+    assert sentence.decode([2, SENTENCE_EOS_ID, 3]) == "a"
+
+
 def test_corrupt_vocabularies_are_refused():
     with pytest.raises(DataError, match="distinct single characters"):
         CharTokenizer(["ab", "c"])
@@ -80,8 +90,6 @@ def test_a_word_keeps_its_combining_marks():
     """Python's \\w leaves combining marks out: Hindi, Thai and decomposed Latin words would split at each."""
     import unicodedata
 
-    from genlab.tokenizers import SentenceTokenizer
-
     hindi, decomposed = "मैं हिन्दी बोलता हूँ", unicodedata.normalize("NFD", "le café est naïf, ok!")
     word = build_tokenizer("word", hindi + "\n" + decomposed)
     assert word.pieces(hindi) == ["मैं", " ", "हिन्दी", " ", "बोलता", " ", "हूँ"]
@@ -101,8 +109,6 @@ def test_unknown_pieces_are_the_ones_read_as_unk():
 def test_a_vocabulary_built_by_the_earlier_split_keeps_cutting_words_at_their_marks():
     """Saved before 5 December, its pieces are words cut at each combining mark: it reads text as it was built."""
     import re
-
-    from genlab.tokenizers import SentenceTokenizer
 
     text = "मैं हिन्दी बोलता हूँ"
     earlier = re.compile(r"\w+|\s+|[^\w\s]")  # the split of genlab before 5 December

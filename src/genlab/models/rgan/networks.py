@@ -34,24 +34,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from genlab.data.sequences import length_mask
 from genlab.models.rgan.config import RGANConfig
-from genlab.nn.attention import SelfAttention
+from genlab.nn.attention import AttentionBlocks
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
-
-
-class AttentionBlocks(nn.Module):
-    """``layers`` pre-norm residual blocks x ← x + SelfAttention(LayerNorm(x)): (B, T, dim) → (B, T, dim)."""
-
-    def __init__(self, dim: int, layers: int, heads: int, causal: bool) -> None:
-        super().__init__()
-        self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
-        self.attentions = nn.ModuleList([SelfAttention(dim, heads, causal=causal) for _ in range(layers)])
-
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``key_mask`` (B, T): the positions that may be attended (None: all)."""
-        for norm, attention in zip(self.norms, self.attentions):
-            x = x + attention(norm(x), key_mask=key_mask)
-        return x
 
 
 class LabelEmbedding(nn.Module):

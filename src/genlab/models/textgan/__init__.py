@@ -14,7 +14,7 @@ from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
 from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
 from genlab.models.textgan.model import MODELS, RelGAN, SeqGAN, TextGAN
-from genlab.tokenizers import SentenceTokenizer
+from genlab.tokenizers import SENTENCE_UNKNOWN_ID, SentenceTokenizer
 
 MAX_VOCABULARY = 1 << 20  # ids taken from data: a larger vocabulary is almost surely unnumbered ids
 
@@ -56,7 +56,7 @@ def build_sentence_data(data: SentenceDataConfig, model: TextGANConfig) -> tuple
     model = dataclasses.replace(model, split=split, vocab=tokenizer.vocab, seq_len=seq_len)
     model.validate()
     tokens, cut = encode_sentences(tokenizer, lines, seq_len)
-    unknown = int((tokens == 1).sum())
+    unknown = int((tokens == SENTENCE_UNKNOWN_ID).sum())
     description = (f"{source}: {len(lines):,} sentences, {split}-level, {tokenizer.vocab_size:,} symbols, "
                    f"{seq_len} tokens each with <eos> padding"
                    + (f"; {cut:,} sentences cut to fit (or left without <eos>)" if cut else "")

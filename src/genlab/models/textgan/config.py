@@ -55,14 +55,14 @@ class TextGANConfig:
     pretrain_steps: int = 1000  # seqgan/relgan: maximum-likelihood steps before adversarial training starts
     discriminator_pretrain_steps: int = 0  # of those, the last ones in which D trains too (all, if more)
     loss: Literal["rsgan", "nonsaturating"] = "rsgan"  # relativistic standard GAN (RelGAN's) or standard
-    max_inverse_temperature: float = 100.0  # gumbel: β rises from 1 to this (RelGAN's "temperature")
-    # gumbel: adversarial steps over which β rises as β_max^(n/N), then constant; the default fits the
+    max_inverse_temperature: float = 100.0  # relgan: β rises from 1 to this (RelGAN's "temperature")
+    # relgan: adversarial steps over which β rises as β_max^(n/N), then constant; the default fits the
     # default run (--train.steps 2000 = 1000 pretraining + 1000 adversarial), which ends at β_max
     temperature_steps: int = 1000
-    # gumbel: show D the exact one-hot tokens (the gradient still that of the relaxation), so the
+    # relgan: show D the exact one-hot tokens (the gradient still that of the relaxation), so the
     # softness of a relaxed sample cannot give it away as fake
     straight_through: bool = False
-    rollouts: int = 8  # reinforce: Monte-Carlo completions per prefix
+    rollouts: int = 8  # seqgan: Monte-Carlo completions per prefix
     discriminator_steps: int = 1  # adversarial: D updates per G update; the batch is split into d + 1 parts
     lr_pretrain: float = 1e-2  # Adam learning rate of maximum-likelihood training
     lr_generator: float = 1e-4  # adversarial phase: the generator's Adam learning rate

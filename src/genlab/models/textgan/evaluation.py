@@ -41,18 +41,18 @@ from genlab.data.text import refuse_embedded_text_for_other_training
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.bleu import TEXYGEN_SELF_BLEU_SAMPLE, corpus_scores, self_bleu
 from genlab.models.base import EvalOptions, evaluating
+from genlab.tokenizers import SENTENCE_EOS_ID
 
 
 @torch.no_grad()
 def reference_nll(model, tokens: torch.Tensor, batch_size: int, temperature: float = 1.0) -> tuple[float, float]:
     """Teacher-forced NLL of references (N, T) → (nats per sentence token, nats per position) under
-    softmax(logits / temperature); a sentence's tokens run up to and including its first ``<eos>``
-    (id 0)."""
+    softmax(logits / temperature); a sentence's tokens run up to and including its first ``<eos>``."""
     sentence_total = position_total = counted = 0.0
     for batch in tokens.split(batch_size):
         batch = batch.to(model.device)
         nll = model.token_nll(batch, temperature)  # (b, T)
-        ends = (batch == 0).long()
+        ends = (batch == SENTENCE_EOS_ID).long()
         in_sentence = ends.cumsum(dim=1) - ends == 0  # no <eos> before this position
         sentence_total += float(nll[in_sentence].sum())
         position_total += float(nll.sum())
@@ -65,7 +65,7 @@ def piece_lists(model, tokens: torch.Tensor) -> list[list[str]]:
     vocab = model.tokenizer.vocab
     sentences = []
     for row in tokens.tolist():
-        end = row.index(0) if 0 in row else len(row)
+        end = row.index(SENTENCE_EOS_ID) if SENTENCE_EOS_ID in row else len(row)
         sentences.append([vocab[i] for i in row[:end]])
     return sentences
 
@@ -166,8 +166,8 @@ def sequence_keys(tokens: torch.Tensor, sentences: bool) -> list[tuple[int, ...]
     follows is padding), or a token-id row whole (id 0 is a token like any other there)."""
     keys = []
     for row in tokens.tolist():
-        if sentences and 0 in row:
-            row = row[:row.index(0) + 1]
+        if sentences and SENTENCE_EOS_ID in row:
+            row = row[:row.index(SENTENCE_EOS_ID) + 1]
         keys.append(tuple(row))
     return keys
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -69,7 +69,6 @@ class TextGAN(GenerativeModel):
     family = "textgan"
     name = "mle"
     config_class = MLEConfig
-    adversarial: ClassVar[str] = "none"
     sample_suffixes = (".txt",)
     ddp_modules = ("generator",)
 
@@ -101,7 +100,7 @@ class TextGAN(GenerativeModel):
 
     @property
     def pretraining(self) -> bool:
-        return self.adversarial == "none" or self.step < self.config.pretrain_steps
+        return not self.config.discriminated or self.step < self.config.pretrain_steps
 
     # --- maximum likelihood --------------------------------------------------------------------
     def inputs(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -153,12 +152,12 @@ class TextGAN(GenerativeModel):
                 logits = logits[:, -1]
         return tokens
 
-    def sample_tokens(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
-                      top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
-        """n sampled sequences (n, seq_len) of token ids."""
+    def sample_tokens(self, n: int, generator: torch.Generator | None = None,
+                      temperature: float = 1.0) -> torch.Tensor:
+        """n sequences (n, seq_len) of token ids drawn from softmax(logits / temperature)."""
         empty = torch.empty(n, 0, dtype=torch.long, device=self.device)
         with evaluating(self):
-            return self.continue_tokens(empty, sampling_picker(temperature, top_k, top_p, generator))
+            return self.continue_tokens(empty, sampling_picker(temperature, generator=generator))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> list[str]:
@@ -276,7 +275,6 @@ class AdversarialTextGAN(TextGAN):
 class RelGAN(AdversarialTextGAN):
     name = "relgan"
     config_class = RelGANConfig
-    adversarial = "gumbel"
 
     @property
     def inverse_temperature(self) -> float:
@@ -333,7 +331,6 @@ class RelGAN(AdversarialTextGAN):
 class SeqGAN(AdversarialTextGAN):
     name = "seqgan"
     config_class = SeqGANConfig
-    adversarial = "reinforce"
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
         # Hard samples only: inverse-CDF draws, no (n, T, V) Gumbel noise to keep for a relaxation.

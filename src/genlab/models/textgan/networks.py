@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.models.rgan.networks import AttentionBlocks
 from genlab.models.textgan.config import TextGANConfig
 from genlab.models.transformer.config import TransformerConfig
 from genlab.models.transformer.network import TransformerNet
+from genlab.nn.attention import AttentionBlocks
 
 
 class LSTMGenerator(nn.Module):

@@ -11,7 +11,7 @@ from genlab.errors import DataError
 from genlab.models.registry import Family
 from genlab.models.transformer.config import TransformerConfig
 from genlab.models.transformer.model import Transformer
-from genlab.tokenizers import build_tokenizer, load_tokenizer
+from genlab.tokenizers import WORD_UNKNOWN_ID, build_tokenizer, load_tokenizer
 
 __all__ = ["FAMILY", "Transformer", "TransformerConfig"]
 
@@ -37,7 +37,7 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
                         "lacks (the resumed run's, or that of the run whose config.json was given); resume on the "
                         "text it was built from, or start a new run from a config without model.vocab.") from None
     # A word vocabulary given with the config (another run's config.json) may not know this text's words.
-    unknown = int((ids == 0).sum()) if model.tokenizer == "word" else 0
+    unknown = int((ids == WORD_UNKNOWN_ID).sum()) if model.tokenizer == "word" else 0
     unknown_note = f", {unknown:,} of them <unk> (words outside the vocabulary)" if unknown else ""
     description = (f"{source}: {ids.numel():,} training tokens ({model.tokenizer}-level, "
                    f"{tokenizer.vocab_size} symbols{unknown_note}), first {1 - data.validation_fraction:.0%} of the "

@@ -32,7 +32,8 @@ class TransformerConfig:
     lr: float = 3e-3  # peak learning rate, reached at the end of the warmup
     min_lr: float = 3e-4  # the cosine schedule decays lr to this
     warmup_steps: int = 100  # linear warmup: step s (from 0) runs at lr · (s + 1) / warmup_steps
-    decay_steps: int = 2000  # cosine decay ends here (set it to --train.steps); constant min_lr after
+    # cosine decay ends here (set it to --train.steps); constant min_lr after; 0: constant lr after the warmup
+    decay_steps: int = 2000
     weight_decay: float = 0.1  # AdamW's, on weight matrices only
     betas: tuple[float, float] = (0.9, 0.99)  # AdamW (β1, β2)
     grad_clip: float = 1.0  # clip the global gradient norm to this; 0: off
@@ -43,8 +44,7 @@ class TransformerConfig:
     held_out_fraction: float = 0.1
 
     def validate(self) -> None:
-        for name in ("max_words", "context", "layers", "heads", "width", "decay_steps", "grad_accumulation",
-                     "preview_tokens"):
+        for name in ("max_words", "context", "layers", "heads", "width", "grad_accumulation", "preview_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--model.{name} must be at least 1 (got {getattr(self, name)}).")
         if self.width % self.heads:
@@ -56,10 +56,11 @@ class TransformerConfig:
                               f"{self.held_out_fraction}); it is set from --data.validation_fraction.")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--model.dropout must lie in [0, 1) (got {self.dropout}).")
-        if not 0 < self.lr < math.inf or not 0 <= self.min_lr <= self.lr:
+        # min_lr is read only by the decay (a default one above a small lr is no error without it)
+        if not 0 < self.lr < math.inf or (self.decay_steps and not 0 <= self.min_lr <= self.lr):
             raise ConfigError(f"--model.lr must be positive and --model.min_lr between 0 and lr "
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
-        check_non_negative(self, "warmup_steps", "weight_decay", "grad_clip")
+        check_non_negative(self, "warmup_steps", "decay_steps", "weight_decay", "grad_clip")
         check_adam_betas(self.betas)
         if self.vocab is not None and (not self.vocab or len(set(self.vocab)) != len(self.vocab)):
             raise ConfigError(f"--model.vocab must list distinct symbols, one per token id (got {len(self.vocab)}, "
@@ -82,4 +83,7 @@ class TransformerConfig:
                                   f"tokenizer keeps {keeps}; drop it, or set --model.tokenizer word.")
         if is_set(self, "vocab") and self.tokenizer == "byte":
             found["vocab"] = "--model.vocab is not used by the byte tokenizer (its 256 symbols are fixed); drop it."
+        if is_set(self, "min_lr") and not self.decay_steps:
+            found["min_lr"] = ("--model.min_lr is where the cosine decay ends, and --model.decay_steps 0 keeps lr "
+                               "constant; set --model.decay_steps too (e.g. to --train.steps), or drop it.")
         return found

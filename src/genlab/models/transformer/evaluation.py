@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from genlab.data.text import read_text, refuse_embedded_text_for_other_training, split_text
 from genlab.errors import ConfigError, DataError
 from genlab.models.base import EvalOptions, evaluating
-from genlab.tokenizers import ByteTokenizer
+from genlab.tokenizers import WORD_UNKNOWN_ID, ByteTokenizer
 
 
 @torch.no_grad()
@@ -79,7 +79,7 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
                       if options.max_examples is not None else ""),
     }
     if model.config.tokenizer == "word":  # <unk> is one symbol for many words: per-token scores flatter
-        protocol["unknown_tokens"] = int((ids[1:tokens + 1] == 0).sum())
+        protocol["unknown_tokens"] = int((ids[1:tokens + 1] == WORD_UNKNOWN_ID).sum())
         protocol["perplexity"] = ("exp(loss) per token, and the word tokenizer's tokens include runs of whitespace "
                                   "and punctuation marks: lower than a perplexity per word")
     return {

@@ -25,7 +25,8 @@ from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 
 def learning_rate(c: TransformerConfig, step: int) -> float:
-    """Linear warmup to ``lr`` over ``warmup_steps``, then cosine decay to ``min_lr`` at ``decay_steps``."""
+    """Linear warmup to ``lr`` over ``warmup_steps``, then cosine decay to ``min_lr`` at ``decay_steps``
+    (with ``decay_steps`` 0, ``lr`` from the end of the warmup on)."""
     return warmup_cosine(step, c.lr, c.min_lr, c.warmup_steps, c.decay_steps)
 
 
