@@ -26,3 +26,21 @@ def test_non_finite_points_are_refused_not_plotted_at_a_corner(tmp_path):
     with pytest.raises(SampleError, match="drew 1 of 5 points with NaN or infinite coordinates"):
         save_scatter(points, tmp_path / "points.png")
     assert not (tmp_path / "points.png").exists()
+
+
+def test_a_scatter_plot_draws_its_points_in_black_over_grey_axes_and_a_unit_grid(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from genlab.imaging import save_scatter
+
+    save_scatter(torch.tensor([[0.6, -0.6], [1.0, 1.0]]), tmp_path / "points.png", size=101, extent=2.0)
+    canvas = np.asarray(Image.open(tmp_path / "points.png"))
+    # x and y map [-2, 2] to pixels [0, 100]; rows run top-down, so y = 1 is row 25
+    assert canvas[65, 65] == 0 and canvas[25, 75] == 0  # (0.6, -0.6) and (1, 1)
+    assert canvas[10, 50] == 150 and canvas[50, 10] == 150  # the axes, x = 0 and y = 0
+    assert canvas[10, 25] == canvas[10, 75] == canvas[25, 10] == canvas[75, 10] == 225  # x, y = ±1
+    assert canvas[10, 10] == 255 and canvas[90, 90] == 255  # nothing between
+    save_scatter(torch.tensor([[300.0, 0.0]]), tmp_path / "far.png", size=101)
+    far = np.asarray(Image.open(tmp_path / "far.png"))
+    assert (far[10] < 255).sum() == 1  # spanning ±330 units: the axes only, no grid line every unit

@@ -61,12 +61,28 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
     return atomic_write_bytes(path, grid_png(images, ncol))
 
 
+GRID_LINES_UP_TO = 10  # a scatter plot draws its unit grid while at most this many units lie each side of 0
+
+
 def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
-    """Save 2-D points (N, 2) as a PNG scatter plot on a white square, y up."""
+    """Save 2-D points (N, 2) as a black-on-white PNG scatter plot, y up, centred on the origin and
+    reaching ``extent`` (default: just past the farthest point) on each side. The axes are drawn in
+    grey, and while the plot spans at most ``GRID_LINES_UP_TO`` units each way a light grid at every
+    whole unit (the toy ring's radius is 1, its grid's spacing 2), so a plot shows where points lie."""
     xy = refuse_non_finite(points.detach().float().cpu(), "points with NaN or infinite coordinates")
     extent = extent or float(xy.abs().max().clamp(min=1e-6)) * 1.1
-    pixels = ((xy / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
+
+    def pixel(value: torch.Tensor) -> torch.Tensor:
+        return ((value / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
+
     canvas = np.full((size, size), 255, np.uint8)
+    units = range(-math.floor(extent), math.floor(extent) + 1) if extent <= GRID_LINES_UP_TO else (0,)
+    for unit in units:
+        at = int(pixel(torch.tensor(float(unit))))
+        shade = 150 if unit == 0 else 225
+        canvas[:, at] = np.minimum(canvas[:, at], shade)  # x = unit
+        canvas[size - 1 - at, :] = np.minimum(canvas[size - 1 - at, :], shade)  # y = unit
+    pixels = pixel(xy)
     canvas[size - 1 - pixels[:, 1].numpy(), pixels[:, 0].numpy()] = 0
     picture = Image.fromarray(canvas)
     return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
