@@ -23,7 +23,7 @@ import torch
 from genlab import __version__
 from genlab.errors import run_main
 from genlab.fileio import atomic_write_json
-from genlab.metrics.evaluators import EvaluatorConfig, accuracy, parameter_count, train_evaluator, weights_dir
+from genlab.metrics.evaluators import EvaluatorConfig, accuracy, train_evaluator, weights_dir
 from genlab.models.base import save_weights
 
 from common import command_line, read_images
@@ -70,7 +70,8 @@ def main() -> None:
         "test_accuracy": accuracy(model, x_test, y_test), "test_examples": len(x_test),
         "test_data": f"{test_file} (full test split)", "train_data": ", ".join(train_files),
         "training": protocol, "train_seconds": round(seconds, 1), "threads": torch.get_num_threads(),
-        "parameters": parameter_count(model), "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "genlab": __version__, "torch": torch.__version__,
     }
     atomic_write_json(args.out / f"{args.dataset}.json", record)

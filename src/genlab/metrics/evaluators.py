@@ -203,10 +203,6 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, config: EvaluatorCon
     return model.to(memory_format=torch.contiguous_format).eval(), protocol
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def mode_count(probs: torch.Tensor) -> int:
     """How many classes are the evaluator's top prediction for at least one sample of ``probs`` (N, classes)."""
     return int(torch.bincount(probs.argmax(-1), minlength=probs.shape[-1]).gt(0).sum())
