@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from genlab.config import check_seed
+from genlab.config import EvalOptions, check_seed
 from genlab.errors import CheckpointError, ConfigError, GenlabError, out_of_memory_as
 from genlab.fileio import blocking_file
 from genlab.runtime import tune_allocator
@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes ")
     evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
                                         "default: the embedded MNIST test split); for sequence models a CSV or .npz")
-    evaluate.add_argument("--n", type=int, default=10000,
-                          help="generated samples for --metrics and textgan models (default 10000)")
+    evaluate.add_argument("--n", type=int,
+                          help=f"generated samples for --metrics and textgan models (default {EvalOptions.samples})")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
                                               "evaluators, FD-<name>) or inception (FID)")
     evaluate.add_argument("--inception-weights", help="path of pt_inception-2015-12-05-6726825d.pth for "
@@ -119,30 +119,33 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-cache", action="store_true", help="recompute the reference features")
     evaluate.add_argument("--data", help="evaluation data path (default: the family's embedded held-out data)")
     evaluate.add_argument("--nll", action="store_true", help="also estimate the test negative log-likelihood")
-    evaluate.add_argument("--k", type=int, default=5000, help="importance samples per example for --nll (default 5000)")
-    evaluate.add_argument("--batch-size", type=int, default=256, help="examples per forward pass (default 256)")
+    evaluate.add_argument("--k", type=int, help=f"importance samples per example for --nll (default {EvalOptions.k})")
+    evaluate.add_argument("--batch-size", type=int,
+                          help=f"examples per forward pass (default {EvalOptions.batch_size})")
     evaluate.add_argument("--max-examples", type=int, help="evaluate on N examples only (the first N; sequence "
                                                            "models: a random N, drawn with --seed)")
-    evaluate.add_argument("--repeats", type=int, default=10,
-                          help="repetitions of each sequence score (mean ± std; default 10)")
-    evaluate.add_argument("--discriminative-iterations", type=int, default=2000,
-                          help="training iterations of the discriminative score's classifier")
-    evaluate.add_argument("--predictive-iterations", type=int, default=5000,
-                          help="training iterations of the predictive score's predictor")
+    evaluate.add_argument("--repeats", type=int,
+                          help=f"repetitions of each sequence score (mean ± std; default {EvalOptions.repeats})")
+    evaluate.add_argument("--discriminative-iterations", type=int,
+                          help="training iterations of the discriminative score's classifier (default "
+                               f"{EvalOptions.discriminative_iterations})")
+    evaluate.add_argument("--predictive-iterations", type=int,
+                          help="training iterations of the predictive score's predictor (default "
+                               f"{EvalOptions.predictive_iterations})")
     evaluate.add_argument("--classifier-hidden", type=int,
                           help="also report the discriminative score with a classifier of this many GRU units "
                                "(the TimeGAN protocol's has F/2, two for five features: it misses what a wider "
                                "one sees; not a TimeGAN score)")
     evaluate.add_argument("--oracle", help="textgan: the oracle LSTM's .npz (SeqGAN parameters), to score "
                                            "generated token ids by NLL_oracle")
-    evaluate.add_argument("--temperature", type=float, default=1.0,
+    evaluate.add_argument("--temperature", type=float,
                           help="textgan: sample at this temperature (below 1: surer, less diverse text); NLL_gen "
                                "is then of that tempered distribution")
     evaluate.add_argument("--train-data", help="textgan: the training data (text or .npz), to report the share of "
                                                "generated sequences that copy a training sequence verbatim")
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
                           "PCA and t-SNE) to DIR")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, help=f"default {EvalOptions.seed}")
     evaluate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
@@ -431,27 +434,60 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
 
 
-# `genlab eval` options (EvalOptions fields) that one family's evaluation reads, and what that
-# family's models are.
+# `genlab eval`'s options that are EvalOptions fields, by argparse name (--n is ``samples``). The
+# parser leaves each None (--nll False) when not given: their defaults are EvalOptions', and what
+# was given is known exactly, for the checks below.
+EVAL_FIELDS = {"n": "samples", "nll": "nll", "k": "k", "batch_size": "batch_size", "max_examples": "max_examples",
+               "seed": "seed", "repeats": "repeats", "discriminative_iterations": "discriminative_iterations",
+               "predictive_iterations": "predictive_iterations", "classifier_hidden": "classifier_hidden",
+               "oracle": "oracle", "temperature": "temperature", "train_data": "train_data", "plots": "plots"}
+# The EvalOptions fields that one family's evaluation reads, and what that family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
-                       "classifier_hidden": "rgan",
-                       "predictive_iterations": "rgan", "plots": "rgan", "oracle": "textgan",
-                       "temperature": "textgan", "train_data": "textgan", "samples": "textgan"}
+                       "classifier_hidden": "rgan", "predictive_iterations": "rgan", "plots": "rgan",
+                       "oracle": "textgan", "temperature": "textgan", "train_data": "textgan", "samples": "textgan"}
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
+# The EvalOptions fields image --metrics reads; the others belong to a family's own evaluation.
+IMAGE_METRIC_OPTIONS = {"samples", "batch_size", "seed"}
 
 
-def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
-    """An allocation that fails while evaluating is one sentence naming ``names``, the options
-    (``EvalOptions`` names) whose lower values shrink what the evaluation holds at once."""
+def flag_of(field: str) -> str:
+    """The command-line flag of an EvalOptions field."""
+    return "--n" if field == "samples" else f"--{field.replace('_', '-')}"
+
+
+def eval_options(args: argparse.Namespace) -> tuple[EvalOptions, set[str]]:
+    """The EvalOptions that ``genlab eval``'s arguments ask for, and the fields given."""
+    given = {field: value for name, field in EVAL_FIELDS.items()  # (0 is given: not `in (None, False)`, which it is)
+             if (value := getattr(args, name)) is not None and value is not False}
+    data = args.data if args.data is not None else args.ref
+    if data is not None and not args.metrics:
+        given["data"] = data
+    return EvalOptions(**given), set(given)
+
+
+def refuse_unused_eval_options(given: set[str], model=None) -> None:
+    """Refuse what the evaluation would silently ignore: for image --metrics (``model`` None) a
+    family's own options, else another family's."""
+    for field in sorted(given):
+        if model is None and field not in IMAGE_METRIC_OPTIONS:
+            raise ConfigError(f"{flag_of(field)} is not used by image --metrics; drop it.")
+        family = FAMILY_EVAL_OPTIONS.get(field)
+        if model is not None and family is not None and model.family != family:
+            raise ConfigError(f"{flag_of(field)} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
+                              f"{model.name} does not use it, so drop it.")
+
+
+def evaluation_memory_guard(options: EvalOptions, fields: list[str]):
+    """An allocation that fails while evaluating is one sentence naming ``fields``, the options
+    (EvalOptions fields) whose lower values shrink what the evaluation holds at once."""
     sizes, lower, unset = [], [], []
-    for name in names:
-        flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
-        value = getattr(args, "n" if name == "samples" else name)
+    for field in fields:
+        flag, value = flag_of(field), getattr(options, field)
         if value is None:  # --max-examples not given
             sizes.append(f"every example (no {flag})")
             unset.append(flag)
         else:
-            sizes.append(f"{flag} {value} samples" if name == "samples" else f"{flag} {value}")
+            sizes.append(f"{flag} {value} samples" if field == "samples" else f"{flag} {value}")
             lower.append(flag)
     if not sizes:
         return out_of_memory_as("The evaluation does not fit in memory.")
@@ -462,14 +498,12 @@ def evaluation_memory_guard(args: argparse.Namespace, names: list[str]):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.data.images import embedded_training_warning, own_training_data_warning, trained_on_embedded_digits
-    from genlab.data.provenance import trained_on_data, training_data_section
     from genlab.fileio import atomic_write_json
-    from genlab.models.base import EvalOptions
     from genlab.sampling import find_model_folder, load_model
-    from genlab.train.trainer import resolve_device
+    from genlab.train.trainer import EVAL_FILE, is_run_directory, resolve_device
 
-    check_seed(args.seed)
+    if args.seed is not None:
+        check_seed(args.seed)
     device = resolve_device(args.device, "--device")
     if args.json is not None:
         output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
@@ -480,74 +514,36 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
                           "model's own evaluation.")
     if args.plots is not None and not args.plots.strip():  # an unset shell variable: not the current folder
         raise ConfigError("--plots is empty; pass a folder for the figures.")
-    defaults = EvalOptions()
-    if args.metrics:  # options of a family's own evaluation, which image --metrics would silently ignore
-        for name in ("data", "nll", "k", "max_examples", "repeats", "discriminative_iterations", "classifier_hidden",
-                     "predictive_iterations", "oracle", "temperature", "train_data", "plots"):
-            if getattr(args, name) != getattr(defaults, name):
-                hint = " (their reference images are given with --ref)" if name == "data" else ""
-                raise ConfigError(f"--{name.replace('_', '-')} is not used by image --metrics{hint}; drop it.")
+    options, given = eval_options(args)
+    if args.metrics:
+        from genlab.metrics.images import evaluate_images, parse_metrics
+
+        if args.data is not None:
+            raise ConfigError("--data is not used by image --metrics (their reference images are given with --ref); "
+                              "drop it.")
+        refuse_unused_eval_options(given)
+        with evaluation_memory_guard(options, ["samples", "batch_size"]):
+            result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
+                                     n=options.samples, extractor=args.extractor,
+                                     inception_weights=args.inception_weights, seed=options.seed,
+                                     batch_size=options.batch_size, device=device, use_cache=not args.no_cache)
     else:
         for name in ("extractor", "inception_weights", "no_cache"):
             if getattr(args, name) not in (None, False):
                 raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
                                   "--metrics fd,kid) or drop it.")
-    if args.metrics:
-        from genlab.metrics.images import evaluate_images, parse_metrics
-
-        with evaluation_memory_guard(args, ["samples", "batch_size"]):
-            result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
-                                     n=args.n, extractor=args.extractor, inception_weights=args.inception_weights,
-                                     seed=args.seed, batch_size=args.batch_size, device=device,
-                                     use_cache=not args.no_cache)
-    else:
         if args.data is not None and args.ref is not None:
             raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
-        options = EvalOptions(data=args.data or args.ref, nll=args.nll, k=args.k, batch_size=args.batch_size,
-                              max_examples=args.max_examples, seed=args.seed, repeats=args.repeats,
-                              discriminative_iterations=args.discriminative_iterations,
-                              classifier_hidden=args.classifier_hidden,
-                              predictive_iterations=args.predictive_iterations, samples=args.n,
-                              oracle=args.oracle, plots=args.plots, temperature=args.temperature,
-                              train_data=args.train_data)
         options.validate()
         weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
         model = load_model(weights, device=device)
-        if model.family == "gan" and not getattr(model, "is_image", True):  # a 2-D toy model: its own mixture
-            learned = (training_data_section(args.model) or {}).get("path")
-            if options.data is None and isinstance(learned, str) and learned.startswith("toy:"):
-                options.data = learned
-            elif options.data is not None and isinstance(learned, str) and options.data != learned:
-                raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data (its own mixture "
-                                  "is the default).")
-        for name, family in FAMILY_EVAL_OPTIONS.items():  # which a model of another family would silently ignore
-            if getattr(options, name) != getattr(defaults, name) and model.family != family:
-                flag = "--n" if name == "samples" else f"--{name.replace('_', '-')}"
-                raise ConfigError(f"{flag} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
-                                  f"{model.name} does not use it, so drop it.")
-        with evaluation_memory_guard(args, model.evaluation_memory_options(options)):
+        refuse_unused_eval_options(given, model)
+        with evaluation_memory_guard(options, model.evaluation_memory_options(options)):
             result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
-        if options.data is None and model.family == "vae":
-            trained_on = training_data_section(args.model)
-            if trained_on is not None and trained_on.get("path") is None:
-                result["protocol"]["warning"] = embedded_training_warning("--data")
-            elif trained_on is not None:
-                result["protocol"]["warning"] = (f"the model was trained on {trained_on['path']} and these numbers "
-                                                 "are measured on the embedded MNIST test digits; pass held-out "
-                                                 "images like its training data with --data")
-        elif model.family == "vae" and trained_on_data(args.model, options.data):
-            result["protocol"]["warning"] = own_training_data_warning(options.data, "--data")
-        elif model.family == "vae" and result["protocol"].get("data_is_the_embedded_test_split") and \
-                trained_on_embedded_digits(args.model):  # a file holding a copy of them
-            result["protocol"]["warning"] = embedded_training_warning("--data")
-    text = json.dumps(result, indent=2)
-    print(text)
-    from genlab.train.trainer import EVAL_FILE, is_run_directory
-
-    run = Path(args.model)
-    if is_run_directory(run):  # for report and compare
-        atomic_write_json(run / EVAL_FILE, result)
+    print(json.dumps(result, indent=2))
+    if is_run_directory(Path(args.model)):  # for report and compare
+        atomic_write_json(Path(args.model) / EVAL_FILE, result)
     if args.json is not None:
         atomic_write_json(args.json, result)
     return 0

@@ -27,6 +27,11 @@ from typing import Any, Collection, Literal
 import yaml
 
 from genlab.errors import ConfigError
+from genlab.fileio import blocking_file
+
+# The file that holds the config of a run directory and of each of its checkpoints (RunConfig.to_dict),
+# and that of a model export (GenerativeModel.export_config).
+CONFIG_FILE = "config.json"
 
 
 class ConfigLoader(yaml.SafeLoader):
@@ -179,7 +184,9 @@ class TrainConfig:
     sample_every: int = 500  # steps between previews in RUN/samples
     checkpoint_every: int = 500  # steps between checkpoints (and one at the end)
     keep_checkpoints: int = 3  # the newest this many are kept
-    preview_count: int = 64  # samples in each progress grid (text models write at most 4 or 16)
+    # Samples in each progress preview; some models bound it: the transformer writes at most 4, the text
+    # GANs and the recurrent GANs at most 16, and a GAN on 2-D points plots at least 2500.
+    preview_count: int = 64
     # bf16 autocast: CUDA, or CPUs with bf16 units (AVX512-BF16/AMX; without them bf16 is emulated,
     # far slower). fp32 is the default everywhere: bf16 keeps 8 bits of mantissa, and on the CPU
     # it made some families slower (README: Speed).
@@ -229,6 +236,48 @@ class RunConfig:
             "train": to_dict(self.train),
             "versions": {"genlab": __version__, "torch": torch.__version__},
         }
+
+
+@dataclass
+class EvalOptions:
+    """What ``genlab eval`` asks of a model; each family reads the options that apply to it. The
+    defaults here are the command line's too (``genlab.cli`` reads them)."""
+
+    data: str | None = None  # held-out data path; None: the family's embedded held-out data
+    nll: bool = False  # estimate the negative log-likelihood (latent-variable models)
+    k: int = 5000  # importance samples per example for the NLL estimate
+    batch_size: int = 256
+    max_examples: int | None = None
+    seed: int = 0
+    repeats: int = 10  # independent repetitions of each sequence score (mean ± std)
+    discriminative_iterations: int = 2000  # training iterations of the post-hoc classifier (TimeGAN: 2,000)
+    predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
+    # also score with a post-hoc classifier of this many units (sequence models; not a TimeGAN score)
+    classifier_hidden: int | None = None
+    samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
+    oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
+    temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
+    train_data: str | None = None  # text models: the training data, to count generated sequences that copy it
+    plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
+
+    def validate(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--n must be at least 1 (got {self.samples}).")
+        for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
+        if not 0 < self.temperature < float("inf"):
+            raise ConfigError(f"--temperature must be a positive number (got {self.temperature}); 1 samples the "
+                              "model's own distribution.")
+        if self.classifier_hidden is not None and self.classifier_hidden < 1:
+            raise ConfigError(f"--classifier-hidden must be at least 1 (got {self.classifier_hidden}).")
+        if self.max_examples is not None and self.max_examples < 1:
+            raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
+        if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():
+            raise ConfigError(f"--plots {self.plots} is a file; pass a folder for the figures.")
+        if self.plots is not None and (blocked := blocking_file(self.plots)) is not None:
+            raise ConfigError(f"--plots {self.plots} lies under {blocked}, which is a file, not a folder; pass a "
+                              "folder path.")
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -393,7 +442,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         path = packaged_configs()[str(path)]
     if path.is_dir():
         raise ConfigError(f"Config file {path} is a folder; pass the YAML or JSON file inside it (a run's is "
-                          f"{path / 'config.json'}).")
+                          f"{path / CONFIG_FILE}).")
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist; check the --config path or use a packaged "
                           f"config ({', '.join(packaged_configs())}).")

@@ -14,10 +14,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from genlab.config import CONFIG_FILE
 from genlab.errors import CheckpointError, SampleError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files
+from genlab.train.trainer import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
+                                  read_metric_records)
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
@@ -26,23 +28,13 @@ CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each
 def read_run(run_dir: Path) -> dict[str, Any]:
     """Config, logged records and evaluation results of a run directory."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
+    config_path = run_dir / CONFIG_FILE
     if not run_dir.exists():
         raise CheckpointError(f"{run_dir} does not exist; pass the --out folder of 'genlab train'.")
     if not is_run_directory(run_dir):
         what = "a checkpoint or an exported model" if config_path.is_file() else "not a run directory (no config.json)"
         raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
-    records = []
-    metrics = run_dir / METRICS_FILE
-    if metrics.is_file():
-        # A damaged line (cut short by a kill, or bytes that are not UTF-8) is skipped, not fatal.
-        for line in metrics.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                continue  # a line cut short by a kill (or nested past what the parser reads)
-            if isinstance(record, dict) and isinstance(record.get("step"), int):
-                records.append(record)
+    records = read_metric_records(run_dir / METRICS_FILE)
     evaluation = run_dir / EVAL_FILE
     try:
         scores = read_json(evaluation) if evaluation.is_file() else None

@@ -1,4 +1,4 @@
-"""The trainer's health checks on the logged values."""
+"""The trainer's log: health checks on the logged values, and metrics.jsonl as a resume and the report read it."""
 
 import json
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from genlab.config import RunConfig, TrainConfig
 from genlab.data.image_dataset import ImageDataConfig
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import latest_checkpoint
-from genlab.train.trainer import Trainer
+from genlab.train.trainer import Trainer, read_metric_records
 
 
 @dataclass
@@ -71,6 +71,27 @@ def test_a_penalty_that_jumps_tenfold_is_warned_of_also_right_after_a_resume(tmp
     warned = {record["step"]: record.get("warnings") for record in records}
     assert warned == {1: None, 2: None, 3: None, 4: None, 5: ["penalty_r1 spiked from 1 to 20"], 6: None,
                       7: ["penalty_r1 spiked from 20 to 400"], 8: None}
+
+
+
+def test_damaged_log_lines_are_skipped(tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    assert read_metric_records(log) == []  # nothing logged yet
+    log.write_bytes(b'{"step": 1, "loss": 0.5}\n\xff\xfe not json\n[1, 2]\n7\n{"no_step": 1}\n{"step": "2"}\n'
+                    b'{"step": 2.5}\n' + b"[" * 100_000 + b'\n{"step": 3, "loss": 0.25}\n{"step": 4, "lo')
+    assert read_metric_records(log) == [{"step": 1, "loss": 0.5}, {"step": 3, "loss": 0.25}]
+
+
+def test_a_resume_drops_the_killed_run_s_tail_and_damaged_lines_and_keeps_the_rest_as_written(tmp_path):
+    fit(tmp_path, steps=4)
+    log = tmp_path / "metrics.jsonl"
+    written = log.read_bytes()
+    with log.open("ab") as f:  # a damaged line, and the tail of a run killed after the checkpoint at step 4
+        f.write(b'{"no_step": 1}\n{"step": 5, "loss": 1.0, "penalty_r1": 20.0}\n{"step": 6, "lo')
+    fit(tmp_path, steps=8, resume_from=latest_checkpoint(tmp_path))
+    assert log.read_bytes().startswith(written)
+    assert [record["step"] for record in read_metric_records(log)] == list(range(1, 9))
+    assert len(log.read_text().splitlines()) == 8
 
 
 class LazilyPenalised(Penalised):

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from genlab.config import CONFIG_FILE
+
 
 def training_data_section(path: str | os.PathLike) -> dict | None:
     """The ``data`` section of the config of the run that trained ``path`` (a run directory, one of
@@ -14,7 +16,7 @@ def training_data_section(path: str | os.PathLike) -> dict | None:
     path = Path(path)
     for folder in (path, path.parent) if path.name == "model" else (path,):
         try:
-            data = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("data")
+            data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("data")
         except (OSError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(data, dict):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from genlab import __version__
+from genlab.config import CONFIG_FILE
 from genlab.data.images import (FORMATS, embedded_training_warning, holds_embedded_digits, load_images,
                                 own_training_data_warning, trained_on_embedded_digits)
 from genlab.data.provenance import trained_on_data
@@ -56,7 +57,8 @@ def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, 
         raise ConfigError(f"--ref {reference}: no such file or folder, and not one of {', '.join(NAMED_REFERENCES)}; "
                           "pass a folder or .npz of reference images.")
     split = next((s for s in ("train", "test", "val") if re.search(rf"(^|[^a-z]){s}", path.name.lower())), "as given")
-    return load_images(path, option="--ref").images, str(path.resolve()), split, None  # the cache keys the pixels themselves
+    # (the cache keys the pixels themselves)
+    return load_images(path, option="--ref").images, str(path.resolve()), split, None
 
 
 def split_label(reference: str | Path, split: str) -> str:
@@ -73,7 +75,7 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
     if not path.exists():
         raise DataError(f"{path} does not exist; pass a run directory, an exported model folder or image data "
                         f"({FORMATS}).")
-    if path.is_dir() and any((path / marker).exists() for marker in ("config.json", "model", "checkpoints")):
+    if path.is_dir() and any((path / marker).exists() for marker in (CONFIG_FILE, "model", "checkpoints")):
         return _model_samples(path, n, seed, device, batch_size)
     found = load_images(path, option="'genlab eval'")
     total = len(found.images)
@@ -208,11 +210,11 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         elif metric == "is":
             add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits")
         else:
-            add(*_class_metric(metric, chosen, fake_probs, labels, real_probs))
+            add(*_class_metric(metric, fake_probs, labels, real_probs))
     return results
 
 
-def _class_metric(metric: str, chosen: Extractor, probs: torch.Tensor, labels: np.ndarray | None,
+def _class_metric(metric: str, probs: torch.Tensor, labels: np.ndarray | None,
                   real_probs: torch.Tensor) -> tuple[str, dict[str, Any], str]:
     """Class-aware metrics of genlab's evaluators (``evaluate_images`` has checked that they apply):
     accuracy on conditional samples, mode count."""

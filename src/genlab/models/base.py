@@ -23,7 +23,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,53 +31,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors, load_file, save_file
 from torch import nn
 
-from genlab.config import from_stored, to_dict
+# CONFIG_FILE and EvalOptions are also importable from here (genlab.sampling and the families import them).
+from genlab.config import CONFIG_FILE, EvalOptions, from_stored, to_dict
 from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError, WeightsMismatchError
-from genlab.fileio import atomic_write, atomic_write_json, blocking_file
+from genlab.fileio import atomic_write, atomic_write_json
 
-CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-
-
-@dataclass
-class EvalOptions:
-    """What ``genlab eval`` asks of a model; each family reads the options that apply to it."""
-
-    data: str | None = None  # held-out data path; None: the family's embedded held-out data
-    nll: bool = False  # estimate the negative log-likelihood (latent-variable models)
-    k: int = 5000  # importance samples per example for the NLL estimate
-    batch_size: int = 256
-    max_examples: int | None = None
-    seed: int = 0
-    repeats: int = 10  # independent repetitions of each sequence score (mean ± std)
-    discriminative_iterations: int = 2000  # training iterations of the post-hoc classifier (TimeGAN: 2,000)
-    predictive_iterations: int = 5000  # training iterations of the post-hoc predictor (TimeGAN: 5,000)
-    # also score with a post-hoc classifier of this many units (sequence models; not a TimeGAN score)
-    classifier_hidden: int | None = None
-    samples: int = 10000  # generated samples scored (text models: BLEU, self-BLEU, NLL_oracle)
-    oracle: str | None = None  # the oracle LSTM's .npz: score generated token ids by NLL_oracle
-    temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
-    train_data: str | None = None  # text models: the training data, to count generated sequences that copy it
-    plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
-
-    def validate(self) -> None:
-        if self.samples < 1:
-            raise ConfigError(f"--n must be at least 1 (got {self.samples}).")
-        for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
-        if not 0 < self.temperature < float("inf"):
-            raise ConfigError(f"--temperature must be a positive number (got {self.temperature}); 1 samples the "
-                              "model's own distribution.")
-        if self.classifier_hidden is not None and self.classifier_hidden < 1:
-            raise ConfigError(f"--classifier-hidden must be at least 1 (got {self.classifier_hidden}).")
-        if self.max_examples is not None and self.max_examples < 1:
-            raise ConfigError(f"--max-examples must be at least 1 (got {self.max_examples}).")
-        if self.plots is not None and Path(self.plots).exists() and not Path(self.plots).is_dir():
-            raise ConfigError(f"--plots {self.plots} is a file; pass a folder for the figures.")
-        if self.plots is not None and (blocked := blocking_file(self.plots)) is not None:
-            raise ConfigError(f"--plots {self.plots} lies under {blocked}, which is a file, not a folder; pass a "
-                              "folder path.")
 
 
 class GenerativeModel(nn.Module):

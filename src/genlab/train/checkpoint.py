@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.config import CONFIG_FILE
 from genlab.errors import CheckpointError, UnsafeCheckpointError
 from genlab.fileio import atomic_write, atomic_write_json, atomic_write_text, fsync_dir
 from genlab.models.base import WEIGHTS_FILE, load_weights, read_json, save_weights
@@ -32,7 +33,6 @@ from genlab.train.rng import capture_rng, restore_rng, seed_everything
 
 MARKER = "COMPLETE"
 STATE_FILE = "training_state.pt"
-CONFIG_FILE = "config.json"
 _NAME = re.compile(r"^step-(\d+)$")
 
 

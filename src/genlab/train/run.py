@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from genlab.config import RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
+from genlab.config import CONFIG_FILE, RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
 from genlab.errors import ConfigError, GenlabError, WeightsMismatchError, out_of_memory_as
 from genlab.models.base import WEIGHTS_FILE, ignored_note, load_weights
 from genlab.models.registry import get_family, get_model_class
@@ -116,7 +116,7 @@ def resolve_run(family: str | None, values: dict[str, Any], overrides: dict[str,
     if resume == "auto":
         out = as_text((overrides.get("train") or {}).get("out"))
         saved_family = (read_checkpoint_config(Path(out)).get("family")
-                        if out is not None and (Path(out) / "config.json").is_file() else None)
+                        if out is not None and (Path(out) / CONFIG_FILE).is_file() else None)
         if saved_family is not None and (family or values.get("family", saved_family)) == saved_family:
             # The run's own config below a config file's values and the overrides. (A run of another
             # family is refused as such when the run directory is checked.)
@@ -156,7 +156,7 @@ def stored_run_config(folder: Path, family: str | None = None, values: dict[str,
     dropped = {section: names for section, names in dropped.items() if names}
     kept = {**saved, **{section: {key: value for key, value in saved[section].items() if key not in names}
                         for section, names in dropped.items()}}
-    notes = [ignored_note(folder / "config.json", names, section, "the resumed run's config")
+    notes = [ignored_note(folder / CONFIG_FILE, names, section, "the resumed run's config")
              for section, names in dropped.items()]
     return config, SavedConfig(kept, notes)
 
@@ -185,15 +185,15 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     run_dir = run_directory(config)
     own_checkpoint = (resume_from is not None
                       and Path(resume_from).parent.resolve() == checkpoints_dir(run_dir).resolve())
-    if not (restart_ok or own_checkpoint) and (run_dir / "config.json").exists():
+    if not (restart_ok or own_checkpoint) and (run_dir / CONFIG_FILE).exists():
         if resume_from is None:
             raise ConfigError(f"{run_dir} already holds a run; pass --resume auto to continue it, or --out NEW_DIR "
                               "to start another.")
         raise ConfigError(f"{run_dir} already holds another run, which resuming {resume_from} there would "
                           "overwrite; pass --out NEW_DIR to continue it in a new run directory.")
-    if restart_ok and resume_from is None and (run_dir / "config.json").exists():
+    if restart_ok and resume_from is None and (run_dir / CONFIG_FILE).exists():
         refuse_restart_over(run_dir, config)
-    if not own_checkpoint and not (run_dir / "config.json").exists() and run_dir.is_dir():
+    if not own_checkpoint and not (run_dir / CONFIG_FILE).exists() and run_dir.is_dir():
         # Not a run (a run of genlab's has its config.json from its first step on) but holding files of the
         # names a run writes, which the trainer would overwrite, prune or delete; other files it leaves alone.
         found = sorted(name for name in {*RUN_RECORD, EVAL_FILE, REPORT_FILE} if (run_dir / name).exists())
@@ -205,7 +205,8 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
                           "data.")
     refuse_run_inside_data(run_dir, getattr(config.data, "path", None))
-    trainer = Trainer(config.train, run_dir, progress=progress)  # checks the device before the data is read
+    process = ProcessContext.from_env()
+    trainer = Trainer(config.train, run_dir, process, progress)  # checks the device before the data is read
     family = get_family(config.family)
     with out_of_memory_as("The data as configured does not fit in memory (its --data.* sizes, such as a "
                           "resolution or a count of generated sequences); lower them."):
@@ -217,7 +218,6 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
                           f"(widths, layers, vocabulary: 'genlab list {config.family} --model {config.model_name}' "
                           "lists them)."):
         model = family.models[config.model_name](config.model)
-    process = ProcessContext.from_env()
     if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
     changed: list[str] = []

@@ -14,13 +14,16 @@ import math
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from genlab.config import RunConfig, TrainConfig
+from genlab.config import CONFIG_FILE, RunConfig, TrainConfig
 from genlab.errors import CheckpointError, ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import WEIGHTS_FILE, GenerativeModel
@@ -44,7 +47,25 @@ CURVES = ("loss", "penalty")
 
 
 # What training writes into a run directory: its record, which an output file must never replace.
-RUN_RECORD = ("config.json", METRICS_FILE, "model", "checkpoints", "samples", "tensorboard")
+RUN_RECORD = (CONFIG_FILE, METRICS_FILE, "model", "checkpoints", "samples", "tensorboard")
+
+
+def read_metric_records(path: Path) -> list[dict[str, Any]]:
+    """The records of the metrics.jsonl at ``path``, in order ([] without the file). A damaged line
+    is skipped, not fatal: one cut short by a kill, bytes that are not UTF-8, JSON nested past what
+    the parser reads, or anything but an object with an integer ``step``."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            records.append(record)
+    return records
 
 
 def run_directory_of(path: Path) -> Path | None:
@@ -62,7 +83,7 @@ def is_run_directory(path: Path) -> bool:
     """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
     and it is not one of the run's checkpoints or its exported model, which hold one too."""
     path = Path(path)
-    return (path / "config.json").is_file() and not (path / MARKER).exists() and not (path / WEIGHTS_FILE).exists()
+    return (path / CONFIG_FILE).is_file() and not (path / MARKER).exists() and not (path / WEIGHTS_FILE).exists()
 
 
 _PREVIEW = re.compile(r"^step-(\d+)(-[\w-]+)?$")  # step-000500.png, and a VAE's step-000500-traversal.png
@@ -124,6 +145,29 @@ def warning_kind(warning: str) -> str:
     return re.split(r"[\d(]", warning, maxsplit=1)[0]
 
 
+@dataclass
+class _LoopState:
+    """What the training loop carries from step to step; a checkpoint saves the open window's part."""
+
+    step: int  # the steps taken
+    sums: dict[str, torch.Tensor]  # each logged value summed over the open log window, on the device
+    # Steps that logged each value in the open window: a value absent from some steps (a phase
+    # switch, a skipped step) is averaged over the steps that produced it.
+    counts: dict[str, int]
+    skipped: int  # steps skipped for non-finite gradients, over the whole run
+    last: dict[str, float] = field(default_factory=dict)  # the values of the latest log line
+    window_start: float = field(default_factory=time.perf_counter)  # when the open window's timing began
+    timed_steps: int = 0  # steps taken since then
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        """Count a step taken, and its ``losses`` (device tensors) into the open window."""
+        self.step += 1
+        self.timed_steps += 1
+        for name, value in losses.items():
+            self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, process: ProcessContext | None = None,
                  progress: bool | None = None) -> None:
@@ -150,133 +194,44 @@ class Trainer:
         # The randomness of training (noise, dropout, augmentation) differs between ranks and does not
         # replay the stream that drew the initial weights (seeded by the caller before the model was built).
         seed_everything(training_seed(cfg.seed, self.process.rank))
-        process = self.process
         self._model, self._previous, self._warned = model, {}, set()
-        created_group = init_process_group(process, self.device)
+        created_group = init_process_group(self.process, self.device)
         model.to(self.device).train()
         optimizers = model.configure_optimizers()
-        schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, process.rank, process.world_size)
+        schedule = BatchSchedule(len(dataset), cfg.batch_size, cfg.seed, self.process.rank, self.process.world_size)
         saved_config = run_config.to_dict()
-
-        step, loop = 0, {}
-        if resume_from is not None:
-            step, loop = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed)
-            if step > cfg.steps:  # nothing written yet: the run directory stays as it was
-                raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
-                                  f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
-        starts = gather_to_all(step, process)  # a collective: every rank takes part, and all refuse together
-        if len(set(starts)) > 1:  # only rank 0 writes checkpoints: the others' --train.out lacks them
-            raise CheckpointError(f"The processes would start from different steps ({', '.join(map(str, starts))} "
-                                  "by rank): each reads its checkpoint from its own --train.out, and only rank 0 "
-                                  "writes there; put the run folder on a disk every machine shares, or copy rank "
-                                  "0's to every machine, and resume again.")
-        sums = {k: v.to(self.device) for k, v in loop.get("log_sums", {}).items()}
-        # Steps that logged each value in the open window: a value absent from some steps (a phase
-        # switch, a skipped step) is averaged over the steps that produced it.
-        counts = dict(loop.get("log_counts", {}))
-        skipped = loop.get("skipped", 0)
-        # The log_every the checkpoint was written under says whether its step closed a log window
-        # (a resumed run may log at another interval).
-        self._checkpoint_log_every = loop.get("log_every", cfg.log_every)
+        loop = self._resume(model, optimizers, resume_from)
+        start = loop.step
         compiled, eager = networks_to_compile(model, self.device) if cfg.compile else ((), ())
         if eager and not self._quiet():
             tqdm.write("genlab: --train.compile: left eager on CUDA (transposed convolutions, "
                        f"pytorch/pytorch#171622): {', '.join(eager)}; compiled: {', '.join(compiled)}")
-        distributed = model.ddp_modules if process.distributed else ()
-        wrapped = tuple(dict.fromkeys(compiled + distributed))  # attributes that hold a wrapper while training
-        start = step
-        last: dict[str, float] = {}
-        window_start, timed_steps = time.perf_counter(), 0
-        bar = tqdm(total=cfg.steps, initial=step, disable=self._quiet(), desc=f"train {model.name}",
+        bar = tqdm(total=cfg.steps, initial=start, disable=self._quiet(), desc=f"train {model.name}",
                    dynamic_ncols=True)
-        handles: list = []  # hooks on the optimizers and parameters, removed at the end
-        # From here on the caller's model is changed (wrappers, hooks); the ``finally`` undoes it even
-        # when training stops with an error, so that a library caller gets its plain model back.
         try:
-            compile_modules(model, compiled)
-            if distributed:
-                wrap(model, distributed, self.device)
-            # Registered before the finite-gradient guards, so that every rank checks the same averaged
-            # gradients and skips (or stops at) a poisoned step together instead of leaving the others
-            # waiting in an all-reduce.
-            if process.distributed and not distributed and model.averages_gradients:
-                handles += average_gradients_before_steps(model, optimizers)
-            if cfg.check_finite:
-                handles += install_finite_guards(optimizers)
-            # A skipped step's forward pass has already moved buffers (BatchNorm statistics), perhaps
-            # to NaN; with skipping allowed, the ones it left non-finite are put back as they were.
-            buffers = [b for b in model.buffers() if b.is_floating_point()] if cfg.skip_nonfinite else []
-            while step < cfg.steps:
-                batch = dataset.get_batch(schedule.indices(step), self.device)
-                model.on_train_step(step, optimizers)
-                before = [b.clone() for b in buffers]
-                try:
-                    with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"), \
-                            out_of_memory_as(f"Step {step + 1} does not fit in memory at --train.batch_size "
-                                             f"{cfg.batch_size}; lower it (checkpoints written so far are intact)."):
-                        losses = model.training_step(batch, optimizers)
-                except NonFiniteGradients as e:
-                    skipped += 1
-                    if skipped > cfg.skip_nonfinite:
-                        raise self._nonfinite_error(step + 1, e.optimizer_name) from None
-                    bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
-                              f"({skipped} of at most {cfg.skip_nonfinite})")
-                    with torch.no_grad():
-                        for buffer, old in zip(buffers, before):
-                            if not torch.isfinite(buffer).all():
-                                buffer.copy_(old)
-                    losses = {}
-                if step == start:  # the first step has run: only now does the run directory change
-                    self._open_run(start, resume_from is not None, saved_config)
-                step += 1
-                timed_steps += 1
-                for name, value in losses.items():
-                    sums[name] = sums[name] + value if name in sums else value.clone()
-                    counts[name] = counts.get(name, 0) + 1
-                bar.update(1)
-
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    # Windows are aligned to multiples of log_every, so the mean over a window is the
-                    # same whether or not the run was stopped and resumed inside it. The last step is
-                    # logged too, but its window stays open: a resumed run completes it.
-                    window = step - (step - 1) // cfg.log_every * cfg.log_every
-                    last = self._log(step, sums, counts, window, time.perf_counter() - window_start, timed_steps)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in last.items() if k.startswith(CURVES)})
-                    window_start, timed_steps = time.perf_counter(), 0
-                    if step % cfg.log_every == 0:
-                        sums, counts = {}, {}
-                if process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
-                    with unwrapped(model, wrapped), out_of_memory_as(
-                            f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
-                            "memory; lower it."):
-                        try:
-                            model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count,
-                                                cfg.seed)
-                        except SampleError as e:  # the loss curves tell more; the run goes on as configured
-                            tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                    rng_states = gather_to_main(capture_rng(), process)  # a collective: every rank takes part
-                    # The open window's sums as the mean over ranks (a collective too): every rank resumes
-                    # with them, so the next log's average over ranks is the uninterrupted run's.
-                    open_sums = self._rank_mean(sums)
-                    if process.is_main:
-                        with unwrapped(model, wrapped):
-                            loop = {"log_sums": open_sums, "log_counts": counts,
-                                    "skipped": skipped, "log_every": cfg.log_every}
-                            self._checkpoint(step, model, optimizers, saved_config, loop, rng_states)
-            if step == start:  # resumed at its last step: nothing to train, and its last log line stays
-                self._open_run(start, resume_from is not None, saved_config, trains=False)
-            if process.is_main:
-                with unwrapped(model, wrapped):
-                    model.save_pretrained(self.run_dir / "model")
+            with self._training_form(model, optimizers, compiled) as wrapped:
+                # A skipped step's forward pass has already moved buffers (BatchNorm statistics), perhaps
+                # to NaN; with skipping allowed, the ones it left non-finite are put back as they were.
+                buffers = [b for b in model.buffers() if b.is_floating_point()] if cfg.skip_nonfinite else []
+                while loop.step < cfg.steps:
+                    batch = dataset.get_batch(schedule.indices(loop.step), self.device)
+                    model.on_train_step(loop.step, optimizers)
+                    losses = self._take_step(model, batch, optimizers, buffers, loop, bar)
+                    if loop.step == start:  # the first step has run: only now does the run directory change
+                        self._open_run(start, resume_from is not None, saved_config)
+                    loop.add(losses)
+                    bar.update(1)
+                    self._after_step(model, optimizers, wrapped, saved_config, loop, bar)
+                if loop.step == start:  # resumed at its last step: nothing to train, and its last log line stays
+                    self._open_run(start, resume_from is not None, saved_config, trains=False)
+                if self.process.is_main:
+                    with unwrapped(model, wrapped):
+                        model.save_pretrained(self.run_dir / "model")
         finally:
             bar.close()
             if self._writer:
                 self._writer.close()
                 self._writer = None
-            unwrap(model, wrapped)
-            for handle in handles:
-                handle.remove()
             release_run_lock(self.run_dir)
         if created_group:
             # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in
@@ -284,7 +239,123 @@ class Trainer:
             # once in CI. A barrier lets every rank's pending work finish first.
             torch.distributed.barrier()
             torch.distributed.destroy_process_group()
-        return last
+        return loop.last
+
+    def _resume(self, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
+                resume_from: Path | None) -> _LoopState:
+        """The loop's state at the start: step 0, or the step of checkpoint ``resume_from``, whose
+        weights, optimizer and RNG states this loads, with its open log window. Every rank must
+        start from the same step (a collective: every rank takes part, and all refuse together)."""
+        cfg, process = self.config, self.process
+        step, saved = 0, {}
+        if resume_from is not None:
+            step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed)
+            if step > cfg.steps:  # nothing written yet: the run directory stays as it was
+                raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
+                                  f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
+        starts = gather_to_all(step, process)
+        if len(set(starts)) > 1:  # only rank 0 writes checkpoints: the others' --train.out lacks them
+            raise CheckpointError(f"The processes would start from different steps ({', '.join(map(str, starts))} "
+                                  "by rank): each reads its checkpoint from its own --train.out, and only rank 0 "
+                                  "writes there; put the run folder on a disk every machine shares, or copy rank "
+                                  "0's to every machine, and resume again.")
+        # The log_every the checkpoint was written under says whether its step closed a log window
+        # (a resumed run may log at another interval).
+        self._checkpoint_log_every = saved.get("log_every", cfg.log_every)
+        return _LoopState(step, {k: v.to(self.device) for k, v in saved.get("log_sums", {}).items()},
+                          dict(saved.get("log_counts", {})), saved.get("skipped", 0))
+
+    @contextmanager
+    def _training_form(self, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
+                       compiled: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        """``model`` as it trains: the ``compiled`` networks compiled, the DDP ones wrapped (under
+        torchrun) and hooks on the optimizers and parameters; yields the names of the networks that
+        hold a wrapper. The caller's model is changed until then, so it is put back as it was on
+        the way out, also when training stops with an error: a library caller gets its plain model back."""
+        distributed = model.ddp_modules if self.process.distributed else ()
+        wrapped = tuple(dict.fromkeys(compiled + distributed))
+        handles: list = []
+        try:
+            compile_modules(model, compiled)
+            if distributed:
+                wrap(model, distributed, self.device)
+            # Registered before the finite-gradient guards, so that every rank checks the same averaged
+            # gradients and skips (or stops at) a poisoned step together instead of leaving the others
+            # waiting in an all-reduce.
+            if self.process.distributed and not distributed and model.averages_gradients:
+                handles += average_gradients_before_steps(model, optimizers)
+            if self.config.check_finite:
+                handles += install_finite_guards(optimizers)
+            yield wrapped
+        finally:
+            unwrap(model, wrapped)
+            for handle in handles:
+                handle.remove()
+
+    def _take_step(self, model: GenerativeModel, batch: Any, optimizers: dict[str, torch.optim.Optimizer],
+                   buffers: list[torch.Tensor], loop: _LoopState, bar: tqdm) -> dict[str, torch.Tensor]:
+        """Step ``loop.step + 1``'s losses; {} for a step whose gradients were not finite, which is
+        skipped (its non-finite ``buffers`` put back) up to ``--train.skip_nonfinite`` times in
+        the run, and stops the run after that."""
+        cfg, step = self.config, loop.step
+        before = [b.clone() for b in buffers]
+        try:
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bf16"), \
+                    out_of_memory_as(f"Step {step + 1} does not fit in memory at --train.batch_size "
+                                     f"{cfg.batch_size}; lower it (checkpoints written so far are intact)."):
+                return model.training_step(batch, optimizers)
+        except NonFiniteGradients as e:
+            loop.skipped += 1
+            if loop.skipped > cfg.skip_nonfinite:
+                raise self._nonfinite_error(step + 1, e.optimizer_name) from None
+            bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
+                      f"({loop.skipped} of at most {cfg.skip_nonfinite})")
+            with torch.no_grad():
+                for buffer, old in zip(buffers, before):
+                    if not torch.isfinite(buffer).all():
+                        buffer.copy_(old)
+            return {}
+
+    def _after_step(self, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
+                    wrapped: tuple[str, ...], saved_config: dict[str, Any], loop: _LoopState, bar: tqdm) -> None:
+        """What is due once step ``loop.step`` has run, each at its interval and all at the last
+        step: a log line, a preview (rank 0) and a checkpoint."""
+        cfg, step = self.config, loop.step
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            self._log_window(loop, bar)
+        if self.process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
+            with unwrapped(model, wrapped), out_of_memory_as(
+                    f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
+                    "memory; lower it."):
+                try:
+                    model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
+                except SampleError as e:  # the loss curves tell more; the run goes on as configured
+                    tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            rng_states = gather_to_main(capture_rng(), self.process)  # a collective: every rank takes part
+            # The open window's sums as the mean over ranks (a collective too): every rank resumes
+            # with them, so the next log's average over ranks is the uninterrupted run's.
+            open_sums = self._rank_mean(loop.sums)
+            if self.process.is_main:
+                with unwrapped(model, wrapped):
+                    saved = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
+                             "log_every": cfg.log_every}
+                    self._checkpoint(step, model, optimizers, saved_config, saved, rng_states)
+
+    def _log_window(self, loop: _LoopState, bar: tqdm) -> None:
+        """Log the window that step ``loop.step`` ends (or, at the run's last step, the part of it
+        run so far) and start the next."""
+        log_every, step = self.config.log_every, loop.step
+        # Windows are aligned to multiples of log_every, so the mean over a window is the same
+        # whether or not the run was stopped and resumed inside it. The last step is logged too,
+        # but its window stays open: a resumed run completes it.
+        window = step - (step - 1) // log_every * log_every
+        loop.last = self._log(step, loop.sums, loop.counts, window, time.perf_counter() - loop.window_start,
+                              loop.timed_steps)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in loop.last.items() if k.startswith(CURVES)})
+        loop.window_start, loop.timed_steps = time.perf_counter(), 0
+        if step % log_every == 0:
+            loop.sums, loop.counts = {}, {}
 
     def _open_run(self, start: int, resumed: bool, saved_config: dict[str, Any], trains: bool = True) -> None:
         """Make the run directory this run's: drop what a resume from step ``start`` abandons (newer
@@ -321,7 +392,7 @@ class Trainer:
             else:  # nothing to train: exported again at the end, and its evaluation still holds
                 self._drop_export(evaluation=False)
         self._previous = self._truncate_metrics(start, keep_open_window=not trains)
-        atomic_write_json(self.run_dir / "config.json", saved_config)
+        atomic_write_json(self.run_dir / CONFIG_FILE, saved_config)
 
     def _drop_export(self, evaluation: bool) -> None:
         """Remove the run's model export (written again at the end) and, with ``evaluation``, its eval.json."""
@@ -418,22 +489,16 @@ class Trainer:
 
         Those are the lines after the checkpoint (a killed run's tail) and the line of an open
         window at the checkpoint's own step (a run that ended there), unless ``keep_open_window``
-        (the run ends at that step again, so nothing would log it anew). Returns the losses and
-        penalties of the last line kept.
+        (the run ends at that step again, so nothing would log it anew); damaged lines go too
+        (:func:`read_metric_records`). Returns each loss's and penalty's last value over the lines
+        kept, also of a curve the last line lacks (lazy R1 logs its penalty in some windows only).
         """
         path = self.run_dir / METRICS_FILE
         if not path.is_file():
             return {}
-        kept, last = [], {}
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-                if record["step"] < step or (record["step"] == step
-                                             and (keep_open_window or step % self._checkpoint_log_every == 0)):
-                    kept.append(line)
-                    last.update(record)  # each curve's last value, also of curves some windows lack
-            except (json.JSONDecodeError, KeyError, TypeError, RecursionError):
-                continue  # a line cut short by the kill (or nested past what the parser reads)
-        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+        keep_checkpoint_line = keep_open_window or step % self._checkpoint_log_every == 0
+        kept = [record for record in read_metric_records(path)
+                if record["step"] < step or (record["step"] == step and keep_checkpoint_line)]
+        atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
         # Each curve's last kept value is what the spike check compares its next one with.
-        return {k: v for k, v in last.items() if k.startswith(CURVES)}
+        return {name: value for record in kept for name, value in record.items() if name.startswith(CURVES)}

@@ -236,8 +236,9 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     assert code == 2 and "--train-data is for sentence generators" in err
     code, _, err = run_cli("eval", gan, "--oracle", digits_npz)
     assert code == 2 and "--oracle is for sentence generators" in err
-    code, _, err = run_cli("eval", gan, "--repeats", "3")
-    assert code == 2 and "--repeats is for sequence models" in err
+    for given in ("3", "10"):  # 10 is the default: given all the same, and it would be ignored all the same
+        code, _, err = run_cli("eval", gan, "--repeats", given)
+        assert code == 2 and "--repeats is for sequence models" in err
     code, _, err = run_cli("eval", gan, "--nll")
     assert code == 2 and "--nll is for latent-variable models" in err
 

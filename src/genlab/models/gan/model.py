@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from genlab.errors import ConfigError
 from genlab.imaging import save_image_grid, save_scatter
+from genlab.models.adversarial import TwoPlayers
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
@@ -26,12 +27,11 @@ from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANC
 from genlab.models.gan.ema import batch_norms, ema_update, standing_statistics
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import batch_option, plain
-from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
 
 
-class GAN(GenerativeModel):
+class GAN(TwoPlayers, GenerativeModel):
     family = "gan"
     name = "gan"
     config_class = GANConfig
@@ -80,20 +80,6 @@ class GAN(GenerativeModel):
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
         self._ema_updates, self._ema_norms_at = 0, -1
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        c = self.config
-        return {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
-        }
-
-    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        c = self.config
-        self._step = step
-        if c.decay_steps:
-            for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
-                set_learning_rate(optimizers[player], warmup_cosine(step, lr, 0.0, 0, c.decay_steps))
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
@@ -168,12 +154,19 @@ class GAN(GenerativeModel):
     @torch.no_grad()
     def _evaluate_points(self, options: EvalOptions) -> dict[str, Any]:
         """The VEEGAN / PacGAN mode statistics of a 2-D toy model's samples on the mixture it learned."""
+        from genlab.data.provenance import training_data_section
         from genlab.data.toy import PROTOCOL_SAMPLES, get_mixture, mode_protocol, mode_statistics
 
-        if options.data is None or not options.data.startswith("toy:"):
+        learned = (training_data_section(self.loaded_from) or {}).get("path") if self.loaded_from else None
+        learned = learned if isinstance(learned, str) and learned.startswith("toy:") else None  # as its run says
+        if options.data is not None and learned is not None and options.data != learned:
+            raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data (its own mixture is the "
+                              "default).")
+        data = options.data or learned
+        if data is None or not data.startswith("toy:"):
             raise ConfigError(f"{self.family}/{self.name} with the mlp backbone draws 2-D points; pass the mixture it "
                               "learned with --data toy:ring or --data toy:grid.")
-        mixture = get_mixture(options.data[4:])
+        mixture = get_mixture(data[4:])
         with evaluating(self):
             samples = self.sample(PROTOCOL_SAMPLES, torch.Generator().manual_seed(options.seed)).cpu()
         return {**mode_statistics(samples, mixture), "protocol": mode_protocol(mixture, options.seed)}

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from genlab.config import CONFIG_FILE
 from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.timeseries import step_change_report, timeseries_scores
@@ -109,7 +110,7 @@ def training_sines_seed(model) -> tuple[int, dict[str, str]]:
     data = training_data_section(folder) if folder is not None else None
     seed = data.get("seed") if data is not None and data.get("path") is None else None
     if not isinstance(seed, int) or isinstance(seed, bool):
-        where = folder / "config.json" if folder is not None else "its config.json"
+        where = folder / CONFIG_FILE if folder is not None else "its config.json"
         raise ConfigError(f"This {model.name} was saved before genlab stored the seed of its training sines, and no "
                           "run config beside it says, so eval cannot draw sines it was not trained on; pass --ref "
                           f"with held-out data, or add \"data_seed\": N (the --data.seed it was trained with) to the "

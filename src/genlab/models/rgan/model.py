@@ -34,6 +34,7 @@ from genlab.data.sequences import Scaling, encoded_names, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
 from genlab.imaging import refuse_non_finite
+from genlab.models.adversarial import TwoPlayers
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.ema import ema_update
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty
@@ -42,12 +43,11 @@ from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerat
 from genlab.models.rgan.plots import save_sequence_plot
 from genlab.models.rgan.whitening import Whitening
 from genlab.train.distributed import batch_option, plain
-from genlab.train.schedule import set_learning_rate, warmup_cosine
 
 PREVIEW_REAL = 8  # real training sequences kept for the preview plot
 
 
-class RecurrentGAN(GenerativeModel):
+class RecurrentGAN(TwoPlayers, GenerativeModel):
     family = "rgan"
     name = "crnngan"
     sample_suffixes = (".png", ".csv", ".npz")
@@ -96,20 +96,6 @@ class RecurrentGAN(GenerativeModel):
         if c.feature_min is None:
             return Scaling([0.0] * c.features, [1.0] * c.features)
         return Scaling(c.feature_min, c.feature_max)
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        c = self.config
-        return {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr_generator, betas=c.betas),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.lr_discriminator, betas=c.betas),
-        }
-
-    def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        c = self.config
-        self._step = step
-        if c.decay_steps:
-            for player, lr in (("generator", c.lr_generator), ("discriminator", c.lr_discriminator)):
-                set_learning_rate(optimizers[player], warmup_cosine(step, lr, 0.0, 0, c.decay_steps))
 
     # --- training ------------------------------------------------------------------------------
     def batch_labels(self, batch: dict) -> torch.Tensor | None:
