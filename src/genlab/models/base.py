@@ -134,6 +134,18 @@ class GenerativeModel(nn.Module):
         conditional = getattr(self.config, "conditional", False)
         return getattr(self.config, "num_classes", None) if conditional else None
 
+    # How this family's data carries class labels, for the refusal of unlabelled data.
+    labelled_data: ClassVar[str] = "labelled data (class subfolders, or y in the .npz)"
+
+    def batch_labels(self, batch: dict) -> torch.Tensor | None:
+        """The class labels of a training ``batch`` for a conditional model; None for an unconditional one."""
+        if not self.num_classes:
+            return None
+        if batch.get("labels") is None:
+            raise ConfigError(f"This {self.name} is conditional but its data has no labels; use "
+                              f"{self.labelled_data} or set --model.conditional false.")
+        return batch["labels"]
+
     def class_index(self, given: str) -> int:
         """The class that ``--class`` names: one of the names the model's data gave its classes
         (``class_names``: an image folder's subfolders, CIFAR-10's classes), or a class number. A

@@ -222,6 +222,8 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
     assert model.class_labels(2, 2).tolist() == [2, 2]
     with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
         model.sample(2, label=3)
+    with pytest.raises(ConfigError, match=r"^This gan is conditional but its data has no labels; use labelled data"):
+        model.training_step({"images": torch.zeros(4, 1, 28, 28), "labels": None}, model.configure_optimizers())
 
 
 def test_a_class_is_named_by_the_datas_name_for_it_or_by_its_number():

@@ -162,7 +162,8 @@ def test_rcgan_conditions_both_players_on_labels():
     assert model.sample(4, label=2).shape == (4, 6, 3)
     with pytest.raises(ConfigError, match="--class 3 is out of range"):
         model.sample(1, label=3)
-    with pytest.raises(ConfigError, match="conditional but its data has no labels"):
+    with pytest.raises(ConfigError, match=r"^This rcgan is conditional but its data has no labels; use an .npz with "
+                                          r"y \(one label per sequence\) or set --model.conditional false.$"):
         model.training_step({"sequences": torch.rand(8, 6, 3), "labels": None}, model.configure_optimizers())
     with pytest.raises(ConfigError, match="needs --model.num_classes"):
         RCGAN(RCGANConfig(**BASE))

@@ -104,7 +104,8 @@ def test_conditional_vae_needs_labels_and_samples_by_class():
     torch.manual_seed(0)
     model = CVAE(CVAEConfig(resolution=28, channels=1, num_classes=3, **TINY))
     optimizers = model.configure_optimizers()
-    with pytest.raises(ConfigError, match="conditional but its data has no labels"):
+    with pytest.raises(ConfigError, match=r"^This cvae is conditional but its data has no labels; use labelled data "
+                                          r"\(class subfolders, or y in the .npz\) or set --model.conditional false.$"):
         model.training_step({"images": images(), "labels": None}, optimizers)
     model.training_step({"images": images(), "labels": torch.tensor([0, 1, 2, 0, 1, 2])}, optimizers)
     assert model.class_labels(4).tolist() == [0, 1, 2, 0]

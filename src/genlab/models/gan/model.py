@@ -87,10 +87,7 @@ class GAN(TwoPlayers, GenerativeModel):
         real = batch["images"] if self.is_image else batch["points"]
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        labels = batch.get("labels") if self.num_classes else None
-        if self.num_classes and labels is None:
-            raise ConfigError("This GAN is conditional but its data has no labels; use labelled data "
-                              "(class subfolders, or y in the .npz) or set --model.conditional false.")
+        labels = self.batch_labels(batch)
         size = real.shape[0] // c.discriminator_steps
         if size * c.discriminator_steps != real.shape[0] or size % c.pack:
             raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "

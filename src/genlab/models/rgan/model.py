@@ -54,6 +54,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
     config_class = CRNNGANConfig
     ddp_modules = ("generator", "discriminator")
     samples_long_series = True  # sample(steps=...) runs the recurrence past the training window
+    labelled_data = "an .npz with y (one label per sequence)"
     nothing_to_compile = ("its GRU/LSTM networks run eager (Dynamo leaves them to eager mode); with "
                           "--model.attention_layers N its attention blocks compile, else leave it off")
 
@@ -98,14 +99,6 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         return Scaling(c.feature_min, c.feature_max)
 
     # --- training ------------------------------------------------------------------------------
-    def batch_labels(self, batch: dict) -> torch.Tensor | None:
-        if not self.num_classes:
-            return None
-        if batch.get("labels") is None:
-            raise ConfigError(f"This {self.name} is conditional but its data has no labels; use an .npz with y (one "
-                              "label per sequence) or set --model.conditional false.")
-        return batch["labels"]
-
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         c = self.config
         scaled, labels, lengths = batch["sequences"], self.batch_labels(batch), batch.get("lengths")

@@ -107,14 +107,6 @@ class VAE(GenerativeModel):
         return terms
 
     # --- training ------------------------------------------------------------------------------
-    def batch_labels(self, batch: dict) -> torch.Tensor | None:
-        if not self.num_classes:
-            return None
-        if batch.get("labels") is None:
-            raise ConfigError("This VAE is conditional but its data has no labels; use labelled data "
-                              "(class subfolders, or y in the .npz) or set --model.conditional false.")
-        return batch["labels"]
-
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         labels = self.batch_labels(batch)
         x = self.likelihood.observe(batch["images"])
