@@ -102,7 +102,7 @@ def main() -> None:
     scores = timeseries_scores(real, synthetic, repeats=args.repeats,
                                discriminative_iterations=args.discriminative_iterations,
                                predictive_iterations=args.predictive_iterations, seed=args.seed,
-                               wide_hidden=args.classifier_hidden)
+                               classifier_hidden=args.classifier_hidden)
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
         "dataset": args.dataset, "data": dataset.description, "model": trained.name, "run": str(out),

@@ -104,7 +104,7 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
                                           discriminative_iterations=2, predictive_iterations=2,
                                           real_baseline=False).items() if v is not None]
     wide = timeseries_scores(real, synthetic, repeats=2, discriminative_iterations=2, predictive_iterations=2, seed=7,
-                             wide_hidden=4)
+                             classifier_hidden=4)
     assert wide["discriminative"]["values"] == result["discriminative"]["values"][:2]  # the protocol's, unchanged
     assert wide["discriminative_h4"]["values"] == [discriminative_score(real, synthetic, 2, seed=score_seed(7) + r,
                                                                         hidden=4) for r in range(2)]

@@ -324,11 +324,11 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                       predictive_iterations: int = PREDICTIVE_ITERATIONS, batch_size: int = BATCH_SIZE,
                       seed: int = 0, real_lengths: torch.Tensor | None = None,
                       synthetic_lengths: torch.Tensor | None = None, real_baseline: bool = True,
-                      wide_hidden: int | None = None) -> dict[str, Any]:
+                      classifier_hidden: int | None = None) -> dict[str, Any]:
     """The three scores, each repeated ``repeats`` times (repeat r uses seed ``score_seed(seed) + r``), with the
     protocol. ``seed`` may be the one the synthetic sequences were drawn with: the scores do not reuse its stream.
 
-    With ``wide_hidden`` H, the discriminative score is also computed with a classifier of H units in
+    With ``classifier_hidden`` H, the discriminative score is also computed with a classifier of H units in
     place of the protocol's ⌊F/2⌋ (``discriminative_hH``; not a TimeGAN score): with five features the
     protocol's classifier has two units, too few to notice what a wider one finds at once.
 
@@ -337,7 +337,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
     the TimeGAN paper reports beside each model's."""
     real, synthetic = _checked(real, synthetic, real_lengths, synthetic_lengths)
     lengths = {"real_lengths": real_lengths, "synthetic_lengths": synthetic_lengths}
-    wide = wide_key(wide_hidden) if wide_hidden is not None else None
+    wide = wide_key(classifier_hidden) if classifier_hidden is not None else None
     scores: dict[str, list[float]] = {"discriminative": [], **({wide: []} if wide else {}), "predictive": [],
                                       "predictive_real_data": [], "correlational": []}
     predictive = real.shape[-1] >= 2
@@ -347,7 +347,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                                                              first + r, **lengths))
         if wide:
             scores[wide].append(discriminative_score(real, synthetic, discriminative_iterations, batch_size, first + r,
-                                                     **lengths, hidden=wide_hidden))
+                                                     **lengths, hidden=classifier_hidden))
         if predictive:
             scores["predictive"].append(predictive_score(real, synthetic, predictive_iterations, batch_size, first + r,
                                                          **lengths))
@@ -386,7 +386,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
     }
     if wide:
         result["protocol"][wide] = (f"not a TimeGAN score: the discriminative score's protocol with a GRU of "
-                                    f"{wide_hidden} units in place of {protocol_hidden(features)} (the same "
+                                    f"{classifier_hidden} units in place of {protocol_hidden(features)} (the same "
                                     "iterations, batches, split and seeds)")
     return result
 

@@ -75,7 +75,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                discriminative_iterations=options.discriminative_iterations,
                                predictive_iterations=options.predictive_iterations, seed=options.seed,
                                real_lengths=real_lengths, synthetic_lengths=lengths.cpu() if lengths is not None
-                               else None, wide_hidden=options.classifier_hidden)
+                               else None, classifier_hidden=options.classifier_hidden)
     columns = c.columns[:real.shape[-1]] if c.columns else None  # static features (last) are not scored
     result["step_change"] = step_change_report(real, synthetic, columns, real_lengths,
                                                lengths.cpu() if lengths is not None else None)
