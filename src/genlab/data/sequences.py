@@ -205,11 +205,24 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
 
     ``categorical`` columns are one-hot encoded, with ``categories`` (name, values) when given (a
     trained model's: a value outside them is an error), else with their values sorted."""
+    header, rows, lines = _read_table(path)
+    excluded, kept = _value_columns(path, header, rows, time_column, categorical)
+    values, names, sources, encoded = _column_values(path, header, rows, lines, kept, categorical, categories)
+    if reverse:  # before the gaps are filled: ffill takes the value before a gap in the series' own order
+        values, lines = values[::-1].copy(), lines[::-1]
+    gaps = np.isnan(values)
+    if gaps.any():
+        values = fill_missing(values, gaps, fill, path, sources, lines)
+    description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
+    return SequenceSource(values, names, None, description, categories=encoded or None)
+
+
+def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:
+    """The CSV's rows less the blank ones, each row's line in the file (where it ends), for messages,
+    and where it starts (a quoted cell may run over several lines)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
-            # Blank rows are skipped; each kept row keeps its line in the file (where it ends), for messages,
-            # and where it starts (a quoted cell may run over several lines).
             rows, lines, starts, previous = [], [], [], 0
             for row in reader:
                 if any(cell.strip() for cell in row):
@@ -222,23 +235,36 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
         raise DataError(f"{path} is not a readable CSV file ({e}); look for an unclosed quote, which runs on "
                         "to the end of the file.") from None
+    return rows, lines, starts
+
+
+def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """The CSV's header (names stripped), its value rows, each with one cell per column, and each
+    value row's line in the file."""
+    rows, lines, starts = _read_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path} needs a header row and at least one row of values; it has "
                         f"{plural(len(rows), 'line')}.")
     header = [name.strip() for name in rows[0]]
     check_header(path, header, rows[1])
-    lines = lines[1:]  # each value row's line
-    for number, start, row in zip(lines, starts[1:], rows[1:]):
+    for number, start, row in zip(lines[1:], starts[1:], rows[1:]):
         if len(row) != len(header):
             where = (f"; a quoted cell runs on from line {start} (an unclosed quote?), close it" if start < number
                      else "; every row needs one value per column")
             raise DataError(f"{path} row {number} has {plural(len(row), 'cell')} but the header has "
                             f"{len(header)}{where}.")
+    return header, rows[1:], lines[1:]
+
+
+def _value_columns(path: Path, header: list[str], rows: list[list[str]], time_column: str | None,
+                   categorical: tuple[str, ...]) -> tuple[int | None, list[int]]:
+    """The index of the time column excluded (None for none) and those of the value columns, all
+    named; ``rows``: the value rows."""
     absent = [name for name in categorical if name not in header]
     if absent:
         raise DataError(f"{path} has no column {absent[0]!r} (--data.categorical); its columns are "
                         f"{', '.join(map(repr, header))}.")
-    excluded = find_time_column(path, header, rows[1], time_column, skip=set(categorical))
+    excluded = find_time_column(path, header, rows[0], time_column, skip=set(categorical))
     if excluded is not None and header[excluded] in categorical:
         raise ConfigError(f"Column {header[excluded]!r} is both --data.time_column and --data.categorical; "
                           "name it in one of them.")
@@ -252,10 +278,19 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if unnamed:  # pandas writes its index so, unless told index=False; an unnamed date index is excluded above
         raise DataError(f"{path} column {unnamed[0] + 1} has no name in the header (an index written by pandas?); "
                         "name it, or remove it (DataFrame.to_csv(..., index=False)).")
+    return excluded, kept
+
+
+def _column_values(path: Path, header: list[str], rows: list[list[str]], lines: list[int], kept: list[int],
+                   categorical: tuple[str, ...], categories: list[tuple[str, list[str]]] | None
+                   ) -> tuple[np.ndarray, list[str], list[str], list[tuple[str, list[str]]]]:
+    """The ``kept`` columns of the value ``rows`` as features (rows, F), in column order: a number
+    column as one, a ``categorical`` one as one per category. Also each feature's name, each
+    feature's CSV column and the encoding of the categorical columns, (name, its categories)."""
     known = dict(categories or [])
-    blocks, names, sources, encoded = [], [], [], []  # sources: each feature's CSV column
+    blocks, names, sources, encoded = [], [], [], []
     for i in kept:
-        cells = [row[i] for row in rows[1:]]
+        cells = [row[i] for row in rows]
         if header[i] in categorical:
             block, values_of = one_hot(cells, path, header[i], known.get(header[i]), lines)
             encoded.append((header[i], values_of))
@@ -263,26 +298,29 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         else:
             try:
                 block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
-            except TextCellError as e:  # name every text column at once: one fix, not one rerun per column
-                text = [header[k] for k in kept if header[k] not in categorical
-                        and any(is_category(row[k]) for row in rows[1:])]
-                if len(text) < 2 or header[i] not in text:
-                    raise
-                raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {e.row} of "
-                                f"{header[i]!r} holds {e.text!r}); encode them with --data.categorical "
-                                f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
-                                "date column is excluded with --data.time_column).") from None
+            except TextCellError as e:  # the text columns are scanned on this error only, not for every file
+                _refuse_text_columns(path, header[i], e, _text_columns(header, kept, rows, categorical), categorical)
+                raise
             names.append(header[i])
         sources += [header[i]] * block.shape[1]
         blocks.append(block)
-    values = np.concatenate(blocks, axis=1)
-    if reverse:  # before the gaps are filled: ffill takes the value before a gap in the series' own order
-        values, lines = values[::-1].copy(), lines[::-1]
-    gaps = np.isnan(values)
-    if gaps.any():
-        values = fill_missing(values, gaps, fill, path, sources, lines)
-    description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
-    return SequenceSource(values, names, None, description, categories=encoded or None)
+    return np.concatenate(blocks, axis=1), names, sources, encoded
+
+
+def _text_columns(header: list[str], kept: list[int], rows: list[list[str]], categorical: tuple[str, ...]) -> list[str]:
+    """The names of the ``kept`` columns, other than the ``categorical`` ones, with text in a value row."""
+    return [header[i] for i in kept if header[i] not in categorical and any(is_category(row[i]) for row in rows)]
+
+
+def _refuse_text_columns(path: Path, column: str, error: TextCellError, text: list[str],
+                         categorical: tuple[str, ...]) -> None:
+    """Refuse the text in ``column`` (``error``) naming every text column (``text``) at once when it is
+    one of several: one fix, not one rerun per column."""
+    if len(text) >= 2 and column in text:
+        raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {error.row} of "
+                        f"{column!r} holds {error.text!r}); encode them with --data.categorical "
+                        f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
+                        "date column is excluded with --data.time_column).") from None
 
 
 MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category

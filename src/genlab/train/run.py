@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from genlab.config import CONFIG_FILE, RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
 from genlab.errors import ConfigError, GenlabError, WeightsMismatchError, out_of_memory_as
-from genlab.models.base import WEIGHTS_FILE, ignored_note, load_weights
+from genlab.models.base import WEIGHTS_FILE, GenerativeModel, ignored_note, load_weights
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                      remove_training_temporaries, resolve_checkpoint, saved_step)
@@ -183,6 +183,31 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     its notes are printed and ``config`` is compared with it; by default, its config.json as it is.
     """
     run_dir = run_directory(config)
+    _check_run_directory(run_dir, config, resume_from, restart_ok)
+    _check_data_path(run_dir, config)
+    process = ProcessContext.from_env()
+    trainer = Trainer(config.train, run_dir, process, progress)  # checks the device before the data is read
+    dataset, model = _build_data_and_model(config, process)
+    changed: list[str] = []
+    if resume_from is not None:  # on every process, so that all of them stop at a refusal
+        saved = saved or stored_run_config(resume_from)[1]
+        changed = _check_resume(config, model, resume_from, saved)
+    try:
+        if process.is_main:
+            hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
+            remove_partial(run_dir)
+            remove_training_temporaries(run_dir)
+            _announce(config, model, dataset, run_dir, resume_from, saved, changed)
+        trainer.fit(model, dataset, config, resume_from=resume_from)
+    finally:
+        release_run_lock(run_dir)
+    return run_dir
+
+
+def _check_run_directory(run_dir: Path, config: RunConfig, resume_from: Path | None, restart_ok: bool) -> None:
+    """Refuse a ``run_dir`` whose files training would wrongly replace: a run there (unless resuming
+    one of its own checkpoints, or ``restart_ok``), a run ``--resume auto`` may not start over
+    (:func:`refuse_restart_over`), or files of the names a run writes in a folder that holds no run."""
     own_checkpoint = (resume_from is not None
                       and Path(resume_from).parent.resolve() == checkpoints_dir(run_dir).resolve())
     if not (restart_ok or own_checkpoint) and (run_dir / CONFIG_FILE).exists():
@@ -201,12 +226,19 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
             listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
             raise ConfigError(f"--out {run_dir} already holds {listed} but no genlab run (no config.json), and "
                               "training would overwrite or delete them; pass --out NEW_DIR or an empty folder.")
+
+
+def _check_data_path(run_dir: Path, config: RunConfig) -> None:
+    """Refuse an empty ``--data``, and a run directory inside the data folder."""
     if getattr(config.data, "path", None) == "":
         raise ConfigError("--data is empty; name a data file or folder, or leave the option out for the built-in "
                           "data.")
     refuse_run_inside_data(run_dir, getattr(config.data, "path", None))
-    process = ProcessContext.from_env()
-    trainer = Trainer(config.train, run_dir, process, progress)  # checks the device before the data is read
+
+
+def _build_data_and_model(config: RunConfig, process: ProcessContext) -> tuple[Any, GenerativeModel]:
+    """The dataset and the freshly initialised model (seeded with ``--train.seed``); ``config.model``
+    takes what the data fills in (resolution, classes, features)."""
     family = get_family(config.family)
     with out_of_memory_as("The data as configured does not fit in memory (its --data.* sizes, such as a "
                           "resolution or a count of generated sequences); lower them."):
@@ -220,54 +252,57 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
         model = family.models[config.model_name](config.model)
     if process.distributed and not (model.ddp_modules or model.averages_gradients):  # replicas would drift apart
         raise ConfigError(f"{config.family}/{model.name} trains in a single process only; run it without torchrun.")
-    changed: list[str] = []
-    if resume_from is not None:  # on every process, so that all of them stop at a refusal
-        saved = saved or stored_run_config(resume_from)[1]
-        saved_name = (saved.values.get("model") or {}).get("name")
-        if saved_name is not None and saved_name != config.model_name:  # a preset's settings would not follow
-            raise ConfigError(f"--model.name {config.model_name} is not the model {resume_from} holds ({saved_name}), "
-                              "and a resume goes on with that model; drop the option, or train "
-                              f"{config.model_name} as a new run (--out NEW_DIR).")
-        changed = changed_settings(saved.values, config)
-        if changed and saved_step(resume_from) == config.train.steps:
-            # Nothing would train under the new settings, yet config.json would record them.
-            raise ConfigError(f"{resume_from} is at step {config.train.steps}, the run's last (--train.steps), so "
-                              f"nothing would train with the changed settings ({'; '.join(changed)}); raise "
-                              "--train.steps to train on with them, or drop them.")
-        if changed:  # the trainer loads them again; a mismatch is refused here, before anything is written
-            try:
-                load_weights(model, resume_from / WEIGHTS_FILE)
-            except WeightsMismatchError as e:
-                raise ConfigError(f"The changed settings ({'; '.join(changed)}) change the model's layers, so "
-                                  f"{resume_from} cannot go on with them; drop them, or start a new run (another "
-                                  "--out).") from e
-    try:
-        if process.is_main:
-            hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
-            remove_partial(run_dir)
-            remove_training_temporaries(run_dir)
-            resuming = f" (resuming from {resume_from.name})" if resume_from else ""
-            print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
-            warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config),
-                        adversarial_unfinished(config)]
-            if resume_from is not None:
-                for note in saved.notes:
-                    print(f"genlab: note: {note}")
-                if saved_step(resume_from) == config.train.steps:
-                    print(f"genlab: note: {resume_from.name} is the run's last step (--train.steps "
-                          f"{config.train.steps}): nothing to train; pass a larger --steps to go on.")
-                if changed:
-                    warnings.append(f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): "
-                                    "the run goes on, but not as an uninterrupted run with the saved settings would, "
-                                    "and config.json will record only the new ones.")
-            for warning in filter(None, warnings):
-                print(f"genlab: warning: {warning}")
-            for note in model.setup_notes():
-                print(f"genlab: note: {note}")
-        trainer.fit(model, dataset, config, resume_from=resume_from)
-    finally:
-        release_run_lock(run_dir)
-    return run_dir
+    return dataset, model
+
+
+def _check_resume(config: RunConfig, model: GenerativeModel, resume_from: Path, saved: SavedConfig) -> list[str]:
+    """The settings in which ``config`` differs from the checkpoint's ``saved`` config
+    (:func:`changed_settings`); refused when the resume would take another model, when nothing
+    would train with them, or when they change the model's layers."""
+    saved_name = (saved.values.get("model") or {}).get("name")
+    if saved_name is not None and saved_name != config.model_name:  # a preset's settings would not follow
+        raise ConfigError(f"--model.name {config.model_name} is not the model {resume_from} holds ({saved_name}), "
+                          "and a resume goes on with that model; drop the option, or train "
+                          f"{config.model_name} as a new run (--out NEW_DIR).")
+    changed = changed_settings(saved.values, config)
+    if changed and saved_step(resume_from) == config.train.steps:
+        # Nothing would train under the new settings, yet config.json would record them.
+        raise ConfigError(f"{resume_from} is at step {config.train.steps}, the run's last (--train.steps), so "
+                          f"nothing would train with the changed settings ({'; '.join(changed)}); raise "
+                          "--train.steps to train on with them, or drop them.")
+    if changed:  # the trainer loads them again; a mismatch is refused here, before anything is written
+        try:
+            load_weights(model, resume_from / WEIGHTS_FILE)
+        except WeightsMismatchError as e:
+            raise ConfigError(f"The changed settings ({'; '.join(changed)}) change the model's layers, so "
+                              f"{resume_from} cannot go on with them; drop them, or start a new run (another "
+                              "--out).") from e
+    return changed
+
+
+def _announce(config: RunConfig, model: GenerativeModel, dataset: Any, run_dir: Path, resume_from: Path | None,
+              saved: SavedConfig | None, changed: list[str]) -> None:
+    """Print what trains on what, where; then the notes on the resumed config (``saved``'s), the
+    warnings about the settings (``changed``: those that differ from the checkpoint's) and the
+    model's setup notes."""
+    resuming = f" (resuming from {resume_from.name})" if resume_from else ""
+    print(f"genlab: {config.family}/{model.name} on {dataset.description} -> {run_dir}{resuming}")
+    warnings = [decay_mismatch(config), warmup_mismatch(config), phases_unfinished(config),
+                adversarial_unfinished(config)]
+    if resume_from is not None:
+        for note in saved.notes:
+            print(f"genlab: note: {note}")
+        if saved_step(resume_from) == config.train.steps:
+            print(f"genlab: note: {resume_from.name} is the run's last step (--train.steps "
+                  f"{config.train.steps}): nothing to train; pass a larger --steps to go on.")
+        if changed:
+            warnings.append(f"resuming with settings that differ from the checkpoint's ({'; '.join(changed)}): "
+                            "the run goes on, but not as an uninterrupted run with the saved settings would, "
+                            "and config.json will record only the new ones.")
+    for warning in filter(None, warnings):
+        print(f"genlab: warning: {warning}")
+    for note in model.setup_notes():
+        print(f"genlab: note: {note}")
 
 
 # Settings a resumed run may change without changing what it trains: its length, where it writes,
