@@ -5,6 +5,7 @@ import functools
 import hashlib
 import http.server
 import io
+import os
 import sys
 import threading
 
@@ -97,6 +98,18 @@ def test_a_running_download_keeps_its_file_from_the_cleanup_of_another(tmp_path,
     monkeypatch.setattr(module, "tqdm", CleanupAtEachChunk)
     assert download("tiny", dest, base_url=url, progress=False)[0].read_bytes() == b"genlab" * 1000
     assert seen == [1]
+    # And once the file is whole, while it is flushed to disk and renamed into place.
+    monkeypatch.undo()
+    publish(monkeypatch, served, {"a.bin": b"genlab" * 1000})
+    (dest / "a.bin").unlink()
+    real_fsync = os.fsync
+
+    def cleanup_first(fd):
+        module._remove_unfinished(dest / "a.bin")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", cleanup_first)
+    assert download("tiny", dest, base_url=url, progress=False)[0].read_bytes() == b"genlab" * 1000
 
 
 def test_hash_mismatch_keeps_nothing(tmp_path, server, monkeypatch):

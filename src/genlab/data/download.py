@@ -108,14 +108,24 @@ def _fetch(remote: RemoteFile, dest: Path, base_url: str | None, progress: bool)
         present = (f"{target} is already there but is not the published file ("
                    + (f"sha256 {digest}" if digest else f"{size:,} bytes, expected {remote.size:,}") + ")")
     url = f"{base_url.rstrip('/')}/{remote.filename}" if base_url else remote.url
+    held = []  # the temporary file, open and locked until atomic_write has renamed it into place
+
+    def write(tmp: Path) -> None:
+        held.append(open(tmp, "ab"))
+        _lock(held[-1])
+        _stream(url, tmp, remote, progress)
+
     try:
         # atomic_write removes the temporary file if _stream raises: a bad download leaves nothing behind.
-        atomic_write(target, lambda tmp: _stream(url, tmp, remote, progress))
+        atomic_write(target, write)
     except DataError as e:
         if present is None:
             raise
         reason = str(e)
         raise DataError(f"{present}; fetching the published one failed too: {reason[:1].lower()}{reason[1:]}") from e
+    finally:
+        for handle in held:
+            handle.close()
     return target
 
 
@@ -132,7 +142,8 @@ def _remove_unfinished(target: Path) -> None:
 
 
 def _lock(out) -> None:
-    """Mark ``out`` (the temporary file being written) as in use for :func:`_remove_unfinished`."""
+    """Mark ``out`` (the temporary file of a running download, from its creation until it is renamed
+    into place) as in use for :func:`_remove_unfinished`."""
     if fcntl is not None:
         with contextlib.suppress(OSError):  # a file system without locks: no worse than no cleanup
             fcntl.flock(out, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -152,7 +163,6 @@ def _stream(url: str, tmp: Path, remote: RemoteFile, progress: bool) -> None:
 
     try:
         with open(tmp, "wb") as out:
-            _lock(out)
             with network(lambda: urllib.request.urlopen(url, timeout=60)) as response, tqdm(
                     total=remote.size, unit="B", unit_scale=True, desc=remote.filename,
                     disable=None if progress else True, leave=False) as bar:
