@@ -177,6 +177,8 @@ def config_file(tmp_path, text):
     (lambda t: ["eval", t, "--metrics", "fd", "--data", t], "--data is not used by image --metrics (their reference"),
     (lambda t: ["eval", t, "--metrics", "fd", "--max-examples", "5"], "--max-examples is not used by image --metrics"),
     (lambda t: ["eval", t, "--metrics", "fd", "--k", "5000"], "--k is not used by image --metrics"),  # the default
+    (lambda t: ["eval", t, "--data", ""], "--data is empty; name the data to evaluate on, or leave the option out"),
+    (lambda t: ["eval", t, "--ref", ""], "--ref is empty; name the reference data, or leave the option out"),
     (lambda t: ["eval", t, "--extractor", "mnist"], "--extractor is for image --metrics; add --metrics"),
     (lambda t: ["train"], "Name a model family"),
     (lambda t: ["train", "gam"], "Unknown model family 'gam'"),

@@ -228,3 +228,11 @@ def test_a_stored_config_drops_the_options_left_unread_but_those_given_again(tmp
     with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
         stored_run_config(tmp_path, overrides={"model": {"r1_gamma": 0, "r1_every": 16}})
     assert stored_run_config(tmp_path)[1].notes == []  # read as saved: R1 on, r1_every read
+
+
+def test_eval_options_know_what_was_asked_for():
+    from genlab.config import EvalOptions
+
+    assert not EvalOptions().is_given("k") and EvalOptions(k=50).is_given("k")  # built in code: set off its default
+    assert EvalOptions(k=5000, given=frozenset({"k"})).is_given("k")  # given on the command line, at the default
+    assert not EvalOptions(k=50, given=frozenset()).is_given("k")

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "generated token ids by NLL_oracle")
     evaluate.add_argument("--temperature", type=float,
                           help="textgan: sample at this temperature (below 1: surer, less diverse text); NLL_gen "
-                               "is then of that tempered distribution")
+                               f"is then of that tempered distribution (default {EvalOptions.temperature})")
     evaluate.add_argument("--train-data", help="textgan: the training data (text or .npz), to report the share of "
                                                "generated sequences that copy a training sequence verbatim")
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
@@ -434,13 +434,12 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
 
 
-# `genlab eval`'s options that are EvalOptions fields, by argparse name (--n is ``samples``). The
-# parser leaves each None (--nll False) when not given: their defaults are EvalOptions', and what
-# was given is known exactly, for the checks below.
-EVAL_FIELDS = {"n": "samples", "nll": "nll", "k": "k", "batch_size": "batch_size", "max_examples": "max_examples",
-               "seed": "seed", "repeats": "repeats", "discriminative_iterations": "discriminative_iterations",
-               "predictive_iterations": "predictive_iterations", "classifier_hidden": "classifier_hidden",
-               "oracle": "oracle", "temperature": "temperature", "train_data": "train_data", "plots": "plots"}
+# `genlab eval`'s options that are EvalOptions fields, by argparse name: each is its field's name,
+# but for --n (the field ``samples``). The parser leaves each None (--nll False) when not given:
+# their defaults are EvalOptions', and what was given is known exactly, for the checks below.
+EVAL_ARGS = ("n", "nll", "k", "batch_size", "max_examples", "seed", "repeats", "discriminative_iterations",
+             "predictive_iterations", "classifier_hidden", "oracle", "temperature", "train_data", "plots")
+EVAL_FIELD_OF = {"n": "samples"}
 # The EvalOptions fields that one family's evaluation reads, and what that family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
                        "classifier_hidden": "rgan", "predictive_iterations": "rgan", "plots": "rgan",
@@ -450,25 +449,33 @@ FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "tex
 IMAGE_METRIC_OPTIONS = {"samples", "batch_size", "seed"}
 
 
+# What to pass instead of an empty path to `genlab eval` (an unset shell variable, which Path reads as ".").
+EMPTY_EVAL_PATHS = {"data": "name the data to evaluate on, or leave the option out for the family's own held-out data",
+                    "ref": "name the reference data, or leave the option out for its default",
+                    "oracle": "name the oracle's .npz", "train_data": "name the training data",
+                    "inception_weights": "name the weights file", "plots": "pass a folder for the figures"}
+
+
 def flag_of(field: str) -> str:
     """The command-line flag of an EvalOptions field."""
-    return "--n" if field == "samples" else f"--{field.replace('_', '-')}"
+    name = next((name for name, named in EVAL_FIELD_OF.items() if named == field), field)
+    return f"--{name.replace('_', '-')}"
 
 
-def eval_options(args: argparse.Namespace) -> tuple[EvalOptions, set[str]]:
-    """The EvalOptions that ``genlab eval``'s arguments ask for, and the fields given."""
-    given = {field: value for name, field in EVAL_FIELDS.items()  # (0 is given: not `in (None, False)`, which it is)
+def eval_options(args: argparse.Namespace) -> EvalOptions:
+    """The EvalOptions that ``genlab eval``'s arguments ask for, recording which were given."""
+    given = {EVAL_FIELD_OF.get(name, name): value for name in EVAL_ARGS  # (0 is given: not `in (None, False)`)
              if (value := getattr(args, name)) is not None and value is not False}
     data = args.data if args.data is not None else args.ref
     if data is not None and not args.metrics:
         given["data"] = data
-    return EvalOptions(**given), set(given)
+    return EvalOptions(**given, given=frozenset(given))
 
 
-def refuse_unused_eval_options(given: set[str], model=None) -> None:
+def refuse_unused_eval_options(options: EvalOptions, model=None) -> None:
     """Refuse what the evaluation would silently ignore: for image --metrics (``model`` None) a
     family's own options, else another family's."""
-    for field in sorted(given):
+    for field in sorted(options.given):
         if model is None and field not in IMAGE_METRIC_OPTIONS:
             raise ConfigError(f"{flag_of(field)} is not used by image --metrics; drop it.")
         family = FAMILY_EVAL_OPTIONS.get(field)
@@ -512,16 +519,17 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     if args.metrics is not None and not args.metrics.strip():  # an unset shell variable: not "all"
         raise ConfigError("--metrics is empty; pass metric names (e.g. --metrics fd,kid), or drop it for the "
                           "model's own evaluation.")
-    if args.plots is not None and not args.plots.strip():  # an unset shell variable: not the current folder
-        raise ConfigError("--plots is empty; pass a folder for the figures.")
-    options, given = eval_options(args)
+    for name, fix in EMPTY_EVAL_PATHS.items():  # an unset shell variable: not the current folder
+        if getattr(args, name) is not None and not getattr(args, name).strip():
+            raise ConfigError(f"--{name.replace('_', '-')} is empty; {fix}.")
+    options = eval_options(args)
     if args.metrics:
         from genlab.metrics.images import evaluate_images, parse_metrics
 
         if args.data is not None:
             raise ConfigError("--data is not used by image --metrics (their reference images are given with --ref); "
                               "drop it.")
-        refuse_unused_eval_options(given)
+        refuse_unused_eval_options(options)
         with evaluation_memory_guard(options, ["samples", "batch_size"]):
             result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
                                      n=options.samples, extractor=args.extractor,
@@ -537,7 +545,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         options.validate()
         weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
         model = load_model(weights, device=device)
-        refuse_unused_eval_options(given, model)
+        refuse_unused_eval_options(options, model)
         with evaluation_memory_guard(options, model.evaluation_memory_options(options)):
             result = model.evaluate(options)
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint

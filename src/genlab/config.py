@@ -259,6 +259,15 @@ class EvalOptions:
     temperature: float = 1.0  # text models: sample at this temperature; NLL_gen of that distribution
     train_data: str | None = None  # text models: the training data, to count generated sequences that copy it
     plots: str | None = None  # a folder for figures of real vs generated data (sequence models)
+    # The options the user gave ('genlab eval' records them); None: each one set to other than its
+    # default counts as given. A family refuses a given option it would ignore.
+    given: frozenset[str] | None = None
+
+    def is_given(self, name: str) -> bool:
+        """Whether option ``name`` was asked for (see ``given``)."""
+        if self.given is not None:
+            return name in self.given
+        return getattr(self, name) != getattr(EvalOptions, name)
 
     def validate(self) -> None:
         if self.samples < 1:

@@ -128,8 +128,9 @@ def test_eval_of_a_model_trained_on_a_file_refuses_the_embedded_default(tmp_path
     assert not (run / "eval.json").exists()
     code, out, err = run_cli("eval", run, "--data", text)
     assert code == 0 and json.loads(out)["protocol"]["data"] == str(text), err
-    code, _, err = run_cli("eval", run, "--data", text, "--seed", "3")  # nothing is sampled
-    assert code == 2 and "--seed is not used: this evaluation samples nothing" in err
+    for seed in ("3", "0"):  # nothing is sampled; 0 is the default, given all the same
+        code, _, err = run_cli("eval", run, "--data", text, "--seed", seed)
+        assert code == 2 and "--seed is not used: this evaluation samples nothing" in err
 
 
 def test_generation_beyond_memory_is_one_sentence_before_anything_is_written(tmp_path, run_cli, monkeypatch):

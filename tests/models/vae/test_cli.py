@@ -185,8 +185,9 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     assert code == 2 and "--k must be at least 1" in err
     code, _, err = run_cli("eval", run, "--data", tmp_path / "missing.npz")
     assert code == 2 and "missing.npz" in err
-    code, _, err = run_cli("eval", run, "--k", "50")  # --k without --nll would be ignored
-    assert code == 2 and "--k is the number of importance samples of --nll" in err
+    for k in ("50", "5000"):  # --k without --nll would be ignored, also at its default value
+        code, _, err = run_cli("eval", run, "--k", k)
+        assert code == 2 and "--k is the number of importance samples of --nll" in err
     code, _, err = run_cli("eval", run, "--plots", digits_npz)
     assert code == 2 and "is a file; pass a folder" in err
     code, _, err = run_cli("eval", run, "--no-cache")  # it concerns image --metrics' reference features only

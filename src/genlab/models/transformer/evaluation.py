@@ -42,7 +42,7 @@ def held_out_loss(net, ids: torch.Tensor, batch_size: int, max_windows: int | No
 
 
 def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
-    if options.seed != EvalOptions.seed:  # it would be ignored
+    if options.is_given("seed"):  # it would be ignored
         raise ConfigError("--seed is not used: this evaluation samples nothing, so its result is the same for "
                           "every seed; drop it.")
     fraction = model.config.held_out_fraction

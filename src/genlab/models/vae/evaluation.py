@@ -84,7 +84,7 @@ def by_name(found, names: tuple[str, ...] | None) -> np.ndarray:
 @torch.no_grad()
 def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
     """The ELBO, its terms, active units and (with ``options.nll``) the importance-sampled NLL."""
-    if options.k != EvalOptions.k and not options.nll:  # it would be ignored
+    if options.is_given("k") and not options.nll:  # it would be ignored
         raise ConfigError("--k is the number of importance samples of --nll; add --nll or drop --k.")
     images, labels, source, embedded_copy = held_out_images(model, options)
     device, samples = model.device, options.k if options.nll else 1
