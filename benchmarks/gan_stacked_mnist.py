@@ -74,7 +74,7 @@ def confidence(generated: np.ndarray, real: np.ndarray) -> dict:
     """How surely the classifier reads the channels (probabilities (N, 3, 10)): the median top
     probability of generated and of real channels, per digit read, and the share of generated
     channels read less surely than 90% of real ones. Ambiguous samples fall to some digits more
-    than others, so a low share here points at sample quality, not mode dropping, for a high KL."""
+    than others, so a high share here points at sample quality, not mode dropping, for a high KL."""
     top_generated, top_real = generated.max(-1).ravel(), real.max(-1).ravel()
     read_generated, read_real = generated.argmax(-1).ravel(), real.argmax(-1).ravel()
 

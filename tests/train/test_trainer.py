@@ -73,7 +73,6 @@ def test_a_penalty_that_jumps_tenfold_is_warned_of_also_right_after_a_resume(tmp
                       7: ["penalty_r1 spiked from 20 to 400"], 8: None}
 
 
-
 def test_damaged_log_lines_are_skipped(tmp_path):
     log = tmp_path / "metrics.jsonl"
     assert read_metric_records(log) == []  # nothing logged yet

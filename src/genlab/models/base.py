@@ -39,6 +39,14 @@ from genlab.fileio import atomic_write, atomic_write_json
 WEIGHTS_FILE = "model.safetensors"
 
 
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
 class GenerativeModel(nn.Module):
     family: ClassVar[str]
     name: ClassVar[str]
@@ -148,22 +156,25 @@ class GenerativeModel(nn.Module):
 
     def class_index(self, given: str) -> int:
         """The class that ``--class`` names: one of the names the model's data gave its classes
-        (``class_names``: an image folder's subfolders, CIFAR-10's classes), or a class number. A
-        name wins over a number, so a folder whose subfolders are ``1``, ``2``, ``3`` is sampled by
-        what the folders say."""
+        (``class_names``: an image folder's subfolders, CIFAR-10's classes), or else a class number.
+        Where some names are numbers (subfolders ``1``, ``2``, ``3``), a number is only ever read
+        as a name: ``3`` is the folder ``3``, and ``0`` is refused rather than taken as a position."""
         if not self.num_classes:
             raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
         names = list(getattr(self.config, "class_names", None) or [])
         if given in names:
             return names.index(given)
-        try:
-            label = int(given)
-        except ValueError:
+        numbered = any(_is_integer(name) for name in names)
+        if numbered or not _is_integer(given):
             known = (f"its classes are {', '.join(names)}" if names else
                      f"its classes have no names, only the numbers 0 to {self.num_classes - 1}")
-            raise ConfigError(f"--class {given}: this model has no class of that name; {known}.") from None
+            why = " (some are named by numbers, so a number is read as a name)" if numbered else ""
+            raise ConfigError(f"--class {given}: this model has no class of that name; {known}{why}.")
+        label = int(given)
         if not 0 <= label < self.num_classes:
-            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
+            listed = f" ({', '.join(names)})" if names else ""
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}"
+                              f"{listed}.")
         return label
 
     def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:

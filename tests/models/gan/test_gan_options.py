@@ -227,19 +227,29 @@ def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
 
 
 def test_a_class_is_named_by_the_datas_name_for_it_or_by_its_number():
-    named = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, class_names=("2", "cat", "1"),
-                          **TINY))
-    assert [named.class_index(given) for given in ("cat", "1", "2", "0")] == [1, 2, 0, 0]  # a name wins over a number
-    with pytest.raises(ConfigError, match="--class dog: this model has no class of that name; its classes are 2, cat, "
-                                          "1."):
-        named.class_index("dog")
-    with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2"):
+    named = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3,
+                          class_names=("bird", "cat", "dog"), **TINY))
+    assert [named.class_index(given) for given in ("cat", "dog", "0", "2")] == [1, 2, 0, 2]
+    with pytest.raises(ConfigError, match="^--class cow: this model has no class of that name; its classes are bird, "
+                                          "cat, dog.$"):
+        named.class_index("cow")
+    with pytest.raises(ConfigError, match=r"^--class 3 is out of range; this model has classes 0 to 2 \(bird, cat, "
+                                          r"dog\).$"):
         named.class_index("3")
+    numbered = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, class_names=("2", "cat", "1"),
+                             **TINY))
+    assert [numbered.class_index(given) for given in ("cat", "1", "2")] == [1, 2, 0]  # names, not positions
+    for given in ("0", "3"):  # numbers that name no class are not read as positions either
+        with pytest.raises(ConfigError, match=f"^--class {given}: this model has no class of that name; its classes "
+                                              r"are 2, cat, 1 \(some are named by numbers"):
+            numbered.class_index(given)
     unnamed = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
     assert unnamed.class_index("2") == 2
     with pytest.raises(ConfigError, match="--class cat: this model has no class of that name; its classes have no "
                                           "names, only the numbers 0 to 2."):
         unnamed.class_index("cat")
+    with pytest.raises(ConfigError, match="--class 3 is out of range; this model has classes 0 to 2.$"):
+        unnamed.class_index("3")
     with pytest.raises(ConfigError, match="--class needs a conditional model; this gan is unconditional"):
         GAN(GANConfig(resolution=28, channels=1, **TINY)).class_index("cat")
 

@@ -159,9 +159,14 @@ def test_inverse_temperature_rises_geometrically_after_pretraining(sentences_txt
 
 def test_mle_trains_by_maximum_likelihood_at_every_step_and_the_others_stop_after_pretraining(sentences_txt):
     mle, _ = build("mle", sentences_txt)  # mle has no pretrain_steps: it refuses them
-    for step in (0, mle.config.pretrain_steps, 10**6):
-        mle.on_train_step(step, {})
-        assert mle.pretraining
+    from genlab.models.textgan.config import TextGANConfig
+    from genlab.models.textgan.model import TextGAN
+
+    by_hand = TextGAN(TextGANConfig(split=mle.config.split, seq_len=mle.config.seq_len, vocab=mle.config.vocab))
+    for model in (mle, by_hand):  # the model decides, not its config (the base config names no model)
+        for step in (0, mle.config.pretrain_steps, 10**6):
+            model.on_train_step(step, {})
+            assert model.pretraining
     for name in ("seqgan", "relgan"):
         model, _ = build(name, sentences_txt, pretrain_steps=10)
         model.on_train_step(9, {})

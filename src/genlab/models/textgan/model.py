@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,7 @@ class TextGAN(GenerativeModel):
     family = "textgan"
     name = "mle"
     config_class = MLEConfig
+    adversarial: ClassVar[bool] = False  # trained against a discriminator after its pretraining (seqgan, relgan)
     sample_suffixes = (".txt",)
     ddp_modules = ("generator",)
 
@@ -100,7 +101,7 @@ class TextGAN(GenerativeModel):
 
     @property
     def pretraining(self) -> bool:
-        return not self.config.discriminated or self.step < self.config.pretrain_steps
+        return not self.adversarial or self.step < self.config.pretrain_steps
 
     # --- maximum likelihood --------------------------------------------------------------------
     def inputs(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -211,6 +212,7 @@ class TextGAN(GenerativeModel):
 class AdversarialTextGAN(TextGAN):
     """The parts shared by seqgan and relgan: the discriminator and its update."""
 
+    adversarial = True
     ddp_modules = ("generator", "discriminator")
 
     def __init__(self, config: TextGANConfig) -> None:
