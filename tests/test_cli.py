@@ -290,6 +290,9 @@ def test_toy_model_samples_as_a_scatter_plot_and_refuses_interpolation(tmp_path,
     assert code == 0, err
     assert run_cli("sample", run, "--n", "100", "--out", tmp_path / "points.png")[0] == 0
     assert Image.open(tmp_path / "points.png").size == (512, 512)
+    assert json.loads((run / "config.json").read_text())["model"]["mixture"] == "ring"
+    pixels = np.asarray(Image.open(tmp_path / "points.png").convert("RGB")).reshape(-1, 3)
+    assert ((pixels[:, 0] > 200) & (pixels[:, 1] < 50)).any()  # the ring's modes, marked in red
     code, _, err = run_cli("sample", run, "--interpolate", "--out", tmp_path / "walk.png")
     assert code == 2 and "--interpolate needs an image model" in err
     code, _, err = run_cli("sample", run, "--device", "cuda:3", "--out", tmp_path / "x.png")

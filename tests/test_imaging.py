@@ -35,12 +35,28 @@ def test_a_scatter_plot_draws_its_points_in_black_over_grey_axes_and_a_unit_grid
     from genlab.imaging import save_scatter
 
     save_scatter(torch.tensor([[0.6, -0.6], [1.0, 1.0]]), tmp_path / "points.png", size=101, extent=2.0)
-    canvas = np.asarray(Image.open(tmp_path / "points.png"))
+    canvas = np.asarray(Image.open(tmp_path / "points.png").convert("L"))
     # x and y map [-2, 2] to pixels [0, 100]; rows run top-down, so y = 1 is row 25
     assert canvas[65, 65] == 0 and canvas[25, 75] == 0  # (0.6, -0.6) and (1, 1)
     assert canvas[10, 50] == 150 and canvas[50, 10] == 150  # the axes, x = 0 and y = 0
     assert canvas[10, 25] == canvas[10, 75] == canvas[25, 10] == canvas[75, 10] == 225  # x, y = ±1
     assert canvas[10, 10] == 255 and canvas[90, 90] == 255  # nothing between
     save_scatter(torch.tensor([[300.0, 0.0]]), tmp_path / "far.png", size=101)
-    far = np.asarray(Image.open(tmp_path / "far.png"))
+    far = np.asarray(Image.open(tmp_path / "far.png").convert("L"))
     assert (far[10] < 255).sum() == 1  # spanning ±330 units: the axes only, no grid line every unit
+
+
+def test_marks_are_red_circles_under_the_points_and_stay_in_view(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from genlab.imaging import save_scatter
+
+    marks = torch.tensor([[3.0, 0.0], [0.0, 0.0]])  # the first lies past every point
+    save_scatter(torch.tensor([[0.0, 0.0]]), tmp_path / "marked.png", size=101, marks=marks, mark_radius=0.5)
+    canvas = np.asarray(Image.open(tmp_path / "marked.png"))
+    red = (canvas[..., 0] > 200) & (canvas[..., 1] < 50) & (canvas[..., 2] < 50)
+    columns = np.nonzero(red.any(axis=0))[0]
+    assert columns.max() < 100 and columns.max() > 90  # the extent grew to show the far mark whole
+    assert canvas[50, 50].tolist() == [0, 0, 0]  # the point, drawn over the circle around it
+    assert not red[50, 50] and red[50, 50 - 8:50 + 9].any()  # a circle (radius 0.5 ≈ 7.6 px here), not a disc

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from genlab.errors import SampleError
 from genlab.fileio import atomic_write, atomic_write_bytes
@@ -64,24 +64,37 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
 GRID_LINES_UP_TO = 10  # a scatter plot draws its unit grid while at most this many units lie each side of 0
 
 
-def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None) -> Path:
+def save_scatter(points: torch.Tensor, path: str | Path, size: int = 512, extent: float | None = None,
+                 marks: torch.Tensor | None = None, mark_radius: float = 0.0) -> Path:
     """Save 2-D points (N, 2) as a black-on-white PNG scatter plot, y up, centred on the origin and
-    reaching ``extent`` (default: just past the farthest point) on each side. The axes are drawn in
-    grey, and while the plot spans at most ``GRID_LINES_UP_TO`` units each way a light grid at every
-    whole unit (the toy ring's radius is 1, its grid's spacing 2), so a plot shows where points lie."""
+    reaching ``extent`` (default: just past the farthest point or mark) on each side. The axes are
+    drawn in grey, and while the plot spans at most ``GRID_LINES_UP_TO`` units each way a light grid
+    at every whole unit (the toy ring's radius is 1, its grid's spacing 2), so a plot shows where
+    points lie. ``marks`` (M, 2), such as a mixture's modes, are red circles of ``mark_radius`` (at
+    least 4 pixels), drawn under the points: an empty circle is a mode no sample reached."""
     xy = refuse_non_finite(points.detach().float().cpu(), "points with NaN or infinite coordinates")
-    extent = extent or float(xy.abs().max().clamp(min=1e-6)) * 1.1
+    marks = marks.detach().float().cpu() if marks is not None else torch.empty(0, 2)
+    if extent is None:
+        farthest = torch.cat([xy.abs().flatten(), marks.abs().flatten() + mark_radius]).max()
+        extent = float(farthest.clamp(min=1e-6)) * 1.1
 
     def pixel(value: torch.Tensor) -> torch.Tensor:
         return ((value / extent + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
 
-    canvas = np.full((size, size), 255, np.uint8)
+    canvas = np.full((size, size, 3), 255, np.uint8)
     units = range(-math.floor(extent), math.floor(extent) + 1) if extent <= GRID_LINES_UP_TO else (0,)
     for unit in units:
         at = int(pixel(torch.tensor(float(unit))))
         shade = 150 if unit == 0 else 225
         canvas[:, at] = np.minimum(canvas[:, at], shade)  # x = unit
         canvas[size - 1 - at, :] = np.minimum(canvas[size - 1 - at, :], shade)  # y = unit
+    picture = Image.fromarray(canvas)
+    if len(marks):
+        draw = ImageDraw.Draw(picture)
+        radius = max(4.0, mark_radius / extent * (size - 1) / 2)
+        for x, y in pixel(marks).tolist():
+            draw.ellipse((x - radius, size - 1 - y - radius, x + radius, size - 1 - y + radius), outline=(220, 0, 0))
+    canvas = np.asarray(picture).copy()
     pixels = pixel(xy)
     canvas[size - 1 - pixels[:, 1].numpy(), pixels[:, 0].numpy()] = 0
     picture = Image.fromarray(canvas)

@@ -305,6 +305,10 @@ def test_bad_combinations_are_refused():
     GANConfig(channels_last=False).validate()
     with pytest.raises(ConfigError, match="^--model.conditional needs a generator that reads labels, and the mlp "):
         GANConfig(backbone="mlp", channels=2, conditional=True).validate()  # not merely unread: incompatible
+    with pytest.raises(ConfigError, match="^model.mixture 'ring' names the toy mixture of an mlp model's 2-D points"):
+        GANConfig(mixture="ring").validate()  # the dcgan backbone draws images
+    with pytest.raises(ConfigError, match="^model.mixture 'moons' names the toy mixture"):
+        GANConfig(backbone="mlp", mixture="moons").validate()
     with pytest.raises(ConfigError, match="^--model.class_names is for a class-conditional model"):
         GANConfig(class_names=("a", "b")).validate()
     with pytest.raises(ConfigError, match=r"^model.class_names must name each of the model.num_classes classes once "

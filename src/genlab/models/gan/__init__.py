@@ -31,7 +31,8 @@ def build_gan_data(data: ImageDataConfig, model: GANConfig):
         if model.channels not in (None, 2):
             raise ConfigError(f"--model.channels is the points' dimension, 2 for {data.path} (got {model.channels}); "
                               "drop it.")
-        return PointDataset(get_mixture(data.path[4:]), seed=0), dataclasses.replace(model, channels=2)
+        return PointDataset(get_mixture(data.path[4:]), seed=0), dataclasses.replace(model, channels=2,
+                                                                                     mixture=data.path[4:])
     return build_image_dataset(data, model, RESOLUTIONS[model.backbone])
 
 

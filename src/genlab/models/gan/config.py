@@ -34,8 +34,10 @@ class GANConfig:
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
     class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
+    mixture: str | None = None  # 2-D points: the toy mixture (ring, grid) they came from; plots mark its modes
     # Filled by training from the data, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
-    FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes"}
+    FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes",
+                                           "mixture": "the toy mixture of --data toy:NAME"}
     discriminator_conditioning: Literal["projection", "auxiliary", "concat"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
     loss: LossName = "nonsaturating"  # the adversarial loss of both players
@@ -73,6 +75,12 @@ class GANConfig:
                               "resize the data.")
         if self.backbone != "mlp" and self.channels not in (None, 1, 3):
             raise ConfigError(f"--model.channels must be 1 or 3 (got {self.channels}).")
+        if self.mixture is not None:
+            from genlab.data.toy import MIXTURES
+
+            if self.backbone != "mlp" or self.mixture not in MIXTURES:
+                raise ConfigError(f"model.mixture {self.mixture!r} names the toy mixture of an mlp model's 2-D points "
+                                  f"({', '.join(MIXTURES)}); remove it from the config to take the data's.")
         if self.backbone == "mlp" and self.conditional:
             raise ConfigError("--model.conditional needs a generator that reads labels, and the mlp backbone's "
                               "generator reads only z; use --model.backbone dcgan or resnet for a class-conditional "

@@ -273,7 +273,12 @@ class GAN(TwoPlayers, GenerativeModel):
                      labels: torch.Tensor | None = None) -> Path:
         """Images as a PNG grid; 2-D points as a PNG scatter plot."""
         if not self.is_image:
-            return save_scatter(samples, path)
+            if self.config.mixture is None:
+                return save_scatter(samples, path)
+            from genlab.data.toy import get_mixture
+
+            mixture = get_mixture(self.config.mixture)
+            return save_scatter(samples, path, marks=mixture.centres, mark_radius=3 * mixture.sigma)
         return save_image_grid(samples, path, ncol=columns)
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
