@@ -698,3 +698,16 @@ def test_class_names_recorded_at_a_resume_of_an_older_run_and_sampled_by_name(tm
     model = load_model(run)  # '3' is the folder of that name, the model's class 2, not class number 3
     model.save_samples(model.sample(2, torch.Generator().manual_seed(0), label=2), tmp_path / "class2.png")
     assert (tmp_path / "threes.png").read_bytes() == (tmp_path / "class2.png").read_bytes()
+
+
+def test_a_toy_run_saved_before_the_mixture_was_recorded_resumes_unchanged(tmp_path, run_cli):
+    run = tmp_path / "ring"
+    common = ["train", "--config", "toy-ring", "--out", run, "--quiet", "--train.checkpoint_every", "1"]
+    assert run_cli(*common, "--steps", "2")[0] == 0
+    for path in run.rglob("config.json"):  # as genlab saved it before 5 December
+        saved = json.loads(path.read_text())
+        assert saved["model"].pop("mixture") == "ring"
+        path.write_text(json.dumps(saved))
+    code, out, err = run_cli(*common, "--steps", "3", "--resume", "auto")
+    assert code == 0 and "differ from the checkpoint" not in out + err, out + err
+    assert json.loads((run / "config.json").read_text())["model"]["mixture"] == "ring"
