@@ -678,3 +678,27 @@ def test_samples_keep_the_digits_of_a_column_far_from_zero():
     samples = model.sample(16, torch.Generator().manual_seed(0))
     assert samples.dtype == torch.float64 and ((samples[..., 0] - 123456789.0).abs() <= 1e-6).all()
     assert len(samples[..., 1].unique()) > 1 and ((samples[..., 1] >= 1e8) & (samples[..., 1] <= 1e8 + 5)).all()
+
+
+@pytest.mark.parametrize("model_class, config_class", [(RecurrentGAN, CRNNGANConfig), (None, TimeGANConfig)])
+def test_eval_scores_the_same_sequences_at_any_batch_size(model_class, config_class, monkeypatch):
+    from genlab.config import EvalOptions
+    from genlab.models.rgan import evaluation
+    from genlab.models.rgan.timegan import TimeGAN
+
+    torch.manual_seed(0)
+    sines = {"feature_min": None, "feature_max": None, "columns": [f"sine_{i}" for i in range(3)]}
+    config = config_class(**{**BASE, "layers": 2, **sines})  # a sines model: scored on fresh sines
+    model = (model_class or TimeGAN)(config)
+    seen = []
+
+    def capture(real, synthetic, **kwargs):
+        seen.append(synthetic)
+        raise StopIteration  # the scores themselves are not what this test is about
+
+    monkeypatch.setattr(evaluation, "timeseries_scores", capture)
+    for batch_size in (7, 256):
+        with pytest.raises(StopIteration):
+            evaluation.evaluate_sequences(model, EvalOptions(batch_size=batch_size, max_examples=40))
+    assert seen[0].shape == (40, 6, 3)
+    assert torch.allclose(seen[0], seen[1], atol=1e-5)  # the same noise (up to float rounding of other batchings)

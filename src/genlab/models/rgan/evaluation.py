@@ -65,9 +65,12 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     else:
         labels = model.class_labels(len(real))
     lengths = model.draw_lengths(len(real), generator)
-    synthetic = torch.cat([model.generate(len(part), generator, part_labels, part_lengths)
-                           for part, part_labels, part_lengths in batches(real, labels, lengths,
-                                                                          options.batch_size)]).cpu()
+    # Every sequence's noise in one draw, generated chunk by chunk: the same sequences at any --batch-size.
+    noise = model.draw_noise(len(real), c.seq_len, torch.device("cpu"), generator)
+    synthetic = torch.cat([model.generate(len(part), labels=part_labels, lengths=part_lengths,
+                                          noise=noise[start:start + len(part)].to(model.device))
+                           for start, part, part_labels, part_lengths in batches(real, labels, lengths,
+                                                                                 options.batch_size)]).cpu()
     real, synthetic, axis = scoring_axis(model, real, synthetic, real_lengths, lengths)
     if c.static_features:  # the scores are about the time series: static attributes are left out
         real, synthetic = real[..., :-c.static_features].contiguous(), synthetic[..., :-c.static_features].contiguous()
@@ -84,8 +87,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     result["protocol"]["reference_data"] = dataset.description
     result["protocol"].update(notes)
     result["protocol"]["scale"] = axis
-    result["protocol"]["synthetic"] = (f"{len(synthetic):,} sequences drawn with seed {options.seed} in chunks of "
-                                       f"--batch-size {options.batch_size} (the noise is drawn chunk by chunk)")
+    result["protocol"]["synthetic"] = f"{len(synthetic):,} sequences drawn with seed {options.seed}"
     result["protocol"]["model"] = f"{model.family}/{model.name}"
     if c.static_features:
         result["protocol"]["static_features"] = (f"the {c.static_features} static features are not scored: the "
@@ -177,7 +179,9 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
 
 
 def batches(real: torch.Tensor, labels: torch.Tensor | None, lengths: torch.Tensor | None, size: int):
-    """(rows, labels, lengths) chunks of at most ``size`` rows, to bound the memory of generation."""
+    """(first row, rows, labels, lengths) of chunks of at most ``size`` rows, to bound the memory of
+    generation."""
     for start in range(0, len(real), size):
         part = slice(start, start + size)
-        yield real[part], labels[part] if labels is not None else None, lengths[part] if lengths is not None else None
+        yield (start, real[part], labels[part] if labels is not None else None,
+               lengths[part] if lengths is not None else None)

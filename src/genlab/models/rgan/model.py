@@ -224,15 +224,19 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
 
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                 lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
+                 lengths: torch.Tensor | None = None, steps: int | None = None,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
         """n sequences (n, T, F) on the scaled [0, 1] axis, from the generator (its EMA when there is
         one) in eval mode; the steps past ``lengths`` (n,) (None: all valid) are 0. ``steps``: T
-        (default: the training window)."""
+        (default: the training window). ``noise``: the generator's noise (n, T, D), drawn beforehand
+        with :meth:`draw_noise` (so that sequences drawn in chunks are those of one draw); None:
+        drawn here with ``generator``."""
         if labels is None:
             labels = self.class_labels(n)
         c = self.config
         net = self.generator_ema if self.generator_ema is not None else self.generator
-        noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
+        if noise is None:
+            noise = self.draw_noise(n, steps or c.seq_len, self.device, generator)
         with evaluating(net):
             # NaN would pass for padding in the written samples and poison the scores: refused.
             generated = refuse_non_finite(net(noise, labels), "sequences with NaN or infinite values")

@@ -134,10 +134,10 @@ class TimeGAN(RecurrentGAN):
     noise_distribution = staticmethod(torch.rand)  # U(0, 1), the reference's
 
     def fake_latents(self, batch: int, device: torch.device, generator: torch.Generator | None = None,
-                     steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1); T = ``steps`` or the window
-        (:meth:`draw_noise`)."""
-        z = self.draw_noise(batch, steps or self.config.seq_len, device, generator)
+                     steps: int | None = None, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ê, ĥ) = (G(z), S(G(z))), each (B, T, H), for z ~ U(0, 1) (``noise``, or drawn here with
+        :meth:`draw_noise`); T = ``steps`` or the window."""
+        z = noise if noise is not None else self.draw_noise(batch, steps or self.config.seq_len, device, generator)
         e_hat = self.generator(z)
         return e_hat, self.supervisor(e_hat)
 
@@ -194,10 +194,13 @@ class TimeGAN(RecurrentGAN):
 
     @torch.no_grad()
     def generate(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                 lengths: torch.Tensor | None = None, steps: int | None = None) -> torch.Tensor:
-        """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z))), 0 past ``lengths`` (n,) (None: all valid)."""
+                 lengths: torch.Tensor | None = None, steps: int | None = None,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
+        """n sequences (n, T, F) in [0, 1]: x̂ = R(S(G(z))), 0 past ``lengths`` (n,) (None: all valid);
+        ``noise`` as in :meth:`RecurrentGAN.generate`."""
         with evaluating(self):
-            return pad_with(self.recovery(self.fake_latents(n, self.device, generator, steps)[1]), lengths, 0.0)
+            latents = self.fake_latents(n, self.device, generator, steps, noise)[1]
+            return pad_with(self.recovery(latents), lengths, 0.0)
 
 
 def minimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
