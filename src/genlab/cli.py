@@ -679,6 +679,8 @@ def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     if args.data_command == "info":
         from genlab.data.images import FORMATS, describe_images
 
+        if not args.path.strip():  # an unset shell variable: not the current folder
+            raise ConfigError("'genlab data info': the path is empty; name an image file or folder.")
         path = Path(args.path)
         if path.suffix.lower() in (".csv", ".txt", ".tsv", ".json"):
             raise ConfigError(f"'genlab data info' describes image data ({FORMATS}); {path} is for the sequence or "
@@ -687,6 +689,8 @@ def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
     else:
         from genlab.data.download import download
 
+        if not args.dir.strip():  # an unset shell variable: not the current folder
+            raise ConfigError("'genlab data download': the folder to download into is empty; name a folder.")
         for path in download(args.name, Path(args.dir)):
             print(f"genlab: verified {path}")
     return 0

@@ -190,6 +190,22 @@ def test_a_full_disk_is_not_blamed_on_the_network(tmp_path, server, monkeypatch)
     assert raised.value.filename == str(dest)
 
 
+def test_the_cli_downloads_verifies_and_names_each_file(tmp_path, server, monkeypatch, run_cli):
+    served, url = server
+    (served / "a.bin").write_bytes(b"genlab" * 1000)
+    digest = hashlib.sha256(b"genlab" * 1000).hexdigest()
+    monkeypatch.setitem(DATASETS, "tiny", [RemoteFile(f"{url}/a.bin", "a.bin", digest, 6000)])
+    code, out, err = run_cli("data", "download", "tiny", tmp_path / "dest")
+    assert code == 0, err
+    assert out == f"genlab: verified {tmp_path / 'dest' / 'a.bin'}\n"
+    assert (tmp_path / "dest" / "a.bin").read_bytes() == b"genlab" * 1000
+    code, _, err = run_cli("data", "download", "imagenet", tmp_path / "other")
+    assert code == 2 and "Unknown dataset 'imagenet'; choose one of: mnist" in err and not (tmp_path / "other").exists()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("data", "download", "tiny", "")  # an unset shell variable: not the current folder
+    assert code == 2 and "the folder to download into is empty" in err and not (tmp_path / "a.bin").exists()
+
+
 def test_unknown_dataset_lists_the_names(tmp_path):
     with pytest.raises(DataError, match="Unknown dataset 'imagenet'; choose one of: mnist, fashion-mnist, cifar10"):
         download("imagenet", tmp_path)

@@ -36,6 +36,23 @@ def test_losses_match_binary_cross_entropy():
     assert torch.allclose(discriminator_loss("hinge", real, fake), (1 - real).clamp(min=0).mean() + (1 + fake).clamp(min=0).mean())
 
 
+def test_the_other_losses_match_their_definitions():
+    real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([-0.5, 3.0, 0.0])
+    # hinge (Lim & Ye 2017): G maximises D's score of fakes
+    assert torch.allclose(generator_loss("hinge", fake), torch.tensor(-2.5 / 3))
+    # least squares (Mao et al. 2017, a = 0, b = c = 1): D pulls reals to 1 and fakes to 0, G fakes to 1
+    expected_d = 0.5 * ((1.0 + 4.0 + 0.25) / 3) + 0.5 * ((0.25 + 9.0 + 0.0) / 3)
+    assert torch.allclose(discriminator_loss("least_squares", real, fake), torch.tensor(expected_d))
+    assert torch.allclose(generator_loss("least_squares", fake), torch.tensor(0.5 * ((2.25 + 4.0 + 1.0) / 3)))
+    # Wasserstein: the critic's score of fakes minus that of reals; G raises its fakes' score
+    assert torch.allclose(discriminator_loss("wasserstein_gp", real, fake), torch.tensor(2.5 / 3 - 1.5 / 3))
+    assert torch.allclose(generator_loss("wasserstein_gp", fake), torch.tensor(-2.5 / 3))
+    with pytest.raises(ValueError, match="unknown GAN loss 'vanilla'"):
+        discriminator_loss("vanilla", real, fake)
+    with pytest.raises(ValueError, match="unknown GAN loss 'vanilla'"):
+        generator_loss("vanilla", fake)
+
+
 def test_training_step_updates_both_players_and_leaves_discriminator_trainable():
     torch.manual_seed(0)
     model = DCGAN(DCGANConfig(resolution=28, channels=1, generator_width=4, discriminator_width=4))

@@ -144,6 +144,7 @@ CONFIGS = {
     "dcgan-conditional-auxiliary": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10,
                                              discriminator_conditioning="auxiliary", **TINY),
     "dcgan-wgan-gp-2-steps": GANConfig(resolution=28, channels=1, loss="wasserstein_gp", discriminator_steps=2, **TINY),
+    "dcgan-least-squares": GANConfig(resolution=28, channels=1, loss="least_squares", **TINY),
     "dcgan-r1-ema-diffaugment-pack": GANConfig(resolution=32, channels=3, r1_gamma=1.0, ema_decay=0.9,
                                                diffaugment=("color", "translation", "cutout"), pack=2, **TINY),
     # EMA beside spectral norm in G: recomputing the EMA's BatchNorm statistics must not step its power iteration.
