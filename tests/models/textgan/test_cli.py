@@ -186,3 +186,15 @@ def test_generation_beyond_memory_is_one_sentence(tmp_path, run_cli, sentences_t
     assert code == 2 and out == "" and err.strip() == (
         "genlab: error: The evaluation does not fit in memory with --n 1000000000 samples and --batch-size 256; "
         "lower them.")
+
+
+def test_without_data_it_trains_on_the_embedded_shakespeare_and_scores_its_held_out_lines(tmp_path, run_cli,
+                                                                                         tiny_textgan):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "textgan", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
+                             "--model.seq_len", "12", *tiny_textgan("mle"))
+    assert code == 0, err
+    assert "tiny Shakespeare (embedded), first 90% of the lines" in out
+    code, out, err = run_cli("eval", run, "--n", "4")
+    assert code == 0, err
+    assert "last 10% of the lines" in json.dumps(json.loads(out)["protocol"])
