@@ -79,3 +79,36 @@ def test_training_without_a_whole_batch_is_refused():
     images, labels = np.zeros((10, 28, 28, 1), np.uint8), np.zeros(10, np.int64)
     with pytest.raises(ConfigError, match="at least one batch"):
         train_evaluator(images, labels, EvaluatorConfig(), epochs=1, batch_size=128)
+
+
+def test_augmentation_shifts_with_black_padding_and_flips_whole_images():
+    import torch
+
+    from genlab.metrics.evaluators import _augment
+
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).reshape(2, 1, 4, 4)
+    assert torch.equal(_augment(x, flip=False, shift=0, generator=torch.Generator()), x)  # nothing to do
+    shifted = _augment(x, flip=False, shift=1, generator=torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1), value=-1.0)
+    for b in range(2):  # each image is a 4×4 window of its own padded copy: moved by at most a pixel
+        windows = [padded[b, 0, dy:dy + 4, dx:dx + 4] for dy in range(3) for dx in range(3)]
+        assert any(torch.equal(shifted[b, 0], window) for window in windows)
+    flipped = [_augment(x, flip=True, shift=0, generator=torch.Generator().manual_seed(s)) for s in range(20)]
+    for out in flipped:  # every image is itself or its mirror image
+        for b in range(2):
+            assert torch.equal(out[b], x[b]) or torch.equal(out[b], x[b].flip(2))
+    assert any(not torch.equal(out, x) for out in flipped) and any(torch.equal(out, x) for out in flipped)
+
+
+def test_a_trained_evaluator_separates_two_easy_classes():
+    from genlab.metrics.evaluators import accuracy, train_evaluator
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 40, (256, 28, 28, 1), dtype=np.uint8)
+    labels = np.arange(256) % 2
+    images[labels == 0, :10] = 255  # class 0 bright at the top, class 1 at the bottom
+    images[labels == 1, 18:] = 255
+    model, protocol = train_evaluator(images, labels, EvaluatorConfig(num_classes=2, width=4), epochs=3,
+                                      batch_size=32, seed=0)
+    assert not model.training and protocol["epochs"] == 3 and protocol["train_examples"] == 256
+    assert accuracy(model, images, labels) > 0.95
