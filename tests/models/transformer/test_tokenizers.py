@@ -86,6 +86,15 @@ def test_token_id_prompts_out_of_range_or_not_numbers_are_clear_errors(text, mes
         IdTokenizer(5).encode(text, source="--prompt")
 
 
+def test_token_ids_decode_join_and_stream_as_space_separated_numbers():
+    ids = IdTokenizer(10)
+    assert ids.decode([3, 0, 9]) == "3 0 9" and ids.encode("3 0 9").tolist() == [3, 0, 9]
+    assert ids.join("1 2", "3 4") == "1 2 3 4" and ids.join("", "3") == "3" and ids.join("1", "") == "1"
+    fresh, after_prompt = ids.stream_decoder(), ids.stream_decoder("1 2")
+    assert [fresh(t) for t in (3, 4, None)] == ["3", " 4", ""]  # as decode() would print them, in pieces
+    assert [after_prompt(t) for t in (3, 4)] == [" 3", " 4"]  # continuing the prompt's line
+
+
 def test_a_word_keeps_its_combining_marks():
     """Python's \\w leaves combining marks out: Hindi, Thai and decomposed Latin words would split at each."""
     import unicodedata
