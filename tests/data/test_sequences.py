@@ -69,6 +69,7 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("0.5,0.5\n0.7,2\n", r"starts with a row of values \(0.5, 0.5\)"),  # not 'two columns named'
     ("a,b,\n1,2,\n3,4,\n", "has an empty last column, unnamed: its lines end with a comma"),
     ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
+    ("date\n2020-01-01\n2020-01-02\n", "has no value columns besides the time column; add numeric columns"),
 ])
 def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -289,3 +290,16 @@ def test_numbers_with_separators_and_dates_are_not_offered_for_categorical_encod
     # ticker alone is text: "1,230" wants its separators removed, and a second date column the time column's fix.
     assert "column 'ticker' holds 'A', which is not a number; encode it with --data.categorical ticker (" in str(
         raised.value)
+
+
+def test_bad_sequence_options_and_npz_files_are_one_sentence(tmp_path):
+    for options, message in (({"window": 1}, "--data.window must be at least 2 \\(got 1\\)"),
+                             ({"sines": 0}, "--data.sines must be at least 1 \\(got 0\\)")):
+        with pytest.raises(ConfigError, match=message):
+            SequenceDataConfig(**options).validate()
+    csv = write(tmp_path, "date,kind,v\n2020-01-01,a,1\n2020-01-02,b,2\n2020-01-03,a,3\n")
+    with pytest.raises(ConfigError, match="Column 'date' is both --data.time_column and --data.categorical"):
+        load_sequences(SequenceDataConfig(path=str(csv), window=2, time_column="date", categorical=("date", "kind")))
+    np.savez(tmp_path / "other.npz", y=np.zeros(3))
+    with pytest.raises(DataError, match=r"other.npz holds 'y' but no 'x'; save the data as x"):
+        load_sequences(SequenceDataConfig(path=str(tmp_path / "other.npz"), window=2))
