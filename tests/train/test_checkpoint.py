@@ -55,6 +55,24 @@ def test_a_resume_keeps_the_configured_optimizer_settings_and_the_saved_moments(
         assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"], saved)
 
 
+def test_saving_a_step_again_replaces_it_whole_and_leaves_no_hidden_folders(tmp_path):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    first = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"})
+    (tmp_path / "checkpoints" / ".step-000001.partial").mkdir()  # a save of the step killed before its rename
+    (tmp_path / "checkpoints" / ".step-000001.partial" / "junk").write_text("half")
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    again = save_checkpoint(tmp_path, 1, model, optimizers, {"family": "gan"})  # a library caller, the same step
+    assert again == first and [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-000001"]
+    assert sorted(p.name for p in again.iterdir()) == sorted([MARKER, STATE_FILE, "config.json", "model.safetensors"])
+    loaded = tiny_model()
+    load_checkpoint(again, loaded, loaded.configure_optimizers())
+    for (name, saved), restored in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(saved, restored), name  # the second save's weights
+
+
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
     model = tiny_model()
     optimizers = model.configure_optimizers()
