@@ -83,3 +83,16 @@ def test_observations_recover_the_8_bit_levels_and_binarise():
     # P(1) = p / 255: the mean over 4000 draws is within 4 standard errors for every level.
     p = pixels.double() / 255
     assert ((dynamic.double().mean(0) - p).abs() <= 4 * (p * (1 - p) / 4000).sqrt() + 1e-9).all()
+
+
+def test_a_gaussian_of_fixed_variance_scores_with_that_variance_and_a_learned_one_with_its_own():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 4, 4, dtype=torch.float64)
+    params = torch.randn(2, 1, 2, 4, 4, dtype=torch.float64)  # (B, C, P, H, W): mean, then the raw log-variance
+    fixed = build_likelihood(VAEConfig(likelihood="gaussian", gaussian_variance="fixed", gaussian_sigma=0.1))
+    assert fixed.params_per_channel == 1
+    log_var = torch.full_like(x, 2 * math.log(0.1))
+    assert torch.allclose(fixed.log_prob(params[:, :, :1], x), gaussian_log_prob(params[:, :, 0], log_var, x))
+    learned = build_likelihood(VAEConfig(likelihood="gaussian", gaussian_variance="learned"))
+    assert learned.params_per_channel == 2
+    assert not torch.allclose(learned.log_prob(params, x), fixed.log_prob(params[:, :, :1], x))
