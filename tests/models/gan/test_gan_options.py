@@ -367,8 +367,15 @@ def test_a_toy_model_is_evaluated_by_the_mode_statistics_of_its_mixture(tmp_path
     assert code == 2 and "The model learned toy:ring, not toy:grid; drop --data" in err
     import shutil
 
-    shutil.copytree(run / "model", tmp_path / "exported")  # a model folder alone: no run says what it learned
-    code, _, err = run_cli("eval", tmp_path / "exported")
+    shutil.copytree(run / "model", tmp_path / "exported")  # a model folder alone: it records what it learned
+    code, out, err = run_cli("eval", tmp_path / "exported", "--seed", "3")
+    assert code == 0 and "8 Gaussians" in json.loads(out)["protocol"]["reference"], err
+    code, _, err = run_cli("eval", tmp_path / "exported", "--data", "toy:grid")
+    assert code == 2 and "The model learned toy:ring, not toy:grid; drop --data" in err
+    config = json.loads((tmp_path / "exported" / "config.json").read_text())
+    assert config["model"].pop("mixture") == "ring"  # as saved before 5 December
+    (tmp_path / "exported" / "config.json").write_text(json.dumps(config))
+    code, _, err = run_cli("eval", tmp_path / "exported")  # and no run beside it to say
     assert code == 2 and "pass the mixture it learned with --data toy:ring or --data toy:grid" in err
 
 

@@ -22,6 +22,7 @@ AUGMENTATIONS = ("color", "translation", "cutout")
 class GANConfig:
     resolution: int | None = None  # None: taken from the data (unused by the mlp backbone)
     channels: int | None = None  # 1 or 3 (mlp: coordinates per point); None: taken from the data
+    mixture: str | None = None  # mlp: the toy mixture (ring, grid) of its points, from the data; plots mark its modes
     latent_dim: int = 100  # size of z
     backbone: Literal["dcgan", "resnet", "mlp"] = "dcgan"  # convolutional DCGAN, SNGAN ResNet, or MLP for 2-D points
     mlp_depth: int = 3  # hidden layers of each mlp player
@@ -34,7 +35,6 @@ class GANConfig:
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
     class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
-    mixture: str | None = None  # 2-D points: the toy mixture (ring, grid) they came from; plots mark its modes
     # Filled by training from the data, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
     FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes",
                                            "mixture": "the toy mixture of --data toy:NAME"}

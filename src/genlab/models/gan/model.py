@@ -154,8 +154,10 @@ class GAN(TwoPlayers, GenerativeModel):
         from genlab.data.provenance import training_data_section
         from genlab.data.toy import PROTOCOL_SAMPLES, get_mixture, mode_protocol, mode_statistics
 
-        learned = (training_data_section(self.loaded_from) or {}).get("path") if self.loaded_from else None
-        learned = learned if isinstance(learned, str) and learned.startswith("toy:") else None  # as its run says
+        learned = f"toy:{self.config.mixture}" if self.config.mixture else None  # recorded in training
+        if learned is None and self.loaded_from is not None:  # a model saved before it was: as its run says
+            learned = (training_data_section(self.loaded_from) or {}).get("path")
+            learned = learned if isinstance(learned, str) and learned.startswith("toy:") else None
         if options.data is not None and learned is not None and options.data != learned:
             raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data (its own mixture is the "
                               "default).")

@@ -68,9 +68,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     # Every sequence's noise in one draw, generated chunk by chunk: the same sequences at any --batch-size.
     noise = model.draw_noise(len(real), c.seq_len, torch.device("cpu"), generator)
     synthetic = torch.cat([model.generate(len(part), labels=part_labels, lengths=part_lengths,
-                                          noise=noise[start:start + len(part)].to(model.device))
-                           for start, part, part_labels, part_lengths in batches(real, labels, lengths,
-                                                                                 options.batch_size)]).cpu()
+                                          noise=part.to(model.device))
+                           for part, part_labels, part_lengths in batches(noise, labels, lengths,
+                                                                          options.batch_size)]).cpu()
     real, synthetic, axis = scoring_axis(model, real, synthetic, real_lengths, lengths)
     if c.static_features:  # the scores are about the time series: static attributes are left out
         real, synthetic = real[..., :-c.static_features].contiguous(), synthetic[..., :-c.static_features].contiguous()
@@ -178,10 +178,9 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
                         "together"}
 
 
-def batches(real: torch.Tensor, labels: torch.Tensor | None, lengths: torch.Tensor | None, size: int):
-    """(first row, rows, labels, lengths) of chunks of at most ``size`` rows, to bound the memory of
-    generation."""
-    for start in range(0, len(real), size):
+def batches(noise: torch.Tensor, labels: torch.Tensor | None, lengths: torch.Tensor | None, size: int):
+    """(noise, labels, lengths) of the sequences to generate, in chunks of at most ``size``, to bound
+    the memory of generation."""
+    for start in range(0, len(noise), size):
         part = slice(start, start + size)
-        yield (start, real[part], labels[part] if labels is not None else None,
-               lengths[part] if lengths is not None else None)
+        yield noise[part], labels[part] if labels is not None else None, lengths[part] if lengths is not None else None
