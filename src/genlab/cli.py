@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "generated sequences that copy a training sequence verbatim")
     evaluate.add_argument("--plots", metavar="DIR", help="rgan: also write real-vs-synthetic figures (sequences, "
                           "PCA and t-SNE) to DIR")
-    evaluate.add_argument("--seed", type=int, help=f"default {EvalOptions.seed}")
+    evaluate.add_argument("--seed", type=int, help="seed of what the evaluation draws (samples, subsets, post-hoc "
+                                                   f"classifiers; default {EvalOptions.seed})")
     evaluate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
