@@ -28,12 +28,11 @@ import torch
 from genlab.config import load_config_file
 from genlab.errors import run_main
 from genlab.models.registry import get_family
-from genlab.train.distributed import compile_modules
+from genlab.train.distributed import compile_modules, networks_to_compile
 from genlab.train.guards import install_finite_guards
 from genlab.train.rng import seed_everything
 from genlab.train.run import build_run_config
 from genlab.train.schedule import BatchSchedule
-from genlab.train.trainer import networks_to_compile
 
 VARIANTS = {
     "default": {},

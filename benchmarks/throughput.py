@@ -59,7 +59,7 @@ from pathlib import Path
 import torch
 
 from genlab.errors import run_main
-from genlab.train.trainer import cpu_has_bf16_units
+from genlab.train.device import cpu_has_bf16_units
 
 IMPLEMENTATIONS = ("single_tensor", "foreach", "fused")
 # glibc serves each large allocation with a fresh mmap by default, and how often depends on the
@@ -120,12 +120,11 @@ def rebuilt(optimizer: torch.optim.Optimizer, kind: str) -> torch.optim.Optimize
 def build(family_name: str, setup: Setup, variant: dict):
     """(model, optimizers, dataset, schedule) of one configuration, as ``genlab train`` builds them."""
     from genlab.models.registry import get_family
-    from genlab.train.distributed import compile_modules
+    from genlab.train.distributed import compile_modules, networks_to_compile
     from genlab.train.guards import install_finite_guards
     from genlab.train.rng import seed_everything
     from genlab.train.run import build_run_config
     from genlab.train.schedule import BatchSchedule
-    from genlab.train.trainer import networks_to_compile
 
     model_values = dict(setup.model)
     if "channels_last" in variant:

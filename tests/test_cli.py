@@ -480,7 +480,7 @@ def test_a_gpu_index_beyond_the_machine_is_refused(monkeypatch):
     import torch
 
     from genlab.errors import ConfigError
-    from genlab.train.trainer import resolve_device
+    from genlab.train.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -333,7 +333,7 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
     record of ``model``'s run (its config, log, weights, checkpoints, previews)."""
     from genlab.data.provenance import training_data_section
-    from genlab.train.trainer import RUN_RECORD, run_directory_of
+    from genlab.train.rundir import RUN_RECORD, run_directory_of
 
     if not str(path).strip():
         raise ConfigError(f"{option} is empty; pass a file name.")
@@ -378,7 +378,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     import torch
 
     from genlab.sampling import load_model
-    from genlab.train.trainer import resolve_device
+    from genlab.train.device import resolve_device
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
@@ -508,7 +508,8 @@ def evaluation_memory_guard(options: EvalOptions, fields: list[str]):
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from genlab.fileio import atomic_write_json
     from genlab.sampling import find_model_folder, load_model
-    from genlab.train.trainer import EVAL_FILE, is_run_directory, resolve_device
+    from genlab.train.device import resolve_device
+    from genlab.train.rundir import EVAL_FILE, is_run_directory
 
     if args.seed is not None:
         check_seed(args.seed)
@@ -592,7 +593,7 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
         if args.temperature == 0 and value is not None:  # greedy decoding takes the top token whatever they keep
             raise ConfigError(f"{flag} has no effect at --temperature 0, which always takes the most likely token; "
                               "drop it, or sample at a temperature above 0.")
-    from genlab.train.trainer import resolve_device
+    from genlab.train.device import resolve_device
 
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     if not hasattr(model, "tokenizer"):

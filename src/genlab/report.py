@@ -18,8 +18,8 @@ from genlab.config import CONFIG_FILE
 from genlab.errors import CheckpointError, SampleError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
-from genlab.train.trainer import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
-                                  read_metric_records)
+from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
+                                 read_metric_records)
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, read_csv, sines
+from genlab.data.csv_table import read_csv
+from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, sines
 from genlab.errors import ConfigError, DataError
 
 

@@ -103,7 +103,7 @@ def test_on_cuda_networks_with_transposed_convolutions_stay_eager():
     from genlab.errors import ConfigError
     from genlab.models.gan.config import GANConfig
     from genlab.models.gan.model import GAN
-    from genlab.train.trainer import networks_to_compile
+    from genlab.train.distributed import networks_to_compile
 
     cuda, cpu = torch.device("cuda"), torch.device("cpu")  # only compared, never allocated on
     dcgan = GAN(GANConfig(channels=1, resolution=28, generator_width=8, discriminator_width=8))
@@ -117,10 +117,10 @@ def test_on_cuda_networks_with_transposed_convolutions_stay_eager():
 
 
 def test_the_trainer_says_which_networks_it_leaves_eager(tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
-    import genlab.train.trainer as trainer
+    import genlab.train.distributed as distributed
 
     # What CUDA does to the DCGAN (its generator's transposed convolutions stay eager), here on the CPU.
-    monkeypatch.setattr(trainer, "split_compilable", lambda model, names, device: (("discriminator",), ("generator",)))
+    monkeypatch.setattr(distributed, "split_compilable", lambda model, names, device: (("discriminator",), ("generator",)))
     code, out, err = run_cli("train", "gan", "--data", digits_npz, *tiny_dcgan, "--steps", "1", "--batch-size", "8",
                              "--compile", "--out", tmp_path / "run")
     assert code == 0, err

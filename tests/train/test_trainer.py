@@ -9,7 +9,8 @@ from genlab.config import RunConfig, TrainConfig
 from genlab.data.image_dataset import ImageDataConfig
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import latest_checkpoint
-from genlab.train.trainer import Trainer, read_metric_records
+from genlab.train.rundir import read_metric_records
+from genlab.train.trainer import Trainer
 
 
 @dataclass

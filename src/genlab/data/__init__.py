@@ -4,6 +4,7 @@
   uint8 pixels; ``image_dataset``: those pixels held in memory and batched by index (gan, vae);
 - ``toy``: the 2-D Gaussian mixtures and the protocol that scores samples on them (gan);
 - ``sequences``: CSV or .npz time series, or the TimeGAN sines, scaled and windowed (rgan);
+  ``csv_table``: the CSV reader it uses (time column, numbers, one-hot categories, gaps);
 - ``text``: UTF-8 text split into training and validation windows (transformer);
 - ``sentences``: one sentence per sequence, from .txt or token .npz files (textgan);
 - ``npz``: reading a user's .npz, a damaged or foreign one as one DataError;

@@ -13,11 +13,12 @@ short of [0, 1] (a span of 2e-8 reaches only 0.17): multiply such a column by a 
 The min and max are stored in the model config, so samples come back in the original units.
 
 Inputs:
-- CSV with a header row: a date/time column is excluded (named by ``--data.time_column``, or
-  found by its name or by values such as ``2016-01-11 17:00``); every other cell must be a
-  number, except in the text columns named by ``--data.categorical``, which are one-hot encoded:
-  one 0/1 feature per category (the distinct values, sorted; at most 1,000), named
-  ``column=category``, where the column stood. Missing cells (empty, NaN, NA) are an error unless
+- CSV with a header row (read by ``genlab.data.csv_table``, whose docstring lists what it
+  refuses): a date/time column is excluded (named by ``--data.time_column``, or found by its
+  name or by values such as ``2016-01-11 17:00``); every other cell must be a number, except in
+  the text columns named by ``--data.categorical``, which are one-hot encoded: one 0/1 feature
+  per category (the distinct values, sorted; at most 1,000), named ``column=category``, where
+  the column stood. Missing cells (empty, NaN, NA) are an error unless
   ``--data.fill`` is ``ffill`` (the previous row's value) or ``zero`` (a category column: no
   category); in a category column only an empty cell is missing ("NA" is a category).
 - ``.npz`` with ``x`` of shape (rows, F) (a series, windowed like a CSV) or (N, T, F) (sequences
@@ -39,11 +40,8 @@ Inputs:
 
 from __future__ import annotations
 
-import csv
 import math
-import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,17 +49,13 @@ import numpy as np
 import torch
 
 from genlab.config import check_seed, is_set, refuse_inapplicable
+from genlab.data.csv_table import plural, read_csv
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
 
 DEFAULT_WINDOW = 24
 SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
-MISSING = {"", "nan", "na", "n/a", "null", "none"}
-TIME_NAMES = {"date", "time", "datetime", "timestamp"}
-INTEGER = re.compile(r"^[-+]?\d+$")
-THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
-TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
 @dataclass
@@ -196,297 +190,6 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
 def is_npz(path: Path) -> bool:
     """Whether ``path`` is read as an .npz (by its suffix, in any case); every other file is read as a CSV."""
     return path.suffix.lower() == ".npz"
-
-
-def read_csv(path: Path, time_column: str | None = None, fill: str = "none", categorical: tuple[str, ...] = (),
-             categories: list[tuple[str, list[str]]] | None = None, reverse: bool = False) -> SequenceSource:
-    """A CSV with a header → its value columns as a series (rows, F), last row first with
-    ``reverse``; see the module docstring.
-
-    ``categorical`` columns are one-hot encoded, with ``categories`` (name, values) when given (a
-    trained model's: a value outside them is an error), else with their values sorted."""
-    header, rows, lines = _read_table(path)
-    excluded, kept = _value_columns(path, header, rows, time_column, categorical)
-    values, names, sources, encoded = _column_values(path, header, rows, lines, kept, categorical, categories)
-    if reverse:  # before the gaps are filled: ffill takes the value before a gap in the series' own order
-        values, lines = values[::-1].copy(), lines[::-1]
-    gaps = np.isnan(values)
-    if gaps.any():
-        values = fill_missing(values, gaps, fill, path, sources, lines)
-    description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
-    return SequenceSource(values, names, None, description, categories=encoded or None)
-
-
-def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:
-    """The CSV's rows less the blank ones, each row's line in the file (where it ends), for messages,
-    and where it starts (a quoted cell may run over several lines)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows, lines, starts, previous = [], [], [], 0
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-                    starts.append(previous + 1)
-                previous = reader.line_num
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
-    except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
-        raise DataError(f"{path} is not a readable CSV file ({e}); look for an unclosed quote, which runs on "
-                        "to the end of the file.") from None
-    return rows, lines, starts
-
-
-def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """The CSV's header (names stripped), its value rows, each with one cell per column, and each
-    value row's line in the file."""
-    rows, lines, starts = _read_rows(path)
-    if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one row of values; it has "
-                        f"{plural(len(rows), 'line')}.")
-    header = [name.strip() for name in rows[0]]
-    check_header(path, header, rows[1])
-    for number, start, row in zip(lines[1:], starts[1:], rows[1:]):
-        if len(row) != len(header):
-            where = (f"; a quoted cell runs on from line {start} (an unclosed quote?), close it" if start < number
-                     else "; every row needs one value per column")
-            raise DataError(f"{path} row {number} has {plural(len(row), 'cell')} but the header has "
-                            f"{len(header)}{where}.")
-    return header, rows[1:], lines[1:]
-
-
-def _value_columns(path: Path, header: list[str], rows: list[list[str]], time_column: str | None,
-                   categorical: tuple[str, ...]) -> tuple[int | None, list[int]]:
-    """The index of the time column excluded (None for none) and those of the value columns, all
-    named; ``rows``: the value rows."""
-    absent = [name for name in categorical if name not in header]
-    if absent:
-        raise DataError(f"{path} has no column {absent[0]!r} (--data.categorical); its columns are "
-                        f"{', '.join(map(repr, header))}.")
-    excluded = find_time_column(path, header, rows[0], time_column, skip=set(categorical))
-    if excluded is not None and header[excluded] in categorical:
-        raise ConfigError(f"Column {header[excluded]!r} is both --data.time_column and --data.categorical; "
-                          "name it in one of them.")
-    kept = [i for i in range(len(header)) if i != excluded]
-    if not kept:
-        raise DataError(f"{path} has no value columns besides the time column; add numeric columns.")
-    unnamed = [i for i in kept if not header[i]]
-    if unnamed == [len(header) - 1] and not any(row[-1].strip() for row in rows):
-        raise DataError(f"{path} has an empty last column, unnamed: its lines end with a comma; remove the trailing "
-                        "commas.")
-    if unnamed:  # pandas writes its index so, unless told index=False; an unnamed date index is excluded above
-        raise DataError(f"{path} column {unnamed[0] + 1} has no name in the header (an index written by pandas?); "
-                        "name it, or remove it (DataFrame.to_csv(..., index=False)).")
-    return excluded, kept
-
-
-def _column_values(path: Path, header: list[str], rows: list[list[str]], lines: list[int], kept: list[int],
-                   categorical: tuple[str, ...], categories: list[tuple[str, list[str]]] | None
-                   ) -> tuple[np.ndarray, list[str], list[str], list[tuple[str, list[str]]]]:
-    """The ``kept`` columns of the value ``rows`` as features (rows, F), in column order: a number
-    column as one, a ``categorical`` one as one per category. Also each feature's name, each
-    feature's CSV column and the encoding of the categorical columns, (name, its categories)."""
-    known = dict(categories or [])
-    blocks, names, sources, encoded = [], [], [], []
-    for i in kept:
-        cells = [row[i] for row in rows]
-        if header[i] in categorical:
-            block, values_of = one_hot(cells, path, header[i], known.get(header[i]), lines)
-            encoded.append((header[i], values_of))
-            names += encoded_names(header[i], values_of)
-        else:
-            try:
-                block = np.array([[parse_cell(cell, path, header[i], line)] for line, cell in zip(lines, cells)])
-            except TextCellError as e:  # the text columns are scanned on this error only, not for every file
-                _refuse_text_columns(path, header[i], e, _text_columns(header, kept, rows, categorical), categorical)
-                raise
-            names.append(header[i])
-        sources += [header[i]] * block.shape[1]
-        blocks.append(block)
-    return np.concatenate(blocks, axis=1), names, sources, encoded
-
-
-def _text_columns(header: list[str], kept: list[int], rows: list[list[str]], categorical: tuple[str, ...]) -> list[str]:
-    """The names of the ``kept`` columns, other than the ``categorical`` ones, with text in a value row."""
-    return [header[i] for i in kept if header[i] not in categorical and any(is_category(row[i]) for row in rows)]
-
-
-def _refuse_text_columns(path: Path, column: str, error: TextCellError, text: list[str],
-                         categorical: tuple[str, ...]) -> None:
-    """Refuse the text in ``column`` (``error``) naming every text column (``text``) at once when it is
-    one of several: one fix, not one rerun per column."""
-    if len(text) >= 2 and column in text:
-        raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {error.row} of "
-                        f"{column!r} holds {error.text!r}); encode them with --data.categorical "
-                        f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
-                        "date column is excluded with --data.time_column).") from None
-
-
-MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category
-
-
-def encoded_names(column: str, categories: list[str]) -> list[str]:
-    """The names of a one-hot encoded column's features, one per category: ``column=category``."""
-    return [f"{column}={category}" for category in categories]
-
-
-def one_hot(cells: list[str], path: Path, column: str, categories: list[str] | None,
-            lines: list[int]) -> tuple[np.ndarray, list[str]]:
-    """A text column → (rows, K) one-hot values (an empty cell: a row of NaN, for the fill policy)
-    and its K categories (``categories``, or the distinct values sorted). Unlike a number, text
-    such as "NA" or "None" is a category: only an empty cell is missing. ``lines``: each cell's
-    line in the file, for messages."""
-    texts = [cell.strip() for cell in cells]
-    present = [bool(text) for text in texts]
-    if categories is None:
-        categories = sorted({text for text, here in zip(texts, present) if here})
-        if len(categories) > MAX_CATEGORIES:
-            raise DataError(f"{path} column {column!r} has {len(categories):,} distinct values, more than the "
-                            f"{MAX_CATEGORIES:,} --data.categorical encodes; drop it from --data.categorical and "
-                            "remove the column.")
-        if not categories:
-            raise DataError(f"{path} column {column!r} (--data.categorical) holds no values; remove the column.")
-    index = {category: k for k, category in enumerate(categories)}
-    block = np.zeros((len(texts), len(categories)))
-    for r, (text, here) in enumerate(zip(texts, present)):
-        if not here:
-            block[r] = math.nan
-        elif text not in index:
-            shown = ", ".join(map(repr, categories[:10])) + (", ..." if len(categories) > 10 else "")
-            raise DataError(f"{path} row {lines[r]}, column {column!r} holds {text[:40]!r}, a category the model was "
-                            f"not trained on (it knows {shown}); use data with the training categories.")
-        else:
-            block[r, index[text]] = 1.0
-    return block, list(categories)
-
-
-def check_header(path: Path, header: list[str], first_row: list[str]) -> None:
-    """Refuse a header that would misread the file: one cell holding the separator of every row,
-    no header at all (the first row is data), or repeated column names (a model could not tell
-    them apart)."""
-    if len(header) == 1 and len(first_row) == 1:
-        separator = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
-                          if sep in header[0] and sep in first_row[0]), None)
-        if separator:
-            raise DataError(f"{path} reads as one column named {header[0][:40]!r}: its columns look separated by "
-                            f"{separator}, and genlab reads comma-separated values; save it with commas.")
-    # Whole numbers may name columns (sensor ids, wavelengths, pandas' 0, 1, ...); a header of
-    # numbers among which one has a fraction or an exponent, or a date, is a row of data.
-    if all(looks_like_value(name) for name in header) and not all(INTEGER.match(name) for name in header):
-        raise DataError(f"{path} starts with a row of values ({', '.join(header[:3])}"
-                        f"{', ...' if len(header) > 3 else ''}), not a header; add a first row naming the columns.")
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header):
-        if name and name in seen:
-            raise DataError(f"{path} has two columns named {name!r} (columns {seen[name] + 1} and {i + 1}); give "
-                            "every column its own name.")
-        seen[name] = i
-
-
-def looks_like_value(cell: str) -> bool:
-    """Whether a header cell is a number or a date, as a data row's cells are."""
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return bool(TIME_PATTERN.match(cell)) or is_iso_time(cell)
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def find_time_column(path: Path, header: list[str], first_row: list[str], name: str | None,
-                     skip: set[str] = frozenset()) -> int | None:
-    """Index of the column to exclude: the named one, else one named like a time or holding dates
-    (never one of ``skip``, the columns to encode)."""
-    if name is not None:
-        if name not in header:
-            raise DataError(f"{path} has no column {name!r} (--data.time_column); its columns are "
-                            f"{', '.join(map(repr, header))}.")  # repr: a name may hold a newline
-        return header.index(name)
-    for i, (column, value) in enumerate(zip(header, first_row)):
-        if column in skip:
-            continue
-        if column.lower() in TIME_NAMES or TIME_PATTERN.match(value.strip()) or is_iso_time(value.strip()):
-            return i
-    return None
-
-
-def is_iso_time(value: str) -> bool:
-    """Whether ``value`` is an ISO 8601 date or time that is not also a plain number."""
-    try:
-        float(value)
-        return False
-    except ValueError:
-        pass
-    try:
-        datetime.fromisoformat(value)
-        return True
-    except ValueError:
-        return False
-
-
-class TextCellError(DataError):
-    """A CSV cell of a numeric column holds text: ``row`` (its line) and ``text``."""
-
-    def __init__(self, message: str, row: int, text: str) -> None:
-        super().__init__(message)
-        self.row, self.text = row, text
-
-
-def is_category(cell: str) -> bool:
-    """Whether a CSV cell is text a category could hold: not a number (thousands separators and
-    all), not missing and not a date, which want other fixes."""
-    text = cell.strip()
-    if text.lower() in MISSING or THOUSANDS.match(text) or TIME_PATTERN.match(text):
-        return False
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
-
-
-def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
-    """One CSV cell → a float (NaN when missing); text is an error naming the row and column."""
-    text = cell.strip()
-    if text.lower() in MISSING:
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        if THOUSANDS.match(text):
-            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
-                            "thousands separators; remove them (1234.5, not 1,234.5).") from None
-        raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
-                            f"encode it with --data.categorical {column} (one feature per category) or remove it "
-                            "(a date column is excluded with --data.time_column).", row, text[:40]) from None
-    if math.isinf(value):
-        raise DataError(f"{path} row {row}, column {column!r} is infinite; replace it with a finite number.")
-    return value
-
-
-def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path, columns: list[str],
-                 lines: list[int]) -> np.ndarray:
-    """Apply the fill policy to the NaNs of ``values`` (rows, F), or raise naming the first one's CSV
-    line and column (``columns``: each feature's, so an encoded feature names the text column it came
-    from; ``lines``: each row's line in the file)."""
-    row, column = (int(i) for i in np.argwhere(missing)[0])
-    if fill == "none":
-        raise DataError(f"{path} row {lines[row]}, column {columns[column]!r} is missing ({int(missing.sum())} missing "
-                        "cells in all); fill them in, or pass --data.fill ffill (previous value) or zero.")
-    if fill == "zero":
-        return np.where(missing, 0.0, values)
-    if missing[0].any():
-        first = int(np.argmax(missing[0]))
-        raise DataError(f"{path} row {lines[0]}, column {columns[first]!r} is missing and has no earlier value to carry "
-                        "forward; fill it in or pass --data.fill zero.")
-    filled = values.copy()
-    for r in range(1, len(filled)):  # rows in order, so a run of missing cells takes the last value seen
-        filled[r] = np.where(missing[r], filled[r - 1], filled[r])
-    return filled
 
 
 def read_npz(path: Path) -> SequenceSource:

@@ -4,6 +4,8 @@ Under ``torchrun`` the environment carries RANK / WORLD_SIZE / LOCAL_RANK; witho
 a single process of rank 0. Only rank 0 writes files and logs. A family names the submodules
 that take part in training (``GenerativeModel.ddp_modules``); each is wrapped in its own
 DistributedDataParallel, so a GAN's two players synchronise their gradients independently.
+``--train.compile``'s networks are compiled here too (:func:`networks_to_compile`), since the
+same wrapping and unwrapping handles both wrappers.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+from genlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from genlab.models.base import GenerativeModel
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,21 @@ def split_compilable(model: nn.Module, names: tuple[str, ...], device: torch.dev
         return names, ()
     eager = tuple(n for n in names if any(isinstance(m, UNCOMPILABLE_ON_CUDA) for m in getattr(model, n).modules()))
     return tuple(n for n in names if n not in eager), eager
+
+
+def networks_to_compile(model: GenerativeModel, device: torch.device) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(networks --train.compile compiles, networks it leaves eager) of ``model`` on ``device``; a
+    ConfigError when there is nothing to compile."""
+    targets = model.compile_targets
+    if not targets:
+        raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled: "
+                          f"{model.nothing_to_compile}.")
+    compiled, eager = split_compilable(model, targets, device)
+    if not compiled:
+        raise ConfigError(f"--train.compile: every network of the {model.name} model that could be compiled "
+                          f"({', '.join(eager)}) holds transposed convolutions, which torch.compile cannot yet "
+                          "train on CUDA (pytorch/pytorch#171622); leave it off.")
+    return compiled, eager
 
 
 def unwrap(model: nn.Module, names: tuple[str, ...]) -> None:

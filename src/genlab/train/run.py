@@ -21,7 +21,8 @@ from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_ch
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
-from genlab.train.trainer import EVAL_FILE, REPORT_FILE, RUN_RECORD, Trainer, is_run_directory
+from genlab.train.rundir import EVAL_FILE, REPORT_FILE, RUN_RECORD, is_run_directory
+from genlab.train.trainer import Trainer
 
 SECTIONS = ("family", "model", "data", "train", "versions")
 SECTION_EXAMPLES = {"model": "{name: dcgan, latent_dim: 64}", "data": "{path: data.npz}",

@@ -26,117 +26,17 @@ from tqdm.auto import tqdm
 from genlab.config import CONFIG_FILE, RunConfig, TrainConfig
 from genlab.errors import CheckpointError, ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
-from genlab.models.base import WEIGHTS_FILE, GenerativeModel
-from genlab.train.checkpoint import (MARKER, discard_after, list_checkpoints, load_checkpoint, prune_checkpoints,
-                                    save_checkpoint)
+from genlab.models.base import GenerativeModel
+from genlab.train.checkpoint import discard_after, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from genlab.train.device import cpu_has_bf16_units, resolve_device
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                       gather_to_all, gather_to_main, init_process_group, mean_across_ranks,
-                                      split_compilable, unwrap, unwrapped, wrap)
+                                      networks_to_compile, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything, training_seed
+from genlab.train.rundir import CURVES, EVAL_FILE, METRICS_FILE, preview_files, read_metric_records
 from genlab.train.schedule import BatchSchedule
-
-METRICS_FILE = "metrics.jsonl"
-EVAL_FILE = "eval.json"  # written into the run directory by 'genlab eval RUN'
-REPORT_FILE = "report.html"  # written into the run directory by 'genlab report RUN'
-# Prefixes of the logged values that are training curves: the losses, and the penalties (a GAN's
-# gradient penalty, R1) that the models log apart from them, unweighted. The progress bar shows
-# them, a tenfold jump in one is warned of, and report draws and compares them.
-CURVES = ("loss", "penalty")
-
-
-# What training writes into a run directory: its record, which an output file must never replace.
-RUN_RECORD = (CONFIG_FILE, METRICS_FILE, "model", "checkpoints", "samples", "tensorboard")
-
-
-def read_metric_records(path: Path) -> list[dict[str, Any]]:
-    """The records of the metrics.jsonl at ``path``, in order ([] without the file). A damaged line
-    is skipped, not fatal: one cut short by a kill, bytes that are not UTF-8, JSON nested past what
-    the parser reads, or anything but an object with an integer ``step``."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
-            records.append(record)
-    return records
-
-
-def run_directory_of(path: Path) -> Path | None:
-    """The run directory that ``path`` (a run directory, its ``model/`` export or one of its
-    checkpoints) belongs to, judged by the files on disk; None for a folder outside any run."""
-    path = Path(path)
-    if (path / MARKER).exists() and path.parent.name == "checkpoints" and is_run_directory(path.parent.parent):
-        return path.parent.parent
-    if path.name == "model" and is_run_directory(path.parent):
-        return path.parent
-    return path if is_run_directory(path) else None
-
-
-def is_run_directory(path: Path) -> bool:
-    """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
-    and it is not one of the run's checkpoints or its exported model, which hold one too."""
-    path = Path(path)
-    return (path / CONFIG_FILE).is_file() and not (path / MARKER).exists() and not (path / WEIGHTS_FILE).exists()
-
-
-_PREVIEW = re.compile(r"^step-(\d+)(-[\w-]+)?$")  # step-000500.png, and a VAE's step-000500-traversal.png
-
-
-def preview_files(run_dir: Path, extras: bool = False) -> list[tuple[int, Path]]:
-    """The run's ``samples/step-N.*`` previews as (N, path), in step order (numeric, so step
-    1,000,000 comes after 999,999); with ``extras`` also the ``step-N-<name>.*`` pictures some
-    families add (a VAE's reconstructions, traversal, interpolation)."""
-    found = []
-    for path in (Path(run_dir) / "samples").glob("step-*"):
-        match = _PREVIEW.match(path.stem)
-        if match and (extras or match.group(2) is None):
-            found.append((int(match.group(1)), path))
-    return sorted(found)
-
-
-def resolve_device(name: str, option: str = "--train.device") -> torch.device:
-    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; ``option`` names it in errors."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"{option} {name!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{option} {name} asks for CUDA, which this machine lacks; use cpu.")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"{option} {name} asks for a GPU this machine lacks (it has {torch.cuda.device_count()}); "
-                          f"use cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"{option} {name!r} is not supported; use auto, cpu, cuda or cuda:N.")
-    return device
-
-
-def cpu_has_bf16_units() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without them bf16 is emulated."""
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
-def networks_to_compile(model: GenerativeModel, device: torch.device) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(networks --train.compile compiles, networks it leaves eager) of ``model`` on ``device``; a
-    ConfigError when there is nothing to compile."""
-    targets = model.compile_targets
-    if not targets:
-        raise ConfigError(f"--train.compile: the {model.name} model has no networks that can be compiled: "
-                          f"{model.nothing_to_compile}.")
-    compiled, eager = split_compilable(model, targets, device)
-    if not compiled:
-        raise ConfigError(f"--train.compile: every network of the {model.name} model that could be compiled "
-                          f"({', '.join(eager)}) holds transposed convolutions, which torch.compile cannot yet "
-                          "train on CUDA (pytorch/pytorch#171622); leave it off.")
-    return compiled, eager
 
 
 def warning_kind(warning: str) -> str:

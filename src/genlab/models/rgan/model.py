@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.data.sequences import Scaling, encoded_names, length_mask
+from genlab.data.csv_table import encoded_names
+from genlab.data.sequences import Scaling, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write, atomic_write_text
 from genlab.imaging import refuse_non_finite
