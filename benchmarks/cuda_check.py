@@ -152,7 +152,7 @@ def sngan(train_images: Path, device: str, budget: float, pace: int, samples: in
     found["train_seconds"] = round(found["pace_run"]["seconds"] + found["rest"]["seconds"], 1)
     from genlab.metrics.images import generated_images
 
-    images, _, found["samples_from"] = generated_images(run, samples, seed=0, device=device, batch_size=500)
+    images, _, found["samples_from"], _ = generated_images(run, samples, seed=0, device=device, batch_size=500)
     out.mkdir(parents=True, exist_ok=True)
     for part, start in enumerate(range(0, len(images), 5000)):
         np.savez_compressed(out / f"sngan_samples_{part}.npz", x=images[start:start + 5000])

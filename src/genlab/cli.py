@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="images per interpolation row (with --interpolate)")
     sample.add_argument("--class", dest="label", metavar="CLASS",
                         help="a conditional model's class: its name in the training data (a class subfolder, "
-                             "CIFAR-10's 'cat') or its number")
+                             "CIFAR-10's 'cat') or its number (where some names are numbers, a number is a name)")
     sample.add_argument("--long", type=int, metavar="STEPS",
                         help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
     sample.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
@@ -413,7 +413,8 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
                     "values give more).")
     with out_of_memory_as(too_many):  # an allocation that fails while drawing is one sentence, not a traceback
         draw_and_save(args, model, out, generator, conditional)
-    print(f"genlab: wrote {out}")
+    names = getattr(model.config, "class_names", None)
+    print(f"genlab: wrote {out}" + (f" (class {names[args.label]})" if args.label is not None and names else ""))
     return 0
 
 
@@ -480,6 +481,11 @@ def refuse_unused_eval_options(options: EvalOptions, model=None) -> None:
         if model is None and field not in IMAGE_METRIC_OPTIONS:
             raise ConfigError(f"{flag_of(field)} is not used by image --metrics; drop it.")
         family = FAMILY_EVAL_OPTIONS.get(field)
+        if model is not None and field == "samples" and model.family != family:
+            draws_images = model.family in ("gan", "vae") and getattr(model, "is_image", True)
+            images = " (or add --metrics to score its images)" if draws_images else ""
+            raise ConfigError(f"--n sets how many samples image --metrics and sentence generators score; "
+                              f"{model.family}/{model.name}'s own evaluation does not use it, so drop it{images}.")
         if model is not None and family is not None and model.family != family:
             raise ConfigError(f"{flag_of(field)} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
                               f"{model.name} does not use it, so drop it.")

@@ -101,7 +101,7 @@ def test_fewer_samples_than_a_class_ordered_folder_holds_are_drawn_from_every_cl
         for i in range(3):
             picture = Image.fromarray(np.full((28, 28), 25 * digit + i, np.uint8))
             picture.save(tmp_path / "samples" / str(digit) / f"{i}.png")
-    images, labels, source = generated_images(tmp_path / "samples", 6, seed=0, device="cpu", batch_size=8)
+    images, labels, source, _ = generated_images(tmp_path / "samples", 6, seed=0, device="cpu", batch_size=8)
     assert len(images) == 6 and len(set(labels.tolist())) > 2  # the first six would be classes 0 and 1 only
     assert "drawn at random (seed 0)" in source and "of the 30 images" in source
     assert np.array_equal(images[:, 0, 0, 0] // 25, labels)  # each image keeps its own label
@@ -285,7 +285,7 @@ def test_a_models_samples_are_the_same_at_any_batch_size_and_cycle_through_every
     model.save_pretrained(tmp_path / "model")
     expected = to_uint8(model.decode(model.sample_latent(30, torch.Generator().manual_seed(1)), torch.arange(30) % 10))
     for batch_size in (4, 7, 30):
-        images, labels, _ = generated_images(tmp_path / "model", 30, seed=1, device="cpu", batch_size=batch_size)
+        images, labels, _, _ = generated_images(tmp_path / "model", 30, seed=1, device="cpu", batch_size=batch_size)
         assert labels.tolist() == [i % 10 for i in range(30)]
         assert np.array_equal(images, expected)  # each image drawn with the label it is reported with
 
@@ -320,3 +320,29 @@ def test_a_file_holding_the_embedded_digits_is_flagged_for_a_model_trained_on_th
     code, out, err = run_cli("eval", run, "--metrics", "fd", "--ref", copy, "--n", "50", "--extractor", "mnist")
     assert code == 0, err
     assert json.loads(out)["FD-mnist"]["warning"].startswith("the model was trained on the embedded MNIST test split")
+
+
+def test_class_accuracy_matches_named_classes_to_the_evaluators_by_name(tmp_path, run_cli, digits_npz):
+    from PIL import Image
+
+    from genlab.metrics.images import evaluator_labels
+
+    labels = np.array([0, 1, 2, 0])
+    assert evaluator_labels(labels, None, "mnist").tolist() == [0, 1, 2, 0]  # unnamed: its numbers
+    assert evaluator_labels(labels, ["3", "5", "7"], "mnist").tolist() == [3, 5, 7, 3]  # folders 3, 5, 7
+    assert evaluator_labels(labels, ["cat", "dog", "ship"], "cifar10").tolist() == [3, 5, 8, 3]
+    with pytest.raises(ConfigError, match=r"^--metrics acc checks each sample's class against the mnist evaluator's "
+                                          r"reading, but the generated images' classes \(7, cat, dog\) are not among "
+                                          r"its classes \(named 0, 1, 2"):
+        evaluator_labels(labels, ["7", "cat", "dog"], "mnist")
+    with pytest.raises(ConfigError, match=r"are not among its classes \(numbered, not named\)"):
+        evaluator_labels(labels, ["3", "5", "7"], "fashion-mnist")
+    with np.load(digits_npz) as data:
+        x, y = data["x"], data["y"]
+    for digit in (3, 5):  # real digits in folders named by them: labels 0 and 1, classes 3 and 5
+        (tmp_path / "fakes" / str(digit)).mkdir(parents=True)
+        for i, image in enumerate(x[y == digit][:10]):
+            Image.fromarray(image).save(tmp_path / "fakes" / str(digit) / f"{i}.png")
+    code, out, err = run_cli("eval", tmp_path / "fakes", "--metrics", "acc", "--no-cache")
+    assert code == 0, err
+    assert json.loads(out)["class_accuracy"]["value"] >= 0.9  # by number (0 and 1) it would be about 0

@@ -17,8 +17,9 @@ import torch
 
 from genlab import __version__
 from genlab.config import CONFIG_FILE
-from genlab.data.images import (FORMATS, embedded_training_warning, holds_embedded_digits, load_images,
-                                own_training_data_warning, trained_on_embedded_digits)
+from genlab.data.images import (CIFAR10_CLASSES, DIGIT_CLASSES, FORMATS, embedded_training_warning,
+                                holds_embedded_digits, load_images, own_training_data_warning,
+                                trained_on_embedded_digits)
 from genlab.data.provenance import trained_on_data
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
@@ -69,8 +70,10 @@ def split_label(reference: str | Path, split: str) -> str:
 
 
 def generated_images(source: str | Path, n: int, seed: int, device: str, batch_size: int
-                     ) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Up to ``n`` uint8 images (N, H, W, C), their class labels if known, and where they came from."""
+                     ) -> tuple[np.ndarray, np.ndarray | None, str, list[str] | None]:
+    """Up to ``n`` uint8 images (N, H, W, C), their class labels if known, where they came from, and
+    the names of the classes (label k's at k) where they have names (a conditional model trained on
+    named classes, a folder of class subfolders)."""
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"{path} does not exist; pass a run directory, an exported model folder or image data "
@@ -79,17 +82,19 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
         return _model_samples(path, n, seed, device, batch_size)
     found = load_images(path, option="'genlab eval'")
     total = len(found.images)
+    names = found.class_names if found.labels is not None else None
     if n >= total:
-        return found.images, found.labels, f"all {total} images of {found.source}"
+        return found.images, found.labels, f"all {total} images of {found.source}", names
     # A random subset, not the first n: a folder of class subfolders loads class by class.
     keep = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
     labels = None if found.labels is None else found.labels[keep]
-    return found.images[keep], labels, f"{n} of the {total} images of {found.source}, drawn at random (seed {seed})"
+    return (found.images[keep], labels, f"{n} of the {total} images of {found.source}, drawn at random (seed {seed})",
+            names)
 
 
 @torch.no_grad()
 def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
-                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
+                   ) -> tuple[np.ndarray, np.ndarray | None, str, list[str] | None]:
     from genlab.imaging import to_uint8
     from genlab.sampling import load_model
 
@@ -110,8 +115,9 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
             raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which draws 2-D points, not "
                               "images; image metrics (--metrics) need an image model.")
         images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
+    names = getattr(model.config, "class_names", None) if labels is not None else None
     return (np.concatenate(images), labels.cpu().numpy() if labels is not None else None,
-            f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})")
+            f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})", list(names) if names else None)
 
 
 def _reference_outputs(images: np.ndarray, dataset: str, split: str, extractor: Extractor, use_cache: bool,
@@ -162,8 +168,10 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         if not chosen.dataset_classes:
             raise ConfigError(f"--metrics {metric} needs a genlab evaluator (--extractor mnist, fashion-mnist or "
                               "cifar10), whose classes are the dataset's.")
-    images, labels, source = generated_images(generated, n, seed, device, batch_size)
-    if "acc" in metrics and labels is None:  # before the features, the costly part
+    images, labels, source, names = generated_images(generated, n, seed, device, batch_size)
+    if "acc" in metrics and labels is not None:  # before the features, the costly part
+        labels = evaluator_labels(labels, names, chosen.name)
+    if "acc" in metrics and labels is None:
         raise ConfigError("--metrics acc needs class labels with the generated images: a class-conditional model "
                           "or an .npz with a 'y' array.")
     for metric in metrics:
@@ -212,6 +220,25 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         else:
             add(*_class_metric(metric, fake_probs, labels, real_probs))
     return results
+
+
+# The classes of genlab's evaluators by name, label k's at k; Fashion-MNIST's are numbered only.
+EVALUATOR_CLASSES = {"mnist": DIGIT_CLASSES, "cifar10": CIFAR10_CLASSES}
+
+
+def evaluator_labels(labels: np.ndarray, names: list[str] | None, evaluator: str) -> np.ndarray:
+    """Generated images' class labels as the ``evaluator``'s class numbers, for ``--metrics acc``:
+    matched by name where the classes have names (a conditional model trained on the folders ``3``,
+    ``5`` and ``7`` draws label 0 for the digit 3), else taken as its numbers."""
+    if names is None:
+        return labels
+    known = EVALUATOR_CLASSES.get(evaluator)
+    if known is None or any(name not in known for name in names):
+        theirs = f"named {', '.join(known)}" if known else "numbered, not named"
+        raise ConfigError(f"--metrics acc checks each sample's class against the {evaluator} evaluator's reading, "
+                          f"but the generated images' classes ({', '.join(names)}) are not among its classes "
+                          f"({theirs}); score a model of those classes, or drop acc.")
+    return np.array([known.index(name) for name in names])[labels]
 
 
 def _class_metric(metric: str, probs: torch.Tensor, labels: np.ndarray | None,

@@ -168,8 +168,10 @@ class GenerativeModel(nn.Module):
         if numbered or not _is_integer(given):
             known = (f"its classes are {', '.join(names)}" if names else
                      f"its classes have no names, only the numbers 0 to {self.num_classes - 1}")
-            why = " (some are named by numbers, so a number is read as a name)" if numbered else ""
-            raise ConfigError(f"--class {given}: this model has no class of that name; {known}{why}.")
+            read_as_name = numbered and _is_integer(given)
+            why = " (some are named by numbers, so a number is read as a name)" if read_as_name else ""
+            shown = given if given and given.strip() == given else repr(given)  # '' and ' cat' as typed
+            raise ConfigError(f"--class {shown}: this model has no class of that name; {known}{why}.")
         label = int(given)
         if not 0 <= label < self.num_classes:
             listed = f" ({', '.join(names)})" if names else ""

@@ -240,6 +240,9 @@ def test_a_class_is_named_by_the_datas_name_for_it_or_by_its_number():
     numbered = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, class_names=("2", "cat", "1"),
                              **TINY))
     assert [numbered.class_index(given) for given in ("cat", "1", "2")] == [1, 2, 0]  # names, not positions
+    with pytest.raises(ConfigError, match=r"^--class ' cat': this model has no class of that name; its classes are "
+                                          r"2, cat, 1.$"):  # shown as typed, and no word on numbers
+        numbered.class_index(" cat")
     for given in ("0", "3"):  # numbers that name no class are not read as positions either
         with pytest.raises(ConfigError, match=f"^--class {given}: this model has no class of that name; its classes "
                                               r"are 2, cat, 1 \(some are named by numbers"):
@@ -701,8 +704,8 @@ def test_class_names_recorded_at_a_resume_of_an_older_run_and_sampled_by_name(tm
     assert json.loads((run / "config.json").read_text())["model"]["class_names"] == ["1", "2", "3"]
     code, _, err = run_cli("train", "gan", "--model.class_names", "[a, b]", "--out", tmp_path / "other")
     assert code == 2 and "--model.class_names is recorded from the training data" in err
-    code, _, err = run_cli("sample", run, "--class", "3", "--n", "2", "--out", tmp_path / "threes.png")
-    assert code == 0, err
+    code, out, err = run_cli("sample", run, "--class", "3", "--n", "2", "--out", tmp_path / "threes.png")
+    assert code == 0 and out.strip().endswith("threes.png (class 3)"), err
     model = load_model(run)  # '3' is the folder of that name, the model's class 2, not class number 3
     model.save_samples(model.sample(2, torch.Generator().manual_seed(0), label=2), tmp_path / "class2.png")
     assert (tmp_path / "threes.png").read_bytes() == (tmp_path / "class2.png").read_bytes()

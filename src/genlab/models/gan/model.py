@@ -159,8 +159,8 @@ class GAN(TwoPlayers, GenerativeModel):
             learned = (training_data_section(self.loaded_from) or {}).get("path")
             learned = learned if isinstance(learned, str) and learned.startswith("toy:") else None
         if options.data is not None and learned is not None and options.data != learned:
-            raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data (its own mixture is the "
-                              "default).")
+            raise ConfigError(f"The model learned {learned}, not {options.data}; drop --data or --ref (its own "
+                              "mixture is the default).")
         data = options.data or learned
         if data is None or not data.startswith("toy:"):
             raise ConfigError(f"{self.family}/{self.name} with the mlp backbone draws 2-D points; pass the mixture it "
