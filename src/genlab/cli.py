@@ -7,6 +7,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--metrics", help="image metrics, comma-separated: fd,kid,pr,is,acc,modes ")
     evaluate.add_argument("--ref", help="reference data: for --metrics images (a folder, an .npz or 'mnist-test', the "
                                         "default: the embedded MNIST test split); for sequence models a CSV or .npz")
-    evaluate.add_argument("--n", type=int,
+    evaluate.add_argument("--n", dest="samples", metavar="N", type=int,
                           help=f"generated samples for --metrics and textgan models (default {EvalOptions.samples})")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
                                               "evaluators, FD-<name>) or inception (FID)")
@@ -436,12 +437,11 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
 
 
-# `genlab eval`'s options that are EvalOptions fields, by argparse name: each is its field's name,
-# but for --n (the field ``samples``). The parser leaves each None (--nll False) when not given:
-# their defaults are EvalOptions', and what was given is known exactly, for the checks below.
-EVAL_ARGS = ("n", "nll", "k", "batch_size", "max_examples", "seed", "repeats", "discriminative_iterations",
-             "predictive_iterations", "classifier_hidden", "oracle", "temperature", "train_data", "plots")
-EVAL_FIELD_OF = {"n": "samples"}
+# `genlab eval`'s options that are EvalOptions fields (the argparse names are the fields' names).
+# The parser leaves each None (--nll False) when not given: their defaults are EvalOptions', and
+# what was given is known exactly, for the checks below. --data/--ref fill ``data``.
+EVAL_FIELDS = tuple(f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("data", "given"))
+FLAGS = {"samples": "--n"}  # the fields whose flag is not their name
 # The EvalOptions fields that one family's evaluation reads, and what that family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
                        "classifier_hidden": "rgan", "predictive_iterations": "rgan", "plots": "rgan",
@@ -460,14 +460,13 @@ EMPTY_EVAL_PATHS = {"data": "name the data to evaluate on, or leave the option o
 
 def flag_of(field: str) -> str:
     """The command-line flag of an EvalOptions field."""
-    name = next((name for name, named in EVAL_FIELD_OF.items() if named == field), field)
-    return f"--{name.replace('_', '-')}"
+    return FLAGS.get(field, f"--{field.replace('_', '-')}")
 
 
 def eval_options(args: argparse.Namespace) -> EvalOptions:
     """The EvalOptions that ``genlab eval``'s arguments ask for, recording which were given."""
-    given = {EVAL_FIELD_OF.get(name, name): value for name in EVAL_ARGS  # (0 is given: not `in (None, False)`)
-             if (value := getattr(args, name)) is not None and value is not False}
+    given = {field: value for field in EVAL_FIELDS  # (0 is given: not `in (None, False)`, which holds 0)
+             if (value := getattr(args, field)) is not None and value is not False}
     data = args.data if args.data is not None else args.ref
     if data is not None and not args.metrics:
         given["data"] = data
@@ -478,17 +477,20 @@ def refuse_unused_eval_options(options: EvalOptions, model=None) -> None:
     """Refuse what the evaluation would silently ignore: for image --metrics (``model`` None) a
     family's own options, else another family's."""
     for field in sorted(options.given):
-        if model is None and field not in IMAGE_METRIC_OPTIONS:
-            raise ConfigError(f"{flag_of(field)} is not used by image --metrics; drop it.")
+        if model is None:
+            if field not in IMAGE_METRIC_OPTIONS:
+                raise ConfigError(f"{flag_of(field)} is not used by image --metrics; drop it.")
+            continue
         family = FAMILY_EVAL_OPTIONS.get(field)
-        if model is not None and field == "samples" and model.family != family:
-            draws_images = model.family in ("gan", "vae") and getattr(model, "is_image", True)
-            images = " (or add --metrics to score its images)" if draws_images else ""
-            raise ConfigError(f"--n sets how many samples image --metrics and sentence generators score; "
-                              f"{model.family}/{model.name}'s own evaluation does not use it, so drop it{images}.")
-        if model is not None and family is not None and model.family != family:
-            raise ConfigError(f"{flag_of(field)} is for {FAMILY_NOUNS[family]} (family {family}); {model.family}/"
-                              f"{model.name} does not use it, so drop it.")
+        if family is None or model.family == family:
+            continue
+        uses, hint = f"{FAMILY_NOUNS[family]} (family {family})", ""
+        if field in IMAGE_METRIC_OPTIONS:  # --n: also image --metrics, which an image model can be given
+            uses = f"image --metrics and {uses}"
+            if model.family in ("gan", "vae") and getattr(model, "is_image", True):
+                hint = " (or add --metrics to score its images)"
+        raise ConfigError(f"{flag_of(field)} is for {uses}; {model.family}/{model.name} does not use it, so drop "
+                          f"it{hint}.")
 
 
 def evaluation_memory_guard(options: EvalOptions, fields: list[str]):

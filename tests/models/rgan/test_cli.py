@@ -143,7 +143,7 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--data", numeric)
     assert code == 2 and "give one of them" in err
     code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--n", "50")
-    assert code == 2 and "--n sets how many samples image --metrics and sentence generators score; rgan/" in err
+    assert code == 2 and "--n is for image --metrics and sentence generators (family textgan); rgan/" in err
     code, _, err = run_cli("train", "rgan", "--data", numeric, "--model.columns", '["x", "y"]', "--steps", "1",
                            "--out", tmp_path / "d")
     assert code == 2 and "--model.columns has 2 names for the 3 features" in err and not (tmp_path / "d").exists()
@@ -242,7 +242,7 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     code, _, err = run_cli("eval", gan, "--nll")
     assert code == 2 and "--nll is for latent-variable models" in err
     code, _, err = run_cli("eval", gan, "--n", "100")
-    assert code == 2 and "own evaluation does not use it, so drop it (or add --metrics to score its images)" in err
+    assert code == 2 and "gan/dcgan does not use it, so drop it (or add --metrics to score its images)" in err
 
 
 def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, run_cli):
