@@ -272,6 +272,19 @@ def test_interpolations_keep_one_class_along_each_row(monkeypatch):
     assert seen[-1].tolist() == [2] * 6
 
 
+def test_a_conditional_models_fakes_take_the_labels_of_the_reals_beside_them(monkeypatch):
+    """So fakes follow the data's class frequencies (here 6 of 8 labels are class 2), not a uniform draw."""
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, loss="wasserstein_gp",
+                          discriminator_steps=2, **TINY))
+    seen = []
+    forward = model.generator.forward
+    monkeypatch.setattr(model.generator, "forward", lambda z, labels=None: seen.append(labels) or forward(z, labels))
+    data = batch(8, classes=3)
+    data["labels"] = torch.tensor([2, 2, 0, 2, 2, 1, 2, 2])
+    model.training_step(data, model.configure_optimizers())
+    assert [labels.tolist() for labels in seen] == [[2, 2, 0, 2], [2, 1, 2, 2]]  # one draw per discriminator step
+
+
 def test_bad_combinations_are_refused():
     from genlab.config import from_dict
 

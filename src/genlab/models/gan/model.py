@@ -97,7 +97,11 @@ class GAN(TwoPlayers, GenerativeModel):
         for i in range(c.discriminator_steps):
             real_part = real[i * size:(i + 1) * size]
             real_labels = labels[i * size:(i + 1) * size] if labels is not None else None
-            z, fake_labels = self._noise(size, real.device)
+            # A conditional model's fakes take the real part's labels: both sides then follow the data's
+            # class frequencies (uniform labels would let D learn an imbalanced data's class prior), and
+            # WGAN-GP's interpolates join images of one class (each is judged with its real label).
+            z = torch.randn(size, c.latent_dim, device=real.device)
+            fake_labels = real_labels
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = self.generator(z, fake_labels)
             update = self._step * c.discriminator_steps + i  # discriminator updates before this one
@@ -169,11 +173,6 @@ class GAN(TwoPlayers, GenerativeModel):
         with evaluating(self):
             samples = self.sample(PROTOCOL_SAMPLES, torch.Generator().manual_seed(options.seed)).cpu()
         return {**mode_statistics(samples, mixture), "protocol": mode_protocol(mixture, options.seed)}
-
-    def _noise(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(n, self.config.latent_dim, device=device)
-        labels = torch.randint(0, self.num_classes, (n,), device=device) if self.num_classes else None
-        return z, labels
 
     def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None):
         """Augment, pack and score images → (logits (B/pack,), class logits or None)."""
