@@ -440,7 +440,7 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
 # `genlab eval`'s options that are EvalOptions fields (the argparse names are the fields' names).
 # The parser leaves each None (--nll False) when not given: their defaults are EvalOptions', and
 # what was given is known exactly, for the checks below. --data/--ref fill ``data``.
-EVAL_FIELDS = tuple(f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("data", "given"))
+EVAL_FIELDS = tuple(f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("data", "data_flag", "given"))
 FLAGS = {"samples": "--n"}  # the fields whose flag is not their name
 # The EvalOptions fields that one family's evaluation reads, and what that family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
@@ -470,7 +470,7 @@ def eval_options(args: argparse.Namespace) -> EvalOptions:
     data = args.data if args.data is not None else args.ref
     if data is not None and not args.metrics:
         given["data"] = data
-    return EvalOptions(**given, given=frozenset(given))
+    return EvalOptions(**given, data_flag="--data" if args.ref is None else "--ref", given=frozenset(given))
 
 
 def refuse_unused_eval_options(options: EvalOptions, model=None) -> None:

@@ -244,6 +244,7 @@ class EvalOptions:
     defaults here are the command line's too (``genlab.cli`` reads them)."""
 
     data: str | None = None  # held-out data path; None: the family's embedded held-out data
+    data_flag: str = "--data"  # the flag that gave ``data`` ('genlab eval' also takes --ref), for messages
     nll: bool = False  # estimate the negative log-likelihood (latent-variable models)
     k: int = 5000  # importance samples per example for the NLL estimate
     batch_size: int = 256

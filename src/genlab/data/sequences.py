@@ -160,9 +160,11 @@ def sines(count: int, length: int = DEFAULT_WINDOW, features: int = 5, seed: int
     return (np.sin(freq * t + phase) + 1) / 2
 
 
-def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[str]]] | None = None) -> SequenceSource:
+def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[str]]] | None = None,
+                 option: str = "--data") -> SequenceSource:
     """Read ``config.path`` (CSV, .npz or None for the sines) in original units; ``categories``: the
-    encoding of ``config.categorical`` to apply (a trained model's), None to take it from the data."""
+    encoding of ``config.categorical`` to apply (a trained model's), None to take it from the data;
+    ``option``: the flag that gave the path, for messages."""
     if config.categorical and (config.path is None or is_npz(Path(config.path))):
         raise ConfigError("--data.categorical names CSV text columns to encode; this data is not a CSV, so drop it.")
     if config.path is None:
@@ -172,9 +174,9 @@ def read_sources(config: SequenceDataConfig, categories: list[tuple[str, list[st
                               f"'sines' ({config.sines} × {length} × {config.sines_features}, seed {config.seed})")
     path = Path(config.path)
     if path.is_dir():
-        raise DataError(f"{path} is a folder; point --data at a CSV file or an .npz inside it.")
+        raise DataError(f"{path} is a folder; point {option} at a CSV file or an .npz inside it.")
     if not path.is_file():
-        raise DataError(f"{path} {missing(path)}; point --data at a CSV file or an .npz with x of shape (rows, F) "
+        raise DataError(f"{path} {missing(path)}; point {option} at a CSV file or an .npz with x of shape (rows, F) "
                         "or (N, T, F).")
     if not is_npz(path):  # a CSV is reversed before its gaps are filled, so ffill carries the earlier values
         return read_csv(path, config.time_column, config.fill, config.categorical, categories, config.reverse)
@@ -304,17 +306,17 @@ class SequenceDataset:
 
 
 def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
-                   categories: list[tuple[str, list[str]]] | None = None, columns: list[str] | None = None
-                   ) -> tuple[SequenceDataset, Scaling, list[str], int]:
+                   categories: list[tuple[str, list[str]]] | None = None, columns: list[str] | None = None,
+                   option: str = "--data") -> tuple[SequenceDataset, Scaling, list[str], int]:
     """Read, scale and window the data → (dataset, scaling, column names, window).
 
     ``scaling`` None fits it to the data; a given one (a trained model's) is applied as it is, so held-out data is measured in the training data's scale.
     ``categories``: the one-hot encoding of the categorical columns to apply (a trained model's);
     None takes it from the data. The encoding used is ``dataset.categories``. ``columns``: the
     trained model's feature names; the same names in another order are refused, as each feature
-    would be scaled and scored as another.
+    would be scaled and scored as another. ``option``: the flag that gave ``config.path``, for messages.
     """
-    found = read_sources(config, categories)
+    found = read_sources(config, categories, option)
     trained = scaling is not None
     if columns is not None and found.columns != columns and sorted(found.columns) == sorted(columns):
         raise DataError(f"{found.source} has the training columns in another order ({', '.join(found.columns)}; "

@@ -49,7 +49,7 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     else:
         data = SequenceDataConfig(path=options.data, window=c.seq_len, categorical=tuple(c.categorical_columns or ()),
                                   time_column=c.data_time_column, fill=c.data_fill, reverse=c.data_reverse)
-    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header)
+    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
     if options.max_examples is not None and options.max_examples < len(real):

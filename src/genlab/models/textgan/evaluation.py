@@ -92,12 +92,12 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
     held_out = lines = None
     if c.split == "ids":
         if options.data is not None:
-            held_out = token_ids(model, options.data, "--data", "held-out")[:options.max_examples]
+            held_out = token_ids(model, options.data, options.data_flag, "held-out")[:options.max_examples]
     else:
         if options.data is None:
             refuse_embedded_text_for_other_training(model, "pass held-out sentences like its training data, one per "
                                                            "line, with --data")
-        lines, source = sentence_lines(model, options.data, "--data", held_out=True)
+        lines, source = sentence_lines(model, options.data, options.data_flag, held_out=True)
         lines = lines[:options.max_examples]
     with evaluating(model):
         temperature = options.temperature

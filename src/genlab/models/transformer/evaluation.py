@@ -49,7 +49,7 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
     if options.data is None:
         refuse_embedded_text_for_other_training(model, f"pass that text with --data (its last {fraction * 100:.4g}%, "
                                                        "held out in training, is what is scored)")
-    text, source = read_text(options.data)
+    text, source = read_text(options.data, options.data_flag)
     _, held_out = split_text(text, fraction)
     try:
         ids = torch.from_numpy(model.tokenizer.encode(held_out, source=f"the held-out text of {source}"))

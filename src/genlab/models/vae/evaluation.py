@@ -42,7 +42,7 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
         raise ConfigError(f"This {model.name} models {c.resolution}×{c.resolution}×{c.channels} images, not the 28×28 "
                           "grey digits genlab eval uses without --data; pass held-out images like its training data "
                           "with --data.")
-    found = load_images(options.data, resolution=c.resolution, channels=c.channels)
+    found = load_images(options.data, resolution=c.resolution, channels=c.channels, option=options.data_flag)
     images = torch.from_numpy(found.images[:options.max_examples]).permute(0, 3, 1, 2)  # (N, C, H, W)
     if tuple(images.shape[1:]) != (c.channels, c.resolution, c.resolution):
         raise DataError(f"Images in {found.source} are {tuple(images.shape[1:])} (C, H, W) but the model needs "
