@@ -142,8 +142,24 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     assert code == 2 and "pass --ref" in err
     code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--data", numeric)
     assert code == 2 and "give one of them" in err
+    for flag in ("--ref", "--data"):  # the message names the flag the user typed
+        code, _, err = run_cli("eval", on_csv, flag, tmp_path / "absent.csv")
+        assert code == 2 and f"absent.csv does not exist; point {flag} at a CSV file" in err
     code, _, err = run_cli("eval", on_csv, "--ref", numeric, "--n", "50")
     assert code == 2 and "--n is for image --metrics and sentence generators (family textgan); rgan/" in err
+    stepped = tmp_path / "stepped.csv"  # a column named like the sample CSV's index columns
+    stepped.write_text("step,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    code, _, err = run_cli("train", "rgan", "--data", stepped, "--data.window", "6", "--steps", "1",
+                           "--out", tmp_path / "f", *TINY)
+    assert code == 2 and "The data has a feature 'step', which is the name of an index column" in err
+    assert not (tmp_path / "f").exists()
+    code, _, err = run_cli("train", "rgan", "--data", stepped, "--data.window", "6", "--steps", "1",
+                           "--model.columns", '["sequence", "b"]', "--out", tmp_path / "f", *TINY)
+    assert code == 2 and "--model.columns names a feature 'sequence'" in err
+    assert run_cli("train", "rgan", "--data", stepped, "--data.window", "6", "--steps", "1", "--batch-size", "8",
+                   "--model.columns", '["steps", "b"]', "--out", tmp_path / "f", "--quiet", *TINY)[0] == 0
+    code, out, err = run_cli("sample", tmp_path / "f", "--n", "1", "--out", tmp_path / "f.csv")
+    assert code == 0 and (tmp_path / "f.csv").read_text().splitlines()[0] == "sequence,step,steps,b"
     code, _, err = run_cli("train", "rgan", "--data", numeric, "--model.columns", '["x", "y"]', "--steps", "1",
                            "--out", tmp_path / "d")
     assert code == 2 and "--model.columns has 2 names for the 3 features" in err and not (tmp_path / "d").exists()

@@ -11,7 +11,7 @@ from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, 
 from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
-from genlab.models.rgan.model import RCGAN, RecurrentGAN
+from genlab.models.rgan.model import RCGAN, RecurrentGAN, sample_index_columns
 from genlab.models.rgan.timegan import TimeGAN
 from genlab.models.rgan.whitening import fit_whitening
 
@@ -50,6 +50,12 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     if dataset.categories and model.columns is not None and model.columns != columns:
         raise ConfigError("--model.columns cannot rename the features of data with --data.categorical columns (their "
                           "names say which category each one is); drop --model.columns.")
+    index = [name for name in sample_index_columns(model.conditional) if name in (model.columns or columns)]
+    if index:  # a sample CSV would hold two columns of that name, and a reader would take one for the other
+        where = "--model.columns names" if model.columns else "The data has"
+        raise DataError(f"{where} a feature {index[0]!r}, which is the name of an index column of genlab's sample "
+                        f"CSVs ({', '.join(sample_index_columns(model.conditional))}); rename it in the file or with "
+                        "--model.columns.")
     lengths = dataset.lengths
     filled = {"features": features, "static_features": dataset.static_features, "seq_len": window,
               "feature_min": scaling.minimum, "feature_max": scaling.maximum, "columns": model.columns or columns,

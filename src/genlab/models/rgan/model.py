@@ -281,7 +281,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
             keys = [index[:, 0].tolist(), index[:, 1].tolist()]
             if labels is not None:  # each step's row names its sequence's class
                 keys.append(labels.cpu().numpy()[index[:, 0]].tolist())
-            writer.writerow(["sequence", "step", *(["label"] if labels is not None else []), *names])
+            writer.writerow([*sample_index_columns(labels is not None), *names])
             writer.writerows(zip(*keys, *columns))
             return atomic_write_text(path, buffer.getvalue())
         if suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
@@ -357,3 +357,9 @@ def pad_with(x: torch.Tensor, lengths: torch.Tensor | None, value: float) -> tor
 class RCGAN(RecurrentGAN):
     name = "rcgan"
     config_class = RCGANConfig
+
+
+def sample_index_columns(labelled: bool) -> tuple[str, ...]:
+    """The columns before the features in a sample CSV: each row's sequence and step, and its
+    sequence's class for a conditional model's samples."""
+    return ("sequence", "step", "label") if labelled else ("sequence", "step")
