@@ -10,15 +10,16 @@ number; a ``categorical`` text column one 0/1 feature per category, named ``colu
 (empty, NaN, NA, N/A, null, none; in a category column only an empty cell) are filled as
 ``fill`` says: ``ffill`` (the previous row's value), ``zero``, or ``none``, which refuses them.
 
-Refused, each as one sentence saying where (the file, row and column) and how to fix it: text
-that is not UTF-8; an unclosed quote; no row of values under the header; a file separated by
-semicolons, tabs or bars; a first row of values rather than names (whole numbers alone may name
-columns); two columns of one name; an unnamed column (trailing commas, a pandas index); a row
-with more or fewer cells than the header; no column besides the time column; a ``time_column``
+Refused, each as one sentence saying where (the file, row and column) and how to fix it: text that
+is not UTF-8; an unclosed quote; no row of values under the header; a file separated by semicolons,
+tabs or bars (with decimal commas too); a first row of values rather than names (whole numbers alone
+may name columns); two columns of one name; an unnamed column (trailing commas, a pandas index); a
+row with more or fewer cells than the header; no column besides the time column; a ``time_column``
 or ``categorical`` name that is not in the header, or one column named in both; text in a number
-column (every such column named at once); thousands separators; infinite values; a category
-column without values or with too many; a category a trained model does not know; a missing cell
-that ``fill`` does not fill (``none``, or ``ffill`` on the first row).
+column (every such column named at once); a date in a column other than the time column; thousands
+separators; infinite values; a category column without values or with too many; a category a trained
+model does not know; a missing cell that ``fill`` does not fill (``none``, or ``ffill`` on the first
+row).
 """
 
 from __future__ import annotations
@@ -213,9 +214,14 @@ def check_header(path: Path, header: list[str], first_row: list[str]) -> None:
     """Refuse a header that would misread the file: one cell holding the separator of every row,
     no header at all (the first row is data), or repeated column names (a model could not tell
     them apart)."""
-    if len(header) == 1 and len(first_row) == 1:
+    if len(header) == 1:
+        line = ",".join(first_row)  # decimal commas (10,5;3,2) split a row into several cells
         separator = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
-                          if sep in header[0] and sep in first_row[0]), None)
+                          if sep in header[0] and sep in line), None)
+        if separator and len(first_row) > 1:
+            raise DataError(f"{path} reads as one column named {header[0][:40]!r}: its columns look separated by "
+                            f"{separator} and its decimals written with commas, and genlab reads comma-separated "
+                            "values with decimal points; save it with commas between values and points in numbers.")
         if separator:
             raise DataError(f"{path} reads as one column named {header[0][:40]!r}: its columns look separated by "
                             f"{separator}, and genlab reads comma-separated values; save it with commas.")
@@ -308,6 +314,10 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
         if THOUSANDS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
+        if TIME_PATTERN.match(text) or is_iso_time(text):  # not a category: each date would be one
+            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a date or time; genlab "
+                            "leaves out one such column (--data.time_column names it), so remove the others from "
+                            "the file.") from None
         raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
                             f"encode it with --data.categorical {column} (one feature per category) or remove it "
                             "(a date column is excluded with --data.time_column).", row, text[:40]) from None
