@@ -451,6 +451,15 @@ def test_static_features_are_drawn_once_per_sequence_and_trained():
     assert samples[:, 0, 2].std() > 0  # but drawn per sequence
 
 
+def test_a_conditional_models_static_features_depend_on_the_class():
+    """Attributes may differ by class (a diagnosis and a patient's age): the static MLP reads the label."""
+    torch.manual_seed(0)
+    model = RCGAN(RCGANConfig(**{**BASE, "static_features": 1}, num_classes=3))
+    draws = [model.generate(4, torch.Generator().manual_seed(1), labels=torch.full((4,), k))[:, 0, 2]
+             for k in range(3)]  # the same noise, three classes
+    assert not torch.allclose(draws[0], draws[1]) and not torch.allclose(draws[1], draws[2])
+
+
 @pytest.mark.parametrize("logits", ["per_step", "sequence"])
 def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(logits, monkeypatch):
     """WGAN-GP holds ‖∇ₓD(x)‖ at 1 for D(x) the critic's value of one sequence: with per-step logits

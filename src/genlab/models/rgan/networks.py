@@ -59,10 +59,11 @@ class RecurrentGenerator(nn.Module):
         c = config
         self.label = LabelEmbedding(num_classes, c.label_dim)
         dynamic = c.features - c.static_features
-        # Static features: drawn once per sequence by an MLP from the first step's noise, then an
-        # input of every step (like a label) and the last features of every step's output.
+        # Static features: drawn once per sequence by an MLP from the first step's noise (and the
+        # label: a class's attributes may differ from another's), then an input of every step (like
+        # a label) and the last features of every step's output.
         noise_width = sum(c.noise_widths)
-        self.static = nn.Sequential(nn.Linear(noise_width, c.hidden_dim), nn.ReLU(),
+        self.static = nn.Sequential(nn.Linear(noise_width + self.label.dim, c.hidden_dim), nn.ReLU(),
                                     nn.Linear(c.hidden_dim, c.static_features), nn.Sigmoid()) \
             if c.static_features else None
         self.feedback = c.feedback
@@ -77,8 +78,10 @@ class RecurrentGenerator(nn.Module):
         """Noise (B, T, sum of noise_widths) → sequences (B, T, F) in [0, 1] (whitened coordinates
         with ``whiten``)."""
         steps = noise.shape[1]
-        static = self.static(noise[:, :1]) if self.static is not None else None  # (B, 1, S)
-        conditions = [part for part in (self.label(labels, 1), static) if part is not None]  # each (B, 1, ·)
+        label = self.label(labels, 1)  # (B, 1, label_dim) or None
+        static = None if self.static is None else \
+            self.static(noise[:, :1] if label is None else torch.cat([noise[:, :1], label], dim=-1))  # (B, 1, S)
+        conditions = [part for part in (label, static) if part is not None]  # each (B, 1, ·)
         if self.feedback:
             generated = self.fed_back(noise, conditions)
         else:  # the whole sequence in one call
