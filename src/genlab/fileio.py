@@ -83,6 +83,16 @@ def missing(path: Path) -> str:
             else "does not exist")
 
 
+def atomic_write_npz(path: str | os.PathLike, arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` (numpy arrays) as an uncompressed .npz (numpy.savez), atomically."""
+    import numpy as np
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: savez would append .npz to the temporary's name
+            np.savez(f, **arrays)
+    return atomic_write(path, write)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 

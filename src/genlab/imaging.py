@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from genlab.errors import SampleError
-from genlab.fileio import atomic_write, atomic_write_bytes
+from genlab.fileio import atomic_write, atomic_write_bytes, atomic_write_npz
 
 
 def refuse_non_finite(samples: torch.Tensor, what: str) -> torch.Tensor:
@@ -59,6 +59,16 @@ def grid_png(images: torch.Tensor, ncol: int | None = None) -> bytes:
 def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = None) -> Path:
     """Save images in [-1, 1], shape (N, C, H, W), as one PNG grid (written atomically)."""
     return atomic_write_bytes(path, grid_png(images, ncol))
+
+
+def save_images_npz(images: torch.Tensor, path: str | Path, labels: torch.Tensor | None = None) -> Path:
+    """Save images in [-1, 1], shape (N, C, H, W), as an .npz genlab reads back (``genlab eval
+    samples.npz --metrics ...``, ``--data``): x, uint8 (N, H, W, C), and y, each image's class, given
+    ``labels`` (written atomically)."""
+    arrays = {"x": to_uint8(images)}
+    if labels is not None:
+        arrays["y"] = labels.detach().cpu().numpy().astype(np.int64)
+    return atomic_write_npz(path, arrays)
 
 
 GRID_LINES_UP_TO = 10  # a scatter plot draws its unit grid while at most this many units lie each side of 0

@@ -80,6 +80,18 @@ def test_cli_scores_a_trained_run_and_writes_eval_json(tmp_path, digits_npz, run
     assert not (run / "model" / "eval.json").exists()
 
 
+def test_samples_written_as_npz_score_as_the_run_itself_does(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--batch-size", "16", "--out", run,
+                   "--quiet", *tiny_dcgan)[0] == 0
+    assert run_cli("sample", run, "--n", "64", "--out", tmp_path / "samples.npz")[0] == 0
+    with np.load(tmp_path / "samples.npz") as saved:
+        assert saved["x"].shape == (64, 28, 28, 1) and saved["x"].dtype == np.uint8 and "y" not in saved
+    scores = [json.loads(run_cli("eval", model, "--metrics", "fd", "--n", "64", "--ref", digits_npz,
+                                 "--extractor", "mnist")[1])["FD-mnist"] for model in (run, tmp_path / "samples.npz")]
+    assert scores[1]["generated"] == 64 and scores[1]["value"] == pytest.approx(scores[0]["value"], rel=1e-5)
+
+
 def test_cli_scores_an_npz_against_a_path_reference(tmp_path, digits_npz, run_cli):
     out_json = tmp_path / "scores.json"
     code, _, err = run_cli("eval", digits_npz, "--metrics", "fd,pr", "--ref", digits_npz, "--extractor", "mnist",

@@ -59,7 +59,7 @@ class GenerativeModel(nn.Module):
     # on every rank (see genlab.train.distributed.global_mean).
     averages_gradients: ClassVar[bool] = False
     # The files save_samples writes, by suffix; the first is 'genlab sample''s default.
-    sample_suffixes: ClassVar[tuple[str, ...]] = (".png",)
+    sample_suffixes: ClassVar[tuple[str, ...]] = (".png", ".npz")
     loaded_from: Path | None = None  # the folder from_pretrained read the model from; None: built in memory
 
     @property
@@ -116,10 +116,13 @@ class GenerativeModel(nn.Module):
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
                      labels: torch.Tensor | None = None) -> Path:
-        """Write samples from :meth:`sample` or :meth:`decode` to a file (default: a PNG image grid).
+        """Write samples from :meth:`sample` or :meth:`decode` to a file (default: a PNG image grid
+        of ``columns`` per row, or by suffix an .npz of the images, as ``genlab eval`` reads them).
         ``labels``: each sample's class, kept where the file format has a place for it."""
-        from genlab.imaging import save_image_grid
+        from genlab.imaging import save_image_grid, save_images_npz
 
+        if Path(path).suffix.lower() == ".npz":
+            return save_images_npz(samples, path, labels)
         return save_image_grid(samples, path, ncol=columns)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

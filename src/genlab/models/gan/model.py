@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import ConfigError
-from genlab.imaging import save_image_grid, save_scatter
+from genlab.fileio import atomic_write_npz
+from genlab.imaging import save_scatter
 from genlab.models.adversarial import TwoPlayers
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan import dcgan, mlp, resnet
@@ -272,7 +273,10 @@ class GAN(TwoPlayers, GenerativeModel):
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
                      labels: torch.Tensor | None = None) -> Path:
-        """Images as a PNG grid; 2-D points as a PNG scatter plot."""
+        """Images as a PNG grid or an .npz (see the base class); 2-D points as a PNG scatter plot or
+        an .npz of x (N, 2)."""
+        if not self.is_image and Path(path).suffix.lower() == ".npz":
+            return atomic_write_npz(path, {"x": samples.detach().float().cpu().numpy()})
         if not self.is_image:
             if self.config.mixture is None:
                 return save_scatter(samples, path)
@@ -280,7 +284,7 @@ class GAN(TwoPlayers, GenerativeModel):
 
             mixture = get_mixture(self.config.mixture)
             return save_scatter(samples, path, marks=mixture.centres, mark_radius=3 * mixture.sigma)
-        return save_image_grid(samples, path, ncol=columns)
+        return super().save_samples(samples, path, columns, labels)
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         count = count if self.is_image else max(count, 2500)  # a scatter plot needs many points

@@ -33,7 +33,7 @@ import torch
 from genlab.data.csv_table import encoded_names
 from genlab.data.sequences import Scaling, length_mask
 from genlab.errors import ConfigError
-from genlab.fileio import atomic_write, atomic_write_text
+from genlab.fileio import atomic_write_npz, atomic_write_text
 from genlab.imaging import refuse_non_finite
 from genlab.models.adversarial import TwoPlayers
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
@@ -293,11 +293,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
                 arrays["lengths"] = valid.sum(1).astype(np.int64)
             if labels is not None:
                 arrays["y"] = labels.cpu().numpy().astype(np.int64)
-
-            def write(tmp: Path) -> None:
-                with open(tmp, "wb") as f:
-                    np.savez(f, **arrays)
-            return atomic_write(path, write)
+            return atomic_write_npz(path, arrays)
         if suffix == ".png":
             return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
         raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
