@@ -272,6 +272,19 @@ def test_a_conditional_model_matches_another_folders_classes_by_name(tmp_path, d
     code, _, err = run_cli("eval", run, "--data", folder("other", (5, 9)))
     assert code == 2 and "has class '9', which the model was not trained on (its classes: 3, 5, 7)" in err
 
+    # A model of an .npz's numbered classes reads subfolders named 5 and 7 as its classes 5 and 7, not 0 and 1.
+    numbered = tmp_path / "numbered"
+    assert run_cli("train", "vae", "--model.name", "cvae", "--data", digits_npz, "--steps", "2", "--batch-size", "8",
+                   "--out", numbered, "--quiet", *tiny_vae)[0] == 0
+    np.savez(tmp_path / "by_number.npz", x=np.concatenate([picked[5], picked[7]]), y=np.repeat([5, 7], 12))
+    scored = [json.loads(run_cli("eval", numbered, "--data", data, "--seed", "1")[1])["elbo"]
+              for data in (tmp_path / "held_out", tmp_path / "by_number.npz")]
+    assert scored[0] == pytest.approx(scored[1], rel=1e-6)
+    (tmp_path / "held_out" / "7").rename(tmp_path / "held_out" / "seven")
+    code, _, err = run_cli("eval", numbered, "--data", tmp_path / "held_out")
+    assert code == 2 and "names its classes by its subfolders (5, seven), but the model knows its classes by " \
+                         "number (0 to 9" in err
+
 
 def test_a_file_holding_the_embedded_digits_is_flagged_for_a_vae_trained_on_them(tmp_path, run_cli, tiny_vae):
     from genlab.data.images import embedded_digits_path

@@ -52,7 +52,7 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
         if found.labels is None:
             raise DataError(f"{found.source} has no labels, which this conditional VAE needs; use labelled data "
                             "(class subfolders, or y in the .npz).")
-        labels = torch.from_numpy(by_name(found, c.class_names)[:options.max_examples])
+        labels = torch.from_numpy(by_name(found, c.class_names, model.num_classes)[:options.max_examples])
         if int(labels.max()) >= model.num_classes:
             raise DataError(f"{found.source} has labels up to {int(labels.max())} but the model knows classes 0 "
                             f"to {model.num_classes - 1}; evaluate on data with the training classes.")
@@ -68,11 +68,18 @@ def held_out_images(model, options: EvalOptions) -> tuple[torch.Tensor, torch.Te
     return images, labels, found.source + converted, copy
 
 
-def by_name(found, names: tuple[str, ...] | None) -> np.ndarray:
+def by_name(found, names: tuple[str, ...] | None, num_classes: int) -> np.ndarray:
     """The labels of ``found`` as the model numbers its classes: a folder numbers its subfolders in
-    order, so a folder holding some of the training classes would give them other numbers."""
-    if names is None or found.class_names is None or list(found.class_names) == list(names):
+    order, so a folder holding some of the training classes would give them other numbers. A model
+    whose data named no classes (an .npz's y) knows them by number: subfolders must be named so."""
+    if found.class_names is None or list(found.class_names) == list(names or ()):
         return found.labels
+    if names is None:
+        if not all(name.isdecimal() and int(name) < num_classes for name in found.class_names):
+            raise DataError(f"{found.source} names its classes by its subfolders ({', '.join(found.class_names)}), "
+                            f"but the model knows its classes by number (0 to {num_classes - 1}: its training data "
+                            "named none); name the subfolders by class number, or evaluate on an .npz with y.")
+        return np.array([int(name) for name in found.class_names], np.int64)[found.labels]
     index = {name: k for k, name in enumerate(names)}
     unknown = [name for name in found.class_names if name not in index]
     if unknown:
