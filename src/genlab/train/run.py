@@ -265,6 +265,13 @@ def _check_resume(config: RunConfig, model: GenerativeModel, resume_from: Path, 
         raise ConfigError(f"--model.name {config.model_name} is not the model {resume_from} holds ({saved_name}), "
                           "and a resume goes on with that model; drop the option, or train "
                           f"{config.model_name} as a new run (--out NEW_DIR).")
+    held_out = (saved.values.get("data") or {}).get("validation_fraction")  # text models hold out the end
+    asked = getattr(config.data, "validation_fraction", None)
+    if isinstance(held_out, (int, float)) and asked is not None and asked > held_out:
+        # The part it would add was trained on, and genlab eval would score it as held out.
+        raise ConfigError(f"--data.validation_fraction {asked} would hold out text that {resume_from} has trained on "
+                          f"(the run held out the last {held_out:.0%}); keep {held_out} or less, or start a new run "
+                          "(another --out).")
     changed = changed_settings(saved.values, config)
     if changed and saved_step(resume_from) == config.train.steps:
         # Nothing would train under the new settings, yet config.json would record them.

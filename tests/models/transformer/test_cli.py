@@ -68,6 +68,17 @@ def test_resumed_run_is_bit_identical(tmp_path, run_cli):
     code, out, err = run_cli("eval", full, "--data", text)
     assert code == 0 and json.loads(out)["protocol"]["data"] == str(text), err
 
+    # Holding out more on a resume would score text the run trained on as held out; less stays unseen.
+    before = (part / "config.json").read_bytes()
+    code, _, err = run_cli("train", "transformer", "--steps", "9", "--out", part, "--resume", "auto", *common,
+                           "--data.validation_fraction", "0.3")
+    assert code == 2 and "--data.validation_fraction 0.3 would hold out text that" in err
+    assert "(the run held out the last 10%)" in err and (part / "config.json").read_bytes() == before
+    code, out, err = run_cli("train", "transformer", "--steps", "9", "--out", part, "--resume", "auto", *common,
+                             "--data.validation_fraction", "0.05")
+    assert code == 0, err
+    assert json.loads((part / "model" / "config.json").read_text())["model"]["held_out_fraction"] == 0.05
+
 
 def test_byte_level_model_takes_any_prompt(tmp_path, run_cli):
     run = tmp_path / "bytes"
