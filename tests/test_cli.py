@@ -126,6 +126,18 @@ def test_rerunning_into_an_existing_run_is_refused_and_leaves_it_intact(tmp_path
     assert (run / "model" / "model.safetensors").read_bytes() == before
 
 
+def test_a_run_inside_another_run_or_over_a_folder_of_runs_is_refused(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    runs = tmp_path / "runs"
+    common = ["--data", digits_npz, "--steps", "1", "--batch-size", "16", "--quiet", *tiny_dcgan]
+    assert run_cli("train", "gan", "--out", runs / "first", *common)[0] == 0
+    code, _, err = run_cli("train", "gan", "--out", runs / "first" / "samples" / "second", *common)
+    assert code == 2 and f"lies inside the run {(runs / 'first').resolve()}; pass --out a folder outside it" in err
+    assert not (runs / "first" / "samples" / "second").exists()
+    code, _, err = run_cli("train", "gan", "--out", runs, *common)
+    assert code == 2 and "holds other runs (first), not one run; pass --out" in err
+    assert not (runs / "config.json").exists()
+
+
 def test_list_and_data_info(run_cli, digits_npz):
     code, out, _ = run_cli("list")
     assert code == 0 and "dcgan" in out and "mnist" in out

@@ -211,6 +211,7 @@ def _check_run_directory(run_dir: Path, config: RunConfig, resume_from: Path | N
     (:func:`refuse_restart_over`), or files of the names a run writes in a folder that holds no run."""
     own_checkpoint = (resume_from is not None
                       and Path(resume_from).parent.resolve() == checkpoints_dir(run_dir).resolve())
+    refuse_nested_runs(run_dir)
     if not (restart_ok or own_checkpoint) and (run_dir / CONFIG_FILE).exists():
         if resume_from is None:
             raise ConfigError(f"{run_dir} already holds a run; pass --resume auto to continue it, or --out NEW_DIR "
@@ -227,6 +228,20 @@ def _check_run_directory(run_dir: Path, config: RunConfig, resume_from: Path | N
             listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
             raise ConfigError(f"--out {run_dir} already holds {listed} but no genlab run (no config.json), and "
                               "training would overwrite or delete them; pass --out NEW_DIR or an empty folder.")
+
+
+def refuse_nested_runs(run_dir: Path) -> None:
+    """Refuse a run directory inside another run (a resume of the outer run prunes its folders) or
+    one that is a folder of runs (the runs' own files would sit among this run's)."""
+    outer = next((folder for folder in Path(run_dir).resolve().parents if is_run_directory(folder)), None)
+    if outer is not None:
+        raise ConfigError(f"--out {run_dir} lies inside the run {outer}; pass --out a folder outside it.")
+    if not (run_dir / CONFIG_FILE).exists() and run_dir.is_dir():
+        runs = sorted(child.name for child in run_dir.iterdir() if child.is_dir() and is_run_directory(child))
+        if runs:
+            listed = ", ".join(runs[:3]) + (", ..." if len(runs) > 3 else "")
+            raise ConfigError(f"--out {run_dir} holds other runs ({listed}), not one run; pass --out "
+                              f"{run_dir / 'NEW_NAME'} to train a new one beside them.")
 
 
 def _check_data_path(run_dir: Path, config: RunConfig) -> None:
