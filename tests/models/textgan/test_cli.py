@@ -46,6 +46,14 @@ def test_train_generate_sample_and_eval(tmp_path, run_cli, sentences_txt, tiny_t
         assert 0 <= result[key] <= 1, key
     assert result["nll_gen"] > 0 and result["nll_gen_padded"] > 0
     assert "40 sequences" in result["protocol"]["generated"] and "200 sentences" in result["protocol"]["references"]
+    assert result["protocol"]["unknown_tokens"] == 0  # held-out sentences of the training vocabulary
+    unseen = tmp_path / "unseen.txt"
+    unseen.write_text("a qqqzz man wwwxx\n" * 3 + "a man\n")
+    code, out, err = run_cli("eval", run, "--data", unseen, "--n", "4", "--max-examples", "3")
+    assert code == 0, err
+    protocol = json.loads(out)["protocol"]
+    assert protocol["unknown_tokens"] == 6
+    assert "3 sentences (the file's first, --max-examples 3)" in protocol["references"]
 
 
 def test_a_logged_window_across_the_phase_switch_averages_each_value_over_its_own_steps(
@@ -147,7 +155,7 @@ def test_eval_refuses_what_it_would_ignore_or_score_on_the_wrong_data(tmp_path, 
                    "--out", run, "--quiet", *tiny_textgan("mle"))[0] == 0
     code, out, err = run_cli("eval", run, "--train-data", ids, "--n", "4")  # the defaults pass
     assert code == 0 and "copied" in json.loads(out), err
-    for option, value in (("--max-examples", "2"), ("--batch-size", "8")):  # no held-out sequences to apply to
+    for option, value in (("--max-examples", "2"), ("--batch-size", "8"), ("--batch-size", "256")):  # 256: default
         code, _, err = run_cli("eval", run, "--train-data", ids, "--n", "4", option, value)
         assert code == 2 and err.strip() == (f"genlab: error: {option} applies to the held-out sequences of --data, "
                                              "and none are given; add --data HELD_OUT.npz or drop it.")

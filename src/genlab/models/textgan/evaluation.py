@@ -41,7 +41,7 @@ from genlab.data.text import refuse_embedded_text_for_other_training
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.bleu import TEXYGEN_SELF_BLEU_SAMPLE, corpus_scores, self_bleu
 from genlab.models.base import EvalOptions, evaluating
-from genlab.tokenizers import SENTENCE_EOS_ID
+from genlab.tokenizers import SENTENCE_EOS_ID, SENTENCE_UNKNOWN_ID
 
 
 @torch.no_grad()
@@ -81,7 +81,7 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                           "and/or --train-data TRAIN.npz (copies).")
     if c.split == "ids" and options.data is None:
         for name in ("max_examples", "batch_size"):  # they apply to the held-out sequences only
-            if getattr(options, name) != getattr(EvalOptions, name):
+            if options.is_given(name):
                 raise ConfigError(f"--{name.replace('_', '-')} applies to the held-out sequences of --data, and "
                                   "none are given; add --data HELD_OUT.npz or drop it.")
     if c.split != "ids" and options.samples < 2:
@@ -108,8 +108,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
         if held_out is not None:
             # Per position: in token-id data, id 0 is a token like any other, not an end.
             result["nll_gen"] = reference_nll(model, held_out, options.batch_size, temperature)[1]
-            protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences, nats per token under "
-                                   f"softmax(logits / {temperature:g})")
+            protocol["nll_gen"] = (f"{options.data}: {len(held_out):,} sequences{first_ones(options)}, nats per "
+                                   f"token under softmax(logits / {temperature:g})")
         if lines is not None:
             references = [model.tokenizer.pieces(line) for line in lines]
             hypotheses = piece_lists(model, generated)
@@ -119,7 +119,7 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
             result["nll_gen"], result["nll_gen_padded"] = reference_nll(model, encoded, options.batch_size,
                                                                         temperature)
             protocol.update({
-                "references": f"{source}: {len(lines):,} sentences, {c.split}-level pieces",
+                "references": f"{source}: {len(lines):,} sentences{first_ones(options)}, {c.split}-level pieces",
                 "bleu": "each generated sentence against all references, averaged (Texygen protocol: NLTK's "
                         "sentence_bleu, uniform n-gram weights, SmoothingFunction().method1)",
                 "self_bleu": f"each of the first {min(TEXYGEN_SELF_BLEU_SAMPLE, len(hypotheses)):,} generated "
@@ -127,6 +127,8 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
                 "nll_gen": f"nats per token over each reference's pieces and its <eos>, under softmax(logits / "
                            f"{temperature:g}); {cut:,} references cut to {c.seq_len} tokens (or left without <eos>); "
                            f"nll_gen_padded: per position over all {c.seq_len}, as RelGAN",
+                # Pieces outside the vocabulary are scored as <unk>, a token a model may predict easily.
+                "unknown_tokens": int((encoded == SENTENCE_UNKNOWN_ID).sum()),
             })
         if oracle is not None:
             result["nll_oracle"] = float(oracle.nll(generated.cpu()).mean())
@@ -138,6 +140,11 @@ def evaluate_textgan(model, options: EvalOptions) -> dict[str, Any]:
             protocol["copied"] = f"share of the {len(keys):,} generated sequences identical to one of the {read}"
     result["protocol"] = protocol
     return result
+
+
+def first_ones(options: EvalOptions) -> str:
+    """How a protocol says that --max-examples kept the first references of the file."""
+    return f" (the file's first, --max-examples {options.max_examples})" if options.max_examples is not None else ""
 
 
 def token_ids(model, path: str, option: str, kind: str) -> torch.Tensor:
