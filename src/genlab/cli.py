@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     sample.add_argument("--n", type=int, default=64, help="number of samples (rows with --interpolate; default 64)")
     sample.add_argument("--out", help="output file: .png (a grid) or .npz (to evaluate) for images; .png, .csv or "
-                                      ".npz for sequences; .txt for text (default samples.png, or samples.txt for a "
-                                      "text model)")
+                                      ".npz for time series; .txt for text and token ids (default samples.png, or "
+                                      "samples.txt for a text model)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int, default=10,
