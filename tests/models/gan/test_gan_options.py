@@ -217,6 +217,22 @@ def test_ema_generator_samples_with_batchnorm_statistics_of_its_own_weights():
     assert torch.allclose(first_norm.running_var, seen[-1].var((0, 2, 3)), rtol=0.1)
 
 
+def test_ema_generator_samples_with_spectral_norms_of_its_own_weights():
+    """EMA copies the live G's singular-vector estimates; sampling iterates them on the averaged weights."""
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, ema_decay=0.5, spectral_norm="both", **TINY))
+    model.training_step(batch(), model.configure_optimizers())
+    with torch.no_grad():  # an average whose top singular vectors are not the live weights'
+        for average in model.generator_ema.parameters():
+            average.copy_(torch.randn_like(average))
+    model.decode(model.sample_latent(2, torch.Generator().manual_seed(0)))
+    model.generator_ema.eval()
+    for name in ("stem", "to_image"):
+        layer = getattr(model.generator_ema, name)
+        matrix = layer.weight.transpose(0, 1).flatten(1)  # a transposed convolution's output channels lead
+        assert torch.linalg.matrix_norm(matrix, ord=2) == pytest.approx(1.0, abs=0.02), name
+
+
 def test_conditional_sampling_uses_the_requested_class_and_rejects_others():
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, **TINY))
     assert model.class_labels(5).tolist() == [0, 1, 2, 0, 1]

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 
 @torch.no_grad()
@@ -21,6 +22,25 @@ def ema_update(average: nn.Module, current: nn.Module, decay: float, updates: in
     torch._foreach_lerp_(averaged, [p.detach() for p in current.parameters()], weight)
     for mine, theirs in zip(average.buffers(), current.buffers()):
         mine.copy_(theirs)
+
+
+@torch.no_grad()
+def spectral_norm_iterations(net: nn.Module, iterations: int = 30) -> None:
+    """Run the power iteration of every spectrally normalised weight of ``net`` on that weight.
+
+    An averaged network needs it: ``ema_update`` copies the live network's singular-vector
+    estimates (buffers), which are not quite the averaged weight's, and σ estimated with them,
+    uᵀWv, falls short of the averaged weight's largest singular value."""
+    for module in net.modules():
+        if parametrize.is_parametrized(module, "weight"):
+            chain = module.parametrizations.weight
+            was_training = chain.training
+            chain.train()  # spectral norm steps its power iteration when its weight is read in training mode
+            try:
+                for _ in range(iterations):
+                    module.weight
+            finally:
+                chain.train(was_training)
 
 
 def batch_norms(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

@@ -25,7 +25,7 @@ from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
-from genlab.models.gan.ema import batch_norms, ema_update, standing_statistics
+from genlab.models.gan.ema import batch_norms, ema_update, spectral_norm_iterations, standing_statistics
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import batch_option, plain
 
@@ -254,8 +254,13 @@ class GAN(TwoPlayers, GenerativeModel):
             return net(latent.to(self.device), labels)
 
     def _recompute_ema_norms(self, samples: int = 1024, batch: int = 64) -> None:
-        """Standing BatchNorm statistics for the EMA generator, from ``samples`` latents of a fixed
-        seed (so sampling stays a function of the weights and the caller's seed)."""
+        """The EMA generator's own normalisations: its spectral norms' singular vectors, then standing
+        BatchNorm statistics from ``samples`` latents of a fixed seed (so sampling stays a function of
+        the weights and the caller's seed)."""
+        with torch.no_grad():  # from the buffers the last EMA update copied, so a loaded model gets the same
+            for mine, theirs in zip(self.generator_ema.buffers(), self.generator.buffers()):
+                mine.copy_(theirs)
+        spectral_norm_iterations(self.generator_ema)
         if batch_norms(self.generator_ema):
             seeded = torch.Generator().manual_seed(0)
             cycled = self.class_labels(samples)  # every class alike, as far as ``samples`` allows
