@@ -1,6 +1,7 @@
 """The run report: self-contained HTML that a real browser renders with every image decoded."""
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -26,6 +27,17 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
     assert page.count("data:image/png;base64,") == 4  # latest grid, two progress grids, interpolation
     assert "<polyline" in page and "loss_discriminator" in page
     assert "\"latent_dim\": 16" in html.unescape(page) and "file://" not in page and "src=\"samples" not in page
+
+
+def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(trained_run, tmp_path):
+    shutil.copy(previews(trained_run, "png")[-1], tmp_path / "sequences.png")  # any PNG stands in for a figure
+    plots = {"sequences": str(tmp_path / "sequences.png"), "pca_tsne": str(tmp_path / "gone.png"),
+             "protocol": "1000 real and 1000 synthetic sequences"}
+    (trained_run / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.0}, "plots": plots}))
+    page = write_report(trained_run).read_text()
+    assert page.count("data:image/png;base64,") == 4 + 1 and "Evaluation figures" in page
+    assert f"{tmp_path / 'gone.png'} (pca_tsne) is not there any more" in html.unescape(page)
+    assert "1000 real and 1000 synthetic sequences" in page
 
 
 def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
@@ -214,4 +226,6 @@ def test_curves_over_two_decades_share_a_log_axis_and_a_single_window_is_a_dot()
     heights = [float(p.split(",")[1]) for p in chart.split('points="')[1].split('"')[0].split()]
     assert heights[1] - heights[0] > 10  # 0.01 and 0.005 apart; on a linear axis to 50 both lie on the bottom
     assert "(log scale)" not in svg_curves([{"step": 1, "loss": -1.0}, {"step": 2, "loss": 5.0}], ["loss"])
-    assert "<circle" in svg_curves([{"step": 4, "loss": 1.0}], ["loss"])
+    single = svg_curves([{"step": 4, "loss": 1.0}], ["loss"])
+    assert "<circle" in single and ">step 4<" in single  # its axis names the one step, not 4 … 5
+    assert ">step 1 … 2 (log scale)<" in chart

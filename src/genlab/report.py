@@ -75,7 +75,8 @@ def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
              f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
-             f'<text x="{pad}" y="{height - 10}" font-size="11">step {x0} … {x1}{" (log scale)" if log else ""}</text>',
+             f'<text x="{pad}" y="{height - 10}" font-size="11">step {min(xs)}'
+             f'{f" … {max(xs)}" if max(xs) > min(xs) else ""}{" (log scale)" if log else ""}</text>',
              f'<text x="4" y="{pad - 10}" font-size="11">{max(ys):.3g}</text>',
              f'<text x="4" y="{height - pad}" font-size="11">{min(ys):.3g}</text>']
     for i, (name, points) in enumerate(series.items()):
@@ -168,6 +169,9 @@ def render(run_dir: Path) -> str:
     if walk is not None:
         sections.append(f'<h2>Latent interpolation</h2><img alt="interpolation" src="{png_data_uri(walk)}">')
     sections.append("<h2>Metrics</h2>" + metrics_table(run["eval"], last))
+    figures = evaluation_figures(run["eval"])
+    if figures:
+        sections.append("<h2>Evaluation figures</h2>" + "".join(figures))
     sections.append(f"<h2>Config</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>")
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
              "figure{display:inline-block;margin:0 .5em}table{border-collapse:collapse}"
@@ -179,6 +183,26 @@ def render(run_dir: Path) -> str:
               "' images shown';});</script>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genlab {html.escape(run['name'])}</title>"
             f"<style>{style}</style></head><body>{''.join(sections)}{footer}</body></html>")
+
+
+def evaluation_figures(evaluation: dict[str, Any] | None) -> list[str]:
+    """The figures ``genlab eval --plots`` drew (their paths in eval.json), embedded; one that is no
+    longer there (or was written relative to another folder) is named instead."""
+    plots = (evaluation or {}).get("plots")
+    if not isinstance(plots, dict):
+        return []
+    figures = []
+    for name, path in plots.items():
+        if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
+            continue
+        if Path(path).is_file():
+            figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(Path(path))}">'
+                           f"<figcaption>{html.escape(path)}</figcaption></figure>")
+        else:
+            figures.append(f"<p>{html.escape(path)} ({html.escape(name)}) is not there any more.</p>")
+    if figures and isinstance(plots.get("protocol"), str):
+        figures.append(f"<p>{html.escape(plots['protocol'])}</p>")
+    return figures
 
 
 def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]:
