@@ -131,11 +131,15 @@ def test_a_run_inside_another_run_or_over_a_folder_of_runs_is_refused(tmp_path, 
     common = ["--data", digits_npz, "--steps", "1", "--batch-size", "16", "--quiet", *tiny_dcgan]
     assert run_cli("train", "gan", "--out", runs / "first", *common)[0] == 0
     code, _, err = run_cli("train", "gan", "--out", runs / "first" / "samples" / "second", *common)
-    assert code == 2 and f"lies inside the run {(runs / 'first').resolve()}; pass --out a folder outside it" in err
+    assert code == 2 and f"lies inside samples/ of the run {(runs / 'first').resolve()}; pass --out a folder " in err
     assert not (runs / "first" / "samples" / "second").exists()
     code, _, err = run_cli("train", "gan", "--out", runs, *common)
     assert code == 2 and "holds other runs (first), not one run; pass --out" in err
     assert not (runs / "config.json").exists()
+    # A config.json above that belongs to no run's folder (a project's, a copied run config) is not a run around it.
+    (tmp_path / "config.json").write_text('{"editor": "x"}')
+    shutil.copy(runs / "first" / "config.json", runs / "config.json")  # reused with --config, say
+    assert run_cli("train", "gan", "--out", runs / "second", *common)[0] == 0
 
 
 def test_list_and_data_info(run_cli, digits_npz):

@@ -231,11 +231,14 @@ def _check_run_directory(run_dir: Path, config: RunConfig, resume_from: Path | N
 
 
 def refuse_nested_runs(run_dir: Path) -> None:
-    """Refuse a run directory inside another run (a resume of the outer run prunes its folders) or
-    one that is a folder of runs (the runs' own files would sit among this run's)."""
-    outer = next((folder for folder in Path(run_dir).resolve().parents if is_run_directory(folder)), None)
-    if outer is not None:
-        raise ConfigError(f"--out {run_dir} lies inside the run {outer}; pass --out a folder outside it.")
+    """Refuse a run directory inside one of another run's own folders (``samples/``, ``checkpoints/``,
+    ...: the outer run prunes them) or one that is a folder of runs (the runs' own files would sit
+    among this run's). Any other folder above may hold a config.json of its own."""
+    resolved = Path(run_dir).resolve()
+    for inner, outer in zip([resolved, *resolved.parents], resolved.parents):
+        if inner.name in RUN_RECORD and is_run_directory(outer):
+            raise ConfigError(f"--out {run_dir} lies inside {inner.name}/ of the run {outer}; pass --out a folder "
+                              "outside it.")
     if not (run_dir / CONFIG_FILE).exists() and run_dir.is_dir():
         runs = sorted(child.name for child in run_dir.iterdir() if child.is_dir() and is_run_directory(child))
         if runs:
@@ -285,7 +288,7 @@ def _check_resume(config: RunConfig, model: GenerativeModel, resume_from: Path, 
     if isinstance(held_out, (int, float)) and asked is not None and asked > held_out:
         # The part it would add was trained on, and genlab eval would score it as held out.
         raise ConfigError(f"--data.validation_fraction {asked} would hold out text that {resume_from} has trained on "
-                          f"(the run held out the last {held_out:.0%}); keep {held_out} or less, or start a new run "
+                          f"(the run held out the last {held_out * 100:.4g}%); keep {held_out} or less, or start a new run "
                           "(another --out).")
     changed = changed_settings(saved.values, config)
     if changed and saved_step(resume_from) == config.train.steps:
