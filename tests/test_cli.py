@@ -57,7 +57,7 @@ def test_samples_beyond_memory_are_one_sentence_and_leave_the_old_file(tmp_path,
         raise RuntimeError(f"[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you "
                            f"tried to allocate {n * 400} bytes.")
 
-    monkeypatch.setattr(GAN, "sample", refuse)
+    monkeypatch.setattr(GAN, "sample_latent", refuse)  # the first allocation of --n's size
     code, _, err = run_cli("sample", run, "--n", "100000000", "--out", grid)
     assert code == 2 and err.strip() == ("genlab: error: --n 100000000 samples do not fit in memory; draw fewer "
                                          "(several calls with different --seed values give more).")

@@ -61,13 +61,17 @@ def save_image_grid(images: torch.Tensor, path: str | Path, ncol: int | None = N
     return atomic_write_bytes(path, grid_png(images, ncol))
 
 
-def save_images_npz(images: torch.Tensor, path: str | Path, labels: torch.Tensor | None = None) -> Path:
+def save_images_npz(images: torch.Tensor, path: str | Path, labels: torch.Tensor | None = None,
+                    class_names: list[str] | tuple[str, ...] | None = None) -> Path:
     """Save images in [-1, 1], shape (N, C, H, W), as an .npz genlab reads back (``genlab eval
-    samples.npz --metrics ...``, ``--data``): x, uint8 (N, H, W, C), and y, each image's class, given
-    ``labels`` (written atomically)."""
+    samples.npz --metrics ...``, ``--data``): x, uint8 (N, H, W, C), and given ``labels``, y, each
+    image's class, with ``class_names`` (label k's name at k) when the classes have names (written
+    atomically)."""
     arrays = {"x": to_uint8(images)}
     if labels is not None:
         arrays["y"] = labels.detach().cpu().numpy().astype(np.int64)
+        if class_names is not None:
+            arrays["class_names"] = np.array(class_names, dtype=str)
     return atomic_write_npz(path, arrays)
 
 

@@ -358,3 +358,14 @@ def test_class_accuracy_matches_named_classes_to_the_evaluators_by_name(tmp_path
     code, out, err = run_cli("eval", tmp_path / "fakes", "--metrics", "acc", "--no-cache")
     assert code == 0, err
     assert json.loads(out)["class_accuracy"]["value"] >= 0.9  # by number (0 and 1) it would be about 0
+
+    # The same as the .npz that 'genlab sample --out' writes for a model of those folders: y and class_names.
+    from genlab.imaging import save_images_npz
+
+    fakes = torch.from_numpy(np.concatenate([x[y == 3][:10], x[y == 5][:10]])).float()[:, None] / 127.5 - 1
+    save_images_npz(fakes, tmp_path / "fakes.npz", torch.arange(20) // 10, ("3", "5"))
+    code, out, err = run_cli("eval", tmp_path / "fakes.npz", "--metrics", "acc", "--no-cache")
+    assert code == 0 and json.loads(out)["class_accuracy"]["value"] >= 0.9, err
+    np.savez(tmp_path / "bad.npz", x=x[:2], y=np.array([0, 2]), class_names=np.array(["3", "5"]))
+    code, _, err = run_cli("eval", tmp_path / "bad.npz", "--metrics", "acc", "--no-cache")
+    assert code == 2 and "'class_names' must be distinct strings, one for each label in y" in err

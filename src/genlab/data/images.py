@@ -159,8 +159,22 @@ def _read_npz(path: Path) -> ImageSet:
                         f"{text}; save images with numpy.savez(path, x=uint8 array (N, H, W) or (N, H, W, C)).")
     label_key = _first_key(list(arrays), ("y", "labels"))
     x, y = arrays[key], (arrays[label_key] if label_key else None)
-    return ImageSet(_checked_npz_images(x, path, key), _checked_npz_labels(y, len(x), path, label_key), None,
+    labels = _checked_npz_labels(y, len(x), path, label_key)
+    return ImageSet(_checked_npz_images(x, path, key), labels, _checked_class_names(arrays, labels, path),
                     f"npz file {path}")
+
+
+def _checked_class_names(arrays: dict[str, np.ndarray], labels: np.ndarray | None, path: Path) -> list[str] | None:
+    """The optional ``class_names`` of an .npz (label k's name at k, as 'genlab sample --out x.npz' writes
+    them for a model whose data named its classes); None without them."""
+    names = arrays.get("class_names")
+    if names is None or labels is None:
+        return None
+    if names.ndim != 1 or names.dtype.kind != "U" or len(set(names.tolist())) != len(names) or (
+            len(labels) and int(labels.max()) >= len(names)):
+        raise DataError(f"{path}: 'class_names' must be distinct strings, one for each label in y (0 to "
+                        f"{int(labels.max()) if len(labels) else 0} at least); fix or remove it.")
+    return [str(name) for name in names.tolist()]
 
 
 def _first_key(files: list[str], keys: tuple[str, ...]) -> str | None:

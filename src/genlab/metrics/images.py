@@ -96,21 +96,17 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
 def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
                    ) -> tuple[np.ndarray, np.ndarray | None, str, list[str] | None]:
     from genlab.imaging import to_uint8
-    from genlab.sampling import load_model
+    from genlab.sampling import decoded_batches, load_model
 
     model = load_model(path, device=device)
     if not model.has_latent:  # image models decode latents; the others (text, sequences) draw no images
         raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; image "
                           "metrics (--metrics) need an image model.")
     generator = torch.Generator().manual_seed(seed)  # latents are drawn on the CPU: the same samples on any device
-    # All n latents in one draw, decoded batch by batch: torch draws a tensor's normals in blocks,
-    # so draws split at another --batch-size would be other samples. A conditional model's labels
-    # cycle through the classes over all n samples, as sample() would only within each batch.
+    # A conditional model's labels cycle through the classes over all n samples, as 'genlab sample' draws them.
     latents, labels = model.sample_latent(n, generator), model.class_labels(n)
     images = []
-    for start in range(0, n, batch_size):
-        batch = model.decode(latents[start:start + batch_size],
-                             None if labels is None else labels[start:start + batch_size])
+    for batch in decoded_batches(model, latents, labels, batch_size):
         if batch.dim() != 4:  # a 2-D toy model's points
             raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which draws 2-D points, not "
                               "images; image metrics (--metrics) need an image model.")

@@ -122,7 +122,7 @@ class GenerativeModel(nn.Module):
         from genlab.imaging import save_image_grid, save_images_npz
 
         if Path(path).suffix.lower() == ".npz":
-            return save_images_npz(samples, path, labels)
+            return save_images_npz(samples, path, labels, getattr(self.config, "class_names", None))
         return save_image_grid(samples, path, ncol=columns)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
