@@ -31,12 +31,14 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
 
 def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(trained_run, tmp_path):
     shutil.copy(previews(trained_run, "png")[-1], tmp_path / "sequences.png")  # any PNG stands in for a figure
+    (tmp_path / "notes.png").write_text("not a picture")  # eval.json can be edited: only PNG files are embedded
     plots = {"sequences": str(tmp_path / "sequences.png"), "pca_tsne": str(tmp_path / "gone.png"),
-             "protocol": "1000 real and 1000 synthetic sequences"}
+             "other": str(tmp_path / "notes.png"), "protocol": "1000 real and 1000 synthetic sequences"}
     (trained_run / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.0}, "plots": plots}))
     page = write_report(trained_run).read_text()
     assert page.count("data:image/png;base64,") == 4 + 1 and "Evaluation figures" in page
-    assert f"{tmp_path / 'gone.png'} (pca_tsne) is not there any more" in html.unescape(page)
+    assert f"{tmp_path / 'gone.png'} (pca_tsne) is not a PNG file there any more" in html.unescape(page)
+    assert "not a picture" not in page and f"{tmp_path / 'notes.png'} (other) is not a PNG" in html.unescape(page)
     assert "1000 real and 1000 synthetic sequences" in page
 
 

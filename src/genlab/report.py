@@ -195,14 +195,28 @@ def evaluation_figures(evaluation: dict[str, Any] | None) -> list[str]:
     for name, path in plots.items():
         if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
             continue
-        if Path(path).is_file():
+        if is_png(Path(path)):  # eval.json may be edited: embed a picture, nothing else
             figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(Path(path))}">'
                            f"<figcaption>{html.escape(path)}</figcaption></figure>")
         else:
-            figures.append(f"<p>{html.escape(path)} ({html.escape(name)}) is not there any more.</p>")
+            figures.append(f"<p>{html.escape(path)} ({html.escape(name)}) is not a PNG file there any more.</p>")
     if figures and isinstance(plots.get("protocol"), str):
         figures.append(f"<p>{html.escape(plots['protocol'])}</p>")
     return figures
+
+
+MAX_FIGURE_BYTES = 20_000_000
+
+
+def is_png(path: Path) -> bool:
+    """Whether ``path`` is a PNG file of at most ``MAX_FIGURE_BYTES`` (by its signature)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_FIGURE_BYTES:  # checked first: a FIFO would block open()
+            return False
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
 
 
 def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]:

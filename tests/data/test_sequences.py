@@ -66,7 +66,7 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("x;y\n10,845;103,790\n", "look separated by semicolons and its decimals written with commas"),  # Excel, Europe
     ("a\tb\n1\t2\n", "look separated by tabs"),
     ("start,end,x\n2020-01-01,2020-01-02,1\n2020-01-02,2020-01-03,2\n",  # 'start' is the time column
-     "row 2, column 'end' holds '2020-01-02', a date or time; genlab leaves out one such column"),
+     "row 2, column 'end' holds '2020-01-02', which reads as a date or time; genlab leaves out one such column"),
     ("a,b,a\n1,2,3\n", "has two columns named 'a' \\(columns 1 and 3\\)"),
     (",a,b\n0,1,2\n1,3,4\n", "column 1 has no name in the header \\(an index written by pandas\\?\\)"),
     ("0.5,1\n0.7,2\n0.9,3\n", r"starts with a row of values \(0.5, 1\), not a header; add a first row naming"),

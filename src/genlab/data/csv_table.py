@@ -314,10 +314,11 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
         if THOUSANDS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
-        if TIME_PATTERN.match(text) or is_iso_time(text):  # not a category: each date would be one
-            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a date or time; genlab "
-                            "leaves out one such column (--data.time_column names it), so remove the others from "
-                            "the file.") from None
+        if TIME_PATTERN.match(text) or is_iso_time(text):
+            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which reads as a date or time; "
+                            "genlab leaves out one such column (--data.time_column names it), so remove the others "
+                            f"from the file (or, if the values are categories such as versions, encode it with "
+                            f"--data.categorical {column}).") from None
         raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
                             f"encode it with --data.categorical {column} (one feature per category) or remove it "
                             "(a date column is excluded with --data.time_column).", row, text[:40]) from None

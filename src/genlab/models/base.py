@@ -148,6 +148,12 @@ class GenerativeModel(nn.Module):
     # How this family's data carries class labels, for the refusal of unlabelled data.
     labelled_data: ClassVar[str] = "labelled data (class subfolders, or y in the .npz)"
 
+    def older_weights(self, key: str, saved: tuple[int, ...], needed: tuple[int, ...]) -> str | None:
+        """Why weight ``key`` of a saved model has shape ``saved`` where this model's has ``needed``,
+        when that is a layer an earlier genlab built otherwise (such a model cannot be loaded: it must be
+        retrained); None for any other mismatch."""
+        return None
+
     def batch_labels(self, batch: dict) -> torch.Tensor | None:
         """The class labels of a training ``batch`` for a conditional model; None for an unconditional one."""
         if not self.num_classes:
@@ -321,6 +327,11 @@ def load_weights(module: nn.Module, path: Path) -> None:
                               f"unexpected {unexpected[:3]}); load it with the config it was saved with.")
     for key, tensor in expected.items():
         if key in state and state[key].shape != tensor.shape:
+            older = module.older_weights(key, tuple(state[key].shape), tuple(tensor.shape)) \
+                if isinstance(module, GenerativeModel) else None
+            if older is not None:
+                raise WeightsMismatchError(f"{path} was saved by an earlier genlab: {older}; this genlab cannot load "
+                                           "it, so train the model again.")
             raise WeightsMismatchError(f"{path} holds weights of another model ({key} has shape "
                                   f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
                                   "load it with the config it was saved with.")

@@ -451,13 +451,25 @@ def test_static_features_are_drawn_once_per_sequence_and_trained():
     assert samples[:, 0, 2].std() > 0  # but drawn per sequence
 
 
-def test_a_conditional_models_static_features_depend_on_the_class():
+def test_a_conditional_models_static_features_depend_on_the_class(tmp_path):
     """Attributes may differ by class (a diagnosis and a patient's age): the static MLP reads the label."""
     torch.manual_seed(0)
     model = RCGAN(RCGANConfig(**{**BASE, "static_features": 1}, num_classes=3))
     draws = [model.generate(4, torch.Generator().manual_seed(1), labels=torch.full((4,), k))[:, 0, 2]
              for k in range(3)]  # the same noise, three classes
     assert not torch.allclose(draws[0], draws[1]) and not torch.allclose(draws[1], draws[2])
+    # One saved before (its static MLP read the noise only) is named as such, not as another config's.
+    from safetensors.torch import save_file
+
+    from genlab.errors import WeightsMismatchError
+    from genlab.models.base import load_weights
+
+    state = {key: value.clone() for key, value in model.state_dict().items()}
+    state["generator.static.0.weight"] = state["generator.static.0.weight"][:, :-model.generator.label.dim].clone()
+    save_file(state, str(tmp_path / "old.safetensors"))
+    with pytest.raises(WeightsMismatchError, match="was saved by an earlier genlab: until 5 December a conditional "
+                                                   "model drew its static features from noise alone"):
+        load_weights(model, tmp_path / "old.safetensors")
 
 
 @pytest.mark.parametrize("logits", ["per_step", "sequence"])

@@ -51,8 +51,8 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
         raise ConfigError("--model.columns cannot rename the features of data with --data.categorical columns (their "
                           "names say which category each one is); drop --model.columns.")
     index = [name for name in sample_index_columns(model.conditional) if name in (model.columns or columns)]
-    if index:  # a sample CSV would hold two columns of that name, and a reader would take one for the other
-        where = "--model.columns names" if model.columns else "The data has"
+    if index and given is None:  # a sample CSV would hold two columns of that name (a resumed run has its names)
+        where = "--model.columns names" if model.columns else f"{data.path or 'The data'} has"
         raise DataError(f"{where} a feature {index[0]!r}, which is the name of an index column of genlab's sample "
                         f"CSVs ({', '.join(sample_index_columns(model.conditional))}); rename it in the file or with "
                         "--model.columns.")

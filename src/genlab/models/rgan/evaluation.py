@@ -170,7 +170,7 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
     nan_padded = [pad_with(x[:16], None if n is None else n.cpu()[:16], math.nan)
                   for x, n in ((real, real_lengths), (synthetic, synthetic_lengths))]
     sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0][:8])
-    return {"sequences": str(sequences), "pca_tsne": str(projections),
+    return {"sequences": str(sequences.resolve()), "pca_tsne": str(projections.resolve()),  # read from any folder
             "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
                         f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "
                         "TimeGAN code does; 0 past a sequence's length); PCA: 2 components fitted on the real "

@@ -262,6 +262,13 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
         return pad_with(self.scaling.unscale(scaled.double()), lengths, math.nan)  # float64: a column far from 0 keeps its digits
 
+    def older_weights(self, key: str, saved: tuple[int, ...], needed: tuple[int, ...]) -> str | None:
+        label = self.generator.label.dim
+        if key == "generator.static.0.weight" and label and needed[1] - saved[1] == label:
+            return ("until 5 December a conditional model drew its static features from noise alone; they now "
+                    "read the label too")
+        return None
+
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
                      labels: torch.Tensor | None = None) -> Path:
         """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per valid step, with
