@@ -142,6 +142,17 @@ def test_a_run_inside_another_run_or_over_a_folder_of_runs_is_refused(tmp_path, 
     assert run_cli("train", "gan", "--out", runs / "second", *common)[0] == 0
 
 
+def test_a_family_that_differs_from_the_config_or_the_resumed_run_is_refused(tmp_path, run_cli):
+    (tmp_path / "vae.yaml").write_text("family: vae\n")
+    code, _, err = run_cli("train", "gan", "--config", tmp_path / "vae.yaml", "--out", tmp_path / "a")
+    assert code == 2 and "The config is for family 'vae' but the command asks for 'gan'; drop one of them." in err
+    assert run_cli("train", "vae", "--steps", "1", "--batch-size", "8", "--out", tmp_path / "v", "--quiet",
+                   "--model.latent_dim", "4")[0] == 0
+    code, _, err = run_cli("train", "gan", "--resume", tmp_path / "v", "--steps", "2", "--out", tmp_path / "b")
+    assert code == 2 and "The run to resume is of family 'vae', but the command asks for 'gan'" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_list_and_data_info(run_cli, digits_npz):
     code, out, _ = run_cli("list")
     assert code == 0 and "dcgan" in out and "mnist" in out

@@ -346,6 +346,17 @@ def test_idx_file_and_folder_with_labels(tmp_path, suffix):
         assert found.images.flags.writeable  # torch.from_numpy warns on read-only arrays
 
 
+def test_an_idx_folder_is_its_train_split_or_else_its_test_split(tmp_path):
+    test, train = random_pixels(2, 28, 28), random_pixels(3, 28, 28)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", test)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([7, 2], np.uint8))
+    found = load_images(tmp_path)  # the test files alone (once refused as a folder without pictures)
+    assert np.array_equal(found.images[..., 0], test) and found.labels.tolist() == [7, 2]
+    assert "t10k-images-idx3-ubyte.gz" in found.source
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", train)
+    assert np.array_equal(load_images(tmp_path).images[..., 0], train)  # both: the train split, as for CIFAR-10
+
+
 def test_idx_dotted_name_without_labels(tmp_path):
     write_idx(tmp_path / "t10k-images.idx3-ubyte", random_pixels(2, 28, 28))
     found = load_images(tmp_path / "t10k-images.idx3-ubyte")

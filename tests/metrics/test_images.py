@@ -147,7 +147,8 @@ def test_bad_input_is_one_clear_sentence(tmp_path, digits_npz, run_cli, monkeypa
 def test_mismatched_resolution_or_channels_are_refused(tmp_path, digits_npz):
     rgb = tmp_path / "rgb.npz"
     np.savez(rgb, x=np.zeros((20, 32, 32, 3), np.uint8))
-    with pytest.raises(DataError, match="same resolution and channels"):
+    with pytest.raises(DataError, match=r"32x32x3 \(HxWxC\) but the reference images, --ref mnist-test \(the default: "
+                                        r"the embedded MNIST test digits\), are 28x28x1; pass --ref with reference"):
         evaluate_images(rgb, "mnist-test", metrics=["fd"])
     with pytest.raises(DataError, match="this evaluator takes 28x28 with 1"):
         evaluate_images(rgb, rgb, metrics=["fd"], extractor="mnist")

@@ -14,7 +14,8 @@ Formats, detected from the path:
   ``data_batch_3``) gives that batch. The batches are pickles, read with an unpickler that can
   only rebuild numpy arrays;
 - MNIST / Fashion-MNIST IDX files, raw or ``.gz``: an ``*-images-idx3-ubyte`` file (labels come
-  from the matching ``*-labels-idx1-ubyte`` beside it) or a folder holding the train split. IDX
+  from the matching ``*-labels-idx1-ubyte`` beside it) or a folder holding the train split (or only
+  the test split, ``t10k-*``). IDX
   files do not say which of the two datasets they hold, so their class names are left None.
 """
 
@@ -135,7 +136,7 @@ def _detect_format(path: Path) -> str:
             return "CIFAR-10 folder"
         if (path / CIFAR10_ARCHIVE).is_file():
             return "CIFAR-10 archive folder"
-        return "IDX folder" if _idx_train_images(path) else "image folder"
+        return "IDX folder" if _idx_folder_images(path) else "image folder"
     name = path.name.lower()
     if name.endswith(".npz"):
         return "npz"
@@ -391,9 +392,14 @@ def _read_cifar_archive_folder(path: Path) -> ImageSet:
 
 
 # --- MNIST IDX ---------------------------------------------------------------------------------
-def _idx_train_images(folder: Path) -> Path | None:
-    """The train images file of an IDX folder (raw preferred over .gz), or None."""
-    return min(folder.glob("train-images[-.]idx3-ubyte*"), default=None)
+def _idx_folder_images(folder: Path) -> Path | None:
+    """The images file of an IDX folder (raw preferred over .gz): the train split's, or the test
+    split's (``t10k-``) in a folder that holds only that one; None without either."""
+    for split in ("train", "t10k"):
+        found = min(folder.glob(f"{split}-images[-.]idx3-ubyte*"), default=None)
+        if found is not None:
+            return found
+    return None
 
 
 def _read_idx(path: Path, dims: int) -> np.ndarray:
@@ -449,13 +455,13 @@ def _read_idx_images(path: Path) -> ImageSet:
 
 
 def _idx_labels_file(images: Path) -> Path | None:
-    """``train-labels-idx1-ubyte[.gz]`` for ``train-images-idx3-ubyte[.gz]``, if it exists."""
+    """``train-labels-idx1-ubyte[.gz]`` for ``train-images-idx3-ubyte[.gz]`` (``t10k-`` likewise), if it exists."""
     stem = images.name.replace("images", "labels").replace("idx3", "idx1").removesuffix(".gz")
     return next((p for p in (images.with_name(stem), images.with_name(stem + ".gz")) if p.is_file()), None)
 
 
 def _read_idx_folder(path: Path) -> ImageSet:
-    return _read_idx_images(_idx_train_images(path))
+    return _read_idx_images(_idx_folder_images(path))
 
 
 _READERS = {"npz": _read_npz, "CIFAR-10 folder": _read_cifar_folder, "CIFAR-10 archive": _read_cifar_archive,

@@ -176,9 +176,10 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
             raise DataError(f"--metrics {metric} needs at least {MIN_SAMPLES[metric]} reference images but --ref "
                             f"{reference} holds {len(ref_images)}; pass a larger reference set.")
     if images.shape[1:] != ref_images.shape[1:]:
+        default = " (the default: the embedded MNIST test digits)" if str(reference) == "mnist-test" else ""
         raise DataError(f"The generated images are {'x'.join(map(str, images.shape[1:]))} (HxWxC) but the reference "
-                        f"images are {'x'.join(map(str, ref_images.shape[1:]))}; compare images of the same "
-                        "resolution and channels.")
+                        f"images, --ref {reference}{default}, are {'x'.join(map(str, ref_images.shape[1:]))}; pass --ref "
+                        "with reference images of the generated ones' resolution and channels.")
     fake, fake_probs = chosen.outputs(images)
     reference_outputs = _reference_outputs(ref_images, dataset, split, chosen, use_cache, need_radii="pr" in metrics)
     real, real_probs = reference_outputs["features"], reference_outputs["probs"]

@@ -54,6 +54,10 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
         raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.")
     file_family = merged.get("family")
     if family and file_family and family != file_family:
+        if saved.get("family") == file_family:
+            raise ConfigError(f"The run to resume is of family {file_family!r}, but the command asks for {family!r}; "
+                              "a resume goes on with the run's family, so drop it (or start a new run without "
+                              "--resume).")
         raise ConfigError(f"The config is for family {file_family!r} but the command asks for {family!r}; "
                           "drop one of them.")
     fam = get_family(family or file_family)
