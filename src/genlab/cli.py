@@ -421,9 +421,7 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
-    import torch
-
-    from genlab.sampling import decoded_batches, interpolation_images
+    from genlab.sampling import interpolation_images
 
     if args.interpolate:
         if not model.has_latent or not getattr(model, "is_image", True):
@@ -437,11 +435,7 @@ def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditi
         if args.long is not None:
             kwargs["steps"] = args.long
         labels = model.class_labels(args.n, args.label) if conditional else None  # the ones sample() draws with
-        if model.has_latent:  # sample()'s draw, decoded a batch at a time (an .npz for eval may hold 50,000)
-            samples = torch.cat(list(decoded_batches(model, model.sample_latent(args.n, generator), labels)))
-        else:
-            samples = model.sample(args.n, generator, **kwargs)
-        model.save_samples(samples, out, labels=labels)
+        model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
 
 
 # `genlab eval`'s options that are EvalOptions fields (the argparse names are the fields' names).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -43,19 +42,6 @@ def find_model_folder(path: str | Path) -> Path:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> GenerativeModel:
     model = GenerativeModel.from_pretrained(find_model_folder(path), map_location=device)
     return model.eval()
-
-
-DECODE_BATCH = 256  # latents decoded at once when many samples are drawn
-
-
-@torch.no_grad()
-def decoded_batches(model: GenerativeModel, latents: torch.Tensor, labels: torch.Tensor | None,
-                    batch_size: int = DECODE_BATCH) -> Iterator[torch.Tensor]:
-    """``model.decode`` of ``latents`` (N, ...) with their ``labels`` (N,) or None, ``batch_size`` at a
-    time: memory stays bounded, and since the latents were drawn at once (torch draws normals in
-    blocks, so split draws would differ), the samples are the same at any batch size."""
-    for start in range(0, len(latents), batch_size):
-        yield model.decode(latents[start:start + batch_size], None if labels is None else labels[start:start + batch_size])
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -96,7 +96,7 @@ def generated_images(source: str | Path, n: int, seed: int, device: str, batch_s
 def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
                    ) -> tuple[np.ndarray, np.ndarray | None, str, list[str] | None]:
     from genlab.imaging import to_uint8
-    from genlab.sampling import decoded_batches, load_model
+    from genlab.sampling import load_model
 
     model = load_model(path, device=device)
     if not model.has_latent:  # image models decode latents; the others (text, sequences) draw no images
@@ -106,7 +106,7 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
     # A conditional model's labels cycle through the classes over all n samples, as 'genlab sample' draws them.
     latents, labels = model.sample_latent(n, generator), model.class_labels(n)
     images = []
-    for batch in decoded_batches(model, latents, labels, batch_size):
+    for batch in model.decoded_batches(latents, labels, batch_size):
         if batch.dim() != 4:  # a 2-D toy model's points
             raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which draws 2-D points, not "
                               "images; image metrics (--metrics) need an image model.")

@@ -110,9 +110,22 @@ class GenerativeModel(nn.Module):
         return []
 
     # --- sampling ----------------------------------------------------------------------------
+    DECODE_BATCH: ClassVar[int] = 256  # latents decoded at once when many samples are drawn
+
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.decode(self.sample_latent(n, generator))
+    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
+        """``n`` samples of a latent-variable model (all of class ``label`` if given), decoded a batch at a time."""
+        return torch.cat(list(self.decoded_batches(self.sample_latent(n, generator), self.class_labels(n, label))))
+
+    @torch.no_grad()
+    def decoded_batches(self, latents: torch.Tensor, labels: torch.Tensor | None,
+                        batch_size: int = DECODE_BATCH) -> Iterator[torch.Tensor]:
+        """:meth:`decode` of ``latents`` (N, ...) with their ``labels`` (N,) or None, ``batch_size`` at a
+        time: memory stays bounded, and since the latents were drawn at once (torch draws normals in
+        blocks, so split draws would differ), the samples are the same at any batch size."""
+        for start in range(0, len(latents), batch_size):
+            yield self.decode(latents[start:start + batch_size],
+                              None if labels is None else labels[start:start + batch_size])
 
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
                      labels: torch.Tensor | None = None) -> Path:
@@ -128,7 +141,7 @@ class GenerativeModel(nn.Module):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError(f"{self.name} has no latent space")
 
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+    def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError(f"{self.name} has no latent space")
 
     @property

@@ -20,6 +20,12 @@ def ema_update(average: nn.Module, current: nn.Module, decay: float, updates: in
     weight = (1.0 - decay) / (1.0 - decay ** max(updates, 1))
     averaged = list(average.parameters())
     torch._foreach_lerp_(averaged, [p.detach() for p in current.parameters()], weight)
+    copy_buffers(average, current)
+
+
+@torch.no_grad()
+def copy_buffers(average: nn.Module, current: nn.Module) -> None:
+    """``current``'s buffers (BatchNorm statistics, spectral norms' singular vectors) into ``average``."""
     for mine, theirs in zip(average.buffers(), current.buffers()):
         mine.copy_(theirs)
 

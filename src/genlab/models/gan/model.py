@@ -25,7 +25,8 @@ from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan import dcgan, mlp, resnet
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
-from genlab.models.gan.ema import batch_norms, ema_update, spectral_norm_iterations, standing_statistics
+from genlab.models.gan.ema import (batch_norms, copy_buffers, ema_update, spectral_norm_iterations,
+                                   standing_statistics)
 from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from genlab.train.distributed import batch_option, plain
 
@@ -257,9 +258,7 @@ class GAN(TwoPlayers, GenerativeModel):
         """The EMA generator's own normalisations: its spectral norms' singular vectors, then standing
         BatchNorm statistics from ``samples`` latents of a fixed seed (so sampling stays a function of
         the weights and the caller's seed)."""
-        with torch.no_grad():  # from the buffers the last EMA update copied, so a loaded model gets the same
-            for mine, theirs in zip(self.generator_ema.buffers(), self.generator.buffers()):
-                mine.copy_(theirs)
+        copy_buffers(self.generator_ema, self.generator)  # as the last EMA update left them: a loaded model agrees
         spectral_norm_iterations(self.generator_ema)
         if batch_norms(self.generator_ema):
             seeded = torch.Generator().manual_seed(0)
@@ -273,9 +272,6 @@ class GAN(TwoPlayers, GenerativeModel):
         self._ema_norms_at = self._ema_updates
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
-        return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
-
     def save_samples(self, samples: torch.Tensor, path: Path, columns: int | None = None,
                      labels: torch.Tensor | None = None) -> Path:
         """Images as a PNG grid or an .npz (see the base class); 2-D points as a PNG scatter plot or

@@ -148,9 +148,6 @@ class VAE(GenerativeModel):
         return self.likelihood.mean(self.decoder(latent.to(self.device), labels))
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
-        return self.decode(self.sample_latent(n, generator), self.class_labels(n, label))
-
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         """Prior samples at ``path``.png; once a batch has been seen, also its reconstructions,
         a traversal of the most used latent units and interpolations (``path``-NAME.png)."""
