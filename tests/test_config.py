@@ -216,7 +216,7 @@ def test_a_stored_config_drops_the_options_left_unread_but_those_given_again(tmp
 
     config, dropped = from_stored(GANConfig, {"r1_gamma": 0.0, "r1_every": 16}, "model")
     assert dropped == {"r1_every": 16} and config.r1_every == 1
-    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 and R2 penalties, which are off"):
         from_stored(GANConfig, {"r1_gamma": 0.0, "r1_every": 16}, "model", given={"r1_every"})
     saved = build_run_config("gan", overrides={"model": {"r1_gamma": 0.1, "r1_every": 16}}).to_dict()
     (tmp_path / "config.json").write_text(json.dumps(saved))
@@ -225,7 +225,7 @@ def test_a_stored_config_drops_the_options_left_unread_but_those_given_again(tmp
     assert stored.values["model"]["r1_gamma"] == 0.1 and "r1_every" not in stored.values["model"]
     assert stored.notes == [f"{tmp_path / 'config.json'} sets --model.r1_every 16, which nothing reads under the "
                             "resumed run's config; ignored."]
-    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 and R2 penalties, which are off"):
         stored_run_config(tmp_path, overrides={"model": {"r1_gamma": 0, "r1_every": 16}})
     assert stored_run_config(tmp_path)[1].notes == []  # read as saved: R1 on, r1_every read
 

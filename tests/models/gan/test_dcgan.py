@@ -47,6 +47,14 @@ def test_the_other_losses_match_their_definitions():
     # Wasserstein: the critic's score of fakes minus that of reals; G raises its fakes' score
     assert torch.allclose(discriminator_loss("wasserstein_gp", real, fake), torch.tensor(2.5 / 3 - 1.5 / 3))
     assert torch.allclose(generator_loss("wasserstein_gp", fake), torch.tensor(-2.5 / 3))
+    # relativistic pairing: each fake against the real beside it, -log σ(D(x) - D(G(z))) for D, the reverse for G
+    expected_d = sum(torch.log1p(torch.exp(torch.tensor(f - r))) for r, f in ((2.0, -0.5), (-1.0, 3.0), (0.5, 0.0))) / 3
+    assert torch.allclose(discriminator_loss("rsgan", real, fake), expected_d)
+    expected_g = sum(torch.log1p(torch.exp(torch.tensor(r - f))) for r, f in ((2.0, -0.5), (-1.0, 3.0), (0.5, 0.0))) / 3
+    assert torch.allclose(generator_loss("rsgan", fake, real), expected_g)
+    assert not torch.allclose(discriminator_loss("rsgan", real.flip(0), fake), expected_d)  # the pairing counts
+    with pytest.raises(ValueError, match="pairs every fake logit with a real one"):
+        generator_loss("rsgan", fake)
     with pytest.raises(ValueError, match="unknown GAN loss 'vanilla'"):
         discriminator_loss("vanilla", real, fake)
     with pytest.raises(ValueError, match="unknown GAN loss 'vanilla'"):

@@ -12,7 +12,7 @@ from genlab.models.base import GenerativeModel
 from genlab.models.gan import DCGAN, GAN, SAGAN, SNGAN, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.ema import ema_update
-from genlab.models.gan.losses import gradient_penalty, r1_penalty
+from genlab.models.gan.losses import gradient_penalty, squared_gradient_norm
 from genlab.models.gan.model import pack
 from genlab.nn.attention2d import SelfAttention2d
 from genlab.train.run import build_run_config
@@ -35,7 +35,7 @@ def test_gradient_penalty_matches_a_hand_computation():
 
     real, fake = torch.randn(6, 2), torch.randn(6, 2)
     assert torch.allclose(gradient_penalty(critic, real, fake), torch.tensor((5.0 - 1) ** 2))
-    assert torch.allclose(r1_penalty(critic, real), torch.tensor(25.0))
+    assert torch.allclose(squared_gradient_norm(critic, real), torch.tensor(25.0))  # R1 or R2
 
 
 def test_spectral_norm_bounds_the_largest_singular_value():
@@ -145,6 +145,8 @@ CONFIGS = {
                                              discriminator_conditioning="auxiliary", **TINY),
     "dcgan-wgan-gp-2-steps": GANConfig(resolution=28, channels=1, loss="wasserstein_gp", discriminator_steps=2, **TINY),
     "dcgan-least-squares": GANConfig(resolution=28, channels=1, loss="least_squares", **TINY),
+    "dcgan-rsgan-r1-r2-pack": GANConfig(resolution=28, channels=1, loss="rsgan", r1_gamma=1.0, r2_gamma=1.0, pack=2,
+                                        **TINY),
     "dcgan-r1-ema-diffaugment-pack": GANConfig(resolution=32, channels=3, r1_gamma=1.0, ema_decay=0.9,
                                                diffaugment=("color", "translation", "cutout"), pack=2, **TINY),
     # EMA beside spectral norm in G: recomputing the EMA's BatchNorm statistics must not step its power iteration.
@@ -319,7 +321,7 @@ def test_bad_combinations_are_refused():
     # Options nothing would read are refused rather than silently ignored.
     with pytest.raises(ConfigError, match="--model.gradient_penalty is the λ of --model.loss wasserstein_gp"):
         GANConfig(loss="hinge", gradient_penalty=5.0).validate()
-    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 penalty, which is off"):
+    with pytest.raises(ConfigError, match="--model.r1_every paces the R1 and R2 penalties, which are off"):
         GANConfig(r1_every=4).validate()
     GANConfig(loss="wasserstein_gp", gradient_penalty=5.0).validate()
     GANConfig(r1_gamma=0.1, r1_every=4).validate()
@@ -627,7 +629,7 @@ def test_lazy_r1_penalises_every_nth_discriminator_update_with_n_times_the_weigh
     for step in (2, 3, 5):  # not a multiple of 4: no penalty, and the same step as step 1's
         assert "penalty_r1" not in first_update(step)[0]
         assert torch.equal(first_update(step)[0]["loss_discriminator"], unpenalised["loss_discriminator"])
-    penalty = r1_penalty(lambda x: before(x)[0], images)  # E‖∇D(x)‖²
+    penalty = squared_gradient_norm(lambda x: before(x)[0], images)  # E‖∇D(x)‖²
     parameters = list(before.parameters())  # a bias after the last weight does not reach ∇ₓD: no gradient
     gradients = [torch.zeros_like(p) if g is None else g
                  for p, g in zip(parameters, torch.autograd.grad(penalty, parameters, allow_unused=True))]
@@ -645,6 +647,25 @@ def test_lazy_r1_penalises_every_nth_discriminator_update_with_n_times_the_weigh
     assert torch.equal(first_update(1, 2)[0]["loss_discriminator"], first_update(3, 2)[0]["loss_discriminator"])
     assert not torch.equal(first_update(2, 2)[0]["loss_discriminator"], first_update(3, 2)[0]["loss_discriminator"])
     assert "penalty_r1" in first_update(2, 2)[0] and "penalty_r1" not in first_update(3, 2)[0]
+
+
+def test_rsgan_with_r2_pairs_each_fake_with_its_real_image_and_penalises_d_on_the_fakes():
+    """R2 is E‖∇D(G(z))‖² under the D before the update, on the step's fakes; the generator's rsgan loss
+    pairs each fake with the real image beside it, both judged by the D the update left."""
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, loss="rsgan", r2_gamma=1.0, **TINY))
+    generator, before = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+    torch.manual_seed(1)
+    logged = model.training_step({"images": images}, model.configure_optimizers())
+    torch.manual_seed(1)
+    fakes = generator(torch.randn(8, TINY["latent_dim"]))  # the step's fakes: the same noise, the same G
+    expected_r2 = squared_gradient_norm(lambda x: before(x)[0], fakes.detach())
+    assert torch.allclose(logged["penalty_r2"], expected_r2, rtol=1e-4) and "penalty_r1" not in logged
+    with torch.no_grad():
+        real_logits, fake_logits = model.discriminator(images)[0], model.discriminator(fakes)[0]
+    paired = torch.nn.functional.softplus(real_logits - fake_logits).mean()
+    assert torch.allclose(logged["loss_generator"], paired, rtol=1e-4)  # the pairing itself: test_dcgan.py
 
 
 def test_wgan_gp_logs_the_critic_loss_and_its_gradient_penalty_apart():

@@ -39,8 +39,9 @@ def train_steps(model, steps=3, labels=None):
     {"differences": True, "loss": "wasserstein_gp", "discriminator_steps": 2},
     {"noise": "sequence", "feedback": False, "static_features": 1},
     {"noise": "both", "static_features": 1},
+    {"loss": "rsgan", "discriminator_steps": 2},
 ], ids=["gru", "lstm-bidirectional-sequence", "attention", "attention-wgan-gp", "wgan-gp", "no-feedback-hinge-static",
-        "minibatch-std", "differences", "sequence-noise", "both-noises"])
+        "minibatch-std", "differences", "sequence-noise", "both-noises", "rsgan"])
 def test_each_variant_trains_and_samples_in_original_units(options):
     torch.manual_seed(0)
     model = RecurrentGAN(CRNNGANConfig(**{**BASE, **options}))
@@ -315,8 +316,9 @@ def trained_on_padding(model_class, config, padding, steps):
     {"loss": "wasserstein_gp", "discriminator_steps": 2},
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
+    {"loss": "rsgan", "discriminator_steps": 2},
 ], ids=["gru", "lstm-bidirectional-sequence", "attention", "attention-wgan-gp", "wgan-gp", "no-feedback-hinge-static",
-        "minibatch-std"])
+        "minibatch-std", "rsgan"])
 def test_padded_steps_change_no_gan_loss_and_no_update(options):
     config = CRNNGANConfig(**{**BASE, **options})
     zeros, zero_state = trained_on_padding(RecurrentGAN, config, 0.0, 2)

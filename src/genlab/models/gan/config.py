@@ -43,9 +43,10 @@ class GANConfig:
     loss: LossName = "nonsaturating"  # the adversarial loss of both players
     gradient_penalty: float = 10.0  # λ of WGAN-GP (used with loss wasserstein_gp)
     r1_gamma: float = 0.0  # R1 penalty γ/2·‖∇D(x)‖² on real data; 0: off
-    # Lazy R1 (StyleGAN2, Karras et al. 2020): the penalty on every r1_every-th discriminator update
-    # only, weighted r1_every× (its average gradient is unchanged; under Adam the spikes also raise
-    # the second-moment estimate). It saves most of R1's cost, a double backward pass.
+    r2_gamma: float = 0.0  # R2 penalty γ/2·‖∇D(G(z))‖² on fakes (R3GAN pairs it with R1 and rsgan); 0: off
+    # Lazy R1 and R2 (StyleGAN2, Karras et al. 2020): the penalties on every r1_every-th discriminator
+    # update only, weighted r1_every× (their average gradient is unchanged; under Adam the spikes also
+    # raise the second-moment estimate). It saves most of their cost, a double backward pass each.
     r1_every: int = 1
     spectral_norm: Literal["none", "discriminator", "both"] = "none"  # which players' layers are normalised
     discriminator_steps: int = 1  # discriminator updates per generator update
@@ -64,8 +65,8 @@ class GANConfig:
 
     @property
     def gradient_penalised(self) -> bool:
-        """Whether a per-sample input-gradient penalty (WGAN-GP or R1) is part of D's loss."""
-        return self.loss == "wasserstein_gp" or self.r1_gamma > 0
+        """Whether a per-sample input-gradient penalty (WGAN-GP, R1 or R2) is part of D's loss."""
+        return self.loss == "wasserstein_gp" or self.r1_gamma > 0 or self.r2_gamma > 0
 
     def validate(self) -> None:
         allowed = RESOLUTIONS[self.backbone]
@@ -104,7 +105,7 @@ class GANConfig:
                               f"{', '.join(AUGMENTATIONS)}.")
         check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_adam_betas(self.betas)
-        check_non_negative(self, "gradient_penalty", "r1_gamma", "truncation", "auxiliary_weight")
+        check_non_negative(self, "gradient_penalty", "r1_gamma", "r2_gamma", "truncation", "auxiliary_weight")
         refuse_inapplicable(self)
 
     def check_training(self) -> None:
@@ -146,9 +147,9 @@ class GANConfig:
             fix = f"set it to [] (this preset's default is {default})" if default else "drop it"
             found["attention_resolutions"] = ("--model.attention_resolutions places self-attention on feature maps, "
                                               f"and the mlp backbone has none; {fix}.")
-        if is_set(self, "r1_every") and not self.r1_gamma:
-            found["r1_every"] = ("--model.r1_every paces the R1 penalty, which is off; set --model.r1_gamma too, or "
-                                 "drop it.")
+        if is_set(self, "r1_every") and not (self.r1_gamma or self.r2_gamma):
+            found["r1_every"] = ("--model.r1_every paces the R1 and R2 penalties, which are off; set --model.r1_gamma "
+                                 "or --model.r2_gamma too, or drop it.")
         return found
 
 

@@ -14,7 +14,14 @@ Least squares (Mao et al. 2017, a = 0, b = c = 1):
 
 Wasserstein (Arjovsky et al. 2017) with gradient penalty (Gulrajani et al. 2017):
     L_D = D(G(z)) - D(x) + λ (‖∇D(x̂)‖ - 1)²,  x̂ = εx + (1-ε)G(z), ε ~ U(0, 1);  L_G = -D(G(z))
-All are averaged over the batch; the penalties below are added by the model.
+
+Relativistic pairing, ``rsgan`` (Jolicoeur-Martineau 2019; RpGAN in Sun et al. 2020 and R3GAN,
+Huang et al. 2024): each fake is judged against the real example beside it in the batch,
+    L_D = softplus(D(G(z)) - D(x)) = -log σ(D(x) - D(G(z)));  L_G = softplus(D(x) - D(G(z)))
+so D is asked only to rank every real above its fake, not to place each on an absolute scale.
+Sun et al. prove its landscape has no bad basins, the mode-collapsed local minima of the
+non-saturating loss.
+All are averaged over the batch (over pairs for rsgan); the penalties below are added by the model.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-LossName = Literal["nonsaturating", "hinge", "least_squares", "wasserstein_gp"]
+LossName = Literal["nonsaturating", "hinge", "least_squares", "wasserstein_gp", "rsgan"]
 
 
 def discriminator_loss(kind: LossName, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -38,10 +45,17 @@ def discriminator_loss(kind: LossName, real_logits: torch.Tensor, fake_logits: t
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits ** 2).mean()
     if kind == "wasserstein_gp":
         return fake_logits.mean() - real_logits.mean()
+    if kind == "rsgan":
+        return F.softplus(fake_logits - real_logits).mean()
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
-def generator_loss(kind: LossName, fake_logits: torch.Tensor) -> torch.Tensor:
+def generator_loss(kind: LossName, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """G's loss; ``real_logits`` (the paired real examples', no gradient needed) only for rsgan."""
+    if kind == "rsgan":
+        if real_logits is None:
+            raise ValueError("the rsgan generator loss pairs every fake logit with a real one")
+        return F.softplus(real_logits - fake_logits).mean()
     if kind == "nonsaturating":
         return F.softplus(-fake_logits).mean()
     if kind in ("hinge", "wasserstein_gp"):
@@ -75,6 +89,7 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     return ((input_gradient_norms(critic, mixed, group) - 1) ** 2).mean()
 
 
-def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, group: int = 1) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): E[‖∇D(x)‖²] on real inputs; the model scales it by γ/2."""
-    return (input_gradient_norms(critic, real, group) ** 2).mean()
+def squared_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
+                          group: int = 1) -> torch.Tensor:
+    """E[‖∇D(x)‖²]: R1 (Mescheder et al. 2018) on real inputs, R2 on fakes; the model scales it by γ/2."""
+    return (input_gradient_norms(critic, inputs, group) ** 2).mean()

@@ -27,7 +27,7 @@ from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.ema import (batch_norms, copy_buffers, ema_update, spectral_norm_iterations,
                                    standing_statistics)
-from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
+from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, squared_gradient_norm
 from genlab.train.distributed import batch_option, plain
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
@@ -109,10 +109,10 @@ class GAN(TwoPlayers, GenerativeModel):
             update = self._step * c.discriminator_steps + i  # discriminator updates before this one
             d_terms, real_logits, fake_logits = self._discriminator_update(
                 real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"],
-                r1=c.r1_gamma > 0 and update % c.r1_every == 0)
-            # Each term as the last discriminator update of the step that computed it (lazy R1 skips some).
+                penalise=update % c.r1_every == 0)
+            # Each term as the last discriminator update of the step that computed it (lazy R1/R2 skip some).
             terms.update(d_terms)
-        terms.update(self._generator_update(fake, fake_labels, optimizers["generator"]))
+        terms.update(self._generator_update(fake, fake_labels, optimizers["generator"], real_part))
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         return {
             **{name: value.detach() for name, value in terms.items()},
@@ -137,7 +137,7 @@ class GAN(TwoPlayers, GenerativeModel):
         """Warn about a saturated discriminator and about collapsing sample diversity."""
         warnings = []
         gap = logged.get("d_real_logit", 0.0) - logged.get("d_fake_logit", 0.0)
-        if self.config.loss == "nonsaturating" and gap > 12:
+        if self.config.loss in ("nonsaturating", "rsgan") and gap > 12:
             warnings.append(f"the discriminator is saturated (logit gap {gap:.1f}): the generator learns little; "
                             "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
@@ -182,10 +182,11 @@ class GAN(TwoPlayers, GenerativeModel):
         discriminator = self.discriminator if discriminator is None else discriminator
         return discriminator(pack(images, self.config.pack), labels)
 
-    def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, r1: bool):
+    def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, penalise: bool):
         """One discriminator update; returns its unweighted terms (the adversarial loss, each penalty
         and the auxiliary classifier's loss computed) by logged name, and the real and fake logits.
-        The update descends their weighted sum."""
+        The update descends their weighted sum. ``penalise``: whether this is an update on which the
+        lazy R1 and R2 penalties (those switched on) are computed."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         real_logits, real_classes = self._judge(real, real_labels)
@@ -195,9 +196,11 @@ class GAN(TwoPlayers, GenerativeModel):
         if c.loss == "wasserstein_gp":
             terms["penalty_gradient"] = gradient_penalty(lambda x: self._judge(x, real_labels)[0], real, fake, c.pack)
             loss = loss + c.gradient_penalty * terms["penalty_gradient"]
-        if r1:
-            terms["penalty_r1"] = r1_penalty(lambda x: self._judge(x, real_labels)[0], real, c.pack)
-            loss = loss + 0.5 * c.r1_gamma * c.r1_every * terms["penalty_r1"]
+        # Fakes take the real part's labels, so one critic serves both penalties.
+        for name, gamma, inputs in (("penalty_r1", c.r1_gamma, real), ("penalty_r2", c.r2_gamma, fake)):
+            if penalise and gamma > 0:
+                terms[name] = squared_gradient_norm(lambda x: self._judge(x, real_labels)[0], inputs, c.pack)
+                loss = loss + 0.5 * gamma * c.r1_every * terms[name]
         if real_classes is not None:
             terms["loss_auxiliary_discriminator"] = (F.cross_entropy(real_classes, real_labels)
                                                      + F.cross_entropy(fake_classes, fake_labels))
@@ -206,17 +209,23 @@ class GAN(TwoPlayers, GenerativeModel):
         optimizer.step()
         return terms, real_logits, fake_logits
 
-    def _generator_update(self, fake, fake_labels, optimizer) -> dict[str, torch.Tensor]:
+    def _generator_update(self, fake, fake_labels, optimizer, real) -> dict[str, torch.Tensor]:
         """One generator update; returns its unweighted terms by logged name (the adversarial loss,
-        and the auxiliary classifier's loss of a conditional AC-GAN)."""
+        and the auxiliary classifier's loss of a conditional AC-GAN). ``real``: the images the fakes
+        were paired with in the last discriminator update, judged again by the updated D for rsgan."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
         try:
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not
             # wait for one.
-            fake_logits, fake_classes = self._judge(fake, fake_labels, plain(self.discriminator))
-            terms = {"loss_generator": generator_loss(c.loss, fake_logits)}
+            discriminator = plain(self.discriminator)
+            fake_logits, fake_classes = self._judge(fake, fake_labels, discriminator)
+            real_logits = None
+            if c.loss == "rsgan":
+                with torch.no_grad():
+                    real_logits = self._judge(real, fake_labels, discriminator)[0]
+            terms = {"loss_generator": generator_loss(c.loss, fake_logits, real_logits)}
             loss = terms["loss_generator"]
             if fake_classes is not None:
                 terms["loss_auxiliary_generator"] = F.cross_entropy(fake_classes, fake_labels)

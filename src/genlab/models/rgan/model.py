@@ -117,7 +117,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
                 fake = pad_with(self.generator(noise, part_labels), part_lengths, 0.0)
             terms, real_logits, fake_logits = self._discriminator_update(real_part, fake.detach(), part_labels,
                                                                          part_lengths, optimizers["discriminator"])
-        g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"])
+        g_loss = self._generator_update(fake, part_labels, part_lengths, optimizers["generator"], real_part)
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         self.keep_preview(scaled, lengths)
         return {
@@ -172,13 +172,20 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         optimizer.step()
         return terms, real_logits, fake_logits
 
-    def _generator_update(self, fake, labels, lengths, optimizer):
+    def _generator_update(self, fake, labels, lengths, optimizer, real):
+        """One generator update; ``real``, the sequences the fakes were paired with (same labels and
+        lengths), is judged again by the updated D for the rsgan loss."""
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
         try:
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not wait for one.
-            logits = self.counted_logits(plain(self.discriminator), fake, labels, lengths)
-            loss = generator_loss(self.config.loss, logits)
+            discriminator = plain(self.discriminator)
+            logits = self.counted_logits(discriminator, fake, labels, lengths)
+            real_logits = None
+            if self.config.loss == "rsgan":
+                with torch.no_grad():
+                    real_logits = self.counted_logits(discriminator, real, labels, lengths)
+            loss = generator_loss(self.config.loss, logits, real_logits)
             loss.backward()
         finally:
             self.discriminator.requires_grad_(True)

@@ -46,7 +46,7 @@ from genlab.fileio import atomic_write_text
 from genlab.models.base import EvalOptions, GenerativeModel, evaluating
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.textgan.config import MLEConfig, RelGANConfig, SeqGANConfig, TextGANConfig
-from genlab.models.textgan.networks import build_discriminator, build_generator, relativistic_losses
+from genlab.models.textgan.networks import build_discriminator, build_generator
 from genlab.nn.discrete import gumbel_noise, gumbel_softmax, sample_token, tempered
 from genlab.tokenizers import IdTokenizer, SentenceTokenizer, Tokenizer, unknown_prompt_warning
 from genlab.train.distributed import plain
@@ -229,10 +229,8 @@ class AdversarialTextGAN(TextGAN):
 
     def losses(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(L_D, L_G) of the configured loss."""
-        if self.config.loss == "rsgan":
-            return relativistic_losses(real_logits, fake_logits)
-        return (discriminator_loss("nonsaturating", real_logits, fake_logits),
-                generator_loss("nonsaturating", fake_logits))
+        kind = self.config.loss
+        return discriminator_loss(kind, real_logits, fake_logits), generator_loss(kind, fake_logits, real_logits)
 
     def fake_batch(self, n: int, device: torch.device) -> torch.Tensor:
         """What D is shown as fake: token ids (n, T) or relaxed sequences (n, T, V); no gradient."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genlab.models.textgan.config import TextGANConfig
@@ -127,10 +126,3 @@ class AttentionDiscriminator(nn.Module):
 def build_discriminator(c: TextGANConfig, vocab_size: int) -> nn.Module:
     kinds = {"cnn": CNNDiscriminator, "rnn": RNNDiscriminator, "attention": AttentionDiscriminator}
     return kinds[c.discriminator](c, vocab_size)
-
-
-def relativistic_losses(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """RSGAN (Jolicoeur-Martineau 2019), RelGAN's loss, as (L_D, L_G):
-    L_D = −log σ(D(x) − D(G(z))),  L_G = −log σ(D(G(z)) − D(x)), averaged over pairs."""
-    difference = real_logits - fake_logits
-    return F.softplus(-difference).mean(), F.softplus(difference).mean()
