@@ -11,7 +11,7 @@ from genlab.errors import CheckpointError, UnsafeCheckpointError
 from genlab.models.base import GenerativeModel
 from genlab.models.gan import DCGAN, DCGANConfig
 from genlab.train.checkpoint import (MARKER, STATE_FILE, latest_checkpoint, list_checkpoints, load_checkpoint,
-                                     prune_checkpoints, resolve_checkpoint, save_checkpoint)
+                                     prune_checkpoints, remove_partial, resolve_checkpoint, save_checkpoint)
 
 
 def tiny_model(**overrides):
@@ -71,6 +71,30 @@ def test_saving_a_step_again_replaces_it_whole_and_leaves_no_hidden_folders(tmp_
     load_checkpoint(again, loaded, loaded.configure_optimizers())
     for (name, saved), restored in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(saved, restored), name  # the second save's weights
+
+
+@pytest.mark.parametrize("new_copy_complete", [True, False])
+def test_a_kill_between_the_renames_of_a_step_saved_again_keeps_the_step(tmp_path, new_copy_complete):
+    """save_checkpoint renames the old step-N aside (.stale), then the new copy (.partial) into place; killed
+    in between, only hidden folders hold the step. The next start puts the new copy back if it is complete,
+    else the old one, and removes the rest."""
+    old_model, new_model = tiny_model(), tiny_model()
+    with torch.no_grad():
+        for parameter in new_model.parameters():
+            parameter.add_(1.0)
+    parent = tmp_path / "checkpoints"
+    save_checkpoint(tmp_path, 1, old_model, old_model.configure_optimizers(), {}).rename(parent / ".step-000001.stale")
+    new = save_checkpoint(tmp_path / "elsewhere", 1, new_model, new_model.configure_optimizers(), {})
+    new.rename(parent / ".step-000001.partial")
+    if not new_copy_complete:
+        (parent / ".step-000001.partial" / MARKER).unlink()
+    assert list_checkpoints(tmp_path) == []
+    remove_partial(tmp_path)
+    assert [p.name for p in parent.iterdir()] == ["step-000001"]
+    kept, loaded = new_model if new_copy_complete else old_model, tiny_model()
+    load_checkpoint(parent / "step-000001", loaded, loaded.configure_optimizers())
+    for (name, saved), restored in zip(kept.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(saved, restored), name
 
 
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
@@ -251,6 +275,7 @@ def test_a_random_number_state_torch_cannot_restore_is_a_checkpoint_error(tmp_pa
     ({"log_counts": {"loss_generator": "2"}}, "log_counts are not counts"),
     ({"skipped": -1}, "skipped is not a count"),
     ({"log_every": 0}, "log_every is not a count"),
+    ({"warned": "mode collapse"}, "printed warnings are not a list of text"),
 ])
 def test_a_loop_state_of_the_wrong_types_is_a_checkpoint_error_not_a_crash_later(tmp_path, loop, named):
     model = tiny_model()

@@ -3,14 +3,16 @@
 import json
 from dataclasses import dataclass
 
+import pytest
 import torch
 
 from genlab.config import RunConfig, TrainConfig
 from genlab.data.image_dataset import ImageDataConfig
+from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel
 from genlab.train.checkpoint import latest_checkpoint
 from genlab.train.rundir import read_metric_records
-from genlab.train.trainer import Trainer
+from genlab.train.trainer import Trainer, _LoopState
 
 
 @dataclass
@@ -169,3 +171,47 @@ def test_a_warning_is_printed_when_it_starts_not_again_while_it_lasts(tmp_path, 
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     collapsed = [record["step"] for record in records if any("collapse" in w for w in record.get("warnings", []))]
     assert collapsed == [2, 3, 4, 6]  # every window's kept
+
+
+class AlwaysCollapsing(Penalised):
+    """A model whose monitor reports a lasting condition at every log."""
+
+    name = "always-collapsing"
+
+    def monitor(self, logged):
+        return ["generated samples barely differ from each other (spread 0.001 vs 0.3): mode collapse"]
+
+
+def test_a_lasting_condition_is_printed_once_also_across_a_resume(tmp_path, capsys):
+    config = TrainConfig(steps=4, batch_size=1, log_every=1, checkpoint_every=2, sample_every=100)
+    run = RunConfig("test", "always-collapsing", PenalisedConfig(), ImageDataConfig(), config)
+    Trainer(config, tmp_path, progress=False).fit(AlwaysCollapsing(), Ones(), run)
+    uninterrupted = capsys.readouterr().out.count("mode collapse")
+    config = TrainConfig(steps=2, batch_size=1, log_every=1, checkpoint_every=2, sample_every=100)
+    Trainer(config, tmp_path / "resumed", progress=False).fit(AlwaysCollapsing(), Ones(), run)
+    config = TrainConfig(steps=4, batch_size=1, log_every=1, checkpoint_every=2, sample_every=100)
+    Trainer(config, tmp_path / "resumed", progress=False).fit(AlwaysCollapsing(), Ones(), run,
+                                                              resume_from=latest_checkpoint(tmp_path / "resumed"))
+    assert uninterrupted == 1 and capsys.readouterr().out.count("mode collapse") == 1
+    records = read_metric_records(tmp_path / "resumed" / "metrics.jsonl")
+    assert all(record.get("warnings") for record in records)  # metrics.jsonl records it at every window
+
+
+def test_the_log_window_sums_bf16_values_in_fp32():
+    loop = _LoopState(0, {}, {}, 0)
+    value = torch.tensor(2.54, dtype=torch.bfloat16)
+    for _ in range(50):
+        loop.add({"loss": value})
+    assert loop.sums["loss"].dtype == torch.float32
+    assert loop.sums["loss"].item() / 50 == pytest.approx(value.item(), rel=1e-6)  # bf16 sums drift to ~2.52
+
+
+def test_bf16_on_a_gpu_without_bf16_units_is_refused(tmp_path, monkeypatch):
+    import genlab.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    with pytest.raises(ConfigError, match="--train.precision bf16 needs a GPU with bf16 units .* Tesla T4 would "
+                                          "emulate it: use --train.precision fp32"):
+        Trainer(TrainConfig(precision="bf16", device="cuda"), tmp_path, progress=False)

@@ -70,7 +70,7 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
     atomic_write_text(staging / MARKER, f"step {step}\nwritten {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
 
     if final.exists():  # a library caller saving a step again ('genlab train' first discards newer checkpoints);
-        # a kill between the two renames leaves only hidden folders, which the next start removes
+        # a kill between the two renames leaves the step in hidden folders only: remove_partial puts it back
         stale = parent / f".step-{step:06d}.stale"
         shutil.rmtree(stale, ignore_errors=True)
         final.rename(stale)
@@ -129,10 +129,19 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
+    """Delete what a killed save or prune left: hidden folders and unmarked ``step-*`` ones. A hidden
+    folder that is complete while its step has no checkpoint (a kill between the two renames of a
+    step saved again) is renamed into place instead: the new copy (``.partial``) if it is complete,
+    else the old one (``.stale``)."""
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
-        for child in parent.glob(".step-*"):
-            shutil.rmtree(child, ignore_errors=True)
+        for child in sorted(parent.glob(".step-*"), key=lambda child: child.suffix != ".partial"):
+            final = parent / child.name[1:].rsplit(".", 1)[0]  # .step-000500.partial → step-000500
+            if child.suffix in (".partial", ".stale") and (child / MARKER).is_file() and not final.exists():
+                child.rename(final)
+                fsync_dir(parent)
+            else:
+                shutil.rmtree(child, ignore_errors=True)
         for child in parent.glob("step-*"):  # left by a kill while pruning
             if not (child / MARKER).is_file():
                 shutil.rmtree(child, ignore_errors=True)
@@ -176,8 +185,10 @@ def read_checkpoint_config(folder: Path) -> dict[str, Any]:
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    rank: int = 0, world_size: int = 1, seed: int = 0) -> tuple[int, dict[str, Any]]:
-    """Restore weights, optimizer states and this rank's RNG from ``folder``; return (step, loop state).
+                    rank: int = 0, world_size: int = 1, seed: int = 0, device: torch.device | None = None
+                    ) -> tuple[int, dict[str, Any]]:
+    """Restore weights, optimizer states and this rank's RNG from ``folder`` (its GPU stream onto the
+    CUDA ``device`` training runs on); return (step, loop state).
 
     A checkpoint written by a different number of processes restores weights and optimizers
     exactly but cannot restore each rank's random stream: ranks are then reseeded from
@@ -202,7 +213,7 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
         step = int(state["step"])
         if len(state["rng"]) == world_size:
             try:
-                restore_rng(state["rng"][rank])
+                restore_rng(state["rng"][rank], device)
             except RuntimeError as e:  # torch's refusal of a generator state of the wrong size or type
                 raise ValueError(f"its random-number state cannot be restored: {e}") from e
         else:
@@ -218,7 +229,7 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
 
 def checked_loop_state(loop: Any) -> dict[str, Any]:
     """The trainer's loop state as saved (the open log window's sums and counts, skipped steps, the
-    log interval), checked entry by entry: a state that unpickles but holds other types raises
+    log interval, the kinds of warning printed), checked entry by entry: a state that unpickles but holds other types raises
     TypeError here rather than failing in the middle of the trainer."""
     if not isinstance(loop, dict):
         raise TypeError("its loop state is not a dict")
@@ -230,6 +241,8 @@ def checked_loop_state(loop: Any) -> dict[str, Any]:
     for key in ("skipped", "log_every"):
         if key in loop and not (isinstance(loop[key], int) and loop[key] >= (key == "log_every")):
             raise TypeError(f"its {key} is not a count")
+    if not (isinstance(loop.get("warned", []), list) and all(isinstance(w, str) for w in loop.get("warned", []))):
+        raise TypeError("its printed warnings are not a list of text")
     return dict(loop)
 
 

@@ -29,25 +29,33 @@ def training_seed(seed: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, TRAINING_STREAM, rank]).generate_state(1, np.uint64)[0]) >> 1
 
 
-def capture_rng() -> dict[str, Any]:
+def capture_rng(device: torch.device | None = None) -> dict[str, Any]:
+    """Every stream a run draws from: Python's, numpy's, torch's CPU generator and, for a CUDA
+    ``device``, that GPU's generator (the one training draws from; other GPUs' are not its)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     state = {
         "python": random.getstate(),
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng(state: dict[str, Any]) -> None:
+def restore_rng(state: dict[str, Any], device: torch.device | None = None) -> None:
+    """Put back what :func:`capture_rng` took; the saved GPU stream goes to the CUDA ``device``
+    training now runs on, whatever its index was when saved (a run may resume on another GPU)."""
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        # One state per GPU the saving process saw; a machine with fewer GPUs restores those it has.
-        for device, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
-            torch.cuda.set_rng_state(cuda_state, device)
+    saved = state.get("cuda")
+    if saved is None or device is None or device.type != "cuda":
+        return
+    if isinstance(saved, (list, tuple)):  # checkpoints until 6 December: every GPU's stream, by index
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        saved = saved[index] if index < len(saved) else None
+    if saved is not None:
+        torch.cuda.set_rng_state(saved, device)

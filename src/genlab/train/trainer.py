@@ -27,7 +27,8 @@ from genlab.config import CONFIG_FILE, RunConfig, TrainConfig
 from genlab.errors import CheckpointError, ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
-from genlab.train.checkpoint import discard_after, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from genlab.train.checkpoint import (discard_after, latest_checkpoint, list_checkpoints, load_checkpoint,
+                                     prune_checkpoints, save_checkpoint)
 from genlab.train.device import cpu_has_bf16_units, resolve_device
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                       gather_to_all, gather_to_main, init_process_group, mean_across_ranks,
@@ -64,7 +65,8 @@ class _LoopState:
         self.step += 1
         self.timed_steps += 1
         for name, value in losses.items():
-            self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+            value = value.detach().float()  # summed in fp32, also when bf16 autocast computed it
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
             self.counts[name] = self.counts.get(name, 0) + 1
 
 
@@ -80,9 +82,19 @@ class Trainer:
             raise ConfigError("--train.precision bf16 needs a CUDA device or a CPU with bf16 units (AVX512-BF16 "
                               "or AMX); this CPU has neither and would emulate bf16 far slower than fp32: use "
                               "--train.precision fp32.")
+        if config.precision == "bf16" and self.device.type == "cuda" and \
+                torch.cuda.get_device_capability(self.device)[0] < 8:
+            raise ConfigError(f"--train.precision bf16 needs a GPU with bf16 units (compute capability 8.0 or later: "
+                              f"Ampere, Hopper); {torch.cuda.get_device_name(self.device)} would emulate it: use "
+                              "--train.precision fp32.")
         if self.device.type == "cuda" and self.process.distributed:
             self.device = torch.device("cuda", self.process.local_rank)
             torch.cuda.set_device(self.device)
+        # Set by fit() (and its resume) for the run it trains:
+        self._model: GenerativeModel | None = None
+        self._previous: dict[str, float] = {}  # each curve's last logged value, which the spike check compares with
+        self._warned: set[str] = set()  # the kinds of lasting condition already printed (warning_kind)
+        self._checkpoint_log_every = config.log_every  # the log interval the resumed checkpoint was written under
         self._writer = None
         self._tensorboard_from = None  # the first step whose earlier TensorBoard events are dropped
         self._export_stale = False  # a resumed run's export and eval.json, dropped at its first new checkpoint
@@ -149,7 +161,8 @@ class Trainer:
         cfg, process = self.config, self.process
         step, saved = 0, {}
         if resume_from is not None:
-            step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed)
+            step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed,
+                                          self.device)
             if step > cfg.steps:  # nothing written yet: the run directory stays as it was
                 raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
                                   f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
@@ -162,6 +175,7 @@ class Trainer:
         # The log_every the checkpoint was written under says whether its step closed a log window
         # (a resumed run may log at another interval).
         self._checkpoint_log_every = saved.get("log_every", cfg.log_every)
+        self._warned = set(saved.get("warned", ()))  # conditions already printed are not printed again
         return _LoopState(step, {k: v.to(self.device) for k, v in saved.get("log_sums", {}).items()},
                           dict(saved.get("log_counts", {})), saved.get("skipped", 0))
 
@@ -221,9 +235,12 @@ class Trainer:
         """What is due once step ``loop.step`` has run, each at its interval and all at the last
         step: a log line, a preview (rank 0) and a checkpoint."""
         cfg, step = self.config, loop.step
-        if step % cfg.log_every == 0 or step == cfg.steps:
+        logs = step % cfg.log_every == 0 or step == cfg.steps
+        previews = step % cfg.sample_every == 0 or step == cfg.steps
+        checkpoints = step % cfg.checkpoint_every == 0 or step == cfg.steps
+        if logs:
             self._log_window(loop, bar)
-        if self.process.is_main and (step % cfg.sample_every == 0 or step == cfg.steps):
+        if self.process.is_main and previews:
             with unwrapped(model, wrapped), out_of_memory_as(
                     f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
                     "memory; lower it."):
@@ -231,16 +248,19 @@ class Trainer:
                     model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
                 except SampleError as e:  # the loss curves tell more; the run goes on as configured
                     tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            rng_states = gather_to_main(capture_rng(), self.process)  # a collective: every rank takes part
+        if checkpoints:
+            # A collective: every rank takes part.
+            rng_states = gather_to_main(capture_rng(self.device), self.process)
             # The open window's sums as the mean over ranks (a collective too): every rank resumes
             # with them, so the next log's average over ranks is the uninterrupted run's.
             open_sums = self._rank_mean(loop.sums)
             if self.process.is_main:
                 with unwrapped(model, wrapped):
-                    saved = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
-                             "log_every": cfg.log_every}
-                    self._checkpoint(step, model, optimizers, saved_config, saved, rng_states)
+                    loop_state = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
+                                  "log_every": cfg.log_every, "warned": sorted(self._warned)}
+                    self._checkpoint(step, model, optimizers, saved_config, loop_state, rng_states)
+        if logs or previews or checkpoints:  # throughput counts training steps only, not previews and checkpoints
+            loop.window_start, loop.timed_steps = time.perf_counter(), 0
 
     def _log_window(self, loop: _LoopState, bar: tqdm) -> None:
         """Log the window that step ``loop.step`` ends (or, at the run's last step, the part of it
@@ -250,10 +270,8 @@ class Trainer:
         # whether or not the run was stopped and resumed inside it. The last step is logged too,
         # but its window stays open: a resumed run completes it.
         window = step - (step - 1) // log_every * log_every
-        loop.last = self._log(step, loop.sums, loop.counts, window, time.perf_counter() - loop.window_start,
-                              loop.timed_steps)
+        loop.last = self._log(step, loop.sums, loop.counts, window, loop.window_start, loop.timed_steps)
         bar.set_postfix({k: f"{v:.3g}" for k, v in loop.last.items() if k.startswith(CURVES)})
-        loop.window_start, loop.timed_steps = time.perf_counter(), 0
         if step % log_every == 0:
             loop.sums, loop.counts = {}, {}
 
@@ -300,18 +318,18 @@ class Trainer:
         if evaluation:
             (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
 
-    def _checkpoint(self, step, model, optimizers, saved_config, loop, rng_states) -> None:
+    def _checkpoint(self, step: int, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
+                    saved_config: dict[str, Any], loop_state: dict[str, Any], rng_states: list[dict[str, Any]]
+                    ) -> None:
         if not all_finite(model):  # a checkpoint must never hold NaNs (with check_finite off they can arise)
             raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
         if self._export_stale:  # a resumed run leaves the weights its export and evaluation describe
             self._drop_export(evaluation=True)
             self._export_stale = False
-        save_checkpoint(self.run_dir, step, model, optimizers, saved_config, loop, rng_states)
+        save_checkpoint(self.run_dir, step, model, optimizers, saved_config, loop_state, rng_states)
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 
     def _nonfinite_error(self, step: int, optimizer_name: str) -> GenlabError:
-        from genlab.train.checkpoint import latest_checkpoint
-
         latest = latest_checkpoint(self.run_dir)
         kept = f"the newest checkpoint ({latest.name}) is intact; " if latest else "no checkpoint was written; "
         return GenlabError(f"Step {step}: the {optimizer_name} gradients are not finite (NaN or infinity), so the "
@@ -335,12 +353,15 @@ class Trainer:
                 stacked = stacked / torch.tensor([divisors[n] for n in names], device=self.device)
         return dict(zip(names, mean_across_ranks(stacked, self.process).cpu()))
 
-    def _log(self, step: int, sums: dict[str, torch.Tensor], counts: dict[str, int], window: int, elapsed: float,
-             timed_steps: int) -> dict[str, float]:
+    def _log(self, step: int, sums: dict[str, torch.Tensor], counts: dict[str, int], window: int,
+             window_start: float, timed_steps: int) -> dict[str, float]:
         """Append the window means of ``sums`` (each over the ``counts`` steps that produced it; a
-        checkpoint written before counts were kept: over the ``window``) to metrics.jsonl."""
+        checkpoint written before counts were kept: over the ``window``) to metrics.jsonl, with the
+        throughput of the ``timed_steps`` run since ``window_start``."""
         divisors = {n: float(counts.get(n, window)) for n in sums}
         values = {n: value.item() for n, value in self._rank_mean(sums, divisors).items()}
+        # Read after .item(), which waits for the device: on CUDA the steps' kernels have then run.
+        elapsed = time.perf_counter() - window_start
         throughput = self.config.batch_size * timed_steps / elapsed if elapsed > 0 else math.nan
         conditions, events = self._health(values)
         warnings = conditions + events

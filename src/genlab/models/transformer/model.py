@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from genlab.errors import ConfigError, DataError
@@ -69,10 +71,14 @@ class Transformer(GenerativeModel):
         optimizer = optimizers["adamw"]
         optimizer.zero_grad(set_to_none=True)
         total = torch.zeros((), device=tokens.device)
-        for part in tokens.chunk(c.grad_accumulation):
-            logits = self.net(part[:, :-1])  # (b, T, V)
-            loss = F.cross_entropy(logits.flatten(0, 1), part[:, 1:].flatten())
-            (loss / c.grad_accumulation).backward()
+        parts = tokens.chunk(c.grad_accumulation)
+        for i, part in enumerate(parts):
+            # Under DDP the processes average gradients once, in the last part's backward pass.
+            last = i == len(parts) - 1
+            with self.net.no_sync() if isinstance(self.net, DistributedDataParallel) and not last else nullcontext():
+                logits = self.net(part[:, :-1])  # (b, T, V)
+                loss = F.cross_entropy(logits.flatten(0, 1), part[:, 1:].flatten())
+                (loss / c.grad_accumulation).backward()
             total += loss.detach()
         if c.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), c.grad_clip, foreach=True)
