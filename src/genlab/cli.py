@@ -333,9 +333,9 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 def output_file(path: str, option: str, model: str | None = None, inputs: tuple[str | None, ...] = ()) -> Path:
     """``path`` as the file an option names, refused up front if it is an existing folder, one of
     ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
-    record of ``model``'s run (its config, log, weights, checkpoints, previews)."""
+    record of a run (its config, log, weights, checkpoints, previews)."""
     from genlab.data.provenance import training_data_section
-    from genlab.train.rundir import RUN_RECORD, run_directory_of
+    from genlab.train.rundir import RUN_RECORD, is_run_directory
 
     if not str(path).strip():
         raise ConfigError(f"{option} is empty; pass a file name.")
@@ -358,11 +358,11 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
             folder.resolve() in target.parents for folder in model_folders(Path(model))):
         raise ConfigError(f"{option} {path} is a file of the model folder this command reads ({model}); pass "
                           "another file name.")
-    run = run_directory_of(Path(model)) if model is not None else None
-    if run is not None and any(target == part or part in target.parents
-                               for part in (run.resolve() / name for name in RUN_RECORD)):
-        raise ConfigError(f"{option} {path} is part of the run's record in {run}; pass a file name outside its "
-                          "config, log, model, checkpoints and previews.")
+    # Any run's record, not only the one this command reads: training, resuming and reporting read it back.
+    for inner, outer in zip([target, *target.parents], target.parents):
+        if inner.name in RUN_RECORD and is_run_directory(outer):
+            raise ConfigError(f"{option} {path} is part of the record of the run in {outer}; pass a file name "
+                              "outside its config, log, model, checkpoints and previews.")
     return out
 
 

@@ -129,6 +129,17 @@ def test_loose_pictures_beside_class_folders_are_refused(tmp_path):
             read(tmp_path)
 
 
+def test_an_empty_class_folder_is_refused_rather_than_a_class_never_learned(tmp_path):
+    for folder in ("a", "b", "c"):
+        (tmp_path / folder).mkdir()
+    for folder in ("a", "c"):
+        Image.fromarray(random_pixels(8, 8)).save(tmp_path / folder / "x.png")
+    (tmp_path / "b" / "notes.txt").write_text("not a picture")
+    with pytest.raises(DataError, match=r"its class subfolder b holds no pictures, and every subfolder is a class; "
+                                        "add pictures or remove the empty subfolders"):
+        load_images(tmp_path)
+
+
 def test_hidden_files_and_folders_are_not_pictures_or_classes(tmp_path):
     for folder in ("cats", ".ipynb_checkpoints", "__MACOSX"):
         (tmp_path / folder).mkdir()

@@ -1,6 +1,7 @@
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 
@@ -139,7 +140,8 @@ class Touch:
         return (os.system, (f"touch {self.path}",))
 
 
-@pytest.mark.parametrize("content", [b"\x00" * 64, b"\x80\x02garbage", b"", None, "protocol-4 payload"])
+@pytest.mark.parametrize("content", [b"\x00" * 64, b"\x80\x02garbage", b"", None, "protocol-4 payload", b"junk\n",
+                                     b"step 2\n"])
 def test_an_unreadable_training_state_is_named_and_never_run(tmp_path, content):
     model = tiny_model()
     folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
@@ -268,6 +270,51 @@ def test_a_random_number_state_torch_cannot_restore_is_a_checkpoint_error(tmp_pa
     folder = save_checkpoint(tmp_path, 2, model, optimizers, {"family": "gan"}, rng_states=[broken])
     with pytest.raises(CheckpointError, match="random-number state cannot be restored"):
         load_checkpoint(folder, model, optimizers)
+    state = capture_rng()
+    state["numpy"][1] = torch.zeros(3, dtype=torch.int64)  # numpy's MT19937 key holds 624 words
+    folder = save_checkpoint(tmp_path, 2, model, optimizers, {"family": "gan"}, rng_states=[state])
+    with pytest.raises(CheckpointError, match="random-number state cannot be restored"):
+        load_checkpoint(folder, model, optimizers)
+
+
+def test_optimizer_moments_of_another_shape_are_refused_before_the_first_step(tmp_path):
+    model = tiny_model()
+    optimizers = model.configure_optimizers()
+    model.training_step({"images": torch.rand(4, 1, 28, 28) * 2 - 1}, optimizers)  # Adam's moments exist
+    folder = save_checkpoint(tmp_path, 1, model, optimizers, {})
+    state = torch.load(folder / STATE_FILE, weights_only=True)
+    state["optimizers"]["generator"]["state"][0]["exp_avg"] = torch.zeros(3)
+    torch.save(state, folder / STATE_FILE)
+    with pytest.raises(CheckpointError, match=r"its generator optimizer's exp_avg has shape \(3,\) for a parameter"):
+        load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())
+
+
+@pytest.mark.parametrize("alteration", ["state step", "folder name"])
+def test_a_checkpoint_whose_step_disagrees_with_its_name_or_marker_is_refused(tmp_path, alteration):
+    """The step decides which checkpoints a resume abandons (deletes): it must be the one the folder says."""
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 2, model, model.configure_optimizers(), {})
+    if alteration == "state step":
+        state = torch.load(folder / STATE_FILE, weights_only=True)
+        state["step"] = 7
+        torch.save(state, folder / STATE_FILE)
+        says = "holds the training state of step 7, but its COMPLETE marker says 2"
+    else:
+        folder = folder.rename(folder.parent / "step-999999")
+        says = "holds the training state of step 2, but its name says 999999"
+    with pytest.raises(CheckpointError, match=f"{says}: it was renamed or altered"):
+        load_checkpoint(folder, model, model.configure_optimizers())
+    copy = tmp_path / "kept-aside"  # a copy under another name is still a checkpoint
+    shutil.copytree(save_checkpoint(tmp_path, 3, model, model.configure_optimizers(), {}), copy)
+    assert load_checkpoint(copy, model, model.configure_optimizers())[0] == 3
+
+
+def test_a_stray_file_of_a_checkpoint_s_name_is_replaced_by_the_checkpoint(tmp_path):
+    model = tiny_model()
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "step-000003").write_text("x")
+    folder = save_checkpoint(tmp_path, 3, model, model.configure_optimizers(), {})
+    assert [step for step, _ in list_checkpoints(tmp_path)] == [3] and (folder / MARKER).is_file()
 
 
 @pytest.mark.parametrize("loop, named", [
@@ -297,6 +344,25 @@ def test_weights_holding_nan_are_refused_with_the_tensor_named(tmp_path):
     save_file(state, str(weights))
     with pytest.raises(CheckpointError, match=f"holds 2 NaN or infinite values in {re.escape(key)};"):
         load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.bool, torch.complex64])
+def test_weights_of_a_type_that_is_not_a_weight_s_are_refused(tmp_path, dtype):
+    from safetensors.torch import load_file, save_file
+
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    weights = folder / "model.safetensors"
+    state = load_file(str(weights))
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key] = state[key].to(dtype)
+    save_file(state, str(weights))
+    with pytest.raises(CheckpointError, match=f"holds {re.escape(key)} as {str(dtype)[6:]} where the model has "
+                                              "float32; the file was altered"):
+        load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())
+    state[key] = state[key].real.to(torch.float16) if dtype == torch.complex64 else state[key].to(torch.float16)
+    save_file(state, str(weights))
+    load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())  # another float precision loads
 
 
 def test_an_exported_model_of_another_version_with_nan_weights_is_named_broken_not_a_layout_change(tmp_path):

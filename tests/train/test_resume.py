@@ -116,6 +116,22 @@ def test_resuming_a_finished_run_keeps_its_log(tmp_path, digits_npz, run_cli, co
     assert (run / "metrics.jsonl").read_text() == before
 
 
+def test_a_damaged_checkpoint_config_is_named_as_the_fault_not_an_option_the_user_never_gave(tmp_path, digits_npz,
+                                                                                            run_cli, common):
+    run = tmp_path / "run"
+    args = ("train", "gan", "--data", digits_npz, "--steps", "3", "--out", run, *common)
+    assert run_cli(*args)[0] == 0
+    saved = run / "checkpoints" / "step-000003" / "config.json"
+    config = json.loads(saved.read_text())
+    config["model"]["pack"] = "x"  # an option the command does not give again
+    saved.write_text(json.dumps(config))
+    before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
+    code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "5", "--out", run, *common,
+                           "--resume", "auto")
+    assert code == 2 and f"{saved}, the config the run was saved with, is not valid: --model.pack" in err
+    assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == before
+
+
 def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path, digits_npz, run_cli, common):
     fcntl = pytest.importorskip("fcntl")  # the lock is POSIX flock
     run = tmp_path / "run"

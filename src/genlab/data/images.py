@@ -215,7 +215,13 @@ def _folder_files(path: Path, option: str = "--data") -> tuple[list[tuple[Path, 
                         f"({', '.join(p.name for p in subfolders[:3])}{', ...' if len(subfolders) > 3 else ''}); "
                         f"move the loose pictures into a class folder, or point {option} at one level of the two.")
     if subfolders:
-        files = [(f, label) for label, folder in enumerate(subfolders) for f in _picture_files(folder)]
+        pictures = [_picture_files(folder) for folder in subfolders]
+        empty = [folder.name for folder, found in zip(subfolders, pictures) if not found]
+        if empty and len(empty) < len(subfolders):  # a class with no examples would be one the model never learns
+            raise DataError(f"{path}: its class subfolder{'s' if len(empty) > 1 else ''} {', '.join(empty[:3])}"
+                            f"{', ...' if len(empty) > 3 else ''} hold{'' if len(empty) > 1 else 's'} no pictures, and "
+                            "every subfolder is a class; add pictures or remove the empty subfolders.")
+        files = [(f, label) for label, found in enumerate(pictures) for f in found]
         class_names = [p.name for p in subfolders]
     else:
         files, class_names = [(f, None) for f in loose], None

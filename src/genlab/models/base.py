@@ -348,6 +348,13 @@ def load_weights(module: nn.Module, path: Path) -> None:
             raise WeightsMismatchError(f"{path} holds weights of another model ({key} has shape "
                                   f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
                                   "load it with the config it was saved with.")
+    for key, tensor in expected.items():  # another float precision is cast on loading; ints, bools, complex are not weights
+        saved = state.get(key)
+        if saved is not None and saved.dtype != tensor.dtype and not (saved.is_floating_point()
+                                                                      and tensor.is_floating_point()):
+            raise WeightsMismatchError(f"{path} holds {key} as {str(saved.dtype).removeprefix('torch.')} where the "
+                                       f"model has {str(tensor.dtype).removeprefix('torch.')}; the file was altered "
+                                       "or written by another program — use a checkpoint genlab wrote.")
     for key, tensor in state.items():  # a NaN weight would make every sample and every later step NaN
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             bad = int((~torch.isfinite(tensor)).sum())

@@ -69,6 +69,8 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
     atomic_write_json(staging / CONFIG_FILE, run_config)
     atomic_write_text(staging / MARKER, f"step {step}\nwritten {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
 
+    if final.is_file() or final.is_symlink():  # a stray file of a checkpoint's name, not a checkpoint
+        final.unlink()
     if final.exists():  # a library caller saving a step again ('genlab train' first discards newer checkpoints);
         # a kill between the two renames leaves the step in hidden folders only: remove_partial puts it back
         stale = parent / f".step-{step:06d}.stale"
@@ -141,10 +143,18 @@ def remove_partial(run_dir: Path) -> None:
                 child.rename(final)
                 fsync_dir(parent)
             else:
-                shutil.rmtree(child, ignore_errors=True)
-        for child in parent.glob("step-*"):  # left by a kill while pruning
+                _remove(child)
+        for child in parent.glob("step-*"):  # left by a kill while pruning (or a stray file of that name)
             if not (child / MARKER).is_file():
-                shutil.rmtree(child, ignore_errors=True)
+                _remove(child)
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder with what it holds, or a file."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 # The hidden temporary files of the atomic writes a killed training run may leave (relative globs);
@@ -210,11 +220,19 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             optimizer.load_state_dict(state["optimizers"][name])
             for group, settings in zip(optimizer.param_groups, configured):
                 group.update(settings)
-        step = int(state["step"])
+            check_optimizer_state(name, optimizer)
+        step = state["step"]
+        if type(step) is not int or step < 0:
+            raise TypeError(f"its step {step!r} is not a count")
+        named, marked = checkpoint_step(folder), saved_step(folder)  # a folder of another name may be a copy
+        if marked != step or named not in (None, step):
+            says = f"its {MARKER} marker says {marked}" if marked != step else f"its name says {named}"
+            raise CheckpointError(f"{folder} holds the training state of step {step}, but {says}: it was renamed or "
+                                  f"altered; rename it step-{step:06d} or delete it, then resume again.")
         if len(state["rng"]) == world_size:
             try:
                 restore_rng(state["rng"][rank], device)
-            except RuntimeError as e:  # torch's refusal of a generator state of the wrong size or type
+            except (RuntimeError, IndexError) as e:  # torch's or numpy's refusal of a state of the wrong size or type
                 raise ValueError(f"its random-number state cannot be restored: {e}") from e
         else:
             if rank == 0:  # one warning per run, not per process
@@ -225,6 +243,17 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / STATE_FILE} does not match this model's training state ({e}); "
                               "resume it with the config it was saved with.") from e
+
+
+def check_optimizer_state(name: str, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse per-parameter state (Adam's moments) whose shape is not its parameter's: the first
+    step would fail on it, or broadcast it silently."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            for key, value in optimizer.state.get(parameter, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
+                    raise ValueError(f"its {name} optimizer's {key} has shape {tuple(value.shape)} for a parameter of "
+                                     f"shape {tuple(parameter.shape)}")
 
 
 def checked_loop_state(loop: Any) -> dict[str, Any]:
@@ -270,7 +299,7 @@ def load_training_state(path: Path) -> dict[str, Any]:
                                         "state); it was refused — delete it and use a checkpoint you trust.") from e
         raise CheckpointError(f"{path} is truncated or corrupt, or not a genlab training state "
                               f"({load_error_detail(e)}); it was not loaded — use an earlier checkpoint.") from e
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    except Exception as e:  # any other failure of the reader on bytes it cannot parse (KeyError, IndexError, ...)
         raise CheckpointError(f"{path} is truncated or corrupt, or not a genlab training state "
                               f"({load_error_detail(e)}); it was not loaded — use an earlier checkpoint.") from e
     if not isinstance(state, dict) or "step" not in state:

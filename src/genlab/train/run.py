@@ -157,7 +157,15 @@ def stored_run_config(folder: Path, family: str | None = None, values: dict[str,
     """
     folder = Path(folder)
     saved = read_checkpoint_config(folder)
-    config, dropped = _build_run_config(family, saved, values or {}, overrides or {})
+    try:
+        config, dropped = _build_run_config(family, saved, values or {}, overrides or {})
+    except ConfigError:
+        try:  # the saved config's own fault (an edited or damaged file), not the command's: name the file
+            _build_run_config(None, saved, {}, {})
+        except ConfigError as own:
+            raise ConfigError(f"{folder / CONFIG_FILE}, the config the run was saved with, is not valid: {own} "
+                              "Put it back as genlab wrote it, or resume an earlier checkpoint.") from None
+        raise
     dropped = {section: names for section, names in dropped.items() if names}
     kept = {**saved, **{section: {key: value for key, value in saved[section].items() if key not in names}
                         for section, names in dropped.items()}}

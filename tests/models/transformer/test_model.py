@@ -137,6 +137,8 @@ def test_sample_continues_the_prompt_and_rejects_unknown_characters(tiny_model):
 def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="--model.width 30 must be divisible by --model.heads 4"):
         TransformerConfig(width=30).validate()
+    with pytest.raises(ConfigError, match="--model.context must be at most 131,072 tokens \\(got 100,000,000\\)"):
+        TransformerConfig(context=100_000_000).validate()  # also read from a saved config.json, before any table
     with pytest.raises(ConfigError, match=r"--model.betas must be two numbers in \[0, 1\)"):
         TransformerConfig(betas=(0.9, 1.5)).validate()
     with pytest.raises(ConfigError, match="needs --model.vocab"):

@@ -202,7 +202,18 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     code, _, err = run_cli("eval", run, "--data", digits_npz, "--json", digits_npz)
     assert code == 2 and "which this command reads" in err
     code, _, err = run_cli("eval", run / "model", "--json", run / "config.json")
-    assert code == 2 and "is part of the run's record" in err
+    assert code == 2 and f"is part of the record of the run in {run.resolve()}" in err
+    # ... nor another run's record: its config, its checkpoints' configs, its previews.
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    checkpoint_config = next((other / "checkpoints").iterdir()) / "config.json"
+    before = {path: path.read_bytes() for path in (other / "config.json", checkpoint_config)}
+    for target in (other / "config.json", checkpoint_config):
+        code, _, err = run_cli("eval", run, "--max-examples", "4", "--json", target)
+        assert code == 2 and f"is part of the record of the run in {other.resolve()}" in err
+    code, _, err = run_cli("sample", run, "--n", "2", "--out", other / "samples" / "x.png")
+    assert code == 2 and "is part of the record of the run" in err and not (other / "samples" / "x.png").exists()
+    assert all(path.read_bytes() == content for path, content in before.items())
     exported = tmp_path / "exported"  # a model folder outside any run
     shutil.copytree(run / "model", exported)
     code, _, err = run_cli("eval", exported, "--json", exported / "config.json")

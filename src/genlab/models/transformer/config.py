@@ -10,6 +10,8 @@ from genlab.config import check_adam_betas, check_non_negative, is_set, refuse_i
 from genlab.errors import ConfigError
 from genlab.tokenizers import UNKNOWN
 
+MAX_CONTEXT = 131_072  # tokens; the position tables and attention grow with it
+
 
 @dataclass
 class TransformerConfig:
@@ -47,6 +49,8 @@ class TransformerConfig:
         for name in ("max_words", "context", "layers", "heads", "width", "grad_accumulation", "preview_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--model.{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.context > MAX_CONTEXT:
+            raise ConfigError(f"--model.context must be at most {MAX_CONTEXT:,} tokens (got {self.context:,}).")
         if self.width % self.heads:
             raise ConfigError(f"--model.width {self.width} must be divisible by --model.heads {self.heads}.")
         if self.positions == "rotary" and (self.width // self.heads) % 2:
