@@ -276,11 +276,12 @@ def test_training_into_a_folder_of_other_files_is_refused_and_leaves_them(tmp_pa
         assert other is None or (tmp_path / name / other).is_dir()
 
 
-def test_debug_shows_the_traceback(tmp_path, run_cli):
-    from genlab.errors import DataError
-
-    with pytest.raises(DataError):
-        run_cli("--debug", "train", "gan", "--data", tmp_path / "nope.npz")
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(tmp_path, run_cli):
+    code, _, err = run_cli("--debug", "train", "gan", "--data", tmp_path / "nope.npz")
+    assert code == 2 and "Traceback (most recent call last)" in err and "DataError" in err
+    assert err.rstrip().splitlines()[-1].startswith(f"genlab: error: {tmp_path / 'nope.npz'} does not exist")
+    code, _, err = run_cli("train", "gan", "--data", tmp_path / "nope.npz")
+    assert code == 2 and "Traceback" not in err
 
 
 def test_checkpoint_of_another_model_is_refused_on_sample(tmp_path, digits_npz, run_cli, tiny_dcgan):

@@ -1,7 +1,7 @@
 """The ``genlab`` command line: train | sample | eval | generate | report | compare | list | data.
 
 Errors a user can fix are printed as one sentence on stderr with exit status 2; ``--debug``
-shows the traceback instead.
+shows the traceback too (the status stays 2).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from genlab.config import EvalOptions, check_seed
@@ -245,10 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args, unknown = parser.parse_known_args(plain)
     except ConfigError as e:
-        if "--debug" in plain:
-            raise
-        print(f"genlab: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return report_error(e, "--debug" in plain)
     tune_allocator()
     # A path given as bytes that are not UTF-8 reaches Python as surrogate escapes, which a stdout
     # with strict errors (the usual one under a UTF-8 locale) refuses to print: 'genlab: done ...'
@@ -262,10 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
         return COMMANDS[args.command](args, dotted)
     except GenlabError as e:
-        if args.debug:
-            raise
-        print(f"genlab: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return report_error(e, args.debug)
     except BrokenPipeError:  # the reader of our output went away ('genlab compare ... | head')
         # Point stdout at /dev/null so that flushing it at exit does not fail again (the recipe of
         # Python's signal documentation).
@@ -273,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as e:  # the file system refused: a missing folder, no permission, a full disk
         if args.debug:
-            raise
+            traceback.print_exc()
         where = e.filename2 or e.filename
         print(f"genlab: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (that it exists, "
               "its permissions, the space left).", file=sys.stderr)
@@ -282,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         after = " (continue from the newest complete checkpoint with --resume auto)" if args.command == "train" else ""
         print(f"genlab: interrupted; files written so far are intact{after}.", file=sys.stderr)
         return 130
+
+
+def report_error(error: GenlabError, debug: bool) -> int:
+    """Print ``error``'s sentence (after its traceback with ``--debug``); return its exit status, 2."""
+    if debug:
+        traceback.print_exc()
+    print(f"genlab: error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 # Packaged recipes made for a dataset genlab does not ship: without --data they would train on the

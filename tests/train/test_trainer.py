@@ -215,3 +215,26 @@ def test_bf16_on_a_gpu_without_bf16_units_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="--train.precision bf16 needs a GPU with bf16 units .* Tesla T4 would "
                                           "emulate it: use --train.precision fp32"):
         Trainer(TrainConfig(precision="bf16", device="cuda"), tmp_path, progress=False)
+
+
+class Diverging(Penalised):
+    """A model whose weights turn NaN at step 3 (as a run with --train.check_finite false can)."""
+
+    name = "diverging"
+
+    def training_step(self, batch, optimizers):
+        values = super().training_step(batch, optimizers)
+        if self.step == 3:
+            with torch.no_grad():
+                self.w.fill_(float("nan"))
+        return values
+
+
+def test_weights_that_turned_nan_stop_the_run_before_a_checkpoint_holds_them(tmp_path):
+    from genlab.errors import GenlabError
+
+    config = TrainConfig(steps=8, batch_size=1, log_every=1, checkpoint_every=2, sample_every=100)
+    run = RunConfig("test", "diverging", PenalisedConfig(), ImageDataConfig(), config)
+    with pytest.raises(GenlabError, match="Step 4: the weights are not finite; no checkpoint was written"):
+        Trainer(config, tmp_path, progress=False).fit(Diverging(), Ones(), run)
+    assert [path.name for path in (tmp_path / "checkpoints").iterdir()] == ["step-000002"]

@@ -249,6 +249,10 @@ class Trainer:
                 except SampleError as e:  # the loss curves tell more; the run goes on as configured
                     tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
         if checkpoints:
+            # A checkpoint must never hold NaNs (with check_finite off they can arise). Checked on every rank
+            # (their weights agree), so all stop together instead of leaving the others waiting in a collective.
+            if not all_finite(model):
+                raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
             # A collective: every rank takes part.
             rng_states = gather_to_main(capture_rng(self.device), self.process)
             # The open window's sums as the mean over ranks (a collective too): every rank resumes
@@ -321,8 +325,6 @@ class Trainer:
     def _checkpoint(self, step: int, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
                     saved_config: dict[str, Any], loop_state: dict[str, Any], rng_states: list[dict[str, Any]]
                     ) -> None:
-        if not all_finite(model):  # a checkpoint must never hold NaNs (with check_finite off they can arise)
-            raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
         if self._export_stale:  # a resumed run leaves the weights its export and evaluation describe
             self._drop_export(evaluation=True)
             self._export_stale = False

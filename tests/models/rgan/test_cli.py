@@ -478,6 +478,13 @@ def test_eval_beyond_memory_names_the_reference_size(tmp_path, run_cli, tiny_rga
                                          "5000; lower it.")
 
 
+def test_too_few_examples_to_score_name_max_examples(tmp_path, run_cli, tiny_rgan):
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "8", "--out", run, "--quiet", *tiny_rgan)[0] == 0
+    code, _, err = run_cli("eval", run, "--max-examples", "1", "--repeats", "1")
+    assert code == 2 and "--max-examples 1 leaves too few sequences to score" in err and not (run / "eval.json").exists()
+
+
 def test_a_timegan_run_that_ends_before_its_joint_phase_says_so(tmp_path, run_cli, tiny_rgan):
     common = ["train", "rgan", "--model.name", "timegan", "--model.autoencoder_steps", "2", "--model.supervised_steps",
               "2", "--batch-size", "8", "--model.noise", "both", "--quiet",

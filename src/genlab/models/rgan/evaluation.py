@@ -52,6 +52,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
+    if options.max_examples is not None and options.max_examples < 2:  # each score holds out a part of the data
+        raise ConfigError(f"--max-examples {options.max_examples} leaves too few sequences to score: the TimeGAN "
+                          "scores train on some and test on others; pass 2 or more (hundreds for a stable score).")
     if options.max_examples is not None and options.max_examples < len(real):
         keep = torch.randperm(len(real), generator=generator)[:options.max_examples]
         real, labels = real[keep], labels[keep] if labels is not None else None
