@@ -37,9 +37,50 @@ def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(tra
     (trained_run / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.0}, "plots": plots}))
     page = write_report(trained_run).read_text()
     assert page.count("data:image/png;base64,") == 4 + 1 and "Evaluation figures" in page
-    assert f"{tmp_path / 'gone.png'} (pca_tsne) is not a PNG file there any more" in html.unescape(page)
-    assert "not a picture" not in page and f"{tmp_path / 'notes.png'} (other) is not a PNG" in html.unescape(page)
+    assert f"The pca_tsne figure {tmp_path / 'gone.png'} is missing." in html.unescape(page)
+    assert "not a picture" not in page and f"The other figure {tmp_path / 'notes.png'} is not a PNG file" in \
+        html.unescape(page)
     assert "1000 real and 1000 synthetic sequences" in page
+
+
+def test_figures_inside_the_run_are_read_relative_to_it_so_a_copied_run_shows_its_own(trained_run, tmp_path, run_cli):
+    from genlab.cli import write_run_evaluation
+
+    (trained_run / "plots").mkdir()
+    shutil.copy(previews(trained_run, "png")[-1], trained_run / "plots" / "sequences.png")
+    outside = tmp_path / "elsewhere.png"
+    shutil.copy(previews(trained_run, "png")[-1], outside)
+    write_run_evaluation(trained_run, {"discriminative": 0.1, "plots": {
+        "sequences": str((trained_run / "plots" / "sequences.png").resolve()), "pca_tsne": str(outside)}})
+    stored = json.loads((trained_run / "eval.json").read_text())["plots"]
+    assert stored == {"sequences": "plots/sequences.png", "pca_tsne": str(outside)}
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_run, copy)
+    (copy / "plots" / "sequences.png").write_text("changed")  # the copy's own file, not the original's
+    page = html.unescape(write_report(copy).read_text())
+    assert "The sequences figure plots/sequences.png is not a PNG file." in page
+
+
+def test_a_damaged_run_is_reported_as_damaged(trained_run, tmp_path, run_cli):
+    run = tmp_path / "damaged"
+    shutil.copytree(trained_run, run)
+    (run / "model" / "model.safetensors").write_bytes(b"\x00" * 300)
+    log = run / "metrics.jsonl"
+    log.write_text(log.read_text() + '{"step": 5, "loss_gen\n' + "\x00garbage\n")
+    (run / "samples" / "step-000004.png").write_text("hello, not a png")
+    code, out, err = run_cli("report", run)
+    page = html.unescape((run / "report.html").read_text())
+    assert code == 0 and "Problems with this run's files" in page
+    for problem in ("metrics.jsonl: 2 of its 6 lines are not log records",
+                    "samples/step-000004.png is not a PNG file (damaged or replaced); it is not shown.",
+                    "no latent interpolation drawn: "):
+        assert problem in page and f"genlab: warning: {problem}" in err
+    assert "hello" not in page and "aGVsbG8" not in page  # the text was not embedded as a picture
+    assert "Latent interpolation</h2>" not in page
+    log.write_bytes(b"\x00\xff" * 600)  # binary: nothing to read, though checkpoints reach step 4
+    page = html.unescape(write_report(run).read_text())
+    assert "metrics.jsonl ends at step 0, but the newest checkpoint is step 4: the log lost the lines in between." in page
+    assert "metrics.jsonl ends at step" not in html.unescape(write_report(trained_run).read_text())
 
 
 def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
@@ -105,6 +146,11 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     shown = dict(zip(header.split(), second.split()))
     assert shown["eval.loss_generator"] == "9.5" and shown["fd_mnist"] == "2.25"
     assert shown["loss_generator"] == dict(zip(header.split(), first.split()))["loss_generator"] != "9.5"
+    # A spread over repeats stays beside its mean, and a count keeps its total.
+    (other / "eval.json").write_text('{"discriminative": {"mean": 0.0892, "std": 0.1262, "values": [0, 0.18]}, '
+                                     '"modes": {"value": 7, "of": 10, "protocol": "m"}}')
+    table = compare([other])
+    assert "0.0892±0.1262" in table.split() and "7/10" in table.split()
 
 
 def test_an_evaluation_never_shares_a_column_with_another_runs_training_value(trained_run, tmp_path):
@@ -231,3 +277,14 @@ def test_curves_over_two_decades_share_a_log_axis_and_a_single_window_is_a_dot()
     single = svg_curves([{"step": 4, "loss": 1.0}], ["loss"])
     assert "<circle" in single and ">step 4<" in single  # its axis names the one step, not 4 … 5
     assert ">step 1 … 2 (log scale)<" in chart
+
+
+def test_an_evaluation_that_replaces_one_of_other_values_says_so(trained_run, capsys):
+    from genlab.cli import write_run_evaluation
+
+    write_run_evaluation(trained_run, {"elbo": -90.0, "nll": 85.0, "protocol": {"examples": 10}})
+    assert capsys.readouterr().err == ""
+    write_run_evaluation(trained_run, {"FD-mnist": {"value": 1.0, "protocol": "p"}})
+    assert "replaced" in (err := capsys.readouterr().err) and "which also held elbo, nll (one evaluation per run" in err
+    write_run_evaluation(trained_run, {"FD-mnist": {"value": 2.0, "protocol": "p"}})
+    assert capsys.readouterr().err == ""  # the same values measured again

@@ -13,13 +13,21 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from genlab.config import EvalOptions, check_seed
 from genlab.errors import CheckpointError, ConfigError, GenlabError, out_of_memory_as
-from genlab.fileio import blocking_file
+from genlab.fileio import atomic_write_json, blocking_file
 from genlab.runtime import tune_allocator
 
-# Short options of `genlab train` and the dotted option each one sets.
+if TYPE_CHECKING:  # for annotations only: torch and the models load when a command runs, not for --help
+    import torch
+
+    from genlab.models.base import GenerativeModel
+
+INTERPOLATION_STEPS = 10  # images per row of 'genlab sample --interpolate'
+
+# Shorthands of `genlab train` (--data, --steps, ...) and the dotted option each one sets.
 TRAIN_SHORTCUTS = {
     "data": ("data", "path"),
     "steps": ("train", "steps"),
@@ -94,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "samples.txt for a text model)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
-    sample.add_argument("--interpolation-steps", type=int, default=10,
-                        help="images per interpolation row (with --interpolate)")
+    sample.add_argument("--interpolation-steps", type=int,
+                        help=f"images per interpolation row (with --interpolate; default {INTERPOLATION_STEPS})")
     sample.add_argument("--class", dest="label", metavar="CLASS",
                         help="a conditional model's class: its name in the training data (a class subfolder, "
                              "CIFAR-10's 'cat') or its number (where some names are numbers, a number is a name)")
@@ -258,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(unknown_argument_error(parser, args, unknown, plain))
         if dotted and args.command != "train":
             raise ConfigError(f"Unrecognised argument {dotted[0]!r}; see 'genlab {args.command} --help'.")
-        return COMMANDS[args.command](args, dotted)
+        args.overrides = dotted  # only train takes them (refused above for the others)
+        return COMMANDS[args.command](args)
     except GenlabError as e:
         return report_error(e, args.debug)
     except BrokenPipeError:  # the reader of our output went away ('genlab compare ... | head')
@@ -298,7 +307,7 @@ RECIPE_DATA = {
 }
 
 
-def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from genlab.config import load_config_file, merge, parse_overrides
     from genlab.train.distributed import ProcessContext
     from genlab.train.run import resolve_run, train
@@ -312,7 +321,7 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
         what = "is empty" if not values else "has no 'family:' line"
         raise ConfigError(f"Config file {args.config} {what}; add one such as 'family: gan', or name the family: "
                           f"genlab train gan --config {args.config}.")
-    overrides = parse_overrides(rest)
+    overrides = parse_overrides(args.overrides)  # the --section.key options
     for option, (section, key) in TRAIN_SHORTCUTS.items():
         value = getattr(args, option)
         if value is not None:
@@ -379,7 +388,7 @@ def model_folders(path: Path) -> list[Path]:
         return []
 
 
-def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
     from genlab.sampling import load_model
@@ -387,9 +396,10 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1 (got {args.n}).")
-    if args.interpolation_steps != 10 and not args.interpolate:
+    if args.interpolation_steps is not None and not args.interpolate:
         raise ConfigError("--interpolation-steps sets the images per row of --interpolate; add --interpolate or drop "
                           "it.")
+    steps = INTERPOLATION_STEPS if args.interpolation_steps is None else args.interpolation_steps
     check_seed(args.seed)
     out = output_file(args.out, "--out", args.model) if args.out is not None else None  # before the model loads
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
@@ -400,45 +410,48 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
                           f"pass a file name ending in {suffixes[0]}, such as samples{suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
-    conditional = model.num_classes is not None
-    if args.label is not None:
-        args.label = model.class_index(args.label)
+    label = model.class_index(args.label) if args.label is not None else None
     if args.long is not None:
         if not getattr(model, "samples_long_series", False):
             raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
         if args.long < 1:
             raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
-    if args.long is not None:
         too_many = f"--n {args.n} series of --long {args.long} steps do not fit in memory; lower --long or --n."
     elif args.interpolate:
-        too_many = (f"--n {args.n} rows of --interpolation-steps {args.interpolation_steps} images do not fit in "
-                    "memory; lower --n or --interpolation-steps.")
+        too_many = (f"--n {args.n} rows of --interpolation-steps {steps} images do not fit in memory; lower --n or "
+                    "--interpolation-steps.")
     else:
         too_many = (f"--n {args.n} samples do not fit in memory; draw fewer (several calls with different --seed "
                     "values give more).")
     with out_of_memory_as(too_many):  # an allocation that fails while drawing is one sentence, not a traceback
-        draw_and_save(args, model, out, generator, conditional)
+        if args.interpolate:
+            draw_interpolation(model, out, args.n, steps, generator, label)
+        else:
+            draw_samples(model, out, args.n, generator, label, args.long)
     names = getattr(model.config, "class_names", None)
-    print(f"genlab: wrote {out}" + (f" (class {names[args.label]})" if args.label is not None and names else ""))
+    print(f"genlab: wrote {out}" + (f" (class {names[label]})" if label is not None and names else ""))
     return 0
 
 
-def draw_and_save(args: argparse.Namespace, model, out: Path, generator, conditional: bool) -> None:
+def draw_interpolation(model: GenerativeModel, out: Path, rows: int, steps: int, generator: torch.Generator,
+                       label: int | None) -> None:
+    """``rows`` latent walks of ``steps`` images each, as one grid."""
     from genlab.sampling import interpolation_images
 
-    if args.interpolate:
-        if not model.has_latent or not getattr(model, "is_image", True):
-            raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
-        if args.interpolation_steps < 2:
-            raise ConfigError(f"--interpolation-steps must be at least 2 (got {args.interpolation_steps}).")
-        images = interpolation_images(model, args.n, args.interpolation_steps, generator, args.label)
-        model.save_samples(images, out, columns=args.interpolation_steps)
-    else:
-        kwargs = {"label": args.label} if conditional else {}
-        if args.long is not None:
-            kwargs["steps"] = args.long
-        labels = model.class_labels(args.n, args.label) if conditional else None  # the ones sample() draws with
-        model.save_samples(model.sample(args.n, generator, **kwargs), out, labels=labels)
+    if not model.has_latent or not getattr(model, "is_image", True):
+        raise ConfigError(f"--interpolate needs an image model with a latent space; {model.name} is not one.")
+    if steps < 2:
+        raise ConfigError(f"--interpolation-steps must be at least 2 (got {steps}).")
+    model.save_samples(interpolation_images(model, rows, steps, generator, label), out, columns=steps)
+
+
+def draw_samples(model: GenerativeModel, out: Path, n: int, generator: torch.Generator, label: int | None,
+                 long_steps: int | None) -> None:
+    """``n`` samples (of class ``label``; series of ``long_steps`` steps) written to ``out`` with their labels."""
+    kwargs: dict[str, Any] = {"label": label} if model.num_classes is not None else {}  # only conditional models
+    if long_steps is not None:
+        kwargs["steps"] = long_steps
+    model.save_samples(model.sample(n, generator, **kwargs), out, labels=model.class_labels(n, label))
 
 
 # `genlab eval`'s options that are EvalOptions fields (the argparse names are the fields' names).
@@ -517,11 +530,10 @@ def evaluation_memory_guard(options: EvalOptions, fields: list[str]):
     return out_of_memory_as(f"The evaluation does not fit in memory with {listed}; {', or '.join(remedies)}.")
 
 
-def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from genlab.fileio import atomic_write_json
+def cmd_eval(args: argparse.Namespace) -> int:
     from genlab.sampling import find_model_folder, load_model
     from genlab.train.device import resolve_device
-    from genlab.train.rundir import EVAL_FILE, is_run_directory
+    from genlab.train.rundir import is_run_directory
 
     if args.seed is not None:
         check_seed(args.seed)
@@ -565,10 +577,35 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
     print(json.dumps(result, indent=2))
     if is_run_directory(Path(args.model)):  # for report and compare
-        atomic_write_json(Path(args.model) / EVAL_FILE, result)
+        write_run_evaluation(Path(args.model), result)
     if args.json is not None:
         atomic_write_json(args.json, result)
     return 0
+
+
+def write_run_evaluation(run: Path, result: dict[str, Any]) -> None:
+    """Write ``result`` as the run's eval.json (which report and compare read): the figures of
+    ``--plots`` inside the run as paths relative to it, so a moved or copied run shows its own; and
+    say so when it replaces an evaluation of other values."""
+    from genlab.models.base import read_json
+    from genlab.train.rundir import EVAL_FILE
+
+    plots = result.get("plots")
+    if isinstance(plots, dict):
+        inside = run.resolve()
+        result = {**result, "plots": {name: os.path.relpath(path, inside)
+                                      if isinstance(path, str) and inside in Path(path).resolve().parents else path
+                                      for name, path in plots.items()}}
+    path = run / EVAL_FILE
+    try:
+        previous = read_json(path) if path.is_file() else {}
+    except CheckpointError:  # a damaged one: replaced without a word on what it held
+        previous = {}
+    lost = [name for name in previous if name != "protocol" and name not in result]
+    if lost:
+        print(f"genlab: note: replaced {path}, which also held {', '.join(lost[:4])}{', ...' if len(lost) > 4 else ''} "
+              "(one evaluation per run: pass --json FILE to keep several).", file=sys.stderr)
+    atomic_write_json(path, result)
 
 
 def generation_memory_guard(num_samples: int, max_new_tokens: int):
@@ -581,7 +618,7 @@ def generation_memory_guard(num_samples: int, max_new_tokens: int):
                             "--seed values give more).")
 
 
-def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_generate(args: argparse.Namespace) -> int:
     import itertools
 
     import torch
@@ -644,21 +681,24 @@ def cmd_generate(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from genlab.report import write_report
 
-    print(f"genlab: wrote {write_report(Path(args.run))}")
+    problems: list[str] = []
+    print(f"genlab: wrote {write_report(Path(args.run), problems)}")
+    for problem in problems:  # on the page too, at its top
+        print(f"genlab: warning: {problem}", file=sys.stderr)
     return 0
 
 
-def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from genlab.report import compare
 
     print(compare([Path(run) for run in args.runs]))
     return 0
 
 
-def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     import textwrap
 
     from genlab.config import packaged_configs
@@ -689,7 +729,7 @@ def cmd_list(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def cmd_data(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "info":
         from genlab.data.images import FORMATS, describe_images
 

@@ -18,6 +18,7 @@ from genlab.config import CONFIG_FILE
 from genlab.errors import CheckpointError, SampleError
 from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
+from genlab.train.checkpoint import list_checkpoints
 from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
                                  read_metric_records)
 
@@ -35,6 +36,11 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         what = "a checkpoint or an exported model" if config_path.is_file() else "not a run directory (no config.json)"
         raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
     records = read_metric_records(run_dir / METRICS_FILE)
+    problems = []
+    lines = logged_lines(run_dir / METRICS_FILE)
+    if lines > len(records):  # a kill mid-line leaves one; more means the file was damaged
+        problems.append(f"{METRICS_FILE}: {lines - len(records)} of its {lines} lines are not log records (damaged or "
+                        "cut short) and are left out of the charts and the table.")
     evaluation = run_dir / EVAL_FILE
     try:
         scores = read_json(evaluation) if evaluation.is_file() else None
@@ -42,12 +48,26 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{evaluation} is truncated or corrupt; run 'genlab eval {run_dir}' again to rewrite "
                               "it, or delete it.") from None
     config = read_json(config_path)  # refuses anything but a JSON object
+    train = config.get("train") if isinstance(config.get("train"), dict) else {}
+    log_every = train.get("log_every") if isinstance(train.get("log_every"), int) and train["log_every"] > 0 else 1
+    checkpoints, last_step = list_checkpoints(run_dir), records[-1]["step"] if records else 0
+    if checkpoints and checkpoints[-1][0] >= last_step + log_every:  # a whole window or more never logged
+        problems.append(f"{METRICS_FILE} ends at step {last_step}, but the newest checkpoint is step {checkpoints[-1][0]}: "
+                        "the log lost the lines in between.")
     return {
         "name": run_dir.name,
         "config": config,
         "records": records,
         "eval": scores,
+        "problems": problems,  # what the page and 'genlab report' say is wrong with the run's files
     }
+
+
+def logged_lines(path: Path) -> int:
+    """The number of non-blank lines in the log at ``path`` (0 without it)."""
+    if not path.is_file():
+        return 0
+    return sum(1 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
 
 
 def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640, height: int = 260) -> str:
@@ -107,8 +127,12 @@ def png_data_uri(path_or_bytes: Path | bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def interpolation_png(run_dir: Path) -> bytes | None:
-    """An 8-row latent interpolation grid from the run's model, or None if it has no latent images."""
+INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10  # the report's latent walk: rows of images, images per row
+
+
+def interpolation_png(run_dir: Path) -> tuple[bytes | None, str | None]:
+    """(a latent interpolation grid from the run's model, or None; why there is none, where that is a
+    problem of the run: weights that do not load, or samples that are not finite)."""
     import torch
 
     from genlab.imaging import grid_png
@@ -116,15 +140,15 @@ def interpolation_png(run_dir: Path) -> bytes | None:
 
     try:
         model = load_model(run_dir)
-    except CheckpointError:
-        return None
+    except CheckpointError as e:
+        return None, f"no latent interpolation drawn: {e}"
     if not model.has_latent or not getattr(model, "is_image", True):
-        return None
-    images = interpolation_images(model, 8, 10, torch.Generator().manual_seed(0))
+        return None, None
+    images = interpolation_images(model, INTERPOLATION_ROWS, INTERPOLATION_STEPS, torch.Generator().manual_seed(0))
     try:
-        return grid_png(images, ncol=10) if images.dim() == 4 else None
-    except SampleError:  # a diverged model: the report still shows its curves
-        return None
+        return (grid_png(images, ncol=INTERPOLATION_STEPS) if images.dim() == 4 else None), None
+    except SampleError as e:  # a diverged model: the report still shows its curves
+        return None, f"no latent interpolation drawn: {e}"
 
 
 def previews(run_dir: Path, suffix: str) -> list[Path]:
@@ -138,12 +162,21 @@ def config_field(config: dict[str, Any], section: str, key: str) -> str:
     return str(values.get(key, "?")) if isinstance(values, dict) else "?"
 
 
-def render(run_dir: Path) -> str:
+def render(run_dir: Path, problems: list[str] | None = None) -> str:
+    """The run's page; what is wrong with its files is said on it and appended to ``problems``."""
     run = read_run(run_dir)
     config, records = run["config"], run["records"]
+    found = problems if problems is not None else []
+    found += run["problems"]
     last = records[-1] if records else {}
-    samples = previews(Path(run_dir), "png")
+    samples = []
+    for path in previews(Path(run_dir), "png"):
+        if is_png(path):
+            samples.append(path)
+        else:
+            found.append(f"samples/{path.name} is not a PNG file (damaged or replaced); it is not shown.")
     texts = previews(Path(run_dir), "txt")
+
     def field(section: str, key: str) -> str:
         return html.escape(config_field(config, section, key))
 
@@ -165,14 +198,19 @@ def render(run_dir: Path) -> str:
     if texts:
         sections.append(f"<h2>Text sample ({texts[-1].stem})</h2><pre>"
                         f"{html.escape(texts[-1].read_text(encoding='utf-8', errors='replace'))}</pre>")
-    walk = interpolation_png(Path(run_dir))
+    walk, why_not = interpolation_png(Path(run_dir))
+    if why_not is not None:
+        found.append(why_not)
     if walk is not None:
         sections.append(f'<h2>Latent interpolation</h2><img alt="interpolation" src="{png_data_uri(walk)}">')
     sections.append("<h2>Metrics</h2>" + metrics_table(run["eval"], last))
-    figures = evaluation_figures(run["eval"])
+    figures = evaluation_figures(run["eval"], Path(run_dir))
     if figures:
         sections.append("<h2>Evaluation figures</h2>" + "".join(figures))
     sections.append(f"<h2>Config</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>")
+    if found:  # under the header, where a reader starts
+        sections.insert(2, "<h2>Problems with this run's files</h2><ul>"
+                        + "".join(f"<li>{html.escape(problem)}</li>" for problem in found) + "</ul>")
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
              "figure{display:inline-block;margin:0 .5em}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}pre{background:#f6f6f6;padding:1em}")
@@ -185,9 +223,9 @@ def render(run_dir: Path) -> str:
             f"<style>{style}</style></head><body>{''.join(sections)}{footer}</body></html>")
 
 
-def evaluation_figures(evaluation: dict[str, Any] | None) -> list[str]:
-    """The figures ``genlab eval --plots`` drew (their paths in eval.json), embedded; one that is no
-    longer there (or was written relative to another folder) is named instead."""
+def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list[str]:
+    """The figures ``genlab eval --plots`` drew (their paths in eval.json: relative to the run when
+    inside it), embedded; one that is missing or not a PNG file is named instead."""
     plots = (evaluation or {}).get("plots")
     if not isinstance(plots, dict):
         return []
@@ -195,11 +233,13 @@ def evaluation_figures(evaluation: dict[str, Any] | None) -> list[str]:
     for name, path in plots.items():
         if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
             continue
-        if is_png(Path(path)):  # eval.json may be edited: embed a picture, nothing else
-            figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(Path(path))}">'
+        file = run_dir / path  # an absolute path stays itself
+        if is_png(file):  # eval.json may be edited: embed a picture, nothing else
+            figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(file)}">'
                            f"<figcaption>{html.escape(path)}</figcaption></figure>")
         else:
-            figures.append(f"<p>{html.escape(path)} ({html.escape(name)}) is not a PNG file there any more.</p>")
+            state = "is not a PNG file" if file.exists() else "is missing"
+            figures.append(f"<p>The {html.escape(name)} figure {html.escape(path)} {state}.</p>")
     if figures and isinstance(plots.get("protocol"), str):
         figures.append(f"<p>{html.escape(plots['protocol'])}</p>")
     return figures
@@ -219,10 +259,13 @@ def is_png(path: Path) -> bool:
         return False
 
 
-def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]:
+def eval_values(evaluation: dict[str, Any] | None, spread: bool = False) -> list[tuple[str, Any, str]]:
     """(name, value, protocol) of each number in an eval.json. Image metrics are ``{"value", "protocol",
     ...}`` each; the families' own evaluations hold numbers, ``{"mean", "std", ...}`` summaries of
-    repeats and groups of named numbers, beside one shared ``"protocol"`` dict."""
+    repeats and groups of named numbers, beside one shared ``"protocol"`` dict. A count out of a
+    total (modes found ``of`` modes) is shown as "k/n"; with ``spread``, a value with a standard
+    deviation as "mean±std" (for a table without a protocol column; no spaces, so that a table's
+    columns still split on white space)."""
     if not evaluation:
         return []
     shared = shared_protocol(evaluation)
@@ -234,8 +277,12 @@ def eval_values(evaluation: dict[str, Any] | None) -> list[tuple[str, Any, str]]
             repeats = f" over {len(value['values'])} repeats" if isinstance(value.get("values"), list) else ""
             std = f" (std {_fmt(value['std'])}{repeats})" if "std" in value else ""
             warning = f"; warning: {value['warning']}" if "warning" in value else ""  # an image metric's own
-            rows.append((name, value.get("value", value.get("mean")),
-                         str(value.get("protocol", shared)) + std + warning))
+            shown = value.get("value", value.get("mean"))
+            if "of" in value:
+                shown = f"{_fmt(shown)}/{_fmt(value['of'])}"
+            elif spread and "std" in value:
+                shown = f"{_fmt(shown)}±{_fmt(value['std'])}"
+            rows.append((name, shown, str(value.get("protocol", shared)) + std + warning))
         elif isinstance(value, dict):  # a group: bits_per_dim {negative_elbo, nll}
             rows += [(f"{name}.{key}", v, shared) for key, v in value.items() if isinstance(v, (int, float))]
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -282,10 +329,11 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(run_dir: Path, problems: list[str] | None = None) -> Path:
+    """Write the run's report.html; what is wrong with the run's files is appended to ``problems``."""
     path = Path(run_dir) / REPORT_FILE
     # A run folder named by bytes that are not UTF-8 appears in the page as backslash escapes.
-    atomic_write_text(path, render(Path(run_dir)), errors="backslashreplace")
+    atomic_write_text(path, render(Path(run_dir), problems), errors="backslashreplace")
     return path
 
 
@@ -303,7 +351,7 @@ def compare(run_dirs: list[Path]) -> str:
         row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
         # An evaluation named like any run's training column (a transformer's held-out loss) gets its own column.
         row.update({name if name not in row and name not in logged else f"eval.{name}": value
-                    for name, value, _ in eval_values(run["eval"])})
+                    for name, value, _ in eval_values(run["eval"], spread=True)})
         rows.append(row)
         columns += [c for c in row if c not in columns]
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}

@@ -159,6 +159,8 @@ def test_mismatched_resolution_or_channels_are_refused(tmp_path, digits_npz):
 
 
 def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    from genlab.data.images import embedded_digits_path
+
     embedded, own = tmp_path / "embedded", tmp_path / "own"
     for run, data in ((embedded, []), (own, ["--data", digits_npz])):
         assert run_cli("train", "gan", *data, "--steps", "1", "--batch-size", "8", "--out", run, "--quiet",
@@ -167,10 +169,22 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
     assert "trained on the embedded MNIST test split" in flagged["warning"] and flagged["warning"].endswith("--ref")
     exported = evaluate_images(embedded / "model", "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
     assert "trained on the embedded MNIST test split" in exported["warning"]
-    assert "warning" not in evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]
-    # Its own training file as --ref is flagged too.
+    # Trained on 256 of the test digits: compared image by image, those are counted among the reference.
+    partly = evaluate_images(own, "mnist-test", metrics=["fd"], n=16)["FD-mnist"]["warning"]
+    assert partly.startswith("256 of the 10,000 reference images (mnist-test) are images the model was trained on: "
+                             "these numbers partly show fit")
+    # Its own training file as --ref is flagged too, and so is a reordered part of it under another name.
     against_own = evaluate_images(own, digits_npz, metrics=["fd"], n=16, extractor="mnist")["FD-mnist"]
     assert against_own["warning"].startswith(f"the model was trained on {digits_npz}, which these numbers")
+    with np.load(digits_npz) as data:
+        np.savez(tmp_path / "held_out.npz", x=data["x"][:100][::-1])
+    reordered = evaluate_images(own, tmp_path / "held_out.npz", metrics=["fd"], n=16, extractor="mnist")
+    assert reordered["FD-mnist"]["warning"].startswith(f"all 100 reference images ({tmp_path / 'held_out.npz'}) are "
+                                                       "images the model was trained on: these numbers show fit")
+    with np.load(embedded_digits_path()) as data:
+        np.savez(tmp_path / "unseen.npz", x=data["x"][5000:5100])
+    unseen = evaluate_images(own, tmp_path / "unseen.npz", metrics=["fd"], n=16, extractor="mnist")
+    assert "warning" not in unseen["FD-mnist"]
 
 
 def test_class_metrics_that_cannot_apply_are_refused_before_any_feature_is_computed(tmp_path, monkeypatch):

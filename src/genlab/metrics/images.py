@@ -17,9 +17,8 @@ import torch
 
 from genlab import __version__
 from genlab.config import CONFIG_FILE
-from genlab.data.images import (CIFAR10_CLASSES, DIGIT_CLASSES, FORMATS, embedded_training_warning,
-                                holds_embedded_digits, load_images, own_training_data_warning,
-                                trained_on_embedded_digits)
+from genlab.data.images import (CIFAR10_CLASSES, DIGIT_CLASSES, FORMATS, embedded_training_warning, load_images,
+                                own_training_data_warning, shared_with_training, trained_on_embedded_digits)
 from genlab.data.provenance import trained_on_data
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
@@ -46,6 +45,24 @@ NAMED_REFERENCES = {"mnist-test": ("mnist", "test", "mnist")}
 def parse_metrics(text: str) -> list[str]:
     """``"fd,kid"`` → ``["fd", "kid"]`` (checked by ``evaluate_images``)."""
     return [m.strip().lower() for m in text.split(",") if m.strip()]
+
+
+def training_overlap_warning(generated: str | Path, reference: str | Path, ref_images: np.ndarray) -> str | None:
+    """What the protocol says when reference images are images the model trained on: all of them (the
+    training file itself, or the embedded digits for a model trained without --data), or some."""
+    shared = shared_with_training(generated, ref_images) if Path(generated).is_dir() else None
+    if shared is None:  # its training data unreadable now: the files themselves tell
+        return own_training_data_warning(reference, "--ref") if trained_on_data(generated, reference) else None
+    if shared == 0:
+        return None
+    if shared == len(ref_images) and trained_on_embedded_digits(generated):
+        return embedded_training_warning("--ref")
+    if shared == len(ref_images) and trained_on_data(generated, reference):
+        return own_training_data_warning(reference, "--ref")
+    share = f"all {shared:,}" if shared == len(ref_images) else f"{shared:,} of the {len(ref_images):,}"
+    return (f"{share} reference images ({reference}) are images the model was trained on: these numbers "
+            f"{'' if shared == len(ref_images) else 'partly '}show fit to the training data, not generalisation; "
+            "pass held-out images with --ref")
 
 
 def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, str | None]:
@@ -187,10 +204,9 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
                 "reference": len(ref_images), "reference_data": str(reference), "reference_split": shown_split,
                 "genlab": __version__}
-    if trained_on_embedded_digits(generated) and (str(reference) == "mnist-test" or holds_embedded_digits(ref_images)):
-        protocol["warning"] = embedded_training_warning("--ref")
-    elif trained_on_data(generated, reference):
-        protocol["warning"] = own_training_data_warning(reference, "--ref")
+    warning = training_overlap_warning(generated, reference, ref_images)
+    if warning:
+        protocol["warning"] = warning
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:

@@ -63,7 +63,8 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
     assert "loss_generator" in training and "training, mean over each run's last logged window" in training
     assert "|accuracy - 0.5| of a 1-layer GRU" in protocols[0] and "stock_data.csv" in protocols[0]
     shown = dict(zip(header.split(), row.split()))
-    assert float(shown["discriminative"]) == pytest.approx(result["discriminative"]["mean"], rel=1e-3)
+    mean, std = map(float, shown["discriminative"].split("±"))  # the spread over repeats beside the mean
+    assert (mean, std) == pytest.approx((result["discriminative"]["mean"], result["discriminative"]["std"]), rel=1e-3)
 
 
 @pytest.mark.parametrize("model", [
