@@ -30,7 +30,7 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
 
 
 def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(trained_run, tmp_path):
-    shutil.copy(previews(trained_run, "png")[-1], tmp_path / "sequences.png")  # any PNG stands in for a figure
+    shutil.copy(previews(trained_run, "png")[-1][1], tmp_path / "sequences.png")  # any PNG stands in for a figure
     (tmp_path / "notes.png").write_text("not a picture")  # eval.json can be edited: only PNG files are embedded
     plots = {"sequences": str(tmp_path / "sequences.png"), "pca_tsne": str(tmp_path / "gone.png"),
              "other": str(tmp_path / "notes.png"), "protocol": "1000 real and 1000 synthetic sequences"}
@@ -47,9 +47,9 @@ def test_figures_inside_the_run_are_read_relative_to_it_so_a_copied_run_shows_it
     from genlab.cli import write_run_evaluation
 
     (trained_run / "plots").mkdir()
-    shutil.copy(previews(trained_run, "png")[-1], trained_run / "plots" / "sequences.png")
+    shutil.copy(previews(trained_run, "png")[-1][1], trained_run / "plots" / "sequences.png")
     outside = tmp_path / "elsewhere.png"
-    shutil.copy(previews(trained_run, "png")[-1], outside)
+    shutil.copy(previews(trained_run, "png")[-1][1], outside)
     write_run_evaluation(trained_run, {"discriminative": 0.1, "plots": {
         "sequences": str((trained_run / "plots" / "sequences.png").resolve()), "pca_tsne": str(outside)}})
     stored = json.loads((trained_run / "eval.json").read_text())["plots"]
@@ -88,7 +88,8 @@ def test_previews_are_in_numeric_step_order_past_six_digits(tmp_path):
     for name in ("step-999999.png", "step-1000000.png", "step-000500.png", "step-notes.png", "step-000500.txt",
                  "step-000500-traversal.png"):
         (tmp_path / "samples" / name).touch()
-    assert [p.name for p in previews(tmp_path, "png")] == ["step-000500.png", "step-999999.png", "step-1000000.png"]
+    assert [(step, p.name) for step, p in previews(tmp_path, "png")] == [
+        (500, "step-000500.png"), (999999, "step-999999.png"), (1000000, "step-1000000.png")]
 
 
 def test_eval_values_reads_every_family_s_eval_json():

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
+import itertools
 import json
 import os
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,8 +213,6 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 def unknown_argument_error(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str],
                            argv: list[str]) -> str:
     """One sentence for the first argument no option of the command takes, with the nearest option."""
-    import difflib
-
     command = _subparsers(parser)[args.command]
     name = f"genlab {args.command}"
     if getattr(args, "data_command", None):
@@ -619,8 +620,6 @@ def generation_memory_guard(num_samples: int, max_new_tokens: int):
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    import itertools
-
     import torch
 
     from genlab.sampling import load_model
@@ -699,8 +698,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import textwrap
-
     from genlab.config import packaged_configs
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families

@@ -26,6 +26,7 @@ from typing import Any, Collection, Literal
 
 import yaml
 
+from genlab import __version__
 from genlab.errors import ConfigError
 from genlab.fileio import blocking_file
 
@@ -225,9 +226,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form saved as a run's ``config.json``; ``genlab.train.run.stored_run_config``
         reads it back."""
-        import torch
-
-        from genlab import __version__
+        import torch  # not at the top: 'genlab --help' reads this module and must stay fast
 
         return {
             "family": self.family,

@@ -24,6 +24,7 @@ from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, i
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
+PROGRESS_GRIDS, PROGRESS_WIDTH = 6, 160  # the report's row of earlier previews: how many, and their width in pixels
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
@@ -52,7 +53,8 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     log_every = train.get("log_every") if isinstance(train.get("log_every"), int) and train["log_every"] > 0 else 1
     checkpoints, last_step = list_checkpoints(run_dir), records[-1]["step"] if records else 0
     if checkpoints and checkpoints[-1][0] >= last_step + log_every:  # a whole window or more never logged
-        problems.append(f"{METRICS_FILE} ends at step {last_step}, but the newest checkpoint is step {checkpoints[-1][0]}: "
+        problems.append(f"{METRICS_FILE} ends at step {last_step}, but the newest checkpoint is step "
+                        f"{checkpoints[-1][0]}: "
                         "the log lost the lines in between.")
     return {
         "name": run_dir.name,
@@ -151,9 +153,9 @@ def interpolation_png(run_dir: Path) -> tuple[bytes | None, str | None]:
         return None, f"no latent interpolation drawn: {e}"
 
 
-def previews(run_dir: Path, suffix: str) -> list[Path]:
-    """The run's ``samples/step-N.<suffix>`` previews in step order."""
-    return [path for _, path in preview_files(run_dir) if path.suffix == f".{suffix}"]
+def previews(run_dir: Path, suffix: str) -> list[tuple[int, Path]]:
+    """The run's ``samples/step-N.<suffix>`` previews as (N, path), in step order."""
+    return [(step, path) for step, path in preview_files(run_dir) if path.suffix == f".{suffix}"]
 
 
 def config_field(config: dict[str, Any], section: str, key: str) -> str:
@@ -170,9 +172,9 @@ def render(run_dir: Path, problems: list[str] | None = None) -> str:
     found += run["problems"]
     last = records[-1] if records else {}
     samples = []
-    for path in previews(Path(run_dir), "png"):
+    for step, path in previews(Path(run_dir), "png"):
         if is_png(path):
-            samples.append(path)
+            samples.append((step, path))
         else:
             found.append(f"samples/{path.name} is not a PNG file (damaged or replaced); it is not shown.")
     texts = previews(Path(run_dir), "txt")
@@ -189,15 +191,17 @@ def render(run_dir: Path, problems: list[str] | None = None) -> str:
         if names or prefix == CURVES[0]:  # the losses' chart says so when nothing is logged yet
             sections.append(f"<h2>{CURVE_TITLES.get(prefix, prefix.title())}</h2>" + svg_curves(records, names))
     if samples:
-        sections.append(f"<h2>Samples at step {samples[-1].stem[5:].lstrip('0') or 0}</h2>"
-                        f'<img alt="samples" src="{png_data_uri(samples[-1])}">')
+        step, latest = samples[-1]
+        sections.append(f'<h2>Samples at step {step}</h2>'
+                        f'<img alt="samples at step {step}" src="{png_data_uri(latest)}">')
         if len(samples) > 1:
             sections.append("<h3>Progress</h3>" + "".join(
-                f'<figure><img alt="{p.stem}" width="160" src="{png_data_uri(p)}"><figcaption>{p.stem}</figcaption>'
-                "</figure>" for p in samples[-6:]))
+                f'<figure><img alt="samples at step {step}" width="{PROGRESS_WIDTH}" src="{png_data_uri(path)}">'
+                f"<figcaption>step {step}</figcaption></figure>" for step, path in samples[-PROGRESS_GRIDS:]))
     if texts:
-        sections.append(f"<h2>Text sample ({texts[-1].stem})</h2><pre>"
-                        f"{html.escape(texts[-1].read_text(encoding='utf-8', errors='replace'))}</pre>")
+        step, latest = texts[-1]
+        sections.append(f"<h2>Text sample at step {step}</h2><pre>"
+                        f"{html.escape(latest.read_text(encoding='utf-8', errors='replace'))}</pre>")
     walk, why_not = interpolation_png(Path(run_dir))
     if why_not is not None:
         found.append(why_not)
@@ -359,7 +363,8 @@ def compare(run_dirs: list[Path]) -> str:
     lines += ["  ".join(_fmt(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
     protocols = [line for run in runs for line in protocol_lines(run["name"], run["eval"])]
     if logged:  # the training columns are window means, not held-out numbers
-        protocols.insert(0, f"  {', '.join(logged)}: training, mean over each run's last logged window (up to its step)")
+        protocols.insert(0, f"  {', '.join(logged)}: training, mean over each run's last logged window (up to its "
+                            "step)")
     if protocols:
         lines += ["", "protocols:", *protocols]
     return "\n".join(lines)

@@ -74,8 +74,7 @@ def embedded_digits_path() -> Path:
 def embedded_training_warning(option: str) -> str:
     """What an evaluation on the embedded digits says when the model also trained on them;
     ``option`` is how that evaluation takes its data (--ref for image metrics, --data otherwise)."""
-    return ("the model was trained on the embedded MNIST test split, which these numbers are measured on: they "
-            f"show fit to the training data, not generalisation; pass held-out images with {option}")
+    return own_training_data_warning("the embedded MNIST test split", option)
 
 
 def holds_embedded_digits(images: np.ndarray) -> bool:
@@ -234,7 +233,8 @@ def _folder_files(path: Path, option: str = "--data") -> tuple[list[tuple[Path, 
     subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not _hidden(p))
     loose = _picture_files(path)
     if subfolders and loose:  # reading only the subfolders would silently drop these pictures
-        raise DataError(f"{path} holds both {len(loose)} loose picture{'s' if len(loose) > 1 else ''} (e.g. {loose[0].name}) and class subfolders "
+        raise DataError(f"{path} holds both {len(loose)} loose picture{'s' if len(loose) > 1 else ''} (e.g. "
+                        f"{loose[0].name}) and class subfolders "
                         f"({', '.join(p.name for p in subfolders[:3])}{', ...' if len(subfolders) > 3 else ''}); "
                         f"move the loose pictures into a class folder, or point {option} at one level of the two.")
     if subfolders:
@@ -373,17 +373,20 @@ def _cifar_set(parts: list[tuple[np.ndarray, np.ndarray]], source: str) -> Image
     return ImageSet(images, np.concatenate([y for _, y in parts]), list(CIFAR10_CLASSES), source)
 
 
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))  # the training set, in order
+
+
 def _require_train_batches(names: set[str], path: Path) -> None:
-    missing = [f"data_batch_{i}" for i in range(1, 6) if f"data_batch_{i}" not in names]
-    if missing:
-        raise DataError(f"{path} lacks {', '.join(missing)} of the CIFAR-10 training set; download it again "
+    absent = [name for name in CIFAR10_TRAIN_BATCHES if name not in names]
+    if absent:
+        raise DataError(f"{path} lacks {', '.join(absent)} of the CIFAR-10 training set; download it again "
                         "with 'genlab data download cifar10'.")
 
 
 def _read_cifar_folder(path: Path) -> ImageSet:
     """The 50,000 training images: data_batch_1..5 in order."""
     _require_train_batches({p.name for p in path.iterdir()}, path)
-    files = [path / f"data_batch_{i}" for i in range(1, 6)]
+    files = [path / name for name in CIFAR10_TRAIN_BATCHES]
     return _cifar_set([_unpickle_batch(f.read_bytes(), str(f)) for f in files], f"CIFAR-10 training batches in {path}")
 
 
@@ -401,7 +404,7 @@ def _read_cifar_archive(path: Path) -> ImageSet:
             # One pass in archive order: seeking back in a gzip stream means decompressing it again.
             batches = {}
             for m in archive:
-                if not (m.isfile() and re.fullmatch(r"data_batch_[1-5]", Path(m.name).name)):
+                if not (m.isfile() and Path(m.name).name in CIFAR10_TRAIN_BATCHES):
                     continue
                 if m.size > _CIFAR_BATCH_MAX_BYTES:  # before reading what a damaged or hostile header promises
                     raise DataError(f"{path}: member {m.name} claims {m.size:,} bytes, more than a CIFAR-10 batch "
@@ -412,7 +415,7 @@ def _read_cifar_archive(path: Path) -> ImageSet:
                         "'genlab data download cifar10'.") from e
     _require_train_batches(set(batches), path)
     parts = [_unpickle_batch(data, f"{path}:{member}") for member, data in
-             (batches[f"data_batch_{i}"] for i in range(1, 6))]
+             (batches[name] for name in CIFAR10_TRAIN_BATCHES)]
     return _cifar_set(parts, f"CIFAR-10 archive {path}")
 
 

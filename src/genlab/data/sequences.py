@@ -310,7 +310,8 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
                    option: str = "--data") -> tuple[SequenceDataset, Scaling, list[str], int]:
     """Read, scale and window the data → (dataset, scaling, column names, window).
 
-    ``scaling`` None fits it to the data; a given one (a trained model's) is applied as it is, so held-out data is measured in the training data's scale.
+    ``scaling`` None fits it to the data; a given one (a trained model's) is applied as it is, so
+    held-out data is measured in the training data's scale.
     ``categories``: the one-hot encoding of the categorical columns to apply (a trained model's);
     None takes it from the data. The encoding used is ``dataset.categories``. ``columns``: the
     trained model's feature names; the same names in another order are refused, as each feature

@@ -32,6 +32,7 @@ from safetensors.torch import load as load_safetensors, load_file, save_file
 from torch import nn
 
 # CONFIG_FILE and EvalOptions are also importable from here (genlab.sampling and the families import them).
+from genlab import __version__
 from genlab.config import CONFIG_FILE, EvalOptions, from_stored, to_dict
 from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError, WeightsMismatchError
 from genlab.fileio import atomic_write, atomic_write_json
@@ -181,8 +182,7 @@ class GenerativeModel(nn.Module):
         (``class_names``: an image folder's subfolders, CIFAR-10's classes), or else a class number.
         Where some names are numbers (subfolders ``1``, ``2``, ``3``), a number is only ever read
         as a name: ``3`` is the folder ``3``, and ``0`` is refused rather than taken as a position."""
-        if not self.num_classes:
-            raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+        self._require_conditional()
         names = list(getattr(self.config, "class_names", None) or [])
         if given in names:
             return names.index(given)
@@ -195,27 +195,33 @@ class GenerativeModel(nn.Module):
             shown = given if given and given.strip() == given else repr(given)  # '' and ' cat' as typed
             raise ConfigError(f"--class {shown}: this model has no class of that name; {known}{why}.")
         label = int(given)
-        if not 0 <= label < self.num_classes:
-            listed = f" ({', '.join(names)})" if names else ""
-            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}"
-                              f"{listed}.")
+        self._check_class(label)
         return label
 
     def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
         """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
+        if label is not None:
+            self._require_conditional()
+            self._check_class(label)
         if not self.num_classes:
-            if label is not None:
-                raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
             return None
-        if label is not None and not 0 <= label < self.num_classes:
-            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}.")
         labels = torch.full((n,), label) if label is not None else torch.arange(n) % self.num_classes
         return labels.to(self.device)
 
+    def _require_conditional(self) -> None:
+        if not self.num_classes:
+            raise ConfigError(f"--class needs a conditional model; this {self.name} is unconditional.")
+
+    def _check_class(self, label: int) -> None:
+        if not 0 <= label < self.num_classes:
+            names = list(getattr(self.config, "class_names", None) or [])
+            listed = f" ({', '.join(names)})" if names else ""
+            raise ConfigError(f"--class {label} is out of range; this model has classes 0 to {self.num_classes - 1}"
+                              f"{listed}.")
+
     # --- export ------------------------------------------------------------------------------
     def export_config(self) -> dict[str, Any]:
-        from genlab import __version__
-
+        """The config.json of an exported model: its family, name, options and the versions that saved it."""
         return {
             "family": self.family,
             "model": {"name": self.name, **to_dict(self.config)},
@@ -257,8 +263,6 @@ class GenerativeModel(nn.Module):
         try:
             load_weights(model, directory / WEIGHTS_FILE)
         except CheckpointError as e:
-            from genlab import __version__
-
             saved = (exported.get("versions") or {}).get("genlab")
             if saved is None or saved == __version__ or isinstance(e, BrokenWeightsError):  # not a layout change
                 raise
@@ -348,7 +352,8 @@ def load_weights(module: nn.Module, path: Path) -> None:
             raise WeightsMismatchError(f"{path} holds weights of another model ({key} has shape "
                                   f"{tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}); "
                                   "load it with the config it was saved with.")
-    for key, tensor in expected.items():  # another float precision is cast on loading; ints, bools, complex are not weights
+    # Another float precision is cast on loading; integers, booleans and complex numbers are not weights.
+    for key, tensor in expected.items():
         saved = state.get(key)
         if saved is not None and saved.dtype != tensor.dtype and not (saved.is_floating_point()
                                                                       and tensor.is_floating_point()):

@@ -258,8 +258,8 @@ def check_optimizer_state(name: str, optimizer: torch.optim.Optimizer) -> None:
 
 def checked_loop_state(loop: Any) -> dict[str, Any]:
     """The trainer's loop state as saved (the open log window's sums and counts, skipped steps, the
-    log interval, the kinds of warning printed), checked entry by entry: a state that unpickles but holds other types raises
-    TypeError here rather than failing in the middle of the trainer."""
+    log interval, the kinds of warning printed), checked entry by entry: a state that unpickles but
+    holds other types raises TypeError here rather than failing in the middle of the trainer."""
     if not isinstance(loop, dict):
         raise TypeError("its loop state is not a dict")
     sums, counts = loop.get("log_sums", {}), loop.get("log_counts", {})
