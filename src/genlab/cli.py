@@ -532,7 +532,6 @@ def evaluation_memory_guard(options: EvalOptions, fields: list[str]):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from genlab.sampling import find_model_folder, load_model
     from genlab.train.device import resolve_device
     from genlab.train.rundir import is_run_directory
 
@@ -550,38 +549,48 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None and not getattr(args, name).strip():
             raise ConfigError(f"--{name.replace('_', '-')} is empty; {fix}.")
     options = eval_options(args)
-    if args.metrics:
-        from genlab.metrics.images import evaluate_images, parse_metrics
-
-        if args.data is not None:
-            raise ConfigError("--data is not used by image --metrics (their reference images are given with --ref); "
-                              "drop it.")
-        refuse_unused_eval_options(options)
-        with evaluation_memory_guard(options, ["samples", "batch_size"]):
-            result = evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
-                                     n=options.samples, extractor=args.extractor,
-                                     inception_weights=args.inception_weights, seed=options.seed,
-                                     batch_size=options.batch_size, device=device, use_cache=not args.no_cache)
-    else:
-        for name in ("extractor", "inception_weights", "no_cache"):
-            if getattr(args, name) not in (None, False):
-                raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
-                                  "--metrics fd,kid) or drop it.")
-        if args.data is not None and args.ref is not None:
-            raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
-        options.validate()
-        weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
-        model = load_model(weights, device=device)
-        refuse_unused_eval_options(options, model)
-        with evaluation_memory_guard(options, model.evaluation_memory_options(options)):
-            result = model.evaluate(options)
-        result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
+    result = evaluate_image_metrics(args, options, device) if args.metrics else evaluate_model(args, options, device)
     print(json.dumps(result, indent=2))
     if is_run_directory(Path(args.model)):  # for report and compare
         write_run_evaluation(Path(args.model), result)
     if args.json is not None:
         atomic_write_json(args.json, result)
     return 0
+
+
+def evaluate_image_metrics(args: argparse.Namespace, options: EvalOptions, device: torch.device) -> dict[str, Any]:
+    """``genlab eval --metrics``: the image metrics of a model's samples or an image file, against --ref."""
+    from genlab.metrics.images import evaluate_images, parse_metrics
+
+    if args.data is not None:
+        raise ConfigError("--data is not used by image --metrics (their reference images are given with --ref); "
+                          "drop it.")
+    refuse_unused_eval_options(options)
+    with evaluation_memory_guard(options, ["samples", "batch_size"]):
+        return evaluate_images(args.model, args.ref or "mnist-test", metrics=parse_metrics(args.metrics),
+                               n=options.samples, extractor=args.extractor, inception_weights=args.inception_weights,
+                               seed=options.seed, batch_size=options.batch_size, device=device,
+                               use_cache=not args.no_cache)
+
+
+def evaluate_model(args: argparse.Namespace, options: EvalOptions, device: torch.device) -> dict[str, Any]:
+    """``genlab eval`` without --metrics: the model family's own evaluation (likelihoods, TimeGAN scores, ...)."""
+    from genlab.sampling import find_model_folder, load_model
+
+    for name in ("extractor", "inception_weights", "no_cache"):
+        if getattr(args, name) not in (None, False):
+            raise ConfigError(f"--{name.replace('_', '-')} is for image --metrics; add --metrics (e.g. "
+                              "--metrics fd,kid) or drop it.")
+    if args.data is not None and args.ref is not None:
+        raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
+    options.validate()
+    weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
+    model = load_model(weights, device=device)
+    refuse_unused_eval_options(options, model)
+    with evaluation_memory_guard(options, model.evaluation_memory_options(options)):
+        result = model.evaluate(options)
+    result["protocol"]["weights"] = str(weights)  # the run's model/ export, else its newest checkpoint
+    return result
 
 
 def write_run_evaluation(run: Path, result: dict[str, Any]) -> None:
