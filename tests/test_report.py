@@ -289,3 +289,24 @@ def test_an_evaluation_that_replaces_one_of_other_values_says_so(trained_run, ca
     assert "replaced" in (err := capsys.readouterr().err) and "which also held elbo, nll (one evaluation per run" in err
     write_run_evaluation(trained_run, {"FD-mnist": {"value": 2.0, "protocol": "p"}})
     assert capsys.readouterr().err == ""  # the same values measured again
+
+
+def test_runs_of_one_name_are_told_apart_by_their_paths(trained_run, tmp_path):
+    other = tmp_path / "elsewhere" / trained_run.name
+    shutil.copytree(trained_run, other)
+    (other / "eval.json").write_text('{"fd_mnist": {"value": 2.25, "protocol": "p"}}')
+    table = compare([trained_run, other])
+    rows = table.splitlines()
+    assert rows[1].split()[0] == str(trained_run) and rows[2].split()[0] == str(other)
+    assert f"  {other}, fd_mnist: p" in rows
+
+
+def test_the_page_lists_long_config_lists_in_part_and_labels_its_charts(trained_run):
+    from genlab.report import LISTED_ITEMS, shortened
+
+    config = {"model": {"vocab": [f"w{i}" for i in range(5000)], "betas": [0.5, 0.999]}}
+    short = shortened(config)
+    assert short["model"]["betas"] == [0.5, 0.999] and len(short["model"]["vocab"]) == LISTED_ITEMS + 1
+    assert short["model"]["vocab"][-1] == "... 4,980 more (see config.json)"
+    page = write_report(trained_run).read_text()
+    assert 'aria-label="loss_discriminator, loss_generator against training step"' in page

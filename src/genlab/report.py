@@ -58,6 +58,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
                         "the log lost the lines in between.")
     return {
         "name": run_dir.name,
+        "path": run_dir,
         "config": config,
         "records": records,
         "eval": scores,
@@ -95,7 +96,9 @@ def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640
         return (pad + (x - x0) / (x1 - x0) * (width - 2 * pad),
                 height - pad - (scale(y) - y0) / (y1 - y0) * (height - 2 * pad))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+    label = html.escape(f"{', '.join(series)} against training step{' (log scale)' if log else ''}", quote=True)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="{label}">',
              f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
              f'<text x="{pad}" y="{height - 10}" font-size="11">step {min(xs)}'
              f'{f" … {max(xs)}" if max(xs) > min(xs) else ""}{" (log scale)" if log else ""}</text>',
@@ -211,7 +214,7 @@ def render(run_dir: Path, problems: list[str] | None = None) -> str:
     figures = evaluation_figures(run["eval"], Path(run_dir))
     if figures:
         sections.append("<h2>Evaluation figures</h2>" + "".join(figures))
-    sections.append(f"<h2>Config</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>")
+    sections.append(f"<h2>Config</h2><pre>{html.escape(json.dumps(shortened(config), indent=2))}</pre>")
     if found:  # under the header, where a reader starts
         sections.insert(2, "<h2>Problems with this run's files</h2><ul>"
                         + "".join(f"<li>{html.escape(problem)}</li>" for problem in found) + "</ul>")
@@ -225,6 +228,20 @@ def render(run_dir: Path, problems: list[str] | None = None) -> str:
               "' images shown';});</script>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genlab {html.escape(run['name'])}</title>"
             f"<style>{style}</style></head><body>{''.join(sections)}{footer}</body></html>")
+
+
+LISTED_ITEMS = 20  # a config list longer than this (a text model's vocabulary) is shown by its first items
+
+
+def shortened(value: Any) -> Any:
+    """``value`` (a config) with each list longer than ``LISTED_ITEMS`` cut to its first items and a
+    count of the rest; the page is for reading, and config.json beside it holds everything."""
+    if isinstance(value, dict):
+        return {key: shortened(item) for key, item in value.items()}
+    if isinstance(value, list) and len(value) > LISTED_ITEMS:
+        return [shortened(item) for item in value[:LISTED_ITEMS]] + [f"... {len(value) - LISTED_ITEMS:,} more "
+                                                                     "(see config.json)"]
+    return value
 
 
 def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list[str]:
@@ -346,12 +363,18 @@ def compare(run_dirs: list[Path]) -> str:
     values; below it, how each run's evaluation values were measured (their protocols), so runs
     scored against different references or sample counts are not compared unawares."""
     runs = [read_run(Path(d)) for d in run_dirs]
+    names = [run["name"] for run in runs]
+
+    def label(run: dict[str, Any]) -> str:
+        """A run's name, or its path where two of the runs share a name."""
+        return str(run["path"]) if names.count(run["name"]) > 1 else run["name"]
+
     lasts = [run["records"][-1] if run["records"] else {} for run in runs]
     logged = list(dict.fromkeys(k for last in lasts for k in last if k.startswith(CURVES)))  # training columns
     columns: list[str] = []
     rows = []
     for run, last in zip(runs, lasts):
-        row = {"run": run["name"], "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
+        row = {"run": label(run), "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
         # An evaluation named like any run's training column (a transformer's held-out loss) gets its own column.
         row.update({name if name not in row and name not in logged else f"eval.{name}": value
@@ -361,7 +384,7 @@ def compare(run_dirs: list[Path]) -> str:
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
     lines += ["  ".join(_fmt(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
-    protocols = [line for run in runs for line in protocol_lines(run["name"], run["eval"])]
+    protocols = [line for run in runs for line in protocol_lines(label(run), run["eval"])]
     if logged:  # the training columns are window means, not held-out numbers
         protocols.insert(0, f"  {', '.join(logged)}: training, mean over each run's last logged window (up to its "
                             "step)")

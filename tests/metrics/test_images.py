@@ -158,6 +158,11 @@ def test_mismatched_resolution_or_channels_are_refused(tmp_path, digits_npz):
         evaluate_images(unlabelled, "mnist-test", metrics=["acc"])
 
 
+def test_fid_asked_by_name_points_to_the_inception_features(tmp_path):
+    with pytest.raises(ConfigError, match="--metrics fid: FID is --metrics fd with --extractor inception"):
+        evaluate_images(tmp_path / "nothing.npz", "mnist-test", metrics=["fid"])
+
+
 def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, run_cli, tiny_dcgan):
     from genlab.data.images import embedded_digits_path
 

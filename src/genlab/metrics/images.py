@@ -163,6 +163,9 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     recall, density, coverage, class accuracy, mode count, as asked by ``metrics``.
     """
     unknown = [m for m in metrics if m not in METRICS]
+    if "fid" in unknown:  # FID is the Fréchet distance of Inception features, not a metric of its own here
+        raise ConfigError("--metrics fid: FID is --metrics fd with --extractor inception (and the Inception weights, "
+                          "--inception-weights); pass those.")
     if unknown or not metrics:
         named = f"names unknown metrics {unknown}" if unknown else "names no metric"
         raise ConfigError(f"--metrics {named}; choose from {','.join(METRICS)}.")
