@@ -15,6 +15,7 @@ import os
 import sys
 import textwrap
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -632,26 +633,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     import torch
 
     from genlab.sampling import load_model
-
-    for option, value, low in (("--max-new-tokens", args.max_new_tokens, 1), ("--num-samples", args.num_samples, 1),
-                               ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
-        if value is not None and not value >= low:  # NaN too
-            raise ConfigError(f"{option} must be at least {low} (got {value}).")
-    if args.temperature == float("inf"):
-        raise ConfigError("--temperature must be finite (got inf); 1 samples the model's own distribution.")
-    check_seed(args.seed)
-    try:
-        args.prompt.encode("utf-8")
-    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode arrive as lone surrogates
-        raise ConfigError("--prompt is not valid UTF-8 text; pass the prompt as UTF-8.") from None
-    if args.top_p is not None and not 0 < args.top_p <= 1:
-        raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
-    for flag, value in (("--top-k", args.top_k), ("--top-p", args.top_p)):
-        if args.temperature == 0 and value is not None:  # greedy decoding takes the top token whatever they keep
-            raise ConfigError(f"{flag} has no effect at --temperature 0, which always takes the most likely token; "
-                              "drop it, or sample at a temperature above 0.")
     from genlab.train.device import resolve_device
 
+    check_decoding_options(args)
     model = load_model(args.model, device=resolve_device(args.device, "--device"))
     if not hasattr(model, "tokenizer"):
         raise ConfigError(f"'genlab generate' needs a text model; {args.model} holds a {model.family}/{model.name} "
@@ -672,21 +656,45 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                top_k=args.top_k, top_p=args.top_p, generator=torch.Generator().manual_seed(args.seed),
                                use_cache=not args.no_cache)
         if args.num_samples == 1:
-            first = next(steps, None)
-            steps = itertools.chain([] if first is None else [first], steps)
-            decode = model.tokenizer.stream_decoder(args.prompt)
-            sys.stdout.write(args.prompt)
-            for token in steps:
-                sys.stdout.write(decode(int(token[0])))
-                sys.stdout.flush()
-            sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
-        else:
-            rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
-    if args.num_samples > 1:
-        for i, row in enumerate(rows):
-            text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
-            sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")
+            stream_continuation(model.tokenizer, args.prompt, steps)
+            return 0
+        rows = torch.stack(list(steps), dim=1).tolist()  # (num_samples, tokens generated)
+    for i, row in enumerate(rows):
+        text = model.tokenizer.join(args.prompt, model.tokenizer.decode(row))
+        sys.stdout.write(f"--- sample {i + 1} ---\n{text}\n")
     return 0
+
+
+def check_decoding_options(args: argparse.Namespace) -> None:
+    """Refuse decoding options out of range, and --top-k/--top-p where greedy decoding ignores them."""
+    for option, value, low in (("--max-new-tokens", args.max_new_tokens, 1), ("--num-samples", args.num_samples, 1),
+                               ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
+        if value is not None and not value >= low:  # NaN too
+            raise ConfigError(f"{option} must be at least {low} (got {value}).")
+    if args.temperature == float("inf"):
+        raise ConfigError("--temperature must be finite (got inf); 1 samples the model's own distribution.")
+    check_seed(args.seed)
+    try:
+        args.prompt.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode arrive as lone surrogates
+        raise ConfigError("--prompt is not valid UTF-8 text; pass the prompt as UTF-8.") from None
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise ConfigError(f"--top-p must lie in (0, 1] (got {args.top_p}).")
+    for flag, value in (("--top-k", args.top_k), ("--top-p", args.top_p)):
+        if args.temperature == 0 and value is not None:  # greedy decoding takes the top token whatever they keep
+            raise ConfigError(f"{flag} has no effect at --temperature 0, which always takes the most likely token; "
+                              "drop it, or sample at a temperature above 0.")
+
+
+def stream_continuation(tokenizer: Any, prompt: str, steps: Iterator[torch.Tensor]) -> None:
+    """Write ``prompt`` and then each generated token (``steps``: one (1,) tensor per token) as it comes."""
+    first = next(steps, None)  # the first token is drawn before the prompt is written: a refusal leaves no output
+    decode = tokenizer.stream_decoder(prompt)
+    sys.stdout.write(prompt)
+    for token in itertools.chain([] if first is None else [first], steps):
+        sys.stdout.write(decode(int(token[0])))
+        sys.stdout.flush()
+    sys.stdout.write(decode(None) + "\n")  # what the decoder held back: a character cut off at the end
 
 
 def cmd_report(args: argparse.Namespace) -> int:
