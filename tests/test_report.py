@@ -291,6 +291,18 @@ def test_an_evaluation_that_replaces_one_of_other_values_says_so(trained_run, ca
     assert capsys.readouterr().err == ""  # the same values measured again
 
 
+def test_a_run_cut_short_in_its_last_line_or_before_its_first_checkpoint_is_not_damaged(trained_run, tmp_path):
+    run = tmp_path / "young"
+    shutil.copytree(trained_run, run)
+    shutil.rmtree(run / "model")
+    shutil.rmtree(run / "checkpoints")  # as before the first checkpoint
+    with (run / "metrics.jsonl").open("a") as log:
+        log.write('{"step": 5, "loss_gen')  # a line still being written
+    problems = []
+    page = write_report(run, problems)
+    assert problems == [] and "Problems with this run" not in page.read_text()
+
+
 def test_runs_of_one_name_are_told_apart_by_their_paths(trained_run, tmp_path):
     other = tmp_path / "elsewhere" / trained_run.name
     shutil.copytree(trained_run, other)

@@ -20,7 +20,7 @@ from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
 from genlab.train.checkpoint import list_checkpoints
 from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
-                                 read_metric_records)
+                                 read_metric_line, read_metric_records)
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
@@ -38,10 +38,10 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
     records = read_metric_records(run_dir / METRICS_FILE)
     problems = []
-    lines = logged_lines(run_dir / METRICS_FILE)
-    if lines > len(records):  # a kill mid-line leaves one; more means the file was damaged
-        problems.append(f"{METRICS_FILE}: {lines - len(records)} of its {lines} lines are not log records (damaged or "
-                        "cut short) and are left out of the charts and the table.")
+    lines, unread = unreadable_lines(run_dir / METRICS_FILE)
+    if unread:
+        problems.append(f"{METRICS_FILE}: {unread} of its {lines} lines are not log records (damaged) and are left out "
+                        "of the charts and the table.")
     evaluation = run_dir / EVAL_FILE
     try:
         scores = read_json(evaluation) if evaluation.is_file() else None
@@ -66,11 +66,16 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def logged_lines(path: Path) -> int:
-    """The number of non-blank lines in the log at ``path`` (0 without it)."""
+def unreadable_lines(path: Path) -> tuple[int, int]:
+    """(non-blank lines, those that are not log records) of the log at ``path``; a last line cut short
+    (a run killed, or one still writing) is not counted as unreadable."""
     if not path.is_file():
-        return 0
-    return sum(1 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+        return 0, 0
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    unread = [i for i, line in enumerate(lines) if not read_metric_line(line)]
+    if unread and unread[-1] == len(lines) - 1 and not path.read_bytes().endswith(b"\n"):
+        unread.pop()
+    return len(lines), len(unread)
 
 
 def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640, height: int = 260) -> str:
@@ -143,6 +148,8 @@ def interpolation_png(run_dir: Path) -> tuple[bytes | None, str | None]:
     from genlab.imaging import grid_png
     from genlab.sampling import interpolation_images, load_model
 
+    if not (run_dir / "model").is_dir() and not list_checkpoints(run_dir):  # nothing saved yet: nothing wrong
+        return None, None
     try:
         model = load_model(run_dir)
     except CheckpointError as e:

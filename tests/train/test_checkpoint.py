@@ -98,6 +98,18 @@ def test_a_kill_between_the_renames_of_a_step_saved_again_keeps_the_step(tmp_pat
         assert torch.equal(saved, restored), name
 
 
+def test_a_first_save_killed_before_its_rename_is_not_put_back(tmp_path):
+    """Only a step saved again is restored from hidden folders: a complete first copy that never reached
+    its name is not a checkpoint the run has, and a resume started meanwhile may already have chosen another."""
+    model = tiny_model()
+    parent = tmp_path / "checkpoints"
+    save_checkpoint(tmp_path, 1, model, model.configure_optimizers(), {})
+    save_checkpoint(tmp_path / "elsewhere", 2, model, model.configure_optimizers(), {}).rename(
+        parent / ".step-000002.partial")
+    remove_partial(tmp_path)
+    assert [p.name for p in parent.iterdir()] == ["step-000001"]
+
+
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
     model = tiny_model()
     optimizers = model.configure_optimizers()
@@ -285,7 +297,9 @@ def test_optimizer_moments_of_another_shape_are_refused_before_the_first_step(tm
     state = torch.load(folder / STATE_FILE, weights_only=True)
     state["optimizers"]["generator"]["state"][0]["exp_avg"] = torch.zeros(3)
     torch.save(state, folder / STATE_FILE)
-    with pytest.raises(CheckpointError, match=r"its generator optimizer's exp_avg has shape \(3,\) for a parameter"):
+    with pytest.raises(CheckpointError, match=r"training_state.pt: its generator optimizer's exp_avg has shape \(3,\) "
+                                              r"for a parameter of shape .*: the file was altered or damaged; use an "
+                                              "earlier checkpoint"):
         load_checkpoint(folder, tiny_model(), tiny_model().configure_optimizers())
 
 
@@ -298,11 +312,12 @@ def test_a_checkpoint_whose_step_disagrees_with_its_name_or_marker_is_refused(tm
         state = torch.load(folder / STATE_FILE, weights_only=True)
         state["step"] = 7
         torch.save(state, folder / STATE_FILE)
-        says = "holds the training state of step 7, but its COMPLETE marker says 2"
+        says = "holds the training state of step 7, but its COMPLETE marker says 2: the checkpoint was altered; " \
+               "delete it and resume an earlier one"
     else:
         folder = folder.rename(folder.parent / "step-999999")
-        says = "holds the training state of step 2, but its name says 999999"
-    with pytest.raises(CheckpointError, match=f"{says}: it was renamed or altered"):
+        says = "holds the training state of step 2, but its name says 999999: it was renamed; rename it step-000002"
+    with pytest.raises(CheckpointError, match=says):
         load_checkpoint(folder, model, model.configure_optimizers())
     copy = tmp_path / "kept-aside"  # a copy under another name is still a checkpoint
     shutil.copytree(save_checkpoint(tmp_path, 3, model, model.configure_optimizers(), {}), copy)

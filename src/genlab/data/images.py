@@ -103,7 +103,7 @@ def shared_with_training(model: str | os.PathLike, images: np.ndarray) -> int | 
         return None
     try:
         trained = load_images(data.get("path"), resolution=images.shape[1], channels=images.shape[3]).images
-    except (GenlabError, OSError):
+    except (GenlabError, OSError, MemoryError):  # moved, changed, or too large to hold again: nothing to tell
         return None
     if trained.shape[1:] != images.shape[1:]:  # a non-square size: no image can match
         return 0

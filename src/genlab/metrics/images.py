@@ -50,15 +50,13 @@ def parse_metrics(text: str) -> list[str]:
 def training_overlap_warning(generated: str | Path, reference: str | Path, ref_images: np.ndarray) -> str | None:
     """What the protocol says when reference images are images the model trained on: all of them (the
     training file itself, or the embedded digits for a model trained without --data), or some."""
+    if trained_on_data(generated, reference):  # the very file it trained on, whatever its pixels became
+        return own_training_data_warning(reference, "--ref")
     shared = shared_with_training(generated, ref_images) if Path(generated).is_dir() else None
-    if shared is None:  # its training data unreadable now: the files themselves tell
-        return own_training_data_warning(reference, "--ref") if trained_on_data(generated, reference) else None
-    if shared == 0:
+    if not shared:  # none, or its training data unknown or unreadable now
         return None
     if shared == len(ref_images) and trained_on_embedded_digits(generated):
         return embedded_training_warning("--ref")
-    if shared == len(ref_images) and trained_on_data(generated, reference):
-        return own_training_data_warning(reference, "--ref")
     share = f"all {shared:,}" if shared == len(ref_images) else f"{shared:,} of the {len(ref_images):,}"
     return (f"{share} reference images ({reference}) are images the model was trained on: these numbers "
             f"{'' if shared == len(ref_images) else 'partly '}show fit to the training data, not generalisation; "

@@ -62,7 +62,7 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
     state = {
         "step": step,
         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
-        "rng": rng_states if rng_states is not None else [capture_rng()],
+        "rng": rng_states if rng_states is not None else [capture_rng(_device_of(model))],
         "loop": loop_state or {},
     }
     atomic_write(staging / STATE_FILE, lambda tmp: torch.save(state, tmp))
@@ -82,6 +82,11 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, optimizers
         staging.rename(final)
     fsync_dir(parent)
     return final
+
+
+def _device_of(model: torch.nn.Module) -> torch.device | None:
+    """The device of ``model``'s first parameter (whose GPU stream a checkpoint keeps), None without any."""
+    return next((parameter.device for parameter in model.parameters()), None)
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -131,16 +136,17 @@ def discard_after(run_dir: Path, step: int) -> None:
 
 
 def remove_partial(run_dir: Path) -> None:
-    """Delete what a killed save or prune left: hidden folders and unmarked ``step-*`` ones. A hidden
-    folder that is complete while its step has no checkpoint (a kill between the two renames of a
-    step saved again) is renamed into place instead: the new copy (``.partial``) if it is complete,
-    else the old one (``.stale``)."""
+    """Delete what a killed save or prune left: hidden folders and unmarked ``step-*`` ones. A step
+    saved again and killed between its two renames (its old copy set aside as ``.stale``, the new
+    one not yet in place) is put back instead: the new copy if it is complete, else the old one. A
+    first save killed before its rename is not: the run goes on from the checkpoint before it."""
     parent = checkpoints_dir(run_dir)
     if parent.is_dir():
         for child in sorted(parent.glob(".step-*"), key=lambda child: child.suffix != ".partial"):
-            final = parent / child.name[1:].rsplit(".", 1)[0]  # .step-000500.partial → step-000500
-            if child.suffix in (".partial", ".stale") and (child / MARKER).is_file() and not final.exists():
-                child.rename(final)
+            name = child.name[1:].rsplit(".", 1)[0]  # .step-000500.partial → step-000500
+            resaved = (parent / f".{name}.stale").is_dir()
+            if resaved and (child / MARKER).is_file() and not (parent / name).exists():
+                child.rename(parent / name)
                 fsync_dir(parent)
             else:
                 _remove(child)
@@ -220,15 +226,18 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             optimizer.load_state_dict(state["optimizers"][name])
             for group, settings in zip(optimizer.param_groups, configured):
                 group.update(settings)
-            check_optimizer_state(name, optimizer)
+            check_optimizer_state(name, optimizer, folder / STATE_FILE)
         step = state["step"]
         if type(step) is not int or step < 0:
-            raise TypeError(f"its step {step!r} is not a count")
+            raise CheckpointError(f"{folder / STATE_FILE} holds the step {step!r}, not a count: the file was altered "
+                                  "or damaged; use an earlier checkpoint.")
         named, marked = checkpoint_step(folder), saved_step(folder)  # a folder of another name may be a copy
-        if marked != step or named not in (None, step):
-            says = f"its {MARKER} marker says {marked}" if marked != step else f"its name says {named}"
-            raise CheckpointError(f"{folder} holds the training state of step {step}, but {says}: it was renamed or "
-                                  f"altered; rename it step-{step:06d} or delete it, then resume again.")
+        if marked != step:
+            raise CheckpointError(f"{folder} holds the training state of step {step}, but its {MARKER} marker says "
+                                  f"{marked}: the checkpoint was altered; delete it and resume an earlier one.")
+        if named not in (None, step):
+            raise CheckpointError(f"{folder} holds the training state of step {step}, but its name says {named}: it "
+                                  f"was renamed; rename it step-{step:06d} or delete it, then resume again.")
         if len(state["rng"]) == world_size:
             try:
                 restore_rng(state["rng"][rank], device)
@@ -245,15 +254,16 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
                               "resume it with the config it was saved with.") from e
 
 
-def check_optimizer_state(name: str, optimizer: torch.optim.Optimizer) -> None:
+def check_optimizer_state(name: str, optimizer: torch.optim.Optimizer, path: Path) -> None:
     """Refuse per-parameter state (Adam's moments) whose shape is not its parameter's: the first
-    step would fail on it, or broadcast it silently."""
+    step would fail on it, or broadcast it silently. The weights loaded, so the file was altered."""
     for group in optimizer.param_groups:
         for parameter in group["params"]:
             for key, value in optimizer.state.get(parameter, {}).items():
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
-                    raise ValueError(f"its {name} optimizer's {key} has shape {tuple(value.shape)} for a parameter of "
-                                     f"shape {tuple(parameter.shape)}")
+                    raise CheckpointError(f"{path}: its {name} optimizer's {key} has shape {tuple(value.shape)} for a "
+                                          f"parameter of shape {tuple(parameter.shape)}: the file was altered or "
+                                          "damaged; use an earlier checkpoint.")
 
 
 def checked_loop_state(loop: Any) -> dict[str, Any]:

@@ -147,11 +147,13 @@ def batch_option(local: int) -> str:
         f"--train.batch_size {local * world} ({local} in each of {world} processes)")
 
 
-def mean_across_ranks(values: torch.Tensor, process: ProcessContext) -> torch.Tensor:
-    if process.distributed:
+def mean_across_ranks(values: torch.Tensor, world_size: int) -> torch.Tensor:
+    """``values`` averaged over the ``world_size`` processes of the group (a collective: every rank
+    calls it); ``values`` themselves in a single process."""
+    if world_size > 1:
         values = values.clone()
         dist.all_reduce(values)
-        values /= process.world_size
+        values /= world_size
     return values
 
 
@@ -160,7 +162,7 @@ def global_mean(value: torch.Tensor) -> torch.Tensor:
     decisions inside a training step that every rank must take the same way."""
     if not (dist.is_available() and dist.is_initialized()):
         return value
-    return mean_across_ranks(value.detach(), ProcessContext(world_size=dist.get_world_size()))
+    return mean_across_ranks(value.detach(), dist.get_world_size())
 
 
 def average_gradients_before_steps(model: nn.Module, optimizers: dict[str, torch.optim.Optimizer]) -> list:
@@ -182,8 +184,7 @@ def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if not grads:
         return
-    group = ProcessContext(world_size=dist.get_world_size())
-    flat = mean_across_ranks(torch.cat([g.reshape(-1) for g in grads]), group)
+    flat = mean_across_ranks(torch.cat([g.reshape(-1) for g in grads]), dist.get_world_size())
     torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
 
 

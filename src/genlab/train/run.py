@@ -163,8 +163,9 @@ def stored_run_config(folder: Path, family: str | None = None, values: dict[str,
         try:  # the saved config's own fault (an edited or damaged file), not the command's: name the file
             _build_run_config(None, saved, {}, {})
         except ConfigError as own:
-            raise ConfigError(f"{folder / CONFIG_FILE}, the config the run was saved with, is not valid: {own} "
-                              "Put it back as genlab wrote it, or resume an earlier checkpoint.") from None
+            raise ConfigError(f"{folder / CONFIG_FILE}, the config the run was saved with, is not valid "
+                              f"({str(own).rstrip('.')}); restore it as genlab wrote it, or resume an earlier "
+                              "checkpoint.") from None
         raise
     dropped = {section: names for section, names in dropped.items() if names}
     kept = {**saved, **{section: {key: value for key, value in saved[section].items() if key not in names}

@@ -35,15 +35,17 @@ def read_metric_records(path: Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
-            records.append(record)
-    return records
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [record for record in map(read_metric_line, lines) if record is not None]
+
+
+def read_metric_line(line: str) -> dict[str, Any] | None:
+    """One line of metrics.jsonl as its record, or None for a damaged one (see :func:`read_metric_records`)."""
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("step"), int) else None
 
 
 def run_directory_of(path: Path) -> Path | None:

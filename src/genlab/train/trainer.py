@@ -353,7 +353,7 @@ class Trainer:
             stacked = torch.stack([sums[n].detach().float() for n in names]).to(self.device)
             if divisors is not None:
                 stacked = stacked / torch.tensor([divisors[n] for n in names], device=self.device)
-        return dict(zip(names, mean_across_ranks(stacked, self.process).cpu()))
+        return dict(zip(names, mean_across_ranks(stacked, self.process.world_size).cpu()))
 
     def _log(self, step: int, sums: dict[str, torch.Tensor], counts: dict[str, int], window: int,
              window_start: float, timed_steps: int) -> dict[str, float]:

@@ -668,6 +668,35 @@ def test_rsgan_with_r2_pairs_each_fake_with_its_real_image_and_penalises_d_on_th
     assert torch.allclose(logged["loss_generator"], paired, rtol=1e-4)  # the pairing itself: test_dcgan.py
 
 
+def test_lazy_r2_descends_the_penalty_on_the_fakes_with_r1_every_times_the_weight():
+    """As lazy R1 (above), on the step's fakes: D's move with the penalty minus its move without it is
+    lr × r1_every × γ/2 × ∇E‖∇D(G(z))‖², under the D before the update."""
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def first_update(step):
+        torch.manual_seed(0)
+        model = GAN(GANConfig(resolution=28, channels=1, r2_gamma=1000.0, r1_every=4, **TINY))
+        optimizers = {**model.configure_optimizers(),
+                      "discriminator": torch.optim.SGD(model.discriminator.parameters(), lr=1e-3)}
+        model.on_train_step(step, optimizers)
+        generator, before = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+        torch.manual_seed(1)
+        return model.training_step({"images": images}, optimizers), generator, before, model.discriminator
+
+    unpenalised, _, _, moved = first_update(1)
+    logged, generator, before, penalised = first_update(4)
+    assert "penalty_r2" not in unpenalised and "penalty_r1" not in logged
+    torch.manual_seed(1)
+    fakes = generator(torch.randn(8, TINY["latent_dim"])).detach()
+    penalty = squared_gradient_norm(lambda x: before(x)[0], fakes)
+    assert torch.allclose(logged["penalty_r2"], penalty.detach(), rtol=1e-4)
+    parameters = list(before.parameters())
+    gradients = [torch.zeros_like(p) if g is None else g
+                 for p, g in zip(parameters, torch.autograd.grad(penalty, parameters, allow_unused=True))]
+    for gradient, with_penalty, without in zip(gradients, penalised.parameters(), moved.parameters()):
+        assert torch.allclose(without - with_penalty, 1e-3 * 4 * 500 * gradient, rtol=1e-3, atol=1e-6)
+
+
 def test_wgan_gp_logs_the_critic_loss_and_its_gradient_penalty_apart():
     """loss_discriminator is the adversarial loss alone, E[D(fake)] - E[D(real)] under WGAN-GP."""
     torch.manual_seed(0)

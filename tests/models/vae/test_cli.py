@@ -214,6 +214,11 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, digits_npz, run_cl
     code, _, err = run_cli("sample", run, "--n", "2", "--out", other / "samples" / "x.png")
     assert code == 2 and "is part of the record of the run" in err and not (other / "samples" / "x.png").exists()
     assert all(path.read_bytes() == content for path, content in before.items())
+    project = tmp_path / "project"  # a folder that merely holds a config.json of its own is no run
+    (project / "samples").mkdir(parents=True)
+    (project / "config.json").write_text('{"name": "my project"}')
+    code, _, err = run_cli("sample", run, "--n", "2", "--out", project / "samples" / "x.png")
+    assert code == 0 and (project / "samples" / "x.png").is_file(), err
     exported = tmp_path / "exported"  # a model folder outside any run
     shutil.copytree(run / "model", exported)
     code, _, err = run_cli("eval", exported, "--json", exported / "config.json")
