@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # for annotations only: torch and the models load when a comm
     from genlab.models.base import GenerativeModel
 
 INTERPOLATION_STEPS = 10  # images per row of 'genlab sample --interpolate'
+DEVICE_HELP = "cpu (the default), cuda or cuda:N"  # sample, eval and generate's --device
 
 # Shorthands of `genlab train` (--data, --steps, ...) and the dotted option each one sets.
 TRAIN_SHORTCUTS = {
@@ -80,7 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="genlab", description="Train, sample and evaluate deep generative models.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_train_parser, _add_sample_parser, _add_eval_parser, _add_generate_parser, _add_other_parsers):
+        add(commands)
+    for command in _subparsers(parser).values():
+        for each in (command, *_subparsers(command).values()):
+            each.allow_abbrev = False  # --step must not pass for --steps
+            # --debug after the command too; SUPPRESS: when absent it leaves genlab's own value alone
+            each.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return parser
 
+
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """genlab train: the family, a config file, shorthands of the common --train/--data options."""
     train = commands.add_parser("train", help="train a model",
                                 description="Train a model. Any config option can be set as --SECTION.KEY VALUE, "
                                             "e.g. --model.latent_dim 128 --train.log_every 10; "
@@ -98,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="torch.compile the networks (same as --train.compile true; see README: Speed)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_sample_parser(commands: argparse._SubParsersAction) -> None:
+    """genlab sample: samples, interpolations, a class, long series."""
     sample = commands.add_parser("sample", help="draw samples from a trained model")
     sample.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     sample.add_argument("--n", type=int, default=64, help="number of samples (rows with --interpolate; default 64)")
@@ -113,8 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "CIFAR-10's 'cat') or its number (where some names are numbers, a number is a name)")
     sample.add_argument("--long", type=int, metavar="STEPS",
                         help="rgan: --n series of STEPS steps each, the recurrence running on past the training window")
-    sample.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
+    sample.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
+
+def _add_eval_parser(commands: argparse._SubParsersAction) -> None:
+    """genlab eval: the family's own evaluation, or image --metrics against --ref."""
     evaluate = commands.add_parser("eval", help="evaluate a trained model on held-out data",
                                    description="Evaluate a model; what is measured depends on its family, and the "
                                                "protocol is printed beside every number. The result is also written "
@@ -162,9 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "PCA and t-SNE) to DIR")
     evaluate.add_argument("--seed", type=int, help="seed of what the evaluation draws (samples, subsets, post-hoc "
                                                    f"classifiers; default {EvalOptions.seed})")
-    evaluate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
+    evaluate.add_argument("--device", default="cpu", help=DEVICE_HELP)
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
+
+def _add_generate_parser(commands: argparse._SubParsersAction) -> None:
+    """genlab generate: continue a prompt with a text model."""
     generate = commands.add_parser("generate", help="continue a prompt with a trained text model",
                                    description="Generate text with a trained text model; a single sample streams to "
                                                "stdout token by token.")
@@ -180,8 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--no-cache", action="store_true",
                           help="re-run the whole window for every token (slow; transformer family only)")
-    generate.add_argument("--device", default="cpu", help="cpu (the default), cuda or cuda:N")
+    generate.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
+
+def _add_other_parsers(commands: argparse._SubParsersAction) -> None:
+    """genlab report, compare, list and data."""
     report = commands.add_parser("report", help="write RUN/report.html: samples, curves, metrics, config")
     report.add_argument("run", help="run directory")
     compare = commands.add_parser("compare", help="one table row per run: last losses and evaluation values")
@@ -198,12 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
     download = data_commands.add_parser("download", help="fetch a dataset and verify its checksums")
     download.add_argument("name", help="mnist, fashion-mnist or cifar10")
     download.add_argument("dir")
-    for command in _subparsers(parser).values():
-        for each in (command, *_subparsers(command).values()):
-            each.allow_abbrev = False  # --step must not pass for --steps
-            # --debug after the command too; SUPPRESS: when absent it leaves genlab's own value alone
-            each.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    return parser
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
