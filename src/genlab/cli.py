@@ -119,7 +119,8 @@ def _add_sample_parser(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("--out", help="output file: .png (a grid) or .npz (to evaluate) for images; .png, .csv or "
                                       ".npz for time series; .txt for text and token ids (default samples.png, or "
                                       "samples.txt for a text model)")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0: the same samples every "
+                                                            "time; change it for others)")
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int,
                         help=f"images per interpolation row (with --interpolate; default {INTERPOLATION_STEPS})")
@@ -155,8 +156,9 @@ def _add_eval_parser(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--k", type=int, help=f"importance samples per example for --nll (default {EvalOptions.k})")
     evaluate.add_argument("--batch-size", type=int,
                           help=f"examples per forward pass (default {EvalOptions.batch_size})")
-    evaluate.add_argument("--max-examples", type=int, help="evaluate on N examples only (the first N; sequence "
-                                                           "models: a random N, drawn with --seed)")
+    evaluate.add_argument("--max-examples", type=int, help="evaluate on N examples only (the first N: images, the "
+                                                           "text's windows or references; rgan: a random N, drawn "
+                                                           "with --seed)")
     evaluate.add_argument("--repeats", type=int,
                           help=f"repetitions of each sequence score (mean ± std; default {EvalOptions.repeats})")
     evaluate.add_argument("--discriminative-iterations", type=int,
@@ -198,7 +200,8 @@ def _add_generate_parser(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--top-k", type=int, help="sample among the K most likely tokens only")
     generate.add_argument("--top-p", type=float, help="sample among the most likely tokens holding probability P")
     generate.add_argument("--num-samples", type=int, default=1, help="continuations, generated as one batch")
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0: the same text every "
+                                                              "time; change it for another)")
     generate.add_argument("--no-cache", action="store_true",
                           help="re-run the whole window for every token (slow; transformer family only)")
     generate.add_argument("--device", default="cpu", help=DEVICE_HELP)

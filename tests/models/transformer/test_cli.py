@@ -181,3 +181,30 @@ def test_the_default_sample_file_never_replaces_the_training_text(tmp_path, run_
     assert text.read_bytes() == before
     code, _, err = run_cli("sample", "run", "--n", "1", "--out", "drawn.txt")
     assert code == 0 and (tmp_path / "drawn.txt").is_file(), err
+
+
+def test_eval_says_whether_the_scored_text_was_held_out_and_warns_of_trained_on_text(tmp_path, run_cli):
+    """The last 10% of --data is scored: held out only if --data is the training text; text the model
+    trained on (a slice of its training part under another name) is flagged, unseen text said to be other."""
+    from genlab.data.text import read_text
+
+    text = read_text(None, "--data")[0][:30_000]
+    (tmp_path / "train.txt").write_text(text)
+    (tmp_path / "slice.txt").write_text(text[5_000:8_000])  # inside the first 90%: trained on
+    (tmp_path / "other.txt").write_text(read_text(None, "--data")[0][-3_000:])  # never seen
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "transformer", "--data", tmp_path / "train.txt", "--steps", "2", "--batch-size", "4",
+                           "--model.context", "16", "--model.layers", "1", "--model.width", "16", "--model.heads", "2",
+                           "--model.warmup_steps", "1", "--model.decay_steps", "2", "--out", run, "--quiet")
+    assert code == 0, err
+    protocols = {}
+    for name in ("train", "slice", "other"):
+        code, out, err = run_cli("eval", run, "--data", tmp_path / f"{name}.txt")
+        assert code == 0, err
+        protocols[name] = json.loads(out)["protocol"]
+    assert protocols["train"]["split"] == "last 10% of the characters (held out in training)"
+    assert "warning" not in protocols["train"] and "warning" not in protocols["other"]
+    assert protocols["other"]["split"].endswith("(another text than the one the model trained on)")
+    assert protocols["slice"]["split"].endswith("(not the part training held out)")
+    assert protocols["slice"]["warning"].startswith("1 of the 1 256-character pieces of the scored text are in the "
+                                                    "text the model trained on")

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genlab.data.provenance import training_data_section
 from genlab.data.text import read_text, refuse_embedded_text_for_other_training, split_text
-from genlab.errors import ConfigError, DataError
+from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.models.base import EvalOptions, evaluating
 from genlab.tokenizers import WORD_UNKNOWN_ID, ByteTokenizer
 
@@ -67,9 +68,10 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         nats, tokens = held_out_loss(model.net, ids, options.batch_size, options.max_examples)
     characters, size = predicted_text_size(model.tokenizer, held_out, tokens)
     loss = nats / tokens
+    split, warning = describe_split(model, held_out, fraction)
     protocol = {
         "data": source,
-        "split": f"last {fraction * 100:.4g}% of the characters (held out in training)",
+        "split": split,
         "tokenizer": f"{model.config.tokenizer}-level, {model.tokenizer.vocab_size} symbols",
         "predicted_tokens": tokens,
         "characters": characters,
@@ -82,6 +84,8 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         protocol["unknown_tokens"] = int((ids[1:tokens + 1] == WORD_UNKNOWN_ID).sum())
         protocol["perplexity"] = ("exp(loss) per token, and the word tokenizer's tokens include runs of whitespace "
                                   "and punctuation marks: lower than a perplexity per word")
+    if warning:
+        protocol["warning"] = warning
     return {
         "loss": loss,
         "perplexity": math.exp(loss),
@@ -90,6 +94,34 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         "bits_per_byte": nats / math.log(2) / size,
         "protocol": protocol,
     }
+
+
+OVERLAP_PIECE = 256  # characters: the scored text is compared with the training text in pieces of this size
+
+
+def describe_split(model, held_out: str, fraction: float) -> tuple[str, str | None]:
+    """What the scored text (the last ``fraction`` of the evaluated text) is to ``model``: the part its
+    training held out, or other text (its run's training text is read again to tell); and a warning
+    when pieces of it are text the model trained on."""
+    split = f"last {fraction * 100:.4g}% of the characters"
+    section = training_data_section(model.loaded_from) if model.loaded_from is not None else None
+    if section is None:  # an export without its run: what it trained on is not recorded beside it
+        return split, None
+    try:
+        trained_on, _ = read_text(section.get("path"), "--data")
+    except (GenlabError, OSError):
+        return f"{split} (the model's training text could not be read again to compare)", None
+    trained_part, held_back = split_text(trained_on, fraction)
+    if held_out == held_back:
+        return f"{split} (held out in training)", None
+    pieces = [held_out[i:i + OVERLAP_PIECE] for i in range(0, len(held_out) - OVERLAP_PIECE + 1, OVERLAP_PIECE)]
+    seen = sum(piece in trained_part for piece in pieces or [held_out])
+    if not seen:
+        return f"{split} (another text than the one the model trained on)", None
+    return (f"{split} (not the part training held out)",
+            f"{seen} of the {len(pieces or [held_out])} {OVERLAP_PIECE}-character pieces of the scored text are in "
+            "the text the model trained on: the loss shows fit to the training text, not generalisation; pass the "
+            "training file itself (its held-out part is scored) or text the model never saw with --data")
 
 
 def predicted_text_size(tokenizer, text: str, tokens: int) -> tuple[int, int]:
