@@ -237,6 +237,9 @@ class RunConfig:
         }
 
 
+MIN_EVAL_TEMPERATURE = 0.01  # textgan eval: NLL_gen of samples drawn at --temperature
+
+
 @dataclass
 class EvalOptions:
     """What ``genlab eval`` asks of a model; each family reads the options that apply to it. The
@@ -275,9 +278,10 @@ class EvalOptions:
         for name in ("k", "batch_size", "repeats", "discriminative_iterations", "predictive_iterations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)}).")
-        if not 0 < self.temperature < float("inf"):
-            raise ConfigError(f"--temperature must be a positive number (got {self.temperature}); 1 samples the "
-                              "model's own distribution.")
+        if not MIN_EVAL_TEMPERATURE <= self.temperature < float("inf"):
+            # Below it, logits / temperature overflow float32 and NLL_gen is infinite, which JSON cannot hold.
+            raise ConfigError(f"--temperature must be a finite number of at least {MIN_EVAL_TEMPERATURE} (got "
+                              f"{self.temperature}); 1 samples the model's own distribution.")
         if self.classifier_hidden is not None and self.classifier_hidden < 1:
             raise ConfigError(f"--classifier-hidden must be at least 1 (got {self.classifier_hidden}).")
         if self.max_examples is not None and self.max_examples < 1:
