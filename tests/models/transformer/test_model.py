@@ -272,3 +272,18 @@ def test_a_given_char_vocabulary_that_lacks_a_character_says_where_it_came_from(
         build_text_data(TextDataConfig(str(path)), config)
     windows, built = build_text_data(TextDataConfig(str(path)), dataclasses.replace(config, vocab=None))
     assert "é" in built.vocab
+
+
+def test_a_word_vocabulary_is_chosen_by_the_training_part_alone(tmp_path):
+    """Words only the held-out text uses stay out of the vocabulary (they are <unk> there, and eval counts them);
+    characters only the held-out text uses are in a char vocabulary, which has no <unk>."""
+    from genlab.data.text import TextDataConfig
+    from genlab.models.transformer import build_text_data
+
+    text = "the cat sat on the mat. " * 90 + "zebra quokka " * 10
+    (tmp_path / "words.txt").write_text(text)
+    data = TextDataConfig(path=str(tmp_path / "words.txt"), validation_fraction=0.1)
+    _, word = build_text_data(data, TransformerConfig(tokenizer="word", context=8))
+    _, char = build_text_data(data, TransformerConfig(tokenizer="char", context=8))
+    assert "cat" in word.vocab and "zebra" not in word.vocab and "quokka" not in word.vocab
+    assert "z" in char.vocab and "q" in char.vocab

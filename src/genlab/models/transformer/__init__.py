@@ -17,15 +17,20 @@ __all__ = ["FAMILY", "Transformer", "TransformerConfig"]
 
 
 def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[TokenWindows, TransformerConfig]:
-    """Windows of the training split; the vocabulary is built from the whole text unless the config
-    already holds one (a resumed run), so the validation text never meets an unknown symbol."""
+    """Windows of the training split, and the vocabulary unless the config already holds one (a
+    resumed run). A word vocabulary is built from the training split only: which words it keeps
+    (``max_words``, by frequency) must not depend on the held-out text, whose other words are then
+    ``<unk>``, counted by 'genlab eval'. A character vocabulary is built from the whole text, as the
+    char tokenizer has no ``<unk>``: the held-out text's characters are symbols the model never
+    trained on, but evaluating it does not fail."""
     text, source = read_text(data.path)
     given = model.vocab is not None  # a resumed run's, or one taken over with another run's config.json
+    train_text, _ = split_text(text, data.validation_fraction)
     if model.vocab is None and model.tokenizer != "byte":
-        model = dataclasses.replace(model, vocab=build_tokenizer(model.tokenizer, text, model.max_words).vocab)
+        vocab_text = train_text if model.tokenizer == "word" else text
+        model = dataclasses.replace(model, vocab=build_tokenizer(model.tokenizer, vocab_text, model.max_words).vocab)
     model = dataclasses.replace(model, held_out_fraction=data.validation_fraction)  # what genlab eval scores
     tokenizer = load_tokenizer(model.tokenizer, model.vocab or [])
-    train_text, _ = split_text(text, data.validation_fraction)
     try:
         ids = torch.from_numpy(tokenizer.encode(train_text, source=source))
     except DataError:
