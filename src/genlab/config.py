@@ -226,15 +226,20 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form saved as a run's ``config.json``; ``genlab.train.run.stored_run_config``
         reads it back."""
-        import torch  # not at the top: 'genlab --help' reads this module and must stay fast
-
         return {
             "family": self.family,
             "model": {"name": self.model_name, **to_dict(self.model)},
             "data": to_dict(self.data),
             "train": to_dict(self.train),
-            "versions": {"genlab": __version__, "torch": torch.__version__},
+            "versions": versions(),
         }
+
+
+def versions() -> dict[str, str]:
+    """The versions a saved config records: genlab's and torch's."""
+    import torch  # not at the top: 'genlab --help' reads this module and must stay fast
+
+    return {"genlab": __version__, "torch": torch.__version__}
 
 
 MIN_EVAL_TEMPERATURE = 0.01  # textgan eval: NLL_gen of samples drawn at --temperature

@@ -33,7 +33,7 @@ from torch import nn
 
 # CONFIG_FILE and EvalOptions are also importable from here (genlab.sampling and the families import them).
 from genlab import __version__
-from genlab.config import CONFIG_FILE, EvalOptions, from_stored, to_dict
+from genlab.config import CONFIG_FILE, EvalOptions, from_stored, to_dict, versions
 from genlab.errors import BrokenWeightsError, CheckpointError, ConfigError, WeightsMismatchError
 from genlab.fileio import atomic_write, atomic_write_json
 
@@ -225,7 +225,7 @@ class GenerativeModel(nn.Module):
         return {
             "family": self.family,
             "model": {"name": self.name, **to_dict(self.config)},
-            "versions": {"genlab": __version__, "torch": torch.__version__},
+            "versions": versions(),
         }
 
     def save_pretrained(self, directory: str | Path) -> Path:
