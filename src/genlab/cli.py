@@ -370,7 +370,7 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
     record of a run (its config, log, weights, checkpoints, previews)."""
     from genlab.data.provenance import training_data_section
-    from genlab.train.rundir import METRICS_FILE, RUN_RECORD, is_run_directory
+    from genlab.train.rundir import record_owner
 
     if not str(path).strip():
         raise ConfigError(f"{option} is empty; pass a file name.")
@@ -394,13 +394,10 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
         raise ConfigError(f"{option} {path} is a file of the model folder this command reads ({model}); pass "
                           "another file name.")
     # Any run's record, not only the one this command reads: training, resuming and reporting read it back.
-    # (A run: its config.json beside what training writes from its first step on, so a project folder that
-    # merely holds a config.json is not taken for one.)
-    for inner, outer in zip([target, *target.parents], target.parents):
-        if inner.name in RUN_RECORD and is_run_directory(outer) and (
-                (outer / METRICS_FILE).is_file() or (outer / "checkpoints").is_dir()):
-            raise ConfigError(f"{option} {path} is part of the record of the run in {outer}; pass a file name "
-                              "outside its config, log, model, checkpoints and previews.")
+    owner = record_owner(target)
+    if owner is not None:
+        raise ConfigError(f"{option} {path} is part of the record of the run in {owner[0]}; pass a file name "
+                          "outside its config, log, model, checkpoints and previews.")
     return out
 
 

@@ -20,7 +20,7 @@ from genlab.fileio import atomic_write_text
 from genlab.models.base import read_json
 from genlab.train.checkpoint import list_checkpoints
 from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
-                                 read_metric_line, read_metric_records)
+                                 read_metric_line)
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 CURVE_TITLES = {"loss": "Losses", "penalty": "Penalties"}  # the heading of each kind of CURVES' chart
@@ -36,9 +36,8 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     if not is_run_directory(run_dir):
         what = "a checkpoint or an exported model" if config_path.is_file() else "not a run directory (no config.json)"
         raise CheckpointError(f"{run_dir} is {what}; pass the --out folder of 'genlab train'.")
-    records = read_metric_records(run_dir / METRICS_FILE)
+    records, lines, unread = read_log(run_dir / METRICS_FILE)
     problems = []
-    lines, unread = unreadable_lines(run_dir / METRICS_FILE)
     if unread:
         problems.append(f"{METRICS_FILE}: {unread} of its {lines} lines are not log records (damaged) and are left out "
                         "of the charts and the table.")
@@ -66,16 +65,19 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def unreadable_lines(path: Path) -> tuple[int, int]:
-    """(non-blank lines, those that are not log records) of the log at ``path``; a last line cut short
-    (a run killed, or one still writing) is not counted as unreadable."""
+def read_log(path: Path) -> tuple[list[dict[str, Any]], int, int]:
+    """The log at ``path`` in one read: its records (as :func:`read_metric_records` keeps them), its
+    non-blank lines and how many of those are not records; a last line cut short (a run killed, or one
+    still writing) is not counted as unreadable."""
     if not path.is_file():
-        return 0, 0
-    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    unread = [i for i, line in enumerate(lines) if not read_metric_line(line)]
-    if unread and unread[-1] == len(lines) - 1 and not path.read_bytes().endswith(b"\n"):
+        return [], 0, 0
+    raw = path.read_bytes()
+    lines = [line for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    parsed = [read_metric_line(line) for line in lines]
+    unread = [i for i, record in enumerate(parsed) if record is None]
+    if unread and unread[-1] == len(lines) - 1 and not raw.endswith(b"\n"):
         unread.pop()
-    return len(lines), len(unread)
+    return [record for record in parsed if record is not None], len(lines), len(unread)
 
 
 def svg_curves(records: list[dict[str, Any]], names: list[str], width: int = 640, height: int = 260) -> str:

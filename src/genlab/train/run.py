@@ -21,7 +21,7 @@ from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_ch
 from genlab.train.distributed import ProcessContext
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
-from genlab.train.rundir import EVAL_FILE, REPORT_FILE, RUN_RECORD, is_run_directory
+from genlab.train.rundir import EVAL_FILE, REPORT_FILE, RUN_RECORD, is_run_directory, record_owner
 from genlab.train.trainer import Trainer
 
 SECTIONS = ("family", "model", "data", "train", "versions")
@@ -247,11 +247,10 @@ def refuse_nested_runs(run_dir: Path) -> None:
     """Refuse a run directory inside one of another run's own folders (``samples/``, ``checkpoints/``,
     ...: the outer run prunes them) or one that is a folder of runs (the runs' own files would sit
     among this run's). Any other folder above may hold a config.json of its own."""
-    resolved = Path(run_dir).resolve()
-    for inner, outer in zip([resolved, *resolved.parents], resolved.parents):
-        if inner.name in RUN_RECORD and is_run_directory(outer):
-            raise ConfigError(f"--out {run_dir} lies inside {inner.name}/ of the run {outer}; pass --out a folder "
-                              "outside it.")
+    owner = record_owner(run_dir)
+    if owner is not None:
+        outer, inner = owner
+        raise ConfigError(f"--out {run_dir} lies inside {inner}/ of the run {outer}; pass --out a folder outside it.")
     if not (run_dir / CONFIG_FILE).exists() and run_dir.is_dir():
         runs = sorted(child.name for child in run_dir.iterdir() if child.is_dir() and is_run_directory(child))
         if runs:

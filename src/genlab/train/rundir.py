@@ -59,6 +59,19 @@ def run_directory_of(path: Path) -> Path | None:
     return path if is_run_directory(path) else None
 
 
+def record_owner(path: Path) -> tuple[Path, str] | None:
+    """(the run directory, the entry of its record) when ``path`` is, or lies inside, a part of a
+    run's record (its config, log, model, checkpoints, previews); else None. A run here holds its
+    log or checkpoints besides its config.json, so a project folder that merely has a config.json
+    of its own is not taken for one."""
+    resolved = Path(path).resolve()
+    for inner, outer in zip([resolved, *resolved.parents], resolved.parents):
+        if inner.name in RUN_RECORD and is_run_directory(outer) and (
+                (outer / METRICS_FILE).is_file() or (outer / "checkpoints").is_dir()):
+            return outer, inner.name
+    return None
+
+
 def is_run_directory(path: Path) -> bool:
     """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
     and it is not one of the run's checkpoints or its exported model, which hold one too."""
