@@ -213,3 +213,37 @@ def test_ranks_that_would_resume_from_different_steps_are_refused_before_trainin
     assert f'File "{os.path.dirname(genlab.__file__)}' not in resumed.stderr
     assert (shared / "metrics.jsonl").read_bytes() == before  # nothing of the run changed
     assert not (shared / "checkpoints" / "step-000006").exists()
+
+
+# where rank 0 fails -> (what the script replaces on rank 0 only, what rank 1 is told, rank 0's own error)
+RANK_ZERO_FAILURES = {
+    "checkpoint": ("trainer.save_checkpoint", "writing the checkpoint of step 3", "No space left on device"),
+    "run lock": ("run.hold_run_lock", "locking and tidying the run folder", "No space left on device"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RANK_ZERO_FAILURES))
+def test_when_rank_zero_fails_in_its_own_work_the_other_rank_stops_with_a_sentence(tmp_path, case):
+    """Only rank 0 writes; a failure there (a full disk) must not leave rank 1 waiting in the next collective."""
+    target, what, error = RANK_ZERO_FAILURES[case]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+    script = tmp_path / "full_disk_on_rank0.py"
+    script.write_text(textwrap.dedent(f"""
+        import errno, os, sys
+        from genlab.cli import main
+        from genlab.train import run, trainer
+
+        def full_disk(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        if os.environ["RANK"] == "0":
+            {target} = full_disk
+        sys.exit(main(["train", "--config", "toy-ring", "--out", sys.argv[1], "--quiet", "--batch-size", "64",
+                       "--steps", "6", "--train.checkpoint_every", "3"]))
+    """))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
+               str(tmp_path / "run")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f"Rank 0 failed while {what}" in result.stderr and "rank 1 stops with it" in result.stderr
+    assert error in result.stderr  # rank 0's own sentence
+    assert f'File "{os.path.dirname(genlab.__file__)}' not in result.stderr  # one sentence each, no traceback

@@ -21,7 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, GenlabError
 
 if TYPE_CHECKING:
     from genlab.models.base import GenerativeModel
@@ -56,6 +56,15 @@ def init_process_group(process: ProcessContext, device: torch.device) -> bool:
         return False
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return True
+
+
+def end_process_group() -> None:
+    """Tear down the group :func:`init_process_group` made, once every rank has got here."""
+    # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in flight;
+    # tearing gloo down under it aborts the process ("terminate called..."), seen once in CI. A
+    # barrier lets every rank's pending work finish first.
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def wrap(model: nn.Module, names: tuple[str, ...], device: torch.device) -> None:
@@ -186,6 +195,28 @@ def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
         return
     flat = mean_across_ranks(torch.cat([g.reshape(-1) for g in grads]), dist.get_world_size())
     torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
+
+
+@contextmanager
+def main_work(process: ProcessContext, what: str) -> Iterator[None]:
+    """Wrap work that only rank 0 does (writing the log, a preview, a checkpoint, the model export;
+    ``what`` names it for a message): afterwards every rank learns, in one collective, whether it
+    succeeded. When rank 0 fails, the other ranks stop with a sentence pointing at its error instead
+    of waiting in the next collective until torchrun or the process group's timeout ends them.
+    Every rank must enter it at the same points."""
+    error = None
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - re-raised below, after the other ranks have been told
+        error = e
+    if process.distributed:
+        succeeded = gather_to_all(error is None, process)
+        if error is None and not all(succeeded):
+            failed = succeeded.index(False)
+            raise GenlabError(f"Rank {failed} failed while {what} (its error is printed above or in its log); "
+                              f"rank {process.rank} stops with it.")
+    if error is not None:
+        raise error
 
 
 def gather_to_all(obj, process: ProcessContext) -> list:

@@ -18,7 +18,7 @@ from genlab.models.base import WEIGHTS_FILE, GenerativeModel, ignored_note, load
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
                                      remove_training_temporaries, resolve_checkpoint, saved_step)
-from genlab.train.distributed import ProcessContext
+from genlab.train.distributed import ProcessContext, end_process_group, init_process_group, main_work
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import seed_everything
 from genlab.train.rundir import EVAL_FILE, REPORT_FILE, RUN_RECORD, is_run_directory, record_owner
@@ -206,15 +206,20 @@ def train(config: RunConfig, resume_from: Path | None = None, restart_ok: bool =
     if resume_from is not None:  # on every process, so that all of them stop at a refusal
         saved = saved or stored_run_config(resume_from)[1]
         changed = _check_resume(config, model, resume_from, saved)
+    # Made here rather than in fit, so that the other ranks hear of a failure in rank 0's part below.
+    created_group = init_process_group(process, trainer.device)
     try:
-        if process.is_main:
-            hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
-            remove_partial(run_dir)
-            remove_training_temporaries(run_dir)
-            _announce(config, model, dataset, run_dir, resume_from, saved, changed)
+        with main_work(process, "locking and tidying the run folder"):
+            if process.is_main:
+                hold_run_lock(run_dir)  # before anything in it is removed; the trainer locks a new one once created
+                remove_partial(run_dir)
+                remove_training_temporaries(run_dir)
+                _announce(config, model, dataset, run_dir, resume_from, saved, changed)
         trainer.fit(model, dataset, config, resume_from=resume_from)
     finally:
         release_run_lock(run_dir)
+    if created_group:
+        end_process_group()
     return run_dir
 
 

@@ -31,7 +31,7 @@ from genlab.train.checkpoint import (discard_after, latest_checkpoint, list_chec
                                      prune_checkpoints, save_checkpoint)
 from genlab.train.device import cpu_has_bf16_units, resolve_device
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
-                                      gather_to_all, gather_to_main, init_process_group, mean_across_ranks,
+                                      end_process_group, gather_to_all, gather_to_main, init_process_group, main_work, mean_across_ranks,
                                       networks_to_compile, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
@@ -130,15 +130,18 @@ class Trainer:
                     model.on_train_step(loop.step, optimizers)
                     losses = self._take_step(model, batch, optimizers, buffers, loop, bar)
                     if loop.step == start:  # the first step has run: only now does the run directory change
-                        self._open_run(start, resume_from is not None, saved_config)
+                        with main_work(self.process, "preparing the run folder"):
+                            self._open_run(start, resume_from is not None, saved_config)
                     loop.add(losses)
                     bar.update(1)
                     self._after_step(model, optimizers, wrapped, saved_config, loop, bar)
                 if loop.step == start:  # resumed at its last step: nothing to train, and its last log line stays
-                    self._open_run(start, resume_from is not None, saved_config, trains=False)
-                if self.process.is_main:
-                    with unwrapped(model, wrapped):
-                        model.save_pretrained(self.run_dir / "model")
+                    with main_work(self.process, "preparing the run folder"):
+                        self._open_run(start, resume_from is not None, saved_config, trains=False)
+                with main_work(self.process, "exporting the model"):
+                    if self.process.is_main:
+                        with unwrapped(model, wrapped):
+                            model.save_pretrained(self.run_dir / "model")
         finally:
             bar.close()
             if self._writer:
@@ -146,11 +149,7 @@ class Trainer:
                 self._writer = None
             release_run_lock(self.run_dir)
         if created_group:
-            # A rank's last send (its RNG state, gathered for the final checkpoint) may still be in
-            # flight; tearing gloo down under it aborts the process ("terminate called..."), seen
-            # once in CI. A barrier lets every rank's pending work finish first.
-            torch.distributed.barrier()
-            torch.distributed.destroy_process_group()
+            end_process_group()
         return loop.last
 
     def _resume(self, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
@@ -240,14 +239,10 @@ class Trainer:
         checkpoints = step % cfg.checkpoint_every == 0 or step == cfg.steps
         if logs:
             self._log_window(loop, bar)
-        if self.process.is_main and previews:
-            with unwrapped(model, wrapped), out_of_memory_as(
-                    f"The preview of --train.preview_count {cfg.preview_count} samples does not fit in "
-                    "memory; lower it."):
-                try:
-                    model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", cfg.preview_count, cfg.seed)
-                except SampleError as e:  # the loss curves tell more; the run goes on as configured
-                    tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
+        if previews:
+            with main_work(self.process, f"writing the preview of step {step}"):
+                if self.process.is_main:
+                    self._preview(step, model, wrapped)
         if checkpoints:
             # A checkpoint must never hold NaNs (with check_finite off they can arise). Checked on every rank
             # (their weights agree), so all stop together instead of leaving the others waiting in a collective.
@@ -258,13 +253,23 @@ class Trainer:
             # The open window's sums as the mean over ranks (a collective too): every rank resumes
             # with them, so the next log's average over ranks is the uninterrupted run's.
             open_sums = self._rank_mean(loop.sums)
-            if self.process.is_main:
-                with unwrapped(model, wrapped):
-                    loop_state = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
-                                  "log_every": cfg.log_every, "warned": sorted(self._warned)}
-                    self._checkpoint(step, model, optimizers, saved_config, loop_state, rng_states)
+            with main_work(self.process, f"writing the checkpoint of step {step}"):
+                if self.process.is_main:
+                    with unwrapped(model, wrapped):
+                        loop_state = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
+                                      "log_every": cfg.log_every, "warned": sorted(self._warned)}
+                        self._checkpoint(step, model, optimizers, saved_config, loop_state, rng_states)
         if logs or previews or checkpoints:  # throughput counts training steps only, not previews and checkpoints
             loop.window_start, loop.timed_steps = time.perf_counter(), 0
+
+    def _preview(self, step: int, model: GenerativeModel, wrapped: tuple[str, ...]) -> None:
+        count = self.config.preview_count
+        with unwrapped(model, wrapped), out_of_memory_as(
+                f"The preview of --train.preview_count {count} samples does not fit in memory; lower it."):
+            try:
+                model.write_preview(self.run_dir / "samples" / f"step-{step:06d}", count, self.config.seed)
+            except SampleError as e:  # the loss curves tell more; the run goes on as configured
+                tqdm.write(f"genlab: step {step}: warning: no preview written: {e}")
 
     def _log_window(self, loop: _LoopState, bar: tqdm) -> None:
         """Log the window that step ``loop.step`` ends (or, at the run's last step, the part of it
@@ -370,18 +375,19 @@ class Trainer:
         record = {"step": step, **values, "examples_per_s": throughput, "time": time.time()}
         if warnings:
             record["warnings"] = warnings
-        if self.process.is_main:
-            # A condition (collapse, saturation) is printed when it starts, not again while it lasts; an
-            # event (a spike) every time. metrics.jsonl records every window's warnings.
-            for warning in conditions:
-                if warning_kind(warning) not in self._warned:
+        with main_work(self.process, f"logging step {step}"):
+            if self.process.is_main:
+                # A condition (collapse, saturation) is printed when it starts, not again while it lasts; an
+                # event (a spike) every time. metrics.jsonl records every window's warnings.
+                for warning in conditions:
+                    if warning_kind(warning) not in self._warned:
+                        tqdm.write(f"genlab: step {step}: warning: {warning}")
+                for warning in events:
                     tqdm.write(f"genlab: step {step}: warning: {warning}")
-            for warning in events:
-                tqdm.write(f"genlab: step {step}: warning: {warning}")
-            self._warned = {warning_kind(warning) for warning in conditions}
-            with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-            self._tensorboard(step, values)
+                self._warned = {warning_kind(warning) for warning in conditions}
+                with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(record) + "\n")
+                self._tensorboard(step, values)
         return values
 
     def _health(self, values: dict[str, float]) -> tuple[list[str], list[str]]:
