@@ -21,6 +21,18 @@ SHARED_DATA_CANDIDATES = [Path(p) for p in [os.environ.get("GENLAB_SHARED_DATA")
 TINY_DCGAN = ["--model.generator_width", "8", "--model.discriminator_width", "8", "--model.latent_dim", "16"]
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("genlab-cache")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(session_cache, monkeypatch):
+    """Every test shares one genlab cache (reference features, digests) in a temporary folder, never the user's."""
+    monkeypatch.setenv("GENLAB_CACHE", str(session_cache))
+    return session_cache
+
+
 @pytest.fixture
 def tiny_dcgan() -> list[str]:
     """Command-line options for a DCGAN whose training step takes milliseconds."""

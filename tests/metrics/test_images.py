@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.images import evaluate_images
@@ -190,6 +191,36 @@ def test_a_run_trained_on_the_reference_itself_is_flagged(tmp_path, digits_npz, 
         np.savez(tmp_path / "unseen.npz", x=data["x"][5000:5100])
     unseen = evaluate_images(own, tmp_path / "unseen.npz", metrics=["fd"], n=16, extractor="mnist")
     assert "warning" not in unseen["FD-mnist"]
+
+
+def test_the_training_images_are_read_again_only_when_their_data_changes(tmp_path, monkeypatch):
+    """The overlap check's digests of a run's training images are cached under the data's size and time."""
+    from genlab.metrics import images as image_metrics
+
+    digits = np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    data, folder = tmp_path / "train.npz", tmp_path / "pictures"
+    np.savez(data, x=digits)
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(digits[i]).save(folder / f"{i}.png")
+    runs = {}
+    for name, path in (("file", data), ("folder", folder)):
+        runs[name] = tmp_path / f"run-{name}"
+        runs[name].mkdir()
+        (runs[name] / "config.json").write_text(json.dumps({"family": "gan", "data": {"path": str(path)}}))
+    reads = []
+    load = image_metrics.load_images
+    monkeypatch.setattr(image_metrics, "load_images", lambda *a, **k: reads.append(a[0]) or load(*a, **k))
+    reference = digits[10:30, ..., None]
+    assert image_metrics.shared_with_training(runs["file"], reference) == 20 and len(reads) == 1
+    assert image_metrics.shared_with_training(runs["file"], reference[:5]) == 5 and len(reads) == 1  # cached
+    np.savez(data, x=digits[:15])  # the training file rewritten
+    assert image_metrics.shared_with_training(runs["file"], reference) == 5 and len(reads) == 2
+    assert image_metrics.shared_with_training(runs["file"], reference, use_cache=False) == 5 and len(reads) == 3
+    assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == 3 and len(reads) == 4
+    assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == 3 and len(reads) == 4
+    Image.fromarray(digits[5]).save(folder / "5.png")  # a picture added
+    assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == 4 and len(reads) == 5
 
 
 def test_class_metrics_that_cannot_apply_are_refused_before_any_feature_is_computed(tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from genlab.data.npz import load_npz_arrays
 from genlab.data.provenance import training_data_section
-from genlab.errors import DataError, GenlabError
+from genlab.errors import DataError
 from genlab.fileio import missing
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
@@ -93,26 +93,12 @@ def own_training_data_warning(data: str | os.PathLike, option: str) -> str:
             f"data, not generalisation; pass held-out images with {option}")
 
 
-def shared_with_training(model: str | os.PathLike, images: np.ndarray) -> int | None:
-    """How many of the uint8 ``images`` (N, H, W, C) are, pixel for pixel, images the run behind
-    ``model`` trained on (its data read again at their size and channels); None where no run config
-    names that data or it can no longer be read. Catches a subset, a reordering or a copy under
-    another name, which a comparison of paths cannot."""
-    data = training_data_section(model) if Path(model).is_dir() else None
-    if data is None:
-        return None
-    try:
-        trained = load_images(data.get("path"), resolution=images.shape[1], channels=images.shape[3]).images
-    except (GenlabError, OSError, MemoryError):  # moved, changed, or too large to hold again: nothing to tell
-        return None
-    if trained.shape[1:] != images.shape[1:]:  # a non-square size: no image can match
-        return 0
-    seen = {_digest(image) for image in trained}
-    return sum(_digest(image) in seen for image in images)
-
-
-def _digest(image: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+def image_digests(images: np.ndarray) -> np.ndarray:
+    """A 16-byte digest of each uint8 image (N, H, W, C) → (N, 16) uint8: equal images, equal rows."""
+    digests = np.empty((len(images), 16), np.uint8)
+    for row, image in zip(digests, images):
+        row[:] = np.frombuffer(hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest(), np.uint8)
+    return digests
 
 
 def trained_on_embedded_digits(path: str | os.PathLike) -> bool:

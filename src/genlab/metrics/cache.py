@@ -76,14 +76,40 @@ def load_reference(key: dict[str, str | int]) -> dict[str, torch.Tensor] | None:
         return None
 
 
-def save_reference(key: dict[str, str | int], tensors: dict[str, torch.Tensor]) -> Path | None:
+def save_reference(key: dict[str, str | int], tensors: dict[str, torch.Tensor],
+                   what: str = "the reference features") -> Path | None:
     """Cache ``tensors`` under ``key``; a cache that cannot be written (a read-only home, a full
-    disk) is a printed warning and None, never the loss of the evaluation that computed them."""
+    disk) is a printed warning naming ``what`` and None, never the loss of the evaluation that
+    computed them."""
     contiguous = {name: t.contiguous() for name, t in tensors.items()}
     try:
         path = _entry_path(key)
         return atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata={"key": json.dumps(key)}))
     except (OSError, RuntimeError) as e:  # RuntimeError: Path.home() with no home directory
-        print(f"genlab: warning: the reference features were not cached ({e}); the scores are unaffected. Set "
+        print(f"genlab: warning: {what} were not cached ({e}); the scores are unaffected. Set "
               "GENLAB_CACHE to a writable folder, or pass --no-cache.", file=sys.stderr)
+        return None
+
+
+def data_fingerprint(path: str | os.PathLike | None) -> list | None:
+    """What identifies the data at ``path`` cheaply, without reading it: a file's resolved path, size and
+    modification time; a folder's, and those of every file beneath it (a picture added, removed or
+    rewritten changes it); None (the embedded digits) as genlab's version. None where ``path`` is gone.
+    An edit that keeps a file's size and modification time (rare: ``touch -r`` after it) goes unseen."""
+    if path is None:
+        return ["embedded", __version__]
+    path = Path(path).expanduser()
+    try:
+        stat = path.stat()
+        if not path.is_dir():
+            return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+        files = hashlib.sha256()
+        for folder, subfolders, names in os.walk(path):  # symbolic links to folders are not followed
+            subfolders.sort()
+            for name in sorted(names):
+                entry = Path(folder, name)
+                info = entry.stat()
+                files.update(f"{entry.relative_to(path)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        return [str(path.resolve()), stat.st_mtime_ns, files.hexdigest()]
+    except OSError:
         return None

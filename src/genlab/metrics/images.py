@@ -17,11 +17,11 @@ import torch
 
 from genlab import __version__
 from genlab.config import CONFIG_FILE
-from genlab.data.images import (CIFAR10_CLASSES, DIGIT_CLASSES, FORMATS, embedded_training_warning, load_images,
-                                own_training_data_warning, shared_with_training, trained_on_embedded_digits)
-from genlab.data.provenance import trained_on_data
-from genlab.errors import ConfigError, DataError
-from genlab.metrics.cache import images_digest, load_reference, reference_key, save_reference
+from genlab.data.images import (CIFAR10_CLASSES, DIGIT_CLASSES, FORMATS, embedded_training_warning, image_digests,
+                                load_images, own_training_data_warning, trained_on_embedded_digits)
+from genlab.data.provenance import trained_on_data, training_data_section
+from genlab.errors import ConfigError, DataError, GenlabError
+from genlab.metrics.cache import data_fingerprint, images_digest, load_reference, reference_key, save_reference
 from genlab.metrics.checks import require_samples
 from genlab.metrics.evaluators import mode_count
 from genlab.metrics.extractors import Extractor, get_extractor
@@ -47,12 +47,13 @@ def parse_metrics(text: str) -> list[str]:
     return [m.strip().lower() for m in text.split(",") if m.strip()]
 
 
-def training_overlap_warning(generated: str | Path, reference: str | Path, ref_images: np.ndarray) -> str | None:
+def training_overlap_warning(generated: str | Path, reference: str | Path, ref_images: np.ndarray,
+                             use_cache: bool = True) -> str | None:
     """What the protocol says when reference images are images the model trained on: all of them (the
     training file itself, or the embedded digits for a model trained without --data), or some."""
     if trained_on_data(generated, reference):  # the very file it trained on, whatever its pixels became
         return own_training_data_warning(reference, "--ref")
-    shared = shared_with_training(generated, ref_images) if Path(generated).is_dir() else None
+    shared = shared_with_training(generated, ref_images, use_cache) if Path(generated).is_dir() else None
     if not shared:  # none, or its training data unknown or unreadable now
         return None
     if shared == len(ref_images) and trained_on_embedded_digits(generated):
@@ -61,6 +62,47 @@ def training_overlap_warning(generated: str | Path, reference: str | Path, ref_i
     return (f"{share} reference images ({reference}) are images the model was trained on: these numbers "
             f"{'' if shared == len(ref_images) else 'partly '}show fit to the training data, not generalisation; "
             "pass held-out images with --ref")
+
+
+def shared_with_training(model: str | Path, images: np.ndarray, use_cache: bool = True) -> int | None:
+    """How many of the uint8 ``images`` (N, H, W, C) are, pixel for pixel, images the run behind
+    ``model`` trained on (its data read again at their size and channels); None where no run config
+    names that data or it can no longer be read. Catches a subset, a reordering or a copy under
+    another name, which a comparison of paths cannot. The training images' digests are cached
+    (``use_cache``) under the data's :func:`data_fingerprint`, so a run's data is read once, not at
+    every evaluation."""
+    data = training_data_section(model)
+    if data is None:
+        return None
+    found = training_digests(data.get("path"), images.shape[1:], use_cache)
+    if found is None:
+        return None
+    shape, trained = found
+    if shape != images.shape[1:]:  # a non-square size: no image can match
+        return 0
+    seen = {row.tobytes() for row in trained}
+    return sum(row.tobytes() in seen for row in image_digests(images))
+
+
+def training_digests(path: str | None, size: tuple[int, ...], use_cache: bool = True
+                     ) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """(image shape, digests (N, 16)) of the training data at ``path`` read at ``size`` (H, W, C), from
+    the cache when its fingerprint is unchanged; None where the data cannot be read (moved, changed
+    into something else, too large to hold again)."""
+    fingerprint = data_fingerprint(path) if use_cache else None
+    key = {"training_data": fingerprint, "size": list(size), "extractor": "training-digests", "genlab": __version__}
+    cached = load_reference(key) if fingerprint is not None else None
+    if cached is not None and set(cached) == {"shape", "digests"}:
+        return tuple(cached["shape"].tolist()), cached["digests"].numpy()
+    try:
+        trained = load_images(path, resolution=size[0], channels=size[2]).images
+    except (GenlabError, OSError, MemoryError):  # moved, changed, or too large to hold again: nothing to tell
+        return None
+    digests = image_digests(trained)
+    if fingerprint is not None:
+        save_reference(key, {"shape": torch.tensor(trained.shape[1:]), "digests": torch.from_numpy(digests)},
+                       what="the digests of the training images")
+    return trained.shape[1:], digests
 
 
 def load_reference_images(reference: str | Path) -> tuple[np.ndarray, str, str, str | None]:
@@ -205,7 +247,7 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     protocol = {"extractor": chosen.description, "generated": len(images), "generated_source": source,
                 "reference": len(ref_images), "reference_data": str(reference), "reference_split": shown_split,
                 "genlab": __version__}
-    warning = training_overlap_warning(generated, reference, ref_images)
+    warning = training_overlap_warning(generated, reference, ref_images, use_cache)
     if warning:
         protocol["warning"] = warning
     results: dict[str, dict[str, Any]] = {}

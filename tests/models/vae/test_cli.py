@@ -34,6 +34,7 @@ def test_train_sample_interpolate_and_evaluate(tmp_path, digits_npz, run_cli, ti
     assert "the NLL decodes 20 latents for each of 40 images (800 decoder passes)" in err  # the cost, said first
     result = json.loads(result_file.read_text())
     assert result["protocol"]["examples"] == 40 and result["protocol"]["importance_samples"] == 20
+    assert result["protocol"]["nll_estimator"].startswith("-L_k with k = 20 importance samples")
     assert result["protocol"]["weights"] == str(run / "model")  # which weights were scored
     assert "first --max-examples" in result["protocol"]["selection"]
     assert result["nll"] <= -result["elbo"] + 1.0  # L_20 is a tighter bound than the ELBO, up to noise

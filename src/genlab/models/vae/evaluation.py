@@ -223,6 +223,10 @@ def protocol(model, options: EvalOptions, source: str, examples: int, samples: i
         "units": "nats per example" + (f"; bits per dimension over {dims} dimensions"
                                        if model.likelihood.discrete else ""),
         "importance_samples": samples if options.nll else None,
+        # -L_k (Burda et al. 2016): its expectation is an upper bound on -log p(x), tighter as k grows.
+        "nll_estimator": (f"-L_k with k = {samples} importance samples from q(z|x): an upper bound on -log p(x) in "
+                          "expectation; its standard error is the spread over examples, not that bias")
+        if options.nll else None,
         "elbo_samples": samples,
         "active_unit_threshold": f"Cov_x(E_q[z_u]) > {ACTIVE_UNIT_THRESHOLD}",
         "seed": options.seed,
