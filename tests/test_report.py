@@ -154,6 +154,18 @@ def test_compare_lists_one_row_per_run(trained_run, tmp_path):
     assert "0.0892±0.1262" in table.split() and "7/10" in table.split()
 
 
+def test_compare_says_when_a_column_holds_losses_of_different_families(trained_run, tmp_path):
+    """A VAE's loss (nats per image) and a transformer's (nats per token) would share a column unawares."""
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "family": "vae"}))
+    protocols = compare([trained_run, other]).split("protocols:")[1].splitlines()
+    assert "  loss_generator: logged by runs of different families (gan, vae), each in its own units and terms: not " \
+           "comparable across them" in protocols
+    assert "different families" not in compare([trained_run])
+
+
 def test_an_evaluation_never_shares_a_column_with_another_runs_training_value(trained_run, tmp_path):
     """A run that logged nothing but evaluated "loss_generator", listed first, does not fill the training column."""
     scored = tmp_path / "scored"
