@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +38,21 @@ def json_or_text(value: str):
 def model_options(items: list[str]) -> dict:
     """``--set`` items KEY=VALUE → model options."""
     return {key: json_or_text(value) for key, value in (item.split("=", 1) for item in items)}
+
+
+def work_folder(out: str | None, prefix: str) -> Path:
+    """Where a benchmark puts its run (and data it made): ``--out`` DIR, kept so that the run can be
+    looked at or scored again (``--score``); else a temporary folder, removed when the benchmark exits."""
+    if out:
+        path = Path(out).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+OUT_HELP = "keep the run in this folder (default: a temporary folder, removed at the end)"
 
 
 def timed_training(config: RunConfig) -> tuple[Path, float, float]:

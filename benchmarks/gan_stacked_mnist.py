@@ -32,7 +32,6 @@ import dataclasses
 import json
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +44,7 @@ from genlab.metrics.evaluators import evaluator_outputs, evaluator_record, load_
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config, stored_run_config
 
-from common import timed_training
+from common import OUT_HELP, timed_training, work_folder
 
 MODES = 1000
 PACGAN_TRAIN_IMAGES = 128_000  # PacGAN's VEEGAN_experiment config: num_training_sample
@@ -162,7 +161,7 @@ def kl_to_uniform(counts: np.ndarray) -> float:
 
 def stacked_run_config(args, rest: list[str], digits, parser) -> RunConfig:
     """The mnist-dcgan preset on ``args.train_images`` fresh stacked images, with the options given."""
-    folder = Path(tempfile.mkdtemp(prefix="stacked-mnist-"))
+    folder = work_folder(args.out, "stacked-mnist-")
     train_images, _ = stacked(digits, args.train_images, args.seed)
     np.savez(folder / "stacked.npz", x=train_images)
     preset = load_config_file("mnist-dcgan")
@@ -194,6 +193,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--truncation", type=float,
                         help="sample z from N(0, I) truncated to |z| <= T (default: the model's own setting)")
+    parser.add_argument("--out", help=OUT_HELP + "; --score DIR/run scores it again")
     parser.add_argument("--score", metavar="RUN", type=Path,
                         help="score this finished run again (e.g. at another --truncation) instead of training")
     args, rest = parser.parse_known_args()  # the rest: --model.KEY VALUE options, applied last

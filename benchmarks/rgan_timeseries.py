@@ -22,7 +22,6 @@ import argparse
 import json
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from genlab.models.rgan.evaluation import scoring_axis
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, timed_training
+from common import OUT_HELP, model_options, timed_training, work_folder
 
 
 def main() -> None:
@@ -54,6 +53,7 @@ def main() -> None:
                         help="also score with a post-hoc classifier of this many GRU units (not a TimeGAN score)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="further model options, e.g. loss=hinge logits=sequence bidirectional=true")
+    parser.add_argument("--out", help=OUT_HELP + "; --score DIR/run scores it again")
     parser.add_argument("--score", metavar="RUN", type=Path,
                         help="score this finished run again (e.g. with more --repeats) instead of training; pass "
                              "the --dataset and --csv it was trained on")
@@ -86,7 +86,7 @@ def main() -> None:
         if args.model == "timegan":
             model.update(autoencoder_steps=args.phase_steps, supervised_steps=args.phase_steps)
         model.update(model_options(args.set))
-        out = Path(tempfile.mkdtemp(prefix="rgan-bench-")) / "run"
+        out = work_folder(args.out, "rgan-bench-") / "run"
         config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {
             "steps": args.steps, "batch_size": args.batch_size, "seed": args.seed, "out": str(out), "device": "cpu",
             "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.steps}})
@@ -105,7 +105,8 @@ def main() -> None:
                                classifier_hidden=args.classifier_hidden)
     print(json.dumps({
         "command": shlex.join(["python", *sys.argv]),
-        "dataset": args.dataset, "data": dataset.description, "model": trained.name, "run": str(out),
+        "dataset": args.dataset, "data": dataset.description, "model": trained.name,
+        "run": str(out) if args.out or args.score else None,  # a temporary run is gone by now
         **({} if args.score else {"steps": args.steps, "batch_size": args.batch_size, "hidden_dim": args.hidden_dim}),
         "threads": args.threads,
         "config": {k: v for k, v in trained.export_config()["model"].items()

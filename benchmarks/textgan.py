@@ -35,7 +35,6 @@ import json
 import os
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +47,7 @@ from genlab.models.textgan.oracle import OracleLSTM
 from genlab.sampling import load_model
 from genlab.train.run import build_run_config
 
-from common import model_options, timed_training
+from common import OUT_HELP, model_options, timed_training, work_folder
 
 
 ORACLE_SAMPLING_OFFSET = 1000  # oracle task: generated samples drawn with seed 1000 + --seed (data: seeds 0, 1)
@@ -83,13 +82,14 @@ def main() -> None:
                         help="further model options, e.g. hidden_dim=128 generator=transformer")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help=OUT_HELP)
     args = parser.parse_args()
     if (args.task == "oracle") != bool(args.oracle) or (args.task == "coco") != bool(args.train_file and
                                                                                         args.test_file):
         parser.error("task oracle needs --oracle; task coco needs --train-file and --test-file")
     torch.set_num_threads(args.threads)
 
-    folder = Path(tempfile.mkdtemp(prefix="textgan-bench-"))
+    folder = work_folder(args.out, "textgan-bench-")
     if args.task == "oracle":
         train_path, test_path = oracle_data(args.oracle, folder, 10000)
     else:
