@@ -193,7 +193,8 @@ def _add_generate_parser(commands: argparse._SubParsersAction) -> None:
                                                "stdout token by token.")
     generate.add_argument("model", help="run directory, checkpoint folder or exported model folder")
     generate.add_argument("--prompt", default="", help="text to continue (default: none; a transformer then starts "
-                          "from a newline, a textgan model from its start symbol)")
+                          "from a newline, or from its first token where its vocabulary has none, a textgan model "
+                          "from its start symbol)")
     generate.add_argument("--max-new-tokens", type=int, default=500,
                           help="tokens to generate (default 500); a textgan model stops at its trained sentence length")
     generate.add_argument("--temperature", type=float, default=1.0, help="0: greedy decoding")

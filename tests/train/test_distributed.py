@@ -54,7 +54,8 @@ def torchrun(tmp_path, *args, processes=2):
 FAMILIES = {
     "gan": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0}, {}),
     "vae": ("vae", True, {"width": 4, "hidden_dim": 16, "latent_dim": 4}, {}),
-    "transformer": ("transformer", False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "decay_steps": 6},
+    "transformer": ("transformer", False, {"context": 16, "layers": 1, "width": 16, "heads": 2, "warmup_steps": 2,
+                                           "decay_steps": 6},
                     {}),
     "rgan": ("rgan", False, {"hidden_dim": 8, "layers": 1, "noise_dim": 2}, {"sines": 64, "window": 6}),
     # No DDP modules: gradients averaged before each optimizer step, through all three phases.

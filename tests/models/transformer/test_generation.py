@@ -69,6 +69,17 @@ def test_window_jumps_by_stride_once_full():
     assert window_start(3, 12, context=8, stride=2) == 6
 
 
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_a_prompt_longer_than_the_context_is_read_through_its_newest_context_tokens(tiny_model, positions):
+    model = tiny_model(scale=0.5, positions=positions)
+    prompt = torch.tensor([[3, 7, 1, 4, 9, 9, 2, 1, 5]])  # context 8 + 1: the first token drops out, no more
+    first = next(generate(model.net, prompt, 1, temperature=0))
+    assert torch.equal(first, model.net(prompt[:, -8:])[:, -1].argmax(-1))
+    assert not torch.equal(model.net(prompt[:, -8:])[:, -1], model.net(prompt[:, -6:])[:, -1])  # context counts
+    with pytest.raises(ValueError, match="run past the context of 8 tokens"):
+        model.net(prompt)
+
+
 def naive_greedy(net, prompt, steps):
     """Greedy decoding re-running the model on the whole sequence (valid while it fits the context)."""
     tokens = prompt.clone()

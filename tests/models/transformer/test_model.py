@@ -65,6 +65,8 @@ def test_decay_steps_0_keeps_the_learning_rate_constant_after_the_warmup(tiny_mo
         assert all(g["lr"] == 1e-3 for g in optimizers["adamw"].param_groups)
     with pytest.raises(ConfigError, match="--model.decay_steps must be a non-negative number"):
         TransformerConfig(decay_steps=-1).validate()
+    with pytest.raises(ConfigError, match="decay_steps 50 ends the cosine decay before --model.warmup_steps 100"):
+        TransformerConfig(warmup_steps=100, decay_steps=50).validate()
     # min_lr is where the decay ends: without a decay it is refused, not range-checked against lr.
     with pytest.raises(ConfigError, match="^--model.min_lr is where the cosine decay ends, and --model.decay_steps 0"):
         TransformerConfig(lr=1e-4, min_lr=1e-5, decay_steps=0).validate()
@@ -210,6 +212,14 @@ def test_bits_per_character_count_the_characters_of_the_text_not_of_decoded_ids(
         pieces = WordTokenizer(vocab).pieces(held_out)
         assert protocol["unknown_tokens"] > 0
         assert protocol["characters"] == len(held_out) - len(pieces[0])
+        # An <unk> prices a whole word as one symbol: per-character figures would flatter, so none are given.
+        assert result["bits_per_character"] is None and result["bits_per_byte"] is None
+        assert protocol["bits_per_character"].startswith(f"not reported: {protocol['unknown_tokens']} of the scored")
+        vocab = WordTokenizer.from_text(text, max_words=100).vocab  # every word known
+        model = Transformer(TransformerConfig(tokenizer=kind, vocab=vocab, context=8, layers=1, heads=2, width=8))
+        result = model.evaluate(EvalOptions(data=str(path)))
+        protocol = result["protocol"]
+        assert protocol["unknown_tokens"] == 0
     else:  # every byte after the first is predicted; the é's second byte begins no character
         assert protocol["predicted_tokens"] == protocol["bytes"] == len(held_out.encode()) - 1
         assert protocol["characters"] == len(held_out) - 1
@@ -287,3 +297,10 @@ def test_a_word_vocabulary_is_chosen_by_the_training_part_alone(tmp_path):
     _, char = build_text_data(data, TransformerConfig(tokenizer="char", context=8))
     assert "cat" in word.vocab and "zebra" not in word.vocab and "quokka" not in word.vocab
     assert "z" in char.vocab and "q" in char.vocab
+
+
+@pytest.mark.parametrize("text, start", [("the cat\nsat on the mat\n", "\n"), ("the cat sat on the mat ", "<unk>")])
+def test_an_empty_prompt_starts_from_a_newline_or_where_there_is_none_from_token_0(text, start):
+    vocab = WordTokenizer.from_text(text, max_words=100).vocab
+    model = Transformer(TransformerConfig(tokenizer="word", vocab=vocab, context=8, layers=1, heads=2, width=8))
+    assert model.encode_prompt("", batch=2).tolist() == [[vocab.index(start)]] * 2

@@ -84,14 +84,22 @@ def evaluate_text(model, options: EvalOptions) -> dict[str, Any]:
         protocol["unknown_tokens"] = int((ids[1:tokens + 1] == WORD_UNKNOWN_ID).sum())
         protocol["perplexity"] = ("exp(loss) per token, and the word tokenizer's tokens include runs of whitespace "
                                   "and punctuation marks: lower than a perplexity per word")
+    per_text = True  # bits per character and per byte: what the model pays for the text itself
+    if protocol.get("unknown_tokens"):
+        # An <unk> stands for a whole word at the price of one symbol: the smaller the vocabulary, the
+        # cheaper the text would look (an untrained 3-word model scored 0.68 bits per character).
+        per_text = False
+        protocol["bits_per_character"] = (f"not reported: {protocol['unknown_tokens']:,} of the scored tokens are "
+                                          "<unk>, each a whole word for the price of one symbol; a larger "
+                                          "--model.max_words leaves fewer")
     if warning:
         protocol["warning"] = warning
     return {
         "loss": loss,
         "perplexity": math.exp(loss),
         "bits_per_token": loss / math.log(2),
-        "bits_per_character": nats / math.log(2) / characters if characters else None,
-        "bits_per_byte": nats / math.log(2) / size,
+        "bits_per_character": nats / math.log(2) / characters if characters and per_text else None,
+        "bits_per_byte": nats / math.log(2) / size if per_text else None,
         "protocol": protocol,
     }
 

@@ -38,7 +38,7 @@ def generate(net: TransformerNet, prompt: torch.Tensor, max_new_tokens: int, tem
     batch, length = prompt.shape
     tokens = torch.empty(batch, length + max_new_tokens, dtype=torch.long, device=prompt.device)
     tokens[:, :length] = prompt
-    start = window_start(0, length, context, stride)
+    start = max(0, length - context)  # the newest context tokens of a long prompt
     caches = net.new_caches(batch) if use_cache else None
     logits = net(tokens[:, start:length], caches)[:, -1]  # (B, V)
     for _ in range(max_new_tokens):

@@ -87,15 +87,16 @@ class Transformer(GenerativeModel):
 
     # --- generation ----------------------------------------------------------------------------
     def encode_prompt(self, prompt: str, batch: int = 1) -> torch.Tensor:
-        """Prompt text → ids (batch, P); an empty prompt starts from a newline (or token 0)."""
+        """Prompt text → ids (batch, P); an empty prompt starts from a newline, or from token 0 (a word
+        vocabulary's ``<unk>``) where the vocabulary has none."""
         ids = self.tokenizer.encode(prompt, source="--prompt")
         unknown = self.tokenizer.unknown_pieces(prompt)
         if unknown:
             tqdm.write(unknown_prompt_warning(unknown), file=sys.stderr)
         if len(ids) == 0:
-            try:
-                ids = self.tokenizer.encode("\n")[:1]
-            except DataError:  # a vocabulary without a newline
+            try:  # a word vocabulary without a newline would encode it as <unk> silently
+                ids = [0] if self.tokenizer.unknown_pieces("\n") else self.tokenizer.encode("\n")[:1]
+            except DataError:  # a char vocabulary without a newline refuses it
                 ids = [0]
         return torch.as_tensor(ids, device=self.device).repeat(batch, 1)
 

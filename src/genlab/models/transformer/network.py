@@ -57,6 +57,9 @@ class TransformerNet(nn.Module):
         """Token ids (B, T) at positions start..start+T-1 (start: the caches' length, else 0)
         → next-token logits (B, T, V)."""
         start = caches[0].length if caches else 0
+        if start + tokens.shape[1] > self.context:
+            raise ValueError(f"positions {start}..{start + tokens.shape[1] - 1} run past the context of "
+                             f"{self.context} tokens; pass at most {self.context - start} tokens")
         x = self.token_embedding(tokens)  # (B, T, width)
         if self.position_embedding is not None:
             x = x + self.position_embedding.weight[start:start + tokens.shape[1]]
