@@ -78,9 +78,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
 
 def missing(path: Path) -> str:
-    """How a message says that ``path`` is not there: a link to nothing, or absent."""
-    return ("is a link to nothing (its target is missing, or the links loop)" if path.is_symlink()
-            else "does not exist")
+    """How a message says that ``path`` is no file to read: a link to nothing, something other than a
+    regular file or folder (a pipe, a device), or absent."""
+    if path.is_symlink() and not path.exists():
+        return "is a link to nothing (its target is missing, or the links loop)"
+    if path.exists() and not path.is_dir():
+        return "is not a regular file (a pipe, socket or device)"
+    return "does not exist"
 
 
 def atomic_write_npz(path: str | os.PathLike, arrays: dict[str, Any]) -> Path:

@@ -1,5 +1,6 @@
 """Sequence data: CSV and .npz reading, bad input, min-max scaling, windows and the 'sines'."""
 
+import os
 import re
 
 import numpy as np
@@ -74,6 +75,11 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("a,b,\n1,2,\n3,4,\n", "has an empty last column, unnamed: its lines end with a comma"),
     ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
     ("date\n2020-01-01\n2020-01-02\n", "has no value columns besides the time column; add numeric columns"),
+    ("a,b\n1,2\n,\n5,6\n", "row 3, column 'a' is missing"),  # a row of empty cells is missing values, not blank
+    ("sep=,\na,b\n1,2\n", "starts with 'sep=,', a line Excel writes to name the separator; delete that line"),
+    ("# my data\na,b\n1,2\n", "starts with '# my data', which looks like a comment; genlab reads no comments"),
+    ("a,b\n1,2\n3,1.000.000\n", "holds '1.000.000', a number written with thousands separators"),
+    ("a,b\n1,2\n1.00000000001,3\n", r"column 'a' spans only 1e-11 \(max - min\), which min-max scaling"),
 ])
 def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -126,6 +132,10 @@ def test_missing_values_are_filled_only_by_an_explicit_policy(tmp_path):
     path = write(tmp_path, "a,b\n1,2\n,4\nNA,6\n7,8\n")
     found = read_csv(path, fill="ffill")
     assert found.values[:, 0].tolist() == [1, 1, 1, 7]
+    # A row of empty cells is a step with every value missing (the series is not spliced across it); such
+    # rows at the end of a file, as spreadsheets export them, are no steps at all.
+    found = read_csv(write(tmp_path, "a,b\n1,2\n,\n5,6\n,\n\n,\n", "empty_rows.csv"), fill="ffill")
+    assert found.values.tolist() == [[1, 2], [1, 2], [5, 6]]
     assert read_csv(path, fill="zero").values[:, 0].tolist() == [1, 0, 0, 7]
     with pytest.raises(DataError, match="row 2, column 'a' is missing and has no earlier value"):
         read_csv(write(tmp_path, "a,b\nNaN,1\n2,3\n"), fill="ffill")
@@ -307,3 +317,10 @@ def test_bad_sequence_options_and_npz_files_are_one_sentence(tmp_path):
     np.savez(tmp_path / "other.npz", y=np.zeros(3))
     with pytest.raises(DataError, match=r"other.npz holds 'y' but no 'x'; save the data as x"):
         load_sequences(SequenceDataConfig(path=str(tmp_path / "other.npz"), window=2))
+
+
+def test_a_pipe_named_like_data_is_refused_rather_than_read_forever(tmp_path):
+    for name in ("pipe.csv", "pipe.npz"):
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(DataError, match=f"{name} is not a regular file \\(a pipe, socket or device\\); point"):
+            load_sequences(SequenceDataConfig(path=str(tmp_path / name)))

@@ -42,6 +42,7 @@ MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
 INTEGER = re.compile(r"^[-+]?\d+$")
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
+THOUSANDS_DOTS = re.compile(r"^[-+]?\d{1,3}(\.\d{3}){2,}(,\d*)?$")  # 1.000.000 (one dot would be a decimal point)
 TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
@@ -67,18 +68,22 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
 
 
 def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:
-    """The CSV's rows less the blank ones, each row's line in the file (where it ends), for messages,
-    and where it starts (a quoted cell may run over several lines)."""
+    """The CSV's rows less the blank lines, each row's line in the file (where it ends), for messages,
+    and where it starts (a quoted cell may run over several lines). A row of empty cells (",,") is a
+    row of missing values, which the fill policy handles, not a blank line: dropping it would splice
+    the series across the gap. Such rows at the end of the file (a spreadsheet's export) are dropped."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             rows, lines, starts, previous = [], [], [], 0
             for row in reader:
-                if any(cell.strip() for cell in row):
+                if len(row) > 1 or (row and row[0].strip()):
                     rows.append(row)
                     lines.append(reader.line_num)
                     starts.append(previous + 1)
                 previous = reader.line_num
+        while rows and not any(cell.strip() for cell in rows[-1]):
+            del rows[-1], lines[-1], starts[-1]
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text; save the CSV as UTF-8.") from None
     except csv.Error as e:  # a cell over the csv module's 131,072 characters, mostly from an unclosed quote
@@ -95,6 +100,13 @@ def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise DataError(f"{path} needs a header row and at least one row of values; it has "
                         f"{plural(len(rows), 'line')}.")
     header = [name.strip() for name in rows[0]]
+    first = ",".join(rows[0]).strip()
+    if first.lower().startswith("sep=") and len(first) <= 5:  # sep=, reads as two cells
+        raise DataError(f"{path} starts with {first!r}, a line Excel writes to name the separator; delete that "
+                        "line, so that the header comes first.")
+    if header[0].startswith("#") and len(rows[0]) != len(rows[1]):  # (a column may be named "#")
+        raise DataError(f"{path} starts with {first[:40]!r}, which looks like a comment; genlab reads "
+                        "no comments in a CSV: delete the comment lines, so that the header comes first.")
     check_header(path, header, rows[1])
     for number, start, row in zip(lines[1:], starts[1:], rows[1:]):
         if len(row) != len(header):
@@ -311,7 +323,7 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        if THOUSANDS.match(text):
+        if THOUSANDS.match(text) or THOUSANDS_DOTS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
         if TIME_PATTERN.match(text) or is_iso_time(text):

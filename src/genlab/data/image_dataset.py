@@ -97,6 +97,12 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
             raise ConfigError(f"{images.source} has labels up to {found - 1}, more than --model.num_classes "
                               f"{model.num_classes}; raise it or leave it unset (a resumed run keeps its "
                               "checkpoint's classes: start a new run with another --out).")
+        absent = np.flatnonzero(np.bincount(images.labels, minlength=found) == 0)
+        if len(absent):  # a class the model would learn, and be asked for, with no image of it
+            listed = ", ".join(map(str, absent[:5])) + (", ..." if len(absent) > 5 else "")
+            classes = f"class{'es' if len(absent) > 1 else ''} {listed}"
+            raise ConfigError(f"{images.source} has labels 0 to {found - 1} but no image of {classes}; number the "
+                              "classes that occur 0 to K-1, without gaps.")
         if model.num_classes is not None and found < model.num_classes:  # fakes of classes no real image has
             raise ConfigError(f"{images.source} has labels 0 to {found - 1}, fewer classes than --model.num_classes "
                               f"{model.num_classes}; set it to {found} or leave it unset (a resumed run keeps its "

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from genlab.data.npz import load_npz_arrays
 from genlab.data.provenance import training_data_section
+from genlab.config import MAX_CLASSES
 from genlab.errors import DataError
 from genlab.fileio import missing
 
@@ -210,6 +211,9 @@ def _checked_npz_labels(y: np.ndarray | None, n: int, path: Path, key: str | Non
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
         raise DataError(f"{path}: '{key}' has shape {y.shape} and dtype {y.dtype}, but labels must be "
                         f"{n} non-negative integers, one per image.")
+    if len(y) and y.max() >= MAX_CLASSES:  # (a uint64 above int64's range would also turn negative below)
+        raise DataError(f"{path}: '{key}' holds the label {y.max()}, but labels are class numbers from 0 to "
+                        f"{MAX_CLASSES - 1:,}; number the classes from 0.")
     return y.astype(np.int64, copy=False)
 
 

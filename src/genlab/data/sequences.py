@@ -56,6 +56,7 @@ from genlab.fileio import missing
 
 DEFAULT_WINDOW = 24
 SCALE_EPSILON = 1e-7  # the reference MinMaxScaler's guard against constant features
+NARROWEST = 1e-5  # the narrowest span of a column that is not constant: scaled into [0, 0.99] at least
 
 
 @dataclass
@@ -333,6 +334,14 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
         if too_wide:
             raise DataError(f"{found.source}: column {too_wide[0]!r} spans more than a float64 holds (max - min "
                             "overflows); divide it by a large power of ten.")
+        # The reference's guard, added to every span, would squeeze such a column far short of [0, 1].
+        too_narrow = [(column, high - low) for column, low, high in zip(found.columns, scaling.minimum,
+                                                                        scaling.maximum) if 0 < high - low < NARROWEST]
+        if too_narrow:
+            column, span = too_narrow[0]
+            raise DataError(f"{found.source}: column {column!r} spans only {span:.3g} (max - min), which min-max "
+                            f"scaling (span + {SCALE_EPSILON:g}) would squeeze into [0, {span / (span + SCALE_EPSILON):.2g}]; "
+                            "multiply it by a power of ten.")
     elif len(scaling.minimum) != found.values.shape[-1]:
         raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
                         f"{len(scaling.minimum)}; use data with the training columns.")

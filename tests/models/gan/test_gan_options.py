@@ -4,6 +4,7 @@ import copy
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -419,6 +420,13 @@ def test_more_classes_than_the_data_has_are_refused(tmp_path, digits_npz, run_cl
                            "--out", tmp_path / "run", "--model.conditional", "true", "--model.num_classes", "12",
                            *TINY_OPTIONS)
     assert code == 2 and "has labels 0 to 9, fewer classes than --model.num_classes 12; set it to 10" in err
+    with np.load(digits_npz) as data:  # classes 0 and 5 only: 1-4 would be classes without an image
+        keep = np.isin(data["y"], [0, 5])
+        np.savez(tmp_path / "gaps.npz", x=data["x"][keep], y=data["y"][keep])
+    code, _, err = run_cli("train", "gan", "--data", tmp_path / "gaps.npz", "--steps", "1", "--batch-size", "8",
+                           "--quiet", "--out", tmp_path / "gaps", "--model.conditional", "true", *TINY_OPTIONS)
+    assert code == 2 and "has labels 0 to 5 but no image of classes 1, 2, 3, 4; number the classes" in err
+    assert not (tmp_path / "gaps").exists()
 
 
 def test_resuming_with_a_setting_that_changes_the_layers_is_refused_before_anything_is_written(tmp_path, digits_npz,
