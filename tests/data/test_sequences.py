@@ -91,7 +91,10 @@ def test_bad_csv_is_one_sentence_naming_the_file(tmp_path, text, message):
 def test_headers_that_are_read_as_they_should_be(tmp_path):
     # pandas' numbered columns of an unnamed array are a header, and its unnamed date index is time
     assert read_csv(write(tmp_path, "0,1\n5,6\n7,8\n")).columns == ["0", "1"]
-    assert read_csv(write(tmp_path, "450,550,650\n0.1,0.2,0.3\n")).columns == ["450", "550", "650"]  # wavelengths
+    wavelengths = read_csv(write(tmp_path, "450,550,650\n0.1,0.2,0.3\n"))
+    assert wavelengths.columns == ["450", "550", "650"]
+    # said, as a headerless file of whole numbers loses its first row to the header
+    assert "(its header is whole numbers, 450, 550, 650: if the file has no header row" in wavelengths.source
     assert read_csv(write(tmp_path, "a;b\n1\n")).columns == ["a;b"]  # one column whose name holds a ';'
     found = read_csv(write(tmp_path, ",a\n2020-01-01,1\n2020-01-02,2\n"))
     assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]

@@ -64,6 +64,9 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if gaps.any():
         values = fill_missing(values, gaps, fill, path, sources, lines)
     description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
+    if all(INTEGER.match(name) for name in header):  # wavelengths, sensor ids, or a first row of data?
+        description += (f" (its header is whole numbers, {', '.join(header[:3])}{', ...' if len(header) > 3 else ''}: "
+                        "if the file has no header row, its first row of values was taken for one; add a header)")
     return SequenceSource(values, names, None, description, categories=encoded or None)
 
 

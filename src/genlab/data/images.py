@@ -98,7 +98,8 @@ def image_digests(images: np.ndarray) -> np.ndarray:
     """A 16-byte digest of each uint8 image (N, H, W, C) → (N, 16) uint8: equal images, equal rows."""
     digests = np.empty((len(images), 16), np.uint8)
     for row, image in zip(digests, images):
-        row[:] = np.frombuffer(hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest(), np.uint8)
+        digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+        row[:] = np.frombuffer(digest, np.uint8)
     return digests
 
 

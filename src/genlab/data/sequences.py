@@ -339,9 +339,10 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
                                                                         scaling.maximum) if 0 < high - low < NARROWEST]
         if too_narrow:
             column, span = too_narrow[0]
+            reach = span / (span + SCALE_EPSILON)
             raise DataError(f"{found.source}: column {column!r} spans only {span:.3g} (max - min), which min-max "
-                            f"scaling (span + {SCALE_EPSILON:g}) would squeeze into [0, {span / (span + SCALE_EPSILON):.2g}]; "
-                            "multiply it by a power of ten.")
+                            f"scaling (span + {SCALE_EPSILON:g}) would squeeze into [0, {reach:.2g}]; multiply it by "
+                            "a power of ten.")
     elif len(scaling.minimum) != found.values.shape[-1]:
         raise DataError(f"{found.source} has {found.values.shape[-1]} features but the model was trained on "
                         f"{len(scaling.minimum)}; use data with the training columns.")
