@@ -75,7 +75,8 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("a,b,\n1,2,\n3,4,\n", "has an empty last column, unnamed: its lines end with a comma"),
     ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
     ("date\n2020-01-01\n2020-01-02\n", "has no value columns besides the time column; add numeric columns"),
-    ("a,b\n1,2\n,\n5,6\n", "row 3, column 'a' is missing"),  # a row of empty cells is missing values, not blank
+    ("a,b\n1,2\n,\n5,6\n", "row 3, column 'a' is missing"),
+    ('a,b\n1,"2\n0,0\n1,1"\n', "holds '2\\\\n0,0\\\\n1,1', which runs over several lines: a quote in it is not closed"),  # a row of empty cells is missing values, not blank
     ("sep=,\na,b\n1,2\n", "starts with 'sep=,', a line Excel writes to name the separator; delete that line"),
     ("# my data\na,b\n1,2\n", "starts with '# my data', which looks like a comment; genlab reads no comments"),
     ("a,b\n1,2\n3,1.000.000\n", "holds '1.000.000', a number written with thousands separators"),

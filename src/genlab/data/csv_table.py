@@ -329,6 +329,9 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
         if THOUSANDS.match(text) or THOUSANDS_DOTS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
+        if "\n" in text or "\r" in text:  # a quote opened in this cell and closed lines later
+            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which runs over several "
+                            "lines: a quote in it is not closed where the cell ends; close or remove it.") from None
         if TIME_PATTERN.match(text) or is_iso_time(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which reads as a date or time; "
                             "genlab leaves out one such column (--data.time_column names it), so remove the others "
