@@ -1,7 +1,9 @@
 """Reading a CSV time series: a header row naming the columns, then one row per time step, → a series (rows, F).
 
 Reads comma-separated UTF-8 text (a byte-order mark is fine, blank lines are skipped, a quoted
-cell may run over several lines). A date/time column is excluded: the one named by
+cell may run over several lines). A row of empty cells (``,,``) is a time step whose values are all
+missing, not a blank line (skipping it would join the rows on either side); such rows at the end of
+the file, as spreadsheets export them, are dropped. A date/time column is excluded: the one named by
 ``time_column``, else the first named date, time, datetime or timestamp (in any case) or whose
 first value is a date such as ``2016-01-11 17:00`` or an ISO 8601 time (never a ``categorical``
 one). Every other column becomes features, in column order: a number column one, each cell a
@@ -11,13 +13,13 @@ number; a ``categorical`` text column one 0/1 feature per category, named ``colu
 ``fill`` says: ``ffill`` (the previous row's value), ``zero``, or ``none``, which refuses them.
 
 Refused, each as one sentence saying where (the file, row and column) and how to fix it: text that
-is not UTF-8; an unclosed quote; no row of values under the header; a file separated by semicolons,
+is not UTF-8; an unclosed quote; a first line of comment (``#``) or Excel's ``sep=,``; no row of values under the header; a file separated by semicolons,
 tabs or bars (with decimal commas too); a first row of values rather than names (whole numbers alone
 may name columns); two columns of one name; an unnamed column (trailing commas, a pandas index); a
 row with more or fewer cells than the header; no column besides the time column; a ``time_column``
 or ``categorical`` name that is not in the header, or one column named in both; text in a number
 column (every such column named at once); a date in a column other than the time column; thousands
-separators; infinite values; a category column without values or with too many; a category a trained
+separators (``1,234.5`` quoted, or ``1.000.000``); infinite values; a category column without values or with too many; a category a trained
 model does not know; a missing cell that ``fill`` does not fill (``none``, or ``ffill`` on the first
 row).
 """

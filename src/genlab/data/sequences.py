@@ -7,8 +7,9 @@ to [0, 1] with the min and max of the whole series:
     scaled = (x - min) / (max - min + 1e-7),    x = scaled · (max - min + 1e-7) + min
 
 as the TimeGAN reference code scales (and every model genlab saved so far was trained). The 1e-7
-keeps a constant feature finite; it also leaves a feature whose values span less than about 1e-6
-short of [0, 1] (a span of 2e-8 reaches only 0.17): multiply such a column by a power of ten first.
+keeps a constant feature finite; it would also leave a feature whose values span less than about 1e-6
+short of [0, 1] (a span of 2e-8 reaches only 0.17), so training refuses a column that is not constant
+but spans less than 1e-5 (``NARROWEST``), asking for it to be multiplied by a power of ten.
 
 The min and max are stored in the model config, so samples come back in the original units.
 
