@@ -207,7 +207,7 @@ def main_work(process: ProcessContext, what: str) -> Iterator[None]:
     error = None
     try:
         yield
-    except Exception as e:  # noqa: BLE001 - re-raised below, after the other ranks have been told
+    except Exception as e:  # any error: re-raised below, once the other ranks have been told
         error = e
     if process.distributed:
         succeeded = gather_to_all(error is None, process)

@@ -31,8 +31,8 @@ from genlab.train.checkpoint import (discard_after, latest_checkpoint, list_chec
                                      prune_checkpoints, save_checkpoint)
 from genlab.train.device import cpu_has_bf16_units, resolve_device
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
-                                      end_process_group, gather_to_all, gather_to_main, init_process_group, main_work, mean_across_ranks,
-                                      networks_to_compile, unwrap, unwrapped, wrap)
+                                      end_process_group, gather_to_all, gather_to_main, init_process_group,
+                                      main_work, mean_across_ranks, networks_to_compile, unwrap, unwrapped, wrap)
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything, training_seed

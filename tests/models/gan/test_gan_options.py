@@ -13,7 +13,7 @@ from genlab.models.base import GenerativeModel
 from genlab.models.gan import DCGAN, GAN, SAGAN, SNGAN, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.ema import ema_update
-from genlab.models.gan.losses import gradient_penalty, squared_gradient_norm
+from genlab.models.gan.losses import feature_mmd, gradient_penalty, squared_gradient_norm
 from genlab.models.gan.model import pack
 from genlab.nn.attention2d import SelfAttention2d
 from genlab.train.run import build_run_config
@@ -165,6 +165,11 @@ CONFIGS = {
                                           discriminator_conditioning="concat", **TINY),
     "sngan-conditional-concat": SNGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
                                             discriminator_conditioning="concat", discriminator_steps=1, **TINY),
+    # Feature matching reads each backbone's last features (the ResNet's summed over positions).
+    "dcgan-feature-matching-r1-pack": GANConfig(resolution=28, channels=1, feature_matching=10.0, r1_gamma=1.0,
+                                                pack=2, **TINY),
+    "sngan-feature-matching": SNGANConfig(resolution=32, channels=3, feature_matching=10.0, discriminator_steps=1,
+                                          **TINY),
 }
 
 
@@ -703,6 +708,60 @@ def test_lazy_r2_descends_the_penalty_on_the_fakes_with_r1_every_times_the_weigh
                  for p, g in zip(parameters, torch.autograd.grad(penalty, parameters, allow_unused=True))]
     for gradient, with_penalty, without in zip(gradients, penalised.parameters(), moved.parameters()):
         assert torch.allclose(without - with_penalty, 1e-3 * 4 * 500 * gradient, rtol=1e-3, atol=1e-6)
+
+
+def test_feature_mmd_is_the_unbiased_linear_mmd_per_feature():
+    generator = torch.Generator().manual_seed(0)
+    fake, real = torch.randn(4, 3, generator=generator), torch.randn(5, 3, generator=generator) + 1
+
+    def mean_product(a, b, same):  # the mean of a_i · b_j over the pairs, a sample's pair with itself left out
+        return torch.stack([a[i] @ b[j] for i in range(len(a)) for j in range(len(b)) if not (same and i == j)]).mean()
+
+    expected = (mean_product(fake, fake, True) + mean_product(real, real, True) - 2 * mean_product(fake, real, False))
+    assert torch.allclose(feature_mmd(fake, real), expected / 3, atol=1e-6)
+    # Unbiased: batches of one distribution average 0, where the squared difference of their means averages
+    # (1/8 + 1/8) per feature here, whose gradient would pull G's samples together.
+    draws = torch.stack([feature_mmd(torch.randn(8, 3, generator=generator), torch.randn(8, 3, generator=generator))
+                         for _ in range(2000)])
+    assert abs(draws.mean()) < 0.02
+    with pytest.raises(ValueError, match="at least 2 fake and 2 real"):
+        feature_mmd(fake[:1], real)
+
+
+def test_feature_matching_adds_its_weighted_mmd_of_d_features_to_the_generators_loss():
+    """The reals' features as the D before the update computed them, the fakes' under the D it left;
+    G's move with the term minus its move without it is lr × weight × the term's gradient."""
+    images = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def step(weight):
+        torch.manual_seed(0)
+        model = GAN(GANConfig(resolution=28, channels=1, feature_matching=weight, pack=2, **TINY))
+        optimizers = {**model.configure_optimizers(),
+                      "generator": torch.optim.SGD(model.generator.parameters(), lr=1e-3)}
+        generator, before = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+        torch.manual_seed(1)
+        return model.training_step({"images": images}, optimizers), model, generator, before
+
+    plain, moved, _, _ = step(0.0)
+    logged, model, generator, before = step(50.0)
+    assert "loss_feature_matching" not in plain
+    torch.manual_seed(1)
+    fakes = generator(torch.randn(8, TINY["latent_dim"]))  # the step's fakes: the same noise, the same G
+    with torch.no_grad():
+        real_features = before(pack(images, 2), features=True)[2]
+    term = feature_mmd(model.discriminator(pack(fakes, 2), features=True)[2], real_features)
+    assert torch.allclose(logged["loss_feature_matching"], term.detach(), rtol=1e-4, atol=1e-7)
+    assert torch.equal(logged["loss_generator"], plain["loss_generator"])  # logged apart, unweighted
+    gradients = torch.autograd.grad(term, list(generator.parameters()), allow_unused=True)
+    for gradient, with_term, without in zip(gradients, model.generator.parameters(), moved.generator.parameters()):
+        expected = torch.zeros_like(with_term) if gradient is None else 1e-3 * 50 * gradient
+        assert torch.allclose(without - with_term, expected, rtol=1e-3, atol=1e-7)
+
+
+def test_feature_matching_needs_two_packs_per_discriminator_update():
+    model = GAN(GANConfig(resolution=28, channels=1, feature_matching=1.0, pack=2, **TINY))
+    with pytest.raises(ConfigError, match="--model.feature_matching compares batches of D's features"):
+        model.training_step(batch(2), model.configure_optimizers())
 
 
 def test_wgan_gp_logs_the_critic_loss_and_its_gradient_penalty_apart():

@@ -86,11 +86,12 @@ class Discriminator(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.head = DiscriminatorHead(widths[-1] * seed * seed, num_classes, config.discriminator_conditioning, sn)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
-        """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None)."""
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, features: bool = False):
+        """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None[, the head's input (B, F)])."""
         if self.concat_classes is not None:
             images = with_label_maps(images, labels, self.concat_classes)
-        return self.head(self.trunk(images).flatten(1), labels)
+        h = self.trunk(images).flatten(1)
+        return (*self.head(h, labels), h) if features else self.head(h, labels)
 
 
 def dcgan_init(module: nn.Module) -> None:

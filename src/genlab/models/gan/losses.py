@@ -65,6 +65,21 @@ def generator_loss(kind: LossName, fake_logits: torch.Tensor, real_logits: torch
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
+def feature_mmd(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The unbiased estimate of ‖E f(fake) − E f(real)‖² (the MMD² of a linear kernel) from batches of
+    features (n, F) and (m, F), divided by F. Unbiased: the squared difference of the two batch means
+    would add each batch's variance / its size, whose gradient pushes G's samples together (towards
+    collapse); here the pairs of a sample with itself are left out. Its expectation is 0 when the two
+    distributions' features agree on average; an estimate may be negative."""
+    n, m = fake.shape[0], real.shape[0]
+    if n < 2 or m < 2:
+        raise ValueError(f"feature matching needs at least 2 fake and 2 real feature rows (got {n} and {m})")
+    fake_sum, real_sum = fake.sum(0), real.sum(0)
+    fake_fake = (fake_sum.pow(2).sum() - fake.pow(2).sum()) / (n * (n - 1))
+    real_real = (real_sum.pow(2).sum() - real.pow(2).sum()) / (m * (m - 1))
+    return (fake_fake + real_real - 2 * (fake_sum / n) @ (real_sum / m)) / fake.shape[1]
+
+
 def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
                          group: int = 1) -> torch.Tensor:
     """‖∇ₓ critic(x)‖₂ per critic input (B/group,), kept in the graph so a penalty on it can train.

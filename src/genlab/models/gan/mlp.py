@@ -39,6 +39,7 @@ class Discriminator(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.head = DiscriminatorHead(widths[-1], num_classes, config.discriminator_conditioning, sn)
 
-    def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None):
-        """(B, channels·pack) → (logits (B,), class logits or None)."""
-        return self.head(self.trunk(points), labels)
+    def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None, features: bool = False):
+        """(B, channels·pack) → (logits (B,), class logits or None[, the head's input (B, width)])."""
+        h = self.trunk(points)
+        return (*self.head(h, labels), h) if features else self.head(h, labels)

@@ -27,7 +27,8 @@ from genlab.models.gan.augment import diff_augment
 from genlab.models.gan.config import DCGANConfig, GANConfig, SAGANConfig, SNGANConfig
 from genlab.models.gan.ema import (batch_norms, copy_buffers, ema_update, spectral_norm_iterations,
                                    standing_statistics)
-from genlab.models.gan.losses import discriminator_loss, generator_loss, gradient_penalty, squared_gradient_norm
+from genlab.models.gan.losses import (discriminator_loss, feature_mmd, generator_loss, gradient_penalty,
+                                      squared_gradient_norm)
 from genlab.train.distributed import batch_option, plain
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
@@ -79,6 +80,7 @@ class GAN(TwoPlayers, GenerativeModel):
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
         self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
+        self._real_features = None  # --model.feature_matching: D's features of the step's real batch
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
         self._ema_updates, self._ema_norms_at = 0, -1
@@ -94,6 +96,9 @@ class GAN(TwoPlayers, GenerativeModel):
         if size * c.discriminator_steps != real.shape[0] or size % c.pack:
             raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
                               f"{c.discriminator_steps} equal parts, each a multiple of --model.pack {c.pack}.")
+        if c.feature_matching > 0 and size < 2 * c.pack:
+            raise ConfigError(f"--model.feature_matching compares batches of D's features: {batch_option(real.shape[0])} "
+                              f"must give each discriminator update at least two packs of --model.pack {c.pack}.")
 
         terms: dict[str, torch.Tensor] = {}
         for i in range(c.discriminator_steps):
@@ -176,10 +181,13 @@ class GAN(TwoPlayers, GenerativeModel):
             samples = self.sample(PROTOCOL_SAMPLES, torch.Generator().manual_seed(options.seed)).cpu()
         return {**mode_statistics(samples, mixture), "protocol": mode_protocol(mixture, options.seed)}
 
-    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None):
-        """Augment, pack and score images → (logits (B/pack,), class logits or None)."""
+    def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None, features: bool = False):
+        """Augment, pack and score images → (logits (B/pack,), class logits or None[, D's last features
+        (B/pack, F)])."""
         images = diff_augment(images, self.config.diffaugment)
         discriminator = self.discriminator if discriminator is None else discriminator
+        if features:
+            return discriminator(pack(images, self.config.pack), labels, features=True)
         return discriminator(pack(images, self.config.pack), labels)
 
     def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, penalise: bool):
@@ -189,7 +197,11 @@ class GAN(TwoPlayers, GenerativeModel):
         lazy R1 and R2 penalties (those switched on) are computed."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
-        real_logits, real_classes = self._judge(real, real_labels)
+        if c.feature_matching > 0:  # the real batch's features, which G's next update matches
+            real_logits, real_classes, features = self._judge(real, real_labels, features=True)
+            self._real_features = features.detach()
+        else:
+            real_logits, real_classes = self._judge(real, real_labels)
         fake_logits, fake_classes = self._judge(fake, fake_labels)
         terms = {"loss_discriminator": discriminator_loss(c.loss, real_logits, fake_logits)}
         loss = terms["loss_discriminator"]
@@ -220,13 +232,21 @@ class GAN(TwoPlayers, GenerativeModel):
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not
             # wait for one.
             discriminator = plain(self.discriminator)
-            fake_logits, fake_classes = self._judge(fake, fake_labels, discriminator)
+            if c.feature_matching > 0:
+                fake_logits, fake_classes, features = self._judge(fake, fake_labels, discriminator, features=True)
+            else:
+                fake_logits, fake_classes = self._judge(fake, fake_labels, discriminator)
             real_logits = None
             if c.loss == "rsgan":
                 with torch.no_grad():
                     real_logits = self._judge(real, fake_labels, discriminator)[0]
             terms = {"loss_generator": generator_loss(c.loss, fake_logits, real_logits)}
             loss = terms["loss_generator"]
+            if c.feature_matching > 0:
+                # The real features as the last discriminator update computed them, before it stepped:
+                # one update older than the fakes' (judging the reals again would cost a D forward).
+                terms["loss_feature_matching"] = feature_mmd(features, self._real_features)
+                loss = loss + c.feature_matching * terms["loss_feature_matching"]
             if fake_classes is not None:
                 terms["loss_auxiliary_generator"] = F.cross_entropy(fake_classes, fake_labels)
                 loss = loss + c.auxiliary_weight * terms["loss_auxiliary_generator"]

@@ -101,9 +101,9 @@ class Discriminator(nn.Module):
         self.trunk = nn.Sequential(*blocks)
         self.head = DiscriminatorHead(width, num_classes, config.discriminator_conditioning, sn)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
-        """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None)."""
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, features: bool = False):
+        """(B, C·pack, H, W) → (logits (B,), class logits (B, K) or None[, the head's input (B, width)])."""
         if self.concat_classes is not None:
             images = with_label_maps(images, labels, self.concat_classes)
         h = F.relu(self.trunk(images)).sum(dim=(2, 3))  # (B, width): sum over positions
-        return self.head(h, labels)
+        return (*self.head(h, labels), h) if features else self.head(h, labels)
