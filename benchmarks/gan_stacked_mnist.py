@@ -161,6 +161,9 @@ def kl_to_uniform(counts: np.ndarray) -> float:
 
 def stacked_run_config(args, rest: list[str], digits, parser) -> RunConfig:
     """The mnist-dcgan preset on ``args.train_images`` fresh stacked images, with the options given."""
+    if args.out and (Path(args.out) / "run").exists():  # before its training images are written again
+        parser.error(f"--out {args.out} already holds a run; score it with --score {Path(args.out) / 'run'}, or "
+                     "pass another folder")
     folder = work_folder(args.out, "stacked-mnist-")
     train_images, _ = stacked(digits, args.train_images, args.seed)
     np.savez(folder / "stacked.npz", x=train_images)

@@ -164,6 +164,8 @@ def test_compare_says_when_a_column_holds_losses_of_different_families(trained_r
     assert "  loss_generator: logged by runs of different families (gan, vae), each in its own units and terms: not " \
            "comparable across them" in protocols
     assert "different families" not in compare([trained_run])
+    (other / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "family"}))
+    assert "different families" not in compare([trained_run, other])  # a run that names no family is none
 
 
 def test_an_evaluation_never_shares_a_column_with_another_runs_training_value(trained_run, tmp_path):

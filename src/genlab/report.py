@@ -397,11 +397,14 @@ def compare(run_dirs: list[Path]) -> str:
     if logged:  # the training columns are window means, not held-out numbers
         protocols.insert(0, f"  {', '.join(logged)}: training, mean over each run's last logged window (up to its "
                             "step)")
-    for name in logged:  # one column name, several families: a VAE's loss is nats per image, a transformer's per token
-        families = sorted({str(run["config"].get("family")) for run, last in zip(runs, lasts) if name in last})
+    mixed = []  # one column name, several families: a VAE's loss is nats per image, a transformer's per token
+    for name in logged:
+        families = sorted({run["config"]["family"] for run, last in zip(runs, lasts)
+                           if name in last and isinstance(run["config"].get("family"), str)})
         if len(families) > 1:
-            protocols.insert(1, f"  {name}: logged by runs of different families ({', '.join(families)}), each "
-                                "in its own units and terms: not comparable across them")
+            mixed.append(f"  {name}: logged by runs of different families ({', '.join(families)}), each in its own "
+                         "units and terms: not comparable across them")
+    protocols[1:1] = mixed
     if protocols:
         lines += ["", "protocols:", *protocols]
     return "\n".join(lines)

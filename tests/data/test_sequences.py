@@ -75,10 +75,14 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     ("a,b,\n1,2,\n3,4,\n", "has an empty last column, unnamed: its lines end with a comma"),
     ('a,b\n1,"1,234.5"\n', r"holds '1,234.5', a number written with thousands separators; remove them"),
     ("date\n2020-01-01\n2020-01-02\n", "has no value columns besides the time column; add numeric columns"),
-    ("a,b\n1,2\n,\n5,6\n", "row 3, column 'a' is missing"),
-    ('a,b\n1,"2\n0,0\n1,1"\n', "holds '2\\\\n0,0\\\\n1,1', which runs over several lines: a quote in it is not closed"),  # a row of empty cells is missing values, not blank
+    ("a,b\n1,2\n,\n5,6\n", "row 3, column 'a' is missing"),  # a row of empty cells is missing values, not blank
+    ("a,b,c\n1,2,3\n,\n5,6,7\n", "row 3, column 'a' is missing"),  # with fewer commas than the header too
+    ('a,b\n1,"2\n0,0\n1,1"\n', "holds '2\\\\n0,0\\\\n1,1', which runs over several lines: a quote in it is not "
+                              "closed"),
     ("sep=,\na,b\n1,2\n", "starts with 'sep=,', a line Excel writes to name the separator; delete that line"),
     ("# my data\na,b\n1,2\n", "starts with '# my data', which looks like a comment; genlab reads no comments"),
+    ("# exported\n# units\na,b\n1,2\n", "starts with '# exported', which looks like a comment"),
+    ("# a, b\na,b\n1,2\n", "starts with '# a, b', which looks like a comment"),
     ("a,b\n1,2\n3,1.000.000\n", "holds '1.000.000', a number written with thousands separators"),
     ("a,b\n1,2\n1.00000000001,3\n", r"column 'a' spans only 1e-11 \(max - min\), which min-max scaling"),
 ])
@@ -97,6 +101,7 @@ def test_headers_that_are_read_as_they_should_be(tmp_path):
     # said, as a headerless file of whole numbers loses its first row to the header
     assert "(its header is whole numbers, 450, 550, 650: if the file has no header row" in wavelengths.source
     assert read_csv(write(tmp_path, "a;b\n1\n")).columns == ["a;b"]  # one column whose name holds a ';'
+    assert read_csv(write(tmp_path, "#,a\n1,2\n3,4\n")).columns == ["#", "a"]  # a column named '#' is no comment
     found = read_csv(write(tmp_path, ",a\n2020-01-01,1\n2020-01-02,2\n"))
     assert found.columns == ["a"] and found.values[:, 0].tolist() == [1, 2]
 
@@ -138,8 +143,9 @@ def test_missing_values_are_filled_only_by_an_explicit_policy(tmp_path):
     assert found.values[:, 0].tolist() == [1, 1, 1, 7]
     # A row of empty cells is a step with every value missing (the series is not spliced across it); such
     # rows at the end of a file, as spreadsheets export them, are no steps at all.
-    found = read_csv(write(tmp_path, "a,b\n1,2\n,\n5,6\n,\n\n,\n", "empty_rows.csv"), fill="ffill")
-    assert found.values.tolist() == [[1, 2], [1, 2], [5, 6]]
+    found = read_csv(write(tmp_path, "a,b\n,\n1,2\n,\n5,6\n,\n\n,\n", "empty_rows.csv"), fill="ffill")
+    assert found.values.tolist() == [[1, 2], [1, 2], [5, 6]]  # and before the first values, nothing to fill from
+    assert read_csv(write(tmp_path, "a\n1\n\n2\n", "one_column.csv")).values[:, 0].tolist() == [1, 2]
     assert read_csv(path, fill="zero").values[:, 0].tolist() == [1, 0, 0, 7]
     with pytest.raises(DataError, match="row 2, column 'a' is missing and has no earlier value"):
         read_csv(write(tmp_path, "a,b\nNaN,1\n2,3\n"), fill="ffill")

@@ -221,6 +221,17 @@ def test_the_training_images_are_read_again_only_when_their_data_changes(tmp_pat
     assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == 3 and len(reads) == 4
     Image.fromarray(digits[5]).save(folder / "5.png")  # a picture added
     assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == 4 and len(reads) == 5
+    # Class folders that are links to folders elsewhere are read through them, and so is their fingerprint.
+    classes, elsewhere = tmp_path / "classes", tmp_path / "elsewhere"
+    classes.mkdir()
+    elsewhere.mkdir()
+    (classes / "a").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(elsewhere, target_is_directory=True)  # a loop ends: each real folder once
+    (runs["folder"] / "config.json").write_text(json.dumps({"family": "gan", "data": {"path": str(classes)}}))
+    Image.fromarray(digits[6]).save(elsewhere / "6.png")
+    counted = image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None])
+    Image.fromarray(digits[7]).save(elsewhere / "7.png")
+    assert image_metrics.shared_with_training(runs["folder"], digits[:10, ..., None]) == counted + 1
 
 
 def test_class_metrics_that_cannot_apply_are_refused_before_any_feature_is_computed(tmp_path, monkeypatch):

@@ -13,15 +13,16 @@ number; a ``categorical`` text column one 0/1 feature per category, named ``colu
 ``fill`` says: ``ffill`` (the previous row's value), ``zero``, or ``none``, which refuses them.
 
 Refused, each as one sentence saying where (the file, row and column) and how to fix it: text that
-is not UTF-8; an unclosed quote; a first line of comment (``#``) or Excel's ``sep=,``; no row of values under the header; a file separated by semicolons,
-tabs or bars (with decimal commas too); a first row of values rather than names (whole numbers alone
-may name columns); two columns of one name; an unnamed column (trailing commas, a pandas index); a
-row with more or fewer cells than the header; no column besides the time column; a ``time_column``
-or ``categorical`` name that is not in the header, or one column named in both; text in a number
-column (every such column named at once); a date in a column other than the time column; thousands
-separators (``1,234.5`` quoted, or ``1.000.000``); infinite values; a category column without values or with too many; a category a trained
-model does not know; a missing cell that ``fill`` does not fill (``none``, or ``ffill`` on the first
-row).
+is not UTF-8; an unclosed quote; a first line of comment (``#``) or Excel's ``sep=,``; no row of
+values under the header; a file separated by semicolons, tabs or bars (with decimal commas too); a
+first row of values rather than names (whole numbers alone may name columns); two columns of one
+name; an unnamed column (trailing commas, a pandas index); a row with more or fewer cells than the
+header; no column besides the time column; a ``time_column`` or ``categorical`` name that is not in
+the header, or one column named in both; text in a number column (every such column named at once);
+a date in a column other than the time column; thousands separators (``1,234.5`` quoted, or
+``1.000.000``); infinite values; a category column without values or with too many; a category a
+trained model does not know; a missing cell that ``fill`` does not fill (``none``, or ``ffill`` on
+the first row).
 """
 
 from __future__ import annotations
@@ -99,8 +100,15 @@ def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:
 
 def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """The CSV's header (names stripped), its value rows, each with one cell per column, and each
-    value row's line in the file."""
+    value row's line in the file. Rows of empty cells before the first row of values are dropped
+    (there is nothing to fill them from); one elsewhere with fewer or more commas than the header
+    is a row of missing values all the same."""
     rows, lines, starts = _read_rows(path)
+    empty = [not any(cell.strip() for cell in row) for row in rows]
+    while len(rows) > 1 and empty[1]:
+        del rows[1], lines[1], starts[1], empty[1]
+    if rows:
+        rows = [[""] * len(rows[0]) if blank else row for row, blank in zip(rows, empty)]
     if len(rows) < 2:
         raise DataError(f"{path} needs a header row and at least one row of values; it has "
                         f"{plural(len(rows), 'line')}.")
@@ -109,7 +117,10 @@ def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     if first.lower().startswith("sep=") and len(first) <= 5:  # sep=, reads as two cells
         raise DataError(f"{path} starts with {first!r}, a line Excel writes to name the separator; delete that "
                         "line, so that the header comes first.")
-    if header[0].startswith("#") and len(rows[0]) != len(rows[1]):  # (a column may be named "#")
+    # A column may be named "#1" or "#"; a first cell "# ..." with a space, a first row of another width
+    # or a second row that starts with '#' too is a comment.
+    if header[0].startswith("#") and (header[0].startswith("# ") or len(rows[0]) != len(rows[1])
+                                      or rows[1][0].strip().startswith("#")):
         raise DataError(f"{path} starts with {first[:40]!r}, which looks like a comment; genlab reads "
                         "no comments in a CSV: delete the comment lines, so that the header comes first.")
     check_header(path, header, rows[1])

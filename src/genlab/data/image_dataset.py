@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.config import MAX_CLASSES
 from genlab.errors import ConfigError
 
 
@@ -88,7 +89,10 @@ def build_image_dataset(data: ImageDataConfig, model: Any, resolutions: tuple[in
         if images.labels is None:
             raise ConfigError(f"The model is conditional but {images.source} has no labels; use labelled data "
                               "(class subfolders, or y in the .npz) or set --model.conditional false.")
-        found = int(images.labels.max()) + 1  # below MAX_CLASSES: load_images refuses larger labels
+        found = int(images.labels.max()) + 1
+        if found > MAX_CLASSES:
+            raise ConfigError(f"{images.source} has labels up to {found - 1}, more than a conditional model takes "
+                              f"({MAX_CLASSES:,} classes); number the classes from 0.")
         if model.num_classes is not None and found > model.num_classes:
             raise ConfigError(f"{images.source} has labels up to {found - 1}, more than --model.num_classes "
                               f"{model.num_classes}; raise it or leave it unset (a resumed run keeps its "

@@ -40,7 +40,6 @@ from tqdm.auto import tqdm
 
 from genlab.data.npz import load_npz_arrays
 from genlab.data.provenance import training_data_section
-from genlab.config import MAX_CLASSES
 from genlab.errors import DataError
 from genlab.fileio import missing
 
@@ -139,7 +138,7 @@ def load_images(path: str | os.PathLike | None, *, resolution: int | None = None
 
 def _detect_format(path: Path) -> str:
     """The format of a data path: a key of ``_READERS``, or "image folder"."""
-    if not path.exists():
+    if not path.is_dir() and not path.is_file():  # absent, a dangling link, or a pipe read forever
         raise DataError(f"{path} {missing(path)}; pass {FORMATS}.")
     if path.is_dir():
         if (path / "data_batch_1").is_file():
@@ -212,9 +211,9 @@ def _checked_npz_labels(y: np.ndarray | None, n: int, path: Path, key: str | Non
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
         raise DataError(f"{path}: '{key}' has shape {y.shape} and dtype {y.dtype}, but labels must be "
                         f"{n} non-negative integers, one per image.")
-    if len(y) and y.max() >= MAX_CLASSES:  # (a uint64 above int64's range would also turn negative below)
-        raise DataError(f"{path}: '{key}' holds the label {y.max()}, but labels are class numbers from 0 to "
-                        f"{MAX_CLASSES - 1:,}; number the classes from 0.")
+    if len(y) and y.max() > np.iinfo(np.int64).max:  # a uint64 that would wrap to a negative label
+        raise DataError(f"{path}: '{key}' holds the label {y.max()}, beyond what an int64 holds; labels are class "
+                        "numbers, from 0.")
     return y.astype(np.int64, copy=False)
 
 
@@ -560,11 +559,16 @@ def describe_images(path: str | os.PathLike | None) -> dict:
 
 
 def _class_counts(labels: np.ndarray | None, class_names: list[str] | None) -> dict[str, int] | None:
+    """Images per label, by class name; a class without images shows 0 (every named class, and every
+    number up to the largest label below 1,000); past that, only the labels that occur are listed, so
+    a label of 10⁹ costs no 10⁹-entry table."""
     if labels is None:
         return None
-    counts = np.bincount(labels, minlength=len(class_names or []))
-    names = class_names or [str(i) for i in range(len(counts))]
-    return {name: int(k) for name, k in zip(names, counts)}
+    found, counts = np.unique(labels, return_counts=True)
+    names = list(class_names or [])
+    listed = max(len(names), int(found[-1]) + 1 if len(found) and found[-1] < 1000 else 0)
+    counts_by_label = {**dict.fromkeys(range(listed), 0), **dict(zip(found.tolist(), counts.tolist()))}
+    return {names[k] if k < len(names) else str(k): n for k, n in sorted(counts_by_label.items())}
 
 
 def _describe_folder(path: Path) -> dict:

@@ -24,6 +24,8 @@ NPY_MAGIC = b"\x93NUMPY"
 def load_npz_arrays(path: str | os.PathLike, fix: str) -> dict[str, np.ndarray]:
     """Every array of the .npz at ``path``, by name (pickled arrays refused). A file that is not a
     readable .npz, a single .npy array included, is a DataError whose sentence ends with ``fix``."""
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a folder, not an .npz file; {fix}")
     if os.path.exists(path) and not os.path.isfile(path):  # a pipe or device would be read forever
         raise DataError(f"{path} is not a regular file (a pipe, socket or device); {fix}")
     try:

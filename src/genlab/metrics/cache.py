@@ -103,12 +103,21 @@ def data_fingerprint(path: str | os.PathLike | None) -> list | None:
         stat = path.stat()
         if not path.is_dir():
             return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-        files = hashlib.sha256()
-        for folder, subfolders, names in os.walk(path):  # symbolic links to folders are not followed
+        files, seen = hashlib.sha256(), set()
+        # Linked folders are followed, as the image reader follows them; each real folder once (a loop ends).
+        for folder, subfolders, names in os.walk(path, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen:
+                subfolders.clear()
+                continue
+            seen.add(real)
             subfolders.sort()
             for name in sorted(names):
                 entry = Path(folder, name)
-                info = entry.stat()
+                try:
+                    info = entry.stat()
+                except OSError:  # a link to nothing: the reader skips it too
+                    continue
                 files.update(f"{entry.relative_to(path)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
         return [str(path.resolve()), stat.st_mtime_ns, files.hexdigest()]
     except OSError:

@@ -244,9 +244,10 @@ class Trainer:
                 if self.process.is_main:
                     self._preview(step, model, wrapped)
         if checkpoints:
-            # A checkpoint must never hold NaNs (with check_finite off they can arise). Checked on every rank
-            # (their weights agree), so all stop together instead of leaving the others waiting in a collective.
-            if not all_finite(model):
+            # A checkpoint must never hold NaNs (with check_finite off they can arise). Checked on every rank,
+            # which agree on the answer in one collective (weights agree, BatchNorm statistics may not), so
+            # all stop together instead of leaving the others waiting in a collective.
+            if not all(gather_to_all(all_finite(model), self.process)):
                 raise GenlabError(f"Step {step}: the weights are not finite; no checkpoint was written.")
             # A collective: every rank takes part.
             rng_states = gather_to_main(capture_rng(self.device), self.process)

@@ -726,6 +726,10 @@ def test_feature_mmd_is_the_unbiased_linear_mmd_per_feature():
     assert abs(draws.mean()) < 0.02
     with pytest.raises(ValueError, match="at least 2 fake and 2 real"):
         feature_mmd(fake[:1], real)
+    # Features far from 0 whose means differ a little: in bf16 the sums of squares would cancel to nothing.
+    fake = 3 + 0.3 * torch.randn(64, 32, generator=generator)
+    real = 3.01 + 0.3 * torch.randn(64, 32, generator=generator)
+    assert torch.allclose(feature_mmd(fake.bfloat16(), real.bfloat16()), feature_mmd(fake, real), rtol=0.2, atol=2e-5)
 
 
 def test_feature_matching_adds_its_weighted_mmd_of_d_features_to_the_generators_loss():

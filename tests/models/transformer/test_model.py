@@ -65,8 +65,10 @@ def test_decay_steps_0_keeps_the_learning_rate_constant_after_the_warmup(tiny_mo
         assert all(g["lr"] == 1e-3 for g in optimizers["adamw"].param_groups)
     with pytest.raises(ConfigError, match="--model.decay_steps must be a non-negative number"):
         TransformerConfig(decay_steps=-1).validate()
+    short_decay = TransformerConfig(warmup_steps=100, decay_steps=50)
+    short_decay.validate()  # a model saved with it still loads
     with pytest.raises(ConfigError, match="decay_steps 50 ends the cosine decay before --model.warmup_steps 100"):
-        TransformerConfig(warmup_steps=100, decay_steps=50).validate()
+        short_decay.check_training()
     # min_lr is where the decay ends: without a decay it is refused, not range-checked against lr.
     with pytest.raises(ConfigError, match="^--model.min_lr is where the cosine decay ends, and --model.decay_steps 0"):
         TransformerConfig(lr=1e-4, min_lr=1e-5, decay_steps=0).validate()

@@ -74,6 +74,10 @@ def feature_mmd(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     n, m = fake.shape[0], real.shape[0]
     if n < 2 or m < 2:
         raise ValueError(f"feature matching needs at least 2 fake and 2 real feature rows (got {n} and {m})")
+    # In fp32 (the sums of squares below cancel: bf16 would lose the difference), and centred on the real
+    # mean, which changes nothing but the size of what cancels.
+    centre = real.detach().float().mean(0)
+    fake, real = fake.float() - centre, real.float() - centre
     fake_sum, real_sum = fake.sum(0), real.sum(0)
     fake_fake = (fake_sum.pow(2).sum() - fake.pow(2).sum()) / (n * (n - 1))
     real_real = (real_sum.pow(2).sum() - real.pow(2).sum()) / (m * (m - 1))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab import fileio
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import DataError
 from genlab.nn.discrete import categorical_sample
@@ -61,8 +62,9 @@ class OracleLSTM(nn.Module):
         """Load SeqGAN's parameters from the npz of ``NPZ_KEYS`` (float arrays, shapes checked)."""
         path = Path(path)
         if not path.is_file():
-            raise DataError(f"{path} does not exist; pass the SeqGAN oracle parameters "
-                            "(seqgan_oracle_lstm_params.npz, converted from SeqGAN's save/target_params.pkl).")
+            raise DataError(f"{path} {'is a folder' if path.is_dir() else fileio.missing(path)}; pass the SeqGAN "
+                            "oracle parameters (seqgan_oracle_lstm_params.npz, converted from SeqGAN's "
+                            "save/target_params.pkl).")
         arrays = load_npz_arrays(path, "pass the SeqGAN oracle parameters.")
         missing = [key for key in NPZ_KEYS if key not in arrays]
         if missing:

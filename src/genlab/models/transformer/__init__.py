@@ -23,6 +23,7 @@ def build_text_data(data: TextDataConfig, model: TransformerConfig) -> tuple[Tok
     ``<unk>``, counted by 'genlab eval'. A character vocabulary is built from the whole text, as the
     char tokenizer has no ``<unk>``: the held-out text's characters are symbols the model never
     trained on, but evaluating it does not fail."""
+    model.check_training()
     text, source = read_text(data.path)
     given = model.vocab is not None  # a resumed run's, or one taken over with another run's config.json
     train_text, _ = split_text(text, data.validation_fraction)

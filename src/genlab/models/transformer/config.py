@@ -65,10 +65,6 @@ class TransformerConfig:
             raise ConfigError(f"--model.lr must be positive and --model.min_lr between 0 and lr "
                               f"(got lr {self.lr}, min_lr {self.min_lr}).")
         check_non_negative(self, "warmup_steps", "decay_steps", "weight_decay", "grad_clip")
-        if 0 < self.decay_steps <= self.warmup_steps:  # the rate would fall from lr to min_lr in one step
-            raise ConfigError(f"--model.decay_steps {self.decay_steps} ends the cosine decay before "
-                              f"--model.warmup_steps {self.warmup_steps} ends the warm-up (both count from step 0); "
-                              "pass a decay_steps above the warm-up, or 0 for no decay.")
         check_adam_betas(self.betas)
         if self.vocab is not None and (not self.vocab or len(set(self.vocab)) != len(self.vocab)):
             raise ConfigError(f"--model.vocab must list distinct symbols, one per token id (got {len(self.vocab)}, "
@@ -81,6 +77,15 @@ class TransformerConfig:
                               "its --model.tokenizer's: keep that one); leave it out to build it from the training "
                               "text.")
         refuse_inapplicable(self)
+
+    def check_training(self) -> None:
+        """Settings a model may hold (one saved with them still loads and samples) but a run should not
+        train with."""
+        if 0 < self.decay_steps <= self.warmup_steps:  # the rate would fall from lr to min_lr in one step
+            raise ConfigError(f"--model.decay_steps {self.decay_steps} ends the cosine decay before "
+                              f"--model.warmup_steps {self.warmup_steps} ends the warm-up (both count from step 0); "
+                              "pass a decay_steps above the warm-up (or a shorter --model.warmup_steps), or 0 for "
+                              "no decay.")
 
     def inapplicable(self) -> dict[str, str]:
         """Options set where nothing reads them, each with the sentence refusing it (genlab.config)."""
