@@ -24,7 +24,7 @@ class ImageDataConfig:
     path: str | None = None  # .npz, image folder, CIFAR-10 python folder, MNIST IDX; None: embedded digits
     resolution: int | None = None  # None: the model's resolution, else the data's own
     channels: int | None = None  # None: the model's channels, else the data's own
-    hflip: bool = False  # random horizontal flips (never for digits)
+    hflip: bool = False  # random horizontal flips, for photos (digits and text would be flipped too if asked)
     skip_corrupt: bool = False  # skip unreadable images (counted) instead of stopping
 
     def validate(self) -> None:

@@ -202,8 +202,11 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
     def monitor(self, logged: dict[str, float]) -> list[str]:
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
         if real and fake is not None and fake < 0.1 * real:
+            # An untrained generator's sequences differ little too: collapse is what lasts.
             return [f"generated sequences barely differ from each other (spread {fake:.3f} vs {real:.3f} in the "
-                    "data): mode collapse; try a lower learning rate or --model.logits sequence"]
+                    "data): mode collapse if it lasts past the first few hundred steps; try --model.loss "
+                    "wasserstein_gp with --model.discriminator_steps 5 (the packaged recipes' loss) or "
+                    "--model.minibatch_std true"]
         return []
 
     # --- sampling ------------------------------------------------------------------------------
