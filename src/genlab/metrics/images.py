@@ -90,6 +90,7 @@ def training_digests(path: str | None, size: tuple[int, ...], use_cache: bool = 
     the cache when its fingerprint is unchanged; None where the data cannot be read (moved, changed
     into something else, too large to hold again)."""
     fingerprint = data_fingerprint(path) if use_cache else None
+    # A cache entry as reference features are (cache.py names its file after the "extractor" entry).
     key = {"training_data": fingerprint, "size": list(size), "extractor": "training-digests", "genlab": __version__}
     cached = load_reference(key) if fingerprint is not None else None
     if cached is not None and set(cached) == {"shape", "digests"}:

@@ -80,7 +80,6 @@ class GAN(TwoPlayers, GenerativeModel):
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
         self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
-        self._real_features = None  # --model.feature_matching: D's features of the step's real batch
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
         self._ema_updates, self._ema_norms_at = 0, -1
@@ -97,8 +96,9 @@ class GAN(TwoPlayers, GenerativeModel):
             raise ConfigError(f"{batch_option(real.shape[0])} must split into --model.discriminator_steps "
                               f"{c.discriminator_steps} equal parts, each a multiple of --model.pack {c.pack}.")
         if c.feature_matching > 0 and size < 2 * c.pack:
-            raise ConfigError(f"--model.feature_matching compares batches of D's features: {batch_option(real.shape[0])} "
-                              f"must give each discriminator update at least two packs of --model.pack {c.pack}.")
+            raise ConfigError(f"--model.feature_matching compares batches of D's features: "
+                              f"{batch_option(real.shape[0])} must give each discriminator update at least two packs "
+                              f"of --model.pack {c.pack}.")
 
         terms: dict[str, torch.Tensor] = {}
         for i in range(c.discriminator_steps):
@@ -112,12 +112,12 @@ class GAN(TwoPlayers, GenerativeModel):
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
                 fake = self.generator(z, fake_labels)
             update = self._step * c.discriminator_steps + i  # discriminator updates before this one
-            d_terms, real_logits, fake_logits = self._discriminator_update(
+            d_terms, real_logits, fake_logits, real_features = self._discriminator_update(
                 real_part, real_labels, fake.detach(), fake_labels, optimizers["discriminator"],
                 penalise=update % c.r1_every == 0)
             # Each term as the last discriminator update of the step that computed it (lazy R1/R2 skip some).
             terms.update(d_terms)
-        terms.update(self._generator_update(fake, fake_labels, optimizers["generator"], real_part))
+        terms.update(self._generator_update(fake, fake_labels, optimizers["generator"], real_part, real_features))
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         return {
             **{name: value.detach() for name, value in terms.items()},
@@ -182,27 +182,23 @@ class GAN(TwoPlayers, GenerativeModel):
         return {**mode_statistics(samples, mixture), "protocol": mode_protocol(mixture, options.seed)}
 
     def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None, features: bool = False):
-        """Augment, pack and score images → (logits (B/pack,), class logits or None[, D's last features
-        (B/pack, F)])."""
+        """Augment, pack and score images → (logits (B/pack,), class logits or None, D's last features
+        (B/pack, F) if ``features`` else None)."""
         images = diff_augment(images, self.config.diffaugment)
         discriminator = self.discriminator if discriminator is None else discriminator
-        if features:
-            return discriminator(pack(images, self.config.pack), labels, features=True)
-        return discriminator(pack(images, self.config.pack), labels)
+        judged = discriminator(pack(images, self.config.pack), labels, features=features)
+        return judged if features else (*judged, None)
 
     def _discriminator_update(self, real, real_labels, fake, fake_labels, optimizer, penalise: bool):
         """One discriminator update; returns its unweighted terms (the adversarial loss, each penalty
-        and the auxiliary classifier's loss computed) by logged name, and the real and fake logits.
+        and the auxiliary classifier's loss computed) by logged name, the real and fake logits, and
+        (for --model.feature_matching, else None) D's features of the real images, detached.
         The update descends their weighted sum. ``penalise``: whether this is an update on which the
         lazy R1 and R2 penalties (those switched on) are computed."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
-        if c.feature_matching > 0:  # the real batch's features, which G's next update matches
-            real_logits, real_classes, features = self._judge(real, real_labels, features=True)
-            self._real_features = features.detach()
-        else:
-            real_logits, real_classes = self._judge(real, real_labels)
-        fake_logits, fake_classes = self._judge(fake, fake_labels)
+        real_logits, real_classes, real_features = self._judge(real, real_labels, features=c.feature_matching > 0)
+        fake_logits, fake_classes, _ = self._judge(fake, fake_labels)
         terms = {"loss_discriminator": discriminator_loss(c.loss, real_logits, fake_logits)}
         loss = terms["loss_discriminator"]
         if c.loss == "wasserstein_gp":
@@ -219,12 +215,14 @@ class GAN(TwoPlayers, GenerativeModel):
             loss = loss + c.auxiliary_weight * terms["loss_auxiliary_discriminator"]
         loss.backward()
         optimizer.step()
-        return terms, real_logits, fake_logits
+        return terms, real_logits, fake_logits, None if real_features is None else real_features.detach()
 
-    def _generator_update(self, fake, fake_labels, optimizer, real) -> dict[str, torch.Tensor]:
-        """One generator update; returns its unweighted terms by logged name (the adversarial loss,
-        and the auxiliary classifier's loss of a conditional AC-GAN). ``real``: the images the fakes
-        were paired with in the last discriminator update, judged again by the updated D for rsgan."""
+    def _generator_update(self, fake, fake_labels, optimizer, real, real_features) -> dict[str, torch.Tensor]:
+        """One generator update; returns its unweighted terms by logged name (the adversarial loss, the
+        feature-matching term, and the auxiliary classifier's loss of a conditional AC-GAN). ``real``: the
+        images the fakes were paired with in the last discriminator update, judged again by the updated
+        D for rsgan; ``real_features``: D's features of them as that update computed them, before it
+        stepped (one update older than the fakes'; judging the reals again would cost a D forward)."""
         c = self.config
         optimizer.zero_grad(set_to_none=True)
         self.discriminator.requires_grad_(False)
@@ -232,20 +230,16 @@ class GAN(TwoPlayers, GenerativeModel):
             # The plain module: D's weights need no gradient here, and a DDP wrapper must not
             # wait for one.
             discriminator = plain(self.discriminator)
-            if c.feature_matching > 0:
-                fake_logits, fake_classes, features = self._judge(fake, fake_labels, discriminator, features=True)
-            else:
-                fake_logits, fake_classes = self._judge(fake, fake_labels, discriminator)
+            fake_logits, fake_classes, fake_features = self._judge(fake, fake_labels, discriminator,
+                                                                   features=real_features is not None)
             real_logits = None
             if c.loss == "rsgan":
                 with torch.no_grad():
                     real_logits = self._judge(real, fake_labels, discriminator)[0]
             terms = {"loss_generator": generator_loss(c.loss, fake_logits, real_logits)}
             loss = terms["loss_generator"]
-            if c.feature_matching > 0:
-                # The real features as the last discriminator update computed them, before it stepped:
-                # one update older than the fakes' (judging the reals again would cost a D forward).
-                terms["loss_feature_matching"] = feature_mmd(features, self._real_features)
+            if real_features is not None:
+                terms["loss_feature_matching"] = feature_mmd(fake_features, real_features)
                 loss = loss + c.feature_matching * terms["loss_feature_matching"]
             if fake_classes is not None:
                 terms["loss_auxiliary_generator"] = F.cross_entropy(fake_classes, fake_labels)
