@@ -219,6 +219,15 @@ def config_file(tmp_path, text):
     (lambda t: ["eval", t, "--json", t / "empty"], "is a folder; pass a file name"),
     (lambda t: ["sample", t, "--seed", "-1"], "--seed must be an integer from 0 to 2**63 - 1 (got -1)"),
     (lambda t: ["train", "gan", "--seed", str(2**64)], "--train.seed must be an integer from 0 to 2**63 - 1"),
+    (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dimm": 3}}')],
+     "config.json: unknown option --model.latent_dimm (did you mean --model.latent_dim?)"),
+    (lambda t: ["train", "vae", "--config", config_file(t, '{"trian": {"steps": 3}}')],
+     "config.json: unknown config section 'trian'"),
+    (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dim": "three"}}')],
+     "config.json: --model.latent_dim must be an integer"),
+    # The same mistake on the command line beside a sound file is not blamed on the file.
+    (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dim": 3}}'), "--model.latent_dim",
+                "three"], "error: --model.latent_dim must be an integer"),
     (lambda t: ["train", "--config", config_file(t, "? [a, b]\n: 1\n")], "the key ['a', 'b'] on line 1 is not a name"),
     (lambda t: ["train", "gan", "--stepz", "2"], "'genlab train' has no option --stepz (did you mean --steps?)"),
     (lambda t: ["train", "gan", "--step", "2"], "has no option --step (did you mean --steps?)"),  # no abbreviations

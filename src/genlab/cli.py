@@ -147,7 +147,8 @@ def _add_eval_parser(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--n", dest="samples", metavar="N", type=int,
                           help=f"generated samples for --metrics and textgan models (default {EvalOptions.samples})")
     evaluate.add_argument("--extractor", help="features for --metrics: mnist, fashion-mnist, cifar10 (genlab's own "
-                                              "evaluators, FD-<name>) or inception (FID)")
+                                              "evaluators, FD-<name>) or inception (FID); default: the evaluator of "
+                                              "--ref's dataset where genlab can tell it (mnist-test: mnist)")
     evaluate.add_argument("--inception-weights", help="path of pt_inception-2015-12-05-6726825d.pth for "
                                                       "--extractor inception")
     evaluate.add_argument("--no-cache", action="store_true", help="recompute the reference features")
@@ -222,7 +223,7 @@ def _add_other_parsers(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="inspect or download datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     info = data_commands.add_parser("info", help="what an image data path holds (.npz, image folder, CIFAR-10, IDX)")
-    info.add_argument("path")
+    info.add_argument("path", help="an .npz, an image folder, a CIFAR-10 batch folder or an IDX file")
     download = data_commands.add_parser("download", help="fetch a dataset and verify its checksums")
     download.add_argument("name", help="mnist, fashion-mnist or cifar10")
     download.add_argument("dir")
@@ -331,6 +332,17 @@ RECIPE_DATA = {
 }
 
 
+def sets(values: dict, option: str | None) -> bool:
+    """Whether nested ``values`` (a config file's, or the overrides) hold the dotted ``option``."""
+    if option is None:
+        return False
+    for key in option.split("."):
+        if not isinstance(values, dict) or key not in values:
+            return False
+        values = values[key]
+    return True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from genlab.config import load_config_file, merge, parse_overrides
     from genlab.train.distributed import ProcessContext
@@ -354,7 +366,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--{option.replace('_', '-')} {value} and --{section}.{key} {dotted} set the same "
                                   "option; pass only one of them.")
             overrides = merge(overrides, {section: {key: value}})
-    config, checkpoint, saved = resolve_run(args.family, values, overrides, args.resume)
+    try:
+        config, checkpoint, saved = resolve_run(args.family, values, overrides, args.resume)
+    except ConfigError as e:
+        if args.config and sets(values, e.option) and not sets(overrides, e.option):
+            message = str(e)
+            raise ConfigError(f"Config file {args.config}: {message[:1].lower()}{message[1:]}") from e
+        raise
     recipe = str(args.config) if args.config and not Path(args.config).is_file() else None
     if recipe in RECIPE_DATA and checkpoint is None and getattr(config.data, "path", None) is None:
         raise ConfigError(f"--config {recipe} is a recipe for {RECIPE_DATA[recipe]}, and --data is not given, so it "
@@ -574,11 +592,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = eval_options(args)
     result = evaluate_image_metrics(args, options, device) if args.metrics else evaluate_model(args, options, device)
     print(json.dumps(result, indent=2))
+    for warning in result_warnings(result):  # in the JSON too, but easily missed in a long printout
+        print(f"genlab: warning: {warning}", file=sys.stderr)
     if is_run_directory(Path(args.model)):  # for report and compare
         write_run_evaluation(Path(args.model), result)
     if args.json is not None:
         atomic_write_json(args.json, result)
     return 0
+
+
+def result_warnings(result: dict[str, Any]) -> list[str]:
+    """The distinct warnings of an evaluation: its protocol's, or each image metric's (they share one)."""
+    found: list[str] = []
+    for part in (result.get("protocol"), *result.values()):
+        warning = part.get("warning") if isinstance(part, dict) else None
+        if isinstance(warning, str) and warning not in found:
+            found.append(warning)
+    return found
 
 
 def evaluate_image_metrics(args: argparse.Namespace, options: EvalOptions, device: torch.device) -> dict[str, Any]:

@@ -319,9 +319,16 @@ def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = Tr
         close = difflib.get_close_matches(str(unknown[0]), settable, n=1)
         guess = f" (did you mean --{where}.{close[0]}?)" if close else ""
         raise ConfigError(f"Unknown option --{where}.{unknown[0]}{guess}; valid options of '{where}' are: "
-                          f"{', '.join(sorted(settable))} ('genlab list FAMILY' says what each does).")
+                          f"{', '.join(sorted(settable))} ('genlab list FAMILY' says what each does).",
+                          option=f"{where}.{unknown[0]}")
     hints = typing.get_type_hints(cls)
-    kwargs = {name: coerce(value, hints[name], f"--{where}.{name}") for name, value in values.items()}
+    kwargs = {}
+    for name, value in values.items():
+        try:
+            kwargs[name] = coerce(value, hints[name], f"--{where}.{name}")
+        except ConfigError as e:
+            e.option = e.option or f"{where}.{name}"  # a nested section's own error names its inner option
+            raise
     config = cls(**kwargs)
     if validate and hasattr(config, "validate"):
         config.validate()

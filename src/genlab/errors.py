@@ -20,7 +20,13 @@ class GenlabError(Exception):
 
 
 class ConfigError(GenlabError):
-    """An option, a config file or an override is wrong."""
+    """An option, a config file or an override is wrong; ``option``, where known, is the dotted
+    option at fault ("model.latent_dim", or a section's name), so that a caller can say which
+    file set it."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class DataError(GenlabError):

@@ -393,7 +393,9 @@ def test_a_file_holding_the_embedded_digits_is_flagged_for_a_model_trained_on_th
     shutil.copy(embedded_digits_path(), copy)
     code, out, err = run_cli("eval", run, "--metrics", "fd", "--ref", copy, "--n", "50", "--extractor", "mnist")
     assert code == 0, err
-    assert json.loads(out)["FD-mnist"]["warning"].startswith("the model was trained on the embedded MNIST test split")
+    warning = json.loads(out)["FD-mnist"]["warning"]
+    assert warning.startswith("the model was trained on the embedded MNIST test split")
+    assert err.count(f"genlab: warning: {warning}") == 1  # said once on stderr, not once per metric
 
 
 def test_class_accuracy_matches_named_classes_to_the_evaluators_by_name(tmp_path, run_cli, digits_npz):

@@ -51,7 +51,8 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
     merged = merge(merge(saved, values), overrides)
     unknown = sorted(set(merged) - set(SECTIONS), key=str)
     if unknown:
-        raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.")
+        raise ConfigError(f"Unknown config section {unknown[0]!r}; sections are family, model, data and train.",
+                          option=str(unknown[0]))
     file_family = merged.get("family")
     if family and file_family and family != file_family:
         if saved.get("family") == file_family:

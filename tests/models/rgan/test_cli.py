@@ -345,9 +345,18 @@ def test_renamed_columns_keep_the_data_header_for_resume_and_held_out_data(tmp_p
     assert config["columns"] == ["b", "a"] and config["data_columns"] == ["a", "b"]
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3", "--quiet")
     assert code == 0 and "resuming from step-000002" in out, err
-    code, _, err = run_cli("eval", run, "--ref", data, "--repeats", "1", "--discriminative-iterations", "2",
+    code, out, err = run_cli("eval", run, "--ref", data, "--repeats", "1", "--discriminative-iterations", "2",
                            "--predictive-iterations", "2")
     assert code == 0, err
+    assert "warning" not in json.loads(out)["protocol"] and "warning" not in err
+    # Wholly other names are scored by position, and said to be.
+    (tmp_path / "other.csv").write_text("x,y\n" + "".join(f"{u:.4f},{v:.4f}\n" for u, v in rng.normal(size=(40, 2))))
+    code, out, err = run_cli("eval", run, "--ref", tmp_path / "other.csv", "--repeats", "1",
+                             "--discriminative-iterations", "2", "--predictive-iterations", "2")
+    assert code == 0, err
+    warning = json.loads(out)["protocol"]["warning"]
+    assert "names its columns x, y and the model was trained on a, b; they are scored by position" in warning
+    assert f"genlab: warning: {warning}" in err
     assert run_cli("sample", run, "--n", "2", "--out", tmp_path / "synth.csv")[0] == 0
     assert (tmp_path / "synth.csv").read_text().splitlines()[0] == "sequence,step,b,a"
     # Held-out data with the header really swapped is still refused.

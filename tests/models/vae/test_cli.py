@@ -76,6 +76,7 @@ def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz,
         assert code == 0, err
         warning = json.loads(out)["protocol"]["warning"]
         assert "trained on the embedded MNIST test split" in warning and warning.endswith("with --data")
+        assert f"genlab: warning: {warning}" in err
     protocol = json.loads(run_cli("eval", run, "--data", digits_npz, "--max-examples", "8")[1])["protocol"]
     assert "warning" not in protocol and protocol["conditioning"] is None
 

@@ -49,7 +49,12 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     else:
         data = SequenceDataConfig(path=options.data, window=c.seq_len, categorical=tuple(c.categorical_columns or ()),
                                   time_column=c.data_time_column, fill=c.data_fill, reverse=c.data_reverse)
-    dataset, _, _, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
+    dataset, _, names, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
+    if c.data_header and names != c.data_header and names != [f"feature_{i}" for i in range(len(names))]:
+        # Wholly other names (partly the training ones are refused when read): perhaps renamed, perhaps other data.
+        notes["warning"] = (f"{options.data} names its columns {', '.join(names)} and the model was trained on "
+                            f"{', '.join(c.data_header)}; they are scored by position, so check that they are the "
+                            "same measurements in the same order")
     real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
     generator = torch.Generator().manual_seed(options.seed)
     if options.max_examples is not None and options.max_examples < 2:  # each score holds out a part of the data
