@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,6 +291,33 @@ def test_cached_reference_features_belong_to_the_weights_that_computed_them(tmp_
     assert load_reference(old) is not None
     # Retrained weights (a new genlab release) must recompute, not reuse the old network's features.
     assert load_reference(reference_key("cifar10", "pixels", "test", "cifar10", "sha-of-new-weights", 32)) is None
+
+
+def test_cached_reference_features_belong_to_the_code_that_computed_them(tmp_path, monkeypatch):
+    from genlab.metrics import cache
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    key = cache.reference_key("mnist", "pixels", "test", "mnist", "sha", 28)
+    cache.save_reference(key, {"features": torch.zeros(3, 128)})
+    assert load_reference_after_edit(cache, tmp_path, monkeypatch, edit=False) is not None
+    # An edited extractor (say, its resize) under the same version number computes again.
+    assert load_reference_after_edit(cache, tmp_path, monkeypatch, edit=True) is None
+
+
+def load_reference_after_edit(cache, tmp_path, monkeypatch, edit: bool):
+    """The cached entry as the key of copies of the feature code reads it, one file edited or none."""
+    copies = tmp_path / ("edited" if edit else "same")
+    copies.mkdir()
+    for name in cache.FEATURE_CODE:
+        text = (Path(cache.__file__).parent / name).read_text()
+        (copies / name).write_text(text + "\n# edited\n" if edit and name == "inception.py" else text)
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "__file__", str(copies / "cache.py"))
+        cache.feature_code_digest.cache_clear()
+        try:
+            return cache.load_reference(cache.reference_key("mnist", "pixels", "test", "mnist", "sha", 28))
+        finally:
+            cache.feature_code_digest.cache_clear()
 
 
 @pytest.mark.parametrize("metadata", [None, {"key": "[" * 100000}, {"key": "[1, 2]"}])

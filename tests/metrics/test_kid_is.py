@@ -66,23 +66,29 @@ def test_subset_size_shrinks_and_too_few_samples_fail():
 
 
 def test_inception_score_known_answers():
+    # One split, so the shuffle (see below) cannot matter.
     one_hot = torch.eye(10).repeat(10, 1)  # 100 confident samples spread evenly over 10 classes
-    result = inception_score(one_hot, splits=10)
+    result = inception_score(one_hot, splits=1)
     assert result["value"] == pytest.approx(10.0)
     assert result["std"] == pytest.approx(0.0)
     assert inception_score(torch.full((100, 10), 0.1))["value"] == pytest.approx(1.0)
     # Two classes, each sample p = (0.9, 0.1) or (0.1, 0.9), balanced: exp(KL to (0.5, 0.5)).
     rows = torch.tensor([[0.9, 0.1], [0.1, 0.9]]).repeat(50, 1)
     kl = 0.9 * math.log(0.9 / 0.5) + 0.1 * math.log(0.1 / 0.5)
-    assert inception_score(rows)["value"] == pytest.approx(math.exp(kl))
+    assert inception_score(rows, splits=1)["value"] == pytest.approx(math.exp(kl))
 
 
-def test_inception_score_uses_ten_splits_and_refuses_bad_input():
-    # Split 1 holds a single class (IS 1), the others are spread evenly (IS 2): mean 1.9.
-    probs = torch.cat([torch.tensor([[1.0, 0.0]]).repeat(10, 1), torch.eye(2).repeat(45, 1)])
+def test_inception_score_shuffles_before_splitting_and_refuses_bad_input():
+    # Confident samples of 10 classes, 100 each, in class order: consecutive splits would each hold
+    # one class and score 1. Shuffled, each split of 100 holds most classes: exp(H(its marginal)).
+    probs = torch.eye(10).repeat_interleave(100, 0)
     result = inception_score(probs)
-    assert result["splits"] == 10
-    assert result["value"] == pytest.approx(1.9)
+    order = torch.randperm(1000, generator=torch.Generator().manual_seed(result["shuffle_seed"]))
+    expected = [math.exp(-sum(c / 100 * math.log(c / 100) for c in torch.bincount(part, minlength=10).tolist() if c))
+                for part in torch.tensor_split(probs.argmax(1)[order], 10)]
+    assert result["splits"] == 10 and result["shuffle_seed"] == 2020
+    assert result["value"] == pytest.approx(sum(expected) / 10) and result["value"] > 8
+    assert result["std"] == pytest.approx(torch.tensor(expected).std(unbiased=False).item())
     with pytest.raises(DataError, match="at least 10 samples"):
         inception_score(torch.eye(5))
     with pytest.raises(DataError, match="softmax"):

@@ -1,5 +1,5 @@
 """Cached reference features, one file per (dataset and its pixels, split, extractor and its
-weights, resolution, genlab version).
+weights, resolution, the code that computes them).
 
 The cache folder is ``$GENLAB_CACHE`` or ``~/.cache/genlab``; each entry is a safetensors file
 of the reference features (and class probabilities) whose metadata records its protocol.
@@ -8,6 +8,7 @@ Deleting the folder is always safe.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -21,6 +22,20 @@ from safetensors.torch import save_file
 
 from genlab import __version__
 from genlab.fileio import atomic_write
+
+# The modules whose code decides a cached entry's values: the extractors (resize, normalisation,
+# networks) and the k-NN radii cached beside the features.
+FEATURE_CODE = ("extractors.py", "inception.py", "evaluators.py", "precision_recall.py")
+
+
+@functools.cache
+def feature_code_digest() -> str:
+    """sha256 (16 hex digits) of the :data:`FEATURE_CODE` files: any edit of them, even one the
+    version number does not record, makes the cache compute its entries again."""
+    digest = hashlib.sha256()
+    for name in FEATURE_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cache_dir() -> Path:
@@ -49,9 +64,9 @@ def reference_key(dataset: str, images: str, split: str, extractor: str, weights
     """``images`` is the pixels' ``images_digest``, so an edited reference (even one whose path, size
     and modification time are unchanged) is recomputed; ``weights`` names the extractor's weights (a
     sha256), so features of retrained weights never meet features cached from the old ones; the
-    genlab version covers changes of the extractor's code (its resize, its normalisation)."""
+    code digest covers changes of the extractor's code (its resize, its normalisation)."""
     return {"dataset": dataset, "images": images, "split": split, "extractor": extractor, "weights": weights,
-            "resolution": resolution, "genlab": __version__}
+            "resolution": resolution, "genlab": __version__, "code": feature_code_digest()}
 
 
 def _entry_path(key: dict[str, str | int]) -> Path:

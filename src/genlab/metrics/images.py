@@ -26,7 +26,7 @@ from genlab.metrics.checks import require_samples
 from genlab.metrics.evaluators import mode_count
 from genlab.metrics.extractors import Extractor, get_extractor
 from genlab.metrics.frechet import frechet_distance_features
-from genlab.metrics.inception_score import inception_score
+from genlab.metrics.inception_score import SHUFFLE_SEED, inception_score
 from genlab.metrics.kid import kernel_distance
 from genlab.metrics.precision_recall import knn_radii_for, manifold_metrics
 
@@ -273,7 +273,8 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
                 k = K if key in ("precision", "recall") else DENSITY_K
                 add(f"{key}{chosen.label}", {"value": value, "k": k}, f"k-NN manifolds, k = {k} ({key})")
         elif metric == "is":
-            add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits")
+            add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits of the samples shuffled "
+                                                                          f"with seed {SHUFFLE_SEED}")
         else:
             add(*_class_metric(metric, fake_probs, labels, real_probs))
     return results
