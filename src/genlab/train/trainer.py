@@ -208,8 +208,8 @@ class Trainer:
     def _take_step(self, model: GenerativeModel, batch: Any, optimizers: dict[str, torch.optim.Optimizer],
                    buffers: list[torch.Tensor], loop: _LoopState, bar: tqdm) -> dict[str, torch.Tensor]:
         """Step ``loop.step + 1``'s losses; {} for a step whose gradients were not finite, which is
-        skipped (its non-finite ``buffers`` put back) up to ``--train.skip_nonfinite`` times in
-        the run, and stops the run after that."""
+        skipped from the update they would have made on (its non-finite ``buffers`` put back) up to
+        ``--train.skip_nonfinite`` times in the run, and stops the run after that."""
         cfg, step = self.config, loop.step
         before = [b.clone() for b in buffers]
         try:
@@ -221,8 +221,9 @@ class Trainer:
             loop.skipped += 1
             if loop.skipped > cfg.skip_nonfinite:
                 raise self._nonfinite_error(step + 1, e.optimizer_name) from None
-            bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, step skipped "
-                      f"({loop.skipped} of at most {cfg.skip_nonfinite})")
+            # An update made earlier in the step (a GAN's discriminator's, before its generator's) stands.
+            bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, that update and the rest "
+                      f"of the step skipped ({loop.skipped} of at most {cfg.skip_nonfinite})")
             with torch.no_grad():
                 for buffer, old in zip(buffers, before):
                     if not torch.isfinite(buffer).all():
