@@ -9,7 +9,7 @@ mnist_train.npz, CIFAR-10 configs on both cifar10_train parts), with the config'
 them against the full test split with genlab's shipped evaluator of that dataset: FD-<dataset>
 (Fréchet distance on its 128-d features; not FID), KID on the same features, the number of classes
 the evaluator sees, and for conditional models the evaluator's accuracy on the requested classes.
-Training time is CPU wall time with the threads torch uses (printed).
+Training time is wall time with the threads torch uses (printed), and the process's CPU time on them.
 
 No Inception FID here: the standard weights are not available offline on this machine, and the
 CIFAR-10 configs are GPU recipes that a CPU can run only for a sliver of their steps.

@@ -24,6 +24,7 @@ import time
 import torch
 
 from genlab.data.sequences import sines
+from genlab.errors import run_main
 from genlab.metrics.timeseries import timeseries_scores
 
 
@@ -59,4 +60,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

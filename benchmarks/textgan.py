@@ -102,7 +102,7 @@ def main() -> None:
         "log_every": 100, "sample_every": args.steps, "checkpoint_every": args.pretrain_steps,
         # every one, so that the pretrained checkpoint survives however many steps follow it
         "keep_checkpoints": -(-args.steps // max(args.pretrain_steps, 1))}})
-    _, train_seconds, _ = timed_training(config)
+    _, train_seconds, cpu_seconds = timed_training(config)
 
     # The oracle draws its training data with seed 0 from the same sampler the generator samples with:
     # seed 0 again would give sample i training sequence i's uniforms, so "copied" would flag a generator
@@ -133,6 +133,7 @@ def main() -> None:
         **({"checkpoint_every": args.pretrain_steps} if args.model == "mle"
            else {"pretrain_steps": args.pretrain_steps}),
         "batch_size": args.batch_size, "threads": args.threads, "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),
         "sampling_seed": sampling_seed,
         "config": {k: v for k, v in json.loads(json.dumps(trained.export_config()["model"])).items() if k != "vocab"},
         "samples": trained.sample(8, torch.Generator().manual_seed(args.seed)),

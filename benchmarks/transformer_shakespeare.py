@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -100,7 +101,8 @@ def train(args, overrides) -> dict:
         "eval_subset_tokens": subset[:, 1:].numel(),
         "first_subset_point_at_or_below_target": reached,
         "wall_s_training_and_curve_evals": round(train_end, 2),
-        "final_val_loss_full_split": round(final, 4),
+        "final_val_loss_full_split": round(final, 4),  # nats per character (cross-entropy)
+        "final_val_bits_per_character": round(final / math.log(2), 4),
         "final_eval_tokens": val.numel() - 1,
         "wall_s_total_including_final_eval": round(total, 2),
     }

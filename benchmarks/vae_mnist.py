@@ -77,10 +77,11 @@ def train_phase(args: argparse.Namespace, overrides: dict, out: Path, command: s
         "model": model, "data": {"path": str(DATA / train_file)},
         "train": {"steps": steps, "batch_size": args.batch_size, "out": str(out / "run"), "log_every": 100,
                   "sample_every": steps, "checkpoint_every": steps, "device": "cpu"}})
-    _, train_seconds, _ = timed_training(config)
+    _, train_seconds, cpu_seconds = timed_training(config)
     epochs = steps * args.batch_size / train_size
     trained = {"train_steps": steps, "train_epochs": epochs, "train_seed": config.train.seed,
-               "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads,
+               "train_seconds": train_seconds, "train_cpu_seconds": cpu_seconds,  # wall, and all threads' CPU
+               "seconds_per_epoch": train_seconds / epochs, "train_threads": args.threads,
                "train_command": command}
     (out / "train.json").write_text(json.dumps(trained, indent=2))
     return trained
