@@ -153,6 +153,7 @@ def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_pa
     run = tmp_path / "run"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0
     (run / "eval.json").write_text("{}")  # as 'genlab eval RUN --metrics' leaves it
+    (run / "report.html").write_text("<html></html>")  # as 'genlab report RUN' leaves it, showing that evaluation
     (run / "samples" / "step-000009-traversal.png").touch()  # as a VAE's extra pictures
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000003.png", "step-000006.png",
                                                                    "step-000009-traversal.png", "step-000009.png"]
@@ -162,6 +163,7 @@ def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_pa
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000003.png", "step-000004.png"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000003", "step-000004"]
     assert not (run / "eval.json").exists()  # it scored the step-9 weights, which are gone
+    assert not (run / "report.html").exists()  # it showed that score
     final = load_file(str(run / "checkpoints" / "step-000004" / "model.safetensors"))
     assert all(final[k].equal(v) for k, v in weights(run).items())  # model/ is the step-4 export
 
@@ -175,6 +177,7 @@ def test_a_resume_stopped_before_its_first_checkpoint_keeps_the_export_and_its_e
     run = tmp_path / "run"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "6", "--out", run, *common)[0] == 0
     (run / "eval.json").write_text("{}")
+    (run / "report.html").write_text("<html></html>")
     exported = weights(run)
     train_step = GAN.training_step
     calls = []
@@ -190,12 +193,13 @@ def test_a_resume_stopped_before_its_first_checkpoint_keeps_the_export_and_its_e
         code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--resume", "auto", "--out", run,
                                *common)
     assert code == 2 and "stopped" in err
-    assert (run / "eval.json").read_text() == "{}"
+    assert (run / "eval.json").read_text() == "{}" and (run / "report.html").exists()
     assert all(exported[k].equal(v) for k, v in weights(run).items())
     code, _, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--resume", "auto", "--out", run,
                            *common)
     assert code == 0, err
     assert not (run / "eval.json").exists()  # it scored the step-6 weights; the export is step 9's now
+    assert not (run / "report.html").exists()
     final = load_file(str(run / "checkpoints" / "step-000009" / "model.safetensors"))
     assert all(final[k].equal(v) for k, v in weights(run).items())
 

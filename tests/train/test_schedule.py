@@ -43,7 +43,10 @@ def test_a_decay_that_does_not_end_with_the_run_is_named():
     short = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 4500}}))
     assert "--model.decay_steps 18000 differs from --train.steps 4500" in short and "25% of the way" in short
     long = decay_mismatch(build_run_config(None, ring, {"train": {"steps": 23000}}))
-    assert "the last 5000 steps train at the final learning rate" in long
+    assert "the last 5000 steps train at learning rate 0, which leaves the weights as they are" in long
+    vae = decay_mismatch(build_run_config("vae", {}, {"model": {"decay_steps": 5, "min_lr": 1e-5},
+                                                      "train": {"steps": 7}}))
+    assert "the last 2 steps train at the final learning rate" in vae
     assert decay_mismatch(build_run_config("gan", {}, {"train": {"steps": 7}})) is None  # no decay at all
 
 

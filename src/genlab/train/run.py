@@ -455,7 +455,9 @@ def decay_mismatch(config: RunConfig) -> str | None:
     decay, steps = getattr(config.model, "decay_steps", 0), config.train.steps
     if not decay or decay == steps:
         return None
-    effect = (f"the last {steps - decay} steps train at the final learning rate" if decay < steps
-              else f"the run stops {100 * steps / decay:.0f}% of the way through the decay")
+    final = getattr(config.model, "min_lr", 0.0)  # the GAN families decay to 0
+    past = (f"the last {steps - decay} steps train at the final learning rate" if final else
+            f"the last {steps - decay} steps train at learning rate 0, which leaves the weights as they are")
+    effect = past if decay < steps else f"the run stops {100 * steps / decay:.0f}% of the way through the decay"
     return (f"--model.decay_steps {decay} differs from --train.steps {steps}: {effect}; set --model.decay_steps "
             f"{steps} to decay over the whole run.")

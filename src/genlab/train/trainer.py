@@ -36,7 +36,7 @@ from genlab.train.distributed import (ProcessContext, average_gradients_before_s
 from genlab.train.guards import NonFiniteGradients, all_finite, install_finite_guards
 from genlab.train.lock import hold_run_lock, release_run_lock
 from genlab.train.rng import capture_rng, seed_everything, training_seed
-from genlab.train.rundir import CURVES, EVAL_FILE, METRICS_FILE, preview_files, read_metric_records
+from genlab.train.rundir import CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, preview_files, read_metric_records
 from genlab.train.schedule import BatchSchedule
 
 
@@ -324,10 +324,12 @@ class Trainer:
         atomic_write_json(self.run_dir / CONFIG_FILE, saved_config)
 
     def _drop_export(self, evaluation: bool) -> None:
-        """Remove the run's model export (written again at the end) and, with ``evaluation``, its eval.json."""
+        """Remove the run's model export (written again at the end) and, with ``evaluation``, its eval.json
+        and the report showing it."""
         shutil.rmtree(self.run_dir / "model", ignore_errors=True)
         if evaluation:
             (self.run_dir / EVAL_FILE).unlink(missing_ok=True)
+            (self.run_dir / REPORT_FILE).unlink(missing_ok=True)
 
     def _checkpoint(self, step: int, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
                     saved_config: dict[str, Any], loop_state: dict[str, Any], rng_states: list[dict[str, Any]]
