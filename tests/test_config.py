@@ -52,7 +52,7 @@ def test_parse_overrides_reads_yaml_scalars():
 @pytest.mark.parametrize("args, fragment", [
     (["steps"], "Unrecognised argument 'steps'"),
     (["--steps"], "Unrecognised argument '--steps'"),
-    (["--train.steps"], "needs a value"),
+    (["--train.steps"], "needs a value: --train.steps VALUE, where VALUE is a number, true or false"),
     (["--train.out", "--model.latent_dim", "8"], "Option --train.out needs a value"),  # not '--model.latent_dim'
     (["--model.latent_dim", "8", "--model.latent_dim=16"], "Option --model.latent_dim is given twice"),
     (["--family.x", "1"], "--family.x is not an option: options are --model.KEY, --data.KEY or --train.KEY"),

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from genlab.errors import CheckpointError
+from genlab.metrics.timeseries import summary
 from genlab.report import compare, eval_values, previews, svg_curves, write_report
 
 
@@ -103,6 +104,10 @@ def test_eval_values_reads_every_family_s_eval_json():
     rgan = {"discriminative": {"mean": 0.25, "std": 0.02, "values": [0.23, 0.27], "text": "0.25 +/- 0.02"},
             "predictive": None, "protocol": {"repeats": 2}}
     assert eval_values(rgan) == [("discriminative", 0.25, "repeats: 2 (std 0.02 over 2 repeats)")]
+    once = {"discriminative": summary([0.25]), "protocol": {"repeats": 1}}  # no spread, not a spread of 0
+    assert once["discriminative"]["std"] is None and once["discriminative"]["text"] == "0.2500 (one repeat: no spread)"
+    assert eval_values(once) == [("discriminative", 0.25, "repeats: 1 (one repeat: no spread)")]
+    assert eval_values(once, spread=True)[0][1] == 0.25
 
 
 def test_svg_curves_without_values():

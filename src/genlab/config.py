@@ -513,8 +513,9 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
             i += 1
         else:
             if i + 1 >= len(args) or args[i + 1].startswith("--"):
-                raise ConfigError(f"Option {arg} needs a value, e.g. {arg} 10 (a value that starts with '--' is "
-                                  f"given as {arg}=VALUE).")
+                raise ConfigError(f"Option {arg} needs a value: {arg} VALUE, where VALUE is a number, true or false, "
+                                  f"a name or a list such as [0.5, 0.9] ('genlab list FAMILY' shows each option's "
+                                  f"default; a value that starts with '--' is given as {arg}=VALUE).")
             key, raw = arg[2:], args[i + 1]
             i += 2
         section, name = key.split(".", 1)

@@ -304,13 +304,17 @@ def eval_values(evaluation: dict[str, Any] | None, spread: bool = False) -> list
         if name == "protocol" or value is None:
             continue
         if isinstance(value, dict) and ("value" in value or "mean" in value):
-            repeats = f" over {len(value['values'])} repeats" if isinstance(value.get("values"), list) else ""
-            std = f" (std {_fmt(value['std'])}{repeats})" if "std" in value else ""
+            count = len(value["values"]) if isinstance(value.get("values"), list) else None
+            spread_known = value.get("std") is not None  # None for a single repeat
+            if spread_known:
+                std = f" (std {_fmt(value['std'])}{f' over {count} repeats' if count else ''})"
+            else:
+                std = " (one repeat: no spread)" if count == 1 else ""
             warning = f"; warning: {value['warning']}" if "warning" in value else ""  # an image metric's own
             shown = value.get("value", value.get("mean"))
             if "of" in value:
                 shown = f"{_fmt(shown)}/{_fmt(value['of'])}"
-            elif spread and "std" in value:
+            elif spread and spread_known:
                 shown = f"{_fmt(shown)}±{_fmt(value['std'])}"
             rows.append((name, shown, str(value.get("protocol", shared)) + std + warning))
         elif isinstance(value, dict):  # a group: bits_per_dim {negative_elbo, nll}

@@ -304,9 +304,12 @@ def step_change_report(real: torch.Tensor, synthetic: torch.Tensor, columns: lis
 
 
 def summary(values: list[float]) -> dict[str, Any]:
-    """Mean and sample standard deviation (ddof 1; 0 for one value) of repeated scores."""
+    """Mean and sample standard deviation (ddof 1; None for one value, which has no spread) of
+    repeated scores."""
     mean = float(np.mean(values))
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    if len(values) == 1:
+        return {"mean": mean, "std": None, "values": values, "text": f"{mean:.4f} (one repeat: no spread)"}
+    std = float(np.std(values, ddof=1))
     return {"mean": mean, "std": std, "values": values, "text": f"{mean:.4f} +/- {std:.4f}"}
 
 
