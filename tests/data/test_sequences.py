@@ -55,6 +55,28 @@ def test_a_date_column_is_detected_or_named_and_excluded(tmp_path):
     assert read_csv(write(tmp_path, "a,b\n1,2\n3,4\n")).source == str(tmp_path / "series.csv")
 
 
+def test_the_time_column_must_run_one_way_and_a_series_read_backwards_is_said_to_be(tmp_path):
+    newest_first = write(tmp_path, "Date,a\n2020-01-03,3\n2020-01-02,2\n2020-01-02,2\n2020-01-01,1\n")  # a tie is fine
+    assert read_csv(newest_first).source.endswith("(read newest first by 'Date': its rows run newest first; "
+                                                  "--data.reverse true reads them oldest first)")
+    reversed_read = read_csv(newest_first, reverse=True)
+    assert reversed_read.values[:, 0].tolist() == [1, 2, 2, 3] and "newest first" not in reversed_read.source
+    oldest_first = write(tmp_path, "t,a\n1.5,1\n2.5,2\n", name="seconds.csv")
+    assert read_csv(oldest_first, time_column="t").source.endswith("(column 't' excluded as time)")
+    assert "--data.reverse reverses its rows, which run oldest first" in read_csv(oldest_first, time_column="t",
+                                                                                  reverse=True).source
+    # Sorted as month/day, shuffled as day/month: ordered under one reading is enough.
+    us = write(tmp_path, "Date,a\n01/30/2020,1\n01/31/2020,2\n02/01/2020,3\n", name="us.csv")
+    assert "newest first" not in read_csv(us).source
+    shuffled = write(tmp_path, "Date,a\n2020-01-01,1\n2020-01-03,3\n2020-01-02,2\n2020-01-04,4\n", name="shuffled.csv")
+    with pytest.raises(DataError, match=re.escape("shuffled.csv is not in time order by column 'Date': it runs forwards "
+                                                  "in some rows and backwards in others (row 3 holds '2020-01-03', row 4 "
+                                                  "'2020-01-02'); sort the file by 'Date'")):
+        read_csv(shuffled)
+    # A column no reading takes as times all through is not checked: its name alone made it the time column.
+    assert read_csv(write(tmp_path, "time,a\nmorning,1\nevening,2\nmorning,3\n", name="words.csv")).values.shape == (3, 1)
+
+
 @pytest.mark.parametrize("text, message", [
     ("a,b\n1,2\n3,up\n", "row 3, column 'b' holds 'up', which is not a number"),
     ("a,b\n1,2\n3,NaN\n", "row 3, column 'b' is missing"),

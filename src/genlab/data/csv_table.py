@@ -22,7 +22,9 @@ the header, or one column named in both; text in a number column (every such col
 a date in a column other than the time column; thousands separators (``1,234.5`` quoted, or
 ``1.000.000``); infinite values; a category column without values or with too many; a category a
 trained model does not know; a missing cell that ``fill`` does not fill (``none``, or ``ffill`` on
-the first row).
+the first row); a time column that runs forwards in some rows and backwards in others (when its
+cells all read as numbers, ISO 8601 times or one common date layout). A series read newest first
+(its time column decreasing, or increasing under ``reverse``) is said to be, in its description.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
 
     header, rows, lines = _read_table(path)
     excluded, kept = _value_columns(path, header, rows, time_column, categorical)
+    order = None if excluded is None else time_order(path, header[excluded], [row[excluded] for row in rows], lines)
     values, names, sources, encoded = _column_values(path, header, rows, lines, kept, categorical, categories)
     if reverse:  # before the gaps are filled: ffill takes the value before a gap in the series' own order
         values, lines = values[::-1].copy(), lines[::-1]
@@ -67,6 +70,10 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if gaps.any():
         values = fill_missing(values, gaps, fill, path, sources, lines)
     description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
+    if order == ("increasing" if reverse else "decreasing"):  # as read, the series runs backwards in time
+        cause = ("--data.reverse reverses its rows, which run oldest first" if reverse else
+                 "its rows run newest first; --data.reverse true reads them oldest first")
+        description += f" (read newest first by {header[excluded]!r}: {cause})"
     if all(INTEGER.match(name) for name in header):  # wavelengths, sensor ids, or a first row of data?
         description += (f" (its header is whole numbers, {', '.join(header[:3])}{', ...' if len(header) > 3 else ''}: "
                         "if the file has no header row, its first row of values was taken for one; add a header)")
@@ -294,6 +301,46 @@ def find_time_column(path: Path, header: list[str], first_row: list[str], name: 
         if column.lower() in TIME_NAMES or TIME_PATTERN.match(value.strip()) or is_iso_time(value.strip()):
             return i
     return None
+
+
+# Date layouts tried on a whole time column (ISO 8601 and plain numbers besides); a layout that reads
+# every cell decides the order only if every other one that does (31/01 against 01/31) agrees.
+DATE_LAYOUTS = [f"{day}{clock}" for day in ("%Y/%m/%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y")
+                for clock in ("", " %H:%M", " %H:%M:%S")]
+
+
+def time_order(path: Path, column: str, cells: list[str], lines: list[int]) -> str | None:
+    """Whether the time column's cells run "increasing" or "decreasing" (ties allowed), or None when
+    they cannot all be read as one kind of time, or two readings disagree (then nothing is checked).
+    Rows out of order both ways under every reading are refused: windows are cut from consecutive
+    rows, and a shuffled or stacked file would give windows that jump in time."""
+    present = [(cell.strip(), line) for cell, line in zip(cells, lines) if cell.strip()]
+    readings = [float, datetime.fromisoformat, *[lambda text, layout=layout: datetime.strptime(text, layout)
+                                                 for layout in DATE_LAYOUTS]]
+    verdicts = [verdict for parse in readings if (verdict := _order(present, parse, path, column)) is not None]
+    ordered = {verdict for verdict in verdicts if verdict in ("increasing", "decreasing")}
+    if not ordered and verdicts:  # out of order however the cells are read
+        raise DataError(verdicts[0])
+    return ordered.pop() if len(ordered) == 1 else None
+
+
+def _order(present: list[tuple[str, int]], parse, path: Path, column: str) -> str | None:
+    """:func:`time_order` under one reading of the (cell, row) pairs: "increasing", "decreasing", the
+    sentence refusing them when they run both ways, or None where it does not read them all."""
+    try:
+        times = [parse(cell) for cell, _ in present]
+        steps = [(later > earlier) - (later < earlier) for earlier, later in zip(times, times[1:])]
+    except (ValueError, TypeError, OverflowError):  # not this layout; naive and aware times mixed
+        return None
+    forwards, backwards = steps.count(1), steps.count(-1)
+    if forwards and backwards:
+        against = -1 if forwards >= backwards else 1
+        i = steps.index(against)
+        (before, row_before), (after, row) = present[i], present[i + 1]
+        return (f"{path} is not in time order by column {column!r}: it runs forwards in some rows and backwards in "
+                f"others (row {row_before} holds {before!r}, row {row} {after!r}); sort the file by {column!r} "
+                "(windows are cut from consecutive rows), or split it into one file per series.")
+    return "decreasing" if backwards else "increasing"
 
 
 def is_iso_time(value: str) -> bool:
