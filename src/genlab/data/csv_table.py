@@ -201,10 +201,12 @@ def _refuse_text_columns(path: Path, column: str, error: TextCellError, text: li
     """Refuse the text in ``column`` (``error``) naming every text column (``text``) at once when it is
     one of several: one fix, not one rerun per column."""
     if len(text) >= 2 and column in text:
-        raise DataError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {error.row} of "
-                        f"{column!r} holds {error.text!r}); encode them with --data.categorical "
-                        f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
-                        "date column is excluded with --data.time_column).") from None
+        raise CellFixError(f"{path} has text in the columns {', '.join(map(repr, text))} (row {error.row} of "
+                           f"{column!r} holds {error.text!r})", "encode them with --data.categorical "
+                           f"{','.join([*categorical, *text])} (one feature per category) or remove them (a "
+                           "date column is excluded with --data.time_column)",
+                           "the model was trained on numbers in those columns: give it data with the training "
+                           "columns") from None
 
 
 MAX_CATEGORIES = 1000  # per encoded column: more distinct values is an identifier, not a category
@@ -357,11 +359,21 @@ def is_iso_time(value: str) -> bool:
         return False
 
 
-class TextCellError(DataError):
+class CellFixError(DataError):
+    """A CSV that training could read with other ``--data`` options: ``fact`` says what is wrong and
+    ``fix`` how to fix it when training; ``held_out_fix`` how when the file is held-out data read as a
+    trained model's training data was (``genlab eval --ref``), whose ``--data`` options are fixed."""
+
+    def __init__(self, fact: str, fix: str, held_out_fix: str) -> None:
+        super().__init__(f"{fact}; {fix}.")
+        self.fact, self.held_out_fix = fact, held_out_fix
+
+
+class TextCellError(CellFixError):
     """A CSV cell of a numeric column holds text: ``row`` (its line) and ``text``."""
 
-    def __init__(self, message: str, row: int, text: str) -> None:
-        super().__init__(message)
+    def __init__(self, fact: str, fix: str, row: int, text: str) -> None:
+        super().__init__(fact, fix, "the model was trained on numbers in that column: correct the cell or remove the row")
         self.row, self.text = row, text
 
 
@@ -393,13 +405,15 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which runs over several "
                             "lines: a quote in it is not closed where the cell ends; close or remove it.") from None
         if TIME_PATTERN.match(text) or is_iso_time(text):
-            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which reads as a date or time; "
-                            "genlab leaves out one such column (--data.time_column names it), so remove the others "
-                            f"from the file (or, if the values are categories such as versions, encode it with "
-                            f"--data.categorical {column}).") from None
-        raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number; "
+            raise CellFixError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which reads as a date or time",
+                               "genlab leaves out one such column (--data.time_column names it), so remove the others "
+                               f"from the file (or, if the values are categories such as versions, encode it with "
+                               f"--data.categorical {column})",
+                               "the model was trained on numbers in that column: correct the cell or remove the row"
+                               ) from None
+        raise TextCellError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, which is not a number",
                             f"encode it with --data.categorical {column} (one feature per category) or remove it "
-                            "(a date column is excluded with --data.time_column).", row, text[:40]) from None
+                            "(a date column is excluded with --data.time_column)", row, text[:40]) from None
     if math.isinf(value):
         raise DataError(f"{path} row {row}, column {column!r} is infinite; replace it with a finite number.")
     return value
@@ -412,14 +426,17 @@ def fill_missing(values: np.ndarray, missing: np.ndarray, fill: str, path: Path,
     from; ``lines``: each row's line in the file)."""
     row, column = (int(i) for i in np.argwhere(missing)[0])
     if fill == "none":
-        raise DataError(f"{path} row {lines[row]}, column {columns[column]!r} is missing ({int(missing.sum())} missing "
-                        "cells in all); fill them in, or pass --data.fill ffill (previous value) or zero.")
+        raise CellFixError(f"{path} row {lines[row]}, column {columns[column]!r} is missing ({int(missing.sum())} "
+                           "missing cells in all)", "fill them in, or pass --data.fill ffill (previous value) or zero",
+                           "fill them in (the model reads it with --data.fill none, as it was trained)")
     if fill == "zero":
         return np.where(missing, 0.0, values)
     if missing[0].any():
         first = int(np.argmax(missing[0]))
-        raise DataError(f"{path} row {lines[0]}, column {columns[first]!r} is missing and has no earlier value to carry "
-                        "forward; fill it in or pass --data.fill zero.")
+        raise CellFixError(f"{path} row {lines[0]}, column {columns[first]!r} is missing and has no earlier value to "
+                           "carry forward", "fill it in or pass --data.fill zero",
+                           "fill it in (the model fills gaps with --data.fill ffill, as it was trained, from the value "
+                           "before)")
     filled = values.copy()
     for r in range(1, len(filled)):  # rows in order, so a run of missing cells takes the last value seen
         filled[r] = np.where(missing[r], filled[r - 1], filled[r])

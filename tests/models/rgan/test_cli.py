@@ -363,6 +363,14 @@ def test_renamed_columns_keep_the_data_header_for_resume_and_held_out_data(tmp_p
     (tmp_path / "swapped.csv").write_text("b,a\n" + "".join(f"{v:.4f},{u:.4f}\n" for u, v in rng.normal(size=(40, 2))))
     code, _, err = run_cli("eval", run, "--ref", tmp_path / "swapped.csv", "--repeats", "1")
     assert code == 2 and "training columns in another order (b, a; trained on a, b)" in err
+    # A fix that training would make with another --data option is not offered for held-out data.
+    for text, fix in (("a,b\n1,2\n3,up\n", "holds 'up', which is not a number; the model was trained on numbers in "
+                                            "that column: correct the cell or remove the row."),
+                      ("a,b\n1,2\n3,\n", "is missing (1 missing cells in all); fill them in (the model reads it with "
+                                          "--data.fill none, as it was trained).")):
+        (tmp_path / "held_out.csv").write_text(text)
+        code, _, err = run_cli("eval", run, "--ref", tmp_path / "held_out.csv", "--repeats", "1")
+        assert code == 2 and f"held_out.csv row 3, column 'b' {fix}" in err and "--data.categorical" not in err
 
 
 def test_eval_never_scores_a_sines_model_against_its_own_training_sines(tmp_path, run_cli, tiny_rgan):

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from genlab.config import CONFIG_FILE
+from genlab.data.csv_table import CellFixError
 from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.timeseries import step_change_report, timeseries_scores
@@ -49,7 +50,10 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     else:
         data = SequenceDataConfig(path=options.data, window=c.seq_len, categorical=tuple(c.categorical_columns or ()),
                                   time_column=c.data_time_column, fill=c.data_fill, reverse=c.data_reverse)
-    dataset, _, names, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
+    try:
+        dataset, _, names, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
+    except CellFixError as e:  # the fix a training run would take is another --data option, which eval has not
+        raise DataError(f"{e.fact}; {e.held_out_fix}.") from None
     if c.data_header and names != c.data_header and names != [f"feature_{i}" for i in range(len(names))]:
         # Wholly other names (partly the training ones are refused when read): perhaps renamed, perhaps other data.
         notes["warning"] = (f"{options.data} names its columns {', '.join(names)} and the model was trained on "
