@@ -508,6 +508,9 @@ FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminat
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
 # The EvalOptions fields image --metrics reads; the others belong to a family's own evaluation.
 IMAGE_METRIC_OPTIONS = {"samples", "batch_size", "seed"}
+# Those a file of generated sequences is scored with ('genlab eval FILE.csv --ref DATA').
+SAMPLE_FILE_OPTIONS = {"data", "data_flag", "seed", "max_examples", "repeats", "discriminative_iterations",
+                       "predictive_iterations", "classifier_hidden", "plots"}
 
 
 # What to pass instead of an empty path to `genlab eval` (an unset shell variable, which Path reads as ".").
@@ -626,6 +629,17 @@ def evaluate_image_metrics(args: argparse.Namespace, options: EvalOptions, devic
                                use_cache=not args.no_cache)
 
 
+def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
+    """``genlab eval FILE --ref DATA`` without --metrics: the TimeGAN scores of the generated sequences in FILE."""
+    from genlab.models.rgan.evaluation import evaluate_sample_file as score_file
+
+    for field in sorted(options.given):
+        if field not in SAMPLE_FILE_OPTIONS:
+            raise ConfigError(f"{flag_of(field)} is not used when scoring a file of sequences; drop it.")
+    with evaluation_memory_guard(options, ["max_examples"]):
+        return score_file(path, options)
+
+
 def evaluate_model(args: argparse.Namespace, options: EvalOptions, device: torch.device) -> dict[str, Any]:
     """``genlab eval`` without --metrics: the model family's own evaluation (likelihoods, TimeGAN scores, ...)."""
     from genlab.sampling import find_model_folder, load_model
@@ -637,6 +651,8 @@ def evaluate_model(args: argparse.Namespace, options: EvalOptions, device: torch
     if args.data is not None and args.ref is not None:
         raise ConfigError("--data and --ref name the same thing here (the data to evaluate on); give one of them.")
     options.validate()
+    if Path(args.model).is_file() and Path(args.model).suffix.lower() in (".csv", ".npz"):
+        return evaluate_sample_file(Path(args.model), options)
     weights = find_model_folder(args.model)  # a run still training may write a newer checkpoint meanwhile
     model = load_model(weights, device=device)
     refuse_unused_eval_options(options, model)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -267,7 +268,7 @@ def test_a_text_column_is_encoded_trained_on_and_sampled_back_as_text(tmp_path, 
     regime = np.where(np.sin(np.arange(60) / 5) > 0, "calm", "storm")
     price = np.round(100 + np.cumsum(rng.normal(size=60)), 3)
     data = tmp_path / "market.csv"
-    data.write_text("date,shift,price,regime\n" + "".join(f"2020-01-{i % 28 + 1:02d},{'AB'[i % 2]},{p},{r}\n"
+    data.write_text("date,shift,price,regime\n" + "".join(f"2020-{i // 28 + 1:02d}-{i % 28 + 1:02d},{'AB'[i % 2]},{p},{r}\n"
                                                           for i, (p, r) in enumerate(zip(price, regime))))
     run = tmp_path / "run"
     common = ["--data.window", "6", "--batch-size", "8", "--out", run, "--quiet", *TINY]
@@ -513,3 +514,80 @@ def test_a_timegan_run_that_ends_before_its_joint_phase_says_so(tmp_path, run_cl
             "--model.supervised_steps 2), so the generator and discriminator do not train") in out
     code, out, err = run_cli(*common, "--steps", "5", "--out", tmp_path / "long")
     assert code == 0 and "joint phase" not in out
+
+
+def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw(tmp_path, run_cli):
+    """'genlab eval FILE --ref DATA' scores the very file a user keeps: the npz of a draw scores as the
+    run does when its evaluation draws the same sequences (the training data is the reference, so the
+    two share the min-max scale), and the CSV of it reads back to the same sequences."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "pair.csv"
+    data.write_text("Date,a,b\n" + "".join(f"2020-01-01T{i // 60:02d}:{i % 60:02d},{u:.4f},{v:.4f}\n"
+                                           for i, (u, v) in enumerate(rng.normal(size=(40, 2)).cumsum(0))))
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--data", data, "--data.window", "5", "--steps", "2", "--batch-size", "8",
+                   "--out", run, "--quiet", *TINY)[0] == 0
+    score = ["--ref", data, "--repeats", "2", "--discriminative-iterations", "3", "--predictive-iterations", "3"]
+    # 36 windows: the run's evaluation draws 36 sequences with --seed 0, as 'genlab sample --n 36' does.
+    for suffix in ("npz", "csv"):
+        assert run_cli("sample", run, "--n", "36", "--out", tmp_path / f"synth.{suffix}")[0] == 0
+    code, out, err = run_cli("eval", run, *score)
+    assert code == 0, err
+    by_run = json.loads(out)
+    code, out, err = run_cli("eval", tmp_path / "synth.npz", *score, "--plots", tmp_path / "figures")
+    assert code == 0, err
+    by_file = json.loads(out)
+    for name in ("discriminative", "predictive", "correlational"):
+        assert by_file[name]["values"] == pytest.approx(by_run[name]["values"], abs=1e-6)
+    assert by_file["protocol"]["synthetic"] == f"36 sequences read from {tmp_path / 'synth.npz'}"
+    assert by_file["protocol"]["scale"].startswith(f"min-max [0, 1] of the reference ({data})")
+    assert (tmp_path / "figures" / "sequences.png").is_file()
+    from genlab.data.sample_files import read_sample_file
+
+    as_csv, as_npz = read_sample_file(tmp_path / "synth.csv"), read_sample_file(tmp_path / "synth.npz")
+    assert as_csv.columns == ["a", "b"] and as_npz.columns is None and as_csv.lengths is None
+    assert np.allclose(as_csv.x, as_npz.x, rtol=1e-9)  # the CSV's 10 significant digits
+    # What it needs, and what it does not take.
+    assert "needs real data to score them against; pass --ref" in run_cli("eval", tmp_path / "synth.csv")[2]
+    assert "--nll is not used when scoring a file of sequences" in run_cli("eval", tmp_path / "synth.csv", *score,
+                                                                           "--nll")[2]
+    (tmp_path / "three.csv").write_text("Date,a,b,c\n" + "".join(f"2020-01-{i + 1:02d},1,2,{i}\n" for i in range(9)))
+    code, _, err = run_cli("eval", tmp_path / "synth.csv", "--ref", tmp_path / "three.csv")
+    assert code == 2 and "synth.csv has 2 features per step and" in err and "three.csv has 3" in err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("step,sequence,a\n0,0,1\n", "starts with the columns step, sequence; a file of generated sequences has "
+                                 "'sequence,step' first"),
+    ("sequence,step,a\n0,0,1\n0,1,2\n1,0,1\n1,2,3\n", "sequence 1 has no step 1 but has later ones"),
+    ("sequence,step,a\n0,0,1\n0,0,2\n1,0,1\n", "row 3 repeats step 0 of sequence 0"),
+    ("sequence,step,a\n0,0,1\n0,1,up\n", "row 3, column 'a' holds 'up', which is not a number"),
+    ("sequence,step,a\n0,0,1\n0,1,nan\n1,0,1\n1,1,2\n", "NaN or infinite values inside its sequences"),
+    ("sequence,step\n0,0\n", "no feature columns after sequence, step"),
+    ("sequence,step,a\n0,0,1\n0,1,2\n", "holds 1 sequence(s) of 2 step(s)"),
+])
+def test_a_bad_file_of_generated_sequences_is_one_sentence(tmp_path, text, message):
+    from genlab.data.sample_files import read_sample_file
+    from genlab.errors import DataError
+
+    path = tmp_path / "synth.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_sample_file(path)
+
+
+def test_generated_sequences_of_several_lengths_read_back_with_their_lengths(tmp_path):
+    from genlab.data.sample_files import read_sample_file
+    from genlab.errors import DataError
+
+    path = tmp_path / "synth.csv"  # rows in any order, as long as each sequence's steps run 0, 1, ...
+    path.write_text("sequence,step,label,a\n1,1,0,4\n0,0,1,1\n0,1,1,2\n0,2,1,3\n1,0,0,5\n")
+    found = read_sample_file(path)
+    assert found.columns == ["a"] and found.lengths.tolist() == [2, 3]
+    assert found.x[0, :2, 0].tolist() == [5, 4] and np.isnan(found.x[0, 2]).all() and found.x[1, :, 0].tolist() == [1, 2, 3]
+    np.savez(tmp_path / "synth.npz", x=np.ones((3, 4, 2)), lengths=np.array([4, 2, 1]))
+    read = read_sample_file(tmp_path / "synth.npz")
+    assert read.lengths.tolist() == [4, 2, 1] and np.isnan(read.x[1, 2:]).all() and not np.isnan(read.x[0]).any()
+    np.savez(tmp_path / "images.npz", x=np.zeros((4, 28, 28), np.uint8))
+    with pytest.raises(DataError, match=r"holds images \(uint8 of shape \(4, 28, 28\)\); score images with --metrics"):
+        read_sample_file(tmp_path / "images.npz")

@@ -31,6 +31,7 @@ import torch
 
 from genlab.config import CONFIG_FILE
 from genlab.data.csv_table import CellFixError
+from genlab.data.sample_files import read_sample_file
 from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.timeseries import step_change_report, timeseries_scores
@@ -54,21 +55,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
         dataset, _, names, _ = load_sequences(data, model.scaling, c.encoding, c.data_header, options.data_flag)
     except CellFixError as e:  # the fix a training run would take is another --data option, which eval has not
         raise DataError(f"{e.fact}; {e.held_out_fix}.") from None
-    if c.data_header and names != c.data_header and names != [f"feature_{i}" for i in range(len(names))]:
-        # Wholly other names (partly the training ones are refused when read): perhaps renamed, perhaps other data.
-        notes["warning"] = (f"{options.data} names its columns {', '.join(names)} and the model was trained on "
-                            f"{', '.join(c.data_header)}; they are scored by position, so check that they are the "
-                            "same measurements in the same order")
-    real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
+    notes.update(column_note(options.data, names, c.data_header, "the model was trained on"))
     generator = torch.Generator().manual_seed(options.seed)
-    if options.max_examples is not None and options.max_examples < 2:  # each score holds out a part of the data
-        raise ConfigError(f"--max-examples {options.max_examples} leaves too few sequences to score: the TimeGAN "
-                          "scores train on some and test on others; pass 2 or more (hundreds for a stable score).")
-    if options.max_examples is not None and options.max_examples < len(real):
-        keep = torch.randperm(len(real), generator=generator)[:options.max_examples]
-        real, labels = real[keep], labels[keep] if labels is not None else None
-        real_lengths = real_lengths[keep] if real_lengths is not None else None
-    real = real.contiguous()
+    real, labels, real_lengths = reference_subset(dataset, options, generator)
     if model.num_classes and labels is not None:
         if int(labels.max()) >= model.num_classes:
             raise DataError(f"{options.data} has labels up to {int(labels.max())} but the model knows classes 0 to "
@@ -83,27 +72,84 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
                                           noise=part.to(model.device))
                            for part, part_labels, part_lengths in batches(noise, labels, lengths,
                                                                           options.batch_size)]).cpu()
+    lengths = lengths.cpu() if lengths is not None else None
     real, synthetic, axis = scoring_axis(model, real, synthetic, real_lengths, lengths)
     if c.static_features:  # the scores are about the time series: static attributes are left out
         real, synthetic = real[..., :-c.static_features].contiguous(), synthetic[..., :-c.static_features].contiguous()
+        notes["static_features"] = (f"the {c.static_features} static features are not scored: the scores use the "
+                                    "time-varying features only")
+    columns = c.columns[:real.shape[-1]] if c.columns else None  # static features (last) are not scored
+    protocol = {"reference_data": dataset.description, **notes, "scale": axis,
+                "synthetic": f"{len(synthetic):,} sequences drawn with seed {options.seed}",
+                "model": f"{model.family}/{model.name}"}
+    return scored(real, real_lengths, synthetic, lengths, columns, options, protocol)
+
+
+def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
+    """``genlab eval FILE --ref DATA``: the TimeGAN scores of the generated sequences in FILE (a
+    ``genlab sample`` .csv or .npz, in original units) against DATA windowed to their length, both
+    min-max scaled with DATA's own minimum and maximum, as the TimeGAN code scales loaded data."""
+    if options.data is None:
+        raise ConfigError(f"Scoring the sequences in {path} needs real data to score them against; pass --ref with "
+                          "the real series or sequences (a CSV or .npz).")
+    samples = read_sample_file(path)
+    data = SequenceDataConfig(path=options.data, window=samples.x.shape[1])
+    dataset, scaling, names, _ = load_sequences(data, None, None, None, options.data_flag)
+    if len(names) != samples.x.shape[-1]:
+        raise DataError(f"{path} has {samples.x.shape[-1]} features per step and {options.data} has {len(names)}; score "
+                        "samples against data of the same columns.")
+    if samples.columns and names != samples.columns and set(names) & set(samples.columns):
+        raise DataError(f"{options.data} has the columns {', '.join(names)} and {path} {', '.join(samples.columns)}; "
+                        "give both the same columns in the same order.")
+    notes = column_note(options.data, names, samples.columns, f"{path} has")
+    generator = torch.Generator().manual_seed(options.seed)
+    real, _, real_lengths = reference_subset(dataset, options, generator)
+    lengths = torch.from_numpy(samples.lengths) if samples.lengths is not None else None
+    synthetic = pad_with(torch.from_numpy(scaling.scale(samples.x)).float(), lengths, 0.0)
+    protocol = {"reference_data": dataset.description, **notes,
+                "scale": f"min-max [0, 1] of the reference ({options.data}), applied to both, as the TimeGAN code "
+                         "scales loaded data",
+                "synthetic": f"{len(synthetic):,} sequences read from {samples.description}"}
+    return scored(real, real_lengths, synthetic, lengths, names, options, protocol)
+
+
+def column_note(data: str | None, names: list[str], expected: list[str] | None, whose: str) -> dict[str, str]:
+    """A warning when the reference's column names are wholly other than ``expected`` (partly the same
+    ones are refused when the data is read): perhaps renamed, perhaps other data."""
+    if not expected or names == expected or names == [f"feature_{i}" for i in range(len(names))]:
+        return {}
+    return {"warning": f"{data} names its columns {', '.join(names)} and {whose} {', '.join(expected)}; they are "
+                       "scored by position, so check that they are the same measurements in the same order"}
+
+
+def reference_subset(dataset, options: EvalOptions, generator: torch.Generator):
+    """The reference sequences, labels and lengths to score against: all, or ``--max-examples`` of them
+    drawn at random with ``generator``."""
+    real, labels, real_lengths = dataset.sequences, dataset.labels, dataset.lengths
+    if options.max_examples is not None and options.max_examples < 2:  # each score holds out a part of the data
+        raise ConfigError(f"--max-examples {options.max_examples} leaves too few sequences to score: the TimeGAN "
+                          "scores train on some and test on others; pass 2 or more (hundreds for a stable score).")
+    if options.max_examples is not None and options.max_examples < len(real):
+        keep = torch.randperm(len(real), generator=generator)[:options.max_examples]
+        real, labels = real[keep], labels[keep] if labels is not None else None
+        real_lengths = real_lengths[keep] if real_lengths is not None else None
+    return real.contiguous(), labels, real_lengths
+
+
+def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: torch.Tensor,
+           lengths: torch.Tensor | None, columns: list[str] | None, options: EvalOptions,
+           protocol: dict[str, str]) -> dict[str, Any]:
+    """The TimeGAN scores of ``synthetic`` against ``real`` (both on the scoring axis), the step-change
+    report, the figures of ``--plots``, and ``protocol`` added to the scores' own."""
     result = timeseries_scores(real, synthetic, repeats=options.repeats,
                                discriminative_iterations=options.discriminative_iterations,
                                predictive_iterations=options.predictive_iterations, seed=options.seed,
-                               real_lengths=real_lengths, synthetic_lengths=lengths.cpu() if lengths is not None
-                               else None, classifier_hidden=options.classifier_hidden)
-    columns = c.columns[:real.shape[-1]] if c.columns else None  # static features (last) are not scored
-    result["step_change"] = step_change_report(real, synthetic, columns, real_lengths,
-                                               lengths.cpu() if lengths is not None else None)
+                               real_lengths=real_lengths, synthetic_lengths=lengths,
+                               classifier_hidden=options.classifier_hidden)
+    result["step_change"] = step_change_report(real, synthetic, columns, real_lengths, lengths)
     result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
                                          "real and synthetic, and synthetic / real (1: as rough in time as the data)")
-    result["protocol"]["reference_data"] = dataset.description
-    result["protocol"].update(notes)
-    result["protocol"]["scale"] = axis
-    result["protocol"]["synthetic"] = f"{len(synthetic):,} sequences drawn with seed {options.seed}"
-    result["protocol"]["model"] = f"{model.family}/{model.name}"
-    if c.static_features:
-        result["protocol"]["static_features"] = (f"the {c.static_features} static features are not scored: the "
-                                                 "scores use the time-varying features only")
+    result["protocol"].update(protocol)
     if options.plots is not None:
         result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result
@@ -179,9 +225,11 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
     projections = save_projection_plot([("PCA (fitted on the real sequences)", real_pca, synthetic_pca),
                                         (f"t-SNE (perplexity {perplexity:.3g})", embedded[:len(real_means)],
                                          embedded[len(real_means):])], folder / "pca_tsne.png")
-    nan_padded = [pad_with(x[:16], None if n is None else n.cpu()[:16], math.nan)
-                  for x, n in ((real, real_lengths), (synthetic, synthetic_lengths))]
-    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0][:8])
+    # Random ones of each (a reference's first windows would be neighbours, nearly alike).
+    nan_padded = [pad_with(x[pick], None if n is None else n.cpu()[pick], math.nan)
+                  for x, n, count in ((real, real_lengths, 8), (synthetic, synthetic_lengths, 16))
+                  for pick in [torch.randperm(len(x), generator=generator)[:count]]]
+    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0])
     return {"sequences": str(sequences.resolve()), "pca_tsne": str(projections.resolve()),  # read from any folder
             "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
                         f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "

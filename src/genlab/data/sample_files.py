@@ -1,0 +1,132 @@
+"""Reading back generated sequences — ``genlab sample``'s files, or another tool's in the same layout —
+so that ``genlab eval FILE --ref DATA`` can score the very file a user keeps.
+
+- ``.csv``: a header ``sequence,step[,label],<features>``, one row per valid step; each sequence's
+  steps are 0, 1, ..., its length - 1 (rows in any order). Feature cells are numbers: a file of a
+  model with category columns holds their text, which only the model can encode again (``genlab
+  eval RUN`` scores such a model's fresh samples).
+- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in length.
+
+Both give (N, T, F) float64 in the file's units, NaN past each sequence's length, the lengths (None
+when every sequence has all T steps) and the feature names (None for an .npz, which has none).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genlab.data.sequences import is_npz
+from genlab.errors import DataError
+from genlab.fileio import missing
+
+INDEX_COLUMNS = ("sequence", "step")
+
+
+@dataclass
+class SampleFile:
+    x: np.ndarray  # (N, T, F) float64, NaN past each length
+    lengths: np.ndarray | None  # (N,) int64; None: all T steps
+    columns: list[str] | None  # the features' names (a CSV's header)
+    description: str
+
+
+def read_sample_file(path: Path) -> SampleFile:
+    """The generated sequences in ``path`` (see the module docstring); bad files are one sentence."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass the .csv or .npz of generated sequences ('genlab sample RUN --out "
+                        "FILE' writes one).")
+    if not path.is_file():
+        raise DataError(f"{path} {missing(path)}; pass the .csv or .npz of generated sequences.")
+    found = _read_npz(path) if is_npz(path) else _read_csv(path)
+    n, steps, features = found.x.shape
+    if n < 2 or steps < 2 or features < 1:
+        raise DataError(f"{path} holds {n} sequence(s) of {steps} step(s) × {features} feature(s); the scores need at "
+                        "least 2 sequences of 2 steps or more.")
+    valid = np.ones((n, steps), bool) if found.lengths is None else np.arange(steps) < found.lengths[:, None]
+    if not np.isfinite(found.x[valid]).all():
+        raise DataError(f"{path} holds NaN or infinite values inside its sequences; generate them again (only the "
+                        "steps past a sequence's length may be empty).")
+    return found
+
+
+def _read_npz(path: Path) -> SampleFile:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files if key in ("x", "lengths")}
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path} is not a readable .npz file ({e}); pass the .npz 'genlab sample' wrote.") from None
+    x = arrays.get("x")
+    if x is None:
+        raise DataError(f"{path} has no array 'x'; generated sequences are x of shape (N, T, F).")
+    if x.dtype == np.uint8 or x.ndim == 4:
+        raise DataError(f"{path} holds images ({x.dtype} of shape {x.shape}); score images with --metrics (e.g. "
+                        "--metrics fd,kid --ref REFERENCE).")
+    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; generated sequences are numbers of shape "
+                        "(N, T, F).")
+    x = x.astype(np.float64)
+    lengths = arrays.get("lengths")
+    if lengths is not None:
+        if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer) or \
+                (lengths < 1).any() or (lengths > x.shape[1]).any():
+            raise DataError(f"{path}: lengths must hold one whole number from 1 to {x.shape[1]} per sequence "
+                            f"(got shape {lengths.shape}, dtype {lengths.dtype}).")
+        lengths = lengths.astype(np.int64)
+        x[np.arange(x.shape[1])[None, :] >= lengths[:, None]] = math.nan
+    return SampleFile(x, lengths, None, str(path))
+
+
+def _read_csv(path: Path) -> SampleFile:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; pass the CSV 'genlab sample' wrote.") from None
+    except csv.Error as e:
+        raise DataError(f"{path} is not a readable CSV file ({e}).") from None
+    if not rows:
+        raise DataError(f"{path} is empty; pass the CSV 'genlab sample' wrote.")
+    header = [name.strip() for name in rows[0]]
+    if tuple(header[:2]) != INDEX_COLUMNS:
+        raise DataError(f"{path} starts with the columns {', '.join(header[:2])}; a file of generated sequences has "
+                        "'sequence,step' first (as 'genlab sample' writes it), then the features.")
+    first = 3 if len(header) > 2 and header[2] == "label" else 2
+    columns = header[first:]
+    if not columns:
+        raise DataError(f"{path} has no feature columns after {', '.join(header[:first])}.")
+    steps: dict[int, dict[int, list[float]]] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path} row {line} has {len(row)} cells but the header has {len(header)}.")
+        try:
+            sequence, step = int(row[0]), int(row[1])
+        except ValueError:
+            raise DataError(f"{path} row {line}: sequence and step must be whole numbers (got {row[0]!r}, "
+                            f"{row[1]!r}).") from None
+        values = []
+        for name, cell in zip(columns, row[first:]):
+            try:
+                values.append(float(cell))
+            except ValueError:
+                raise DataError(f"{path} row {line}, column {name!r} holds {cell[:40]!r}, which is not a number; a "
+                                "model's category columns come back as text, which only it can encode: score it "
+                                "with 'genlab eval RUN --ref DATA'.") from None
+        if step in steps.setdefault(sequence, {}):
+            raise DataError(f"{path} row {line} repeats step {step} of sequence {sequence}.")
+        steps[sequence][step] = values
+    if not steps:
+        raise DataError(f"{path} has a header but no rows of generated steps.")
+    lengths = np.array([len(taken) for taken in steps.values()], np.int64)
+    x = np.full((len(steps), int(lengths.max()), len(columns)), math.nan)
+    for i, (sequence, taken) in enumerate(steps.items()):
+        if sorted(taken) != list(range(len(taken))):
+            gap = next(k for k in range(len(taken)) if k not in taken)
+            raise DataError(f"{path}: sequence {sequence} has no step {gap} but has later ones; each sequence's steps "
+                            "run 0, 1, ... without a gap.")
+        x[i, :len(taken)] = [taken[k] for k in range(len(taken))]
+    return SampleFile(x, None if (lengths == x.shape[1]).all() else lengths, columns, str(path))
