@@ -27,6 +27,9 @@ def test_scaling_round_trip_returns_the_original_units():
     assert scaled[:, 0].tolist() == pytest.approx([0.0, 1.0, 0.5], abs=1e-6)
     assert np.allclose(scaling.unscale(scaled), series, atol=1e-12)
     assert torch.allclose(scaling.unscale(scaling.scale(torch.from_numpy(series))), torch.from_numpy(series))
+    # Whatever a generator puts out for a constant feature, it comes back as the feature's one value.
+    assert scaling.unscale(np.full((2, 3), 0.73))[:, 2].tolist() == [7.0, 7.0]
+    assert scaling.unscale(torch.full((2, 3), 0.73, dtype=torch.float64))[:, 2].tolist() == [7.0, 7.0]
 
 
 def test_stock_prices_are_windowed_and_scaled_per_column(shared_file):

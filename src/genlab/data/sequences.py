@@ -107,9 +107,11 @@ class Scaling:
         """The min and max of each feature of ``series`` (rows, F)."""
         return cls(series.min(0).tolist(), series.max(0).tolist())
 
-    def _bounds(self, like: Any) -> tuple[Any, Any]:
+    def _bounds(self, like: Any, constant_span: float) -> tuple[Any, Any]:
+        """Each feature's minimum and span (max - min + the guard), ``constant_span`` for a constant one."""
         low = np.asarray(self.minimum, np.float64)
-        span = np.asarray(self.maximum, np.float64) - low + SCALE_EPSILON
+        width = np.asarray(self.maximum, np.float64) - low
+        span = np.where(width > 0, width + SCALE_EPSILON, constant_span)
         if isinstance(like, torch.Tensor):
             return (torch.as_tensor(low, dtype=like.dtype, device=like.device),
                     torch.as_tensor(span, dtype=like.dtype, device=like.device))
@@ -117,12 +119,13 @@ class Scaling:
 
     def scale(self, x: Any) -> Any:
         """Original units (..., F) → [0, 1] (numpy arrays or tensors)."""
-        low, span = self._bounds(x)
+        low, span = self._bounds(x, SCALE_EPSILON)
         return (x - low) / span
 
     def unscale(self, x: Any) -> Any:
-        """[0, 1] (..., F) → original units (numpy arrays or tensors)."""
-        low, span = self._bounds(x)
+        """[0, 1] (..., F) → original units (numpy arrays or tensors); a constant feature comes back as
+        its one value exactly (not that value plus the guard's share of a generated output)."""
+        low, span = self._bounds(x, 0.0)
         return x * span + low
 
 
