@@ -208,7 +208,7 @@ def config_file(tmp_path, text):
     (lambda t: ["eval", t, "--metrics", "fd", "--k", "5000"], "--k is not used by image --metrics"),  # the default
     (lambda t: ["eval", t, "--data", ""], "--data is empty; name the data to evaluate on, or leave the option out"),
     (lambda t: ["eval", t, "--ref", ""], "--ref is empty; name the reference data, or leave the option out"),
-    (lambda t: ["data", "info", ""], "'genlab data info': the path is empty; name an image file or folder."),
+    (lambda t: ["data", "info", ""], "'genlab data info': the path is empty; name a data file or folder."),
     (lambda t: ["eval", t, "--extractor", "mnist"], "--extractor is for image --metrics; add --metrics"),
     (lambda t: ["train"], "Name a model family"),
     (lambda t: ["train", "gam"], "Unknown model family 'gam'"),

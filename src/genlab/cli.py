@@ -222,8 +222,10 @@ def _add_other_parsers(commands: argparse._SubParsersAction) -> None:
 
     data = commands.add_parser("data", help="inspect or download datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    info = data_commands.add_parser("info", help="what an image data path holds (.npz, image folder, CIFAR-10, IDX)")
-    info.add_argument("path", help="an .npz, an image folder, a CIFAR-10 batch folder or an IDX file")
+    info = data_commands.add_parser("info", help="what a data path holds: images (.npz, image folder, CIFAR-10, "
+                                                 "IDX) or sequences (CSV, .npz)")
+    info.add_argument("path", help="images (an .npz of uint8 x, an image folder, a CIFAR-10 batch folder or an IDX "
+                                   "file) or sequences (a CSV, or an .npz of numbers of shape (rows, F) or (N, T, F))")
     download = data_commands.add_parser("download", help="fetch a dataset and verify its checksums")
     download.add_argument("name", help="mnist, fashion-mnist or cifar10")
     download.add_argument("dir")
@@ -811,17 +813,40 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_data(path: Path) -> dict[str, Any]:
+    """'genlab data info': a CSV, or an .npz whose x holds numbers other than uint8, as sequences;
+    anything else as images."""
+    import numpy as np
+
+    from genlab.data.images import describe_images
+    from genlab.data.sequences import describe_sequences, is_npz
+
+    if path.is_file() and not is_npz(path) and path.suffix.lower() == ".csv":
+        return describe_sequences(path)
+    if path.is_file() and is_npz(path):
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                x = data["x"] if "x" in data.files else None
+                numbers = x is not None and x.dtype != np.uint8 and np.issubdtype(x.dtype, np.number) and x.ndim in (2, 3)
+        except (OSError, ValueError, EOFError):  # described (and refused) as images below
+            numbers = False
+        if numbers:
+            return describe_sequences(path)
+    return describe_images(path)
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "info":
-        from genlab.data.images import FORMATS, describe_images
+        from genlab.data.images import FORMATS
 
         if not args.path.strip():  # an unset shell variable: not the current folder
-            raise ConfigError("'genlab data info': the path is empty; name an image file or folder.")
+            raise ConfigError("'genlab data info': the path is empty; name a data file or folder.")
         path = Path(args.path)
-        if path.suffix.lower() in (".csv", ".txt", ".tsv", ".json"):
-            raise ConfigError(f"'genlab data info' describes image data ({FORMATS}); {path} is for the sequence or "
-                              f"text families, which read it with 'genlab train FAMILY --data {path}'.")
-        print(json.dumps(describe_images(path), indent=2, default=str))
+        if path.suffix.lower() in (".txt", ".tsv", ".json"):
+            raise ConfigError(f"'genlab data info' describes image data ({FORMATS}) and sequences (a CSV or an .npz "
+                              f"of numbers); {path} is for the text families, which read it with 'genlab train "
+                              f"FAMILY --data {path}'.")
+        print(json.dumps(describe_data(path), indent=2, default=str))
     else:
         from genlab.data.download import download
 

@@ -156,6 +156,30 @@ class SequenceSource:
         return self.values.ndim == 2
 
 
+def describe_sequences(path: Path) -> dict[str, Any]:
+    """What ``genlab train rgan --data PATH`` would read, for ``genlab data info``: the series or
+    sequences, each feature's name and range in original units, and the windows of the default length
+    (a CSV with missing cells or text is refused as training would refuse it, naming the fix)."""
+    found = read_sources(SequenceDataConfig(path=str(path)), option="'genlab data info'")
+    values = found.valid_values()
+    features = [{"name": name, "min": float(low), "max": float(high)}
+                for name, low, high in zip(found.columns, values.min(0), values.max(0))]
+    described: dict[str, Any] = {"format": "npz" if is_npz(path) else "csv", "source": found.source}
+    if found.is_series:
+        rows = found.values.shape[0]
+        described |= {"kind": "series (rows, F)", "rows": rows,
+                      f"windows_of_{DEFAULT_WINDOW}": max(0, rows - DEFAULT_WINDOW + 1)}
+    else:
+        n, steps, _ = found.values.shape
+        described |= {"kind": "sequences (N, T, F)", "sequences": n, "steps": steps}
+        if found.lengths is not None:
+            described["lengths"] = {"min": int(found.lengths.min()), "max": int(found.lengths.max())}
+        if found.labels is not None:
+            labels, counts = np.unique(found.labels, return_counts=True)
+            described["labels"] = dict(zip(map(str, labels.tolist()), counts.tolist()))
+    return described | {"features": features, "static_features": found.static_features}
+
+
 def sines(count: int, length: int = DEFAULT_WINDOW, features: int = 5, seed: int = 0) -> np.ndarray:
     """The TimeGAN 'sines': (count, length, features) in [0, 1], from a generator seeded with ``seed``."""
     rng = np.random.default_rng(seed)

@@ -591,3 +591,21 @@ def test_generated_sequences_of_several_lengths_read_back_with_their_lengths(tmp
     np.savez(tmp_path / "images.npz", x=np.zeros((4, 28, 28), np.uint8))
     with pytest.raises(DataError, match=r"holds images \(uint8 of shape \(4, 28, 28\)\); score images with --metrics"):
         read_sample_file(tmp_path / "images.npz")
+
+
+def test_data_info_describes_a_csv_or_npz_of_sequences_as_training_would_read_it(tmp_path, run_cli):
+    data = tmp_path / "pair.csv"
+    data.write_text("Date,a,b\n" + "".join(f"2020-01-{30 - i:02d},{i},{-2 * i}\n" for i in range(30)))
+    code, out, err = run_cli("data", "info", data)
+    assert code == 0, err
+    described = json.loads(out)
+    assert described["kind"] == "series (rows, F)" and described["rows"] == 30 and described["windows_of_24"] == 7
+    assert described["features"] == [{"name": "a", "min": 0.0, "max": 29.0}, {"name": "b", "min": -58.0, "max": 0.0}]
+    assert "(read newest first by 'Date': its rows run newest first" in described["source"]
+    np.savez(tmp_path / "seqs.npz", x=np.zeros((5, 4, 3)), lengths=np.array([4, 4, 2, 3, 4]), y=np.array([0, 1, 1, 0, 1]))
+    described = json.loads(run_cli("data", "info", tmp_path / "seqs.npz")[1])
+    assert (described["kind"], described["sequences"], described["steps"]) == ("sequences (N, T, F)", 5, 4)
+    assert described["lengths"] == {"min": 2, "max": 4} and described["labels"] == {"0": 2, "1": 3}
+    (tmp_path / "gap.csv").write_text("a,b\n1,2\n,3\n")  # refused as training would refuse it, naming the fix
+    code, _, err = run_cli("data", "info", tmp_path / "gap.csv")
+    assert code == 2 and "row 3, column 'a' is missing" in err and "--data.fill" in err
