@@ -436,8 +436,12 @@ def test_missing_empty_and_unknown_paths(tmp_path):
     with pytest.raises(DataError, match="empty is empty: it holds no pictures"):
         load_images(tmp_path / "empty")
     (tmp_path / "data.csv").write_text("1,2")
-    with pytest.raises(DataError, match="data.csv is not a supported data file; pass an .npz file"):
+    with pytest.raises(DataError, match="data.csv is not image data; pass an .npz file.*a CSV time series is the "
+                                        "recurrent GANs' data: 'genlab train rgan --data "):
         load_images(tmp_path / "data.csv")
+    (tmp_path / "data.bin").write_text("1,2")
+    with pytest.raises(DataError, match="data.bin is not a supported data file; pass an .npz file"):
+        load_images(tmp_path / "data.bin")
 
 
 def test_embedded_default_is_the_mnist_test_split():

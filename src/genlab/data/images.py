@@ -155,6 +155,9 @@ def _detect_format(path: Path) -> str:
         return "CIFAR-10 batch"
     if "idx3-ubyte" in name:
         return "IDX"
+    if name.endswith(".csv"):
+        raise DataError(f"{path} is not image data; pass {FORMATS} (a CSV time series is the recurrent GANs' data: "
+                        f"'genlab train rgan --data {path}').")
     raise DataError(f"{path} is not a supported data file; pass {FORMATS}.")
 
 
