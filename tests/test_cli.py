@@ -29,7 +29,14 @@ def test_train_then_sample_then_interpolate(tmp_path, digits_npz, run_cli, tiny_
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-000002.png", "step-000004.png"]
 
     grid = tmp_path / "grid.png"
-    assert run_cli("sample", run, "--n", "6", "--out", grid, "--seed", "3")[0] == 0
+    code, out, _ = run_cli("sample", run, "--n", "6", "--out", grid, "--seed", "3")
+    assert code == 0 and out.strip() == f"genlab: wrote {grid}"
+    live = tmp_path / "live"  # as a run still training (no model/ export yet) leaves its folder
+    shutil.copytree(run, live)
+    shutil.rmtree(live / "model")
+    code, out, _ = run_cli("sample", live, "--n", "6", "--out", tmp_path / "live.png")
+    assert code == 0 and out.strip().endswith(", from its newest checkpoint, step-000004 (the run has no model/ "
+                                              "export yet: it is still training or stopped before its last step)")
     assert Image.open(grid).size == (3 * 30 + 2, 2 * 30 + 2)  # 3 columns x 2 rows of 28 px, 2 px padding
     again = tmp_path / "again.PNG"  # the suffix in any case
     assert run_cli("sample", run / "model", "--n", "6", "--out", again, "--seed", "3")[0] == 0

@@ -473,8 +473,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
         else:
             draw_samples(model, out, args.n, generator, label, args.long)
     names = getattr(model.config, "class_names", None)
-    print(f"genlab: wrote {out}" + (f" (class {names[label]})" if label is not None and names else ""))
+    print(f"genlab: wrote {out}" + (f" (class {names[label]})" if label is not None and names else "")
+          + checkpoint_note(Path(args.model), model.loaded_from))
     return 0
+
+
+def checkpoint_note(given: Path, loaded: Path | None) -> str:
+    """Said when a run directory without a model/ export gave its newest checkpoint's weights: the run
+    is still training, or stopped before the end."""
+    if loaded is None or loaded.parent.name != "checkpoints" or given.resolve() == loaded.resolve():
+        return ""
+    return (f", from its newest checkpoint, {loaded.name} (the run has no model/ export yet: it is still training or "
+            "stopped before its last step)")
 
 
 def draw_interpolation(model: GenerativeModel, out: Path, rows: int, steps: int, generator: torch.Generator,
