@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from genlab.data.csv_table import read_csv
-from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, sines
+from genlab.data.sequences import Scaling, SequenceDataConfig, load_sequences, read_sources, sines
 from genlab.errors import ConfigError, DataError
 
 
@@ -359,3 +359,13 @@ def test_a_pipe_named_like_data_is_refused_rather_than_read_forever(tmp_path):
         os.mkfifo(tmp_path / name)
         with pytest.raises(DataError, match=f"{name} is not a regular file \\(a pipe, socket or device\\); point"):
             load_sequences(SequenceDataConfig(path=str(tmp_path / name)))
+
+
+def test_an_npz_may_name_its_features(tmp_path):
+    x = np.random.default_rng(0).normal(size=(4, 3, 2))
+    np.savez(tmp_path / "named.npz", x=x, columns=np.array(["price", "volume"]))
+    assert read_sources(SequenceDataConfig(path=str(tmp_path / "named.npz"))).columns == ["price", "volume"]
+    for names in (np.array(["price"]), np.array(["p", "p"]), np.array([1, 2])):
+        np.savez(tmp_path / "bad.npz", x=x, columns=names)
+        with pytest.raises(DataError, match="columns has shape .* it must name each of the 2 features of x once"):
+            read_sources(SequenceDataConfig(path=str(tmp_path / "bad.npz")))

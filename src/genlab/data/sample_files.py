@@ -5,10 +5,11 @@ so that ``genlab eval FILE --ref DATA`` can score the very file a user keeps.
   steps are 0, 1, ..., its length - 1 (rows in any order). Feature cells are numbers: a file of a
   model with category columns holds their text, which only the model can encode again (``genlab
   eval RUN`` scores such a model's fresh samples).
-- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in length.
+- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in length
+  and ``columns`` (F,), the features' names, when known.
 
 Both give (N, T, F) float64 in the file's units, NaN past each sequence's length, the lengths (None
-when every sequence has all T steps) and the feature names (None for an .npz, which has none).
+when every sequence has all T steps) and the feature names (None for an .npz without ``columns``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.data.sequences import is_npz
+from genlab.data.sequences import is_npz, npz_columns
 from genlab.errors import DataError
 from genlab.fileio import missing
 
@@ -57,7 +58,7 @@ def read_sample_file(path: Path) -> SampleFile:
 def _read_npz(path: Path) -> SampleFile:
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files if key in ("x", "lengths")}
+            arrays = {key: data[key] for key in data.files if key in ("x", "lengths", "columns")}
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path} is not a readable .npz file ({e}); pass the .npz 'genlab sample' wrote.") from None
     x = arrays.get("x")
@@ -78,7 +79,7 @@ def _read_npz(path: Path) -> SampleFile:
                             f"(got shape {lengths.shape}, dtype {lengths.dtype}).")
         lengths = lengths.astype(np.int64)
         x[np.arange(x.shape[1])[None, :] >= lengths[:, None]] = math.nan
-    return SampleFile(x, lengths, None, str(path))
+    return SampleFile(x, lengths, npz_columns(path, arrays.get("columns"), x.shape[-1]), str(path))
 
 
 def _read_csv(path: Path) -> SampleFile:

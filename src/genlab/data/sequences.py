@@ -224,7 +224,8 @@ def is_npz(path: Path) -> bool:
 
 
 def read_npz(path: Path) -> SequenceSource:
-    """An .npz with x (rows, F) or (N, T, F) and optional integer y (N,) → a SequenceSource."""
+    """An .npz with x (rows, F) or (N, T, F), optional integer y (N,) and optional columns (F,), the
+    features' names (``genlab sample`` writes them), → a SequenceSource."""
     arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
     if "x" not in arrays:
         raise DataError(f"{path} holds {', '.join(map(repr, arrays)) or 'nothing'} but no 'x'; save the data as x.")
@@ -248,7 +249,7 @@ def read_npz(path: Path) -> SequenceSource:
             raise DataError(f"{path}: y holds labels from {labels.min()} to {labels.max()}; use class indices "
                             "0, 1, 2, ...")
         labels = labels.astype(np.int64)
-    columns = [f"feature_{i}" for i in range(x.shape[-1])]
+    columns = npz_columns(path, arrays.get("columns"), x.shape[-1]) or [f"feature_{i}" for i in range(x.shape[-1])]
     static = arrays.get("static")
     if static is not None:  # per-sequence attributes, carried as features constant over the steps
         if x.ndim != 3 or static.ndim != 2 or len(static) != len(x) or static.dtype.kind not in "iuf" \
@@ -260,6 +261,17 @@ def read_npz(path: Path) -> SequenceSource:
         columns += [f"static_{j}" for j in range(static.shape[1])]
     return SequenceSource(x, columns, labels, str(path), lengths,
                           static_features=0 if static is None else static.shape[1])
+
+
+def npz_columns(path: Path, names: np.ndarray | None, features: int) -> list[str] | None:
+    """An .npz's ``columns`` array as the names of its ``features`` features (None when it has none)."""
+    if names is None:
+        return None
+    listed = names.tolist() if names.ndim == 1 and names.dtype.kind == "U" else None
+    if listed is None or len(listed) != features or len(set(listed)) != features:
+        raise DataError(f"{path}: columns has shape {names.shape} and dtype {names.dtype}; it must name each of the "
+                        f"{features} features of x once, as strings.")
+    return listed
 
 
 def read_lengths(path: Path, lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:

@@ -545,7 +545,7 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     from genlab.data.sample_files import read_sample_file
 
     as_csv, as_npz = read_sample_file(tmp_path / "synth.csv"), read_sample_file(tmp_path / "synth.npz")
-    assert as_csv.columns == ["a", "b"] and as_npz.columns is None and as_csv.lengths is None
+    assert as_csv.columns == as_npz.columns == ["a", "b"] and as_csv.lengths is None
     assert np.allclose(as_csv.x, as_npz.x, rtol=1e-9)  # the CSV's 10 significant digits
     # What it needs, and what it does not take.
     assert "needs real data to score them against; pass --ref" in run_cli("eval", tmp_path / "synth.csv")[2]

@@ -283,7 +283,8 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
                      labels: torch.Tensor | None = None) -> Path:
         """Write samples (N, T, F) in original units by suffix: ``.csv`` (one row per valid step, with
         ``sequence`` and ``step`` columns, and ``label`` given ``labels``), ``.npz`` (x of shape (N, T,
-        F), with ``lengths`` (N,) when some steps are NaN padding, and ``y`` (N,) given ``labels``) or
+        F), the features' names as ``columns`` (F,), with ``lengths`` (N,) when some steps are NaN
+        padding, and ``y`` (N,) given ``labels``) or
         ``.png`` (a plot)."""
         path = Path(path)
         values = samples.detach().double().cpu().numpy()
@@ -304,6 +305,8 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         if suffix == ".npz":  # the layout genlab reads: static features apart, as static (N, S)
             dynamic = values.shape[-1] - self.config.static_features
             arrays = {"x": values[..., :dynamic]}
+            if self.config.columns:  # their names (a category column's features are its one-hot scores)
+                arrays["columns"] = np.array(self.config.columns[:dynamic])
             if self.config.static_features:
                 arrays["static"] = values[:, 0, dynamic:]
             if not valid.all():
