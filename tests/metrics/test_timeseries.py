@@ -1,5 +1,7 @@
 """The TimeGAN scores: sanity on data whose answer is known, and the repeat/protocol wrapper."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,10 @@ def test_timeseries_scores_repeat_and_state_their_protocol():
         assert result[name]["mean"] == pytest.approx(sum(values) / 3)
         assert result[name]["std"] == pytest.approx(torch.tensor(values).std().item())
     assert result["protocol"]["repeats"] == 3 and result["protocol"]["real_sequences"] == 60
+    # 12 + 12 held out: a guessing classifier's |accuracy - 0.5| averages sqrt(0.25 / 24) · sqrt(2 / π).
+    chance = math.sqrt(0.25 / 24) * math.sqrt(2 / math.pi)
+    assert result["protocol"]["discriminative_chance"].startswith(f"{chance:.4f}: the mean |accuracy - 0.5|")
+    assert result["protocol"]["warning"].startswith("the classifier is tested on only 24 held-out sequences")
     assert "2 Adam iterations" in result["protocol"]["discriminative"]
     assert "hidden 1" in result["protocol"]["predictive"]  # ⌊3 / 2⌋
     again = timeseries_scores(real, synthetic, repeats=3, discriminative_iterations=2, predictive_iterations=2,

@@ -313,6 +313,16 @@ def summary(values: list[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "values": values, "text": f"{mean:.4f} +/- {std:.4f}"}
 
 
+FEW_TESTED = 200  # held-out sequences of both kinds below which the discriminative score is mostly chance
+
+
+def chance_discriminative(tested: int) -> float:
+    """E|accuracy - 0.5| of a classifier guessing on ``tested`` held-out sequences, half of each kind:
+    the accuracy is about normal with standard deviation sqrt(0.25 / tested), and |N(0, s²)| averages
+    s·sqrt(2/π)."""
+    return math.sqrt(0.25 / tested) * math.sqrt(2 / math.pi)
+
+
 def lengths_protocol(real_lengths: torch.Tensor | None, synthetic_lengths: torch.Tensor | None) -> str:
     """How the scores treated sequence lengths, in words."""
     given = [name for name, lengths in (("real", real_lengths), ("synthetic", synthetic_lengths)) if lengths is not None]
@@ -387,6 +397,15 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
         "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",
     }
+    tested = sum(n - int(n * TRAIN_FRACTION) for n in (real.shape[0], synthetic.shape[0]))
+    chance = chance_discriminative(tested)
+    result["protocol"]["discriminative_chance"] = (
+        f"{chance:.4f}: the mean |accuracy - 0.5| of a classifier that sees no difference, tested on {tested:,} "
+        "held-out sequences (0.5 * sqrt(2 / pi) / sqrt of that); a score near it finds nothing")
+    if tested < FEW_TESTED:
+        result["protocol"]["warning"] = (f"the classifier is tested on only {tested} held-out sequences, so its score "
+                                         f"moves in steps of {1 / tested:.3f} and by chance alone averages {chance:.3f}; "
+                                         "score hundreds of sequences or more")
     if wide:
         result["protocol"][wide] = (f"not a TimeGAN score: the discriminative score's protocol with a GRU of "
                                     f"{classifier_hidden} units in place of {protocol_hidden(features)} (the same "

@@ -149,7 +149,10 @@ def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: tor
     result["step_change"] = step_change_report(real, synthetic, columns, real_lengths, lengths)
     result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
                                          "real and synthetic, and synthetic / real (1: as rough in time as the data)")
+    warnings = [w for w in (result["protocol"].get("warning"), protocol.get("warning")) if w]
     result["protocol"].update(protocol)
+    if warnings:  # the scores' own (too few sequences) and the data's (column names), both said
+        result["protocol"]["warning"] = "; ".join(warnings)
     if options.plots is not None:
         result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
     return result
