@@ -104,6 +104,9 @@ def test_eval_values_reads_every_family_s_eval_json():
     rgan = {"discriminative": {"mean": 0.25, "std": 0.02, "values": [0.23, 0.27], "text": "0.25 +/- 0.02"},
             "predictive": None, "protocol": {"repeats": 2}}
     assert eval_values(rgan) == [("discriminative", 0.25, "repeats: 2 (std 0.02 over 2 repeats)")]
+    rough = {"step_change": {"columns": ["open", "feature 1"], "real": [0.1, 0.2], "synthetic": [0.2, 0.2],
+                             "ratio": [2.0, 1.0]}, "protocol": {"repeats": 2}}
+    assert eval_values(rough) == [("step_change.ratio", "open=2.0;feature_1=1.0", "repeats: 2")]
     once = {"discriminative": summary([0.25]), "protocol": {"repeats": 1}}  # no spread, not a spread of 0
     assert once["discriminative"]["std"] is None and once["discriminative"]["text"] == "0.2500 (one repeat: no spread)"
     assert eval_values(once) == [("discriminative", 0.25, "repeats: 1 (one repeat: no spread)")]
@@ -171,6 +174,24 @@ def test_compare_says_when_a_column_holds_losses_of_different_families(trained_r
     assert "different families" not in compare([trained_run])
     (other / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "family"}))
     assert "different families" not in compare([trained_run, other])  # a run that names no family is none
+
+
+def test_compare_says_when_a_score_was_measured_against_different_data(trained_run, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for run, reference in ((first, "stocks.csv"), (second, "energy.csv")):
+        shutil.copytree(trained_run, run)
+        (run / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.01, "values": [0.1, 0.11]},
+                                                   "protocol": {"reference_data": reference}}))
+    protocols = compare([first, second]).split("protocols:")[1].splitlines()
+    assert "  discriminative: scored against different reference data across runs (stocks.csv; energy.csv): not " \
+           "comparable across them" in protocols
+    (second / "eval.json").write_text((first / "eval.json").read_text())
+    assert "different reference data" not in compare([first, second])
+    image = {"FD-mnist": {"value": 3.0, "reference_data": "mnist-test", "reference_split": "test", "protocol": "p"}}
+    (first / "eval.json").write_text(json.dumps(image))
+    (second / "eval.json").write_text(json.dumps({"FD-mnist": {**image["FD-mnist"], "reference_split": "train"}}))
+    assert "  FD-mnist: scored against different reference data across runs (mnist-test (test); mnist-test (train))" \
+        in compare([first, second])
 
 
 def test_an_evaluation_never_shares_a_column_with_another_runs_training_value(trained_run, tmp_path):

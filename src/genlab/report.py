@@ -317,11 +317,26 @@ def eval_values(evaluation: dict[str, Any] | None, spread: bool = False) -> list
             elif spread and spread_known:
                 shown = f"{_fmt(shown)}±{_fmt(value['std'])}"
             rows.append((name, shown, str(value.get("protocol", shared)) + std + warning))
+        elif isinstance(value, dict) and isinstance(value.get("columns"), list) and isinstance(value.get("ratio"), list):
+            # per feature (the sequence models' step_change): name=ratio pairs, with no spaces for compare's table
+            shown = ";".join(f"{str(c).replace(' ', '_')}={r}" for c, r in zip(value["columns"], value["ratio"]))
+            rows.append((f"{name}.ratio", shown, shared))
         elif isinstance(value, dict):  # a group: bits_per_dim {negative_elbo, nll}
             rows += [(f"{name}.{key}", v, shared) for key, v in value.items() if isinstance(v, (int, float))]
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             rows.append((name, value, shared))
     return rows
+
+
+def reference_of(evaluation: dict[str, Any]) -> str:
+    """What an evaluation was measured against: its reference data (and split, for image metrics)."""
+    shared = evaluation.get("protocol")
+    if isinstance(shared, dict) and "reference_data" in shared:
+        return str(shared["reference_data"])
+    for value in evaluation.values():  # image metrics: each holds the shared reference
+        if isinstance(value, dict) and "reference_data" in value:
+            return f"{value['reference_data']} ({value.get('reference_split', 'split unknown')})"
+    return "not stated"
 
 
 def shared_protocol(evaluation: dict[str, Any]) -> str:
@@ -386,12 +401,16 @@ def compare(run_dirs: list[Path]) -> str:
     logged = list(dict.fromkeys(k for last in lasts for k in last if k.startswith(CURVES)))  # training columns
     columns: list[str] = []
     rows = []
+    evaluated: dict[str, list[str]] = {}  # each evaluation column: the runs' reference data
     for run, last in zip(runs, lasts):
         row = {"run": label(run), "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
         # An evaluation named like any run's training column (a transformer's held-out loss) gets its own column.
-        row.update({name if name not in row and name not in logged else f"eval.{name}": value
-                    for name, value, _ in eval_values(run["eval"], spread=True)})
+        scores = {name if name not in row and name not in logged else f"eval.{name}": value
+                  for name, value, _ in eval_values(run["eval"], spread=True)}
+        row.update(scores)
+        for name in scores:
+            evaluated.setdefault(name, []).append(reference_of(run["eval"]))
         rows.append(row)
         columns += [c for c in row if c not in columns]
     widths = {c: max(len(c), *(len(_fmt(r.get(c, ""))) for r in rows)) for c in columns}
@@ -409,6 +428,11 @@ def compare(run_dirs: list[Path]) -> str:
             mixed.append(f"  {name}: logged by runs of different families ({', '.join(families)}), each in its own "
                          "units and terms: not comparable across them")
     protocols[1:1] = mixed
+    for name, references in evaluated.items():  # scores against other data are other quantities
+        if len(set(references)) > 1:
+            protocols.insert(len(mixed) + bool(logged), f"  {name}: scored against different reference data across "
+                                                          f"runs ({'; '.join(dict.fromkeys(references))}): not "
+                                                          "comparable across them")
     if protocols:
         lines += ["", "protocols:", *protocols]
     return "\n".join(lines)
