@@ -47,6 +47,7 @@ MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
 INTEGER = re.compile(r"^[-+]?\d+$")
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
+UNIT_AROUND_NUMBER = re.compile(r"^([$€£¥]\s*[-+]?\d+(\.\d*)?|[-+]?\d+(\.\d*)?\s*([$€£¥%]|USD|EUR))$")
 THOUSANDS_DOTS = re.compile(r"^[-+]?\d{1,3}(\.\d{3}){2,}(,\d*)?$")  # 1.000.000 (one dot would be a decimal point)
 TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
@@ -381,7 +382,7 @@ def is_category(cell: str) -> bool:
     """Whether a CSV cell is text a category could hold: not a number (thousands separators and
     all), not missing and not a date, which want other fixes."""
     text = cell.strip()
-    if text.lower() in MISSING or THOUSANDS.match(text) or TIME_PATTERN.match(text):
+    if text.lower() in MISSING or THOUSANDS.match(text) or TIME_PATTERN.match(text) or UNIT_AROUND_NUMBER.match(text):
         return False
     try:
         float(text)
@@ -398,6 +399,10 @@ def parse_cell(cell: str, path: Path, column: str, row: int) -> float:
     try:
         value = float(text)
     except ValueError:
+        if UNIT_AROUND_NUMBER.match(text):
+            raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number with a currency sign or "
+                            "unit; remove it (49.67, not $49.67 or 49.67%), and put the unit in the column's name.") \
+                from None
         if THOUSANDS.match(text) or THOUSANDS_DOTS.match(text):
             raise DataError(f"{path} row {row}, column {column!r} holds {text[:40]!r}, a number written with "
                             "thousands separators; remove them (1234.5, not 1,234.5).") from None
