@@ -154,7 +154,7 @@ def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: tor
     if warnings:  # the scores' own (too few sequences) and the data's (column names), both said
         result["protocol"]["warning"] = "; ".join(warnings)
     if options.plots is not None:
-        result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed)
+        result["plots"] = write_plots(Path(options.plots), real, synthetic, real_lengths, lengths, options.seed, columns)
     return result
 
 
@@ -203,7 +203,7 @@ TSNE_PERPLEXITY = 40  # TimeGAN's
 
 
 def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_lengths: torch.Tensor | None,
-                synthetic_lengths: torch.Tensor | None, seed: int) -> dict[str, str]:
+                synthetic_lengths: torch.Tensor | None, seed: int, names: list[str] | None = None) -> dict[str, str]:
     """``sequences.png`` (real sequences above synthetic ones) and ``pca_tsne.png`` in ``folder``;
     returns their paths and the protocol of the projections."""
     from genlab.metrics.projection import pca_fit_transform, tsne, usable_perplexity
@@ -232,7 +232,7 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
     nan_padded = [pad_with(x[pick], None if n is None else n.cpu()[pick], math.nan)
                   for x, n, count in ((real, real_lengths, 8), (synthetic, synthetic_lengths, 16))
                   for pick in [torch.randperm(len(x), generator=generator)[:count]]]
-    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0])
+    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0], names=names)
     return {"sequences": str(sequences.resolve()), "pca_tsne": str(projections.resolve()),  # read from any folder
             "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
                         f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "

@@ -315,7 +315,8 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
                 arrays["y"] = labels.cpu().numpy().astype(np.int64)
             return atomic_write_npz(path, arrays)
         if suffix == ".png":
-            return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8)
+            return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8,
+                                      names=self.config.columns)
         raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
 
     def decoded_columns(self, rows: np.ndarray) -> tuple[list[str], list[list]]:
@@ -344,7 +345,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         generator = torch.Generator().manual_seed(seed)
         lengths = self.draw_lengths(min(count, 16), generator)
         synthetic = pad_with(self.generate(min(count, 16), generator, lengths=lengths), lengths, math.nan)
-        return save_sequence_plot(synthetic, path.with_suffix(".png"), real=self.preview_real)
+        return save_sequence_plot(synthetic, path.with_suffix(".png"), real=self.preview_real, names=self.config.columns)
 
     def evaluate(self, options: EvalOptions) -> dict[str, Any]:
         """The TimeGAN scores against held-out data (see ``evaluation.py`` for the protocol)."""
