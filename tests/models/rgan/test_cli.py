@@ -358,6 +358,7 @@ def test_renamed_columns_keep_the_data_header_for_resume_and_held_out_data(tmp_p
     assert code == 0, err
     warning = json.loads(out)["protocol"]["warning"]
     assert "names its columns x, y and the model was trained on a, b; they are scored by position" in warning
+    assert "reference_is_training_data" not in json.loads(out)["protocol"]
     assert f"genlab: warning: {warning}" in err
     assert run_cli("sample", run, "--n", "2", "--out", tmp_path / "synth.csv")[0] == 0
     assert (tmp_path / "synth.csv").read_text().splitlines()[0] == "sequence,step,b,a"
@@ -535,6 +536,8 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     code, out, err = run_cli("eval", run, *score)
     assert code == 0, err
     by_run = json.loads(out)
+    assert by_run["protocol"]["reference_is_training_data"].startswith("the reference is the data the model was "
+                                                                        "trained on, as in the TimeGAN paper's")
     code, out, err = run_cli("eval", tmp_path / "synth.npz", *score, "--plots", tmp_path / "figures")
     assert code == 0, err
     by_file = json.loads(out)

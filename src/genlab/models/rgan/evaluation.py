@@ -56,6 +56,13 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     except CellFixError as e:  # the fix a training run would take is another --data option, which eval has not
         raise DataError(f"{e.fact}; {e.held_out_fix}.") from None
     notes.update(column_note(options.data, names, c.data_header, "the model was trained on"))
+    if options.data is not None and model.loaded_from is not None:
+        from genlab.data.provenance import trained_on_data
+
+        if trained_on_data(model.loaded_from, options.data):  # the TimeGAN paper's protocol, but say so
+            notes["reference_is_training_data"] = ("the reference is the data the model was trained on, as in the "
+                                                   "TimeGAN paper's protocol: these are in-sample scores; pass held-out "
+                                                   "data (a later stretch of the series) to score generalisation")
     generator = torch.Generator().manual_seed(options.seed)
     real, labels, real_lengths = reference_subset(dataset, options, generator)
     if model.num_classes and labels is not None:
