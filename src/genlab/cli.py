@@ -607,6 +607,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = eval_options(args)
     result = evaluate_image_metrics(args, options, device) if args.metrics else evaluate_model(args, options, device)
     print(json.dumps(result, indent=2))
+    if isinstance(result.get("summary"), str):  # the numbers that matter, in one line after a long printout
+        print(f"genlab: {result['summary']}", file=sys.stderr)
     for warning in result_warnings(result):  # in the JSON too, but easily missed in a long printout
         print(f"genlab: warning: {warning}", file=sys.stderr)
     if is_run_directory(Path(args.model)):  # for report and compare

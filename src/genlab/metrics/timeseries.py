@@ -316,6 +316,11 @@ def summary(values: list[float]) -> dict[str, Any]:
 FEW_TESTED = 200  # held-out sequences of both kinds below which the discriminative score is mostly chance
 
 
+def held_out(real: int, synthetic: int) -> int:
+    """The sequences the discriminative score's classifier is tested on: what the split leaves of each."""
+    return sum(n - int(n * TRAIN_FRACTION) for n in (real, synthetic))
+
+
 def chance_discriminative(tested: int) -> float:
     """E|accuracy - 0.5| of a classifier guessing on ``tested`` held-out sequences, half of each kind:
     the accuracy is about normal with standard deviation sqrt(0.25 / tested), and |N(0, s²)| averages
@@ -397,7 +402,7 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
         "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",
     }
-    tested = sum(n - int(n * TRAIN_FRACTION) for n in (real.shape[0], synthetic.shape[0]))
+    tested = held_out(real.shape[0], synthetic.shape[0])
     chance = chance_discriminative(tested)
     result["protocol"]["discriminative_chance"] = (
         f"{chance:.4f}: the mean |accuracy - 0.5| of a classifier that sees no difference, tested on {tested:,} "

@@ -34,7 +34,7 @@ from genlab.data.csv_table import CellFixError
 from genlab.data.sample_files import read_sample_file
 from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
-from genlab.metrics.timeseries import step_change_report, timeseries_scores
+from genlab.metrics.timeseries import chance_discriminative, held_out, step_change_report, timeseries_scores
 from genlab.models.base import EvalOptions
 from genlab.models.rgan.model import pad_with
 
@@ -120,6 +120,19 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
     return scored(real, real_lengths, synthetic, lengths, names, options, protocol)
 
 
+def headline(result: dict[str, Any]) -> str:
+    """The scores in one line, each with which way is better: what 'genlab eval' prints after the JSON."""
+    counts = result["protocol"]["real_sequences"], result["protocol"]["synthetic_sequences"]
+    parts = [f"discriminative {result['discriminative']['text']} (0 is best; a guessing classifier's: "
+             f"{chance_discriminative(held_out(*counts)):.4f})"]
+    if result.get("predictive") is not None:
+        real = result.get("predictive_real_data")
+        parts.append(f"predictive {result['predictive']['text']} (lower is better"
+                     + (f"; the real data's {real['mean']:.4f})" if real else ")"))
+    parts.append(f"correlational {result['correlational']['text']} (0 is best)")
+    return "; ".join(parts)
+
+
 def column_note(data: str | None, names: list[str], expected: list[str] | None, whose: str) -> dict[str, str]:
     """A warning when the reference's column names are wholly other than ``expected`` (partly the same
     ones are refused when the data is read): perhaps renamed, perhaps other data."""
@@ -156,6 +169,7 @@ def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: tor
     result["step_change"] = step_change_report(real, synthetic, columns, real_lengths, lengths)
     result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
                                          "real and synthetic, and synthetic / real (1: as rough in time as the data)")
+    result["summary"] = headline(result)
     warnings = [w for w in (result["protocol"].get("warning"), protocol.get("warning")) if w]
     result["protocol"].update(protocol)
     if warnings:  # the scores' own (too few sequences) and the data's (column names), both said
