@@ -165,6 +165,12 @@ def test_list_and_data_info(run_cli, digits_npz):
     assert code == 0 and "dcgan" in out and "mnist" in out
     assert all(f"  {family} " in out for family in ("gan", "vae", "transformer", "rgan")) and "tiny Shakespeare" in out
     assert "textgan: tiny Shakespeare's lines as sentences" in out
+    code, out, _ = run_cli("list", "prices-crnngan")  # a packaged config: its file, comments (measurements) and all
+    from genlab.config import packaged_configs
+
+    assert code == 0 and out.startswith("packaged config prices-crnngan (") and "--data DATA, for a CSV" in out
+    assert out.rstrip().endswith(packaged_configs()["prices-crnngan"].read_text().rstrip())
+    assert "drop --model" in run_cli("list", "prices-crnngan", "--model", "timegan")[2]
     code, out, _ = run_cli("data", "info", digits_npz)
     assert code == 0 and "256" in out
 

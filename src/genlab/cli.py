@@ -217,7 +217,8 @@ def _add_other_parsers(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("runs", nargs="+", help="run directories")
 
     listing = commands.add_parser("list", help="list families, models and datasets; with a family, its options")
-    listing.add_argument("family", nargs="?", help="print this family's options, their defaults and what they do")
+    listing.add_argument("family", nargs="?", help="print this family's options, their defaults and what they do, "
+                                                   "or a packaged config's settings")
     listing.add_argument("--model", help="the model whose options to print (default: the family's default model)")
 
     data = commands.add_parser("data", help="inspect or download datasets")
@@ -801,6 +802,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     from genlab.data.download import DATASETS
     from genlab.models.registry import get_family, list_families
 
+    if args.family in packaged_configs():  # a recipe: what it sets, and what was measured with it
+        if args.model is not None:
+            raise ConfigError(f"{args.family} is a packaged config, which names its own model; drop --model.")
+        path = packaged_configs()[args.family]
+        print(f"packaged config {args.family} ({path}; genlab train --config {args.family}"
+              + (f" --data DATA, for {RECIPE_DATA[args.family]}" if args.family in RECIPE_DATA else "") + "):")
+        print(path.read_text(encoding="utf-8").rstrip())
+        return 0
     if args.family is not None:
         from genlab.options import family_options, format_options
 
@@ -815,7 +824,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<12} models: {', '.join(family.models)}")
         print(textwrap.fill(family.description, width=100, initial_indent=" " * 15, subsequent_indent=" " * 15,
                             break_on_hyphens=False))
-    print("packaged configs (genlab train --config NAME; * needs --data: a recipe for data genlab does not ship):")
+    print("packaged configs (genlab train --config NAME; * needs --data: a recipe for data genlab does not ship; "
+          "genlab list NAME shows one):")
     print("  " + ", ".join(name + ("*" if name in RECIPE_DATA else "") for name in packaged_configs()))
     print("built-in data (what --data defaults to, or names it takes):")
     for line in BUILT_IN_DATA:
