@@ -254,14 +254,20 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:
-        results[metric] = {**values, **protocol,
+        own = values.pop("warning", None)  # the metric's own, beside the shared one
+        shared = protocol.get("warning")
+        results[metric] = {**values, **protocol, **({"warning": "; ".join(filter(None, (shared, own)))} if own else {}),
                            "protocol": f"{how}; {chosen.description}; {len(images)} generated vs "
                                        f"{len(ref_images)} reference ({reference}, {shown_split})"}
 
     for metric in metrics:
         if metric == "fd":
-            add(("FID" if not chosen.label else f"FD{chosen.label}"),
-                {"value": frechet_distance_features(fake, real)}, "Fréchet distance of fitted Gaussians")
+            fd = {"value": frechet_distance_features(fake, real)}
+            if len(fake) < fake.shape[1]:  # a covariance of fewer samples than dimensions is singular
+                fd["warning"] = (f"{len(fake)} generated samples for {fake.shape[1]}-dimensional features: the "
+                                 "Fréchet distance is biased upward at small counts and comparable only at equal ones "
+                                 "(published FIDs use 50,000); raise --n")
+            add(("FID" if not chosen.label else f"FD{chosen.label}"), fd, "Fréchet distance of fitted Gaussians")
         elif metric == "kid":
             kid = kernel_distance(fake, real, seed=seed)
             add(f"KID{chosen.label}", kid, f"unbiased MMD², cubic kernel, {kid['subsets']} subsets of "
