@@ -4,20 +4,25 @@ so that ``genlab eval FILE --ref DATA`` can score the very file a user keeps.
 - ``.csv``: a header ``sequence,step[,label],<features>``, one row per valid step; each sequence's
   steps are 0, 1, ..., its length - 1 (rows in any order). Feature cells are numbers: a file of a
   model with category columns holds their text, which only the model can encode again (``genlab
-  eval RUN`` scores such a model's fresh samples).
-- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in length
-  and ``columns`` (F,), the features' names, when known.
+  eval RUN`` scores such a model's fresh samples). A ``label`` column is returned as a feature
+  (a feature may be named so); the scoring drops it when the reference has no such column.
+- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in
+  length, ``columns`` (F,), the features' names, and ``reading``, how the model read its training
+  data (a JSON object: ``reverse``, ``time_column``, ``fill``, ``data_columns``), when known.
 
 Both give (N, T, F) float64 in the file's units, NaN past each sequence's length, the lengths (None
-when every sequence has all T steps) and the feature names (None for an .npz without ``columns``).
+when every sequence has all T steps), the feature names (None for an .npz without ``columns``) and
+the reading (None when the file does not record it).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +30,11 @@ from genlab.data.sequences import is_npz, npz_columns
 from genlab.errors import DataError
 from genlab.fileio import missing
 
-INDEX_COLUMNS = ("sequence", "step")
+
+def sample_index_columns(labelled: bool) -> tuple[str, ...]:
+    """The columns before the features in a sample CSV: each row's sequence and step, and its
+    sequence's class for a conditional model's samples."""
+    return ("sequence", "step", "label") if labelled else ("sequence", "step")
 
 
 @dataclass
@@ -34,6 +43,7 @@ class SampleFile:
     lengths: np.ndarray | None  # (N,) int64; None: all T steps
     columns: list[str] | None  # the features' names (a CSV's header)
     description: str
+    reading: dict[str, Any] | None = None  # how the model read its training data (a genlab .npz)
 
 
 def read_sample_file(path: Path) -> SampleFile:
@@ -45,20 +55,21 @@ def read_sample_file(path: Path) -> SampleFile:
         raise DataError(f"{path} {missing(path)}; pass the .csv or .npz of generated sequences.")
     found = _read_npz(path) if is_npz(path) else _read_csv(path)
     n, steps, features = found.x.shape
-    if n < 2 or steps < 2 or features < 1:
-        raise DataError(f"{path} holds {n} sequence(s) of {steps} step(s) × {features} feature(s); the scores need at "
-                        "least 2 sequences of 2 steps or more.")
+    shortest = int(found.lengths.min()) if found.lengths is not None else steps
+    if n < 2 or shortest < 2 or features < 1:
+        raise DataError(f"{path} holds {n} sequence(s), the shortest of {shortest} step(s), of {features} feature(s); "
+                        "the scores need at least 2 sequences, each of 2 steps or more.")
     valid = np.ones((n, steps), bool) if found.lengths is None else np.arange(steps) < found.lengths[:, None]
     if not np.isfinite(found.x[valid]).all():
-        raise DataError(f"{path} holds NaN or infinite values inside its sequences; generate them again (only the "
-                        "steps past a sequence's length may be empty).")
+        raise DataError(f"{path} holds NaN or infinite values inside its sequences; only the steps past a sequence's "
+                        "length may be NaN, and an .npz says where each sequence ends with lengths (N,).")
     return found
 
 
 def _read_npz(path: Path) -> SampleFile:
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files if key in ("x", "lengths", "columns")}
+            arrays = {key: data[key] for key in data.files if key in ("x", "lengths", "columns", "reading")}
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path} is not a readable .npz file ({e}); pass the .npz 'genlab sample' wrote.") from None
     x = arrays.get("x")
@@ -79,7 +90,22 @@ def _read_npz(path: Path) -> SampleFile:
                             f"(got shape {lengths.shape}, dtype {lengths.dtype}).")
         lengths = lengths.astype(np.int64)
         x[np.arange(x.shape[1])[None, :] >= lengths[:, None]] = math.nan
-    return SampleFile(x, lengths, npz_columns(path, arrays.get("columns"), x.shape[-1]), str(path))
+    return SampleFile(x, lengths, npz_columns(path, arrays.get("columns"), x.shape[-1]), str(path),
+                      _reading(path, arrays.get("reading")))
+
+
+def _reading(path: Path, stored: np.ndarray | None) -> dict[str, Any] | None:
+    """The ``reading`` array of a sample .npz: a JSON object of the model's data options."""
+    if stored is None:
+        return None
+    try:
+        reading = json.loads(str(stored.item())) if stored.ndim == 0 and stored.dtype.kind == "U" else None
+    except ValueError:
+        reading = None
+    if not isinstance(reading, dict):
+        raise DataError(f"{path}: reading must be a JSON object in a string (as 'genlab sample' writes it); remove it "
+                        "to read the reference in file order.")
+    return reading
 
 
 def _read_csv(path: Path) -> SampleFile:
@@ -93,13 +119,13 @@ def _read_csv(path: Path) -> SampleFile:
     if not rows:
         raise DataError(f"{path} is empty; pass the CSV 'genlab sample' wrote.")
     header = [name.strip() for name in rows[0]]
-    if tuple(header[:2]) != INDEX_COLUMNS:
+    index = sample_index_columns(False)
+    if tuple(header[:len(index)]) != index:
         raise DataError(f"{path} starts with the columns {', '.join(header[:2])}; a file of generated sequences has "
                         "'sequence,step' first (as 'genlab sample' writes it), then the features.")
-    first = 3 if len(header) > 2 and header[2] == "label" else 2
-    columns = header[first:]
+    columns = header[len(index):]
     if not columns:
-        raise DataError(f"{path} has no feature columns after {', '.join(header[:first])}.")
+        raise DataError(f"{path} has no feature columns after {', '.join(index)}.")
     steps: dict[int, dict[int, list[float]]] = {}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -110,13 +136,14 @@ def _read_csv(path: Path) -> SampleFile:
             raise DataError(f"{path} row {line}: sequence and step must be whole numbers (got {row[0]!r}, "
                             f"{row[1]!r}).") from None
         values = []
-        for name, cell in zip(columns, row[first:]):
+        for name, cell in zip(columns, row[len(index):]):
             try:
                 values.append(float(cell))
             except ValueError:
-                raise DataError(f"{path} row {line}, column {name!r} holds {cell[:40]!r}, which is not a number; a "
-                                "model's category columns come back as text, which only it can encode: score it "
-                                "with 'genlab eval RUN --ref DATA'.") from None
+                what = ("is empty; every generated step has a value in each feature" if not cell.strip() else
+                        f"holds {cell[:40]!r}, which is not a number; a model's category columns come back as text, "
+                        "which only it can encode: score it with 'genlab eval RUN --ref DATA'")
+                raise DataError(f"{path} row {line}, column {name!r} {what}.") from None
         if step in steps.setdefault(sequence, {}):
             raise DataError(f"{path} row {line} repeats step {step} of sequence {sequence}.")
         steps[sequence][step] = values

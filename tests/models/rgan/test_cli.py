@@ -526,9 +526,9 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     data = tmp_path / "pair.csv"
     data.write_text("Date,a,b\n" + "".join(f"2020-01-01T{i // 60:02d}:{i % 60:02d},{u:.4f},{v:.4f}\n"
                                            for i, (u, v) in enumerate(rng.normal(size=(40, 2)).cumsum(0))))
-    run = tmp_path / "run"
-    assert run_cli("train", "rgan", "--data", data, "--data.window", "5", "--steps", "2", "--batch-size", "8",
-                   "--out", run, "--quiet", *TINY)[0] == 0
+    run = tmp_path / "run"  # read newest first, as the TimeGAN stocks are: the file records it for eval to do the same
+    assert run_cli("train", "rgan", "--data", data, "--data.window", "5", "--data.reverse", "true", "--steps", "2",
+                   "--batch-size", "8", "--out", run, "--quiet", *TINY)[0] == 0
     score = ["--ref", data, "--repeats", "2", "--discriminative-iterations", "3", "--predictive-iterations", "3"]
     # 36 windows: the run's evaluation draws 36 sequences with --seed 0, as 'genlab sample --n 36' does.
     for suffix in ("npz", "csv"):
@@ -547,6 +547,9 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     for name in ("discriminative", "predictive", "correlational"):
         assert by_file[name]["values"] == pytest.approx(by_run[name]["values"], abs=1e-6)
     assert by_file["protocol"]["synthetic"] == f"36 sequences read from {tmp_path / 'synth.npz'}"
+    assert by_file["protocol"]["counts"] == "36 of each"
+    assert by_file["protocol"]["reference_data"].endswith("read as the model read its training data "
+                                                          f"({tmp_path / 'synth.npz'} says how)")
     assert by_file["protocol"]["scale"].startswith(f"min-max [0, 1] of the reference ({data})")
     assert (tmp_path / "figures" / "sequences.png").is_file()
     from genlab.data.sample_files import read_sample_file
@@ -558,6 +561,18 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     assert "needs real data to score them against; pass --ref" in run_cli("eval", tmp_path / "synth.csv")[2]
     assert "--nll is not used when scoring a file of sequences" in run_cli("eval", tmp_path / "synth.csv", *score,
                                                                            "--nll")[2]
+    # A conditional model's CSV has each sequence's label after step: not a feature of data without one.
+    rows = (tmp_path / "synth.csv").read_text().splitlines()
+    with_label = [(*row.split(",", 2)[:2], "label" if i == 0 else "0", row.split(",", 2)[2]) for i, row in enumerate(rows)]
+    (tmp_path / "labelled.csv").write_text("\n".join(",".join(row) for row in with_label))
+    labelled = json.loads(run_cli("eval", tmp_path / "labelled.csv", *score)[1])
+    assert labelled["discriminative"]["values"] == pytest.approx(by_file["discriminative"]["values"], abs=0.03)
+    # Unequal counts: the larger set is subsampled, or a classifier would score the imbalance itself.
+    assert run_cli("sample", run, "--n", "10", "--out", tmp_path / "few.npz")[0] == 0
+    few = json.loads(run_cli("eval", tmp_path / "few.npz", *score)[1])
+    assert few["protocol"]["counts"] == "10 of each: the reference's 36 subsampled at random (seed 0), as the " \
+                                        "TimeGAN code scores equal numbers"
+    assert few["protocol"]["real_sequences"] == few["protocol"]["synthetic_sequences"] == 10
     (tmp_path / "three.csv").write_text("Date,a,b,c\n" + "".join(f"2020-01-{i + 1:02d},1,2,{i}\n" for i in range(9)))
     code, _, err = run_cli("eval", tmp_path / "synth.csv", "--ref", tmp_path / "three.csv")
     assert code == 2 and "synth.csv has 2 features per step and" in err and "three.csv has 3" in err
@@ -571,7 +586,10 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     ("sequence,step,a\n0,0,1\n0,1,up\n", "row 3, column 'a' holds 'up', which is not a number"),
     ("sequence,step,a\n0,0,1\n0,1,nan\n1,0,1\n1,1,2\n", "NaN or infinite values inside its sequences"),
     ("sequence,step\n0,0\n", "no feature columns after sequence, step"),
-    ("sequence,step,a\n0,0,1\n0,1,2\n", "holds 1 sequence(s) of 2 step(s)"),
+    ("sequence,step,a\n0,0,1\n0,1,2\n", "holds 1 sequence(s), the shortest of 2 step(s)"),
+    ("sequence,step,a\n0,0,1\n0,1,2\n1,0,3\n", "the shortest of 1 step(s), of 1 feature(s); the scores need at least 2 "
+                                               "sequences, each of 2 steps or more"),
+    ("sequence,step,a,b\n0,0,1,\n", "row 2, column 'b' is empty; every generated step has a value in each feature"),
 ])
 def test_a_bad_file_of_generated_sequences_is_one_sentence(tmp_path, text, message):
     from genlab.data.sample_files import read_sample_file
@@ -589,12 +607,12 @@ def test_generated_sequences_of_several_lengths_read_back_with_their_lengths(tmp
 
     path = tmp_path / "synth.csv"  # rows in any order, as long as each sequence's steps run 0, 1, ...
     path.write_text("sequence,step,label,a\n1,1,0,4\n0,0,1,1\n0,1,1,2\n0,2,1,3\n1,0,0,5\n")
-    found = read_sample_file(path)
-    assert found.columns == ["a"] and found.lengths.tolist() == [2, 3]
-    assert found.x[0, :2, 0].tolist() == [5, 4] and np.isnan(found.x[0, 2]).all() and found.x[1, :, 0].tolist() == [1, 2, 3]
-    np.savez(tmp_path / "synth.npz", x=np.ones((3, 4, 2)), lengths=np.array([4, 2, 1]))
+    found = read_sample_file(path)  # a label column is kept: a feature may be named so (eval drops a model's)
+    assert found.columns == ["label", "a"] and found.lengths.tolist() == [2, 3]
+    assert found.x[0, :2, 1].tolist() == [5, 4] and np.isnan(found.x[0, 2]).all() and found.x[1, :, 1].tolist() == [1, 2, 3]
+    np.savez(tmp_path / "synth.npz", x=np.ones((3, 4, 2)), lengths=np.array([4, 2, 3]))
     read = read_sample_file(tmp_path / "synth.npz")
-    assert read.lengths.tolist() == [4, 2, 1] and np.isnan(read.x[1, 2:]).all() and not np.isnan(read.x[0]).any()
+    assert read.lengths.tolist() == [4, 2, 3] and np.isnan(read.x[1, 2:]).all() and not np.isnan(read.x[0]).any()
     np.savez(tmp_path / "images.npz", x=np.zeros((4, 28, 28), np.uint8))
     with pytest.raises(DataError, match=r"holds images \(uint8 of shape \(4, 28, 28\)\); score images with --metrics"):
         read_sample_file(tmp_path / "images.npz")

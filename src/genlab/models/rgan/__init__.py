@@ -7,11 +7,12 @@ import dataclasses
 import torch
 
 from genlab.config import MAX_CLASSES
+from genlab.data.sample_files import sample_index_columns
 from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
-from genlab.models.rgan.model import RCGAN, RecurrentGAN, sample_index_columns
+from genlab.models.rgan.model import RCGAN, RecurrentGAN
 from genlab.models.rgan.timegan import TimeGAN
 from genlab.models.rgan.whitening import fit_whitening
 

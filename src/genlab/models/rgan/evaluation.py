@@ -32,7 +32,7 @@ import torch
 from genlab.config import CONFIG_FILE
 from genlab.data.csv_table import CellFixError
 from genlab.data.sample_files import read_sample_file
-from genlab.data.sequences import SequenceDataConfig, length_mask, load_sequences
+from genlab.data.sequences import Scaling, SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.metrics.timeseries import chance_discriminative, held_out, step_change_report, timeseries_scores
 from genlab.models.base import EvalOptions
@@ -95,28 +95,62 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
 def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
     """``genlab eval FILE --ref DATA``: the TimeGAN scores of the generated sequences in FILE (a
     ``genlab sample`` .csv or .npz, in original units) against DATA windowed to their length, both
-    min-max scaled with DATA's own minimum and maximum, as the TimeGAN code scales loaded data."""
+    min-max scaled with DATA's own minimum and maximum, as the TimeGAN code scales loaded data.
+
+    DATA is read as the model read its training data where FILE records it (a genlab .npz: its
+    time column, fill policy and ``--data.reverse``), else in file order with no fill. The scores
+    take equal numbers of each, as the TimeGAN code does: the larger set is subsampled at random."""
     if options.data is None:
         raise ConfigError(f"Scoring the sequences in {path} needs real data to score them against; pass --ref with "
                           "the real series or sequences (a CSV or .npz).")
     samples = read_sample_file(path)
-    data = SequenceDataConfig(path=options.data, window=samples.x.shape[1])
-    dataset, scaling, names, _ = load_sequences(data, None, None, None, options.data_flag)
-    if len(names) != samples.x.shape[-1]:
-        raise DataError(f"{path} has {samples.x.shape[-1]} features per step and {options.data} has {len(names)}; score "
-                        "samples against data of the same columns.")
-    if samples.columns and names != samples.columns and set(names) & set(samples.columns):
-        raise DataError(f"{options.data} has the columns {', '.join(names)} and {path} {', '.join(samples.columns)}; "
-                        "give both the same columns in the same order.")
-    notes = column_note(options.data, names, samples.columns, f"{path} has")
+    reading = samples.reading or {}
+    data = SequenceDataConfig(path=options.data, window=samples.x.shape[1], time_column=reading.get("time_column"),
+                              fill=reading.get("fill", "none"), reverse=reading.get("reverse", False))
+    try:
+        dataset, scaling, names, _ = load_sequences(data, None, None, None, options.data_flag)
+    except CellFixError as e:
+        raise DataError(f"{e.fact}; correct the file (a reference is read here as the sample file records, else "
+                        "with no fill and no category columns; a model with category columns is scored with 'genlab "
+                        "eval RUN --ref DATA').") from None
+    static = dataset.static_features
+    if static:  # the scores are about the time series, as for a model's own evaluation
+        names = names[:-static]
+    if samples.columns and samples.columns[0] == "label" and "label" not in names:  # a conditional model's classes
+        samples.x, samples.columns = samples.x[..., 1:], samples.columns[1:]
+    features = samples.x.shape[-1]
+    if samples.columns is None and features == len(names) + static:  # a CSV written with its static columns
+        samples.x, features = samples.x[..., :len(names)], len(names)
+    if len(names) != features:
+        raise DataError(f"{path} has {features} features per step and {options.data} has {len(names)}"
+                        f"{' beside its static ones' if static else ''}; score samples against data of the same "
+                        "columns.")
+    notes = column_note(options.data, names, reading.get("data_columns") or samples.columns, f"{path} has")
     generator = torch.Generator().manual_seed(options.seed)
     real, _, real_lengths = reference_subset(dataset, options, generator)
+    if static:
+        real = real[..., :-static].contiguous()
+    dynamic = Scaling(scaling.minimum[:len(names)], scaling.maximum[:len(names)])
+    synthetic = torch.from_numpy(dynamic.scale(samples.x)).float()
     lengths = torch.from_numpy(samples.lengths) if samples.lengths is not None else None
-    synthetic = pad_with(torch.from_numpy(scaling.scale(samples.x)).float(), lengths, 0.0)
-    protocol = {"reference_data": dataset.description, **notes,
+    count = min(len(real), len(synthetic))  # a classifier tested on unequal sets scores their imbalance
+    counts = (f"{count:,} of each" if len(real) == len(synthetic) else
+              f"{count:,} of each: the {'reference' if len(real) > count else 'file'}'s {max(len(real), len(synthetic)):,} "
+              f"subsampled at random (seed {options.seed}), as the TimeGAN code scores equal numbers")
+    if len(real) > count:
+        keep = torch.randperm(len(real), generator=generator)[:count]
+        real, real_lengths = real[keep], real_lengths[keep] if real_lengths is not None else None
+    if len(synthetic) > count:
+        keep = torch.randperm(len(synthetic), generator=generator)[:count]
+        synthetic, lengths = synthetic[keep], lengths[keep] if lengths is not None else None
+    synthetic = pad_with(synthetic, lengths, 0.0)
+    protocol = {"reference_data": dataset.description + (f", read as the model read its training data ({path} says "
+                                                         "how)" if samples.reading else ""),
+                **notes,
                 "scale": f"min-max [0, 1] of the reference ({options.data}), applied to both, as the TimeGAN code "
                          "scales loaded data",
-                "synthetic": f"{len(synthetic):,} sequences read from {samples.description}"}
+                "synthetic": f"{len(synthetic):,} sequences read from {samples.description}",
+                "counts": counts}
     return scored(real, real_lengths, synthetic, lengths, names, options, protocol)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from genlab.data.csv_table import encoded_names
+from genlab.data.sample_files import sample_index_columns
 from genlab.data.sequences import Scaling, length_mask
 from genlab.errors import ConfigError
 from genlab.fileio import atomic_write_npz, atomic_write_text
@@ -307,6 +309,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
             arrays = {"x": values[..., :dynamic]}
             if self.config.columns:  # their names (a category column's features are its one-hot scores)
                 arrays["columns"] = np.array(self.config.columns[:dynamic])
+            arrays["reading"] = np.array(json.dumps(self.data_reading(dynamic)))  # for 'genlab eval FILE --ref DATA'
             if self.config.static_features:
                 arrays["static"] = values[:, 0, dynamic:]
             if not valid.all():
@@ -318,6 +321,13 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
             return save_sequence_plot(self.scaling.scale(samples.double()).float(), path, columns=columns or 8,
                                       names=self.config.columns)
         raise ConfigError(f"--out {path} has an unknown suffix; sequences are written as .csv, .npz or .png.")
+
+    def data_reading(self, dynamic: int) -> dict[str, Any]:
+        """How the model read its training data — what held-out data must be read with to compare with
+        its samples — as a sample .npz records it (``genlab.data.sample_files``)."""
+        c = self.config
+        return {"reverse": c.data_reverse, "time_column": c.data_time_column, "fill": c.data_fill,
+                "data_columns": c.data_header[:dynamic] if c.data_header else None}
 
     def decoded_columns(self, rows: np.ndarray) -> tuple[list[str], list[list]]:
         """Generated steps (rows, F) in original units as CSV columns (names, values): a one-hot
@@ -375,8 +385,3 @@ class RCGAN(RecurrentGAN):
     name = "rcgan"
     config_class = RCGANConfig
 
-
-def sample_index_columns(labelled: bool) -> tuple[str, ...]:
-    """The columns before the features in a sample CSV: each row's sequence and step, and its
-    sequence's class for a conditional model's samples."""
-    return ("sequence", "step", "label") if labelled else ("sequence", "step")
