@@ -185,8 +185,19 @@ def test_compare_says_when_a_score_was_measured_against_different_data(trained_r
     protocols = compare([first, second]).split("protocols:")[1].splitlines()
     assert "  discriminative: scored against different reference data across runs (stocks.csv; energy.csv): not " \
            "comparable across them" in protocols
+    (second / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.01, "values": [0.1, 0.11]},
+                                                  "predictive": {"mean": 0.2, "std": 0.01, "values": [0.2, 0.21]},
+                                                  "protocol": {"reference_data": "energy.csv"}}))
+    (first / "eval.json").write_text(json.dumps({**json.loads((second / "eval.json").read_text()),
+                                                 "protocol": {"reference_data": "stocks.csv"}}))
+    protocols = compare([first, second]).split("protocols:")[1].splitlines()  # one line for the columns alike
+    assert [line for line in protocols if "different reference data" in line] == [
+        "  discriminative, predictive: scored against different reference data across runs (stocks.csv; energy.csv): "
+        "not comparable across them"]
     (second / "eval.json").write_text((first / "eval.json").read_text())
     assert "different reference data" not in compare([first, second])
+    (second / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.01, "values": [0.1, 0.2]}}))
+    assert "different reference data" not in compare([first, second])  # an evaluation that does not say
     image = {"FD-mnist": {"value": 3.0, "reference_data": "mnist-test", "reference_split": "test", "protocol": "p"}}
     (first / "eval.json").write_text(json.dumps(image))
     (second / "eval.json").write_text(json.dumps({"FD-mnist": {**image["FD-mnist"], "reference_split": "train"}}))

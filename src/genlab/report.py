@@ -328,15 +328,16 @@ def eval_values(evaluation: dict[str, Any] | None, spread: bool = False) -> list
     return rows
 
 
-def reference_of(evaluation: dict[str, Any]) -> str:
-    """What an evaluation was measured against: its reference data (and split, for image metrics)."""
+def reference_of(evaluation: dict[str, Any]) -> str | None:
+    """What an evaluation was measured against: its reference data (and split, for image metrics);
+    None where it does not say."""
     shared = evaluation.get("protocol")
     if isinstance(shared, dict) and "reference_data" in shared:
         return str(shared["reference_data"])
     for value in evaluation.values():  # image metrics: each holds the shared reference
         if isinstance(value, dict) and "reference_data" in value:
             return f"{value['reference_data']} ({value.get('reference_split', 'split unknown')})"
-    return "not stated"
+    return None
 
 
 def shared_protocol(evaluation: dict[str, Any]) -> str:
@@ -401,7 +402,7 @@ def compare(run_dirs: list[Path]) -> str:
     logged = list(dict.fromkeys(k for last in lasts for k in last if k.startswith(CURVES)))  # training columns
     columns: list[str] = []
     rows = []
-    evaluated: dict[str, list[str]] = {}  # each evaluation column: the runs' reference data
+    evaluated: dict[str, list[str | None]] = {}  # each evaluation column: the runs' reference data
     for run, last in zip(runs, lasts):
         row = {"run": label(run), "model": config_field(run["config"], "model", "name"), "step": last.get("step", 0)}
         row.update({k: v for k, v in last.items() if k.startswith(CURVES)})
@@ -428,11 +429,13 @@ def compare(run_dirs: list[Path]) -> str:
             mixed.append(f"  {name}: logged by runs of different families ({', '.join(families)}), each in its own "
                          "units and terms: not comparable across them")
     protocols[1:1] = mixed
-    for name, references in evaluated.items():  # scores against other data are other quantities
-        if len(set(references)) > 1:
-            protocols.insert(len(mixed) + bool(logged), f"  {name}: scored against different reference data across "
-                                                          f"runs ({'; '.join(dict.fromkeys(references))}): not "
-                                                          "comparable across them")
+    # Scores against other data are other quantities (an evaluation that does not say is not counted).
+    apart = {name: stated for name, references in evaluated.items()
+             if len(stated := list(dict.fromkeys(r for r in references if r is not None))) > 1}
+    for stated in dict.fromkeys(tuple(s) for s in apart.values()):
+        names = [name for name, s in apart.items() if tuple(s) == stated]
+        protocols.insert(len(mixed) + bool(logged), f"  {', '.join(names)}: scored against different reference data "
+                                                      f"across runs ({'; '.join(stated)}): not comparable across them")
     if protocols:
         lines += ["", "protocols:", *protocols]
     return "\n".join(lines)

@@ -68,9 +68,13 @@ def test_the_time_column_must_run_one_way_and_a_series_read_backwards_is_said_to
     assert read_csv(oldest_first, time_column="t").source.endswith("(column 't' excluded as time)")
     assert "--data.reverse reverses its rows, which run oldest first" in read_csv(oldest_first, time_column="t",
                                                                                   reverse=True).source
-    # Sorted as month/day, shuffled as day/month: ordered under one reading is enough.
-    us = write(tmp_path, "Date,a\n01/30/2020,1\n01/31/2020,2\n02/01/2020,3\n", name="us.csv")
+    # Ordered as month/day (2 January, 1 February, 1 March), not as day/month: one ordered reading is enough.
+    us = write(tmp_path, "Date,a\n01/02/2020,1\n02/01/2020,2\n03/01/2020,3\n", name="us.csv")
     assert "newest first" not in read_csv(us).source
+    # Missing cells in the time column are left out of the check, not read as times.
+    gaps = write(tmp_path, "t,a\n1,1\n2,2\nNA,3\n1.5,4\n", name="gaps.csv")
+    with pytest.raises(DataError, match="gaps.csv is not in time order by column 't'"):
+        read_csv(gaps, time_column="t")
     shuffled = write(tmp_path, "Date,a\n2020-01-01,1\n2020-01-03,3\n2020-01-02,2\n2020-01-04,4\n", name="shuffled.csv")
     with pytest.raises(DataError, match=re.escape("shuffled.csv is not in time order by column 'Date': it runs forwards "
                                                   "in some rows and backwards in others (row 3 holds '2020-01-03', row 4 "

@@ -317,7 +317,7 @@ def time_order(path: Path, column: str, cells: list[str], lines: list[int]) -> s
     they cannot all be read as one kind of time, or two readings disagree (then nothing is checked).
     Rows out of order both ways under every reading are refused: windows are cut from consecutive
     rows, and a shuffled or stacked file would give windows that jump in time."""
-    present = [(cell.strip(), line) for cell, line in zip(cells, lines) if cell.strip()]
+    present = [(cell.strip(), line) for cell, line in zip(cells, lines) if cell.strip().lower() not in MISSING]
     readings = [float, datetime.fromisoformat, *[lambda text, layout=layout: datetime.strptime(text, layout)
                                                  for layout in DATE_LAYOUTS]]
     verdicts = [verdict for parse in readings if (verdict := _order(present, parse, path, column)) is not None]
