@@ -238,6 +238,8 @@ def config_file(tmp_path, text):
      "config.json: unknown config section 'trian'"),
     (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dim": "three"}}')],
      "config.json: --model.latent_dim must be an integer"),
+    (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dim": -1, "lr": 0.001}}')],
+     "config.json: --model.latent_dim must be between 1 and 4096 (got -1)"),  # a range the config checks
     # The same mistake on the command line beside a sound file is not blamed on the file.
     (lambda t: ["train", "vae", "--config", config_file(t, '{"model": {"latent_dim": 3}}'), "--model.latent_dim",
                 "three"], "error: --model.latent_dim must be an integer"),

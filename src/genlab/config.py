@@ -331,7 +331,13 @@ def from_dict(cls: type, values: dict[str, Any], where: str, validate: bool = Tr
             raise
     config = cls(**kwargs)
     if validate and hasattr(config, "validate"):
-        config.validate()
+        try:
+            config.validate()
+        except ConfigError as e:  # the option it names, for a caller to say which file set it
+            e.option = e.option or next((f"{where}.{name}" for name in values
+                                         if re.search(rf"--{re.escape(where)}\.{re.escape(str(name))}(?!\w)", str(e))),
+                                        None)
+            raise
     return config
 
 
