@@ -91,6 +91,11 @@ def test_the_time_column_must_run_one_way_and_a_series_read_backwards_is_said_to
     ("a,b\n1,2\n3,4,5\n", "row 3 has 3 cells but the header has 2"),
     ("a,b\n1,$2.50\n3,4\n", r"row 2, column 'b' holds '\$2.50', a number with a currency sign or unit; remove it"),
     ("a,b\n1,12 %\n3,4\n", r"column 'b' holds '12 %', a number with a currency sign or unit"),
+    ("a,b\n1,-$5.00\n", r"holds '-\$5.00', a number with a currency sign or unit"),
+    ("a,b\n1,\"$1,234.56\"\n", r"holds '\$1,234.56', a number with a currency sign or unit"),
+    ("a,b\n1,5 GBP\n", r"holds '5 GBP', a number with a currency sign or unit"),
+    ("a,b\n1,12.5 kg\n", r"holds '12.5 kg', a number with a currency sign or unit"),
+    ("a,b\n1,2XL\n", r"holds '2XL', which is not a number; encode it with --data.categorical b"),  # a size, not a unit
     ("a,b,c\nx,$2,1\ny,3,1\n", r"column 'a' holds 'x', which is not a number; encode it with --data.categorical a "),
     ("a,b\n1,2\n3\n", "row 3 has 1 cell but the header has 2"),
     ("a,b\n1,2\n\"3,4\n5,6\n7,8\n", r"row 5 has 1 cell but the header has 2; a quoted cell runs on from line 3 "

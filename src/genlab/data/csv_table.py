@@ -47,7 +47,10 @@ MISSING = {"", "nan", "na", "n/a", "null", "none"}
 TIME_NAMES = {"date", "time", "datetime", "timestamp"}
 INTEGER = re.compile(r"^[-+]?\d+$")
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
-UNIT_AROUND_NUMBER = re.compile(r"^([$€£¥]\s*[-+]?\d+(\.\d*)?|[-+]?\d+(\.\d*)?\s*([$€£¥%]|USD|EUR))$")
+# A number with a currency sign or a common unit: -$1,234.56, 12 %, 5 GBP, 12.5 kg, 21 °C.
+_NUMBER = r"(\d{1,3}(,\d{3})+|\d+)(\.\d*)?"
+_UNITS = r"[$€£¥%]|USD|EUR|GBP|JPY|CHF|°C|°F|kg|g|km|m|cm|mm|kWh|kW|W|Hz|ms|s"
+UNIT_AROUND_NUMBER = re.compile(rf"^([-+]?[$€£¥]\s*[-+]?{_NUMBER}|[-+]?{_NUMBER}\s*({_UNITS}))$")
 THOUSANDS_DOTS = re.compile(r"^[-+]?\d{1,3}(\.\d{3}){2,}(,\d*)?$")  # 1.000.000 (one dot would be a decimal point)
 TIME_PATTERN = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
