@@ -843,7 +843,7 @@ def describe_data(path: Path) -> dict[str, Any]:
     from genlab.data.images import describe_images
     from genlab.data.sequences import describe_sequences, is_npz
 
-    if path.is_file() and not is_npz(path) and path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv":
         return describe_sequences(path)
     if path.is_file() and is_npz(path):
         try:
@@ -853,7 +853,11 @@ def describe_data(path: Path) -> dict[str, Any]:
         except (OSError, ValueError, EOFError):  # described (and refused) as images below
             numbers = False
         if numbers:
-            return describe_sequences(path)
+            described = describe_sequences(path)
+            if x.ndim == 3 and x.shape[1] == x.shape[2] and x.shape[1] in (28, 32, 64):
+                described["note"] = (f"x of shape {x.shape} may be images of {x.shape[1]} x {x.shape[2]} pixels; genlab "
+                                     "reads images as uint8 0..255, e.g. (x * 255).round().astype(numpy.uint8)")
+            return described
     return describe_images(path)
 
 

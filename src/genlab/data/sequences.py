@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from genlab.config import check_seed, is_set, refuse_inapplicable
-from genlab.data.csv_table import plural, read_csv
+from genlab.data.csv_table import CellFixError, plural, read_csv
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
@@ -160,7 +160,10 @@ def describe_sequences(path: Path) -> dict[str, Any]:
     """What ``genlab train rgan --data PATH`` would read, for ``genlab data info``: the series or
     sequences, each feature's name and range in original units, and the windows of the default length
     (a CSV with missing cells or text is refused as training would refuse it, naming the fix)."""
-    found = read_sources(SequenceDataConfig(path=str(path)), option="'genlab data info'")
+    try:
+        found = read_sources(SequenceDataConfig(path=str(path)), option="'genlab data info'")
+    except CellFixError as e:  # the fix names a training option: say whose
+        raise DataError(f"'genlab train rgan --data {path}' would refuse it: {e}") from None
     values = found.valid_values()
     features = [{"name": name, "min": float(low), "max": float(high)}
                 for name, low, high in zip(found.columns, values.min(0), values.max(0))]

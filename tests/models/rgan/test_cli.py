@@ -633,4 +633,9 @@ def test_data_info_describes_a_csv_or_npz_of_sequences_as_training_would_read_it
     assert described["lengths"] == {"min": 2, "max": 4} and described["labels"] == {"0": 2, "1": 3}
     (tmp_path / "gap.csv").write_text("a,b\n1,2\n,3\n")  # refused as training would refuse it, naming the fix
     code, _, err = run_cli("data", "info", tmp_path / "gap.csv")
-    assert code == 2 and "row 3, column 'a' is missing" in err and "--data.fill" in err
+    assert code == 2 and f"'genlab train rgan --data {tmp_path / 'gap.csv'}' would refuse it: " in err
+    assert "row 3, column 'a' is missing" in err and "--data.fill" in err
+    code, _, err = run_cli("data", "info", tmp_path / "absent.csv")
+    assert code == 2 and "absent.csv does not exist" in err and "would refuse" not in err
+    np.savez(tmp_path / "floats.npz", x=np.zeros((3, 28, 28)))  # float images, or 28 steps of 28 features
+    assert "may be images of 28 x 28 pixels" in json.loads(run_cli("data", "info", tmp_path / "floats.npz")[1])["note"]
