@@ -536,7 +536,8 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     code, out, err = run_cli("eval", run, *score)
     assert code == 0, err
     by_run = json.loads(out)
-    assert by_run["summary"].startswith(f"discriminative {by_run['discriminative']['text']} (0 is best; a guessing "
+    d = by_run["discriminative"]
+    assert by_run["summary"].startswith(f"discriminative {d['mean']:.4f} ± {d['std']:.4f} (0 is best; a guessing "
                                         "classifier's: ") and "(lower is better; the real data's" in by_run["summary"]
     assert f"genlab: {by_run['summary']}" in err
     assert by_run["protocol"]["reference_is_training_data"].startswith("the reference is the data the model was "

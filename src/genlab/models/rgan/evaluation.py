@@ -157,13 +157,16 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
 def headline(result: dict[str, Any]) -> str:
     """The scores in one line, each with which way is better: what 'genlab eval' prints after the JSON."""
     counts = result["protocol"]["real_sequences"], result["protocol"]["synthetic_sequences"]
-    parts = [f"discriminative {result['discriminative']['text']} (0 is best; a guessing classifier's: "
+    def shown(score: dict[str, Any]) -> str:
+        return f"{score['mean']:.4f}" + (f" ± {score['std']:.4f}" if score["std"] is not None else "")
+
+    parts = [f"discriminative {shown(result['discriminative'])} (0 is best; a guessing classifier's: "
              f"{chance_discriminative(held_out(*counts)):.4f})"]
     if result.get("predictive") is not None:
         real = result.get("predictive_real_data")
-        parts.append(f"predictive {result['predictive']['text']} (lower is better"
+        parts.append(f"predictive {shown(result['predictive'])} (lower is better"
                      + (f"; the real data's {real['mean']:.4f})" if real else ")"))
-    parts.append(f"correlational {result['correlational']['text']} (0 is best)")
+    parts.append(f"correlational {shown(result['correlational'])} (0 is best)")
     return "; ".join(parts)
 
 

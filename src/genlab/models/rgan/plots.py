@@ -52,7 +52,7 @@ def draw_legend(draw: ImageDraw.ImageDraw, at: tuple[int, int], steps: int, feat
                 names: list[str] | None) -> None:
     """The axes in words, then each feature's name in its line's colour (the first LEGEND_NAMES)."""
     x, y = at
-    caption = f"steps 0-{steps - 1} left to right; each feature min-max scaled to [0, 1], bottom to top"
+    caption = f"steps 0-{steps - 1} left to right; values 0 to 1 bottom to top, as scaled for training and scoring"
     draw.text((x, y), caption, fill="black")
     x += int(draw.textlength(caption)) + 12
     for f, name in enumerate((names or [])[:LEGEND_NAMES]):
