@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from genlab.config import check_seed, is_set, refuse_inapplicable
-from genlab.data.csv_table import CellFixError, plural, read_csv
+from genlab.data.csv_table import CellFixError, encoded_names, plural, read_csv
 from genlab.data.npz import load_npz_arrays
 from genlab.errors import ConfigError, DataError
 from genlab.fileio import missing
@@ -333,6 +333,7 @@ class SequenceDataset:
         self.lengths = lengths
         self.categories = categories  # one-hot encoded CSV columns, if any
         self.static_features = static_features  # the last features are constant over each sequence's steps
+        self.whole_numbers: list[bool] | None = None  # per feature: the data holds only whole numbers
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -399,4 +400,14 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     if found.static_features:
         description += f" ({found.static_features} of them static: one value per sequence)"
     dataset = SequenceDataset(sequences, labels, description, lengths, found.categories, found.static_features)
+    dataset.whole_numbers = whole_number_features(found)
     return dataset, scaling, found.columns, window
+
+
+def whole_number_features(found: SequenceSource) -> list[bool]:
+    """Which features hold only whole numbers (counts, volumes) in the data, so that samples can
+    give them back as such; never a one-hot encoded category's features (their scores are decoded)."""
+    values = found.valid_values()
+    encoded = {name for column, categories in (found.categories or []) for name in encoded_names(column, categories)}
+    return [bool(np.all(values[:, i] == np.round(values[:, i]))) and name not in encoded
+            for i, name in enumerate(found.columns)]

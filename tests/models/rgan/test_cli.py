@@ -640,3 +640,22 @@ def test_data_info_describes_a_csv_or_npz_of_sequences_as_training_would_read_it
     assert code == 2 and "absent.csv does not exist" in err and "would refuse" not in err
     np.savez(tmp_path / "floats.npz", x=np.zeros((3, 28, 28)))  # float images, or 28 steps of 28 features
     assert "may be images of 28 x 28 pixels" in json.loads(run_cli("data", "info", tmp_path / "floats.npz")[1])["note"]
+
+
+def test_samples_give_whole_numbers_back_where_the_data_holds_only_them(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "market.csv"
+    data.write_text("price,volume,flag\n" + "".join(f"{p:.3f},{v},1\n" for p, v in
+                                                     zip(rng.normal(size=40).cumsum(), rng.integers(1000, 5000, 40))))
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--data", data, "--data.window", "5", "--steps", "2", "--batch-size", "8", "--out",
+                   run, "--quiet", *TINY)[0] == 0
+    assert json.loads((run / "config.json").read_text())["model"]["whole_numbers"] == [False, True, True]
+    assert run_cli("sample", run, "--n", "4", "--out", tmp_path / "synth.npz")[0] == 0
+    with np.load(tmp_path / "synth.npz") as synthetic:
+        x = synthetic["x"]
+    assert (x[..., 1] == np.round(x[..., 1])).all() and (x[..., 2] == 1).all()  # a count, and a constant, exactly
+    assert not (x[..., 0] == np.round(x[..., 0])).all()  # prices keep their fractions
+    code, _, err = run_cli("train", "rgan", "--data", data, "--model.whole_numbers", "[true, true, true]", "--out",
+                           tmp_path / "other")
+    assert code == 2 and "--model.whole_numbers is recorded from the training data (the data's values)" in err

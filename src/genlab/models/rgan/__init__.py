@@ -60,6 +60,7 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
     lengths = dataset.lengths
     filled = {"features": features, "static_features": dataset.static_features, "seq_len": window,
               "feature_min": scaling.minimum, "feature_max": scaling.maximum, "columns": model.columns or columns,
+              "whole_numbers": model.whole_numbers if given is not None else dataset.whole_numbers,
               "data_columns": columns if (model.columns or columns) != columns else None,
               "length_counts": None if lengths is None else torch.bincount(lengths, minlength=window + 1)[1:].tolist(),
               "data_time_column": data.time_column, "data_fill": data.fill, "data_reverse": data.reverse,

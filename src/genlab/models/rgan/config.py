@@ -40,6 +40,9 @@ class RGANConfig:
     data_seed: int | None = 0
     feature_min: list[float] | None = None  # per-feature min of the training data (original units)
     feature_max: list[float] | None = None  # per-feature max of the training data
+    # per feature: the training data held only whole numbers (counts, volumes), so samples are rounded
+    # to whole numbers there; None: not recorded (a model saved before genlab did), nothing rounded
+    whole_numbers: list[bool] | None = None
     # training sequences of each length 1..seq_len (index L-1); None: every sequence has seq_len steps.
     # Generated lengths are drawn from this empirical distribution.
     length_counts: list[int] | None = None
@@ -103,6 +106,7 @@ class RGANConfig:
         "categories": "--data.categorical and the data", "data_time_column": "--data.time_column",
         "data_fill": "--data.fill", "data_reverse": "--data.reverse", "data_seed": "--data.seed",
         "feature_min": "the data's range", "feature_max": "the data's range", "length_counts": "the data's lengths",
+        "whole_numbers": "the data's values",
         "whitening_mean": "--model.whiten, fitted to the data", "whitening_basis": "--model.whiten, fitted to the data"}
 
     @property

@@ -261,7 +261,8 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None,
                steps: int | None = None) -> torch.Tensor:
         """n sequences (n, T, F) in the original units of the training data; for variable-length data,
-        lengths drawn from the training ones and NaN at the steps past them.
+        lengths drawn from the training ones and NaN at the steps past them. A feature the training data
+        held only whole numbers in (a count, a volume) is rounded to whole numbers.
 
         ``steps`` (``genlab sample --long``): n series of that many steps each, from the recurrence
         running on past the training window — one continuous series, not windows stitched together
@@ -272,7 +273,10 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         if steps is not None:
             lengths = None
         scaled = self.generate(n, generator, self.class_labels(n, label), lengths, steps)
-        return pad_with(self.scaling.unscale(scaled.double()), lengths, math.nan)  # float64: a column far from 0 keeps its digits
+        values = self.scaling.unscale(scaled.double())  # float64: a column far from 0 keeps its digits
+        if any(self.config.whole_numbers or ()):
+            values = torch.where(torch.tensor(self.config.whole_numbers, device=values.device), values.round(), values)
+        return pad_with(values, lengths, math.nan)
 
     def older_weights(self, key: str, saved: tuple[int, ...], needed: tuple[int, ...]) -> str | None:
         label = self.generator.label.dim
