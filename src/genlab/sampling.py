@@ -9,6 +9,7 @@ import torch
 from genlab.errors import CheckpointError
 from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import MARKER, STATE_FILE, latest_checkpoint
+from genlab.train.lock import is_training
 
 
 def find_model_folder(path: str | Path) -> Path:
@@ -33,6 +34,9 @@ def find_model_folder(path: str | Path) -> Path:
     if latest is None and path.is_dir() and latest_checkpoint(path.parent) is not None and path.name == "checkpoints":
         raise CheckpointError(f"{path} is a run's checkpoints folder; pass the run ({path.parent}) or one checkpoint "
                               f"in it ({latest_checkpoint(path.parent)}).")
+    if latest is None and path.is_dir() and is_training(path):
+        raise CheckpointError(f"{path} is still training and holds no complete checkpoint yet; try again once it has "
+                              "written one (every --train.checkpoint_every steps).")
     if latest is None:
         raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
                               "train one with 'genlab train' first.")

@@ -149,6 +149,18 @@ def test_a_run_being_trained_is_not_resumed_by_a_second_process(tmp_path, digits
     assert (in_progress / "COMPLETE").exists()  # the debris cleared, the real step-6 checkpoint written
 
 
+def test_sampling_a_run_still_before_its_first_checkpoint_says_so(tmp_path, run_cli):
+    fcntl = pytest.importorskip("fcntl")  # the lock is POSIX flock
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / ".lock", "w") as held:  # a genlab train that has not written a checkpoint yet
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run_cli("sample", run, "--n", "2")
+        assert code == 2 and "is still training and holds no complete checkpoint yet; try again once it has" in err
+    code, _, err = run_cli("sample", run, "--n", "2")  # the lock dropped: a run that simply holds nothing
+    assert code == 2 and "holds no model (no model/ export and no complete checkpoint)" in err
+
+
 def test_resuming_an_older_checkpoint_drops_what_the_abandoned_steps_left(tmp_path, digits_npz, run_cli, common):
     run = tmp_path / "run"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", run, *common)[0] == 0

@@ -39,6 +39,21 @@ def hold_run_lock(run_dir: Path) -> None:
     _held[key] = fd
 
 
+def is_training(run_dir: Path) -> bool:
+    """Whether another process holds ``run_dir``'s lock: a ``genlab train`` writing it right now."""
+    path = Path(run_dir) / LOCK_FILE
+    if fcntl is None or not path.is_file() or Path(run_dir).resolve() in _held:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock this test took
+
+
 def release_run_lock(run_dir: Path) -> None:
     """Let ``run_dir`` go (the end of training)."""
     fd = _held.pop(Path(run_dir).resolve(), None)
