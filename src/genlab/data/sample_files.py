@@ -6,9 +6,9 @@ so that ``genlab eval FILE --ref DATA`` can score the very file a user keeps.
   model with category columns holds their text, which only the model can encode again (``genlab
   eval RUN`` scores such a model's fresh samples). A ``label`` column is returned as a feature
   (a feature may be named so); the scoring drops it when the reference has no such column.
-- ``.npz``: ``x`` of shape (N, T, F), float, with ``lengths`` (N,) when the sequences differ in
-  length, ``columns`` (F,), the features' names, and ``reading``, how the model read its training
-  data (a JSON object: ``reverse``, ``time_column``, ``fill``, ``data_columns``), when known.
+- ``.npz``: read as any sequence .npz (``x`` (N, T, F), ``lengths``, ``columns``; its ``static``
+  features left out), and ``reading``, how the model read its training data (a JSON object:
+  ``reverse``, ``time_column``, ``fill``, ``data_columns``), when known.
 
 Both give (N, T, F) float64 in the file's units, NaN past each sequence's length, the lengths (None
 when every sequence has all T steps), the feature names (None for an .npz without ``columns``) and
@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from genlab.data.sequences import is_npz, npz_columns
+from genlab.data.npz import load_npz_arrays
+from genlab.data.sequences import is_npz, read_npz
 from genlab.errors import DataError
 from genlab.fileio import missing
 
@@ -67,31 +68,23 @@ def read_sample_file(path: Path) -> SampleFile:
 
 
 def _read_npz(path: Path) -> SampleFile:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files if key in ("x", "lengths", "columns", "reading")}
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path} is not a readable .npz file ({e}); pass the .npz 'genlab sample' wrote.") from None
+    """A sample .npz, read and checked as any sequence .npz is (:func:`genlab.data.sequences.read_npz`),
+    less its static features, which the scores leave out."""
+    arrays = load_npz_arrays(path, "pass the .npz 'genlab sample' wrote.")
     x = arrays.get("x")
-    if x is None:
-        raise DataError(f"{path} has no array 'x'; generated sequences are x of shape (N, T, F).")
-    if x.dtype == np.uint8 or x.ndim == 4:
+    if x is not None and (x.dtype == np.uint8 or x.ndim == 4):
         raise DataError(f"{path} holds images ({x.dtype} of shape {x.shape}); score images with --metrics (e.g. "
                         "--metrics fd,kid --ref REFERENCE).")
-    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{path}: x has shape {x.shape} and dtype {x.dtype}; generated sequences are numbers of shape "
+    found = read_npz(path, arrays)
+    if found.is_series:
+        raise DataError(f"{path}: x has shape {found.values.shape}, a series; generated sequences are x of shape "
                         "(N, T, F).")
-    x = x.astype(np.float64)
-    lengths = arrays.get("lengths")
-    if lengths is not None:
-        if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer) or \
-                (lengths < 1).any() or (lengths > x.shape[1]).any():
-            raise DataError(f"{path}: lengths must hold one whole number from 1 to {x.shape[1]} per sequence "
-                            f"(got shape {lengths.shape}, dtype {lengths.dtype}).")
-        lengths = lengths.astype(np.int64)
-        x[np.arange(x.shape[1])[None, :] >= lengths[:, None]] = math.nan
-    return SampleFile(x, lengths, npz_columns(path, arrays.get("columns"), x.shape[-1]), str(path),
-                      _reading(path, arrays.get("reading")))
+    dynamic = found.values.shape[-1] - found.static_features
+    x = found.values[..., :dynamic].copy()
+    if found.lengths is not None:  # NaN past each length, as a CSV's missing steps read
+        x[np.arange(x.shape[1])[None, :] >= found.lengths[:, None]] = math.nan
+    columns = found.columns[:dynamic] if "columns" in arrays else None
+    return SampleFile(x, found.lengths, columns, str(path), _reading(path, arrays.get("reading")))
 
 
 def _reading(path: Path, stored: np.ndarray | None) -> dict[str, Any] | None:

@@ -226,10 +226,11 @@ def is_npz(path: Path) -> bool:
     return path.suffix.lower() == ".npz"
 
 
-def read_npz(path: Path) -> SequenceSource:
+def read_npz(path: Path, arrays: dict[str, np.ndarray] | None = None) -> SequenceSource:
     """An .npz with x (rows, F) or (N, T, F), optional integer y (N,) and optional columns (F,), the
-    features' names (``genlab sample`` writes them), → a SequenceSource."""
-    arrays = load_npz_arrays(path, "re-save it with numpy.savez.")
+    features' names (``genlab sample`` writes them), → a SequenceSource. ``arrays``: its arrays, when
+    the caller has read them already."""
+    arrays = load_npz_arrays(path, "re-save it with numpy.savez.") if arrays is None else arrays
     if "x" not in arrays:
         raise DataError(f"{path} holds {', '.join(map(repr, arrays)) or 'nothing'} but no 'x'; save the data as x.")
     x = arrays["x"]
@@ -326,14 +327,14 @@ class SequenceDataset:
 
     def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str,
                  lengths: torch.Tensor | None = None, categories: list[tuple[str, list[str]]] | None = None,
-                 static_features: int = 0) -> None:
+                 static_features: int = 0, whole_numbers: list[bool] | None = None) -> None:
         self.sequences = sequences
         self.labels = labels
         self.description = description
         self.lengths = lengths
         self.categories = categories  # one-hot encoded CSV columns, if any
         self.static_features = static_features  # the last features are constant over each sequence's steps
-        self.whole_numbers: list[bool] | None = None  # per feature: the data holds only whole numbers
+        self.whole_numbers = whole_numbers  # per feature: the data holds only whole numbers
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -399,8 +400,8 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     description = f"{found.source}: {len(sequences):,} {kind} of {steps} × {sequences.shape[-1]} features"
     if found.static_features:
         description += f" ({found.static_features} of them static: one value per sequence)"
-    dataset = SequenceDataset(sequences, labels, description, lengths, found.categories, found.static_features)
-    dataset.whole_numbers = whole_number_features(found)
+    dataset = SequenceDataset(sequences, labels, description, lengths, found.categories, found.static_features,
+                              whole_number_features(found))
     return dataset, scaling, found.columns, window
 
 

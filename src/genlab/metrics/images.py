@@ -254,9 +254,8 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
     results: dict[str, dict[str, Any]] = {}
 
     def add(metric: str, values: dict[str, Any], how: str) -> None:
-        own = values.pop("warning", None)  # the metric's own, beside the shared one
-        shared = protocol.get("warning")
-        results[metric] = {**values, **protocol, **({"warning": "; ".join(filter(None, (shared, own)))} if own else {}),
+        warning = "; ".join(filter(None, (protocol.get("warning"), values.pop("warning", None))))  # shared, own
+        results[metric] = {**values, **protocol, **({"warning": warning} if warning else {}),
                            "protocol": f"{how}; {chosen.description}; {len(images)} generated vs "
                                        f"{len(ref_images)} reference ({reference}, {shown_split})"}
 
@@ -279,8 +278,8 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
                 k = K if key in ("precision", "recall") else DENSITY_K
                 add(f"{key}{chosen.label}", {"value": value, "k": k}, f"k-NN manifolds, k = {k} ({key})")
         elif metric == "is":
-            add(f"IS{chosen.label}", inception_score(fake_probs, splits=10), "Inception Score, 10 splits of the samples shuffled "
-                                                                          f"with seed {SHUFFLE_SEED}")
+            add(f"IS{chosen.label}", inception_score(fake_probs, splits=10),
+                f"Inception Score, 10 splits of the samples shuffled with seed {SHUFFLE_SEED}")
         else:
             add(*_class_metric(metric, fake_probs, labels, real_probs))
     return results

@@ -313,12 +313,21 @@ def summary(values: list[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "values": values, "text": f"{mean:.4f} +/- {std:.4f}"}
 
 
+def headline(result: dict[str, Any], chance: float) -> str:
+    """The scores in one line, each with which way is better ('genlab eval' prints it after the JSON)."""
+    def shown(score: dict[str, Any]) -> str:
+        return f"{score['mean']:.4f}" + (f" ± {score['std']:.4f}" if score["std"] is not None else "")
+
+    parts = [f"discriminative {shown(result['discriminative'])} (0 is best; a guessing classifier's: {chance:.4f})"]
+    if result.get("predictive") is not None:
+        real = result.get("predictive_real_data")
+        parts.append(f"predictive {shown(result['predictive'])} (lower is better"
+                     + (f"; the real data's {real['mean']:.4f})" if real else ")"))
+    parts.append(f"correlational {shown(result['correlational'])} (0 is best)")
+    return "; ".join(parts)
+
+
 FEW_TESTED = 200  # held-out sequences of both kinds below which the discriminative score is mostly chance
-
-
-def held_out(real: int, synthetic: int) -> int:
-    """The sequences the discriminative score's classifier is tested on: what the split leaves of each."""
-    return sum(n - int(n * TRAIN_FRACTION) for n in (real, synthetic))
 
 
 def chance_discriminative(tested: int) -> float:
@@ -402,11 +411,12 @@ def timeseries_scores(real: torch.Tensor, synthetic: torch.Tensor, repeats: int 
                           f"{max(2, real.shape[0] // CORRELATION_SUBSETS)} sequences of each drawn with replacement"),
         "reference": "jsyoon0823/TimeGAN metrics (discriminative, predictive); Diffusion-TS (correlational)",
     }
-    tested = held_out(real.shape[0], synthetic.shape[0])
+    tested = sum(n - int(n * TRAIN_FRACTION) for n in (real.shape[0], synthetic.shape[0]))  # held out by the split
     chance = chance_discriminative(tested)
     result["protocol"]["discriminative_chance"] = (
         f"{chance:.4f}: the mean |accuracy - 0.5| of a classifier that sees no difference, tested on {tested:,} "
         "held-out sequences (0.5 * sqrt(2 / pi) / sqrt of that); a score near it finds nothing")
+    result["summary"] = headline(result, chance)
     if tested < FEW_TESTED:
         result["protocol"]["warning"] = (f"the classifier is tested on only {tested} held-out sequences, so its score "
                                          f"moves in steps of {1 / tested:.3f} and by chance alone averages {chance:.3f}; "

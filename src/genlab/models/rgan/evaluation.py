@@ -34,7 +34,7 @@ from genlab.data.csv_table import CellFixError
 from genlab.data.sample_files import read_sample_file
 from genlab.data.sequences import Scaling, SequenceDataConfig, length_mask, load_sequences
 from genlab.errors import ConfigError, DataError
-from genlab.metrics.timeseries import chance_discriminative, held_out, step_change_report, timeseries_scores
+from genlab.metrics.timeseries import step_change_report, timeseries_scores
 from genlab.models.base import EvalOptions
 from genlab.models.rgan.model import pad_with
 
@@ -119,8 +119,9 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
     if samples.columns and samples.columns[0] == "label" and "label" not in names:  # a conditional model's classes
         samples.x, samples.columns = samples.x[..., 1:], samples.columns[1:]
     features = samples.x.shape[-1]
-    if samples.columns is None and features == len(names) + static:  # a CSV written with its static columns
+    if static and features == len(names) + static:  # a CSV, written with the static columns last
         samples.x, features = samples.x[..., :len(names)], len(names)
+        samples.columns = samples.columns[:len(names)] if samples.columns else None
     if len(names) != features:
         raise DataError(f"{path} has {features} features per step and {options.data} has {len(names)}"
                         f"{' beside its static ones' if static else ''}; score samples against data of the same "
@@ -137,12 +138,8 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
     counts = (f"{count:,} of each" if len(real) == len(synthetic) else
               f"{count:,} of each: the {'reference' if len(real) > count else 'file'}'s {max(len(real), len(synthetic)):,} "
               f"subsampled at random (seed {options.seed}), as the TimeGAN code scores equal numbers")
-    if len(real) > count:
-        keep = torch.randperm(len(real), generator=generator)[:count]
-        real, real_lengths = real[keep], real_lengths[keep] if real_lengths is not None else None
-    if len(synthetic) > count:
-        keep = torch.randperm(len(synthetic), generator=generator)[:count]
-        synthetic, lengths = synthetic[keep], lengths[keep] if lengths is not None else None
+    real, real_lengths = random_subset(count, generator, real, real_lengths)
+    synthetic, lengths = random_subset(count, generator, synthetic, lengths)
     synthetic = pad_with(synthetic, lengths, 0.0)
     protocol = {"reference_data": dataset.description + (f", read as the model read its training data ({path} says "
                                                          "how)" if samples.reading else ""),
@@ -152,22 +149,6 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
                 "synthetic": f"{len(synthetic):,} sequences read from {samples.description}",
                 "counts": counts}
     return scored(real, real_lengths, synthetic, lengths, names, options, protocol)
-
-
-def headline(result: dict[str, Any]) -> str:
-    """The scores in one line, each with which way is better: what 'genlab eval' prints after the JSON."""
-    counts = result["protocol"]["real_sequences"], result["protocol"]["synthetic_sequences"]
-    def shown(score: dict[str, Any]) -> str:
-        return f"{score['mean']:.4f}" + (f" ± {score['std']:.4f}" if score["std"] is not None else "")
-
-    parts = [f"discriminative {shown(result['discriminative'])} (0 is best; a guessing classifier's: "
-             f"{chance_discriminative(held_out(*counts)):.4f})"]
-    if result.get("predictive") is not None:
-        real = result.get("predictive_real_data")
-        parts.append(f"predictive {shown(result['predictive'])} (lower is better"
-                     + (f"; the real data's {real['mean']:.4f})" if real else ")"))
-    parts.append(f"correlational {shown(result['correlational'])} (0 is best)")
-    return "; ".join(parts)
 
 
 def column_note(data: str | None, names: list[str], expected: list[str] | None, whose: str) -> dict[str, str]:
@@ -186,11 +167,19 @@ def reference_subset(dataset, options: EvalOptions, generator: torch.Generator):
     if options.max_examples is not None and options.max_examples < 2:  # each score holds out a part of the data
         raise ConfigError(f"--max-examples {options.max_examples} leaves too few sequences to score: the TimeGAN "
                           "scores train on some and test on others; pass 2 or more (hundreds for a stable score).")
-    if options.max_examples is not None and options.max_examples < len(real):
-        keep = torch.randperm(len(real), generator=generator)[:options.max_examples]
-        real, labels = real[keep], labels[keep] if labels is not None else None
-        real_lengths = real_lengths[keep] if real_lengths is not None else None
+    if options.max_examples is not None:
+        real, labels, real_lengths = random_subset(options.max_examples, generator, real, labels, real_lengths)
     return real.contiguous(), labels, real_lengths
+
+
+def random_subset(count: int, generator: torch.Generator, *tensors: torch.Tensor | None) -> tuple:
+    """``count`` rows drawn at random (the same rows of each of ``tensors``; None stays None), or all of
+    them when there are no more than that."""
+    rows = len(tensors[0])
+    if count >= rows:
+        return tensors
+    keep = torch.randperm(rows, generator=generator)[:count]
+    return tuple(t[keep] if t is not None else None for t in tensors)
 
 
 def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: torch.Tensor,
@@ -206,7 +195,6 @@ def scored(real: torch.Tensor, real_lengths: torch.Tensor | None, synthetic: tor
     result["step_change"] = step_change_report(real, synthetic, columns, real_lengths, lengths)
     result["protocol"]["step_change"] = ("not a TimeGAN score: each feature's mean |x_t - x_(t-1)| over valid steps, "
                                          "real and synthetic, and synthetic / real (1: as rough in time as the data)")
-    result["summary"] = headline(result)
     warnings = [w for w in (result["protocol"].get("warning"), protocol.get("warning")) if w]
     result["protocol"].update(protocol)
     if warnings:  # the scores' own (too few sequences) and the data's (column names), both said
