@@ -31,16 +31,22 @@ def test_report_embeds_samples_curves_interpolation_and_config(trained_run):
 
 
 def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(trained_run, tmp_path):
-    shutil.copy(previews(trained_run, "png")[-1][1], tmp_path / "sequences.png")  # any PNG stands in for a figure
-    (tmp_path / "notes.png").write_text("not a picture")  # eval.json can be edited: only PNG files are embedded
-    plots = {"sequences": str(tmp_path / "sequences.png"), "pca_tsne": str(tmp_path / "gone.png"),
-             "other": str(tmp_path / "notes.png"), "protocol": "1000 real and 1000 synthetic sequences"}
+    figures = trained_run / "figures"
+    figures.mkdir()
+    shutil.copy(previews(trained_run, "png")[-1][1], figures / "sequences.png")  # any PNG stands in for a figure
+    (figures / "notes.png").write_text("not a picture")  # eval.json can be edited: only PNG files are embedded
+    shutil.copy(figures / "sequences.png", tmp_path / "private.png")  # nor anything from outside the run
+    plots = {"sequences": str(figures / "sequences.png"), "pca_tsne": str(figures / "gone.png"),
+             "other": str(figures / "notes.png"), "elsewhere": str(tmp_path / "private.png"),
+             "climbing": "figures/../../private.png", "protocol": "1000 real and 1000 synthetic sequences"}
     (trained_run / "eval.json").write_text(json.dumps({"discriminative": {"mean": 0.1, "std": 0.0}, "plots": plots}))
     page = write_report(trained_run).read_text()
     assert page.count("data:image/png;base64,") == 4 + 1 and "Evaluation figures" in page
-    assert f"The pca_tsne figure {tmp_path / 'gone.png'} is missing." in html.unescape(page)
-    assert "not a picture" not in page and f"The other figure {tmp_path / 'notes.png'} is not a PNG file" in \
+    assert f"The pca_tsne figure {figures / 'gone.png'} is missing." in html.unescape(page)
+    assert "not a picture" not in page and f"The other figure {figures / 'notes.png'} is not a PNG file" in \
         html.unescape(page)
+    for name, path in (("elsewhere", tmp_path / "private.png"), ("climbing", "figures/../../private.png")):
+        assert f"The {name} figure {path} lies outside the run, so it is not embedded" in html.unescape(page)
     assert "1000 real and 1000 synthetic sequences" in page
 
 

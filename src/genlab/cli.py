@@ -841,21 +841,20 @@ def describe_data(path: Path) -> dict[str, Any]:
     import numpy as np
 
     from genlab.data.images import describe_images
+    from genlab.data.npz import array_header
     from genlab.data.sequences import describe_sequences, is_npz
 
     if path.suffix.lower() == ".csv":
         return describe_sequences(path)
-    if path.is_file() and is_npz(path):
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                x = data["x"] if "x" in data.files else None
-                numbers = x is not None and x.dtype != np.uint8 and np.issubdtype(x.dtype, np.number) and x.ndim in (2, 3)
-        except (OSError, ValueError, EOFError):  # described (and refused) as images below
-            numbers = False
-        if numbers:
+    # x's header only: the data is read once, by whichever description applies (an unreadable file
+    # is described, and refused, as images).
+    header = array_header(path, "x") if path.is_file() and is_npz(path) else None
+    if header is not None:
+        shape, dtype = header
+        if dtype != np.uint8 and np.issubdtype(dtype, np.number) and len(shape) in (2, 3):
             described = describe_sequences(path)
-            if x.ndim == 3 and x.shape[1] == x.shape[2] and x.shape[1] in (28, 32, 64):
-                described["note"] = (f"x of shape {x.shape} may be images of {x.shape[1]} x {x.shape[2]} pixels; genlab "
+            if len(shape) == 3 and shape[1] == shape[2] and shape[1] in (28, 32, 64):
+                described["note"] = (f"x of shape {shape} may be images of {shape[1]} x {shape[2]} pixels; genlab "
                                      "reads images as uint8 0..255, e.g. (x * 255).round().astype(numpy.uint8)")
             return described
     return describe_images(path)

@@ -255,7 +255,8 @@ def shortened(value: Any) -> Any:
 
 def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list[str]:
     """The figures ``genlab eval --plots`` drew (their paths in eval.json: relative to the run when
-    inside it), embedded; one that is missing or not a PNG file is named instead."""
+    inside it), embedded; one that is missing, not a PNG file or outside the run is named instead
+    (eval.json may be edited, and a report is a page to send: it shows nothing from elsewhere on the disk)."""
     plots = (evaluation or {}).get("plots")
     if not isinstance(plots, dict):
         return []
@@ -264,7 +265,10 @@ def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list
         if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
             continue
         file = run_dir / path  # an absolute path stays itself
-        if is_png(file):  # eval.json may be edited: embed a picture, nothing else
+        if not file.resolve().is_relative_to(run_dir.resolve()):
+            figures.append(f"<p>The {html.escape(name)} figure {html.escape(path)} lies outside the run, so it is not "
+                           "embedded (evaluate with --plots inside the run to embed it).</p>")
+        elif is_png(file):  # eval.json may be edited: embed a picture, nothing else
             figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(file)}">'
                            f"<figcaption>{html.escape(path)}</figcaption></figure>")
         else:

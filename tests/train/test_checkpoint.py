@@ -110,6 +110,21 @@ def test_a_first_save_killed_before_its_rename_is_not_put_back(tmp_path):
     assert [p.name for p in parent.iterdir()] == ["step-000001"]
 
 
+def test_a_linked_checkpoint_is_not_the_runs_and_pruning_never_deletes_through_it(tmp_path):
+    """A step-N link to a checkpoint elsewhere (another run's) is no checkpoint of this run: pruning
+    would otherwise unmark and delete the folder it points to."""
+    model = tiny_model()
+    other = save_checkpoint(tmp_path / "other", 1, model, model.configure_optimizers(), {})
+    run = tmp_path / "run"
+    for step in (2, 3):
+        save_checkpoint(run, step, model, model.configure_optimizers(), {})
+    (run / "checkpoints" / "step-000001").symlink_to(other, target_is_directory=True)
+    assert [s for s, _ in list_checkpoints(run)] == [2, 3]
+    prune_checkpoints(run, keep=1)
+    assert (other / MARKER).is_file() and [s for s, _ in list_checkpoints(tmp_path / "other")] == [1]
+    assert [s for s, _ in list_checkpoints(run)] == [3]
+
+
 def test_only_complete_checkpoints_count_and_pruning_keeps_newest(tmp_path):
     model = tiny_model()
     optimizers = model.configure_optimizers()

@@ -81,7 +81,8 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if all(INTEGER.match(name) for name in header):  # wavelengths, sensor ids, or a first row of data?
         description += (f" (its header is whole numbers, {', '.join(header[:3])}{', ...' if len(header) > 3 else ''}: "
                         "if the file has no header row, its first row of values was taken for one; add a header)")
-    return SequenceSource(values, names, None, description, categories=encoded or None)
+    return SequenceSource(values, names, None, description, categories=encoded or None,
+                          newest_first=order == ("increasing" if reverse else "decreasing"))
 
 
 def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:

@@ -42,3 +42,21 @@ def load_npz_arrays(path: str | os.PathLike, fix: str) -> dict[str, np.ndarray]:
             return {key: archive[key] for key in archive.files}
     except UNREADABLE_NPZ as e:
         raise DataError(f"{path} is not a readable .npz file ({e}); {fix}") from None
+
+
+def array_header(path: str | os.PathLike, name: str) -> tuple[tuple[int, ...], np.dtype] | None:
+    """(shape, dtype) of the array ``name`` in the .npz at ``path``, read from its .npy header alone (the
+    data is not loaded); None if the file is no readable .npz or holds no such array."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:  # format 3.0 (non-Latin-1 field names) has no public header reader: read the array
+                array = np.lib.format.read_array(member, allow_pickle=False)
+                shape, dtype = array.shape, array.dtype
+            return shape, dtype
+    except (KeyError, *UNREADABLE_NPZ):
+        return None

@@ -144,6 +144,8 @@ class SequenceSource:
     # the last static_features features are per-sequence attributes (an .npz's static (N, S)),
     # repeated at every step
     static_features: int = 0
+    # as read, the series runs backwards in time: its time column decreases row by row (a CSV's)
+    newest_first: bool = False
 
     def valid_values(self) -> np.ndarray:
         """The values of the valid steps only, (steps, F): what the scale is fitted on."""
@@ -327,7 +329,8 @@ class SequenceDataset:
 
     def __init__(self, sequences: torch.Tensor, labels: torch.Tensor | None, description: str,
                  lengths: torch.Tensor | None = None, categories: list[tuple[str, list[str]]] | None = None,
-                 static_features: int = 0, whole_numbers: list[bool] | None = None) -> None:
+                 static_features: int = 0, whole_numbers: list[bool] | None = None,
+                 newest_first: bool = False) -> None:
         self.sequences = sequences
         self.labels = labels
         self.description = description
@@ -335,6 +338,7 @@ class SequenceDataset:
         self.categories = categories  # one-hot encoded CSV columns, if any
         self.static_features = static_features  # the last features are constant over each sequence's steps
         self.whole_numbers = whole_numbers  # per feature: the data holds only whole numbers
+        self.newest_first = newest_first  # the windows run backwards in time (SequenceSource.newest_first)
 
     def __len__(self) -> int:
         return self.sequences.shape[0]
@@ -401,7 +405,7 @@ def load_sequences(config: SequenceDataConfig, scaling: Scaling | None = None,
     if found.static_features:
         description += f" ({found.static_features} of them static: one value per sequence)"
     dataset = SequenceDataset(sequences, labels, description, lengths, found.categories, found.static_features,
-                              whole_number_features(found))
+                              whole_number_features(found), found.newest_first)
     return dataset, scaling, found.columns, window
 
 

@@ -13,6 +13,7 @@ resizes with half-pixel centres and scales to [-1, 1] as 2x/255 - 1, so its FIDs
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import torch
@@ -216,18 +217,21 @@ def find_weights(path: str | Path | None = None) -> Path:
                           "evaluator of the data's kind: --extractor mnist, fashion-mnist or cifar10.")
 
 
-def verify_weights(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+def verified_weights(path: Path) -> bytes:
+    """The bytes of the weights file at ``path``, read once and checked against the published sha256
+    (loading them from these bytes, not the path again, loads exactly what was checked)."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256:
         raise CheckpointError(f"{path} has sha256 {digest[:16]}…, not the FID Inception weights ({SHA256[:16]}…); "
                               f"download {WEIGHTS_URL} again.")
+    return data
 
 
 def load_inception(path: str | Path | None = None, device: str | torch.device = "cpu") -> FIDInceptionV3:
     """The FID Inception-v3 with the published weights, verified by sha256, in eval mode."""
     found = find_weights(path)
-    verify_weights(found)
-    state = torch.load(found, map_location="cpu", weights_only=True)
+    state = torch.load(io.BytesIO(verified_weights(found)), map_location="cpu", weights_only=True)
     model = FIDInceptionV3()
     expected = model.state_dict()
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]

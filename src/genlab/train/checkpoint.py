@@ -94,7 +94,8 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     parent = checkpoints_dir(run_dir)
     if not parent.is_dir():
         return []
-    found = [(checkpoint_step(child), child) for child in parent.iterdir()]
+    # Never a link: pruning one would delete through it, in a folder (perhaps another run's) outside this run.
+    found = [(checkpoint_step(child), child) for child in parent.iterdir() if not child.is_symlink()]
     return sorted((step, child) for step, child in found if step is not None and (child / MARKER).is_file())
 
 

@@ -574,6 +574,14 @@ def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw
     assert few["protocol"]["counts"] == "10 of each: the reference's 36 subsampled at random (seed 0), as the " \
                                         "TimeGAN code scores equal numbers"
     assert few["protocol"]["real_sequences"] == few["protocol"]["synthetic_sequences"] == 10
+    # A reference read newest first: a CSV of samples does not say whether the model read it reversed.
+    header, *rows = data.read_text().splitlines()
+    (tmp_path / "backwards.csv").write_text("\n".join([header, *rows[::-1]]) + "\n")
+    backwards = ["--ref", tmp_path / "backwards.csv", *score[2:]]
+    warning = json.loads(run_cli("eval", tmp_path / "synth.csv", *backwards)[1])["protocol"]["warning"]
+    assert "backwards.csv runs newest first as read, and" in warning and "synth.npz records the reading" in warning
+    assert "newest first" not in json.loads(run_cli("eval", tmp_path / "synth.npz", *backwards)[1])["protocol"].get(
+        "warning", "")  # the .npz records --data.reverse, so the reference is read oldest first
     (tmp_path / "three.csv").write_text("Date,a,b,c\n" + "".join(f"2020-01-{i + 1:02d},1,2,{i}\n" for i in range(9)))
     code, _, err = run_cli("eval", tmp_path / "synth.csv", "--ref", tmp_path / "three.csv")
     assert code == 2 and "synth.csv has 2 features per step and" in err and "three.csv has 3" in err

@@ -127,6 +127,12 @@ def evaluate_sample_file(path: Path, options: EvalOptions) -> dict[str, Any]:
                         f"{' beside its static ones' if static else ''}; score samples against data of the same "
                         "columns.")
     notes = column_note(options.data, names, reading.get("data_columns") or samples.columns, f"{path} has")
+    if dataset.newest_first and samples.reading is None:  # a CSV: how the model read its data is not known
+        backwards = (f"{options.data} runs newest first as read, and {path} does not record how the model read its "
+                     "training data: if it was trained with --data.reverse true, its sequences run oldest first and are "
+                     "scored here against time-reversed windows; score its .npz samples (genlab sample RUN --out "
+                     "synth.npz records the reading) or the run itself (genlab eval RUN --ref DATA)")
+        notes = {"warning": "; ".join(w for w in (notes.get("warning"), backwards) if w)}
     generator = torch.Generator().manual_seed(options.seed)
     real, _, real_lengths = reference_subset(dataset, options, generator)
     if static:
