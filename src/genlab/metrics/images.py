@@ -48,20 +48,22 @@ def parse_metrics(text: str) -> list[str]:
 
 
 def training_overlap_warning(generated: str | Path, reference: str | Path, ref_images: np.ndarray,
-                             use_cache: bool = True) -> str | None:
-    """What the protocol says when reference images are images the model trained on: all of them (the
-    training file itself, or the embedded digits for a model trained without --data), or some."""
+                             use_cache: bool = True, option: str = "--ref") -> str | None:
+    """What the protocol says when the reference images (those of ``option``: --ref, or a VAE's --data)
+    are images the model trained on: all of them (the training file itself, or the embedded digits
+    for a model trained without --data), or some."""
+    kind = "reference" if option == "--ref" else "evaluation"
     if trained_on_data(generated, reference):  # the very file it trained on, whatever its pixels became
-        return own_training_data_warning(reference, "--ref")
+        return own_training_data_warning(reference, option)
     shared = shared_with_training(generated, ref_images, use_cache) if Path(generated).is_dir() else None
     if not shared:  # none, or its training data unknown or unreadable now
         return None
     if shared == len(ref_images) and trained_on_embedded_digits(generated):
-        return embedded_training_warning("--ref")
+        return embedded_training_warning(option)
     share = f"all {shared:,}" if shared == len(ref_images) else f"{shared:,} of the {len(ref_images):,}"
-    return (f"{share} reference images ({reference}) are images the model was trained on: these numbers "
+    return (f"{share} {kind} images ({reference}) are images the model was trained on: these numbers "
             f"{'' if shared == len(ref_images) else 'partly '}show fit to the training data, not generalisation; "
-            "pass held-out images with --ref")
+            f"pass held-out images with {option}")
 
 
 def shared_with_training(model: str | Path, images: np.ndarray, use_cache: bool = True) -> int | None:

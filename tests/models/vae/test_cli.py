@@ -77,8 +77,9 @@ def test_evaluating_on_the_digits_it_trained_on_is_flagged(tmp_path, digits_npz,
         warning = json.loads(out)["protocol"]["warning"]
         assert "trained on the embedded MNIST test split" in warning and warning.endswith("with --data")
         assert f"genlab: warning: {warning}" in err
+    # A file of those digits (the fixture's are the embedded digits' first 256) is told by its pixels.
     protocol = json.loads(run_cli("eval", run, "--data", digits_npz, "--max-examples", "8")[1])["protocol"]
-    assert "warning" not in protocol and protocol["conditioning"] is None
+    assert protocol["warning"] == warning and protocol["conditioning"] is None
 
 
 def test_evaluating_on_its_own_training_file_is_flagged_and_the_batch_size_recorded(tmp_path, digits_npz, run_cli,
@@ -95,8 +96,16 @@ def test_evaluating_on_its_own_training_file_is_flagged_and_the_batch_size_recor
     # The latent noise is drawn batch by batch: the estimate depends on the batch size, so it is recorded.
     assert protocol["batch_size"] == 4
     assert protocol["batch_size_note"].startswith("batches of up to 4 examples; z is drawn batch by batch")
-    held_out = tmp_path / "held-out.npz"
-    shutil.copy(digits_npz, held_out)
+    copy = tmp_path / "copy.npz"  # the training file under another name: its pixels tell
+    shutil.copy(digits_npz, copy)
+    protocol = json.loads(run_cli("eval", run, "--data", copy, "--max-examples", "8")[1])["protocol"]
+    assert protocol["warning"].startswith(f"all 8 evaluation images ({copy}) are images the model was trained on: ")
+    assert protocol["warning"].endswith("pass held-out images with --data")
+    from genlab.data.images import embedded_digits_path
+
+    held_out = tmp_path / "held-out.npz"  # embedded digits the model did not see (it saw the first 256)
+    with np.load(embedded_digits_path()) as data:
+        np.savez(held_out, x=data["x"][256:512], y=data["y"][256:512])
     protocol = json.loads(run_cli("eval", run, "--data", held_out, "--max-examples", "8")[1])["protocol"]
     assert "warning" not in protocol and protocol["batch_size"] == 256
     assert protocol["batch_size_note"].startswith("batches of up to 256 examples;")

@@ -133,18 +133,20 @@ def evaluate_vae(model, options: EvalOptions) -> dict[str, Any]:
         if options.nll:
             result["bits_per_dim"]["nll"] = result["nll"] / (dims * math.log(2))
     result["protocol"] = protocol(model, options, source, images.shape[0], samples, dims, size)
-    warning = training_data_warning(model, options.data, embedded_copy)
+    warning = training_data_warning(model, options.data, embedded_copy, images)
     if warning is not None:
         result["protocol"]["warning"] = warning
     return result
 
 
-def training_data_warning(model, data: str | None, embedded_copy: bool) -> str | None:
+def training_data_warning(model, data: str | None, embedded_copy: bool, images: torch.Tensor) -> str | None:
     """What the numbers carry when the run that trained ``model`` (where it was loaded from) read the
     evaluation data itself (``data``; None: the embedded MNIST test split, which ``embedded_copy``
-    says a file holds), or when the default embedded digits are unlike its training data."""
-    from genlab.data.images import embedded_training_warning, own_training_data_warning
-    from genlab.data.provenance import trained_on_data, training_data_section
+    says a file holds), or some of the evaluated ``images`` (uint8 (N, C, H, W)) pixel for pixel (a
+    copy, a subset, a reordering), or when the default embedded digits are unlike its training data."""
+    from genlab.data.images import embedded_training_warning
+    from genlab.data.provenance import training_data_section
+    from genlab.metrics.images import training_overlap_warning
 
     trained_on = training_data_section(model.loaded_from) if model.loaded_from is not None else None
     if trained_on is None:  # built in memory, or no run config beside it
@@ -154,9 +156,7 @@ def training_data_warning(model, data: str | None, embedded_copy: bool) -> str |
     if data is None:
         return (f"the model was trained on {trained_on['path']} and these numbers are measured on the embedded "
                 "MNIST test digits; pass held-out images like its training data with --data")
-    if trained_on_data(model.loaded_from, data):
-        return own_training_data_warning(data, "--data")
-    return None
+    return training_overlap_warning(model.loaded_from, data, images.permute(0, 2, 3, 1).numpy(), option="--data")
 
 
 def memory_options(model, options: EvalOptions) -> list[str]:
