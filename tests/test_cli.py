@@ -172,7 +172,9 @@ def test_list_and_data_info(run_cli, digits_npz):
     assert out.rstrip().endswith(packaged_configs()["prices-crnngan"].read_text().rstrip())
     assert "drop --model" in run_cli("list", "prices-crnngan", "--model", "timegan")[2]
     code, out, _ = run_cli("data", "info", digits_npz)
-    assert code == 0 and "256" in out
+    info = json.loads(out)
+    assert code == 0 and info["format"] == "npz" and info["count"] == 256 and info["shape"] == [28, 28, 1]
+    assert info["dtype"] == "uint8" and sum(info["classes"].values()) == 256
 
 
 def bad_npz(tmp_path):
@@ -222,6 +224,8 @@ def config_file(tmp_path, text):
     (lambda t: ["eval", t, "--data", ""], "--data is empty; name the data to evaluate on, or leave the option out"),
     (lambda t: ["eval", t, "--ref", ""], "--ref is empty; name the reference data, or leave the option out"),
     (lambda t: ["data", "info", ""], "'genlab data info': the path is empty; name a data file or folder."),
+    (lambda t: ["data", "info", t / "lines.txt"], "lines.txt is for the text families, which read it with 'genlab "
+                                                  "train FAMILY --data"),
     (lambda t: ["eval", t, "--extractor", "mnist"], "--extractor is for image --metrics; add --metrics"),
     (lambda t: ["train"], "Name a model family"),
     (lambda t: ["train", "gam"], "Unknown model family 'gam'"),

@@ -413,3 +413,38 @@ def test_an_exported_model_of_another_version_with_nan_weights_is_named_broken_n
         GenerativeModel.from_pretrained(tmp_path / "old")
     assert str(raised.value).endswith("holds 1 NaN or infinite value in generator.stem.weight; these weights are "
                                       "broken — use an earlier checkpoint.")
+
+
+def _drop_weights(folder):
+    (folder / "model.safetensors").unlink()
+
+
+def _rewrite_config(change):
+    def rewrite(folder):
+        import json
+
+        config = json.loads((folder / "config.json").read_text())
+        change(config)
+        (folder / "config.json").write_text(json.dumps(config))
+    return rewrite
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_drop_weights, "model.safetensors does not exist; the model folder is incomplete"),
+    (_rewrite_config(lambda c: c.pop("model")), "has no 'model' section naming the model and its config"),
+    (_rewrite_config(lambda c: c["model"].update(generator_width=-3)), "does not describe a valid gan/dcgan model"),
+])
+def test_a_damaged_export_is_one_checkpoint_error(tmp_path, damage, message):
+    folder = tiny_model().save_pretrained(tmp_path / "export")
+    damage(folder)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        GenerativeModel.from_pretrained(folder)
+
+
+def test_an_export_loads_only_as_its_own_kind(tmp_path):
+    from genlab.models.vae import VAE
+
+    folder = tiny_model().save_pretrained(tmp_path / "export")
+    assert isinstance(DCGAN.from_pretrained(folder), DCGAN)
+    with pytest.raises(CheckpointError, match=re.escape(f"{folder} holds a gan/dcgan model, not a vae")):
+        VAE.from_pretrained(folder)

@@ -32,5 +32,11 @@ def test_packaged_config_trains_and_samples(name, tmp_path, digits_npz, colour_n
     }
     run_dir = train(build_run_config(None, values, overrides), progress=False)
     model = load_model(run_dir)
-    assert model.sample(3).shape[0] == 3
+    assert model.name == values["model"]["name"]  # the recipe's model, not a default
+    for key, value in values["model"].items():  # each option the recipe sets (less the overridden widths) is kept
+        if key != "name" and key not in overrides["model"]:
+            assert getattr(model.config, key) == (tuple(value) if isinstance(value, list) else value), key
+    c = model.config
+    points = c.backbone == "mlp"  # the 2-D toy mixtures
+    assert model.sample(3).shape == ((3, 2) if points else (3, c.channels, c.resolution, c.resolution))
     assert (run_dir / "metrics.jsonl").read_text().count("\n") == 2

@@ -10,7 +10,7 @@ from genlab.errors import ConfigError, SampleError
 from genlab.models.base import GenerativeModel
 from genlab.models.rgan import RCGAN, RecurrentGAN, TimeGAN
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, TimeGANConfig
-from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
+from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator
 
 BASE = dict(features=3, seq_len=6, hidden_dim=8, layers=1, noise_dim=2, feature_min=[0.0, -1.0, 10.0],
             feature_max=[1.0, 1.0, 20.0])
@@ -95,7 +95,8 @@ def test_sequence_noise_is_one_draw_per_sequence_read_at_every_step():
     assert torch.equal(per_sequence[:, 0], per_step[:, 0])  # the draw a step-noise sequence starts with
     assert not torch.equal(per_sequence[0, 0], per_sequence[1, 0])  # but each sequence its own
     # Step noise is what it always was (saved models sample as before): N(0, 1), drawn step by step.
-    assert torch.equal(per_step, noise_like(4, 6, 2, torch.device("cpu"), torch.Generator().manual_seed(3)))
+    g = torch.Generator().manual_seed(3)
+    assert torch.equal(per_step, torch.stack([torch.randn(4, 2, generator=g) for _ in range(6)], dim=1))
     # Both kinds side by side: the per-sequence values first, then the fresh ones.
     both = RecurrentGAN(CRNNGANConfig(**BASE, noise="both", static_features=1))
     mixed = both.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(3))
@@ -426,7 +427,8 @@ def test_timegan_sequence_noise_is_drawn_once_and_read_at_every_step():
     reference.sample(4, torch.Generator().manual_seed(0))
     assert seen[-1].shape == (4, 6, 3) and not torch.equal(seen[-1][:, 0], seen[-1][:, 1])
     # The reference's U(0, 1)^(T×F), drawn step by step: what saved models have always been sampled with.
-    expected = noise_like(4, 6, 3, torch.device("cpu"), torch.Generator().manual_seed(0), draw=torch.rand)
+    g = torch.Generator().manual_seed(0)
+    expected = torch.stack([torch.rand(4, 3, generator=g) for _ in range(6)], dim=1)
     assert torch.equal(reference.draw_noise(4, 6, torch.device("cpu"), torch.Generator().manual_seed(0)), expected)
     both = TimeGAN(dataclasses.replace(config, noise="both"))  # noise_dim once per sequence, then F fresh
     assert both.generator.rnn.input_size == 5 + 3
