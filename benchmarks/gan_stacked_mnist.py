@@ -175,7 +175,8 @@ def stacked_run_config(args, rest: list[str], digits, parser) -> RunConfig:
                            "decay_steps": args.steps if args.decay else 0},
                  "data": {"path": str(folder / "stacked.npz")},
                  "train": {"steps": args.steps, "seed": args.seed, "out": str(folder / "run"), "device": "cpu",
-                           "log_every": 500, "sample_every": args.steps, "checkpoint_every": args.steps}}
+                           "log_every": 500, "sample_every": args.steps, "checkpoint_every": args.steps,
+                           "precision": args.precision}}
     if args.batch_size:
         overrides["train"]["batch_size"] = args.batch_size
     extra = parse_overrides(rest)
@@ -196,6 +197,8 @@ def main() -> None:
     parser.add_argument("--decay", action="store_true",
                         help="cosine decay of both learning rates to 0 at the last step")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="training precision (bf16: autocast, where the CPU has bf16 units; weights stay fp32)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--truncation", type=float,
                         help="sample z from N(0, I) truncated to |z| <= T (default: the model's own setting)")
@@ -241,6 +244,7 @@ def main() -> None:
                  f"{'cosine-decayed to 0' if config.model.decay_steps else 'constant'}",
         "model_config": dataclasses.asdict(config.model),
         "steps": config.train.steps, "batch_size": config.train.batch_size, "threads": args.threads,
+        "precision": config.train.precision,
         "train_seconds": None if train_seconds is None else round(train_seconds, 1),  # wall time
         "train_cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),  # what the target counts
         "truncation": model.config.truncation,
