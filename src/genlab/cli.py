@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         where = e.filename2 or e.filename
-        print(f"genlab: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (that it exists, "
+        print(f"{speaker()}: error: {e.strerror or e}{f': {where}' if where else ''}; check that path (that it exists, "
               "its permissions, the space left).", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -320,8 +320,15 @@ def report_error(error: GenlabError, debug: bool) -> int:
     """Print ``error``'s sentence (after its traceback with ``--debug``); return its exit status, 2."""
     if debug:
         traceback.print_exc()
-    print(f"genlab: error: {error}", file=sys.stderr)
+    print(f"{speaker()}: error: {error}", file=sys.stderr)
     return error.exit_code
+
+
+def speaker() -> str:
+    """How an error line starts: 'genlab', and under torchrun, on a rank other than 0, its rank (every
+    rank prints its own error; an error all ranks meet is then said once plainly and once per rank)."""
+    rank = os.environ.get("RANK", "0")
+    return "genlab" if rank == "0" else f"genlab (rank {rank})"
 
 
 # Packaged recipes made for a dataset genlab does not ship: without --data they would train on the

@@ -199,11 +199,12 @@ def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
 
 @contextmanager
 def main_work(process: ProcessContext, what: str) -> Iterator[None]:
-    """Wrap work that only rank 0 does (writing the log, a preview, a checkpoint, the model export;
-    ``what`` names it for a message): afterwards every rank learns, in one collective, whether it
-    succeeded. When rank 0 fails, the other ranks stop with a sentence pointing at its error instead
-    of waiting in the next collective until torchrun or the process group's timeout ends them.
-    Every rank must enter it at the same points."""
+    """Wrap work that only rank 0 does (writing the log, a preview, a checkpoint, the model export),
+    or that each rank does on its own (reading its checkpoint); ``what`` names it for a message:
+    afterwards every rank learns, in one collective, whether it succeeded everywhere. When a rank
+    fails, the others stop with a sentence pointing at its error instead of waiting in the next
+    collective until torchrun or the process group's timeout ends them. Every rank must enter it at
+    the same points."""
     error = None
     try:
         yield

@@ -159,12 +159,16 @@ class Trainer:
         start from the same step (a collective: every rank takes part, and all refuse together)."""
         cfg, process = self.config, self.process
         step, saved = 0, {}
-        if resume_from is not None:
-            step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size, cfg.seed,
-                                          self.device)
-            if step > cfg.steps:  # nothing written yet: the run directory stays as it was
-                raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
-                                  f"({step}); pass --train.steps {step} or more, or resume an earlier checkpoint.")
+        # Each rank reads the checkpoint it finds (its own copy, on several machines): one that fails
+        # stops the others too, instead of leaving them in the gather below.
+        with main_work(process, f"loading checkpoint {resume_from}"):
+            if resume_from is not None:
+                step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size,
+                                              cfg.seed, self.device)
+                if step > cfg.steps:  # nothing written yet: the run directory stays as it was
+                    raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
+                                      f"({step}); pass --train.steps {step} or more, or resume an earlier "
+                                      "checkpoint.")
         starts = gather_to_all(step, process)
         if len(set(starts)) > 1:  # only rank 0 writes checkpoints: the others' --train.out lacks them
             raise CheckpointError(f"The processes would start from different steps ({', '.join(map(str, starts))} "
@@ -222,8 +226,9 @@ class Trainer:
             if loop.skipped > cfg.skip_nonfinite:
                 raise self._nonfinite_error(step + 1, e.optimizer_name) from None
             # An update made earlier in the step (a GAN's discriminator's, before its generator's) stands.
-            bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, that update and the rest "
-                      f"of the step skipped ({loop.skipped} of at most {cfg.skip_nonfinite})")
+            if self.process.is_main:  # every rank skips it: they check the same averaged gradients
+                bar.write(f"genlab: step {step + 1}: non-finite {e.optimizer_name} gradients, that update and the "
+                          f"rest of the step skipped ({loop.skipped} of at most {cfg.skip_nonfinite})")
             with torch.no_grad():
                 for buffer, old in zip(buffers, before):
                     if not torch.isfinite(buffer).all():
@@ -233,17 +238,13 @@ class Trainer:
     def _after_step(self, model: GenerativeModel, optimizers: dict[str, torch.optim.Optimizer],
                     wrapped: tuple[str, ...], saved_config: dict[str, Any], loop: _LoopState, bar: tqdm) -> None:
         """What is due once step ``loop.step`` has run, each at its interval and all at the last
-        step: a log line, a preview (rank 0) and a checkpoint."""
+        step: a log line, a checkpoint and a preview (rank 0)."""
         cfg, step = self.config, loop.step
         logs = step % cfg.log_every == 0 or step == cfg.steps
         previews = step % cfg.sample_every == 0 or step == cfg.steps
         checkpoints = step % cfg.checkpoint_every == 0 or step == cfg.steps
         if logs:
             self._log_window(loop, bar)
-        if previews:
-            with main_work(self.process, f"writing the preview of step {step}"):
-                if self.process.is_main:
-                    self._preview(step, model, wrapped)
         if checkpoints:
             # A checkpoint must never hold NaNs (with check_finite off they can arise). Checked on every rank,
             # which agree on the answer in one collective (weights agree, BatchNorm statistics may not), so
@@ -261,6 +262,12 @@ class Trainer:
                         loop_state = {"log_sums": open_sums, "log_counts": loop.counts, "skipped": loop.skipped,
                                       "log_every": cfg.log_every, "warned": sorted(self._warned)}
                         self._checkpoint(step, model, optimizers, saved_config, loop_state, rng_states)
+        # After the checkpoint: what it holds is then the training's alone (a GAN's preview recomputes its
+        # EMA generator's normalisations), and a preview that fails cannot cost the step's checkpoint.
+        if previews:
+            with main_work(self.process, f"writing the preview of step {step}"):
+                if self.process.is_main:
+                    self._preview(step, model, wrapped)
         if logs or previews or checkpoints:  # throughput counts training steps only, not previews and checkpoints
             loop.window_start, loop.timed_steps = time.perf_counter(), 0
 

@@ -249,7 +249,7 @@ class GAN(TwoPlayers, GenerativeModel):
             self.discriminator.requires_grad_(True)
         optimizer.step()
         if self.generator_ema is not None:
-            ema_update(self.generator_ema, self.generator, c.ema_decay, updates=self._step + 1)
+            ema_update(self.generator_ema, plain(self.generator), c.ema_decay, updates=self._step + 1)
             self._ema_updates += 1
         return terms
 
