@@ -16,10 +16,12 @@ def test_slerp_runs_on_the_great_circle_from_a_to_b():
     assert torch.allclose(path[2], (a + b) / math.sqrt(2), atol=1e-6)
     angles = torch.arccos((path[1:] * path[:-1]).sum(1).clamp(-1, 1))
     assert torch.allclose(angles, torch.full((4,), math.pi / 8), atol=1e-5)  # equal steps along the arc
-    # Latents of other lengths: the ends exactly, and the norm between them varying smoothly.
+    # Latents of other lengths: the ends exactly, and the norm rising from |a| to |b| on the way.
     a, b = 2 * a, 3 * (a / 2 + b) / math.sqrt(2)
-    ends = slerp(a, b, torch.tensor([0.0, 1.0]))
-    assert torch.allclose(ends, torch.stack([a, b]), atol=1e-5)
+    path = slerp(a, b, torch.linspace(0, 1, 9))
+    assert torch.allclose(path[[0, -1]], torch.stack([a, b]), atol=1e-5)
+    norms = path.norm(dim=1)
+    assert (norms[1:] >= norms[:-1] - 1e-5).all() and norms.min() >= a.norm() - 1e-5
 
 
 def test_each_interpolation_row_runs_between_two_latents_drawn_as_samples_are():

@@ -325,10 +325,16 @@ def report_error(error: GenlabError, debug: bool) -> int:
 
 
 def speaker() -> str:
-    """How an error line starts: 'genlab', and under torchrun, on a rank other than 0, its rank (every
-    rank prints its own error; an error all ranks meet is then said once plainly and once per rank)."""
-    rank = os.environ.get("RANK", "0")
-    return "genlab" if rank == "0" else f"genlab (rank {rank})"
+    """How an error line starts: 'genlab', and under torchrun with several processes, on a rank other
+    than 0, its rank (every rank prints its own error; one all ranks meet is then said once plainly and
+    once per other rank)."""
+    from genlab.train.distributed import ProcessContext
+
+    try:
+        process = ProcessContext.from_env()
+    except ValueError:  # RANK or WORLD_SIZE not a number: not torchrun's
+        return "genlab"
+    return f"genlab (rank {process.rank})" if process.distributed and not process.is_main else "genlab"
 
 
 # Packaged recipes made for a dataset genlab does not ship: without --data they would train on the

@@ -265,9 +265,9 @@ def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list
         if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
             continue
         file = run_dir / path  # an absolute path stays itself
-        if not file.resolve().is_relative_to(run_dir.resolve()):
+        if not inside(file, run_dir):
             figures.append(f"<p>The {html.escape(name)} figure {html.escape(path)} lies outside the run, so it is not "
-                           "embedded (evaluate with --plots inside the run to embed it).</p>")
+                           "embedded (evaluate with --plots RUN/figures to embed it).</p>")
         elif is_png(file):  # eval.json may be edited: embed a picture, nothing else
             figures.append(f'<figure><img alt="{html.escape(name)}" src="{png_data_uri(file)}">'
                            f"<figcaption>{html.escape(path)}</figcaption></figure>")
@@ -277,6 +277,14 @@ def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list
     if figures and isinstance(plots.get("protocol"), str):
         figures.append(f"<p>{html.escape(plots['protocol'])}</p>")
     return figures
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, its links followed, lies in ``folder`` (a link loop: no)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        return False
 
 
 MAX_FIGURE_BYTES = 20_000_000

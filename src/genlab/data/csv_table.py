@@ -74,7 +74,8 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
     if gaps.any():
         values = fill_missing(values, gaps, fill, path, sources, lines)
     description = str(path) if excluded is None else f"{path} (column {header[excluded]!r} excluded as time)"
-    if order == ("increasing" if reverse else "decreasing"):  # as read, the series runs backwards in time
+    newest_first = order == ("increasing" if reverse else "decreasing")  # as read, the series runs backwards in time
+    if newest_first:
         cause = ("--data.reverse reverses its rows, which run oldest first" if reverse else
                  "its rows run newest first; --data.reverse true reads them oldest first")
         description += f" (read newest first by {header[excluded]!r}: {cause})"
@@ -82,7 +83,7 @@ def read_csv(path: Path, time_column: str | None = None, fill: str = "none", cat
         description += (f" (its header is whole numbers, {', '.join(header[:3])}{', ...' if len(header) > 3 else ''}: "
                         "if the file has no header row, its first row of values was taken for one; add a header)")
     return SequenceSource(values, names, None, description, categories=encoded or None,
-                          newest_first=order == ("increasing" if reverse else "decreasing"))
+                          newest_first=newest_first)
 
 
 def _read_rows(path: Path) -> tuple[list[list[str]], list[int], list[int]]:

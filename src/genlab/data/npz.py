@@ -48,15 +48,21 @@ def array_header(path: str | os.PathLike, name: str) -> tuple[tuple[int, ...], n
     """(shape, dtype) of the array ``name`` in the .npz at ``path``, read from its .npy header alone (the
     data is not loaded); None if the file is no readable .npz or holds no such array."""
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-            else:  # format 3.0 (non-Latin-1 field names) has no public header reader: read the array
+        with zipfile.ZipFile(path) as archive:
+            member_name = next((m for m in (f"{name}.npy", name) if m in archive.namelist()), None)
+            if member_name is None:
+                return None
+            with archive.open(member_name) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    return shape, dtype
+                if version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    return shape, dtype
+            # Format 3.0 (non-Latin-1 field names) has no public header reader: read the array itself.
+            with archive.open(member_name) as member:
                 array = np.lib.format.read_array(member, allow_pickle=False)
-                shape, dtype = array.shape, array.dtype
-            return shape, dtype
-    except (KeyError, *UNREADABLE_NPZ):
+                return array.shape, array.dtype
+    except UNREADABLE_NPZ:
         return None

@@ -52,7 +52,7 @@ def training_overlap_warning(generated: str | Path, reference: str | Path, ref_i
     """What the protocol says when the reference images (those of ``option``: --ref, or a VAE's --data)
     are images the model trained on: all of them (the training file itself, or the embedded digits
     for a model trained without --data), or some."""
-    kind = "reference" if option == "--ref" else "evaluation"
+    kind = {"--ref": "reference", "--data": "evaluation"}[option]
     if trained_on_data(generated, reference):  # the very file it trained on, whatever its pixels became
         return own_training_data_warning(reference, option)
     shared = shared_with_training(generated, ref_images, use_cache) if Path(generated).is_dir() else None

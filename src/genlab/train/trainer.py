@@ -161,7 +161,7 @@ class Trainer:
         step, saved = 0, {}
         # Each rank reads the checkpoint it finds (its own copy, on several machines): one that fails
         # stops the others too, instead of leaving them in the gather below.
-        with main_work(process, f"loading checkpoint {resume_from}"):
+        with main_work(process, "loading its checkpoint to resume from"):
             if resume_from is not None:
                 step, saved = load_checkpoint(resume_from, model, optimizers, process.rank, process.world_size,
                                               cfg.seed, self.device)
