@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -216,6 +217,18 @@ def test_ranks_that_would_resume_from_different_steps_are_refused_before_trainin
     assert f'File "{os.path.dirname(genlab.__file__)}' not in resumed.stderr
     assert (shared / "metrics.jsonl").read_bytes() == before  # nothing of the run changed
     assert not (shared / "checkpoints" / "step-000006").exists()
+    # A copy of rank 0's run on rank 1's disk resumes; a checkpoint of the same step written at another
+    # time (another run's) does not: DDP would broadcast rank 0's weights but not its optimizer state.
+    shutil.copytree(shared, local)
+    marker = local / "checkpoints" / "step-000003" / "COMPLETE"
+    marker.write_text(marker.read_text().replace("written ", "written 1999-"))
+    other = run("--steps", "6", "--resume", "auto")
+    assert other.returncode != 0 and "found different checkpoints of step 3" in other.stderr
+    shutil.rmtree(local)
+    shutil.copytree(shared, local)
+    copied = run("--steps", "6", "--resume", "auto")
+    assert copied.returncode == 0, copied.stderr[-3000:]
+    assert (shared / "checkpoints" / "step-000006").is_dir()
 
 
 # where rank 0 fails -> (what the script replaces on rank 0 only, what rank 1 is told, rank 0's own error)

@@ -115,6 +115,14 @@ def saved_step(folder: Path) -> int | None:
     return int(match.group(1)) if match else checkpoint_step(folder)
 
 
+def checkpoint_marker(folder: Path) -> str | None:
+    """A complete checkpoint's marker text (its step and when it was written), or None if unreadable."""
+    try:
+        return (Path(folder) / MARKER).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1][1] if found else None

@@ -27,8 +27,8 @@ from genlab.config import CONFIG_FILE, RunConfig, TrainConfig
 from genlab.errors import CheckpointError, ConfigError, GenlabError, SampleError, out_of_memory_as
 from genlab.fileio import atomic_write_json, atomic_write_text
 from genlab.models.base import GenerativeModel
-from genlab.train.checkpoint import (discard_after, latest_checkpoint, list_checkpoints, load_checkpoint,
-                                     prune_checkpoints, save_checkpoint)
+from genlab.train.checkpoint import (checkpoint_marker, discard_after, latest_checkpoint, list_checkpoints,
+                                     load_checkpoint, prune_checkpoints, save_checkpoint)
 from genlab.train.device import cpu_has_bf16_units, resolve_device
 from genlab.train.distributed import (ProcessContext, average_gradients_before_steps, compile_modules,
                                       end_process_group, gather_to_all, gather_to_main, init_process_group,
@@ -169,12 +169,19 @@ class Trainer:
                     raise ConfigError(f"--train.steps {cfg.steps} is below the step of checkpoint {resume_from} "
                                       f"({step}); pass --train.steps {step} or more, or resume an earlier "
                                       "checkpoint.")
-        starts = gather_to_all(step, process)
+        # The step, and the checkpoint's marker (its step and when it was written): copies of one checkpoint agree.
+        marker = checkpoint_marker(resume_from) if resume_from is not None else None
+        found = gather_to_all((step, marker), process)
+        starts = [start for start, _ in found]
         if len(set(starts)) > 1:  # only rank 0 writes checkpoints: the others' --train.out lacks them
             raise CheckpointError(f"The processes would start from different steps ({', '.join(map(str, starts))} "
                                   "by rank): each reads its checkpoint from its own --train.out, and only rank 0 "
                                   "writes there; put the run folder on a disk every machine shares, or copy rank "
                                   "0's to every machine, and resume again.")
+        if len({marker for _, marker in found}) > 1:  # DDP would broadcast rank 0's weights, not its Adam moments
+            raise CheckpointError(f"The processes found different checkpoints of step {step} (written at different "
+                                  "times, by their COMPLETE markers): each machine's --train.out holds its own run; "
+                                  "copy rank 0's run folder to every machine, or share one, and resume again.")
         # The log_every the checkpoint was written under says whether its step closed a log window
         # (a resumed run may log at another interval).
         self._checkpoint_log_every = saved.get("log_every", cfg.log_every)
