@@ -695,13 +695,12 @@ def write_run_evaluation(run: Path, result: dict[str, Any]) -> None:
     ``--plots`` inside the run as paths relative to it, so a moved or copied run shows its own; and
     say so when it replaces an evaluation of other values."""
     from genlab.models.base import read_json
-    from genlab.train.rundir import EVAL_FILE
+    from genlab.train.rundir import EVAL_FILE, in_run
 
     plots = result.get("plots")
     if isinstance(plots, dict):
-        inside = run.resolve()
-        result = {**result, "plots": {name: os.path.relpath(path, inside)
-                                      if isinstance(path, str) and inside in Path(path).resolve().parents else path
+        result = {**result, "plots": {name: os.path.relpath(Path(path).resolve(), run.resolve())
+                                      if name != "protocol" and isinstance(path, str) and in_run(path, run) else path
                                       for name, path in plots.items()}}
     path = run / EVAL_FILE
     try:

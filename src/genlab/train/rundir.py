@@ -72,6 +72,14 @@ def record_owner(path: Path) -> tuple[Path, str] | None:
     return None
 
 
+def in_run(path: str | Path, run_dir: Path) -> bool:
+    """Whether ``path``, its links followed, lies in the run folder ``run_dir`` (a loop of links: no)."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(run_dir).resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        return False
+
+
 def is_run_directory(path: Path) -> bool:
     """Whether ``path`` is a run directory ('genlab train --out'): it holds the run's config.json,
     and it is not one of the run's checkpoints or its exported model, which hold one too."""
