@@ -40,13 +40,21 @@ TRAIN_AND_DUMP = textwrap.dedent("""
 """)
 
 
+def launch(tmp_path, *args, processes=2):
+    """``torchrun --standalone --nproc_per_node N ARGS...`` at one thread per process. torchrun's own
+    scratch folders go under tmp_path (its TMPDIR), not into the machine's /tmp, where they outlive the test."""
+    scratch = tmp_path / "torchrun-tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1", "TMPDIR": str(scratch)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+               *map(str, args)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
 def torchrun(tmp_path, *args, processes=2):
     script = tmp_path / "train_and_dump.py"
     script.write_text(TRAIN_AND_DUMP)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-               str(script), *map(str, args)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    result = launch(tmp_path, script, *args, processes=processes)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -155,10 +163,7 @@ def test_a_nan_on_one_rank_is_skipped_by_every_rank_of_a_gradient_averaging_mode
     ranks, which skip the step together (rather than one raising while the other waits)."""
     script = tmp_path / "poison.py"
     script.write_text(POISON_RANK_ONE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             str(script), str(tmp_path / "run"), str(tmp_path)],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = launch(tmp_path, script, tmp_path / "run", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
     # Said once, by rank 0; both ranks skipped it (the run ended well, and their weights agree and are finite).
@@ -170,13 +175,11 @@ def test_a_nan_on_one_rank_is_skipped_by_every_rank_of_a_gradient_averaging_mode
 
 def test_the_log_window_open_at_a_resume_is_averaged_over_ranks_as_without_the_resume(tmp_path):
     """Checkpoint at step 3 inside the window of steps 3-4: the resumed step-4 line must be the uninterrupted one."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
 
     def genlab(out, steps, *extra):
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-                   "genlab", "train", "--config", "toy-ring", "--out", str(out), "--steps", str(steps), "--quiet",
-                   "--train.log_every", "2", "--train.checkpoint_every", "3", "--batch-size", "64", *extra]
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        result = launch(tmp_path, "-m", "genlab", "train", "--config", "toy-ring", "--out", out, "--steps", steps,
+                        "--quiet", "--train.log_every", "2", "--train.checkpoint_every", "3", "--batch-size", "64",
+                        *extra)
         assert result.returncode == 0, result.stderr[-3000:]
 
     genlab(tmp_path / "whole", 4)
@@ -190,7 +193,6 @@ def test_the_log_window_open_at_a_resume_is_averaged_over_ranks_as_without_the_r
 
 def test_ranks_that_would_resume_from_different_steps_are_refused_before_training(tmp_path):
     """Two machines whose --train.out is not shared: rank 1's folder lacks rank 0's checkpoints."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
     shared, local = tmp_path / "shared", tmp_path / "rank1-disk"
     script = tmp_path / "per_rank_out.py"
     script.write_text(textwrap.dedent(f"""
@@ -202,9 +204,7 @@ def test_ranks_that_would_resume_from_different_steps_are_refused_before_trainin
     """))
 
     def run(*extra):
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                   str(script), *extra]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        return launch(tmp_path, script, *extra)
 
     first = run("--steps", "3")
     assert first.returncode == 0, first.stderr[-3000:]
@@ -242,7 +242,6 @@ RANK_ZERO_FAILURES = {
 def test_when_rank_zero_fails_in_its_own_work_the_other_rank_stops_with_a_sentence(tmp_path, case):
     """Only rank 0 writes; a failure there (a full disk) must not leave rank 1 waiting in the next collective."""
     target, what, error = RANK_ZERO_FAILURES[case]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
     script = tmp_path / "full_disk_on_rank0.py"
     script.write_text(textwrap.dedent(f"""
         import errno, os, sys
@@ -256,9 +255,7 @@ def test_when_rank_zero_fails_in_its_own_work_the_other_rank_stops_with_a_senten
         sys.exit(main(["train", "--config", "toy-ring", "--out", sys.argv[1], "--quiet", "--batch-size", "64",
                        "--steps", "6", "--train.checkpoint_every", "3"]))
     """))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
-               str(tmp_path / "run")]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    result = launch(tmp_path, script, tmp_path / "run")
     assert result.returncode != 0
     assert f"Rank 0 failed while {what}" in result.stderr and "rank 1 stops with it" in result.stderr
     assert error in result.stderr  # rank 0's own sentence
@@ -268,7 +265,6 @@ def test_when_rank_zero_fails_in_its_own_work_the_other_rank_stops_with_a_senten
 def test_a_rank_that_cannot_read_its_checkpoint_on_resuming_stops_every_rank(tmp_path):
     """Each rank reads the checkpoint it finds (its machine's copy): one that fails there must not leave
     the others waiting in the collective that compares their steps."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
     script = tmp_path / "damaged_copy_on_rank1.py"
     script.write_text(textwrap.dedent("""
         import os, sys, time
@@ -288,9 +284,7 @@ def test_a_rank_that_cannot_read_its_checkpoint_on_resuming_stops_every_rank(tmp
     """))
 
     def run(*extra):
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                   str(script), str(tmp_path / "run"), *extra]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        return launch(tmp_path, script, tmp_path / "run", *extra)
 
     assert run("--steps", "3").returncode == 0
     resumed = run("--steps", "6", "--resume", "auto")
