@@ -181,13 +181,28 @@ def test_export_round_trip_keeps_weights_and_scale(tmp_path):
     assert torch.equal(loaded.sample(4, generator()), model.eval().sample(4, generator()))
 
 
-def test_a_generator_drawing_nan_is_refused_not_written_as_padding(tmp_path):
-    model = RecurrentGAN(CRNNGANConfig(**BASE))
+@pytest.mark.parametrize("family", ["crnngan", "timegan"])
+def test_a_generator_drawing_nan_is_refused_not_written_as_padding(tmp_path, family):
+    if family == "timegan":
+        model = TimeGAN(TimeGANConfig(features=3, seq_len=6, hidden_dim=6, layers=2))
+        broken = model.recovery  # the last network x̂ passes through
+    else:
+        model = RecurrentGAN(CRNNGANConfig(**BASE))
+        broken = model.generator
     with torch.no_grad():
-        next(model.generator.parameters()).fill_(float("nan"))
+        next(broken.parameters()).fill_(float("nan"))
     with pytest.raises(SampleError, match="drew 5 of 5 sequences with NaN or infinite values"):
         model.sample(5, torch.Generator().manual_seed(1))
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("labels", [[0, 3], [-1, 2]])
+def test_generating_for_labels_outside_the_classes_is_refused_with_the_range(labels):
+    model = RCGAN(RCGANConfig(**BASE, num_classes=3))
+    with pytest.raises(ConfigError, match=f"Class labels {min(labels)} to {max(labels)} are outside this model's "
+                                          "classes 0 to 2"):
+        model.generate(2, labels=torch.tensor(labels))
+    assert model.generate(2, labels=torch.tensor([0, 2])).shape == (2, 6, 3)
 
 
 def test_ema_generator_averages_each_update_and_is_what_samples_come_from(tmp_path):
@@ -285,6 +300,14 @@ def test_timegan_trains_through_its_three_phases_by_step_count():
     assert logged[0] == {"loss_reconstruction"} and logged[2] == {"loss_supervised"}
     assert {"loss_generator", "loss_discriminator", "loss_moments"} <= logged[4]
     assert model.sample(4).shape == (4, 6, 3)
+    # A hand-written loop that never calls on_train_step moves through the same phases.
+    model = TimeGAN(model.config)
+    optimizers = model.configure_optimizers()
+    phases = []
+    for _ in range(5):
+        phases.append(model.phase)
+        model.training_step(real, optimizers)
+    assert phases == ["autoencoder", "autoencoder", "supervised", "joint", "joint"]
     with pytest.raises(ConfigError, match="--model.bidirectional does not apply to timegan"):
         TimeGANConfig(bidirectional=True).validate()
 

@@ -66,9 +66,9 @@ def evaluate_sequences(model, options: EvalOptions) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(options.seed)
     real, labels, real_lengths = reference_subset(dataset, options, generator)
     if model.num_classes and labels is not None:
-        if int(labels.max()) >= model.num_classes:
-            raise DataError(f"{options.data} has labels up to {int(labels.max())} but the model knows classes 0 to "
-                            f"{model.num_classes - 1}; evaluate on data with the training classes.")
+        if not 0 <= int(labels.min()) <= int(labels.max()) < model.num_classes:
+            raise DataError(f"{options.data} has labels {int(labels.min())} to {int(labels.max())} but the model "
+                            f"knows classes 0 to {model.num_classes - 1}; evaluate on data with the training classes.")
         labels = labels.to(model.device)
     else:
         labels = model.class_labels(len(real))

@@ -246,6 +246,9 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         drawn here with ``generator``."""
         if labels is None:
             labels = self.class_labels(n)
+        elif self.num_classes and len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:
+            raise ConfigError(f"Class labels {int(labels.min())} to {int(labels.max())} are outside this model's "
+                              f"classes 0 to {self.num_classes - 1}; pass labels of the training classes.")
         c = self.config
         net = self.generator_ema if self.generator_ema is not None else self.generator
         if noise is None:

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import ConfigError
+from genlab.imaging import refuse_non_finite
 from genlab.models.base import evaluating
 from genlab.models.rgan.config import TimeGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
@@ -88,7 +89,7 @@ class TimeGAN(RecurrentGAN):
         self.generator = RecurrentMap(sum(c.noise_widths), c.hidden_dim, c.hidden_dim, c.layers, c.cell)
         self.supervisor = RecurrentMap(c.hidden_dim, c.hidden_dim, c.hidden_dim, c.layers - 1, c.cell)
         self.discriminator = RecurrentMap(c.hidden_dim, 1, c.hidden_dim, c.layers, c.cell, activation=None)
-        self.step = 0  # set by the trainer: the phase is a pure function of it
+        self.step = 0  # steps taken: the phase is a pure function of it (on_train_step sets it exactly)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         def adam(*modules):
@@ -162,6 +163,11 @@ class TimeGAN(RecurrentGAN):
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        terms = self._phase_step(batch, optimizers)
+        self.step += 1  # a hand-written loop without on_train_step still moves through the phases
+        return terms
+
+    def _phase_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")
         self.keep_preview(x, lengths)
         c = self.config
@@ -200,7 +206,9 @@ class TimeGAN(RecurrentGAN):
         ``noise`` as in :meth:`RecurrentGAN.generate`."""
         with evaluating(self):
             latents = self.fake_latents(n, self.device, generator, steps, noise)[1]
-            return pad_with(self.recovery(latents), lengths, 0.0)
+            # NaN would pass for padding in the written samples: refused, as RecurrentGAN.generate does.
+            generated = refuse_non_finite(self.recovery(latents), "sequences with NaN or infinite values")
+            return pad_with(generated, lengths, 0.0)
 
 
 def minimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
