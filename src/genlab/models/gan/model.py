@@ -79,6 +79,9 @@ class GAN(TwoPlayers, GenerativeModel):
         self.channels_last = config.channels_last and self.is_image
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
+            for generator in (self.generator, self.generator_ema):
+                if isinstance(generator, dcgan.Generator):
+                    generator.use_channels_last()
         self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
@@ -124,8 +127,8 @@ class GAN(TwoPlayers, GenerativeModel):
             "d_real_logit": real_logits.detach().mean(),
             "d_fake_logit": fake_logits.detach().mean(),
             # Spread across the batch, averaged over coordinates: a collapsing G drives it to 0.
-            "fake_spread": fake.detach().float().std(dim=0, correction=0).mean(),
-            "real_spread": real_part.float().std(dim=0, correction=0).mean(),
+            "fake_spread": batch_spread(fake.detach()),
+            "real_spread": batch_spread(real_part),
         }
 
     def setup_notes(self) -> list[str]:
@@ -338,3 +341,11 @@ class SNGAN(GAN):
 class SAGAN(GAN):
     name = "sagan"
     config_class = SAGANConfig
+
+
+def batch_spread(x: torch.Tensor) -> torch.Tensor:
+    """The batch's standard deviation at each coordinate of x (B, ...), averaged over coordinates: what
+    a collapsing generator drives to 0. Two passes over a (B, D) copy: about ten times faster on a CPU
+    than ``Tensor.std`` over dim 0 of an image batch."""
+    flat = x.detach().float().reshape(len(x), -1)
+    return (flat - flat.mean(0)).square().mean(0).sqrt().mean()

@@ -94,7 +94,7 @@ class TimeGAN(RecurrentGAN):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         def adam(*modules):
             params = [p for m in modules for p in m.parameters()]
-            return torch.optim.Adam(params, lr=self.config.lr_generator, betas=self.config.betas)
+            return torch.optim.Adam(params, lr=self.config.lr_generator, betas=self.config.betas, fused=True)
 
         return {
             "autoencoder": adam(self.embedder, self.recovery),  # phase 1
@@ -102,7 +102,7 @@ class TimeGAN(RecurrentGAN):
             "generator": adam(self.generator, self.supervisor),  # joint phase
             "embedder": adam(self.embedder, self.recovery),  # joint phase
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_discriminator,
-                                              betas=self.config.betas),
+                                              betas=self.config.betas, fused=True),
         }
 
     def on_train_step(self, step: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
