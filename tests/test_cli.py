@@ -672,3 +672,89 @@ def test_a_resume_clears_the_temporary_files_a_killed_run_left(tmp_path, digits_
         other.write_bytes(b"being written")
     assert run_cli("train", *options, "--steps", "4", "--resume", "auto")[0] == 0
     assert not any(leftover.exists() for leftover in leftovers) and all(other.exists() for other in others)
+
+
+def test_samples_never_land_in_the_training_data_folder_from_any_working_folder(tmp_path, run_cli, tiny_dcgan,
+                                                                                 monkeypatch):
+    """A picture written into an image folder would replace a training image or add one that is not a
+    training image; the data path is recorded absolute, so the guard holds from any folder."""
+    images = tmp_path / "project" / "imgs"
+    for digit in range(2):
+        (images / str(digit)).mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(np.full((28, 28), 30 * digit + i, np.uint8)).save(images / str(digit) / f"{i}.png")
+    before = {p: p.read_bytes() for p in images.rglob("*.png")}
+    monkeypatch.chdir(tmp_path / "project")
+    code, _, err = run_cli("train", "gan", "--data", "imgs", "--steps", "1", "--batch-size", "8", "--out", "../run",
+                           "--quiet", *tiny_dcgan)
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["path"] == str(images)
+    monkeypatch.chdir(tmp_path)  # elsewhere: the relative 'imgs' typed at training no longer names the data
+    for out in (images / "1" / "3.png", images / "new.png", "project/imgs/1/new.png"):
+        code, _, err = run_cli("sample", "run", "--n", "4", "--out", out)
+        assert code == 2 and f"lies inside {images}, which this model was trained on" in err, err
+    assert {p: p.read_bytes() for p in images.rglob("*.png")} == before
+    code, out, _ = run_cli("sample", "run", "--n", "4", "--out", "s.png")  # outside it: written
+    assert code == 0 and out.startswith("genlab: wrote s.png") and "replacing" not in out
+    code, out, _ = run_cli("sample", "run", "--n", "4", "--out", "s.png", "--seed", "1")
+    assert code == 0 and "wrote s.png, replacing the file there" in out  # said, not silent
+
+
+def test_a_run_trained_before_data_paths_were_recorded_absolute_resumes_without_a_changed_setting(
+        tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz.name, "--steps", "2", "--batch-size", "16", "--out", run,
+            "--quiet", "--train.checkpoint_every", "1", *tiny_dcgan)
+    for config in (run / "config.json", *run.glob("checkpoints/*/config.json")):  # as an older genlab wrote it
+        saved = json.loads(config.read_text())
+        assert saved["data"]["path"] == str(digits_npz)
+        saved["data"]["path"] = digits_npz.name
+        config.write_text(json.dumps(saved))
+    code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3")
+    assert code == 0, err
+    assert "data.path" not in out + err
+
+
+@pytest.mark.parametrize("where", ["model", "checkpoints/step-000002", "checkpoints", "samples"])
+def test_eval_plots_are_never_written_into_a_runs_record(tmp_path, run_cli, where):
+    run = tmp_path / "run"
+    assert run_cli("train", "rgan", "--steps", "2", "--out", run, "--quiet", "--data.sines", "64",
+                   "--batch-size", "16", "--train.checkpoint_every", "2", "--train.sample_every", "2")[0] == 0
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    code, _, err = run_cli("eval", run, "--plots", run / where, "--repeats", "1")
+    assert code == 2 and f"--plots {run / where} is part of the record of the run in {run}" in err, err
+    assert "pass another folder outside" in err
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+
+
+def test_a_failed_write_names_the_file_it_was_writing(tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
+    """A full disk or a file-size limit fails inside the writer with no file name of its own."""
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    old = tmp_path / "keep.png"
+    old.write_bytes(b"old")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", full_disk)  # the PNG's bytes, into the temporary file
+    code, _, err = run_cli("sample", run, "--out", old)
+    assert code == 2 and f"No space left on device: {old};" in err
+    assert old.read_bytes() == b"old" and not list(tmp_path.glob(".keep.png.*"))  # no temporary left
+
+
+def test_a_model_folder_missing_one_of_its_two_files_is_named_as_such(tmp_path, digits_npz, run_cli, tiny_dcgan):
+    run = tmp_path / "run"
+    run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "16", "--out", run, "--quiet",
+            *tiny_dcgan)
+    for gone, kept in (("model.safetensors", "config.json"), ("config.json", "model.safetensors")):
+        copy = tmp_path / f"without-{gone}"
+        shutil.copytree(run / "model", copy)
+        (copy / gone).unlink()
+        code, _, err = run_cli("sample", copy, "--out", tmp_path / "s.png")
+        assert code == 2 and f"{copy} holds {kept} but not {gone}" in err
+    code, _, err = run_cli("sample", digits_npz, "--out", tmp_path / "s.png")
+    assert code == 2 and f"{digits_npz} is a file, not a run directory or exported model folder" in err
+    assert not (tmp_path / "s.png").exists()

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # for annotations only: torch and the models load when a comm
     from genlab.models.base import GenerativeModel
 
 INTERPOLATION_STEPS = 10  # images per row of 'genlab sample --interpolate'
-DEVICE_HELP = "cpu (the default), cuda or cuda:N"  # sample, eval and generate's --device
+DEVICE_HELP = "cpu (the default), cuda, cuda:N, or auto (CUDA when present, else the CPU)"  # sample, eval and generate's --device
 
 # Shorthands of `genlab train` (--data, --steps, ...) and the dotted option each one sets.
 TRAIN_SHORTCUTS = {
@@ -401,12 +401,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def output_file(path: str, option: str, model: str | None = None, inputs: tuple[str | None, ...] = ()) -> Path:
-    """``path`` as the file an option names, refused up front if it is an existing folder, one of
-    ``inputs`` or the data ``model`` was trained on (writing would replace them), or part of the
-    record of a run (its config, log, weights, checkpoints, previews)."""
-    from genlab.data.provenance import training_data_section
-    from genlab.train.rundir import record_owner
-
+    """``path`` as the file an option names, refused up front if it is an existing folder or if
+    writing it would replace or add to what the command reads (:func:`guard_output`)."""
     if not str(path).strip():
         raise ConfigError(f"{option} is empty; pass a file name.")
     out = Path(path)
@@ -416,24 +412,47 @@ def output_file(path: str, option: str, model: str | None = None, inputs: tuple[
     if blocked is not None:
         raise ConfigError(f"{option} {path} lies under {blocked}, which is a file, not a folder; pass a path in a "
                           "folder.")
-    target = out.resolve()
-    # A relative training path is taken from here: the folder training ran in is not recorded.
-    trained_on = (training_data_section(model) or {}).get("path") if model is not None else None
-    for source in (*inputs, model, trained_on):
-        if isinstance(source, (str, Path)) and target == Path(source).resolve():
-            role = "this model was trained on" if source is trained_on else "this command reads"
-            raise ConfigError(f"{option} {path} is {source}, which {role}; writing there would replace it, so pass "
-                              "another file name.")
-    if model is not None and target.exists() and Path(model).is_dir() and any(
-            folder.resolve() in target.parents for folder in model_folders(Path(model))):
-        raise ConfigError(f"{option} {path} is a file of the model folder this command reads ({model}); pass "
-                          "another file name.")
-    # Any run's record, not only the one this command reads: training, resuming and reporting read it back.
-    owner = record_owner(target)
-    if owner is not None:
-        raise ConfigError(f"{option} {path} is part of the record of the run in {owner[0]}; pass a file name "
-                          "outside its config, log, model, checkpoints and previews.")
+    guard_output(out, f"{option} {path}", "another file name", model, inputs)
     return out
+
+
+def output_folder(path: str, option: str, names: tuple[str, ...], model: str | None = None,
+                  inputs: tuple[str | None, ...] = ()) -> Path:
+    """``path`` as the folder an option names for files ``names``, guarded as :func:`output_file`
+    guards one file (a file there already, or under a file, is refused by the options' checks)."""
+    folder = Path(path)
+    for name in names:
+        guard_output(folder / name, f"{option} {path}", "another folder", model, inputs)
+    return folder
+
+
+def guard_output(target: Path, said: str, fix: str, model: str | None, inputs: tuple[str | None, ...]) -> None:
+    """Refuse to write ``target`` (``said``: how the message names it) where it would replace one of
+    ``inputs``, the model folder or the data ``model`` was trained on, or add a file inside such a
+    folder (a training-data folder would then hold a picture or table it was not trained on), or
+    where it is part of the record of a run (its config, log, weights, checkpoints, previews)."""
+    from genlab.data.provenance import training_data_path
+    from genlab.train.rundir import record_owner
+
+    resolved = target.resolve()
+    trained_on = training_data_path(model) if model is not None else None
+    for source in (*inputs, model, trained_on):
+        if not isinstance(source, (str, Path)):
+            continue
+        role = "this model was trained on" if source is trained_on else "this command reads"
+        if resolved == Path(source).resolve():
+            raise ConfigError(f"{said} is {source}, which {role}; writing there would replace it, so pass {fix}.")
+        if source is not model and Path(source).is_dir() and Path(source).resolve() in resolved.parents:
+            raise ConfigError(f"{said} lies inside {source}, which {role}; writing there would change that data, so "
+                              f"pass {fix} outside it.")
+    if model is not None and resolved.exists() and Path(model).is_dir() and any(
+            folder.resolve() in resolved.parents for folder in model_folders(Path(model))):
+        raise ConfigError(f"{said} is a file of the model folder this command reads ({model}); pass {fix}.")
+    # Any run's record, not only the one this command reads: training, resuming and reporting read it back.
+    owner = record_owner(resolved)
+    if owner is not None:
+        raise ConfigError(f"{said} is part of the record of the run in {owner[0]}; pass {fix} outside its config, "
+                          "log, model, checkpoints and previews.")
 
 
 def model_folders(path: Path) -> list[Path]:
@@ -465,7 +484,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     # The default file gets the same checks as a given one: a model trained on ./samples.txt must not replace it.
     out = out or output_file(f"samples{suffixes[0]}", "the default --out", args.model)
     if out.suffix.lower() not in suffixes:
-        raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {' or '.join(suffixes)}; "
+        kinds = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        raise ConfigError(f"--out {out}: {model.family}/{model.name} samples are written as {kinds}; "
                           f"pass a file name ending in {suffixes[0]}, such as samples{suffixes[0]}.")
     generator = torch.Generator().manual_seed(args.seed)
     label = model.class_index(args.label) if args.label is not None else None
@@ -481,6 +501,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         too_many = (f"--n {args.n} samples do not fit in memory; draw fewer (several calls with different --seed "
                     "values give more).")
+    replaced = out.exists()
     with out_of_memory_as(too_many):  # an allocation that fails while drawing is one sentence, not a traceback
         if args.interpolate:
             draw_interpolation(model, out, args.n, steps, generator, label)
@@ -488,7 +509,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             draw_samples(model, out, args.n, generator, label, args.long)
     names = getattr(model.config, "class_names", None)
     print(f"genlab: wrote {out}" + (f" (class {names[label]})" if label is not None and names else "")
-          + checkpoint_note(Path(args.model), model.loaded_from))
+          + checkpoint_note(Path(args.model), model.loaded_from) + (", replacing the file there" if replaced else ""))
     return 0
 
 
@@ -608,8 +629,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.seed is not None:
         check_seed(args.seed)
     device = resolve_device(args.device, "--device")
+    reads = (args.data, args.ref, args.oracle, args.train_data)
     if args.json is not None:
-        output_file(args.json, "--json", args.model, (args.data, args.ref, args.oracle, args.train_data))
+        output_file(args.json, "--json", args.model, reads)
         if Path(args.json).suffix.lower() != ".json":  # a .png or a run's .lock would be replaced by JSON
             raise ConfigError(f"--json {args.json} does not end in .json; pass a .json file name.")
     if args.metrics is not None and not args.metrics.strip():  # an unset shell variable: not "all"
@@ -619,6 +641,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None and not getattr(args, name).strip():
             raise ConfigError(f"--{name.replace('_', '-')} is empty; {fix}.")
     options = eval_options(args)
+    if options.plots is not None:
+        from genlab.models.rgan.evaluation import PLOT_FILES
+
+        output_folder(options.plots, "--plots", PLOT_FILES, args.model, reads)
     result = evaluate_image_metrics(args, options, device) if args.metrics else evaluate_model(args, options, device)
     print(json.dumps(result, indent=2))
     if isinstance(result.get("summary"), str):  # the numbers that matter, in one line after a long printout

@@ -70,8 +70,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and tmp_name in {os.fspath(f) for f in (e.filename, e.filename2) if f is not None}:
-            raise OSError(e.errno, e.strerror, str(path)) from e  # named as the file asked for
+        if isinstance(e, OSError) and e.errno is not None and (
+                e.filename is None or tmp_name in {os.fspath(f) for f in (e.filename, e.filename2) if f is not None}):
+            # named as the file asked for, not the hidden temporary (or nothing: a full disk, a size limit)
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
     fsync_dir(path.parent)
     return path

@@ -10,6 +10,7 @@ from genlab.errors import CheckpointError
 from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import MARKER, STATE_FILE, latest_checkpoint
 from genlab.train.lock import is_training
+from genlab.train.rundir import METRICS_FILE
 
 
 def find_model_folder(path: str | Path) -> Path:
@@ -38,6 +39,16 @@ def find_model_folder(path: str | Path) -> Path:
         raise CheckpointError(f"{path} is still training and holds no complete checkpoint yet; try again once it has "
                               "written one (every --train.checkpoint_every steps).")
     if latest is None:
+        for folder in (path, path / "model"):  # an export with one of its two files gone (a run has a config too)
+            present = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if (folder / name).is_file()]
+            a_run = (folder / METRICS_FILE).exists() or (folder / "checkpoints").exists()
+            if len(present) == 1 and not a_run and not (folder / STATE_FILE).exists():
+                gone = WEIGHTS_FILE if present == [CONFIG_FILE] else CONFIG_FILE
+                raise CheckpointError(f"{folder} holds {present[0]} but not {gone}: the model was not copied or "
+                                      "saved whole; copy or export it again.")
+        if path.is_file():
+            raise CheckpointError(f"{path} is a file, not a run directory or exported model folder; pass one of "
+                                  "those.")
         raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
                               "train one with 'genlab train' first.")
     return latest

@@ -24,9 +24,15 @@ def training_data_section(path: str | os.PathLike) -> dict | None:
     return None
 
 
-def trained_on_data(model: str | os.PathLike, data: str | os.PathLike) -> bool:
-    """Whether the run that trained ``model`` (as in :func:`training_data_section`) read the very
-    file or folder ``data`` names (a relative training path is taken from here: the folder training
-    ran in is not recorded)."""
+def training_data_path(model: str | os.PathLike) -> str | None:
+    """The data path of the run that trained ``model`` (as in :func:`training_data_section`), or None.
+    genlab records it absolute; a relative one (from a run trained before it did) is taken from the
+    current folder, since the folder that training ran in was not recorded."""
     trained = (training_data_section(model) or {}).get("path") if Path(model).is_dir() else None
-    return isinstance(trained, str) and Path(data).exists() and Path(trained).resolve() == Path(data).resolve()
+    return trained if isinstance(trained, str) and trained.strip() else None
+
+
+def trained_on_data(model: str | os.PathLike, data: str | os.PathLike) -> bool:
+    """Whether the run that trained ``model`` read the very file or folder ``data`` names."""
+    trained = training_data_path(model)
+    return trained is not None and Path(data).exists() and Path(trained).resolve() == Path(data).resolve()

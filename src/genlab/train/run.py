@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -85,9 +87,20 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
 
     model, dropped_model = build(model_cls.config_class, "model", model_values)
     data, dropped_data = build(fam.data_config, "data", merged.get("data") or {})
+    if stored_path(getattr(data, "path", None)) != getattr(data, "path", None):
+        data = dataclasses.replace(data, path=stored_path(data.path))
     config = RunConfig(family=fam.name, model_name=name, model=model, data=data,
                        train=from_dict(TrainConfig, merged.get("train") or {}, "train"))
     return config, {"model": dropped_model, "data": dropped_data}
+
+
+def stored_path(path: Any) -> Any:
+    """A data path as a run records it: absolute when it names a file or folder here, so that the run's
+    config.json says what it read from any folder it is later used in (sampling beside the training
+    data, evaluating against it); anything else (None, a built-in name such as toy:ring) as it is."""
+    if isinstance(path, str) and path.strip() and not path.startswith("toy:") and os.path.exists(path):
+        return os.path.abspath(path)
+    return path
 
 
 def run_directory(config: RunConfig) -> Path:
@@ -379,6 +392,8 @@ def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
     checkpoint's ``saved`` config, each as "key old → new". Such a resume is allowed (a larger
     batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
+    if "data.path" in before:  # a run trained before genlab recorded the path absolute
+        before["data.path"] = stored_path(before["data.path"])
     # An option an older genlab did not save yet stands at its default, and a value it did not record
     # from the data yet is recorded now: neither is a change.
     recorded = {f"model.{name}" for name in getattr(type(config.model), "FROM_DATA", {})}

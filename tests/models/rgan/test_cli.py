@@ -125,7 +125,7 @@ def test_bad_input_is_one_sentence_with_exit_code_2(tmp_path, run_cli, tiny_rgan
     run = tmp_path / "run"
     assert run_cli("train", "rgan", "--steps", "1", "--batch-size", "16", "--out", run, "--quiet", *tiny_rgan)[0] == 0
     code, _, err = run_cli("sample", run, "--out", tmp_path / "samples.txt")
-    assert code == 2 and "rgan/crnngan samples are written as .png or .csv or .npz" in err
+    assert code == 2 and "rgan/crnngan samples are written as .png, .csv or .npz" in err
     code, _, err = run_cli("sample", run, "--long", "0", "--out", tmp_path / "long.csv")
     assert code == 2 and "--long must be a positive number of steps (got 0)" in err
     assert not (tmp_path / "long.csv").exists()

@@ -177,7 +177,7 @@ def test_the_default_sample_file_never_replaces_the_training_text(tmp_path, run_
     assert run_cli("train", "transformer", "--data", "samples.txt", "--steps", "1", "--out", "run", *TINY,
                    "--model.tokenizer", "byte")[0] == 0
     code, _, err = run_cli("sample", "run", "--n", "1")
-    assert code == 2 and "the default --out samples.txt is samples.txt, which this model was trained on" in err
+    assert code == 2 and f"the default --out samples.txt is {text}, which this model was trained on" in err
     assert text.read_bytes() == before
     code, _, err = run_cli("sample", "run", "--n", "1", "--out", "drawn.txt")
     assert code == 0 and (tmp_path / "drawn.txt").is_file(), err

@@ -251,6 +251,7 @@ def scoring_axis(model, real: torch.Tensor, synthetic: torch.Tensor, real_length
 
 
 PLOTTED_SEQUENCES = 1000  # of each kind, as in TimeGAN's visualisation
+PLOT_FILES = ("sequences.png", "pca_tsne.png")  # what --plots DIR receives
 TSNE_PERPLEXITY = 40  # TimeGAN's
 
 
@@ -279,12 +280,12 @@ def write_plots(folder: Path, real: torch.Tensor, synthetic: torch.Tensor, real_
     embedded = tsne(points, perplexity=perplexity, seed=seed)
     projections = save_projection_plot([("PCA (fitted on the real sequences)", real_pca, synthetic_pca),
                                         (f"t-SNE (perplexity {perplexity:.3g})", embedded[:len(real_means)],
-                                         embedded[len(real_means):])], folder / "pca_tsne.png")
+                                         embedded[len(real_means):])], folder / PLOT_FILES[1])
     # Random ones of each (a reference's first windows would be neighbours, nearly alike).
     nan_padded = [pad_with(x[pick], None if n is None else n.cpu()[pick], math.nan)
                   for x, n, count in ((real, real_lengths, 8), (synthetic, synthetic_lengths, 16))
                   for pick in [torch.randperm(len(x), generator=generator)[:count]]]
-    sequences = save_sequence_plot(nan_padded[1], folder / "sequences.png", real=nan_padded[0], names=names)
+    sequences = save_sequence_plot(nan_padded[1], folder / PLOT_FILES[0], real=nan_padded[0], names=names)
     return {"sequences": str(sequences.resolve()), "pca_tsne": str(projections.resolve()),  # read from any folder
             "protocol": f"{len(real_means)} real and {len(synthetic_means)} synthetic sequences drawn at random "
                         f"(seed {seed}), each reduced to its per-step mean over the scaled features (as the "
