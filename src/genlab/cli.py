@@ -788,12 +788,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def check_decoding_options(args: argparse.Namespace) -> None:
     """Refuse decoding options out of range, and --top-k/--top-p where greedy decoding ignores them."""
+    if not 0 <= args.temperature < float("inf"):  # NaN too
+        raise ConfigError(f"--temperature must be a finite number of at least 0 (got {args.temperature}); 1 samples "
+                          "the model's own distribution, 0 decodes greedily.")
     for option, value, low in (("--max-new-tokens", args.max_new_tokens, 1), ("--num-samples", args.num_samples, 1),
-                               ("--top-k", args.top_k, 1), ("--temperature", args.temperature, 0)):
-        if value is not None and not value >= low:  # NaN too
+                               ("--top-k", args.top_k, 1)):
+        if value is not None and not value >= low:
             raise ConfigError(f"{option} must be at least {low} (got {value}).")
-    if args.temperature == float("inf"):
-        raise ConfigError("--temperature must be finite (got inf); 1 samples the model's own distribution.")
     check_seed(args.seed)
     try:
         args.prompt.encode("utf-8")

@@ -103,8 +103,9 @@ def test_bad_input_is_one_clear_sentence(tmp_path, run_cli):
     assert code == 2 and "--prompt holds the character 'ë'" in err
     code, _, err = run_cli("generate", run, "--top-p", "1.5")
     assert code == 2 and "--top-p must lie in (0, 1]" in err
-    code, _, err = run_cli("generate", run, "--temperature", "nan")
-    assert code == 2 and "--temperature must be at least 0 (got nan)" in err
+    for value in ("nan", "inf", "-1"):
+        code, _, err = run_cli("generate", run, "--temperature", value)
+        assert code == 2 and f"--temperature must be a finite number of at least 0 (got {float(value)})" in err
     code, _, err = run_cli("generate", run, "--prompt", "a\udcffb")  # an undecodable argument byte
     assert code == 2 and "--prompt is not valid UTF-8 text" in err and "Traceback" not in err
     code, _, err = run_cli("train", "transformer", "--steps", "1", "--out", tmp_path / "y", *TINY[2:],  # not its context
