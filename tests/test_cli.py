@@ -624,7 +624,7 @@ def test_a_run_repeats_from_its_config_json_and_a_conditional_gan_samples_the_as
 
 
 def test_a_recipe_for_data_genlab_does_not_ship_needs_data(tmp_path, run_cli, monkeypatch):
-    from genlab.cli import RECIPE_DATA
+    from genlab.cli.train import RECIPE_DATA
     from genlab.config import packaged_configs
 
     assert set(RECIPE_DATA) <= set(packaged_configs())  # names of packaged configs, kept in step with them

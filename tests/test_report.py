@@ -51,7 +51,7 @@ def test_report_embeds_the_figures_an_evaluation_drew_and_names_missing_ones(tra
 
 
 def test_figures_inside_the_run_are_read_relative_to_it_so_a_copied_run_shows_its_own(trained_run, tmp_path, run_cli):
-    from genlab.cli import write_run_evaluation
+    from genlab.cli.evaluate import write_run_evaluation
 
     (trained_run / "plots").mkdir()
     shutil.copy(previews(trained_run, "png")[-1][1], trained_run / "plots" / "sequences.png")
@@ -338,7 +338,7 @@ def test_curves_over_two_decades_share_a_log_axis_and_a_single_window_is_a_dot()
 
 
 def test_an_evaluation_that_replaces_one_of_other_values_says_so(trained_run, capsys):
-    from genlab.cli import write_run_evaluation
+    from genlab.cli.evaluate import write_run_evaluation
 
     write_run_evaluation(trained_run, {"elbo": -90.0, "nll": 85.0, "protocol": {"examples": 10}})
     assert capsys.readouterr().err == ""
