@@ -104,8 +104,9 @@ def _add_sample_parser(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("--out", help="output file: .png (a grid) or .npz (to evaluate) for images; .png, .csv or "
                                       ".npz for time series; .txt for text and token ids (default samples.png, or "
                                       "samples.txt for a text model)")
-    sample.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0: the same samples every "
-                                                            "time; change it for others)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0): the same --seed and --n "
+                                                            "give the same samples (a smaller --n is not a prefix of a "
+                                                            "larger one); change it for others")
     sample.add_argument("--interpolate", action="store_true", help="latent interpolation grid instead of samples")
     sample.add_argument("--interpolation-steps", type=int,
                         help=f"images per interpolation row (with --interpolate; default {INTERPOLATION_STEPS})")
