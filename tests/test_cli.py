@@ -677,7 +677,7 @@ def test_a_resume_clears_the_temporary_files_a_killed_run_left(tmp_path, digits_
 def test_samples_never_land_in_the_training_data_folder_from_any_working_folder(tmp_path, run_cli, tiny_dcgan,
                                                                                  monkeypatch):
     """A picture written into an image folder would replace a training image or add one that is not a
-    training image; the data path is recorded absolute, so the guard holds from any folder."""
+    training image; the run records the folder it trained in, so the guard holds from any folder."""
     images = tmp_path / "project" / "imgs"
     for digit in range(2):
         (images / str(digit)).mkdir(parents=True)
@@ -688,7 +688,8 @@ def test_samples_never_land_in_the_training_data_folder_from_any_working_folder(
     code, _, err = run_cli("train", "gan", "--data", "imgs", "--steps", "1", "--batch-size", "8", "--out", "../run",
                            "--quiet", *tiny_dcgan)
     assert code == 0, err
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["path"] == str(images)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["data"]["path"] == "imgs" and saved["working_directory"] == str(tmp_path / "project")  # as typed
     monkeypatch.chdir(tmp_path)  # elsewhere: the relative 'imgs' typed at training no longer names the data
     for out in (images / "1" / "3.png", images / "new.png", "project/imgs/1/new.png"):
         code, _, err = run_cli("sample", "run", "--n", "4", "--out", out)
@@ -700,20 +701,29 @@ def test_samples_never_land_in_the_training_data_folder_from_any_working_folder(
     assert code == 0 and "wrote s.png, replacing the file there" in out  # said, not silent
 
 
-def test_a_run_trained_before_data_paths_were_recorded_absolute_resumes_without_a_changed_setting(
-        tmp_path, digits_npz, run_cli, tiny_dcgan, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_a_run_that_did_not_record_its_folder_guards_its_relative_data_path_exactly(tmp_path, run_cli, tiny_dcgan,
+                                                                                      monkeypatch):
+    """A run trained with --data . before runs recorded their folder: '.' taken from here names every
+    folder, so only writing over the path itself is refused, and resuming it changes no setting."""
+    project = tmp_path / "project"
+    for digit in range(2):
+        (project / str(digit)).mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(np.full((28, 28), 30 * digit + i, np.uint8)).save(project / str(digit) / f"{i}.png")
+    monkeypatch.chdir(project)
     run = tmp_path / "run"
-    run_cli("train", "gan", "--data", digits_npz.name, "--steps", "2", "--batch-size", "16", "--out", run,
-            "--quiet", "--train.checkpoint_every", "1", *tiny_dcgan)
+    assert run_cli("train", "gan", "--data", ".", "--steps", "2", "--batch-size", "8", "--out", run, "--quiet",
+                   *tiny_dcgan)[0] == 0
     for config in (run / "config.json", *run.glob("checkpoints/*/config.json")):  # as an older genlab wrote it
         saved = json.loads(config.read_text())
-        assert saved["data"]["path"] == str(digits_npz)
-        saved["data"]["path"] = digits_npz.name
+        del saved["working_directory"]
         config.write_text(json.dumps(saved))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("sample", run, "--n", "4")  # ./samples.png: '.' is not known to be the data here
+    assert code == 0 and (tmp_path / "samples.png").is_file(), err
+    monkeypatch.chdir(project)
     code, out, err = run_cli("train", "--resume", "auto", "--out", run, "--steps", "3")
-    assert code == 0, err
-    assert "data.path" not in out + err
+    assert code == 0 and "data.path" not in out + err and "working_directory" not in out + err, err
 
 
 @pytest.mark.parametrize("where", ["model", "checkpoints/step-000002", "checkpoints", "samples"])

@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import json
 import math
+import os
 import re
 import types
 import typing
@@ -33,6 +34,7 @@ from genlab.fileio import blocking_file
 # The file that holds the config of a run directory and of each of its checkpoints (RunConfig.to_dict),
 # and that of a model export (GenerativeModel.export_config).
 CONFIG_FILE = "config.json"
+WORKING_DIRECTORY = "working_directory"  # config.json's record of the folder a run trained in
 
 
 class ConfigLoader(yaml.SafeLoader):
@@ -232,6 +234,8 @@ class RunConfig:
             "data": to_dict(self.data),
             "train": to_dict(self.train),
             "versions": versions(),
+            # Where training ran: a relative data path is read from there (genlab.data.provenance).
+            WORKING_DIRECTORY: os.getcwd(),
         }
 
 

@@ -48,6 +48,16 @@ def blocking_file(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it, with ``~`` expanded and links followed in both
+    (a loop of links: no)."""
+    try:
+        inner, outer = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        return False
+    return inner == outer or outer in inner.parents
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` and atomically move the result to ``path``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -10,7 +11,6 @@ from genlab.errors import CheckpointError
 from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
 from genlab.train.checkpoint import MARKER, STATE_FILE, latest_checkpoint
 from genlab.train.lock import is_training
-from genlab.train.rundir import METRICS_FILE
 
 
 def find_model_folder(path: str | Path) -> Path:
@@ -39,10 +39,9 @@ def find_model_folder(path: str | Path) -> Path:
         raise CheckpointError(f"{path} is still training and holds no complete checkpoint yet; try again once it has "
                               "written one (every --train.checkpoint_every steps).")
     if latest is None:
-        for folder in (path, path / "model"):  # an export with one of its two files gone (a run has a config too)
+        for folder in (path, path / "model"):  # an export with one of its two files gone
             present = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if (folder / name).is_file()]
-            a_run = (folder / METRICS_FILE).exists() or (folder / "checkpoints").exists()
-            if len(present) == 1 and not a_run and not (folder / STATE_FILE).exists():
+            if len(present) == 1 and (present == [WEIGHTS_FILE] or is_export_config(folder / CONFIG_FILE)):
                 gone = WEIGHTS_FILE if present == [CONFIG_FILE] else CONFIG_FILE
                 raise CheckpointError(f"{folder} holds {present[0]} but not {gone}: the model was not copied or "
                                       "saved whole; copy or export it again.")
@@ -52,6 +51,16 @@ def find_model_folder(path: str | Path) -> Path:
         raise CheckpointError(f"{path} holds no model (no model/ export and no complete checkpoint); "
                               "train one with 'genlab train' first.")
     return latest
+
+
+def is_export_config(path: Path) -> bool:
+    """Whether ``path`` is the config.json of an exported model (its family and model; a run's config
+    has a train section too, and any other project's config.json neither)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(saved, dict) and {"family", "model"} <= saved.keys() and "train" not in saved
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> GenerativeModel:

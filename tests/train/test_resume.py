@@ -271,3 +271,33 @@ def test_resume_auto_naming_the_family_reads_the_saved_config_before_the_overrid
     (tmp_path / "config.json").write_text(json.dumps(saved))
     config, checkpoint, _ = resolve_run("gan", {}, {"train": {"out": str(tmp_path)}, "model": {"r1_every": 8}}, "auto")
     assert (config.model.r1_gamma, config.model.r1_every, checkpoint) == (0.1, 8, None)
+
+
+def test_a_checkpoint_of_the_unfused_optimizer_resumes_into_the_fused_one(tmp_path, digits_npz, run_cli, common,
+                                                                           monkeypatch):
+    """GAN checkpoints written before genlab used fused Adam carry `fused: False` groups and a CPU step
+    count; the resumed run must train on from them (on CUDA the fused kernel needs its step beside
+    the weights, which the load now puts there) and match a run that never stopped."""
+    import genlab.models.adversarial as adversarial
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "6", "--out", full, *common)[0] == 0
+    fused = adversarial.TwoPlayers.configure_optimizers
+
+    def unfused(self):
+        optimizers = fused(self)
+        for optimizer in optimizers.values():
+            for group in optimizer.param_groups:
+                group["fused"] = False
+        return optimizers
+
+    monkeypatch.setattr(adversarial.TwoPlayers, "configure_optimizers", unfused)
+    assert run_cli("train", "gan", "--data", digits_npz, "--steps", "3", "--out", part, *common)[0] == 0
+    state = torch.load(part / "checkpoints" / "step-000003" / "training_state.pt", weights_only=True)
+    assert state["optimizers"]["generator"]["param_groups"][0]["fused"] is False
+    monkeypatch.setattr(adversarial.TwoPlayers, "configure_optimizers", fused)
+    code, out, err = run_cli("train", "gan", "--data", digits_npz, "--steps", "6", "--out", part, "--resume", "auto",
+                             *common)
+    assert code == 0 and "resuming from step-000003" in out, err
+    for key, value in weights(full).items():  # fused and unfused Adam agree to rounding on the CPU
+        assert torch.allclose(value, weights(part)[key], atol=1e-5), key

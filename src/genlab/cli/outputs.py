@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from genlab.errors import CheckpointError, ConfigError
-from genlab.fileio import blocking_file
+from genlab.fileio import blocking_file, is_inside
 
 
 def output_file(path: str, option: str, model: str | None = None, inputs: tuple[str | None, ...] = ()) -> Path:
@@ -40,7 +40,11 @@ def guard_output(target: Path, said: str, fix: str, model: str | None, inputs: t
     """Refuse to write ``target`` (``said``: how the message names it) where it would replace one of
     ``inputs``, the model folder or the data ``model`` was trained on, or add a file inside such a
     folder (a training-data folder would then hold a picture or table it was not trained on), or
-    where it is part of the record of a run (its config, log, weights, checkpoints, previews)."""
+    where it is part of the record of a run (its config, log, weights, checkpoints, previews).
+
+    The training data's folder is known only where the run recorded the folder it trained in, or was
+    given an absolute path: a relative path of an older run, taken from the current folder, may name
+    another folder ('.' would name every one), so only writing over it exactly is refused."""
     from genlab.data.provenance import training_data_path
     from genlab.train.rundir import record_owner
 
@@ -50,9 +54,10 @@ def guard_output(target: Path, said: str, fix: str, model: str | None, inputs: t
         if not isinstance(source, (str, Path)):
             continue
         role = "this model was trained on" if source is trained_on else "this command reads"
-        if resolved == Path(source).resolve():
+        if resolved == Path(source).expanduser().resolve():
             raise ConfigError(f"{said} is {source}, which {role}; writing there would replace it, so pass {fix}.")
-        if source is not model and Path(source).is_dir() and Path(source).resolve() in resolved.parents:
+        known = source is not trained_on or Path(source).is_absolute()
+        if known and source is not model and Path(source).expanduser().is_dir() and is_inside(resolved, source):
             raise ConfigError(f"{said} lies inside {source}, which {role}; writing there would change that data, so "
                               f"pass {fix} outside it.")
     if model is not None and resolved.exists() and Path(model).is_dir() and any(

@@ -12,10 +12,8 @@ from genlab.errors import ConfigError
 
 
 INTERPOLATION_STEPS = 10  # images per row of 'genlab sample --interpolate'
-
-
-DEVICE_HELP = "cpu (the default), cuda, cuda:N, or auto (CUDA when present, else the CPU)"  # sample, eval and generate's --device
-
+# sample, eval and generate's --device
+DEVICE_HELP = "cpu (the default), cuda, cuda:N, or auto (CUDA when present, else the CPU)"
 
 # Shorthands of `genlab train` (--data, --steps, ...) and the dotted option each one sets.
 TRAIN_SHORTCUTS = {
@@ -27,7 +25,6 @@ TRAIN_SHORTCUTS = {
     "batch_size": ("train", "batch_size"),
     "compile": ("train", "compile"),
 }
-
 
 BUILT_IN_DATA = (
     "gan, vae: the embedded MNIST test split (10,000 digits); toy:ring, toy:grid (2-D mixtures, gan backbone mlp)",

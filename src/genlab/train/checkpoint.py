@@ -235,6 +235,11 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizers: dict[str, 
             optimizer.load_state_dict(state["optimizers"][name])
             for group, settings in zip(optimizer.param_groups, configured):
                 group.update(settings)
+                if group.get("fused"):  # saved unfused (genlab before 6 December 2026): torch left step on the CPU
+                    for param in group["params"]:
+                        state_of = optimizer.state.get(param, {})
+                        if torch.is_tensor(state_of.get("step")):
+                            state_of["step"] = state_of["step"].to(param.device, torch.float32)
             check_optimizer_state(name, optimizer, folder / STATE_FILE)
         step = state["step"]
         if type(step) is not int or step < 0:

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from genlab.config import CONFIG_FILE, RunConfig, TrainConfig, as_text, from_dict, from_stored, merge
+from genlab.config import (CONFIG_FILE, WORKING_DIRECTORY, RunConfig, TrainConfig, as_text, from_dict, from_stored,
+                           merge)
 from genlab.errors import ConfigError, GenlabError, WeightsMismatchError, out_of_memory_as
+from genlab.fileio import is_inside
 from genlab.models.base import WEIGHTS_FILE, GenerativeModel, ignored_note, load_weights
 from genlab.models.registry import get_family, get_model_class
 from genlab.train.checkpoint import (checkpoints_dir, latest_checkpoint, read_checkpoint_config, remove_partial,
@@ -26,7 +26,7 @@ from genlab.train.rng import seed_everything
 from genlab.train.rundir import EVAL_FILE, REPORT_FILE, RUN_RECORD, is_run_directory, record_owner
 from genlab.train.trainer import Trainer
 
-SECTIONS = ("family", "model", "data", "train", "versions")
+SECTIONS = ("family", "model", "data", "train", "versions", WORKING_DIRECTORY)  # the last two: records, not options
 SECTION_EXAMPLES = {"model": "{name: dcgan, latent_dim: 64}", "data": "{path: data.npz}",
                     "train": "{steps: 1000, batch_size: 64}"}
 
@@ -87,20 +87,9 @@ def _build_run_config(family: str | None, saved: dict[str, Any], values: dict[st
 
     model, dropped_model = build(model_cls.config_class, "model", model_values)
     data, dropped_data = build(fam.data_config, "data", merged.get("data") or {})
-    if stored_path(getattr(data, "path", None)) != getattr(data, "path", None):
-        data = dataclasses.replace(data, path=stored_path(data.path))
     config = RunConfig(family=fam.name, model_name=name, model=model, data=data,
                        train=from_dict(TrainConfig, merged.get("train") or {}, "train"))
     return config, {"model": dropped_model, "data": dropped_data}
-
-
-def stored_path(path: Any) -> Any:
-    """A data path as a run records it: absolute when it names a file or folder here, so that the run's
-    config.json says what it read from any folder it is later used in (sampling beside the training
-    data, evaluating against it); anything else (None, a built-in name such as toy:ring) as it is."""
-    if isinstance(path, str) and path.strip() and not path.startswith("toy:") and os.path.exists(path):
-        return os.path.abspath(path)
-    return path
 
 
 def run_directory(config: RunConfig) -> Path:
@@ -193,10 +182,7 @@ def refuse_run_inside_data(run_dir: Path, data: str | None) -> None:
     """Refuse a run directory inside the data folder it trains on: the next run on that folder would
     read the run's files as data (its preview grids as pictures, even as a class of their own; its
     sample text as training text)."""
-    if data is None or not Path(data).expanduser().is_dir():
-        return
-    folder, inside = Path(data).expanduser().resolve(), run_dir.resolve()
-    if inside == folder or folder in inside.parents:
+    if data is not None and Path(data).expanduser().is_dir() and is_inside(run_dir, data):
         raise ConfigError(f"--out {run_dir} is inside the data folder {data}, where the next run would read its "
                           f"samples as data; put the run outside {data}.")
 
@@ -392,8 +378,6 @@ def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
     checkpoint's ``saved`` config, each as "key old → new". Such a resume is allowed (a larger
     batch late in training is a real technique) but is no longer the saved run."""
     before, after = _leaves(saved), _leaves(config.to_dict())
-    if "data.path" in before:  # a run trained before genlab recorded the path absolute
-        before["data.path"] = stored_path(before["data.path"])
     # An option an older genlab did not save yet stands at its default, and a value it did not record
     # from the data yet is recorded now: neither is a change.
     recorded = {f"model.{name}" for name in getattr(type(config.model), "FROM_DATA", {})}
@@ -401,7 +385,8 @@ def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
                    if key not in before and (value == default_of(config, key) or key in recorded)})
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
                for key in sorted(before.keys() | after.keys(), key=str)
-               if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]
+               if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")
+               and key != WORKING_DIRECTORY]
     return changed
 
 

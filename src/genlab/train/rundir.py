@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import CONFIG_FILE
+from genlab.fileio import is_inside
 from genlab.models.base import WEIGHTS_FILE
 from genlab.train.checkpoint import MARKER
 
@@ -74,10 +75,7 @@ def record_owner(path: Path) -> tuple[Path, str] | None:
 
 def in_run(path: str | Path, run_dir: Path) -> bool:
     """Whether ``path``, its links followed, lies in the run folder ``run_dir`` (a loop of links: no)."""
-    try:
-        return Path(path).resolve().is_relative_to(Path(run_dir).resolve())
-    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
-        return False
+    return is_inside(path, run_dir)
 
 
 def is_run_directory(path: Path) -> bool:
