@@ -1,8 +1,9 @@
 import pytest
 import torch
+from PIL import Image
 
 from genlab.errors import SampleError
-from genlab.imaging import to_uint8
+from genlab.imaging import save_image_grid, to_uint8
 
 
 def test_pixels_map_to_uint8_with_rounding_and_clamping():
@@ -64,3 +65,15 @@ def test_marks_are_red_circles_under_the_points_and_stay_in_view(tmp_path):
     save_scatter(torch.tensor([[x, y]]), tmp_path / "over.png", size=101, extent=3.85, marks=marks, mark_radius=0.5)
     over = np.asarray(Image.open(tmp_path / "over.png"))
     assert canvas[tuple(rim)].tolist() != [0, 0, 0] and over[tuple(rim)].tolist() == [0, 0, 0]
+
+
+def test_a_grid_larger_than_pil_opens_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    images = torch.zeros(4, 1, 28, 28)
+    save_image_grid(images, tmp_path / "ok.png")  # 62 × 62 pixels
+    with Image.open(tmp_path / "ok.png") as picture:
+        assert picture.size == (62, 62)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 62 * 62 - 1)
+    with pytest.raises(SampleError, match="A grid of 4 images of 28×28 pixels would have .* million pixels, more than "
+                                          r"PIL and most viewers open .*; draw fewer, or write them as an array"):
+        save_image_grid(images, tmp_path / "big.png")
+    assert not (tmp_path / "big.png").exists()

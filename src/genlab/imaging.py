@@ -40,6 +40,12 @@ def make_grid(images: np.ndarray, ncol: int | None = None, padding: int = 2, pad
     n, h, w, c = images.shape
     ncol = ncol or math.ceil(math.sqrt(n))
     nrow = math.ceil(n / ncol)
+    pixels = (nrow * (h + padding) + padding) * (ncol * (w + padding) + padding)
+    if Image.MAX_IMAGE_PIXELS and pixels > Image.MAX_IMAGE_PIXELS:
+        # PIL refuses to open such a picture (as a possible decompression bomb), and so do most viewers.
+        raise SampleError(f"A grid of {n:,} images of {h}×{w} pixels would have {pixels / 1e6:,.0f} million pixels, "
+                          f"more than PIL and most viewers open ({Image.MAX_IMAGE_PIXELS / 1e6:,.0f} million); draw "
+                          "fewer, or write them as an array (--out samples.npz).")
     grid = np.full((nrow * (h + padding) + padding, ncol * (w + padding) + padding, c), pad_value, np.uint8)
     for i in range(n):
         r, col = divmod(i, ncol)
