@@ -26,27 +26,21 @@ if TYPE_CHECKING:  # for annotations only: torch and the models load when a comm
 # what was given is known exactly, for the checks below. --data/--ref fill ``data``.
 EVAL_FIELDS = tuple(f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("data", "data_flag", "given"))
 
-
 FLAGS = {"samples": "--n"}  # the fields whose flag is not their name
-
 
 # The EvalOptions fields that one family's evaluation reads, and what that family's models are.
 FAMILY_EVAL_OPTIONS = {"nll": "vae", "k": "vae", "repeats": "rgan", "discriminative_iterations": "rgan",
                        "classifier_hidden": "rgan", "predictive_iterations": "rgan", "plots": "rgan",
                        "oracle": "textgan", "temperature": "textgan", "train_data": "textgan", "samples": "textgan"}
 
-
 FAMILY_NOUNS = {"vae": "latent-variable models", "rgan": "sequence models", "textgan": "sentence generators"}
-
 
 # The EvalOptions fields image --metrics reads; the others belong to a family's own evaluation.
 IMAGE_METRIC_OPTIONS = {"samples", "batch_size", "seed"}
 
-
 # Those a file of generated sequences is scored with ('genlab eval FILE.csv --ref DATA').
 SAMPLE_FILE_OPTIONS = {"data", "data_flag", "seed", "max_examples", "repeats", "discriminative_iterations",
                        "predictive_iterations", "classifier_hidden", "plots"}
-
 
 # What to pass instead of an empty path to `genlab eval` (an unset shell variable, which Path reads as ".").
 EMPTY_EVAL_PATHS = {"data": "name the data to evaluate on, or leave the option out for the family's own held-out data",
