@@ -3,7 +3,6 @@ import torch
 
 from genlab.errors import ConfigError
 from genlab.models.gan import DCGAN, DCGANConfig
-from genlab.models.gan.dcgan import with_one_hot
 from genlab.models.gan.losses import discriminator_loss, generator_loss
 from genlab.models.gan.model import batch_spread
 
@@ -16,42 +15,6 @@ def test_shapes_at_every_resolution(resolution, channels):
     assert images.shape == (3, channels, resolution, resolution)
     logits, classes = model.discriminator(images)
     assert logits.shape == (3,) and classes is None
-
-
-def stem_as_convolution(generator, z, labels=None):
-    """The generator's forward pass with its stem run as the transposed convolution it is declared as."""
-    x = generator.stem(with_one_hot(z, labels, generator.num_classes)[:, :, None, None])
-    for i, norm in enumerate(generator.norms):
-        x = generator.act(norm(x, labels))
-        if str(i) in generator.attention:
-            x = generator.attention[str(i)](x)
-        if i < len(generator.convs):
-            x = generator.convs[i](x)
-    return torch.tanh(generator.to_image(x))
-
-
-@pytest.mark.parametrize("options", [{}, {"channels_last": False}, {"spectral_norm": "both"},
-                                     {"num_classes": 3, "attention_resolutions": [7]}])
-def test_the_stem_as_a_matrix_product_is_the_declared_transposed_convolution(options):
-    torch.manual_seed(0)
-    model = DCGAN(DCGANConfig(resolution=28, channels=1, generator_width=8, discriminator_width=8, latent_dim=16,
-                              **options))
-    generator = model.generator.eval()
-    z = torch.randn(5, 16)
-    labels = torch.tensor([0, 1, 2, 0, 1]) if options.get("num_classes") else None
-    with torch.no_grad():
-        expected = stem_as_convolution(generator, z, labels)
-        assert torch.allclose(generator(z, labels), expected, atol=1e-6)
-    # channels last everywhere but the stem's weight, which the product reads in the default layout
-    channels_last = options.get("channels_last", True)
-    assert generator.convs[0].weight.is_contiguous(memory_format=torch.channels_last) == channels_last
-    assert all(p.is_contiguous() for p in generator.stem.parameters())
-    # and the gradient reaches the stem's weight as the convolution's would
-    generator(z, labels).square().mean().backward()
-    by_product = [p.grad.clone() for p in generator.stem.parameters()]
-    generator.zero_grad()
-    stem_as_convolution(generator, z, labels).square().mean().backward()
-    assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(by_product, generator.stem.parameters()))
 
 
 def test_batch_spread_is_the_mean_standard_deviation_over_the_batch():

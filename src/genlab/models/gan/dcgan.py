@@ -51,24 +51,9 @@ class Generator(nn.Module):
                                         if s in config.attention_resolutions})
         self.to_image = spectral(nn.ConvTranspose2d(widths[-1], config.channels, 4, 2, 1, bias=False), sn)
         self.act = nn.ReLU(inplace=True)
-        self.channels_last = False
-
-    def use_channels_last(self) -> None:
-        """Every layer in the channels-last layout (its convolutions are 10-30% faster on a CPU) but the
-        stem, which :meth:`forward` runs as a matrix product of its weight in the default layout."""
-        self.to(memory_format=torch.channels_last)
-        for weight in self.stem.parameters():
-            weight.data = weight.data.contiguous()
-        self.channels_last = True
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        # The stem's input is 1×1, so its transposed convolution is z @ W (W: (inputs, w0, seed, seed)).
-        # The same sums as the convolution, several times faster on a CPU, where a transposed convolution
-        # of a 1×1 input falls on a slow path. .weight is spectral norm's normalised weight when it is on.
-        weight = self.stem.weight
-        x = (with_one_hot(z, labels, self.num_classes) @ weight.flatten(1)).unflatten(1, weight.shape[1:])
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.stem(with_one_hot(z, labels, self.num_classes)[:, :, None, None])  # (B, w0, seed, seed)
         for i, norm in enumerate(self.norms):
             x = self.act(norm(x, labels))
             if str(i) in self.attention:

@@ -79,9 +79,6 @@ class GAN(TwoPlayers, GenerativeModel):
         self.channels_last = config.channels_last and self.is_image
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
-            for generator in (self.generator, self.generator_ema):
-                if isinstance(generator, dcgan.Generator):
-                    generator.use_channels_last()
         self._step = 0  # steps already taken, set by on_train_step; paces the lazy R1 penalty
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
