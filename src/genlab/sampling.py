@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from genlab.errors import CheckpointError
-from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel
+from genlab.models.base import CONFIG_FILE, WEIGHTS_FILE, GenerativeModel, read_json
 from genlab.train.checkpoint import MARKER, STATE_FILE, latest_checkpoint
 from genlab.train.lock import is_training
 
@@ -57,10 +56,10 @@ def is_export_config(path: Path) -> bool:
     """Whether ``path`` is the config.json of an exported model (its family and model; a run's config
     has a train section too, and any other project's config.json neither)."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        saved = read_json(path)
+    except (CheckpointError, OSError):
         return False
-    return isinstance(saved, dict) and {"family", "model"} <= saved.keys() and "train" not in saved
+    return {"family", "model"} <= saved.keys() and "train" not in saved
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> GenerativeModel:
