@@ -16,10 +16,10 @@ from typing import Any
 
 from genlab.config import CONFIG_FILE
 from genlab.errors import CheckpointError, SampleError
-from genlab.fileio import atomic_write_text
+from genlab.fileio import atomic_write_text, is_inside
 from genlab.models.base import read_json
 from genlab.train.checkpoint import list_checkpoints
-from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, in_run, is_run_directory, preview_files,
+from genlab.train.rundir import (CURVES, EVAL_FILE, METRICS_FILE, REPORT_FILE, is_run_directory, preview_files,
                                  read_metric_line)
 
 CURVE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -265,7 +265,7 @@ def evaluation_figures(evaluation: dict[str, Any] | None, run_dir: Path) -> list
         if name == "protocol" or not isinstance(path, str) or not path.lower().endswith(".png"):
             continue
         file = run_dir / path  # an absolute path stays itself
-        if not in_run(file, run_dir):
+        if not is_inside(file, run_dir):
             figures.append(f"<p>The {html.escape(name)} figure {html.escape(path)} lies outside the run, so it is not "
                            "embedded (evaluate with --plots RUN/figures to embed it).</p>")
         elif is_png(file):  # eval.json may be edited: embed a picture, nothing else

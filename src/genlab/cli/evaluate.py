@@ -202,13 +202,14 @@ def write_run_evaluation(run: Path, result: dict[str, Any]) -> None:
     """Write ``result`` as the run's eval.json (which report and compare read): the figures of
     ``--plots`` inside the run as paths relative to it, so a moved or copied run shows its own; and
     say so when it replaces an evaluation of other values."""
+    from genlab.fileio import is_inside
     from genlab.models.base import read_json
-    from genlab.train.rundir import EVAL_FILE, in_run
+    from genlab.train.rundir import EVAL_FILE
 
     plots = result.get("plots")
     if isinstance(plots, dict):
         result = {**result, "plots": {name: os.path.relpath(Path(path).resolve(), run.resolve())
-                                      if name != "protocol" and isinstance(path, str) and in_run(path, run) else path
+                                      if name != "protocol" and isinstance(path, str) and is_inside(path, run) else path
                                       for name, path in plots.items()}}
     path = run / EVAL_FILE
     try:

@@ -349,10 +349,11 @@ def _announce(config: RunConfig, model: GenerativeModel, dataset: Any, run_dir: 
 
 
 # Settings a resumed run may change without changing what it trains: its length, where it writes,
-# how often it logs and saves, and how it runs (device, compilation, the finite-gradient guard).
+# how often it logs and saves, how it runs (device, compilation, the finite-gradient guard), and the
+# folder it was started from.
 BOOKKEEPING = {f"train.{name}" for name in (
     "steps", "out", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "preview_count", "device",
-    "compile", "check_finite", "skip_nonfinite")}
+    "compile", "check_finite", "skip_nonfinite")} | {WORKING_DIRECTORY}
 
 
 def _leaves(values: Any, prefix: str = "") -> dict[str, Any]:
@@ -385,8 +386,7 @@ def changed_settings(saved: dict[str, Any], config: RunConfig) -> list[str]:
                    if key not in before and (value == default_of(config, key) or key in recorded)})
     changed = [f"{key} {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
                for key in sorted(before.keys() | after.keys(), key=str)
-               if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")
-               and key != WORKING_DIRECTORY]
+               if before.get(key) != after.get(key) and key not in BOOKKEEPING and not key.startswith("versions.")]
     return changed
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import CONFIG_FILE
-from genlab.fileio import is_inside
 from genlab.models.base import WEIGHTS_FILE
 from genlab.train.checkpoint import MARKER
 
@@ -71,11 +70,6 @@ def record_owner(path: Path) -> tuple[Path, str] | None:
                 (outer / METRICS_FILE).is_file() or (outer / "checkpoints").is_dir()):
             return outer, inner.name
     return None
-
-
-def in_run(path: str | Path, run_dir: Path) -> bool:
-    """Whether ``path``, its links followed, lies in the run folder ``run_dir`` (a loop of links: no)."""
-    return is_inside(path, run_dir)
 
 
 def is_run_directory(path: Path) -> bool:
