@@ -24,8 +24,9 @@ def with_one_hot(features: torch.Tensor, labels: torch.Tensor | None, num_classe
 
 def with_label_maps(images: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> torch.Tensor:
     """Images (B, C, H, W) and labels (B,) → (B, C + K, H, W): the class one-hot as K constant maps
-    beside the channels (a discriminator's concatenation conditioning)."""
+    beside the channels (a discriminator's concatenation conditioning). Packed inputs' labels (B, pack)
+    give pack·K maps, each member's one-hot in turn."""
     if labels is None:
         raise ValueError("a class-conditional network needs labels (B,) beside its input")
-    maps = F.one_hot(labels, num_classes).to(images.dtype)[:, :, None, None]
+    maps = F.one_hot(labels, num_classes).to(images.dtype).reshape(len(labels), -1)[:, :, None, None]
     return torch.cat([images, maps.expand(-1, -1, *images.shape[2:])], dim=1)

@@ -168,6 +168,12 @@ CONFIGS = {
     # Feature matching reads each backbone's last features (the ResNet's summed over positions).
     "dcgan-feature-matching-r1-pack": GANConfig(resolution=28, channels=1, feature_matching=10.0, r1_gamma=1.0,
                                                 pack=2, **TINY),
+    # A conditional D may pack: each member's class enters (projection: the sum of their embeddings).
+    "dcgan-conditional-projection-pack-r1": GANConfig(resolution=28, channels=1, conditional=True, num_classes=10,
+                                                      pack=2, r1_gamma=1.0, **TINY),
+    "sngan-conditional-concat-pack": SNGANConfig(resolution=32, channels=3, conditional=True, num_classes=10,
+                                                 discriminator_conditioning="concat", pack=2, discriminator_steps=1,
+                                                 **TINY),
     "sngan-feature-matching": SNGANConfig(resolution=32, channels=3, feature_matching=10.0, discriminator_steps=1,
                                           **TINY),
 }
@@ -316,8 +322,9 @@ def test_bad_combinations_are_refused():
         from_dict(GANConfig, {"num_classes": 5}, "model")  # an unconditional model would ignore it
     with pytest.raises(ConfigError, match="needs --model.num_classes"):
         GAN(GANConfig(resolution=28, channels=1, conditional=True, **TINY))
-    with pytest.raises(ConfigError, match="cannot be combined with --model.conditional"):
-        GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, pack=2, **TINY))
+    with pytest.raises(ConfigError, match="--model.pack > 1 cannot be combined with an auxiliary classifier"):
+        GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, pack=2,
+                      discriminator_conditioning="auxiliary", **TINY))
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, **TINY))
     with pytest.raises(ConfigError, match="its data has no labels"):
         model.training_step(batch(), model.configure_optimizers())
@@ -823,6 +830,33 @@ def test_a_concatenating_discriminator_reads_the_class_as_input_maps():
     logits, classes = model.discriminator(images, torch.tensor([0, 1]))
     swapped, _ = model.discriminator(images, torch.tensor([2, 2]))
     assert classes is None and not torch.allclose(logits, swapped)
+
+
+def test_a_packed_projection_discriminator_adds_each_members_class_term():
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=5, pack=2, **TINY))
+    images, labels = torch.randn(4, 1, 28, 28), torch.tensor([0, 3, 4, 4])
+    model.eval()
+    logits, _, h = model._judge(images, labels, features=True)  # two packs: members (0, 3) and (4, 4)
+    table = model.discriminator.head.projection.weight
+    expected = model.discriminator.head.linear(h).flatten() + ((table[[0, 4]] + table[[3, 4]]) * h).sum(1)
+    assert logits.shape == (2,) and torch.allclose(logits, expected, atol=1e-6)
+    swapped, _, _ = model._judge(images, torch.tensor([3, 0, 4, 4]))  # the same classes, other member order
+    other, _, _ = model._judge(images, torch.tensor([0, 3, 4, 1]))  # one member's class changed
+    assert torch.allclose(swapped, logits, atol=1e-6)
+    assert torch.equal(other[0], logits[0]) and not torch.allclose(other[1], logits[1])
+
+
+def test_a_packed_concatenating_discriminator_reads_one_set_of_class_maps_per_member():
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, pack=2,
+                          discriminator_conditioning="concat", **TINY))
+    assert model.discriminator.trunk[0].in_channels == 2 * 1 + 2 * 3  # two images, then each member's 3 maps
+    seen = []
+    model.discriminator.trunk[0].register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0]))
+    model.eval()
+    model._judge(torch.zeros(2, 1, 28, 28), torch.tensor([2, 0]))
+    assert seen[0][0, 2:, 0, 0].tolist() == [0, 0, 1, 1, 0, 0]  # member 1 of class 2, member 2 of class 0
 
 
 def test_class_names_recorded_at_a_resume_of_an_older_run_and_sampled_by_name(tmp_path, run_cli, digits_npz):

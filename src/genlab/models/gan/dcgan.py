@@ -70,7 +70,7 @@ class Discriminator(nn.Module):
         sn = config.spectral_norm != "none"
         widths = [config.discriminator_width * 2 ** i for i in range(stages)]  # e.g. 64,128,256,512
         self.concat_classes = num_classes if config.discriminator_conditioning == "concat" else None
-        channels = [config.channels * config.pack + (self.concat_classes or 0), *widths]
+        channels = [config.channels * config.pack + (self.concat_classes or 0) * config.pack, *widths]
         sizes = [config.resolution // 2 ** (i + 1) for i in range(stages)]  # size after each conv
         self.feature_sizes = set(sizes)  # where self-attention can sit
         layers: list[nn.Module] = []

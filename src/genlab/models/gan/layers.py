@@ -45,7 +45,9 @@ def spectral(module: nn.Module, enabled: bool) -> nn.Module:
 class DiscriminatorHead(nn.Module):
     """Features (B, F) → real/fake logit (B,), plus the class term of a conditional discriminator.
 
-    projection: logit = ψ(h) + ⟨embed(y), h⟩ (Miyato & Koyama 2018).
+    projection: logit = ψ(h) + ⟨embed(y), h⟩ (Miyato & Koyama 2018); a packed input's labels come as
+                (B, pack), and the class term is ⟨Σⱼ embed(yⱼ), h⟩: an optimal packed D's logit is the
+                sum of its members' log-ratios, and each member's class enters its own term.
     auxiliary:  an extra linear classifier over the classes (AC-GAN); returned separately.
     concat:     nothing here; the trunk read the class as input maps
                 (:func:`genlab.nn.conditioning.with_label_maps`).
@@ -68,5 +70,6 @@ class DiscriminatorHead(nn.Module):
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         logits = self.linear(h).flatten()  # (B,)
         if self.projection is not None:
-            logits = logits + (self.projection(labels) * h).sum(1)
+            embedded = self.projection(labels)  # (B, F), or (B, pack, F) for packed labels
+            logits = logits + ((embedded.sum(1) if labels.dim() == 2 else embedded) * h).sum(1)
         return logits, self.classifier(h) if self.classifier is not None else None

@@ -60,8 +60,10 @@ class GAN(TwoPlayers, GenerativeModel):
             raise ConfigError("A GAN needs --model.resolution and --model.channels (or data to take them from).")
         if config.conditional and config.num_classes is None:
             raise ConfigError("A conditional GAN needs --model.num_classes (or labelled data to take it from).")
-        if config.conditional and config.pack > 1:
-            raise ConfigError("--model.pack > 1 cannot be combined with --model.conditional: a pack mixes classes.")
+        if config.conditional and config.pack > 1 and config.discriminator_conditioning == "auxiliary":
+            raise ConfigError("--model.pack > 1 cannot be combined with an auxiliary classifier: a pack mixes classes, "
+                              "and the classifier would have to name one; use --model.discriminator_conditioning "
+                              "projection or concat, which read every member's class.")
         classes = config.num_classes if config.conditional else None
         backbone = BACKBONES[config.backbone]
         self.generator = backbone.Generator(config, classes)
@@ -147,8 +149,7 @@ class GAN(TwoPlayers, GenerativeModel):
                             "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
         if real and fake is not None and fake < 0.1 * real:
-            # A conditional model cannot pack (a pack would mix classes).
-            remedy = "a lower learning rate" if self.num_classes else "--model.pack 2 or a lower learning rate"
+            remedy = "--model.pack 2 or a lower learning rate" if self.config.pack == 1 else "a lower learning rate"
             warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
                             f"the data): mode collapse; try {remedy}")
         return warnings
@@ -183,9 +184,11 @@ class GAN(TwoPlayers, GenerativeModel):
 
     def _judge(self, images: torch.Tensor, labels: torch.Tensor | None, discriminator=None, features: bool = False):
         """Augment, pack and score images → (logits (B/pack,), class logits or None, D's last features
-        (B/pack, F) if ``features`` else None)."""
+        (B/pack, F) if ``features`` else None). Packed, the labels go as (B/pack, pack): each member's own."""
         images = diff_augment(images, self.config.diffaugment)
         discriminator = self.discriminator if discriminator is None else discriminator
+        if labels is not None and self.config.pack > 1:
+            labels = labels.reshape(-1, self.config.pack)
         judged = discriminator(pack(images, self.config.pack), labels, features=features)
         return judged if features else (*judged, None)
 

@@ -91,7 +91,7 @@ class Discriminator(nn.Module):
         size = config.resolution
         self.feature_sizes = {config.resolution // 2 ** (i + 1) for i in range(downs)}  # where self-attention can sit
         self.concat_classes = num_classes if config.discriminator_conditioning == "concat" else None
-        inputs = config.channels * config.pack + (self.concat_classes or 0)
+        inputs = config.channels * config.pack + (self.concat_classes or 0) * config.pack
         for i in range(downs + 2):
             down = i < downs
             blocks.append(DownBlock(inputs if i == 0 else width, width, down, i == 0, sn))
