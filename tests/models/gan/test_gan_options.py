@@ -618,6 +618,20 @@ def test_conditional_generator_reads_its_label_from_the_first_step(backbone, res
         model.generator(z)
 
 
+@pytest.mark.parametrize("spectral_norm", ["none", "both"])
+def test_the_dcgan_stem_looks_up_the_class_rows_the_one_hot_would_multiply(spectral_norm):
+    from genlab.nn.conditioning import with_one_hot
+
+    torch.manual_seed(0)
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=4, spectral_norm=spectral_norm,
+                          **TINY))
+    generator = model.generator.eval()  # spectral norm: no power iteration, so both sides see one weight
+    z, labels = torch.randn(6, TINY["latent_dim"]), torch.tensor([0, 3, 1, 1, 2, 3])
+    concatenated = generator.stem(with_one_hot(z, labels, 4)[:, :, None, None])
+    assert torch.allclose(generator._stem(z, labels), concatenated, atol=1e-6)
+    assert generator.stem.weight.shape[0] == TINY["latent_dim"] + 4  # one weight: checkpoints load as before
+
+
 def test_projection_term_starts_on_the_scale_of_the_unconditional_logit():
     torch.manual_seed(0)
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=10, **TINY))
