@@ -5,7 +5,9 @@
 Data: ``--train-images`` images of 28×28×3, each channel an MNIST training digit drawn uniformly at
 random (seeded; training digits only, where PacGAN's code draws from all 70,000), so the digit triple (R, G, B) takes 1,000 values. Model: the gan family's DCGAN
 preset (``mnist-dcgan``'s model and batch size) at 28×28×3, optionally packed (PacGAN: D judges
-``--pack`` samples at once). Score: 26,000 samples drawn after training, rounded to uint8 like a
+``--pack`` samples at once). ``--model.conditional true --model.clusters K`` makes it self-conditioned:
+conditional on K k-means clusters of the training images' pixels (no digit labels), sampling the clusters
+at their shares of the training images; the clustering is part of the training time. Score: 26,000 samples drawn after training, rounded to uint8 like a
 saved PNG; each channel is read by genlab's shipped MNIST evaluator (99.3% test accuracy); a
 sample's mode is its triple of predicted digits; modes = triples with at least one sample, and KL
 = KL(sample mode histogram ‖ uniform over 1,000). The same score of 26,000 fresh real triples is
@@ -106,11 +108,11 @@ def discriminator_by_digit(model, samples: np.ndarray, modes: np.ndarray, real_m
     statistics G trained against), judging what it trained on: the generator's own samples (no EMA,
     no truncation) without augmentation (no DiffAugment); otherwise the reason is returned instead."""
     c = model.config
-    if (c.loss != "nonsaturating" or c.ema_decay or c.truncation or c.diffaugment
+    if (c.loss != "nonsaturating" or c.ema_decay or c.truncation or c.diffaugment or c.conditional
             or not (c.gradient_penalised or c.spectral_norm != "none")):
         return {"skipped": "D's logit estimates log(p_data / p_g) only for the nonsaturating loss, a D without "
                            "BatchNorm (R1 or spectral norm) and the samples D trained on (no EMA, truncation or "
-                           "DiffAugment)"}
+                           "DiffAugment), judged without labels (an unconditional model)"}
     images = torch.from_numpy(samples).permute(0, 3, 1, 2).float() / 127.5 - 1  # as D saw the data
     images = images.to(model.device)
     size = c.pack

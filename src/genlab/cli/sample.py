@@ -93,4 +93,8 @@ def draw_samples(model: GenerativeModel, out: Path, n: int, generator: torch.Gen
     kwargs: dict[str, Any] = {"label": label} if model.num_classes is not None else {}  # only conditional models
     if long_steps is not None:
         kwargs["steps"] = long_steps
-    model.save_samples(model.sample(n, generator, **kwargs), out, labels=model.class_labels(n, label))
+    if model.has_latent and long_steps is None:  # the labels the samples were drawn with (maybe at random)
+        samples, labels = model.labelled_sample(n, generator, label)
+    else:
+        samples, labels = model.sample(n, generator, **kwargs), model.class_labels(n, label)
+    model.save_samples(samples, out, labels=labels)

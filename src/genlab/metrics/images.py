@@ -163,8 +163,9 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
         raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which does not draw images; image "
                           "metrics (--metrics) need an image model.")
     generator = torch.Generator().manual_seed(seed)  # latents are drawn on the CPU: the same samples on any device
-    # A conditional model's labels cycle through the classes over all n samples, as 'genlab sample' draws them.
-    latents, labels = model.sample_latent(n, generator), model.class_labels(n)
+    # A conditional model's labels as 'genlab sample' draws them: cycling through the classes over all n
+    # samples, or a self-conditioned GAN's clusters at their training frequencies.
+    latents, labels = model.sample_latent(n, generator), model.class_labels(n, generator=generator)
     images = []
     for batch in model.decoded_batches(latents, labels, batch_size):
         if batch.dim() != 4:  # a 2-D toy model's points

@@ -116,7 +116,15 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, label: int | None = None) -> torch.Tensor:
         """``n`` samples of a latent-variable model (all of class ``label`` if given), decoded a batch at a time."""
-        return torch.cat(list(self.decoded_batches(self.sample_latent(n, generator), self.class_labels(n, label))))
+        return self.labelled_sample(n, generator, label)[0]
+
+    @torch.no_grad()
+    def labelled_sample(self, n: int, generator: torch.Generator | None = None,
+                        label: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`sample`, with the labels it drew ((n,), or None if unconditional)."""
+        latents = self.sample_latent(n, generator)
+        labels = self.class_labels(n, label, generator)
+        return torch.cat(list(self.decoded_batches(latents, labels))), labels
 
     @torch.no_grad()
     def decoded_batches(self, latents: torch.Tensor, labels: torch.Tensor | None,
@@ -198,8 +206,10 @@ class GenerativeModel(nn.Module):
         self._check_class(label)
         return label
 
-    def class_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
-        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional."""
+    def class_labels(self, n: int, label: int | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """Labels for n samples: all ``label``, or cycling through the classes; None if unconditional.
+        (``generator``: for a model whose labels are drawn at random, which this one's are not.)"""
         if label is not None:
             self._require_conditional()
             self._check_class(label)

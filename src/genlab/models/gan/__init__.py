@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from genlab.config import is_set
+from genlab.data.clusters import frequencies, pixel_clusters
 from genlab.data.image_dataset import ImageDataConfig, build_image_dataset
 from genlab.data.toy import PointDataset, get_mixture
 from genlab.errors import ConfigError
@@ -33,7 +34,15 @@ def build_gan_data(data: ImageDataConfig, model: GANConfig):
                               "drop it.")
         return PointDataset(get_mixture(data.path[4:]), seed=0), dataclasses.replace(model, channels=2,
                                                                                      mixture=data.path[4:])
-    return build_image_dataset(data, model, RESOLUTIONS[model.backbone])
+    if not model.clusters:
+        return build_image_dataset(data, model, RESOLUTIONS[model.backbone])
+    # Self-conditioned: the images' k-means clusters are the classes, whatever labels the data has.
+    dataset, filled = build_image_dataset(data, dataclasses.replace(model, conditional=False),
+                                          RESOLUTIONS[model.backbone])
+    dataset.labels = pixel_clusters(dataset.images, model.clusters)
+    dataset.description += f", labelled by {model.clusters} k-means clusters of their pixels"
+    return dataset, dataclasses.replace(filled, conditional=True, num_classes=model.clusters,
+                                        class_frequencies=frequencies(dataset.labels, model.clusters))
 
 
 FAMILY = Family(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from genlab.config import (check_adam_betas, check_classes, check_learning_rates, check_non_negative, default_value, is_set,
-                           refuse_inapplicable, unconditional_classes)
+from genlab.config import (MAX_CLASSES, check_adam_betas, check_classes, check_learning_rates, check_non_negative,
+                           default_value, is_set, refuse_inapplicable, unconditional_classes)
 from genlab.errors import ConfigError
 from genlab.models.gan.losses import LossName
 
@@ -35,9 +35,15 @@ class GANConfig:
     conditional: bool = False
     num_classes: int | None = None  # None: taken from the data's labels
     class_names: tuple[str, ...] | None = None  # label k's name at k, from data that names its classes (folders)
+    # A self-conditioned GAN (Liu et al. 2020): with conditional, the classes are this many k-means
+    # clusters of the training images' pixels (genlab.data.clusters), not the data's labels, and
+    # samples draw the clusters at their training frequencies; 0: the data's labels.
+    clusters: int = 0
+    class_frequencies: tuple[float, ...] | None = None  # each cluster's share of the training images
     # Filled by training from the data, not an option (genlab.models.rgan.config.RGANConfig.FROM_DATA).
     FROM_DATA: ClassVar[dict[str, str]] = {"class_names": "the names of the data's classes",
-                                           "mixture": "the toy mixture of --data toy:NAME"}
+                                           "mixture": "the toy mixture of --data toy:NAME",
+                                           "class_frequencies": "each --model.clusters cluster's share of the images"}
     discriminator_conditioning: Literal["projection", "auxiliary", "concat"] = "projection"  # how a conditional D reads labels
     auxiliary_weight: float = 1.0  # weight of the auxiliary classification loss
     loss: LossName = "nonsaturating"  # the adversarial loss of both players
@@ -104,6 +110,15 @@ class GANConfig:
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"--model.ema_decay must be in [0, 1) (got {self.ema_decay}).")
         check_classes(self)
+        if not 0 <= self.clusters <= MAX_CLASSES:
+            raise ConfigError(f"--model.clusters must be between 1 and {MAX_CLASSES:,} (or 0: the data's labels; got "
+                              f"{self.clusters}).")
+        if self.clusters and self.num_classes is not None and self.num_classes != self.clusters:
+            raise ConfigError(f"--model.num_classes {self.num_classes} differs from --model.clusters {self.clusters}: "
+                              "the clusters are the classes; drop --model.num_classes.")
+        if self.class_frequencies is not None and len(self.class_frequencies) != self.clusters:
+            raise ConfigError(f"model.class_frequencies must give each of the --model.clusters {self.clusters} "
+                              "clusters' shares; remove it from the config to take the data's.")
         unknown = [a for a in self.diffaugment if a not in AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "
@@ -138,6 +153,14 @@ class GANConfig:
         if is_set(self, "auxiliary_weight") and self.discriminator_conditioning != "auxiliary":
             found.setdefault("auxiliary_weight", "--model.auxiliary_weight weighs the auxiliary classifier's loss; set "
                                                  "--model.discriminator_conditioning auxiliary too, or drop it.")
+        if self.clusters and not self.conditional:
+            found["clusters"] = ("--model.clusters gives a conditional model cluster labels in place of classes; set "
+                                 "--model.conditional true too, or drop it.")
+        if self.clusters and self.backbone == "mlp":
+            found["clusters"] = "--model.clusters groups images, and the mlp backbone reads points; drop it."
+        if self.class_frequencies is not None and not self.clusters:
+            found["class_frequencies"] = ("model.class_frequencies records the shares of --model.clusters clusters; "
+                                          "remove it from the config.")
         if is_set(self, "mlp_depth") and self.backbone != "mlp":
             found["mlp_depth"] = (f"--model.mlp_depth counts the mlp backbone's hidden layers, not the {self.backbone} "
                                   "backbone's; drop it, or set --model.backbone mlp.")

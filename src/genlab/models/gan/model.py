@@ -269,6 +269,16 @@ class GAN(TwoPlayers, GenerativeModel):
             z = torch.randn(n, self.config.latent_dim, generator=generator)
         return z.to(self.device)
 
+    def class_labels(self, n: int, label: int | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """A self-conditioned model (--model.clusters) draws each sample's cluster at its share of the
+        training images, independently (with ``generator``); otherwise as any conditional model."""
+        frequencies = self.config.class_frequencies
+        if label is not None or frequencies is None or not self.num_classes:
+            return super().class_labels(n, label, generator)
+        weights = torch.tensor(frequencies, dtype=torch.float64)
+        return torch.multinomial(weights, n, replacement=True, generator=generator).to(self.device)
+
     @torch.no_grad()
     def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (N, C, H, W) in [-1, 1] from the EMA generator if there is one, in eval mode."""
