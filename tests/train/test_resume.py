@@ -47,7 +47,12 @@ RANDOM_EVERYWHERE = ["--model.conditional", "true", "--model.ema_decay", "0.9", 
                      "--model.decay_steps", "9", "--model.r1_every", "3"]
 
 
-@pytest.mark.parametrize("extra", [[], RANDOM_EVERYWHERE], ids=["dcgan", "every-random-draw"])
+# Self-conditioned and packed: the resume clusters the images again and must find the same labels.
+CLUSTERS_PACKED = ["--model.conditional", "true", "--model.clusters", "3", "--model.pack", "2"]
+
+
+@pytest.mark.parametrize("extra", [[], RANDOM_EVERYWHERE, CLUSTERS_PACKED],
+                         ids=["dcgan", "every-random-draw", "clusters-packed"])
 def test_resumed_run_is_bit_identical(tmp_path, digits_npz, run_cli, common, extra):
     full, part = tmp_path / "full", tmp_path / "part"
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "9", "--out", full, *common, *extra)[0] == 0
