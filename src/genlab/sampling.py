@@ -92,7 +92,7 @@ def interpolation_images(model: GenerativeModel, rows: int, steps: int, generato
     """Images of ``rows`` latent interpolations of ``steps`` each, row-major. A conditional model
     keeps one class along each row: ``label``, or the classes in turn from row to row."""
     latents = interpolation_latents(model, rows, steps, generator)
-    row_labels = model.class_labels(rows, label)
+    row_labels = model.class_labels(rows, label, generator)
     if row_labels is None:
         return model.decode(latents)
     return model.decode(latents, row_labels.repeat_interleave(steps))

@@ -82,3 +82,12 @@ def test_train_on_clusters_records_their_shares_and_sample_writes_the_drawn_labe
     code, _, _ = run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--out", tmp_path / "bad", "--quiet",
                          "--model.clusters", "4", *tiny_dcgan)
     assert code == 2 and not (tmp_path / "bad").exists()
+
+
+def test_sampling_a_self_conditioned_ema_model_draws_only_from_the_callers_generator():
+    model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=3, clusters=3,
+                          class_frequencies=(0.5, 0.3, 0.2), ema_decay=0.9, **TINY))
+    before = torch.get_rng_state()
+    first = model.sample(8, torch.Generator().manual_seed(2))  # also recomputes the EMA's BatchNorm statistics
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.equal(model.sample(8, torch.Generator().manual_seed(2)), first)

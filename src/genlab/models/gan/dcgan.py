@@ -66,8 +66,8 @@ class Generator(nn.Module):
     def _stem(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The stem on [z, one-hot(label)]: z's rows of its weight by a transposed convolution, and
         the one-hot's rows by a lookup of each label's (w0, seed, seed) slice, which is what the
-        convolution would compute from them at a fraction of its cost (the same weight, and so the
-        same function, spectral norm and checkpoint)."""
+        convolution would compute from them without multiplying the one-hot's zeros (the same weight,
+        and so the same function, spectral norm and checkpoint)."""
         if not self.num_classes:
             return self.stem(z[:, :, None, None])
         if labels is None:

@@ -298,7 +298,8 @@ class GAN(TwoPlayers, GenerativeModel):
         spectral_norm_iterations(self.generator_ema)
         if batch_norms(self.generator_ema):
             seeded = torch.Generator().manual_seed(0)
-            cycled = self.class_labels(samples)  # every class alike, as far as ``samples`` allows
+            # Every class alike, as far as ``samples`` allows (clusters: at their shares, drawn with the seed).
+            cycled = self.class_labels(samples, generator=seeded)
 
             def labels(i: int) -> torch.Tensor | None:
                 return cycled[i * batch:(i + 1) * batch] if cycled is not None else None
