@@ -90,7 +90,8 @@ def interpolation_latents(model: GenerativeModel, rows: int, steps: int, generat
 def interpolation_images(model: GenerativeModel, rows: int, steps: int, generator: torch.Generator,
                          label: int | None = None) -> torch.Tensor:
     """Images of ``rows`` latent interpolations of ``steps`` each, row-major. A conditional model
-    keeps one class along each row: ``label``, or the classes in turn from row to row."""
+    keeps one class along each row: ``label``, or the classes in turn from row to row (a
+    self-conditioned GAN: a cluster drawn at its share for each row)."""
     latents = interpolation_latents(model, rows, steps, generator)
     row_labels = model.class_labels(rows, label, generator)
     if row_labels is None:

@@ -6,9 +6,10 @@ the samples is the data's, which an unconditional generator is free to get wrong
 cluster the discriminator's features and cluster again as it learns; these are clusters of the
 pixels, computed once before training, which needs nothing but the images.
 
-The result is a pure function of the images and ``seed``: centres start at seeded random images
-and every distance and mean is taken in float64, so a resumed run recomputes the very labels it
-trained on (in float32, sums in another order could move an image lying between two centres).
+Centres start at seeded random images (training uses seed 0, whatever --train.seed is) and every
+distance and mean is taken in float64, so a resumed run recomputes the labels it trained on: an
+image would have to lie within float64 rounding of the midpoint between two centres to move, where
+in float32 sums taken in another order (another thread count) could move it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from genlab.errors import ConfigError
 
-FIT_IMAGES = 20_000  # centres are fitted on at most this many images (seeded), then every image is assigned
+FIT_IMAGES = 20_000  # centres are fitted on this many images (seeded; more for more clusters), then all are assigned
 ITERATIONS = 25  # Lloyd iterations
 CHUNK = 4096  # images turned into float64 at a time
 
@@ -31,7 +32,7 @@ def pixel_clusters(images: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
                           "choose fewer clusters.")
     flat = images.reshape(n, -1)
     generator = torch.Generator().manual_seed(seed)
-    fit = flat[torch.randperm(n, generator=generator)[:FIT_IMAGES]].double()
+    fit = flat[torch.randperm(n, generator=generator)[:max(FIT_IMAGES, k)]].double()  # at least one image a centre
     centres = fit[torch.randperm(len(fit), generator=generator)[:k]].clone()
     for _ in range(ITERATIONS):
         labels = _nearest(fit, centres)

@@ -172,6 +172,8 @@ def _model_samples(path: Path, n: int, seed: int, device: str, batch_size: int
             raise ConfigError(f"{path} holds a {model.family}/{model.name} model, which draws 2-D points, not "
                               "images; image metrics (--metrics) need an image model.")
         images.append(to_uint8(batch))  # (count, H, W, C), rounded as a saved PNG would be
+    if getattr(model.config, "clusters", 0):  # a self-conditioned GAN's labels are clusters, not classes
+        labels = None
     names = getattr(model.config, "class_names", None) if labels is not None else None
     return (np.concatenate(images), labels.cpu().numpy() if labels is not None else None,
             f"{n} samples of {model.family}/{model.name} from {path} (seed {seed})", list(names) if names else None)
@@ -233,7 +235,7 @@ def evaluate_images(generated: str | Path, reference: str | Path = "mnist-test",
         labels = evaluator_labels(labels, names, chosen.name)
     if "acc" in metrics and labels is None:
         raise ConfigError("--metrics acc needs class labels with the generated images: a class-conditional model "
-                          "or an .npz with a 'y' array.")
+                          "(not a self-conditioned one, whose labels are clusters) or an .npz with a 'y' array.")
     for metric in metrics:
         require_samples(len(images), MIN_SAMPLES[metric], f"--metrics {metric}")
         if metric in USES_REFERENCE and len(ref_images) < MIN_SAMPLES[metric]:

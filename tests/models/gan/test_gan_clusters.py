@@ -9,6 +9,7 @@ import torch
 from genlab.data.clusters import frequencies, pixel_clusters
 from genlab.errors import ConfigError
 from genlab.models.gan import GAN, GANConfig
+from genlab.sampling import load_model
 
 TINY = dict(latent_dim=8, generator_width=8, discriminator_width=8)
 
@@ -40,6 +41,15 @@ def test_more_clusters_than_images_or_than_distinct_images_are_refused():
         pixel_clusters(same, 2)
 
 
+
+def test_more_clusters_than_the_images_centres_are_fitted_on_fit_on_more(monkeypatch):
+    import genlab.data.clusters as clusters
+
+    monkeypatch.setattr(clusters, "FIT_IMAGES", 5)
+    images, _ = two_groups()
+    assert len(set(pixel_clusters(images, 7).tolist())) == 7
+
+
 def test_a_self_conditioned_model_draws_clusters_at_their_shares_and_a_requested_one_always():
     model = GAN(GANConfig(resolution=28, channels=1, conditional=True, num_classes=2, clusters=2,
                           class_frequencies=(0.9, 0.1), **TINY))
@@ -58,6 +68,8 @@ def test_a_self_conditioned_model_draws_clusters_at_their_shares_and_a_requested
     (dict(conditional=True, clusters=3, num_classes=4), "--model.num_classes 4 differs from --model.clusters 3"),
     (dict(conditional=True, clusters=3, class_frequencies=(0.5, 0.5)), "must give each of the --model.clusters 3"),
     (dict(conditional=True, clusters=-1), "--model.clusters must be between 1 and"),
+    (dict(conditional=True, clusters=2, class_frequencies=(0.5, float("nan"))), "non-negative, not all 0"),
+    (dict(class_frequencies=(1.0,)), "records the shares of --model.clusters clusters"),
 ])
 def test_inconsistent_cluster_settings_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -78,7 +90,11 @@ def test_train_on_clusters_records_their_shares_and_sample_writes_the_drawn_labe
     assert code == 0, err
     with np.load(tmp_path / "s.npz") as saved:
         drawn = saved["y"]
-    assert len(set(drawn.tolist())) > 1  # drawn at the clusters' shares, not one class
+    model = load_model(run)
+    _, expected = model.labelled_sample(64, torch.Generator().manual_seed(3))
+    assert drawn.tolist() == expected.tolist() and drawn.tolist() != (np.arange(64) % 4).tolist()
+    code, _, err = run_cli("eval", run, "--metrics", "acc", "--n", "64")  # clusters are not the evaluator's classes
+    assert code == 2 and "not a self-conditioned one, whose labels are clusters" in err
     code, _, _ = run_cli("train", "gan", "--data", digits_npz, "--steps", "2", "--out", tmp_path / "bad", "--quiet",
                          "--model.clusters", "4", *tiny_dcgan)
     assert code == 2 and not (tmp_path / "bad").exists()

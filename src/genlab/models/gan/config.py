@@ -6,6 +6,7 @@ defaults, so any preset can be pushed toward another from the command line.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -115,10 +116,15 @@ class GANConfig:
                               f"{self.clusters}).")
         if self.clusters and self.num_classes is not None and self.num_classes != self.clusters:
             raise ConfigError(f"--model.num_classes {self.num_classes} differs from --model.clusters {self.clusters}: "
-                              "the clusters are the classes; drop --model.num_classes.")
-        if self.class_frequencies is not None and len(self.class_frequencies) != self.clusters:
+                              "the clusters are the classes. Drop --model.num_classes; a resumed run keeps its "
+                              "checkpoint's clusters (start a new run with another --out for other clusters).")
+        shares = self.class_frequencies
+        if self.clusters and shares is not None and (
+                len(shares) != self.clusters or not all(math.isfinite(v) and v >= 0 for v in shares)
+                or not sum(shares) > 0):
             raise ConfigError(f"model.class_frequencies must give each of the --model.clusters {self.clusters} "
-                              "clusters' shares; remove it from the config to take the data's.")
+                              "clusters' share of the images (non-negative, not all 0); remove it from the config "
+                              "to take the data's.")
         unknown = [a for a in self.diffaugment if a not in AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"--model.diffaugment has unknown augmentation {unknown[0]!r}; choose from "

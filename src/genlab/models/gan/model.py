@@ -149,7 +149,9 @@ class GAN(TwoPlayers, GenerativeModel):
                             "try a lower --model.lr_discriminator, --model.r1_gamma or --model.diffaugment")
         real, fake = logged.get("real_spread"), logged.get("fake_spread")
         if real and fake is not None and fake < 0.1 * real:
-            remedy = "--model.pack 2 or a lower learning rate" if self.config.pack == 1 else "a lower learning rate"
+            can_pack = self.config.pack == 1 and not (self.num_classes and self.config.discriminator_conditioning
+                                                       == "auxiliary")
+            remedy = "--model.pack 2 or a lower learning rate" if can_pack else "a lower learning rate"
             warnings.append(f"generated samples barely differ from each other (spread {fake:.3f} vs {real:.3f} in "
                             f"the data): mode collapse; try {remedy}")
         return warnings
@@ -272,9 +274,10 @@ class GAN(TwoPlayers, GenerativeModel):
     def class_labels(self, n: int, label: int | None = None,
                      generator: torch.Generator | None = None) -> torch.Tensor | None:
         """A self-conditioned model (--model.clusters) draws each sample's cluster at its share of the
-        training images, independently (with ``generator``); otherwise as any conditional model."""
+        training images, independently, with ``generator``; without one, and for any other model, as
+        the base class: ``label``, or the classes (clusters) in turn."""
         frequencies = self.config.class_frequencies
-        if label is not None or frequencies is None or not self.num_classes:
+        if label is not None or frequencies is None or not self.num_classes or generator is None:
             return super().class_labels(n, label, generator)
         weights = torch.tensor(frequencies, dtype=torch.float64)
         return torch.multinomial(weights, n, replacement=True, generator=generator).to(self.device)
@@ -326,7 +329,9 @@ class GAN(TwoPlayers, GenerativeModel):
 
     def write_preview(self, path: Path, count: int, seed: int) -> Path:
         count = count if self.is_image else max(count, 2500)  # a scatter plot needs many points
-        columns = self.num_classes if self.num_classes and self.num_classes <= 20 else None
+        # A column per class where the classes cycle (a self-conditioned model's clusters are drawn at random).
+        cycled = self.num_classes and self.config.class_frequencies is None and self.num_classes <= 20
+        columns = self.num_classes if cycled else None
         return self.save_samples(self.sample(count, torch.Generator().manual_seed(seed)), path.with_suffix(".png"),
                                  columns)
 
