@@ -25,7 +25,7 @@ from torch.nn.utils import parametrize
 from genlab.models.gan.config import GANConfig
 from genlab.models.gan.layers import DiscriminatorHead, Norm2d, spectral
 from genlab.nn.attention2d import SelfAttention2d
-from genlab.nn.conditioning import with_label_maps
+from genlab.nn.conditioning import require_labels, with_label_maps
 
 
 def _layout(resolution: int) -> tuple[int, int]:
@@ -70,8 +70,7 @@ class Generator(nn.Module):
         and so the same function, spectral norm and checkpoint)."""
         if not self.num_classes:
             return self.stem(z[:, :, None, None])
-        if labels is None:
-            raise ValueError("a class-conditional network needs labels (B,) beside its input")
+        require_labels(labels)
         weight = self.stem.weight  # (latent_dim + K, w0, seed, seed); normalised under spectral norm
         latent = z.shape[1]
         return F.conv_transpose2d(z[:, :, None, None], weight[:latent]) + weight[latent:][labels]
