@@ -341,8 +341,9 @@ def trained_on_padding(model_class, config, padding, steps):
     {"feedback": False, "loss": "hinge", "static_features": 1},
     {"minibatch_std": True, "logits": "sequence", "bidirectional": True},
     {"loss": "rsgan", "discriminator_steps": 2},
+    {"loss": "wasserstein_gp", "differences": True, "sobolev": 4.0},
 ], ids=["gru", "lstm-bidirectional-sequence", "attention", "attention-wgan-gp", "wgan-gp", "no-feedback-hinge-static",
-        "minibatch-std", "rsgan"])
+        "minibatch-std", "rsgan", "sobolev"])
 def test_padded_steps_change_no_gan_loss_and_no_update(options):
     config = CRNNGANConfig(**{**BASE, **options})
     zeros, zero_state = trained_on_padding(RecurrentGAN, config, 0.0, 2)
@@ -515,7 +516,8 @@ def test_gradient_penalty_critic_is_the_per_sequence_score_the_loss_averages(log
     # And it is that critic the discriminator's update hands to the penalty.
     critics = []
 
-    def recording_penalty(critic, real, fake):
+    def recording_penalty(critic, real, fake, dual_norm=None):
+        assert dual_norm is None  # the Euclidean norm unless --model.sobolev
         critics.append(critic(real).detach())
         return real.new_zeros(())
 

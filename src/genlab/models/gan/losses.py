@@ -85,27 +85,36 @@ def feature_mmd(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
-                         group: int = 1) -> torch.Tensor:
+                         group: int = 1, dual_norm: Callable[[torch.Tensor], torch.Tensor] | None = None
+                         ) -> torch.Tensor:
     """‖∇ₓ critic(x)‖₂ per critic input (B/group,), kept in the graph so a penalty on it can train.
 
     ``group`` consecutive examples form one critic input (PacGAN packing): the norm is taken over
-    the whole group, since that is what the critic sees as one point.
+    the whole group, since that is what the critic sees as one point. ``dual_norm`` maps the
+    gradient (B, ...) to its norm per input (B,) in place of the Euclidean one: the dual of the norm
+    the critic is to be 1-Lipschitz in (Adler & Lunz 2018; ungrouped inputs only).
     """
     inputs = inputs.detach().requires_grad_(True)
     # The penalty differentiates this gradient again; the fused attention kernels (flash and
     # memory-efficient, on CPU and CUDA) have no second derivative, the math one does.
     with sdpa_kernel(SDPBackend.MATH):
         (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
+    if dual_norm is not None:
+        if group != 1:
+            raise ValueError("a dual norm applies to ungrouped critic inputs only")
+        return dual_norm(grad)
     return grad.reshape(inputs.shape[0] // group, -1).norm(dim=1)
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
-                     group: int = 1) -> torch.Tensor:
-    """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at random points x̂ on lines between real and fake inputs."""
+                     group: int = 1, dual_norm: Callable[[torch.Tensor], torch.Tensor] | None = None
+                     ) -> torch.Tensor:
+    """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at random points x̂ on lines between real and fake inputs; with
+    ``dual_norm`` (see :func:`input_gradient_norms`) the gradient's norm is that one."""
     eps = torch.rand(real.shape[0] // group, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     eps = eps.repeat_interleave(group, dim=0)  # one interpolation point per critic input
     mixed = eps * real.detach() + (1 - eps) * fake.detach()
-    return ((input_gradient_norms(critic, mixed, group) - 1) ** 2).mean()
+    return ((input_gradient_norms(critic, mixed, group, dual_norm) - 1) ** 2).mean()
 
 
 def squared_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,

@@ -76,6 +76,11 @@ class RGANConfig:
     attention_heads: int = 4  # must divide hidden_dim (and 2·hidden_dim with a bidirectional D)
     loss: LossName = "nonsaturating"  # the adversarial loss (crnngan, rcgan)
     gradient_penalty: float = 10.0  # λ of WGAN-GP (loss wasserstein_gp only)
+    # WGAN-GP in a Sobolev norm (genlab.models.rgan.sobolev): s > 0 holds the critic 1-Lipschitz in
+    # ‖δ‖² + s²‖Δδ‖² over the valid steps rather than in ‖δ‖², so that a wrong shape (a rise that
+    # should come back down) costs the generator up to s times more; D then reads s·Δx with
+    # ``differences``. 0: the Euclidean norm (loss wasserstein_gp only)
+    sobolev: float = 0.0
     discriminator_steps: int = 1  # D updates per G update; the batch is split between them
     conditional: bool = False  # labels (y of an .npz) into both players (RCGAN)
     num_classes: int | None = None  # None: taken from the data's labels
@@ -151,7 +156,7 @@ class RGANConfig:
             raise ConfigError(f"--model.hidden_dim {self.hidden_dim} must be divisible by --model.attention_heads "
                               f"{self.attention_heads}.")
         check_learning_rates(self, "lr_generator", "lr_discriminator")
-        check_non_negative(self, "gradient_penalty", "decay_steps")
+        check_non_negative(self, "gradient_penalty", "sobolev", "decay_steps")
         if self.noise not in ("step", "sequence", "both"):
             raise ConfigError(f"--model.noise must be step, sequence or both (got {self.noise!r}).")
         check_adam_betas(self.betas)
@@ -193,6 +198,7 @@ class RGANConfig:
         found = unconditional_classes(self)
         for name, condition, applies in (("gradient_penalty", "--model.loss wasserstein_gp",
                                           self.loss == "wasserstein_gp"),
+                                         ("sobolev", "--model.loss wasserstein_gp", self.loss == "wasserstein_gp"),
                                          ("label_dim", "--model.conditional true", self.conditional),
                                          ("attention_heads", "--model.attention_layers 1 or more",
                                           self.attention_layers > 0)):
@@ -251,7 +257,7 @@ class TimeGANConfig(RGANConfig):
     def unread_options(cls) -> tuple[str, ...]:
         """The crnngan/rcgan options, which timegan never reads (genlab.config)."""
         return ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
-                "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "label_dim",
+                "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "sobolev", "label_dim",
                 "attention_heads", "num_classes")
 
     def inapplicable(self) -> dict[str, str]:

@@ -25,6 +25,7 @@ import csv
 import io
 import json
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from genlab.models.gan.losses import discriminator_loss, generator_loss, gradien
 from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig
 from genlab.models.rgan.networks import RecurrentDiscriminator, RecurrentGenerator, noise_like
 from genlab.models.rgan.plots import save_sequence_plot
+from genlab.models.rgan.sobolev import sobolev_dual_norms
 from genlab.models.rgan.whitening import Whitening
 from genlab.train.distributed import batch_option, plain
 
@@ -167,8 +169,9 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         if c.loss == "wasserstein_gp":
             # The penalty's double backward through an RNN needs the non-cuDNN path on CUDA.
             with torch.backends.cudnn.flags(enabled=False):
+                dual_norm = None if not c.sobolev else partial(sobolev_dual_norms, weight=c.sobolev, lengths=lengths)
                 terms["penalty_gradient"] = gradient_penalty(lambda x: self.sequence_scores(x, labels, lengths),
-                                                             real, fake)
+                                                             real, fake, dual_norm=dual_norm)
             loss = loss + c.gradient_penalty * terms["penalty_gradient"]
         loss.backward()
         optimizer.step()

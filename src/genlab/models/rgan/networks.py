@@ -110,6 +110,9 @@ class RecurrentDiscriminator(nn.Module):
         c = config
         self.per_step = c.logits == "per_step"
         self.minibatch_std, self.differences = c.minibatch_std, c.differences
+        # Under a Sobolev penalty the differences are read at the norm's scale (s·Δx), so that a unit
+        # weight on them spends the slope the norm allows.
+        self.difference_scale = c.sobolev or 1.0
         self.label = LabelEmbedding(num_classes, c.label_dim)
         inputs = c.features * (1 + c.differences) + c.minibatch_std + self.label.dim
         self.rnn = CELLS[c.cell](inputs, c.hidden_dim, c.layers, batch_first=True, bidirectional=c.bidirectional)
@@ -123,7 +126,8 @@ class RecurrentDiscriminator(nn.Module):
         """Sequences (B, T, F), valid ``lengths`` (B,) or None (all T) → logits (B, T) per step (those at
         padded steps are meaningless; ``RecurrentGAN.counted_logits`` drops them), or (B, 1) per sequence."""
         steps = x.shape[1]
-        extra = [part for part in (torch.diff(x, dim=1, prepend=x[:, :1]) if self.differences else None,
+        extra = [part for part in (self.difference_scale * torch.diff(x, dim=1, prepend=x[:, :1])
+                                   if self.differences else None,
                                    self.batch_spread(x, lengths) if self.minibatch_std else None,
                                    self.label(labels, steps)) if part is not None]
         inputs = torch.cat([x, *extra], dim=-1)
