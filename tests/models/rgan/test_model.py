@@ -676,6 +676,7 @@ def test_variable_length_wasserstein_loss_weights_each_sequence_alike_as_its_pen
 
 @pytest.mark.parametrize("option, value, condition", [
     ("gradient_penalty", 5.0, "--model.loss wasserstein_gp"),
+    ("sobolev", 4.0, "--model.loss wasserstein_gp"),
     ("label_dim", 4, "--model.conditional true"),
     ("attention_heads", 2, "--model.attention_layers 1 or more"),
 ])

@@ -53,6 +53,13 @@ def test_padded_steps_are_not_in_the_norm():
     torch.testing.assert_close(sobolev_dual_norms(junk, 3.0, lengths), alone)
 
 
+def test_the_dual_norm_differentiates_twice_so_its_penalty_trains_the_critic():
+    grad = torch.randn(3, 5, 2, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([5, 2, 4])
+    assert torch.autograd.gradcheck(lambda g: sobolev_dual_norms(g, 3.0, lengths), (grad,))
+    assert torch.autograd.gradgradcheck(lambda g: sobolev_dual_norms(g, 3.0, lengths), (grad,))
+
+
 def test_penalty_of_a_linear_critic_is_its_weights_dual_norm_minus_one_squared():
     """A linear critic's gradient is its weights w everywhere, so the penalty is (‖w‖_* − 1)² at
     every interpolation point; the Euclidean penalty (‖w‖ − 1)² differs."""
@@ -66,6 +73,19 @@ def test_penalty_of_a_linear_critic_is_its_weights_dual_norm_minus_one_squared()
     dual = sobolev_dual_norms(weights[None], 5.0)[0]
     torch.testing.assert_close(penalty, (dual - 1) ** 2)
     assert not torch.isclose(penalty, (weights.norm() - 1) ** 2)
+    # And its gradient in the critic's weights is that of (√(wᵀ A⁻¹ w) − 1)², A built here from its definition.
+    weights.requires_grad_(True)
+    penalty = gradient_penalty(critic, real, fake, dual_norm=lambda g: sobolev_dual_norms(g, 5.0))
+    (found,) = torch.autograd.grad(penalty, weights)
+    gram = torch.eye(6, dtype=torch.float64)
+    for t in range(1, 6):
+        gram[t, t] += 25.0
+        gram[t - 1, t - 1] += 25.0
+        gram[t, t - 1] = gram[t - 1, t] = -25.0
+    w = weights.detach()
+    expected = 2 * (torch.sqrt((w * torch.linalg.solve(gram, w)).sum()) - 1) * torch.linalg.solve(gram, w) / torch.sqrt(
+        (w * torch.linalg.solve(gram, w)).sum())
+    torch.testing.assert_close(found, expected)
     with pytest.raises(ValueError, match="ungrouped"):
         gradient_penalty(critic, real, fake, group=2, dual_norm=lambda g: sobolev_dual_norms(g, 5.0))
 
@@ -75,22 +95,33 @@ def test_the_critic_update_penalises_the_dual_norm_and_the_critic_reads_scaled_d
     model = RecurrentGAN(CRNNGANConfig(**SOBOLEV))
     x = torch.rand(4, 6, 3)
     seen = []
-    model.discriminator.rnn.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
+    hook = model.discriminator.rnn.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
     model.discriminator(x)
+    hook.remove()
     torch.testing.assert_close(seen[0][..., 3:], 4.0 * torch.diff(x, dim=1, prepend=x[:, :1]))
 
     norms = []
+    lengths = torch.tensor([6, 3, 5, 6])
 
     def recording_penalty(critic, real, fake, dual_norm=None):
         grad = torch.randn(4, 6, 3)
-        norms.append((dual_norm(grad), sobolev_dual_norms(grad, 4.0)))
+        norms.append((dual_norm(grad), sobolev_dual_norms(grad, 4.0, lengths)))
         return real.new_zeros(())
 
     monkeypatch.setattr("genlab.models.rgan.model.gradient_penalty", recording_penalty)
-    model._discriminator_update(x, torch.rand(4, 6, 3), None, None,
+    model._discriminator_update(x, torch.rand(4, 6, 3), None, lengths,
                                 torch.optim.SGD(model.discriminator.parameters(), lr=0.0))
-    assert len(norms) == 1
+    assert len(norms) == 1  # the norm over each sequence's own valid steps
     torch.testing.assert_close(*norms[0])
+
+
+def test_below_weight_one_the_critic_reads_the_differences_unscaled():
+    model = RecurrentGAN(CRNNGANConfig(**{**SOBOLEV, "sobolev": 0.5}))
+    x = torch.rand(2, 6, 3)
+    seen = []
+    model.discriminator.rnn.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
+    model.discriminator(x)
+    torch.testing.assert_close(seen[0][..., 3:], torch.diff(x, dim=1, prepend=x[:, :1]))
 
 
 def test_sobolev_trains_and_its_penalty_is_finite():
@@ -108,6 +139,8 @@ def test_sobolev_trains_and_its_penalty_is_finite():
 @pytest.mark.parametrize("options, message", [
     ({"loss": "nonsaturating"}, "--model.sobolev applies only with --model.loss wasserstein_gp"),
     ({"sobolev": -1.0}, "--model.sobolev"),
+    ({"gradient_penalty": 0.0}, "--model.sobolev sets the norm of WGAN-GP's penalty, which --model.gradient_penalty 0 "
+                                "turns off"),
 ])
 def test_bad_sobolev_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -94,14 +94,14 @@ def input_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor], inputs:
     gradient (B, ...) to its norm per input (B,) in place of the Euclidean one: the dual of the norm
     the critic is to be 1-Lipschitz in (Adler & Lunz 2018; ungrouped inputs only).
     """
+    if dual_norm is not None and group != 1:
+        raise ValueError("a dual norm applies to ungrouped critic inputs only")
     inputs = inputs.detach().requires_grad_(True)
     # The penalty differentiates this gradient again; the fused attention kernels (flash and
     # memory-efficient, on CPU and CUDA) have no second derivative, the math one does.
     with sdpa_kernel(SDPBackend.MATH):
         (grad,) = torch.autograd.grad(critic(inputs).sum(), inputs, create_graph=True)
     if dual_norm is not None:
-        if group != 1:
-            raise ValueError("a dual norm applies to ungrouped critic inputs only")
         return dual_norm(grad)
     return grad.reshape(inputs.shape[0] // group, -1).norm(dim=1)
 

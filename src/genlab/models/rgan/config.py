@@ -77,9 +77,11 @@ class RGANConfig:
     loss: LossName = "nonsaturating"  # the adversarial loss (crnngan, rcgan)
     gradient_penalty: float = 10.0  # λ of WGAN-GP (loss wasserstein_gp only)
     # WGAN-GP in a Sobolev norm (genlab.models.rgan.sobolev): s > 0 holds the critic 1-Lipschitz in
-    # ‖δ‖² + s²‖Δδ‖² over the valid steps rather than in ‖δ‖², so that a wrong shape (a rise that
-    # should come back down) costs the generator up to s times more; D then reads s·Δx with
-    # ``differences``. 0: the Euclidean norm (loss wasserstein_gp only)
+    # Σ δ² + s² Σ (δ_t − δ_(t−1))² over the valid steps rather than in Σ δ², so that a wrong shape (a
+    # rise that should come back down) costs the generator more: a change spread over about k steps
+    # about √(1 + (sπ/k)²) times more, a shift of the level nothing more. s is a weight, not a
+    # Sobolev order. With ``differences`` D reads max(s, 1)·Δx. 0: the Euclidean norm (loss
+    # wasserstein_gp only)
     sobolev: float = 0.0
     discriminator_steps: int = 1  # D updates per G update; the batch is split between them
     conditional: bool = False  # labels (y of an .npz) into both players (RCGAN)
@@ -157,6 +159,9 @@ class RGANConfig:
                               f"{self.attention_heads}.")
         check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_non_negative(self, "gradient_penalty", "sobolev", "decay_steps")
+        if self.sobolev and self.loss == "wasserstein_gp" and self.gradient_penalty == 0:
+            raise ConfigError("--model.sobolev sets the norm of WGAN-GP's penalty, which --model.gradient_penalty 0 "
+                              "turns off; give a positive penalty, or drop --model.sobolev.")
         if self.noise not in ("step", "sequence", "both"):
             raise ConfigError(f"--model.noise must be step, sequence or both (got {self.noise!r}).")
         check_adam_betas(self.betas)
@@ -257,8 +262,8 @@ class TimeGANConfig(RGANConfig):
     def unread_options(cls) -> tuple[str, ...]:
         """The crnngan/rcgan options, which timegan never reads (genlab.config)."""
         return ("conditional", "feedback", "minibatch_std", "differences", "bidirectional", "attention_layers",
-                "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "sobolev", "label_dim",
-                "attention_heads", "num_classes")
+                "logits", "loss", "discriminator_steps", "ema_decay", "whiten", "gradient_penalty", "sobolev",
+                "label_dim", "attention_heads", "num_classes")
 
     def inapplicable(self) -> dict[str, str]:
         """The crnngan/rcgan options (at a value other than their default), then the family's own."""

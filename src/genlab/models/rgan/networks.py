@@ -110,9 +110,9 @@ class RecurrentDiscriminator(nn.Module):
         c = config
         self.per_step = c.logits == "per_step"
         self.minibatch_std, self.differences = c.minibatch_std, c.differences
-        # Under a Sobolev penalty the differences are read at the norm's scale (s·Δx), so that a unit
-        # weight on them spends the slope the norm allows.
-        self.difference_scale = c.sobolev or 1.0
+        # Under a Sobolev penalty of weight s > 1 the differences are read at the norm's scale (s·Δx), so
+        # that a unit weight on them spends about the slope the norm allows them.
+        self.difference_scale = max(c.sobolev, 1.0)
         self.label = LabelEmbedding(num_classes, c.label_dim)
         inputs = c.features * (1 + c.differences) + c.minibatch_std + self.label.dim
         self.rnn = CELLS[c.cell](inputs, c.hidden_dim, c.layers, batch_first=True, bidirectional=c.bidirectional)

@@ -8,13 +8,17 @@ that is off by a little everywhere. ``--model.sobolev s`` measures a change δ o
 
     ‖δ‖²_H = Σ_f Σ_t δ_tf² + s² Σ_f Σ_(t≥1) (δ_tf − δ_(t−1)f)²,
 
-in which a change of shape costs up to s times what it did. A critic is 1-Lipschitz in that norm
-when its gradient g has dual norm at most 1,
+in which a change of shape costs more than it did: a change spread over about k steps about
+√(1 + (sπ/k)²) times more (up to √(1 + 4s²) for one that alternates from step to step), and a
+shift of the whole level nothing more. (s is a weight measured in steps, not the order of a
+Sobolev space.) A critic is 1-Lipschitz in that norm when its gradient g has dual norm at most 1,
 
     ‖g‖²_* = Σ_f g_fᵀ (I + s² K)⁻¹ g_f,  K the Laplacian of the path through the valid steps,
 
 which is the norm the penalty then holds at 1 (Adler & Lunz 2018, "Banach Wasserstein GAN", with
-an H¹ norm on time). ``s = 0`` is the Euclidean norm.
+an H¹ norm on time). ``s = 0`` is the Euclidean norm. Since ‖g‖_* ≤ ‖g‖, the critic's Euclidean
+slope may reach about 2s, so its logged penalty and loss are not on a Euclidean run's scale. With
+``whiten`` the norm is taken in the whitened coordinates the players work in.
 """
 
 from __future__ import annotations
