@@ -49,7 +49,9 @@ def main() -> None:
     model = DCGAN(DCGANConfig(**options))
     optimizers = model.configure_optimizers()
     images = torch.rand(args.batch_size, options["channels"], options["resolution"], options["resolution"]) * 2 - 1
-    batch = {"images": images, "labels": None}
+    # A conditional model (--set conditional=true num_classes=K) gets the batch's labels cycling through the classes.
+    labels = torch.arange(args.batch_size) % options["num_classes"] if options.get("conditional") else None
+    batch = {"images": images, "labels": labels}
 
     def run(steps: int, first: int) -> None:
         for step in range(first, first + steps):
