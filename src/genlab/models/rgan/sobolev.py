@@ -28,21 +28,18 @@ import torch
 
 def h1_matrix(steps: int, weight: float, dtype: torch.dtype = torch.float32,
               device: torch.device | str = "cpu") -> torch.Tensor:
-    """I + s² K (steps × steps): ‖δ‖²_H = Σ_f δ_fᵀ (I + s² K) δ_f for a sequence of ``steps`` steps."""
-    laplacian = torch.zeros(steps, steps, dtype=dtype, device=device)
-    if steps > 1:
-        index = torch.arange(steps - 1, device=device)
-        laplacian[index, index + 1] = laplacian[index + 1, index] = -1
-        laplacian[index, index] += 1
-        laplacian[index + 1, index + 1] += 1
-    return torch.eye(steps, dtype=dtype, device=device) + weight ** 2 * laplacian
+    """I + s² K (steps × steps): ‖δ‖²_H = Σ_f δ_fᵀ (I + s² K) δ_f for a sequence of ``steps`` steps,
+    K = DᵀD with D the (steps − 1) × steps first-difference matrix (the path's Laplacian)."""
+    identity = torch.eye(steps, dtype=dtype, device=device)
+    difference = torch.diff(identity, dim=0)  # row t: e_(t+1) − e_t; no rows for one step
+    return identity + weight ** 2 * difference.T @ difference
 
 
 def sobolev_dual_norms(grad: torch.Tensor, weight: float, lengths: torch.Tensor | None = None) -> torch.Tensor:
     """The dual H¹ norm ‖g‖_* of each sequence's gradient (B, T, F) → (B,), over its first ``lengths``
     steps (all T without): the norm WGAN-GP holds at 1 under ``--model.sobolev weight``. Computed in
     float32 at least; differentiable, so a penalty on it trains the critic."""
-    grad32 = grad if grad.dtype in (torch.float32, torch.float64) else grad.float()
+    wide = grad if grad.dtype in (torch.float32, torch.float64) else grad.float()
     steps = grad.shape[1]
     if lengths is None:
         lengths = torch.full((grad.shape[0],), steps, device=grad.device)
@@ -50,7 +47,7 @@ def sobolev_dual_norms(grad: torch.Tensor, weight: float, lengths: torch.Tensor 
     order = []
     for length in torch.unique(lengths).tolist():
         rows = (lengths == length).nonzero().squeeze(1)
-        g = grad32[rows, :length]  # (n, L, F): padded steps are not in the norm
+        g = wide[rows, :length]  # (n, L, F): padded steps are not in the norm
         solved = torch.linalg.solve(h1_matrix(length, weight, g.dtype, g.device), g)
         squares.append((g * solved).sum(dim=(1, 2)))
         order.append(rows)
