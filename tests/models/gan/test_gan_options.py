@@ -176,6 +176,11 @@ CONFIGS = {
                                                  **TINY),
     "sngan-feature-matching": SNGANConfig(resolution=32, channels=3, feature_matching=10.0, discriminator_steps=1,
                                           **TINY),
+    # Random feature matching keeps running means in buffers, which must survive the round trip.
+    "dcgan-random-features-r1-pack": GANConfig(resolution=28, channels=1, random_feature_matching=10.0, r1_gamma=1.0,
+                                               pack=2, **TINY),
+    "sngan-random-features-conditional": SNGANConfig(resolution=32, channels=3, random_feature_matching=10.0,
+                                                     conditional=True, num_classes=10, discriminator_steps=1, **TINY),
 }
 
 
