@@ -12,13 +12,14 @@ MNIST digits linearly; Jarrett et al. 2009, Saxe et al. 2011).
 
 One batch is too small to count shares (64 samples give a digit's 10% share a standard deviation of
 3.75 points), so both means are running ones: the data's over about 1,000 batches (decay 0.999), the
-generator's over about 100 (0.99, so it follows the generator as it changes). The generator's loss
-gains ``weight`` × ⟨g, m⟩ / F, where m is the current batch's mean features and g the gap between
-the two running means (both per feature, in units of the data's standard deviation, floored at a
-tenth of its average variance so that features almost always 0 do not dominate): its gradient moves
-the batch along the gap, as the gradient of ½‖running fake − running real‖² would, without the pull
-towards identical samples that the squared gap of a single batch has (its expectation counts each
-batch's variance). The logged term is the mean squared gap per feature.
+generator's over about 100 (0.99, so it follows the generator as it changes). Each feature is
+measured in units of s = (the data's variance + a tenth of the average variance)^(-1/2), the added
+tenth keeping features that are almost always 0 from dominating; g = s · (running fake − running
+real) is the standardised gap. The generator's loss gains ``weight`` × ⟨g · s, m⟩ / F, m the current
+batch's mean features: its gradient in m is the gradient of ½‖g‖² / F in the running fake mean, so it
+moves the batch along the gap, without the pull towards identical samples that the squared gap of a
+single batch would add (its expectation counts each batch's variance). The logged term is ‖g‖² / F,
+the mean squared standardised gap.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class RandomFeatureMatching(nn.Module):
         self.register_buffer("data_square", torch.zeros(size))  # running mean of the squared features
         self.register_buffer("generator_mean", torch.zeros(size))
         self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
+        self._observed = False  # whether observe_data has run in this process (checked without reading `updates`)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) → (B, F) in float32 (the convolutions run in the caller's precision)."""
@@ -66,26 +68,29 @@ class RandomFeatureMatching(nn.Module):
     @torch.no_grad()
     def observe_data(self, images: torch.Tensor) -> None:
         """Fold a batch of training images into the data's running mean (once per training step,
-        before ``loss``)."""
+        before ``loss``). A step the trainer skips for a non-finite gradient has already moved the running
+        means, as it has BatchNorm's statistics."""
         features = self.features(images)
         moments = global_mean(torch.stack([features.mean(0), features.pow(2).mean(0)]))
         self.data_mean.lerp_(moments[0], 1 - DATA_DECAY)
         self.data_square.lerp_(moments[1], 1 - DATA_DECAY)
         self.updates += 1
+        self._observed = True
 
     def loss(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Fold the batch of fakes into the generator's running mean; → (mean squared gap per feature,
         detached, for the log; the term to add to the generator's loss, whose gradient moves the batch
         along the gap). Needs at least one ``observe_data`` before it."""
-        updates = int(self.updates)
-        if updates == 0:
-            raise RuntimeError("RandomFeatureMatching.loss before any observe_data: the data's mean is unknown")
+        if not self._observed:
+            raise RuntimeError("RandomFeatureMatching.loss was called before any observe_data, so the data's mean is "
+                               "unknown; fold a batch of training images in with observe_data first.")
         batch_mean = self.features(fake).mean(0)
         with torch.no_grad():
             self.generator_mean.lerp_(global_mean(batch_mean.detach()), 1 - GENERATOR_DECAY)
-            # Bias-corrected like Adam's moments: the running means start at 0.
-            data_mean = self.data_mean / (1 - DATA_DECAY ** updates)
-            variance = (self.data_square / (1 - DATA_DECAY ** updates) - data_mean.pow(2)).clamp_min(0)
-            scale = (variance + 0.1 * variance.mean()).rsqrt()
-            gap = (self.generator_mean / (1 - GENERATOR_DECAY ** updates) - data_mean) * scale
+            # Bias-corrected like Adam's moments: the running means start at 0. (A tensor power: no
+            # device-to-host copy of the count on a GPU.)
+            data_mean = self.data_mean / (1 - DATA_DECAY ** self.updates)
+            variance = (self.data_square / (1 - DATA_DECAY ** self.updates) - data_mean.pow(2)).clamp_min(0)
+            scale = (variance + 0.1 * variance.mean()).clamp_min(1e-12).rsqrt()
+            gap = (self.generator_mean / (1 - GENERATOR_DECAY ** self.updates) - data_mean) * scale
         return gap.pow(2).mean(), (gap * scale * batch_mean).sum() / gap.numel()
