@@ -73,9 +73,6 @@ FAMILIES = {
     # DDP around a compiled generator, beside an eager discriminator (R1 differentiates it twice).
     "gan-compiled": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0},
                      {}, {"compile": True}),
-    # Random feature matching's running means: averaged over the ranks, so they stay equal.
-    "gan-random-features": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16,
-                                          "random_feature_matching": 10.0}, {}),
     # Three steps of maximum likelihood, then Gumbel-softmax adversarial steps (both players under DDP).
     "textgan": ("textgan", False, {"name": "relgan", "embed_dim": 8, "hidden_dim": 8, "d_embed_dim": 8,
                                    "d_filters": 4, "max_words": 200, "pretrain_steps": 3}, {}),

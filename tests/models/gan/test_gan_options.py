@@ -176,12 +176,6 @@ CONFIGS = {
                                                  **TINY),
     "sngan-feature-matching": SNGANConfig(resolution=32, channels=3, feature_matching=10.0, discriminator_steps=1,
                                           **TINY),
-    # Random feature matching keeps running means in buffers, which must survive the round trip (checked
-    # below); with 2 discriminator steps the data's mean takes the whole batch and G's the last part.
-    "dcgan-random-features-r1-pack": GANConfig(resolution=28, channels=1, random_feature_matching=10.0, r1_gamma=1.0,
-                                               pack=2, **TINY),
-    "sngan-random-features-conditional": SNGANConfig(resolution=32, channels=3, random_feature_matching=10.0,
-                                                     conditional=True, num_classes=10, discriminator_steps=2, **TINY),
 }
 
 
@@ -202,9 +196,6 @@ def test_every_configuration_trains_samples_and_round_trips(name, tmp_path):
     model.save_pretrained(tmp_path)
     loaded = GenerativeModel.from_pretrained(tmp_path)
     assert torch.equal(loaded.sample(4, torch.Generator().manual_seed(1)), images)
-    if model.random_features is not None:  # what sampling does not read must come back too
-        for name, value in model.random_features.state_dict().items():
-            assert torch.equal(loaded.random_features.state_dict()[name], value), name
 
 
 def test_ema_generator_is_what_samples():

@@ -71,9 +71,6 @@ class GANConfig:
     # feature (losses.feature_mmd). It asks G's batch to match the data's batch on average, which
     # the per-sample adversarial loss does not (e.g. how often each digit is drawn); 0: off.
     feature_matching: float = 0.0
-    # Weight of matching the data's running mean of fixed random convolutional features in G's loss
-    # (random_features.py): a term that, unlike D, sees how often G draws each kind of image; 0: off.
-    random_feature_matching: float = 0.0
     truncation: float = 0.0  # sample z from N(0, I) truncated to |z| ≤ truncation; 0: off
     # NHWC activations: 5-16% faster training steps on CPU in three measurements (README: Speed).
     channels_last: bool = True
@@ -135,7 +132,7 @@ class GANConfig:
         check_learning_rates(self, "lr_generator", "lr_discriminator")
         check_adam_betas(self.betas)
         check_non_negative(self, "gradient_penalty", "r1_gamma", "r2_gamma", "truncation", "auxiliary_weight",
-                           "feature_matching", "random_feature_matching")
+                           "feature_matching")
         refuse_inapplicable(self)
 
     def check_training(self) -> None:
@@ -167,9 +164,6 @@ class GANConfig:
                                  "--model.conditional true too, or drop it.")
         if self.clusters and self.backbone == "mlp":
             found["clusters"] = "--model.clusters groups images, and the mlp backbone reads points; drop it."
-        if self.random_feature_matching > 0 and self.backbone == "mlp":
-            found["random_feature_matching"] = ("--model.random_feature_matching reads images through a convolutional "
-                                                "network, and the mlp backbone draws points; drop it.")
         if self.class_frequencies is not None and not self.clusters:
             found["class_frequencies"] = ("model.class_frequencies records the shares of --model.clusters clusters; "
                                           "remove it from the config.")

@@ -29,7 +29,6 @@ from genlab.models.gan.ema import (batch_norms, copy_buffers, ema_update, spectr
                                    standing_statistics)
 from genlab.models.gan.losses import (discriminator_loss, feature_mmd, generator_loss, gradient_penalty,
                                       squared_gradient_norm)
-from genlab.models.gan.random_features import RandomFeatureMatching
 from genlab.train.distributed import batch_option, plain
 
 BACKBONES = {"dcgan": dcgan, "resnet": resnet, "mlp": mlp}
@@ -86,8 +85,6 @@ class GAN(TwoPlayers, GenerativeModel):
         # EMA updates made, and the count at which the EMA generator's BatchNorm statistics were last
         # recomputed (-1: never; a loaded model recomputes them before it first samples).
         self._ema_updates, self._ema_norms_at = 0, -1
-        self.random_features = (RandomFeatureMatching(config.channels, config.resolution)
-                                if config.random_feature_matching > 0 else None)
 
     # --- training ------------------------------------------------------------------------------
     def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
@@ -122,8 +119,6 @@ class GAN(TwoPlayers, GenerativeModel):
                 penalise=update % c.r1_every == 0)
             # Each term as the last discriminator update of the step that computed it (lazy R1/R2 skip some).
             terms.update(d_terms)
-        if self.random_features is not None:
-            self.random_features.observe_data(real)
         terms.update(self._generator_update(fake, fake_labels, optimizers["generator"], real_part, real_features))
         self._step += 1  # on_train_step sets it exactly; this keeps a hand-written loop counting
         return {
@@ -229,8 +224,7 @@ class GAN(TwoPlayers, GenerativeModel):
 
     def _generator_update(self, fake, fake_labels, optimizer, real, real_features) -> dict[str, torch.Tensor]:
         """One generator update; returns its unweighted terms by logged name (the adversarial loss, the
-        feature-matching term, the random features' mean squared gap, and the auxiliary classifier's loss
-        of a conditional AC-GAN). ``real``: the
+        feature-matching term, and the auxiliary classifier's loss of a conditional AC-GAN). ``real``: the
         images the fakes were paired with in the last discriminator update, judged again by the updated
         D for rsgan; ``real_features``: D's features of them as that update computed them, before it
         stepped (one update older than the fakes'; judging the reals again would cost a D forward)."""
@@ -252,9 +246,6 @@ class GAN(TwoPlayers, GenerativeModel):
             if real_features is not None:
                 terms["loss_feature_matching"] = feature_mmd(fake_features, real_features)
                 loss = loss + c.feature_matching * terms["loss_feature_matching"]
-            if self.random_features is not None:
-                terms["random_feature_gap"], term = self.random_features.loss(fake)
-                loss = loss + c.random_feature_matching * term
             if fake_classes is not None:
                 terms["loss_auxiliary_generator"] = F.cross_entropy(fake_classes, fake_labels)
                 loss = loss + c.auxiliary_weight * terms["loss_auxiliary_generator"]
