@@ -42,9 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--dataset", choices=["sines", "stocks", "energy"], default="sines")
     parser.add_argument("--csv", help="the stocks or energy CSV (../shared/data/timeseries/...)")
-    parser.add_argument("--model", choices=["crnngan", "timegan"], default="timegan")
+    parser.add_argument("--model", choices=["crnngan", "timegan", "latentgan"], default="timegan")
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--phase-steps", type=int, default=1000, help="timegan: autoencoder and supervised steps each")
+    parser.add_argument("--phase-steps", type=int, default=1000, help="timegan: autoencoder and supervised steps each; latentgan: autoencoder steps")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--hidden-dim", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=10)
@@ -86,6 +86,8 @@ def main() -> None:
         model = {"name": args.model, "hidden_dim": args.hidden_dim}
         if args.model == "timegan":
             model.update(autoencoder_steps=args.phase_steps, supervised_steps=args.phase_steps)
+        elif args.model == "latentgan":
+            model.update(autoencoder_steps=args.phase_steps)
         model.update(model_options(args.set))
         out = work_folder(args.out, "rgan-bench-") / "run"
         config = build_run_config("rgan", overrides={"model": model, "data": data, "train": {

@@ -69,7 +69,7 @@ def test_list_family_prints_the_options_and_bad_names_are_one_sentence(run_cli):
     code, out, _ = run_cli("list", "rgan", "--model", "crnngan")
     assert code == 0
     assert "options of rgan/crnngan" in out
-    assert "  --model.name crnngan  (crnngan | rcgan | timegan)" in out
+    assert "  --model.name crnngan  (crnngan | rcgan | timegan | latentgan)" in out
     assert "  --model.cell gru  (gru | lstm)" in out and "  --model.betas [0.9, 0.999]" in out
     assert "  --model.whiten false" in out and "PCA-whitened" in out
     assert "  --data.window null" in out and "  --train.steps 2000" in out

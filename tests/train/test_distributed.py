@@ -70,6 +70,9 @@ FAMILIES = {
     # No DDP modules: gradients averaged before each optimizer step, through all three phases.
     "rgan-timegan": ("rgan", False, {"name": "timegan", "hidden_dim": 8, "autoencoder_steps": 2,
                                      "supervised_steps": 1}, {"sines": 64, "window": 6}),
+    # The same, through an autoencoder phase and then a GAN on its codes (batch-norm statistics shared at the switch).
+    "rgan-latentgan": ("rgan", False, {"name": "latentgan", "hidden_dim": 8, "autoencoder_steps": 3, "code_dim": 3,
+                                       "discriminator_steps": 2}, {"sines": 64, "window": 6}),
     # DDP around a compiled generator, beside an eager discriminator (R1 differentiates it twice).
     "gan-compiled": ("gan", True, {"generator_width": 8, "discriminator_width": 8, "latent_dim": 16, "r1_gamma": 1.0},
                      {}, {"compile": True}),
@@ -94,6 +97,8 @@ def test_two_ranks_train_identically_and_only_rank_zero_writes(tmp_path, digits_
     assert len(weights) > 10
     for key in weights:
         assert rank0[key].equal(rank1[key]), key
+    if case == "rgan-latentgan":  # averaged when the autoencoder froze, so every rank's codes are normalised alike
+        assert all(rank0[f"encoder.1.{key}"].equal(rank1[f"encoder.1.{key}"]) for key in ("running_mean", "running_var"))
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]  # one line per logged step: rank 1 wrote nothing
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-000003", "step-000006"]

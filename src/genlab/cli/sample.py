@@ -44,7 +44,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     label = model.class_index(args.label) if args.label is not None else None
     if args.long is not None:
         if not getattr(model, "samples_long_series", False):
-            raise ConfigError(f"--long needs a recurrent sequence model (family rgan); {model.name} is not one.")
+            raise ConfigError(f"--long needs a model whose recurrence runs on past its window (rgan's crnngan, rcgan "
+                              f"or timegan); {model.family}/{model.name} is not one: drop --long.")
         if args.long < 1:
             raise ConfigError(f"--long must be a positive number of steps (got {args.long}).")
         too_many = f"--n {args.n} series of --long {args.long} steps do not fit in memory; lower --long or --n."

@@ -75,7 +75,10 @@ def test_train_on_stock_csv_sample_in_price_units_and_evaluate(tmp_path, run_cli
     # noises: the per-step draws of the reference, and per-sequence ones that read the tiny noise_dim.
     ["--model.name", "timegan", "--model.layers", "2", "--model.autoencoder_steps", "2", "--model.supervised_steps",
      "2", "--model.noise", "both"],
-], ids=["crnngan-attention", "crnngan-whitened-ema", "timegan"])
+    # Stopped in the GAN phase: its frozen autoencoder's batch-norm statistics and the EMA resume too.
+    ["--model.name", "latentgan", "--model.autoencoder_steps", "2", "--model.code_dim", "3", "--model.ema_decay", "0.9",
+     "--model.discriminator_steps", "2"],
+], ids=["crnngan-attention", "crnngan-whitened-ema", "timegan", "latentgan"])
 def test_resumed_run_is_bit_identical(tmp_path, run_cli, tiny_rgan, model, assert_same_run):
     given = set(model[::2])  # an option is given once: the model's value replaces the tiny default
     tiny = [item for key, value in zip(tiny_rgan[::2], tiny_rgan[1::2]) if key not in given for item in (key, value)]
@@ -245,7 +248,7 @@ def test_sample_long_writes_series_longer_than_the_window(tmp_path, run_cli, tin
     assert run_cli("train", "gan", "--data", digits_npz, "--steps", "1", "--batch-size", "8", "--out", gan, "--quiet",
                    *tiny_dcgan)[0] == 0
     code, _, err = run_cli("sample", gan, "--long", "50", "--out", tmp_path / "g.png")
-    assert code == 2 and "--long needs a recurrent sequence model" in err
+    assert code == 2 and "--long needs a model whose recurrence runs on past its window" in err
     code, _, err = run_cli("eval", gan, "--plots", tmp_path / "figures")
     assert code == 2 and "--plots is for sequence models" in err and not (tmp_path / "figures").exists()
     code, _, err = run_cli("eval", gan, "--temperature", "0.5")

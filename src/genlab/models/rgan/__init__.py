@@ -11,12 +11,14 @@ from genlab.data.sample_files import sample_index_columns
 from genlab.data.sequences import Scaling, SequenceDataConfig, SequenceDataset, load_sequences
 from genlab.errors import ConfigError, DataError
 from genlab.models.registry import Family
-from genlab.models.rgan.config import CRNNGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
+from genlab.models.rgan.config import CRNNGANConfig, LatentGANConfig, RCGANConfig, RGANConfig, TimeGANConfig
+from genlab.models.rgan.latent import LatentGAN
 from genlab.models.rgan.model import RCGAN, RecurrentGAN
 from genlab.models.rgan.timegan import TimeGAN
 from genlab.models.rgan.whitening import fit_whitening
 
-__all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "RCGANConfig", "RGANConfig", "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
+__all__ = ["FAMILY", "RCGAN", "CRNNGANConfig", "LatentGAN", "LatentGANConfig", "RCGANConfig", "RGANConfig",
+           "RecurrentGAN", "TimeGAN", "TimeGANConfig"]
 
 
 def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[SequenceDataset, RGANConfig]:
@@ -86,9 +88,10 @@ def build_sequence_data(data: SequenceDataConfig, model: RGANConfig) -> tuple[Se
 
 FAMILY = Family(
     name="rgan",
-    description="recurrent GANs for time series: crnngan (C-RNN-GAN), rcgan (label-conditional), timegan; "
+    description="recurrent GANs for time series: crnngan (C-RNN-GAN), rcgan (label-conditional), timegan, and "
+                "latentgan (a GAN on a sequence autoencoder's codes); "
                 "TimeGAN scores with 'genlab eval RUN --ref DATA'",
-    models={"crnngan": RecurrentGAN, "rcgan": RCGAN, "timegan": TimeGAN},
+    models={"crnngan": RecurrentGAN, "rcgan": RCGAN, "timegan": TimeGAN, "latentgan": LatentGAN},
     default_model="crnngan",
     data_config=SequenceDataConfig,
     build_data=build_sequence_data,

@@ -91,10 +91,10 @@ class RGANConfig:
     lr_discriminator: float = 1e-3  # Adam learning rate of the discriminator
     betas: tuple[float, float] = (0.9, 0.999)  # Adam (β1, β2) of every network
     # The learning rates follow a cosine to 0 at this step (set it to --train.steps); 0: constant.
-    # TimeGAN's decay covers its joint phase only: it starts when the joint phase does.
+    # TimeGAN's decay covers its joint phase only, latentgan's its GAN phase: it starts when that phase does.
     decay_steps: int = 0
     # EMA of the generator's weights, updated after each generator step and used for every sample and
-    # score; 0: off (crnngan and rcgan)
+    # score; 0: off (crnngan, rcgan and latentgan)
     ema_decay: float = 0.0
     # train both players on PCA-whitened features (genlab.models.rgan.whitening): the generator's
     # read-out is linear in the data's principal directions, each of unit variance, and the
@@ -287,3 +287,57 @@ class TimeGANConfig(RGANConfig):
                               f"{self.autoencoder_steps + self.supervised_steps}); set it to --train.steps, or 0.")
         if self.generator_updates < 1:
             raise ConfigError(f"--model.generator_updates must be at least 1 (got {self.generator_updates}).")
+
+
+@dataclass
+class LatentGANConfig(RGANConfig):
+    """A latent GAN (Achlioptas et al. 2018) for sequences: an MLP autoencoder of whole windows
+    trained first, for ``autoencoder_steps``, then a GAN of MLPs on its codes (genlab.models.rgan.latent).
+
+    ``hidden_dim`` is the width of every MLP layer; ``layers`` the hidden layers of the encoder and
+    of the decoder, ``gan_layers`` those of the generator and the critic. ``noise_dim`` N(0, 1)
+    values, drawn once per sequence, feed the generator. The GAN's loss is ``loss`` (WGAN-GP by
+    default) with ``discriminator_steps`` critic updates per generator update; ``decay_steps``
+    decays its rates from the GAN phase's first step, as TimeGAN's joint-phase decay does.
+    """
+
+    hidden_dim: int = 256  # the width of every MLP layer (encoder, decoder, generator, critic)
+    layers: int = 2  # hidden layers of the encoder and of the decoder
+    gan_layers: int = 3  # hidden layers of the generator and of the critic
+    code_dim: int = 16  # the autoencoder's code: what the GAN generates
+    noise_dim: int = 16  # N(0, 1) values drawn once per sequence, the generator's input
+    autoencoder_steps: int = 20000  # phase 1: encoder and decoder on reconstruction; the GAN follows
+    lr_autoencoder: float = 1e-3  # Adam, decayed on a cosine to 0 at the end of the autoencoder phase
+    loss: LossName = "wasserstein_gp"  # the GAN's adversarial loss on codes
+    discriminator_steps: int = 5  # critic updates per generator update; the batch is split between them
+    betas: tuple[float, float] = (0.5, 0.9)  # Adam (β1, β2) of the generator and the critic
+    lr_generator: float = 2e-4  # Adam learning rate of the generator
+    lr_discriminator: float = 2e-4  # Adam learning rate of the critic
+
+    @property
+    def noise_widths(self) -> tuple[int, int]:
+        """noise_dim values drawn once per sequence; nothing drawn per step."""
+        return self.noise_dim, 0
+
+    @classmethod
+    def unread_options(cls) -> tuple[str, ...]:
+        """The recurrent players' options, which latentgan never reads (genlab.config)."""
+        return ("cell", "noise", "feedback", "minibatch_std", "differences", "bidirectional", "logits",
+                "attention_layers", "attention_heads", "sobolev", "whiten", "conditional", "label_dim", "num_classes")
+
+    def inapplicable(self) -> dict[str, str]:
+        """The recurrent players' options (at a value other than their default), then the family's own."""
+        found = {name: f"--model.{name} does not apply to latentgan; drop it (or use crnngan / rcgan)."
+                 for name in self.unread_options() if is_set(self, name)}
+        return found | {name: message for name, message in super().inapplicable().items() if name not in found}
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("code_dim", "gan_layers"):
+            if not 1 <= getattr(self, name) <= 4096:
+                raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
+        check_learning_rates(self, "lr_autoencoder")
+        check_non_negative(self, "autoencoder_steps")
+        if self.decay_steps and self.decay_steps <= self.autoencoder_steps:
+            raise ConfigError(f"--model.decay_steps {self.decay_steps} ends before latentgan's GAN phase begins (step "
+                              f"{self.autoencoder_steps}); set it to --train.steps, or 0.")
