@@ -521,6 +521,20 @@ def test_a_timegan_run_that_ends_before_its_joint_phase_says_so(tmp_path, run_cl
     assert code == 0 and "joint phase" not in out
 
 
+def test_a_latentgan_run_that_ends_within_its_autoencoder_phase_says_so(tmp_path, run_cli, tiny_rgan):
+    common = ["train", "rgan", "--model.name", "latentgan", "--model.autoencoder_steps", "3", "--batch-size", "10",
+              "--quiet", *tiny_rgan]
+    code, out, err = run_cli(*common, "--steps", "3", "--out", tmp_path / "short")
+    assert code == 0, err
+    assert ("warning: --train.steps 3 ends within the autoencoder phase (--model.autoencoder_steps 3), so the GAN on "
+            "its codes does not train") in out
+    code, out, err = run_cli(*common, "--steps", "4", "--out", tmp_path / "long")
+    assert code == 0 and "autoencoder phase" not in out
+    code, _, err = run_cli("sample", tmp_path / "long", "--long", "50", "--out", tmp_path / "long.csv")
+    assert code == 2 and "--long needs a model whose recurrence runs on past its window" in err
+    assert "rgan/latentgan is not one: drop --long" in err and not (tmp_path / "long.csv").exists()
+
+
 def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw(tmp_path, run_cli):
     """'genlab eval FILE --ref DATA' scores the very file a user keeps: the npz of a draw scores as the
     run does when its evaluation draws the same sequences (the training data is the reference, so the

@@ -108,6 +108,6 @@ def test_config_errors_name_the_option():
         LatentGAN(LatentGANConfig(**TINY, static_features=1))
     model = LatentGAN(LatentGANConfig(**TINY))
     optimizers = model.configure_optimizers()
-    model.on_train_step(3, optimizers)  # the GAN phase, whose batch is split between the critic's updates
+    model.on_train_step(0, optimizers)  # refused at once, not when the GAN phase begins and splits the batch
     with pytest.raises(ConfigError, match="--train.batch_size 7 must split into --model.discriminator_steps 2"):
         model.training_step({"sequences": torch.rand(7, 6, 3)}, optimizers)

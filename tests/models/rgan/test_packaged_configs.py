@@ -10,7 +10,7 @@ RGAN_CONFIGS = [name for name in packaged_configs() if load_config_file(name).ge
 
 
 def test_the_measured_recipes_are_packaged():
-    assert {"sines-crnngan", "prices-crnngan", "sensors-crnngan"} <= set(RGAN_CONFIGS)
+    assert {"sines-crnngan", "sines-latentgan", "prices-crnngan", "sensors-crnngan"} <= set(RGAN_CONFIGS)
 
 
 @pytest.mark.parametrize("name", RGAN_CONFIGS)

@@ -132,6 +132,9 @@ class LatentGAN(RecurrentGAN):
         x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")
         self.keep_preview(x, lengths)
         c = self.config
+        if len(x) % c.discriminator_steps:  # checked from the first step, not only when the GAN phase begins
+            raise ConfigError(f"{batch_option(len(x))} must split into --model.discriminator_steps "
+                              f"{c.discriminator_steps} equal parts.")
         if self.phase == "autoencoder":
             self.encoder.train()
             reconstruction = valid_mean((self.decode(self.encode(x, mask)) - x) ** 2, mask)
@@ -142,9 +145,6 @@ class LatentGAN(RecurrentGAN):
         with torch.no_grad(), evaluating(self.encoder):  # the codes of the finished autoencoder
             real = self.encode(x, mask)
         size = len(real) // c.discriminator_steps
-        if size * c.discriminator_steps != len(real):
-            raise ConfigError(f"{batch_option(len(real))} must split into --model.discriminator_steps "
-                              f"{c.discriminator_steps} equal parts.")
         for i in range(c.discriminator_steps):
             real_part = real[i * size:(i + 1) * size]
             with torch.set_grad_enabled(i == c.discriminator_steps - 1):  # only the last fakes train G
