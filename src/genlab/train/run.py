@@ -426,8 +426,8 @@ def phases_unfinished(config: RunConfig) -> str | None:
         return None
     if not hasattr(model, "supervised_steps"):  # latentgan: the autoencoder, then the GAN on its codes
         return (f"--train.steps {config.train.steps} ends within the autoencoder phase (--model.autoencoder_steps "
-                f"{before}), so the GAN on its codes does not train and samples are noise; raise --train.steps "
-                f"above {before} (or resume later with more).")
+                f"{before}), so the GAN on its codes does not train and samples are decoded random codes; raise "
+                f"--train.steps above {before} (or resume later with more).")
     return (f"--train.steps {config.train.steps} ends before the joint phase (--model.autoencoder_steps "
             f"{model.autoencoder_steps} + --model.supervised_steps {model.supervised_steps}), so the generator and "
             f"discriminator do not train and samples are noise; raise --train.steps above {before} (or resume later "

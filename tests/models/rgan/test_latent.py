@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from genlab.errors import ConfigError, SampleError
-from genlab.models.base import GenerativeModel
+from genlab.errors import ConfigError, SampleError, WeightsMismatchError
+from genlab.models.base import GenerativeModel, load_weights
 from genlab.models.rgan import LatentGAN, LatentGANConfig
 
 from .test_model import BASE, padded_batch, trained_on_padding
@@ -30,8 +30,11 @@ def test_the_autoencoder_phase_trains_only_the_autoencoder_and_the_gan_phase_onl
     for terms, changed in seen[:3]:
         assert terms == {"loss_reconstruction"} and changed == {"encoder", "decoder"}
     for terms, changed in seen[3:]:
-        assert terms == {"loss_discriminator", "penalty_gradient", "loss_generator"}
+        assert terms == {"loss_discriminator", "penalty_gradient", "loss_generator", "fake_spread", "real_spread"}
         assert changed == {"generator", "discriminator"}  # the autoencoder, its batch-norm statistics included, frozen
+    warning, = model.monitor({"real_spread": 1.0, "fake_spread": 0.05})  # the codes' spread: collapse is seen
+    assert "generated codes barely differ" in warning and "minibatch_std" not in warning  # an option it refuses
+    assert model.monitor({"real_spread": 1.0, "fake_spread": 0.5}) == []
 
 
 def test_the_autoencoder_learns_to_reconstruct_its_data():
@@ -104,6 +107,8 @@ def test_config_errors_name_the_option():
         LatentGANConfig(**TINY, decay_steps=3).validate()
     with pytest.raises(ConfigError, match=r"--model.code_dim must be between 1 and 4096 \(got 0\)"):
         LatentGANConfig(**{**TINY, "code_dim": 0}).validate()
+    with pytest.raises(ConfigError, match=r"--model.autoencoder_steps must be at least 1 \(got 0\)"):
+        LatentGANConfig(**{**TINY, "autoencoder_steps": 0}).validate()
     with pytest.raises(ConfigError, match="latentgan does not model static features"):
         LatentGAN(LatentGANConfig(**TINY, static_features=1))
     model = LatentGAN(LatentGANConfig(**TINY))
@@ -111,3 +116,19 @@ def test_config_errors_name_the_option():
     model.on_train_step(0, optimizers)  # refused at once, not when the GAN phase begins and splits the batch
     with pytest.raises(ConfigError, match="--train.batch_size 7 must split into --model.discriminator_steps 2"):
         model.training_step({"sequences": torch.rand(7, 6, 3)}, optimizers)
+    with pytest.raises(ConfigError, match="hold at least 2 sequences"):  # batch norm needs two to normalise
+        LatentGAN(LatentGANConfig(**{**TINY, "discriminator_steps": 1})).training_step(
+            {"sequences": torch.rand(1, 6, 3)}, optimizers)
+
+
+def test_weights_of_another_code_size_are_refused_naming_the_shapes(tmp_path):
+    folder = LatentGAN(LatentGANConfig(**TINY)).save_pretrained(tmp_path / "export")
+    weights = next(folder.glob("*.safetensors"))
+    with pytest.raises(WeightsMismatchError, match=r"holds weights of another model \(encoder.0.2.weight has shape"):
+        load_weights(LatentGAN(LatentGANConfig(**{**TINY, "code_dim": 5})), weights)
+
+
+def test_training_steps_leave_the_encoder_in_the_mode_they_found_it():
+    model = LatentGAN(LatentGANConfig(**TINY)).eval()
+    model.training_step({"sequences": torch.rand(8, 6, 3)}, model.configure_optimizers())
+    assert not model.encoder.training

@@ -306,7 +306,8 @@ class LatentGANConfig(RGANConfig):
     gan_layers: int = 3  # hidden layers of the generator and of the critic
     code_dim: int = 16  # the autoencoder's code: what the GAN generates
     noise_dim: int = 16  # N(0, 1) values drawn once per sequence, the generator's input
-    autoencoder_steps: int = 20000  # phase 1: encoder and decoder on reconstruction; the GAN follows
+    # phase 1: encoder and decoder on reconstruction; the GAN follows (the sines recipe: 20,000 of 30,000)
+    autoencoder_steps: int = 1000
     lr_autoencoder: float = 1e-3  # Adam, decayed on a cosine to 0 at the end of the autoencoder phase
     loss: LossName = "wasserstein_gp"  # the GAN's adversarial loss on codes
     discriminator_steps: int = 5  # critic updates per generator update; the batch is split between them
@@ -337,7 +338,9 @@ class LatentGANConfig(RGANConfig):
             if not 1 <= getattr(self, name) <= 4096:
                 raise ConfigError(f"--model.{name} must be between 1 and 4096 (got {getattr(self, name)}).")
         check_learning_rates(self, "lr_autoencoder")
-        check_non_negative(self, "autoencoder_steps")
+        if self.autoencoder_steps < 1:
+            raise ConfigError(f"--model.autoencoder_steps must be at least 1 (got {self.autoencoder_steps}): the GAN "
+                              "learns the codes of a trained autoencoder.")
         if self.decay_steps and self.decay_steps <= self.autoencoder_steps:
             raise ConfigError(f"--model.decay_steps {self.decay_steps} ends before latentgan's GAN phase begins (step "
                               f"{self.autoencoder_steps}); set it to --train.steps, or 0.")

@@ -20,8 +20,9 @@ must learn both what a sequence looks like and how sequences vary. Here the two 
 Samples are decoder(generator(z)). The networks are MLPs over a fixed window, so there is no
 recurrence to run past it: ``genlab sample --long`` is refused. Variable-length data: the encoder
 reads padding as zeros, the reconstruction counts valid steps only, and generated lengths are drawn
-from the training lengths' histogram, as for the other models of the family. Labels and static
-features are not modelled (refused).
+from the training lengths' histogram, as for the other models of the family. Neither labels nor
+static features are modelled: ``--model.conditional`` and static features are refused, and the
+labels of a labelled .npz are not read.
 """
 
 from __future__ import annotations
@@ -132,16 +133,21 @@ class LatentGAN(RecurrentGAN):
         x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")
         self.keep_preview(x, lengths)
         c = self.config
-        if len(x) % c.discriminator_steps:  # checked from the first step, not only when the GAN phase begins
+        if len(x) % c.discriminator_steps or len(x) < 2:  # checked from the first step, not when the GAN begins
             raise ConfigError(f"{batch_option(len(x))} must split into --model.discriminator_steps "
-                              f"{c.discriminator_steps} equal parts.")
+                              f"{c.discriminator_steps} equal parts, and hold at least 2 sequences (the codes are "
+                              "batch-normalised); raise it.")
         if self.phase == "autoencoder":
-            self.encoder.train()
-            reconstruction = valid_mean((self.decode(self.encode(x, mask)) - x) ** 2, mask)
-            minimise(optimizers["autoencoder"], reconstruction)
+            was_training = self.encoder.training
+            self.encoder.train()  # its batch norm learns the codes' statistics
+            try:
+                reconstruction = valid_mean((self.decode(self.encode(x, mask)) - x) ** 2, mask)
+                minimise(optimizers["autoencoder"], reconstruction)
+            finally:
+                self.encoder.train(was_training)
+            if self.step == c.autoencoder_steps - 1:  # the autoencoder is done: the checkpoint after holds this
+                self.share_code_statistics()
             return {"loss_reconstruction": reconstruction.detach()}
-        if self.step == c.autoencoder_steps:
-            self.share_code_statistics()
         with torch.no_grad(), evaluating(self.encoder):  # the codes of the finished autoencoder
             real = self.encode(x, mask)
         size = len(real) // c.discriminator_steps
@@ -157,7 +163,17 @@ class LatentGAN(RecurrentGAN):
         self.generator_updates += 1
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, c.ema_decay, updates=self.generator_updates)
-        return {**terms, "loss_generator": g_loss.detach()}
+        return {**terms, "loss_generator": g_loss.detach(),
+                # Spread of the codes across the batch, averaged over their values: a collapsing G drives it to 0.
+                "fake_spread": fake.detach().std(0).mean(), "real_spread": real.std(0).mean()}
+
+    def monitor(self, logged: dict[str, float]) -> list[str]:
+        real, fake = logged.get("real_spread"), logged.get("fake_spread")
+        if real and fake is not None and fake < 0.1 * real:
+            return [f"generated codes barely differ from each other (spread {fake:.3f} vs {real:.3f} for the data's "
+                    "codes): mode collapse if it lasts past the first few hundred GAN steps; try --model.loss "
+                    "wasserstein_gp (the default) with more --model.discriminator_steps, or lower learning rates"]
+        return []
 
     def _critic_update(self, real: torch.Tensor, fake: torch.Tensor,
                        optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -173,11 +189,14 @@ class LatentGAN(RecurrentGAN):
 
     @torch.no_grad()
     def share_code_statistics(self) -> None:
-        """Under torchrun, every process's codes normalised alike: the batch-norm statistics averaged
-        over processes when the autoencoder is done (a no-op in one process)."""
+        """Under torchrun, every process's codes normalised alike: when the autoencoder is done, the
+        batch-norm statistics are pooled over processes — the mean of their means, and the mean of
+        their variances plus the variance of their means (a no-op in one process)."""
         norm = self.encoder[-1]
-        for buffer in (norm.running_mean, norm.running_var):
-            buffer.copy_(global_mean(buffer))
+        mean = global_mean(norm.running_mean)
+        second_moment = global_mean(norm.running_var + norm.running_mean ** 2)
+        norm.running_mean.copy_(mean)
+        norm.running_var.copy_(second_moment - mean ** 2)
 
     # --- sampling ------------------------------------------------------------------------------
     def draw_noise(self, n: int, steps: int, device: torch.device,

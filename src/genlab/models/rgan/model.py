@@ -285,7 +285,7 @@ class RecurrentGAN(TwoPlayers, GenerativeModel):
         return pad_with(values, lengths, math.nan)
 
     def older_weights(self, key: str, saved: tuple[int, ...], needed: tuple[int, ...]) -> str | None:
-        label = self.generator.label.dim
+        label = getattr(getattr(self.generator, "label", None), "dim", 0)  # 0: no label embedding (timegan, latentgan)
         if key == "generator.static.0.weight" and label and needed[1] - saved[1] == label:
             return ("until 5 December a conditional model drew its static features from noise alone; they now "
                     "read the label too")
