@@ -533,6 +533,10 @@ def test_a_latentgan_run_that_ends_within_its_autoencoder_phase_says_so(tmp_path
     code, _, err = run_cli("sample", tmp_path / "long", "--long", "50", "--out", tmp_path / "long.csv")
     assert code == 2 and "--long needs a model whose recurrence runs on past its window" in err
     assert "rgan/latentgan is not one: drop --long" in err and not (tmp_path / "long.csv").exists()
+    code, out, err = run_cli("eval", tmp_path / "long", "--repeats", "1", "--discriminative-iterations", "2",
+                             "--predictive-iterations", "2")
+    assert code == 0, err
+    assert {"discriminative", "predictive", "correlational"} <= json.loads(out).keys()
 
 
 def test_a_file_of_generated_sequences_is_scored_as_the_run_scores_the_same_draw(tmp_path, run_cli):
