@@ -509,31 +509,34 @@ def test_too_few_examples_to_score_name_max_examples(tmp_path, run_cli, tiny_rga
     assert code == 2 and "--max-examples 1 leaves too few sequences to score" in err and not (run / "eval.json").exists()
 
 
-def test_a_timegan_run_that_ends_before_its_joint_phase_says_so(tmp_path, run_cli, tiny_rgan):
-    common = ["train", "rgan", "--model.name", "timegan", "--model.autoencoder_steps", "2", "--model.supervised_steps",
-              "2", "--batch-size", "8", "--model.noise", "both", "--quiet",
+@pytest.mark.parametrize("model, warning, absent", [
+    (["--model.name", "timegan", "--model.autoencoder_steps", "2", "--model.supervised_steps", "2", "--model.noise",
+      "both"], "warning: --train.steps 4 ends before the joint phase (--model.autoencoder_steps 2 + "
+               "--model.supervised_steps 2), so the generator and discriminator do not train", "joint phase"),
+    (["--model.name", "latentgan", "--model.autoencoder_steps", "4"],
+     "warning: --train.steps 4 ends within the autoencoder phase (--model.autoencoder_steps 4), so the GAN on its "
+     "codes does not train", "autoencoder phase"),
+], ids=["timegan", "latentgan"])
+def test_a_phased_run_that_ends_before_its_adversarial_phase_says_so(tmp_path, run_cli, tiny_rgan, model, warning,
+                                                                     absent):
+    common = ["train", "rgan", "--batch-size", "10", "--quiet", *model,
               *[item for item in tiny_rgan if item not in ("--model.layers", "1")]]
     code, out, err = run_cli(*common, "--steps", "4", "--out", tmp_path / "short")
     assert code == 0, err
-    assert ("warning: --train.steps 4 ends before the joint phase (--model.autoencoder_steps 2 + "
-            "--model.supervised_steps 2), so the generator and discriminator do not train") in out
+    assert warning in out
     code, out, err = run_cli(*common, "--steps", "5", "--out", tmp_path / "long")
-    assert code == 0 and "joint phase" not in out
+    assert code == 0 and absent not in out
 
 
-def test_a_latentgan_run_that_ends_within_its_autoencoder_phase_says_so(tmp_path, run_cli, tiny_rgan):
-    common = ["train", "rgan", "--model.name", "latentgan", "--model.autoencoder_steps", "3", "--batch-size", "10",
-              "--quiet", *tiny_rgan]
-    code, out, err = run_cli(*common, "--steps", "3", "--out", tmp_path / "short")
+def test_a_latentgan_run_is_scored_and_refuses_long_series(tmp_path, run_cli, tiny_rgan):
+    run = tmp_path / "run"
+    code, _, err = run_cli("train", "rgan", "--model.name", "latentgan", "--model.autoencoder_steps", "2", "--steps", "3",
+                           "--batch-size", "10", "--out", run, "--quiet", *tiny_rgan)
     assert code == 0, err
-    assert ("warning: --train.steps 3 ends within the autoencoder phase (--model.autoencoder_steps 3), so the GAN on "
-            "its codes does not train") in out
-    code, out, err = run_cli(*common, "--steps", "4", "--out", tmp_path / "long")
-    assert code == 0 and "autoencoder phase" not in out
-    code, _, err = run_cli("sample", tmp_path / "long", "--long", "50", "--out", tmp_path / "long.csv")
+    code, _, err = run_cli("sample", run, "--long", "50", "--out", tmp_path / "long.csv")
     assert code == 2 and "--long needs a model whose recurrence runs on past its window" in err
     assert "rgan/latentgan is not one: drop --long" in err and not (tmp_path / "long.csv").exists()
-    code, out, err = run_cli("eval", tmp_path / "long", "--repeats", "1", "--discriminative-iterations", "2",
+    code, out, err = run_cli("eval", run, "--repeats", "1", "--discriminative-iterations", "2",
                              "--predictive-iterations", "2")
     assert code == 0, err
     assert {"discriminative", "predictive", "correlational"} <= json.loads(out).keys()

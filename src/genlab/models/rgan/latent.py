@@ -40,7 +40,7 @@ from genlab.models.gan.losses import discriminator_loss, generator_loss, gradien
 from genlab.models.rgan.config import LatentGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import valid_mean
-from genlab.models.rgan.timegan import frozen, minimise
+from genlab.models.rgan.timegan import PhasedSteps, frozen, minimise
 from genlab.train.distributed import batch_option, global_mean
 from genlab.train.schedule import set_learning_rate, warmup_cosine
 
@@ -59,7 +59,7 @@ class LeakyReLU(nn.LeakyReLU):
         super().__init__(0.2)
 
 
-class LatentGAN(RecurrentGAN):
+class LatentGAN(PhasedSteps, RecurrentGAN):
     name = "latentgan"
     config_class = LatentGANConfig
     # Four networks, two frozen after the first phase, with their own optimizers: as for TimeGAN,
@@ -123,11 +123,6 @@ class LatentGAN(RecurrentGAN):
         """Codes (B, code_dim) → windows (B, T, F) in [0, 1]."""
         c = self.config
         return torch.sigmoid(self.decoder(codes)).view(len(codes), c.seq_len, c.features)
-
-    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
-        terms = self._phase_step(batch, optimizers)
-        self.step += 1  # a hand-written loop without on_train_step still moves through the phases
-        return terms
 
     def _phase_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")

@@ -69,7 +69,18 @@ def batch_moments(x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Ten
     return mean, (variance + 1e-6).sqrt(), mask.any(0)
 
 
-class TimeGAN(RecurrentGAN):
+class PhasedSteps:
+    """``training_step`` for a model whose phase is a pure function of ``self.step``: the phase's own
+    step (``_phase_step``), then the count, so that a hand-written loop without ``on_train_step``
+    still moves through the phases."""
+
+    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        terms = self._phase_step(batch, optimizers)
+        self.step += 1
+        return terms
+
+
+class TimeGAN(PhasedSteps, RecurrentGAN):
     name = "timegan"
     config_class = TimeGANConfig
     # Five networks, frozen and reused across five optimizers: DDP's one-backward-per-forward contract
@@ -162,11 +173,6 @@ class TimeGAN(RecurrentGAN):
         return {"loss": loss, "adversarial": adversarial, "supervised": supervised, "moments": moments}
 
     # --- training ------------------------------------------------------------------------------
-    def training_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
-        terms = self._phase_step(batch, optimizers)
-        self.step += 1  # a hand-written loop without on_train_step still moves through the phases
-        return terms
-
     def _phase_step(self, batch: dict, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         x, mask, lengths = batch["sequences"], batch.get("mask"), batch.get("lengths")
         self.keep_preview(x, lengths)
