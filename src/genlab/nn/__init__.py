@@ -1,7 +1,7 @@
 """Building blocks shared by the families: ``attention`` (multi-head self-attention over
 sequences, causal, with a KV cache, and residual blocks of it), ``attention2d`` (SAGAN
-self-attention over feature maps), ``conditioning`` (a class one-hot beside the input) and
-``discrete`` (Gumbel-softmax and categorical sampling).
+self-attention over feature maps), ``conditioning`` (a class one-hot beside the input),
+``discrete`` (Gumbel-softmax and categorical sampling) and ``perceptron`` (MLPs).
 
 The package re-exports nothing, so each submodule name means the module.
 """

@@ -417,21 +417,11 @@ def warmup_mismatch(config: RunConfig) -> str | None:
 
 
 def phases_unfinished(config: RunConfig) -> str | None:
-    """A sentence when a phased model's (TimeGAN's, latentgan's) run ends before its adversarial phase,
-    the only one that trains its generator and discriminator, else None. Not an error: such a run may
-    be resumed with more steps."""
-    model = config.model
-    before = getattr(model, "autoencoder_steps", 0) + getattr(model, "supervised_steps", 0)
-    if not before or config.train.steps > before:
-        return None
-    if not hasattr(model, "supervised_steps"):  # latentgan: the autoencoder, then the GAN on its codes
-        return (f"--train.steps {config.train.steps} ends within the autoencoder phase (--model.autoencoder_steps "
-                f"{before}), so the GAN on its codes does not train and samples are decoded random codes; raise "
-                f"--train.steps above {before} (or resume later with more).")
-    return (f"--train.steps {config.train.steps} ends before the joint phase (--model.autoencoder_steps "
-            f"{model.autoencoder_steps} + --model.supervised_steps {model.supervised_steps}), so the generator and "
-            f"discriminator do not train and samples are noise; raise --train.steps above {before} (or resume later "
-            "with more).")
+    """A sentence when a phased model's run (TimeGAN's, latentgan's) ends before the phase that trains
+    its generator and discriminator — its config's ``unfinished_phases(steps)`` says so — else None.
+    Not an error: such a run may be resumed with more steps."""
+    check = getattr(config.model, "unfinished_phases", None)
+    return check(config.train.steps) if check is not None else None
 
 
 def adversarial_unfinished(config: RunConfig) -> str | None:

@@ -6,11 +6,19 @@ Discriminator: (B, channels·pack) → [Linear → LeakyReLU(0.2)] × depth → 
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from genlab.models.gan.config import GANConfig
 from genlab.models.gan.layers import DiscriminatorHead, spectral
+from genlab.nn.perceptron import hidden_layers
+
+
+def spectral_linear(inputs: int, outputs: int, sn: bool) -> nn.Module:
+    """A linear layer, spectrally normalised when ``sn``."""
+    return spectral(nn.Linear(inputs, outputs), sn)
 
 
 class Generator(nn.Module):
@@ -18,11 +26,8 @@ class Generator(nn.Module):
         super().__init__()
         sn = config.spectral_norm == "both"
         widths = [config.latent_dim] + [config.generator_width] * config.mlp_depth
-        layers: list[nn.Module] = []
-        for a, b in zip(widths, widths[1:]):
-            layers += [spectral(nn.Linear(a, b), sn), nn.ReLU(inplace=True)]
-        layers.append(spectral(nn.Linear(widths[-1], config.channels), sn))
-        self.net = nn.Sequential(*layers)
+        layers = hidden_layers(widths, partial(nn.ReLU, inplace=True), partial(spectral_linear, sn=sn))
+        self.net = nn.Sequential(*layers, spectral(nn.Linear(widths[-1], config.channels), sn))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z)  # (B, latent_dim) → (B, channels)
@@ -33,10 +38,8 @@ class Discriminator(nn.Module):
         super().__init__()
         sn = config.spectral_norm != "none"
         widths = [config.channels * config.pack] + [config.discriminator_width] * config.mlp_depth
-        layers: list[nn.Module] = []
-        for a, b in zip(widths, widths[1:]):
-            layers += [spectral(nn.Linear(a, b), sn), nn.LeakyReLU(0.2, inplace=True)]
-        self.trunk = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*hidden_layers(widths, partial(nn.LeakyReLU, 0.2, inplace=True),
+                                                  partial(spectral_linear, sn=sn)))
         self.head = DiscriminatorHead(widths[-1], num_classes, config.discriminator_conditioning, sn)
 
     def forward(self, points: torch.Tensor, labels: torch.Tensor | None = None, features: bool = False):

@@ -258,6 +258,16 @@ class TimeGANConfig(RGANConfig):
             raise ConfigError("timegan's step noise has one value per feature, and the features are not known yet.")
         return super().noise_widths[0], self.features if self.noise in ("step", "both") else 0
 
+    def unfinished_phases(self, steps: int) -> str | None:
+        """A warning when ``steps`` training steps end before the joint phase, else None."""
+        before = self.autoencoder_steps + self.supervised_steps
+        if steps > before:
+            return None
+        return (f"--train.steps {steps} ends before the joint phase (--model.autoencoder_steps "
+                f"{self.autoencoder_steps} + --model.supervised_steps {self.supervised_steps}), so the generator and "
+                f"discriminator do not train and samples are noise; raise --train.steps above {before} (or resume "
+                "later with more).")
+
     @classmethod
     def unread_options(cls) -> tuple[str, ...]:
         """The crnngan/rcgan options, which timegan never reads (genlab.config)."""
@@ -319,6 +329,14 @@ class LatentGANConfig(RGANConfig):
     def noise_widths(self) -> tuple[int, int]:
         """noise_dim values drawn once per sequence; nothing drawn per step."""
         return self.noise_dim, 0
+
+    def unfinished_phases(self, steps: int) -> str | None:
+        """A warning when ``steps`` training steps end within the autoencoder phase, else None."""
+        if steps > self.autoencoder_steps:
+            return None
+        return (f"--train.steps {steps} ends within the autoencoder phase (--model.autoencoder_steps "
+                f"{self.autoencoder_steps}), so the GAN on its codes does not train and samples are decoded random "
+                f"codes; raise --train.steps above {self.autoencoder_steps} (or resume later with more).")
 
     @classmethod
     def unread_options(cls) -> tuple[str, ...]:

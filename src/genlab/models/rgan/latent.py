@@ -28,6 +28,7 @@ labels of a labelled .npz are not read.
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import torch
 from torch import nn
@@ -41,22 +42,9 @@ from genlab.models.rgan.config import LatentGANConfig
 from genlab.models.rgan.model import RecurrentGAN, pad_with
 from genlab.models.rgan.networks import valid_mean
 from genlab.models.rgan.timegan import PhasedSteps, frozen, minimise
+from genlab.nn.perceptron import perceptron
 from genlab.train.distributed import batch_option, global_mean
 from genlab.train.schedule import set_learning_rate, warmup_cosine
-
-
-def mlp(inputs: int, outputs: int, width: int, layers: int, activation: type[nn.Module]) -> nn.Sequential:
-    """``layers`` hidden layers of ``width`` units, each followed by ``activation``, then a linear read-out."""
-    sizes = [inputs] + [width] * layers
-    parts: list[nn.Module] = []
-    for size_in, size_out in zip(sizes, sizes[1:]):
-        parts += [nn.Linear(size_in, size_out), activation()]
-    return nn.Sequential(*parts, nn.Linear(sizes[-1], outputs))
-
-
-class LeakyReLU(nn.LeakyReLU):
-    def __init__(self) -> None:
-        super().__init__(0.2)
 
 
 class LatentGAN(PhasedSteps, RecurrentGAN):
@@ -76,11 +64,12 @@ class LatentGAN(PhasedSteps, RecurrentGAN):
             raise ConfigError("latentgan does not model static features (the .npz's static array); train crnngan or "
                               "rcgan on it, or save the data without static.")
         values = c.seq_len * c.features
-        self.encoder = nn.Sequential(mlp(values, c.code_dim, c.hidden_dim, c.layers, nn.ReLU),
+        leaky = partial(nn.LeakyReLU, 0.2)
+        self.encoder = nn.Sequential(perceptron(values, c.code_dim, c.hidden_dim, c.layers, nn.ReLU),
                                      nn.BatchNorm1d(c.code_dim, affine=False))
-        self.decoder = mlp(c.code_dim, values, c.hidden_dim, c.layers, nn.ReLU)
-        self.generator = mlp(c.noise_dim, c.code_dim, c.hidden_dim, c.gan_layers, LeakyReLU)
-        self.discriminator = mlp(c.code_dim, 1, c.hidden_dim, c.gan_layers, LeakyReLU)
+        self.decoder = perceptron(c.code_dim, values, c.hidden_dim, c.layers, nn.ReLU)
+        self.generator = perceptron(c.noise_dim, c.code_dim, c.hidden_dim, c.gan_layers, leaky)
+        self.discriminator = perceptron(c.code_dim, 1, c.hidden_dim, c.gan_layers, leaky)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if c.ema_decay else None
         self.step = 0  # steps taken: the phase is a pure function of it (on_train_step sets it exactly)
         self.generator_updates = 0  # the EMA's update count
